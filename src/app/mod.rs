@@ -1,0 +1,175 @@
+//! The craft-beer demo: `GET /api/session` and `POST /api/pour` on top of the
+//! session layer. Platform-free: it takes a plain request, a store and the
+//! time, and returns a plain response, so it is tested natively; the worker
+//! entry only converts to and from the Workers types.
+
+pub mod beer;
+
+use serde::Serialize;
+
+use crate::config::{Config, MAX_COOKIE_HEADER_BYTES};
+use crate::session::document::Millis;
+use crate::session::{Session, SessionError, Sessions};
+use crate::store::SessionStore;
+
+/// What the app needs of an HTTP request.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// `GET`, `POST`, ...
+    pub method: &'a str,
+    /// The URL path, e.g. `/api/pour`.
+    pub path: &'a str,
+    /// The `Cookie` header, if any.
+    pub cookie: Option<&'a str>,
+    /// Whether the request came over https.
+    pub secure: bool,
+}
+
+/// An HTTP response, ready to be converted to the platform's type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Headers in order; `Set-Cookie` may appear.
+    pub headers: Vec<(&'static str, String)>,
+    /// The JSON body.
+    pub body: String,
+}
+
+/// Why a request could not be served; each maps to one HTTP answer in
+/// [`AppError::into_response`].
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The `Cookie` header is longer than [`MAX_COOKIE_HEADER_BYTES`].
+    #[error("the Cookie header is {0} bytes long; at most {MAX_COOKIE_HEADER_BYTES} are accepted")]
+    CookieTooLarge(usize),
+    /// A known route was asked with another method.
+    #[error("{method} is not allowed on {path}; use {allow}")]
+    MethodNotAllowed {
+        /// The method used.
+        method: String,
+        /// The route.
+        path: String,
+        /// The methods the route takes.
+        allow: &'static str,
+    },
+    /// No such route.
+    #[error("no route for {0}")]
+    NotFound(String),
+    /// The session layer failed (the store, or a field of the wrong type).
+    #[error(transparent)]
+    Session(#[from] SessionError),
+}
+
+impl AppError {
+    /// The one place errors become HTTP answers.
+    pub fn into_response(self) -> Response {
+        let (status, message, mut headers) = match &self {
+            AppError::CookieTooLarge(_) => (400, self.to_string(), vec![]),
+            AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
+            AppError::NotFound(_) => (404, self.to_string(), vec![]),
+            AppError::Session(SessionError::Store(_)) => (
+                503,
+                format!("the session store is unavailable, nothing was changed; try again ({})", chain(&self)),
+                vec![("Retry-After", "5".to_string())],
+            ),
+            AppError::Session(SessionError::Field(_)) => (500, chain(&self), vec![]),
+        };
+        headers.insert(0, ("Content-Type", "application/json; charset=utf-8".into()));
+        headers.push(("Cache-Control", "no-store".into()));
+        Response { status, headers, body: serde_json::json!({ "error": message }).to_string() }
+    }
+}
+
+/// An error and its sources, joined with ": ".
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
+}
+
+/// The JSON of `/api/session` and `/api/pour`, with the seed demo's names.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionView {
+    #[serde(rename = "sessionID")]
+    session_id: String,
+    /// Seconds from now until the loaded document's `cookie.expires`.
+    session_expire_time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beers_viewed: Option<serde_json::Value>,
+    beer_name: Option<String>,
+    beer_style: Option<&'static str>,
+    error: Option<String>,
+}
+
+/// Serves one request of the demo.
+pub async fn handle<S: SessionStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Response {
+    match route(config, store, req, now).await {
+        Ok(resp) => resp,
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn route<S: SessionStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Result<Response, AppError> {
+    let pour = match (req.path, req.method) {
+        ("/api/session", "GET" | "HEAD") => false,
+        ("/api/pour", "POST") => true,
+        ("/api/session", m) => return Err(not_allowed(m, req.path, "GET")),
+        ("/api/pour", m) => return Err(not_allowed(m, req.path, "POST")),
+        (p, _) => return Err(AppError::NotFound(p.into())),
+    };
+    let cookie_len = req.cookie.map_or(0, str::len);
+    if cookie_len > MAX_COOKIE_HEADER_BYTES {
+        return Err(AppError::CookieTooLarge(cookie_len));
+    }
+
+    let sessions = Sessions::new(&config.session, store);
+    let mut session = sessions.load(req.cookie, now, req.secure).await?;
+    let mut view = view_of(&session, now);
+    if pour {
+        // The seed's `views = views ? views + 1 : 1`, for a number of views.
+        let views = session.get::<u64>("views").map_err(SessionError::from)?.unwrap_or(0) + 1;
+        session.insert("views", &views).map_err(SessionError::from)?;
+        let beer = beer::random();
+        view.beers_viewed = Some(views.into());
+        view.beer_name = Some(beer.name);
+        view.beer_style = Some(beer.style);
+    }
+    // The answer waits for the store: what the browser sees next is what
+    // Redis holds.
+    let set_cookie = sessions.commit(session, now, req.secure).await?;
+
+    let mut headers = vec![
+        ("Content-Type", "application/json; charset=utf-8".to_string()),
+        ("Cache-Control", "no-store".to_string()),
+    ];
+    if let Some(c) = set_cookie {
+        headers.push(("Set-Cookie", c));
+    }
+    let body = serde_json::to_string(&view).unwrap_or_else(|_| "{}".into());
+    Ok(Response { status: 200, headers, body })
+}
+
+fn view_of(session: &Session, now: Millis) -> SessionView {
+    SessionView {
+        session_id: session.id().to_owned(),
+        session_expire_time: session.cookie().remaining_ms(now).map(|ms| ms as f64 / 1000.0),
+        beers_viewed: session.get::<serde_json::Value>("views").ok().flatten(),
+        beer_name: None,
+        beer_style: None,
+        error: session.notice().map(str::to_owned),
+    }
+}
+
+fn not_allowed(method: &str, path: &str, allow: &'static str) -> AppError {
+    AppError::MethodNotAllowed { method: method.into(), path: path.into(), allow }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+//! The demo's routes against the in-memory store.
+
+use super::*;
+use crate::store::MemoryStore;
+use crate::test_util::block_on;
+
+const NOW: Millis = 1_795_414_947_103;
+
+fn config() -> Config {
+    Config::from_vars(|name| match name {
+        "SESSION_SECRET" => Some("keyboard cat".into()),
+        "UPSTASH_REDIS_REST_URL" => Some("http://127.0.0.1:1".into()),
+        "UPSTASH_REDIS_REST_TOKEN" => Some("t".into()),
+        _ => None,
+    })
+    .unwrap()
+}
+
+fn req<'a>(method: &'a str, path: &'a str, cookie: Option<&'a str>) -> Request<'a> {
+    Request { method, path, cookie, secure: false }
+}
+
+fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
+    r.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+fn json(r: &Response) -> serde_json::Value {
+    serde_json::from_str(&r.body).unwrap()
+}
+
+#[test]
+fn pour_counts_per_session() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let first = block_on(handle(&cfg, &store, &req("POST", "/api/pour", None), NOW));
+    assert_eq!(first.status, 200);
+    let cookie = header(&first, "Set-Cookie").unwrap().split(';').next().unwrap().to_owned();
+    let body = json(&first);
+    assert_eq!(body["beersViewed"], 1);
+    assert_eq!(body["sessionExpireTime"], 60.0);
+    assert!(body["beerName"].is_string() && body["beerStyle"].is_string());
+    assert_eq!(body["error"], serde_json::Value::Null);
+    for n in 2..=3 {
+        let r = block_on(handle(&cfg, &store, &req("POST", "/api/pour", Some(&cookie)), NOW + 1000));
+        assert_eq!(json(&r)["beersViewed"], n);
+        assert_eq!(json(&r)["sessionID"], body["sessionID"]);
+    }
+}
+
+#[test]
+fn session_read_has_no_beer_and_no_views_when_new() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let r = block_on(handle(&cfg, &store, &req("GET", "/api/session", None), NOW));
+    let body = json(&r);
+    assert!(body.get("beersViewed").is_none());
+    assert_eq!(body["beerName"], serde_json::Value::Null);
+    assert_eq!(header(&r, "Cache-Control"), Some("no-store"));
+}
+
+#[test]
+fn errors_become_clear_answers() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let r = block_on(handle(&cfg, &store, &req("POST", "/api/session", None), NOW));
+    assert_eq!((r.status, header(&r, "Allow")), (405, Some("GET")));
+    let r = block_on(handle(&cfg, &store, &req("GET", "/api/pour", None), NOW));
+    assert_eq!((r.status, header(&r, "Allow")), (405, Some("POST")));
+    let r = block_on(handle(&cfg, &store, &req("GET", "/api/nope", None), NOW));
+    assert_eq!(r.status, 404);
+    let huge = format!("_redisDemo={}", "a".repeat(MAX_COOKIE_HEADER_BYTES));
+    let r = block_on(handle(&cfg, &store, &req("GET", "/api/session", Some(&huge)), NOW));
+    assert_eq!(r.status, 400);
+    assert!(json(&r)["error"].as_str().unwrap().contains("Cookie header"));
+    assert!(store.take_log().is_empty(), "no store traffic for refused requests");
+    store.set_down(true);
+    let r = block_on(handle(&cfg, &store, &req("POST", "/api/pour", None), NOW));
+    assert_eq!(r.status, 503);
+    assert!(header(&r, "Set-Cookie").is_none());
+    assert!(json(&r)["error"].as_str().unwrap().contains("unavailable"));
+}
+
+#[test]
+fn views_of_another_type_is_an_error_and_writes_nothing() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let first = block_on(handle(&cfg, &store, &req("GET", "/api/session", None), NOW));
+    let cookie = header(&first, "Set-Cookie").unwrap().split(';').next().unwrap().to_owned();
+    let sid = json(&first)["sessionID"].as_str().unwrap().to_owned();
+    let key = format!("sess:{sid}");
+    let doc = r#"{"cookie":{"originalMaxAge":60000,"expires":null},"views":"many"}"#;
+    store.insert_raw(&key, doc.as_bytes(), Some(60));
+    store.take_log();
+    let r = block_on(handle(&cfg, &store, &req("POST", "/api/pour", Some(&cookie)), NOW));
+    assert_eq!(r.status, 500);
+    assert!(json(&r)["error"].as_str().unwrap().contains("views"));
+    assert_eq!(store.take_log(), [format!("GET {key}")]);
+    assert_eq!(store.entry(&key).unwrap().0, doc.as_bytes());
+}

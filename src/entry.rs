@@ -1,0 +1,70 @@
+//! The Workers entry point: read the configuration once, build the Upstash
+//! client, hand the request to the app and convert its answer. Nothing here
+//! makes a session decision.
+
+use std::cell::OnceCell;
+
+use worker::{console_error, event, Context, Date, Env, Request, Response, Result};
+
+use crate::app;
+use crate::config::Config;
+use crate::store::UpstashClient;
+
+thread_local! {
+    /// The configuration and client, built on the first request of this
+    /// isolate: the env of a deployed worker never changes while it lives.
+    static STATE: OnceCell<std::result::Result<(Config, UpstashClient), String>> = const { OnceCell::new() };
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let state = STATE.with(|cell| cell.get_or_init(|| init(&env)).clone());
+    let (config, store) = match state {
+        Ok(pair) => pair,
+        Err(message) => {
+            console_error!("edge-session configuration error: {message}");
+            return json_response(500, &serde_json::json!({ "error": format!("worker misconfigured: {message}") }).to_string(), &[]);
+        }
+    };
+
+    let url = req.url()?;
+    let cookie = req.headers().get("Cookie")?;
+    let method = req.method().to_string();
+    let request = app::Request {
+        method: &method,
+        path: url.path(),
+        cookie: cookie.as_deref(),
+        // The scheme the worker was reached with; behind Cloudflare this is
+        // the visitor's scheme, so no X-Forwarded-Proto trust is needed.
+        secure: url.scheme() == "https",
+    };
+    let answer = app::handle(&config, &store, &request, Date::now().as_millis() as i64).await;
+    if answer.status >= 500 {
+        console_error!("{} {} -> {}: {}", method, url.path(), answer.status, answer.body);
+    }
+    json_response(answer.status, &answer.body, &answer.headers)
+}
+
+fn init(env: &Env) -> std::result::Result<(Config, UpstashClient), String> {
+    let config = Config::from_vars(|name| {
+        env.secret(name)
+            .map(|v| v.to_string())
+            .or_else(|_| env.var(name).map(|v| v.to_string()))
+            .ok()
+    })
+    .map_err(|e| e.to_string())?;
+    let store = UpstashClient::new(&config.upstash_url, &config.upstash_token, config.store_timeout);
+    Ok((config, store))
+}
+
+fn json_response(status: u16, body: &str, headers: &[(&'static str, String)]) -> Result<Response> {
+    let mut resp = Response::ok(body)?.with_status(status);
+    let h = resp.headers_mut();
+    if headers.is_empty() {
+        h.set("Content-Type", "application/json; charset=utf-8")?;
+    }
+    for (k, v) in headers {
+        h.append(k, v)?;
+    }
+    Ok(resp)
+}

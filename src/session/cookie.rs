@@ -1,0 +1,370 @@
+//! The session cookie on the wire: reading the `Cookie` request header,
+//! `s:<sid>.<sig>` signing and verification compatible with the npm package
+//! `cookie-signature`, and the `Set-Cookie` line express-session writes
+//! (through jshttp/cookie's `serialize`).
+
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use super::document::{format_http_date, SameSite, SessionCookie};
+
+/// The prefix express-session puts in front of a signed value.
+const SIGNED_PREFIX: &str = "s:";
+
+/// Characters `encodeURIComponent` leaves alone: `A-Z a-z 0-9 - _ . ! ~ * ' ( )`.
+/// Everything else is percent-encoded, exactly as Node does when it writes
+/// the cookie value.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// The secrets that sign and verify session cookies.
+///
+/// The first secret signs new cookies; a cookie verifies if any secret's
+/// signature matches, which is how express-session rotates secrets.
+#[derive(Clone)]
+pub struct Secrets(Vec<String>);
+
+impl Secrets {
+    /// Builds the set from secrets in priority order. Returns `None` when
+    /// there is no secret or one of them is empty: an empty HMAC key would
+    /// make every signature forgeable.
+    pub fn new(secrets: Vec<String>) -> Option<Self> {
+        if secrets.is_empty() || secrets.iter().any(|s| s.is_empty()) {
+            return None;
+        }
+        Some(Self(secrets))
+    }
+
+    /// `cookie-signature`'s `sign(value, secret)` with the first secret:
+    /// `value + "." + base64(HMAC-SHA256(secret, value))` without `=` padding.
+    pub fn sign(&self, value: &str) -> String {
+        format!("{value}.{}", signature(&self.0[0], value))
+    }
+
+    /// `cookie-signature`'s `unsign` tried with every secret: returns the
+    /// value when the part after the last `.` is a valid signature of the
+    /// part before it, `None` otherwise.
+    pub fn unsign<'a>(&self, signed: &'a str) -> Option<&'a str> {
+        let dot = signed.rfind('.')?;
+        let (value, given) = (&signed[..dot], &signed[dot + 1..]);
+        // Trust boundary: the client chose `given`. Compare it with what we
+        // would have produced, in constant time, so that timing tells an
+        // attacker nothing about how many leading characters were right.
+        // Comparing the encoded strings (not decoded bytes) also rejects
+        // non-canonical base64 spellings, as cookie-signature does.
+        let mut ok = subtle::Choice::from(0u8);
+        for secret in &self.0 {
+            let expected = signature(secret, value);
+            ok |= expected.as_bytes().ct_eq(given.as_bytes());
+        }
+        bool::from(ok).then_some(value)
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a secret, not even in a debug log.
+        write!(f, "Secrets({} redacted)", self.0.len())
+    }
+}
+
+fn signature(secret: &str, value: &str) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(value.as_bytes());
+    STANDARD_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// The value of the first cookie called `name` in a `Cookie` header, read the
+/// way jshttp/cookie's `parse` reads it: pairs split on `;`, names and values
+/// trimmed, the first occurrence wins, surrounding double quotes removed, and
+/// percent-decoding applied only when the value contains `%` (an invalid
+/// escape keeps the raw value).
+pub fn find_cookie(header: &str, name: &str) -> Option<String> {
+    for pair in header.split(';') {
+        let Some((key, value)) = pair.split_once('=') else {
+            continue;
+        };
+        if key.trim() != name {
+            continue;
+        }
+        let mut value = value.trim();
+        if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
+            value = &value[1..value.len() - 1];
+        }
+        if !value.contains('%') {
+            return Some(value.to_owned());
+        }
+        return Some(match percent_decode_str(value).decode_utf8() {
+            Ok(decoded) => decoded.into_owned(),
+            Err(_) => value.to_owned(),
+        });
+    }
+    None
+}
+
+/// The session id carried by a request's `Cookie` header, if it is there
+/// and validly signed.
+///
+/// Trust boundary: anything that is not `s:` + a value signed by one of our
+/// secrets counts as no cookie at all, so the store is never asked about an
+/// id a client made up. Even a validly signed id is only a key to look up;
+/// it is never adopted for a new session (see `session::Session::load`).
+pub fn verified_session_id(header: Option<&str>, name: &str, secrets: &Secrets) -> Option<String> {
+    let raw = find_cookie(header?, name)?;
+    let signed = raw.strip_prefix(SIGNED_PREFIX)?;
+    let sid = secrets.unsign(signed)?;
+    // A signed empty id can only come from someone holding the secret; it
+    // names no session express-session would ever generate.
+    (!sid.is_empty()).then(|| sid.to_owned())
+}
+
+/// The `Set-Cookie` value express-session sends for `sid`:
+/// `name=encodeURIComponent("s:" + signed)` followed by the attributes in
+/// jshttp/cookie's order (Domain, Path, Expires, HttpOnly, Secure,
+/// Partitioned, Priority, SameSite). Max-Age is never sent.
+pub fn set_cookie_header(name: &str, sid: &str, secrets: &Secrets, cookie: &SessionCookie) -> String {
+    let value = format!("{SIGNED_PREFIX}{}", secrets.sign(sid));
+    let mut out = format!("{name}={}", utf8_percent_encode(&value, URI_COMPONENT));
+    if let Some(domain) = &cookie.domain {
+        out.push_str("; Domain=");
+        out.push_str(domain);
+    }
+    if let Some(path) = &cookie.path {
+        out.push_str("; Path=");
+        out.push_str(path);
+    }
+    if let Some(expires) = cookie.expires {
+        out.push_str("; Expires=");
+        out.push_str(&format_http_date(expires));
+    }
+    if cookie.http_only == Some(true) {
+        out.push_str("; HttpOnly");
+    }
+    if cookie.secure == Some(true) {
+        out.push_str("; Secure");
+    }
+    if cookie.partitioned == Some(true) {
+        out.push_str("; Partitioned");
+    }
+    if let Some(priority) = cookie.priority.as_deref().and_then(priority_attribute) {
+        out.push_str("; Priority=");
+        out.push_str(priority);
+    }
+    if let Some(same_site) = cookie.same_site.as_ref().and_then(SameSite::attribute) {
+        out.push_str("; SameSite=");
+        out.push_str(same_site);
+    }
+    out
+}
+
+/// A `Set-Cookie` value that makes the browser drop the cookie: same name,
+/// path and domain, empty value, an Expires in 1970.
+pub fn clear_cookie_header(name: &str, cookie: &SessionCookie) -> String {
+    let mut out = format!("{name}=");
+    if let Some(domain) = &cookie.domain {
+        out.push_str("; Domain=");
+        out.push_str(domain);
+    }
+    if let Some(path) = &cookie.path {
+        out.push_str("; Path=");
+        out.push_str(path);
+    }
+    out.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    if cookie.http_only == Some(true) {
+        out.push_str("; HttpOnly");
+    }
+    if cookie.secure == Some(true) {
+        out.push_str("; Secure");
+    }
+    if let Some(same_site) = cookie.same_site.as_ref().and_then(SameSite::attribute) {
+        out.push_str("; SameSite=");
+        out.push_str(same_site);
+    }
+    out
+}
+
+fn priority_attribute(priority: &str) -> Option<&'static str> {
+    match priority.to_ascii_lowercase().as_str() {
+        "low" => Some("Low"),
+        "medium" => Some("Medium"),
+        "high" => Some("High"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keyboard_cat() -> Secrets {
+        Secrets::new(vec!["keyboard cat".into()]).unwrap()
+    }
+
+    #[test]
+    fn spec_vector() {
+        let sid = "sid2AAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let cookie = SessionCookie::default();
+        let header = set_cookie_header("_redisDemo", sid, &keyboard_cat(), &cookie);
+        assert_eq!(
+            header.split(';').next().unwrap(),
+            "_redisDemo=s%3Asid2AAAAAAAAAAAAAAAAAAAAAAAAAAAA.LDznlvw3%2BOfAqJnCwDNyTE8ZRnYUklK6KHH11tXDAN4"
+        );
+    }
+
+    /// Vectors computed with the real npm `cookie-signature` 1.2.2:
+    /// `node -e "console.log(require('cookie-signature').sign(SID, SECRET))"`.
+    #[test]
+    fn vectors_from_cookie_signature() {
+        let cases = [
+            (
+                "keyboard cat",
+                "0b1c1d7e-6a3e-4c1f-9d0e-2f6a8b7c5d4e",
+                "0b1c1d7e-6a3e-4c1f-9d0e-2f6a8b7c5d4e.LsmkujbnonH4Mblf9COy8vni1HU//t8sTsDvJU/A5IY",
+            ),
+            (
+                "s3cr3t, with comma-free ünïcode",
+                "hello",
+                "hello.+G0yAOnuiCHUjYNShPOC8fAurtLuxH4+v2Knt1ouF+A",
+            ),
+            (
+                "tobiiscool",
+                "Uo7J7u6xVgJ3pYkH0k5kUXl9yL3oQ2mN",
+                "Uo7J7u6xVgJ3pYkH0k5kUXl9yL3oQ2mN.Udt/dVOnvZSvR1uIGhjSDJimbjCnszDXcI4Nwl54nRs",
+            ),
+        ];
+        for (secret, value, signed) in cases {
+            let secrets = Secrets::new(vec![secret.into()]).unwrap();
+            assert_eq!(secrets.sign(value), signed, "secret {secret:?}");
+            assert_eq!(secrets.unsign(signed), Some(value));
+        }
+    }
+
+    #[test]
+    fn unsign_rejects_tampering() {
+        let s = keyboard_cat();
+        let good = s.sign("abc");
+        assert_eq!(s.unsign(&good), Some("abc"));
+        assert_eq!(s.unsign("abc"), None, "no signature");
+        assert_eq!(s.unsign(&good.replace("abc", "abd")), None, "value changed");
+        assert_eq!(s.unsign(&format!("{good}x")), None, "signature lengthened");
+        assert_eq!(s.unsign(&good[..good.len() - 1]), None, "signature shortened");
+        assert_eq!(s.unsign(&format!("{good}=")), None, "padding is not accepted");
+    }
+
+    #[test]
+    fn signature_is_after_the_last_dot() {
+        let s = keyboard_cat();
+        let signed = s.sign("a.b.c");
+        assert_eq!(s.unsign(&signed), Some("a.b.c"));
+    }
+
+    #[test]
+    fn several_secrets_first_signs_any_verifies() {
+        let old = Secrets::new(vec!["old".into()]).unwrap();
+        let rotated = Secrets::new(vec!["new".into(), "old".into()]).unwrap();
+        let new_only = Secrets::new(vec!["new".into()]).unwrap();
+        let by_old = old.sign("sid");
+        assert_eq!(rotated.unsign(&by_old), Some("sid"));
+        assert_eq!(rotated.sign("sid"), new_only.sign("sid"));
+        assert_eq!(new_only.unsign(&by_old), None);
+    }
+
+    #[test]
+    fn empty_secrets_are_refused() {
+        assert!(Secrets::new(vec![]).is_none());
+        assert!(Secrets::new(vec!["a".into(), String::new()]).is_none());
+    }
+
+    #[test]
+    fn parse_first_cookie_wins() {
+        assert_eq!(find_cookie("a=1; a=2", "a").as_deref(), Some("1"));
+        assert_eq!(find_cookie("b=1;a=2 ; a=3", "a").as_deref(), Some("2"));
+        assert_eq!(find_cookie("ab=1; b=2", "a"), None);
+        assert_eq!(find_cookie("novalue; a=1", "a").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn parse_decoding_and_quotes() {
+        assert_eq!(find_cookie("a=s%3Ax.y", "a").as_deref(), Some("s:x.y"));
+        assert_eq!(find_cookie("a=s:x.y", "a").as_deref(), Some("s:x.y"), "unencoded value");
+        assert_eq!(find_cookie("a=\"s%3Ax\"", "a").as_deref(), Some("s:x"));
+        assert_eq!(find_cookie("a=%E0%A4%A", "a").as_deref(), Some("%E0%A4%A"), "bad escape kept raw");
+        assert_eq!(find_cookie("a=%FF", "a").as_deref(), Some("%FF"), "not UTF-8 kept raw");
+    }
+
+    #[test]
+    fn verified_id_cases() {
+        let s = keyboard_cat();
+        let sid = "0b1c1d7e-6a3e-4c1f-9d0e-2f6a8b7c5d4e";
+        let good = set_cookie_header("_redisDemo", sid, &s, &SessionCookie::default());
+        let good_pair = good.split(';').next().unwrap();
+        let check = |h: &str| verified_session_id(Some(h), "_redisDemo", &s);
+        assert_eq!(check(good_pair).as_deref(), Some(sid));
+        assert_eq!(check(&format!("x=1; {good_pair}")).as_deref(), Some(sid));
+        // Unencoded form verifies too (Node decodes only when `%` is present).
+        let raw = format!("_redisDemo=s:{}", s.sign(sid));
+        assert_eq!(check(&raw).as_deref(), Some(sid));
+        // Missing `s:` prefix: not a session cookie.
+        assert_eq!(check(&format!("_redisDemo={}", s.sign(sid))), None);
+        // Bad signature.
+        assert_eq!(check(&good_pair.replace("0b1c", "0b1d")), None);
+        // The first cookie wins even when a later one would verify.
+        assert_eq!(check(&format!("_redisDemo=garbage; {good_pair}")), None);
+        // Another secret.
+        let other = Secrets::new(vec!["other".into()]).unwrap();
+        assert_eq!(verified_session_id(Some(good_pair), "_redisDemo", &other), None);
+        assert_eq!(verified_session_id(None, "_redisDemo", &s), None);
+        // Signed empty id.
+        assert_eq!(check(&format!("_redisDemo=s:{}", s.sign(""))), None);
+    }
+
+    #[test]
+    fn attributes_in_jshttp_order() {
+        let cookie = SessionCookie {
+            original_max_age: Some(1000.0),
+            expires: Some(1_795_415_007_103),
+            secure: Some(true),
+            http_only: Some(true),
+            domain: Some("example.com".into()),
+            path: Some("/".into()),
+            same_site: Some(SameSite::Text("lax".into())),
+            partitioned: Some(true),
+            priority: Some("high".into()),
+        };
+        let header = set_cookie_header("n", "id", &keyboard_cat(), &cookie);
+        let attrs: Vec<&str> = header.split("; ").skip(1).collect();
+        assert_eq!(
+            attrs,
+            [
+                "Domain=example.com",
+                "Path=/",
+                "Expires=Mon, 23 Nov 2026 06:23:27 GMT",
+                "HttpOnly",
+                "Secure",
+                "Partitioned",
+                "Priority=High",
+                "SameSite=Lax"
+            ]
+        );
+    }
+
+    #[test]
+    fn clear_cookie_expires_in_the_past() {
+        let header = clear_cookie_header("_redisDemo", &SessionCookie::default());
+        assert_eq!(header, "_redisDemo=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly");
+    }
+}

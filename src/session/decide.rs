@@ -1,0 +1,160 @@
+//! The end-of-request decisions, written as express-session writes them
+//! (`shouldSave`, `shouldTouch`, `shouldSetCookie`) so that the same request
+//! leads to the same Redis traffic and the same Set-Cookie on both sides.
+
+/// express-session's options that take part in the decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// `resave`: save a loaded session even when it was not modified.
+    pub resave: bool,
+    /// `saveUninitialized`: save (and send a cookie for) a new session even
+    /// when the app put nothing in it.
+    pub save_uninitialized: bool,
+    /// `rolling`: send the cookie on every response.
+    pub rolling: bool,
+}
+
+impl Default for Policy {
+    /// express-session's defaults, which the seed demo uses.
+    fn default() -> Self {
+        Self { resave: false, save_uninitialized: true, rolling: false }
+    }
+}
+
+/// What is known about a session when its response is about to be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// The request's verified cookie named this very session id
+    /// (`cookieId === req.sessionID`): false for a new session, after a
+    /// regenerate, or when the store did not know the cookie's id.
+    pub cookie_matches: bool,
+    /// The id changed or the document minus `cookie` differs from what was
+    /// loaded (`isModified`).
+    pub modified: bool,
+    /// A saved state is on record for this request (`savedHash` is set):
+    /// loaded without `resave`, or saved explicitly.
+    pub has_saved_state: bool,
+    /// The current state equals the saved one and the id is unchanged
+    /// (`isSaved`).
+    pub saved: bool,
+    /// The cookie has an expiry (not a browser-session cookie).
+    pub expires_set: bool,
+}
+
+/// `shouldSave`: write the whole document with SET.
+pub fn should_save(p: Policy, f: Facts) -> bool {
+    if !p.save_uninitialized && !f.has_saved_state && !f.cookie_matches {
+        f.modified
+    } else {
+        !f.saved
+    }
+}
+
+/// `shouldTouch`: only refresh the key's TTL with EXPIRE.
+pub fn should_touch(p: Policy, f: Facts) -> bool {
+    f.cookie_matches && !should_save(p, f)
+}
+
+/// `shouldSetCookie`: send Set-Cookie on this response.
+pub fn should_set_cookie(p: Policy, f: Facts) -> bool {
+    if !f.cookie_matches {
+        p.save_uninitialized || f.modified
+    } else {
+        p.rolling || (f.expires_set && f.modified)
+    }
+}
+
+/// A `Secure` cookie is never sent over a plain-http request: the browser
+/// would drop it, and express-session refuses to send it too.
+pub fn may_send_cookie(cookie_secure: bool, request_secure: bool) -> bool {
+    !cookie_secure || request_secure
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: bool = true;
+    const F: bool = false;
+
+    fn facts(cookie_matches: bool, modified: bool, has_saved_state: bool, saved: bool) -> Facts {
+        Facts { cookie_matches, modified, has_saved_state, saved, expires_set: true }
+    }
+
+    fn policy(resave: bool, save_uninitialized: bool, rolling: bool) -> Policy {
+        Policy { resave, save_uninitialized, rolling }
+    }
+
+    /// The situations a request can end in, with the facts the session
+    /// layer computes for them.
+    fn situations(resave: bool) -> [(&'static str, Facts); 6] {
+        [
+            // generate(): no saved state, nothing matches the cookie.
+            ("new, untouched", facts(F, F, F, F)),
+            ("new, modified", facts(F, T, F, F)),
+            // inflate(): savedHash = originalHash unless resave.
+            ("loaded, unmodified", facts(T, F, !resave, !resave)),
+            ("loaded, modified", facts(T, T, !resave, F)),
+            // regenerate(): fresh id, cookie no longer matches.
+            ("regenerated", facts(F, T, F, F)),
+            // explicit save() after modifying a loaded session.
+            ("loaded, modified, saved", facts(T, T, T, T)),
+        ]
+    }
+
+    /// Each row: situation → (save, touch, set-cookie) for one policy.
+    fn check(p: Policy, expected: [(bool, bool, bool); 6]) {
+        for ((name, f), want) in situations(p.resave).into_iter().zip(expected) {
+            let got = (should_save(p, f), should_touch(p, f), should_set_cookie(p, f));
+            assert_eq!(got, want, "{name} under {p:?}");
+        }
+    }
+
+    #[test]
+    fn defaults_of_the_seed() {
+        // resave false, saveUninitialized true, rolling false (SPEC §4).
+        check(
+            policy(F, T, F),
+            [(T, F, T), (T, F, T), (F, T, F), (T, F, T), (T, F, T), (F, T, T)],
+        );
+    }
+
+    #[test]
+    fn save_uninitialized_false() {
+        check(
+            policy(F, F, F),
+            [(F, F, F), (T, F, T), (F, T, F), (T, F, T), (T, F, T), (F, T, T)],
+        );
+    }
+
+    #[test]
+    fn resave_true() {
+        check(
+            policy(T, T, F),
+            [(T, F, T), (T, F, T), (T, F, F), (T, F, T), (T, F, T), (F, T, T)],
+        );
+    }
+
+    #[test]
+    fn rolling_true() {
+        check(
+            policy(F, T, T),
+            [(T, F, T), (T, F, T), (F, T, T), (T, F, T), (T, F, T), (F, T, T)],
+        );
+    }
+
+    #[test]
+    fn browser_session_cookie_is_not_resent_when_modified() {
+        let f = Facts { expires_set: false, ..facts(T, T, T, F) };
+        assert!(!should_set_cookie(policy(F, T, F), f));
+        assert!(should_set_cookie(policy(F, T, T), f));
+    }
+
+    #[test]
+    fn secure_cookie_only_over_https() {
+        assert!(may_send_cookie(F, F));
+        assert!(may_send_cookie(F, T));
+        assert!(!may_send_cookie(T, F));
+        assert!(may_send_cookie(T, T));
+    }
+}

@@ -1,0 +1,309 @@
+//! A request's session, from the `Cookie` header to the store and back:
+//! load → the app reads and writes fields → commit (SET, EXPIRE or nothing,
+//! and the Set-Cookie line), with regenerate and destroy in between. This is
+//! express-session's request cycle, free of any platform: it needs only a
+//! `SessionStore` and the current time.
+
+pub mod cookie;
+pub mod decide;
+pub mod document;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::store::{SessionStore, StoreError};
+use cookie::Secrets;
+use decide::{Facts, Policy};
+use document::{DocumentError, FieldError, Millis, SessionCookie, SessionDocument};
+
+/// How the session layer is configured: express-session's and
+/// connect-redis's options.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The cookie's name (`name`, default `connect.sid`; the demo uses `_redisDemo`).
+    pub cookie_name: String,
+    /// `secret`: the first signs, any verifies.
+    pub secrets: Secrets,
+    /// connect-redis `prefix`, default `sess:`.
+    pub prefix: String,
+    /// The cookie of a new session: `cookie.*` options, with
+    /// `original_max_age` = `cookie.maxAge` and no `expires` yet.
+    pub cookie: SessionCookie,
+    /// `cookie.secure: "auto"`: a new session's cookie is Secure exactly
+    /// when the request came over https.
+    pub secure_auto: bool,
+    /// `resave`, `saveUninitialized`, `rolling`.
+    pub policy: Policy,
+    /// connect-redis `ttl`: seconds for sessions without an expiry.
+    pub default_ttl: i64,
+}
+
+/// Why a session operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The store failed; nothing was written after the failure.
+    #[error("session store failed")]
+    Store(#[from] StoreError),
+    /// A field did not hold the type the app asked for.
+    #[error(transparent)]
+    Field(#[from] FieldError),
+}
+
+type Fingerprint = Vec<(String, String)>;
+
+/// One request's session.
+#[derive(Debug)]
+pub struct Session {
+    id: String,
+    /// The verified id the request's cookie named, if any.
+    cookie_id: Option<String>,
+    /// The id the session had when the request started (express-session's
+    /// `originalId`).
+    original_id: String,
+    /// The fields as loaded or generated (`originalHash`).
+    original: Fingerprint,
+    /// The fields as last known to be in the store (`savedHash`).
+    saved: Option<Fingerprint>,
+    doc: SessionDocument,
+    destroyed: bool,
+    notice: Option<String>,
+}
+
+impl Session {
+    /// The session id (what follows `prefix` in the Redis key).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The session's cookie as loaded (or as created for a new session);
+    /// its `expires` is reset only when the response is committed.
+    pub fn cookie(&self) -> &SessionCookie {
+        &self.doc.cookie
+    }
+
+    /// Whether the session was created by this request rather than loaded.
+    pub fn is_new(&self) -> bool {
+        self.cookie_id.as_deref() != Some(self.original_id.as_str())
+    }
+
+    /// A message for the visitor when the request's session could not be
+    /// used and a new one was started (e.g. the stored document was corrupt).
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
+
+    /// Reads field `key` as `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, FieldError> {
+        self.doc.get(key)
+    }
+
+    /// Writes field `key`.
+    pub fn insert<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), FieldError> {
+        self.doc.insert(key, value)
+    }
+
+    /// Removes field `key`.
+    pub fn remove(&mut self, key: &str) -> bool {
+        self.doc.remove(key)
+    }
+
+    /// The document as it would be stored now.
+    pub fn to_json(&self) -> String {
+        self.doc.to_json()
+    }
+
+    fn facts(&self) -> Facts {
+        let now = self.doc.fields_fingerprint();
+        let same_id = self.original_id == self.id;
+        Facts {
+            cookie_matches: self.cookie_id.as_deref() == Some(self.id.as_str()),
+            modified: !same_id || self.original != now,
+            has_saved_state: self.saved.is_some(),
+            saved: same_id && self.saved.as_ref() == Some(&now),
+            expires_set: self.doc.cookie.expires.is_some(),
+        }
+    }
+}
+
+/// A fresh random session id: a lowercase uuid v4, as the seed demo's
+/// `genid` makes them (122 random bits from the platform's CSPRNG).
+pub fn new_session_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The session layer bound to a configuration and a store.
+pub struct Sessions<'a, S> {
+    config: &'a SessionConfig,
+    store: &'a S,
+    genid: fn() -> String,
+}
+
+impl<'a, S: SessionStore> Sessions<'a, S> {
+    /// Binds `config` and `store`; ids come from [`new_session_id`].
+    pub fn new(config: &'a SessionConfig, store: &'a S) -> Self {
+        Self { config, store, genid: new_session_id }
+    }
+
+    /// Uses `genid` for new session ids (tests use fixed ids).
+    pub fn with_id_generator(mut self, genid: fn() -> String) -> Self {
+        self.genid = genid;
+        self
+    }
+
+    /// The Redis key of session `sid`.
+    pub fn key(&self, sid: &str) -> String {
+        format!("{}{sid}", self.config.prefix)
+    }
+
+    /// Resolves the request's session: a verified cookie whose id the store
+    /// knows gives that session; anything else gives a new one.
+    ///
+    /// Fails only when the store fails; then nothing has been written.
+    pub async fn load(&self, cookie_header: Option<&str>, now: Millis, request_secure: bool) -> Result<Session, SessionError> {
+        let cfg = self.config;
+        // Trust boundary: an unsigned or forged cookie yields `None` here and
+        // the store is not consulted at all for it.
+        let cookie_id = cookie::verified_session_id(cookie_header, &cfg.cookie_name, &cfg.secrets);
+        let Some(sid) = cookie_id.clone() else {
+            return Ok(self.generate(None, now, request_secure, None));
+        };
+        let Some(bytes) = self.store.get(&self.key(&sid)).await? else {
+            // Signed by us but unknown to the store (expired, destroyed):
+            // start over under a fresh id. The cookie's id is never adopted,
+            // so a client cannot choose the id of its next session.
+            return Ok(self.generate(cookie_id, now, request_secure, None));
+        };
+        match SessionDocument::parse(&bytes) {
+            Ok(doc) => {
+                let original = doc.fields_fingerprint();
+                Ok(Session {
+                    id: sid.clone(),
+                    cookie_id,
+                    original_id: sid,
+                    saved: (!cfg.policy.resave).then(|| original.clone()),
+                    original,
+                    doc,
+                    destroyed: false,
+                    notice: None,
+                })
+            }
+            Err(err) => {
+                // The stored bytes are unusable. Start a new session under a
+                // new id and leave the old key alone: it is never
+                // overwritten or deleted here, so nothing that might be
+                // recovered is lost, and it expires by its own TTL.
+                let notice = corrupt_notice(&self.key(&sid), &err);
+                Ok(self.generate(cookie_id, now, request_secure, Some(notice)))
+            }
+        }
+    }
+
+    fn generate(&self, cookie_id: Option<String>, now: Millis, request_secure: bool, notice: Option<String>) -> Session {
+        let id = (self.genid)();
+        let doc = self.new_document(now, request_secure);
+        Session {
+            original: doc.fields_fingerprint(),
+            original_id: id.clone(),
+            id,
+            cookie_id,
+            saved: None,
+            doc,
+            destroyed: false,
+            notice,
+        }
+    }
+
+    fn new_document(&self, now: Millis, request_secure: bool) -> SessionDocument {
+        let mut cookie = self.config.cookie.clone();
+        if self.config.secure_auto {
+            cookie.secure = Some(request_secure);
+        }
+        cookie.reset_expiry(now);
+        SessionDocument::new(cookie)
+    }
+
+    /// express-session's `regenerate`: the old key is deleted now, the
+    /// session gets a fresh id and an empty document; the new session is
+    /// saved and its cookie sent at commit. Used at login and logout so a
+    /// session id known before authentication is worthless after it.
+    pub async fn regenerate(&self, s: &mut Session, now: Millis, request_secure: bool) -> Result<(), SessionError> {
+        self.store.del(&[self.key(&s.id)]).await?;
+        s.id = (self.genid)();
+        s.doc = self.new_document(now, request_secure);
+        s.destroyed = false;
+        Ok(())
+    }
+
+    /// express-session's `destroy`: the key is deleted now; commit writes
+    /// nothing and sends a Set-Cookie that clears the browser's cookie.
+    pub async fn destroy(&self, s: &mut Session) -> Result<(), SessionError> {
+        self.store.del(&[self.key(&s.id)]).await?;
+        s.destroyed = true;
+        Ok(())
+    }
+
+    /// express-session's `save`: writes the document now (the TTL rule may
+    /// turn it into a delete).
+    pub async fn save(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
+        s.doc.cookie.reset_expiry(now);
+        self.write(s, now).await?;
+        // Like express-session, `originalId` is left alone: after a
+        // regenerate, the end of the request saves once more.
+        s.saved = Some(s.doc.fields_fingerprint());
+        Ok(())
+    }
+
+    async fn write(&self, s: &Session, now: Millis) -> Result<(), SessionError> {
+        let key = self.key(&s.id);
+        let ttl = s.doc.cookie.ttl_seconds(now, self.config.default_ttl);
+        if ttl > 0 {
+            self.store.set(&key, &s.doc.to_json(), Some(ttl as u64)).await?;
+        } else {
+            // connect-redis deletes instead of writing an already-expired session.
+            self.store.del(&[key]).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the request: resets the expiry, writes or touches the session as
+    /// express-session decides, and returns the `Set-Cookie` value to send,
+    /// if any. The caller must not answer before this returns: the state a
+    /// browser sees after a response is the state in the store.
+    pub async fn commit(&self, mut s: Session, now: Millis, request_secure: bool) -> Result<Option<String>, SessionError> {
+        let cfg = self.config;
+        if s.destroyed {
+            return Ok(Some(cookie::clear_cookie_header(&cfg.cookie_name, &s.doc.cookie)));
+        }
+        s.doc.cookie.reset_expiry(now);
+        let facts = s.facts();
+        if decide::should_save(cfg.policy, facts) {
+            self.write(&s, now).await?;
+        } else if decide::should_touch(cfg.policy, facts) {
+            let key = self.key(&s.id);
+            let ttl = s.doc.cookie.ttl_seconds(now, cfg.default_ttl);
+            if ttl > 0 {
+                self.store.expire(&key, ttl as u64).await?;
+            } else {
+                self.store.del(&[key]).await?;
+            }
+        }
+        let send = decide::should_set_cookie(cfg.policy, facts)
+            && decide::may_send_cookie(s.doc.cookie.secure == Some(true), request_secure);
+        Ok(send.then(|| cookie::set_cookie_header(&cfg.cookie_name, &s.id, &cfg.secrets, &s.doc.cookie)))
+    }
+}
+
+fn corrupt_notice(key: &str, err: &DocumentError) -> String {
+    let mut msg = format!("the stored session {key} could not be read ({err}");
+    let mut source = std::error::Error::source(err);
+    while let Some(e) = source {
+        msg.push_str(": ");
+        msg.push_str(&e.to_string());
+        source = e.source();
+    }
+    msg.push_str("); a new session was started and the stored one was left untouched");
+    msg
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,217 @@
+//! SPEC §4 row by row: the store traffic and Set-Cookie of each kind of
+//! request, against the in-memory store that logs commands.
+
+use super::*;
+use crate::store::MemoryStore;
+use crate::test_util::block_on;
+
+const NOW: Millis = 1_795_414_947_103;
+const SID: &str = "11111111-1111-4111-8111-111111111111";
+const FRESH: &str = "22222222-2222-4222-8222-222222222222";
+
+fn fresh() -> String {
+    FRESH.into()
+}
+
+fn config() -> SessionConfig {
+    SessionConfig {
+        cookie_name: "_redisDemo".into(),
+        secrets: Secrets::new(vec!["keyboard cat".into()]).unwrap(),
+        prefix: "sess:".into(),
+        cookie: SessionCookie {
+            original_max_age: Some(60000.0),
+            secure: Some(false),
+            ..SessionCookie::default()
+        },
+        secure_auto: false,
+        policy: Policy::default(),
+        default_ttl: document::DEFAULT_TTL_SECONDS,
+    }
+}
+
+fn cookie_for(cfg: &SessionConfig, sid: &str) -> String {
+    let line = cookie::set_cookie_header(&cfg.cookie_name, sid, &cfg.secrets, &SessionCookie::default());
+    line.split(';').next().unwrap().to_owned()
+}
+
+const STORED: &str = r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:22:00.000Z","secure":false,"httpOnly":true,"path":"/"},"views":2}"#;
+
+#[test]
+fn no_cookie_saves_a_new_session_and_sends_a_cookie() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let s = block_on(sessions.load(None, NOW, false)).unwrap();
+    assert!(s.is_new());
+    assert_eq!(s.cookie().remaining_ms(NOW), Some(60000));
+    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    assert_eq!(store.take_log(), [format!("SET sess:{FRESH} EX 60")]);
+    assert!(set_cookie.starts_with(&format!("{}; Path=/; Expires=", cookie_for(&cfg, FRESH))));
+    assert!(set_cookie.ends_with("GMT; HttpOnly"));
+    let (doc, ttl) = store.entry(&format!("sess:{FRESH}")).unwrap();
+    assert_eq!(ttl, Some(60));
+    assert_eq!(
+        String::from_utf8(doc).unwrap(),
+        r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:23:27.103Z","secure":false,"httpOnly":true,"path":"/"}}"#
+    );
+}
+
+#[test]
+fn unmodified_session_is_touched_without_cookie() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let header = cookie_for(&cfg, SID);
+    let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+    assert!(!s.is_new());
+    assert_eq!(s.id(), SID);
+    assert_eq!(s.get::<i64>("views").unwrap(), Some(2));
+    assert_eq!(block_on(sessions.commit(s, NOW, false)).unwrap(), None);
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("EXPIRE sess:{SID} 60")]);
+    // Touch does not rewrite the document.
+    assert_eq!(store.entry(&format!("sess:{SID}")).unwrap(), (STORED.as_bytes().to_vec(), Some(60)));
+}
+
+#[test]
+fn modified_session_is_saved_with_the_same_cookie_value() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let header = cookie_for(&cfg, SID);
+    let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+    s.insert("views", &3).unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    assert!(set_cookie.starts_with(&header));
+    assert!(set_cookie.contains("Expires=Mon, 23 Nov 2026 06:23:27 GMT"));
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{SID} EX 60")]);
+    let (doc, _) = store.entry(&format!("sess:{SID}")).unwrap();
+    assert_eq!(
+        String::from_utf8(doc).unwrap(),
+        STORED.replace("06:22:00.000Z", "06:23:27.103Z").replace("\"views\":2", "\"views\":3")
+    );
+}
+
+#[test]
+fn signed_but_unknown_id_gets_a_fresh_id() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let header = cookie_for(&cfg, SID);
+    let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+    assert_eq!(s.id(), FRESH, "a client-chosen id is never adopted");
+    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{FRESH} EX 60")]);
+}
+
+#[test]
+fn tampered_cookie_never_reaches_the_store() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    for header in [
+        format!("_redisDemo=s%3A{SID}.AAAA"),
+        format!("_redisDemo={SID}"),
+        cookie_for(&cfg, SID).replace("_redisDemo=s%3A1", "_redisDemo=s%3A2"),
+    ] {
+        let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+        assert_eq!(s.id(), FRESH);
+        block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+        assert_eq!(store.take_log(), [format!("SET sess:{FRESH} EX 60")], "{header}");
+    }
+    assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, STORED.as_bytes());
+}
+
+#[test]
+fn corrupt_document_starts_over_and_keeps_the_key() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), b"{not json", Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let header = cookie_for(&cfg, SID);
+    let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+    assert_eq!(s.id(), FRESH);
+    assert!(s.notice().unwrap().contains("could not be read"));
+    block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{FRESH} EX 60")]);
+    assert_eq!(store.entry(&format!("sess:{SID}")).unwrap(), (b"{not json".to_vec(), Some(10)));
+}
+
+#[test]
+fn store_down_writes_nothing() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.set_down(true);
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let header = cookie_for(&cfg, SID);
+    assert!(matches!(block_on(sessions.load(Some(&header), NOW, false)), Err(SessionError::Store(_))));
+    // A new session is built in memory but its commit fails: no cookie.
+    let s = block_on(sessions.load(None, NOW, false)).unwrap();
+    assert!(block_on(sessions.commit(s, NOW, false)).is_err());
+    assert!(store.entry(&format!("sess:{FRESH}")).is_none());
+}
+
+#[test]
+fn regenerate_deletes_the_old_key_and_drops_data() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let header = cookie_for(&cfg, SID);
+    let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+    block_on(sessions.regenerate(&mut s, NOW, false)).unwrap();
+    assert_eq!(s.get::<i64>("views").unwrap(), None);
+    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
+    assert_eq!(
+        store.take_log(),
+        [format!("GET sess:{SID}"), format!("DEL sess:{SID}"), format!("SET sess:{FRESH} EX 60")]
+    );
+}
+
+#[test]
+fn destroy_deletes_and_clears_the_cookie() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let header = cookie_for(&cfg, SID);
+    let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+    block_on(sessions.destroy(&mut s)).unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    assert!(set_cookie.contains("Expires=Thu, 01 Jan 1970"));
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("DEL sess:{SID}")]);
+}
+
+#[test]
+fn stale_expires_on_a_live_key_is_still_valid() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    // Stored expires is far in the past; Redis still has the key.
+    let stale = STORED.replace("2026-11-23T06:22:00.000Z", "2020-01-01T00:00:00.000Z");
+    store.insert_raw(&format!("sess:{SID}"), stale.as_bytes(), Some(5));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    assert_eq!(s.id(), SID);
+    assert_eq!(s.get::<i64>("views").unwrap(), Some(2));
+}
+
+#[test]
+fn original_max_age_comes_from_the_document() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let doc = STORED.replace("60000", "59999");
+    store.insert_raw(&format!("sess:{SID}"), doc.as_bytes(), Some(5));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    s.insert("views", &3).unwrap();
+    block_on(sessions.commit(s, NOW, false)).unwrap();
+    let (stored, ttl) = store.entry(&format!("sess:{SID}")).unwrap();
+    let stored = String::from_utf8(stored).unwrap();
+    assert!(stored.contains(r#""originalMaxAge":59999,"expires":"2026-11-23T06:23:27.102Z""#), "{stored}");
+    assert_eq!(ttl, Some(60));
+}
+
+#[test]
+fn secure_cookie_is_not_sent_over_http() {
+    let mut cfg = config();
+    cfg.cookie.secure = Some(true);
+    let store = MemoryStore::new();
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let s = block_on(sessions.load(None, NOW, false)).unwrap();
+    assert_eq!(block_on(sessions.commit(s, NOW, false)).unwrap(), None);
+    let s = block_on(sessions.load(None, NOW, true)).unwrap();
+    assert!(block_on(sessions.commit(s, NOW, true)).unwrap().unwrap().contains("; Secure"));
+}

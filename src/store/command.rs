@@ -1,0 +1,361 @@
+//! Each Redis command the session layer sends, encoded and decoded in one
+//! place, and the Upstash REST wire format of replies.
+//!
+//! Both sides use this module: the client (`store::upstash`) to build
+//! request bodies and read `{"result": ...}`, and the local Upstash-compatible
+//! server (`tools/upstash-local`) to write them. A change to the wire form is
+//! therefore made once, and the round-trip tests below hold both ends to it.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+/// Why a reply did not have the shape a command expects.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Redis answered with an error (`{"error": "ERR ..."}`).
+    #[error("redis error: {0}")]
+    Redis(String),
+    /// The JSON is valid but not what this command answers.
+    #[error("unexpected reply to {command}: {reply}")]
+    Unexpected {
+        /// The command's name.
+        command: &'static str,
+        /// The reply, as JSON text (truncated).
+        reply: String,
+    },
+    /// A base64 string result did not decode.
+    #[error("reply to {command} is not valid base64")]
+    Base64 {
+        /// The command's name.
+        command: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: base64::DecodeError,
+    },
+}
+
+/// How bulk strings travel in replies: as JSON strings, or base64-encoded
+/// when the request carried `Upstash-Encoding: base64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Bulk strings as JSON strings (must be UTF-8).
+    Plain,
+    /// Bulk strings base64-encoded; status replies such as `OK` stay plain.
+    Base64,
+}
+
+impl Encoding {
+    /// The request header that asks for this encoding, if any.
+    pub const HEADER: &'static str = "Upstash-Encoding";
+
+    /// Reads the `Upstash-Encoding` header value.
+    pub fn from_header(value: Option<&str>) -> Self {
+        match value {
+            Some(v) if v.trim().eq_ignore_ascii_case("base64") => Encoding::Base64,
+            _ => Encoding::Plain,
+        }
+    }
+
+    fn decode_bulk(self, command: &'static str, text: &str) -> Result<Vec<u8>, CommandError> {
+        match self {
+            Encoding::Plain => Ok(text.as_bytes().to_vec()),
+            Encoding::Base64 => STANDARD
+                .decode(text)
+                .map_err(|source| CommandError::Base64 { command, source }),
+        }
+    }
+}
+
+/// A Redis reply as the Upstash REST API carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// `nil` → JSON `null`.
+    Nil,
+    /// An integer reply → JSON number.
+    Integer(i64),
+    /// A status reply such as `OK` → JSON string, never base64-encoded.
+    Status(String),
+    /// A bulk string → JSON string (base64 when asked for).
+    Bulk(Vec<u8>),
+    /// An array reply → JSON array.
+    Array(Vec<Reply>),
+    /// An error reply → `{"error": "..."}` at the top of an answer.
+    Error(String),
+}
+
+impl Reply {
+    /// The JSON value of a non-error reply, as it stands under `"result"`.
+    fn to_result(&self, enc: Encoding) -> Value {
+        match self {
+            Reply::Nil => Value::Null,
+            Reply::Integer(n) => json!(n),
+            Reply::Status(s) => json!(s),
+            Reply::Bulk(bytes) => match enc {
+                Encoding::Base64 => json!(STANDARD.encode(bytes)),
+                // Upstash without base64 cannot carry bytes that are not
+                // UTF-8; replace them rather than fail the whole answer.
+                Encoding::Plain => json!(String::from_utf8_lossy(bytes)),
+            },
+            Reply::Array(items) => Value::Array(items.iter().map(|r| r.to_result(enc)).collect()),
+            Reply::Error(e) => json!(e),
+        }
+    }
+
+    /// The envelope Upstash answers for one command: `{"result": ...}` or
+    /// `{"error": "..."}`.
+    pub fn to_envelope(&self, enc: Encoding) -> Value {
+        match self {
+            Reply::Error(e) => json!({ "error": e }),
+            other => json!({ "result": other.to_result(enc) }),
+        }
+    }
+}
+
+/// Reads one envelope: the `result` value, or the Redis error it carries.
+pub fn open_envelope(envelope: Value) -> Result<Value, CommandError> {
+    match envelope {
+        Value::Object(mut map) => {
+            if let Some(e) = map.remove("error") {
+                return Err(CommandError::Redis(match e {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                }));
+            }
+            match map.remove("result") {
+                Some(v) => Ok(v),
+                None => Err(unexpected("envelope", &Value::Object(map))),
+            }
+        }
+        other => Err(unexpected("envelope", &other)),
+    }
+}
+
+fn unexpected(command: &'static str, reply: &Value) -> CommandError {
+    let mut text = reply.to_string();
+    text.truncate(200);
+    CommandError::Unexpected { command, reply: text }
+}
+
+/// A Redis command: its arguments on the wire and the typed reading of its
+/// result.
+pub trait Command {
+    /// What the command answers, decoded.
+    type Output;
+    /// The command's name, for messages.
+    const NAME: &'static str;
+    /// The JSON array element strings: `["SET", key, value, "EX", "60"]`.
+    fn args(&self) -> Vec<String>;
+    /// Reads the `result` value.
+    fn parse(result: Value, enc: Encoding) -> Result<Self::Output, CommandError>;
+}
+
+/// `GET key` → the value's bytes, or `None` for a missing key.
+#[derive(Debug, Clone)]
+pub struct Get {
+    /// The key to read.
+    pub key: String,
+}
+
+impl Command for Get {
+    type Output = Option<Vec<u8>>;
+    const NAME: &'static str = "GET";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone()]
+    }
+    fn parse(result: Value, enc: Encoding) -> Result<Self::Output, CommandError> {
+        match result {
+            Value::Null => Ok(None),
+            Value::String(s) => enc.decode_bulk(Self::NAME, &s).map(Some),
+            other => Err(unexpected(Self::NAME, &other)),
+        }
+    }
+}
+
+/// `SET key value [EX seconds]` → `true` when written.
+#[derive(Debug, Clone)]
+pub struct Set {
+    /// The key to write.
+    pub key: String,
+    /// The value, a UTF-8 JSON document.
+    pub value: String,
+    /// Expiry in seconds; `None` writes without a TTL (connect-redis's
+    /// `disableTTL`).
+    pub ex: Option<u64>,
+    /// `NX`: only write when the key does not exist.
+    pub nx: bool,
+}
+
+impl Command for Set {
+    type Output = bool;
+    const NAME: &'static str = "SET";
+    fn args(&self) -> Vec<String> {
+        let mut args = vec![Self::NAME.into(), self.key.clone(), self.value.clone()];
+        if let Some(ex) = self.ex {
+            args.push("EX".into());
+            args.push(ex.to_string());
+        }
+        if self.nx {
+            args.push("NX".into());
+        }
+        args
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        match result {
+            Value::String(s) if s == "OK" => Ok(true),
+            Value::Null => Ok(false),
+            other => Err(unexpected(Self::NAME, &other)),
+        }
+    }
+}
+
+/// `EXPIRE key seconds` → whether the key existed.
+#[derive(Debug, Clone)]
+pub struct Expire {
+    /// The key.
+    pub key: String,
+    /// The new TTL in seconds.
+    pub seconds: u64,
+}
+
+impl Command for Expire {
+    type Output = bool;
+    const NAME: &'static str = "EXPIRE";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone(), self.seconds.to_string()]
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result).map(|n| n == 1)
+    }
+}
+
+/// `DEL key [key ...]` → how many keys were removed.
+#[derive(Debug, Clone)]
+pub struct Del {
+    /// The keys.
+    pub keys: Vec<String>,
+}
+
+impl Command for Del {
+    type Output = u64;
+    const NAME: &'static str = "DEL";
+    fn args(&self) -> Vec<String> {
+        let mut args = vec![Self::NAME.to_string()];
+        args.extend(self.keys.iter().cloned());
+        args
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result).and_then(|n| u64::try_from(n).map_err(|_| unexpected(Self::NAME, &result)))
+    }
+}
+
+/// `TTL key` → seconds left; -1 without expiry, -2 when missing.
+#[derive(Debug, Clone)]
+pub struct Ttl {
+    /// The key.
+    pub key: String,
+}
+
+impl Command for Ttl {
+    type Output = i64;
+    const NAME: &'static str = "TTL";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone()]
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result)
+    }
+}
+
+fn integer(command: &'static str, v: &Value) -> Result<i64, CommandError> {
+    v.as_i64().ok_or_else(|| unexpected(command, v))
+}
+
+/// Reads one command argument from a request body: Upstash accepts strings
+/// and also plain JSON numbers and booleans, passed to Redis as their text.
+pub fn argument_bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Number(n) => Some(n.to_string().into_bytes()),
+        Value::Bool(b) => Some(b.to_string().into_bytes()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the local server writes for `reply` and this client reads back.
+    fn round_trip<C: Command>(reply: Reply, enc: Encoding) -> Result<C::Output, CommandError> {
+        let wire = serde_json::to_string(&reply.to_envelope(enc)).unwrap();
+        let value: Value = serde_json::from_str(&wire).unwrap();
+        C::parse(open_envelope(value)?, enc)
+    }
+
+    #[test]
+    fn args_on_the_wire() {
+        let set = Set { key: "sess:a".into(), value: "{}".into(), ex: Some(60), nx: false };
+        assert_eq!(set.args(), ["SET", "sess:a", "{}", "EX", "60"]);
+        let set = Set { key: "k".into(), value: "v".into(), ex: None, nx: true };
+        assert_eq!(set.args(), ["SET", "k", "v", "NX"]);
+        assert_eq!(Get { key: "k".into() }.args(), ["GET", "k"]);
+        assert_eq!(Expire { key: "k".into(), seconds: 60 }.args(), ["EXPIRE", "k", "60"]);
+        assert_eq!(Del { keys: vec!["a".into(), "b".into()] }.args(), ["DEL", "a", "b"]);
+    }
+
+    #[test]
+    fn get_round_trips_bytes_in_both_encodings() {
+        let doc = "{\"name\":\"Zoë 🍺\"}".as_bytes().to_vec();
+        for enc in [Encoding::Plain, Encoding::Base64] {
+            assert_eq!(round_trip::<Get>(Reply::Bulk(doc.clone()), enc).unwrap(), Some(doc.clone()));
+            assert_eq!(round_trip::<Get>(Reply::Nil, enc).unwrap(), None);
+        }
+        // Bytes that are not UTF-8 survive only base64.
+        let raw = vec![0xff, 0x00, 0x7b];
+        assert_eq!(round_trip::<Get>(Reply::Bulk(raw.clone()), Encoding::Base64).unwrap(), Some(raw));
+    }
+
+    #[test]
+    fn status_stays_plain_under_base64() {
+        let env = Reply::Status("OK".into()).to_envelope(Encoding::Base64);
+        assert_eq!(env, json!({"result": "OK"}));
+        assert!(round_trip::<Set>(Reply::Status("OK".into()), Encoding::Base64).unwrap());
+        assert!(!round_trip::<Set>(Reply::Nil, Encoding::Base64).unwrap());
+        // A bulk "OK" is encoded like any other bulk string.
+        assert_eq!(Reply::Bulk(b"OK".to_vec()).to_envelope(Encoding::Base64), json!({"result": "T0s="}));
+    }
+
+    #[test]
+    fn integers_and_errors() {
+        assert!(round_trip::<Expire>(Reply::Integer(1), Encoding::Plain).unwrap());
+        assert!(!round_trip::<Expire>(Reply::Integer(0), Encoding::Plain).unwrap());
+        assert_eq!(round_trip::<Del>(Reply::Integer(2), Encoding::Plain).unwrap(), 2);
+        assert_eq!(round_trip::<Ttl>(Reply::Integer(-2), Encoding::Plain).unwrap(), -2);
+        let err = round_trip::<Get>(Reply::Error("WRONGTYPE Operation".into()), Encoding::Plain).unwrap_err();
+        assert!(matches!(err, CommandError::Redis(ref m) if m == "WRONGTYPE Operation"));
+    }
+
+    #[test]
+    fn shape_mismatches_are_errors_not_panics() {
+        assert!(matches!(Get::parse(json!(5), Encoding::Plain), Err(CommandError::Unexpected { .. })));
+        assert!(matches!(Get::parse(json!("***"), Encoding::Base64), Err(CommandError::Base64 { .. })));
+        assert!(matches!(Expire::parse(json!("1"), Encoding::Plain), Err(CommandError::Unexpected { .. })));
+        assert!(matches!(Del::parse(json!(-1), Encoding::Plain), Err(CommandError::Unexpected { .. })));
+        assert!(open_envelope(json!([1])).is_err());
+        assert!(open_envelope(json!({"other": 1})).is_err());
+    }
+
+    #[test]
+    fn arrays_encode_recursively() {
+        let r = Reply::Array(vec![Reply::Bulk(b"a".to_vec()), Reply::Integer(1), Reply::Nil]);
+        assert_eq!(r.to_envelope(Encoding::Base64), json!({"result": ["YQ==", 1, null]}));
+    }
+
+    #[test]
+    fn arguments_accept_numbers() {
+        assert_eq!(argument_bytes(&json!("x")), Some(b"x".to_vec()));
+        assert_eq!(argument_bytes(&json!(60)), Some(b"60".to_vec()));
+        assert_eq!(argument_bytes(&json!(null)), None);
+    }
+}

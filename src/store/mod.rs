@@ -1,0 +1,64 @@
+//! Where sessions live: the `SessionStore` trait the session layer talks to,
+//! the Upstash REST client that implements it for real, and an in-memory
+//! store for unit tests of pure logic.
+
+pub mod command;
+#[doc(hidden)]
+pub mod conformance;
+pub mod memory;
+pub mod transport;
+pub mod upstash;
+
+pub use memory::MemoryStore;
+pub use transport::{HttpTransport, TransportError};
+pub use upstash::UpstashClient;
+
+/// Why the store could not do what was asked. Every variant means "the
+/// store's state is unknown or unchanged", never "the session is gone":
+/// callers answer 503 and write nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The request did not reach the store or its answer did not arrive
+    /// (connection refused, DNS, timeout).
+    #[error("session store unreachable")]
+    Unreachable(#[source] TransportError),
+    /// The store refused the token (HTTP 401) or got none (HTTP 400 without
+    /// a Redis error).
+    #[error("session store refused our credentials (HTTP {status})")]
+    Unauthorized {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The store answered an HTTP status that is not part of the protocol.
+    #[error("session store answered HTTP {status}: {body}")]
+    Http {
+        /// The HTTP status.
+        status: u16,
+        /// The start of the body, for the log.
+        body: String,
+    },
+    /// The answer was not the JSON the protocol promises, or a command's
+    /// result had the wrong shape, or Redis answered an error.
+    #[error("session store answered something unusable")]
+    Protocol(#[from] command::CommandError),
+    /// The answer was not JSON at all.
+    #[error("session store answered something that is not JSON")]
+    NotJson(#[source] serde_json::Error),
+}
+
+/// The operations the session layer needs, in connect-redis's terms.
+///
+/// The futures are not `Send`: on wasm32 everything is single-threaded and
+/// `worker::Fetch` futures cannot be sent, so the trait does not ask for it.
+#[allow(async_fn_in_trait)]
+pub trait SessionStore {
+    /// `GET key`: the stored bytes, or `None` when the key does not exist.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// `SET key value [EX ttl]`.
+    async fn set(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError>;
+    /// `EXPIRE key ttl`: whether the key existed.
+    async fn expire(&self, key: &str, ttl: u64) -> Result<bool, StoreError>;
+    /// `DEL key...`: how many keys were removed.
+    async fn del(&self, keys: &[String]) -> Result<u64, StoreError>;
+}
+

@@ -1,0 +1,142 @@
+//! The one type in the crate that sends bytes over the network: an HTTP
+//! POST of a JSON body with a bearer token. On wasm32 it is the Workers
+//! runtime's `fetch` (`worker::Fetch`); natively it is `reqwest`, used by the
+//! integration tests and tools.
+
+use std::time::Duration;
+
+/// Why an HTTP exchange failed before an answer arrived.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// No answer within the configured time.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The request could not be sent or the answer not read.
+    #[error("HTTP request failed: {0}")]
+    Failed(String),
+}
+
+/// An HTTP answer: status and body bytes.
+#[derive(Debug, Clone)]
+pub struct HttpReply {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Sends JSON POST requests with a bearer token and a time limit.
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    timeout: Duration,
+    #[cfg(not(target_arch = "wasm32"))]
+    client: reqwest::Client,
+}
+
+impl HttpTransport {
+    /// A transport whose requests give up after `timeout`.
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            #[cfg(not(target_arch = "wasm32"))]
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// POSTs `body` (JSON) to `url` with `Authorization: Bearer <token>` and
+    /// the extra `headers`.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> Result<HttpReply, TransportError> {
+        imp::post_json(self, url, token, headers, body).await
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod imp {
+    use super::*;
+
+    pub(super) async fn post_json(
+        t: &HttpTransport,
+        url: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> Result<HttpReply, TransportError> {
+        let mut req = t
+            .client
+            .post(url)
+            .timeout(t.timeout)
+            .bearer_auth(token)
+            .header("Content-Type", "application/json")
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let map = |e: reqwest::Error| {
+            if e.is_timeout() {
+                TransportError::Timeout(t.timeout)
+            } else {
+                TransportError::Failed(e.to_string())
+            }
+        };
+        let resp = req.send().await.map_err(map)?;
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(map)?.to_vec();
+        Ok(HttpReply { status, body })
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod imp {
+    use super::*;
+    use futures_util::future::{select, Either};
+    use std::pin::pin;
+    use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+
+    fn failed(e: worker::Error) -> TransportError {
+        TransportError::Failed(e.to_string())
+    }
+
+    pub(super) async fn post_json(
+        t: &HttpTransport,
+        url: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> Result<HttpReply, TransportError> {
+        let h = Headers::new();
+        h.set("Authorization", &format!("Bearer {token}")).map_err(failed)?;
+        h.set("Content-Type", "application/json").map_err(failed)?;
+        for (k, v) in headers {
+            h.set(k, v).map_err(failed)?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(h).with_body(Some(body.into()));
+        let request = Request::new_with_init(url, &init).map_err(failed)?;
+
+        // The runtime has no per-request timeout, so race the fetch against
+        // a timer and abort the fetch when the timer wins: a slow store must
+        // not hold the visitor's request until the platform kills it.
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let exchange = async move {
+            let mut resp = Fetch::Request(request).send_with_signal(&signal).await.map_err(failed)?;
+            let status = resp.status_code();
+            let body = resp.bytes().await.map_err(failed)?;
+            Ok(HttpReply { status, body })
+        };
+        let timer = Delay::from(t.timeout);
+        match select(pin!(exchange), pin!(timer)).await {
+            Either::Left((result, _)) => result,
+            Either::Right(((), _)) => {
+                controller.abort();
+                Err(TransportError::Timeout(t.timeout))
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! A client of Upstash's Redis REST API: single commands on `POST /`,
+//! several at once on `POST /pipeline` (not atomic) and `POST /multi-exec`
+//! (a transaction). We write our own because the `upstash-redis-rs` crate
+//! builds neither on stable Rust nor on wasm32 (SPEC §5).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::command::{self, Command, Del, Encoding, Expire, Get, Set};
+use super::transport::{HttpReply, HttpTransport};
+use super::{SessionStore, StoreError};
+
+/// A connection to one Upstash (or Upstash-compatible) database.
+#[derive(Debug, Clone)]
+pub struct UpstashClient {
+    base_url: String,
+    token: String,
+    transport: HttpTransport,
+}
+
+impl UpstashClient {
+    /// A client for the REST endpoint `url` (e.g.
+    /// `https://eu1-xyz.upstash.io`) with a bearer `token`.
+    pub fn new(url: &str, token: &str, timeout: Duration) -> Self {
+        Self {
+            base_url: url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            transport: HttpTransport::new(timeout),
+        }
+    }
+
+    /// Runs one command and decodes its result.
+    pub async fn run<C: Command>(&self, cmd: &C) -> Result<C::Output, StoreError> {
+        let result = self.send_raw(&self.base_url, &cmd.args()).await?;
+        let result = command::open_envelope(result)?;
+        Ok(C::parse(result, Encoding::Base64)?)
+    }
+
+    /// Runs several commands in one round trip on `/pipeline`; each has its
+    /// own result or error. Not atomic.
+    pub async fn pipeline(&self, commands: &[Vec<String>]) -> Result<Vec<Result<Value, command::CommandError>>, StoreError> {
+        self.batch("pipeline", commands).await
+    }
+
+    /// Runs several commands as one transaction on `/multi-exec`.
+    pub async fn multi_exec(&self, commands: &[Vec<String>]) -> Result<Vec<Result<Value, command::CommandError>>, StoreError> {
+        self.batch("multi-exec", commands).await
+    }
+
+    /// The string results of a batch are base64 like every other answer of
+    /// this client; decode them with `C::parse(value, Encoding::Base64)`.
+    async fn batch(&self, path: &str, commands: &[Vec<String>]) -> Result<Vec<Result<Value, command::CommandError>>, StoreError> {
+        let url = format!("{}/{path}", self.base_url);
+        match self.send_raw(&url, commands).await? {
+            Value::Array(items) => Ok(items.into_iter().map(command::open_envelope).collect()),
+            other => Err(StoreError::Protocol(command::CommandError::Unexpected {
+                command: "pipeline",
+                reply: other.to_string().chars().take(200).collect(),
+            })),
+        }
+    }
+
+    async fn send_raw<B: serde::Serialize + ?Sized>(&self, url: &str, body: &B) -> Result<Value, StoreError> {
+        // Strings are always asked for in base64: session documents are
+        // bytes, and plain JSON strings cannot carry bytes that are not UTF-8.
+        let body = serde_json::to_string(body).map_err(StoreError::NotJson)?;
+        let headers = [(Encoding::HEADER, "base64")];
+        let reply = self
+            .transport
+            .post_json(url, &self.token, &headers, body)
+            .await
+            .map_err(StoreError::Unreachable)?;
+        interpret(reply)
+    }
+}
+
+/// Turns an HTTP answer into the JSON it carries or a typed error.
+fn interpret(reply: HttpReply) -> Result<Value, StoreError> {
+    let parsed: Result<Value, _> = serde_json::from_slice(&reply.body);
+    match (reply.status, parsed) {
+        (200, Ok(v)) => Ok(v),
+        (200, Err(e)) => Err(StoreError::NotJson(e)),
+        // A Redis error comes back as 400 {"error": "..."}.
+        (400, Ok(Value::Object(map))) if map.contains_key("error") && !is_auth_error(&map) => {
+            Err(command::open_envelope(Value::Object(map)).err().map(StoreError::Protocol).unwrap_or(
+                StoreError::Http { status: 400, body: String::new() },
+            ))
+        }
+        (400 | 401 | 403, _) => Err(StoreError::Unauthorized { status: reply.status }),
+        (status, _) => Err(StoreError::Http {
+            status,
+            body: String::from_utf8_lossy(&reply.body).chars().take(200).collect(),
+        }),
+    }
+}
+
+fn is_auth_error(map: &serde_json::Map<String, Value>) -> bool {
+    map.get("error")
+        .and_then(Value::as_str)
+        .is_some_and(|e| e.to_ascii_lowercase().contains("authorization") || e.to_ascii_lowercase().contains("token"))
+}
+
+impl SessionStore for UpstashClient {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(&Get { key: key.into() }).await
+    }
+
+    async fn set(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
+        self.run(&Set { key: key.into(), value: value.into(), ex: ttl, nx: false }).await.map(|_| ())
+    }
+
+    async fn expire(&self, key: &str, ttl: u64) -> Result<bool, StoreError> {
+        self.run(&Expire { key: key.into(), seconds: ttl }).await
+    }
+
+    async fn del(&self, keys: &[String]) -> Result<u64, StoreError> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        self.run(&Del { keys: keys.to_vec() }).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, body: &str) -> HttpReply {
+        HttpReply { status, body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn statuses_map_to_errors() {
+        assert!(interpret(reply(200, r#"{"result":"OK"}"#)).is_ok());
+        assert!(matches!(interpret(reply(200, "nope")), Err(StoreError::NotJson(_))));
+        assert!(matches!(
+            interpret(reply(400, r#"{"error":"ERR wrong number of arguments for 'get' command"}"#)),
+            Err(StoreError::Protocol(command::CommandError::Redis(_)))
+        ));
+        assert!(matches!(interpret(reply(401, r#"{"error":"Invalid token"}"#)), Err(StoreError::Unauthorized { status: 401 })));
+        assert!(matches!(
+            interpret(reply(400, r#"{"error":"Authorization header is missing"}"#)),
+            Err(StoreError::Unauthorized { status: 400 })
+        ));
+        assert!(matches!(interpret(reply(500, "boom")), Err(StoreError::Http { status: 500, .. })));
+    }
+}

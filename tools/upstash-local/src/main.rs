@@ -1,0 +1,211 @@
+//! upstash-local: an Upstash-compatible Redis REST server in front of a real
+//! redis-server, for local runs and tests of the worker without an Upstash
+//! account.
+//!
+//! It speaks what the worker speaks (SPEC §5): `POST /` with a JSON array
+//! command, `POST /pipeline` and `POST /multi-exec` with an array of them,
+//! `Authorization: Bearer <token>` (400 when missing, 401 when wrong),
+//! `{"result": ...}` / `{"error": ...}` answers, `Upstash-Encoding: base64`.
+//! Arguments reach Redis unchanged. Replies are written with the same codec
+//! the worker's client reads them with (`edge_session::store::command`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use clap::Parser;
+use edge_session::store::command::{argument_bytes, Encoding, Reply};
+use redis::aio::ConnectionManager;
+use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
+
+/// Command-line options.
+#[derive(Parser, Debug)]
+#[command(version, about = "Upstash-compatible Redis REST server over a real redis-server")]
+struct Args {
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:8079")]
+    listen: SocketAddr,
+    /// The redis-server to forward commands to.
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
+    /// The bearer token clients must present.
+    #[arg(long, env = "UPSTASH_LOCAL_TOKEN")]
+    token: String,
+}
+
+struct AppState {
+    redis: ConnectionManager,
+    token: String,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let client = redis::Client::open(args.redis_url.as_str())?;
+    let redis = ConnectionManager::new(client)
+        .await
+        .map_err(|e| format!("cannot reach redis at {}: {e}", args.redis_url))?;
+    let state = Arc::new(AppState { redis, token: args.token });
+    let app = Router::new()
+        .route("/", post(single))
+        .route("/pipeline", post(pipeline))
+        .route("/multi-exec", post(multi_exec))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    // Tests read this line to learn the port when started with port 0.
+    println!("upstash-local listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// An answer that is not a command's result: auth and request problems.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], json!({ "error": message.into() }).to_string()).into_response()
+}
+
+fn ok(body: Value) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+/// Checks the bearer token as Upstash and SRH do: missing → 400, wrong → 401.
+fn authorize(headers: &HeaderMap, token: &str) -> Result<(), Response> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        None => Err(error(StatusCode::BAD_REQUEST, "Authorization header is missing")),
+        // Constant time, so the token cannot be guessed byte by byte.
+        Some(t) if bool::from(t.trim().as_bytes().ct_eq(token.as_bytes())) => Ok(()),
+        Some(_) => Err(error(StatusCode::UNAUTHORIZED, "Invalid token")),
+    }
+}
+
+/// One command from a JSON array of strings, numbers or booleans.
+fn parse_command(v: &Value) -> Result<redis::Cmd, String> {
+    let items = v.as_array().filter(|a| !a.is_empty()).ok_or("ERR command must be a non-empty JSON array")?;
+    let mut cmd = redis::Cmd::new();
+    for item in items {
+        cmd.arg(argument_bytes(item).ok_or("ERR arguments must be strings, numbers or booleans")?);
+    }
+    Ok(cmd)
+}
+
+fn to_reply(v: redis::Value) -> Reply {
+    use redis::Value as V;
+    match v {
+        V::Nil => Reply::Nil,
+        V::Int(n) => Reply::Integer(n),
+        V::BulkString(b) => Reply::Bulk(b),
+        V::SimpleString(s) => Reply::Status(s),
+        V::Okay => Reply::Status("OK".into()),
+        V::Array(items) | V::Set(items) => Reply::Array(items.into_iter().map(to_reply).collect()),
+        V::Map(pairs) => Reply::Array(pairs.into_iter().flat_map(|(k, v)| [to_reply(k), to_reply(v)]).collect()),
+        V::Double(d) => Reply::Bulk(d.to_string().into_bytes()),
+        V::Boolean(b) => Reply::Integer(b as i64),
+        V::ServerError(e) => Reply::Error(match e.details() {
+            Some(d) => format!("{} {d}", e.code()),
+            None => e.code().to_owned(),
+        }),
+        other => Reply::Bulk(format!("{other:?}").into_bytes()),
+    }
+}
+
+/// A Redis error reply as Upstash words it ("ERR ...", "WRONGTYPE ...");
+/// `None` when the error is about the connection, not the command.
+fn server_error_text(e: &redis::RedisError) -> Option<String> {
+    if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
+        return None;
+    }
+    match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => Some(format!("{code} {detail}")),
+        (Some("EXECABORT"), None) => Some("EXECABORT Transaction discarded because of previous errors.".into()),
+        (Some(code), None) => Some(code.to_owned()),
+        _ => None,
+    }
+}
+
+fn redis_failure(e: redis::RedisError) -> Response {
+    match server_error_text(&e) {
+        Some(text) => error(StatusCode::BAD_REQUEST, text),
+        // Lost connection to Redis: 500, as SRH answers.
+        None => error(StatusCode::INTERNAL_SERVER_ERROR, format!("redis unavailable: {e}")),
+    }
+}
+
+fn read_body(body: &Bytes) -> Result<Value, Response> {
+    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("ERR request body is not JSON: {e}")))
+}
+
+async fn single(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(resp) = authorize(&headers, &state.token) {
+        return resp;
+    }
+    let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
+    let value = match read_body(&body) {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    let cmd = match parse_command(&value) {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let mut conn = state.redis.clone();
+    match cmd.query_async::<redis::Value>(&mut conn).await {
+        Ok(v) => match to_reply(v) {
+            Reply::Error(e) => error(StatusCode::BAD_REQUEST, e),
+            reply => ok(reply.to_envelope(enc)),
+        },
+        Err(e) => redis_failure(e),
+    }
+}
+
+async fn pipeline(state: State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    batch(state, headers, body, false).await
+}
+
+async fn multi_exec(state: State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    batch(state, headers, body, true).await
+}
+
+async fn batch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes, atomic: bool) -> Response {
+    if let Err(resp) = authorize(&headers, &state.token) {
+        return resp;
+    }
+    let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
+    let value = match read_body(&body) {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    let Some(commands) = value.as_array().filter(|a| !a.is_empty()) else {
+        return error(StatusCode::BAD_REQUEST, "ERR body must be a non-empty JSON array of commands");
+    };
+    let mut pipe = redis::pipe();
+    if atomic {
+        pipe.atomic();
+    }
+    pipe.ignore_errors();
+    for c in commands {
+        match parse_command(c) {
+            Ok(cmd) => {
+                pipe.add_command(cmd);
+            }
+            Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        }
+    }
+    let mut conn = state.redis.clone();
+    match pipe.query_async::<Vec<redis::Value>>(&mut conn).await {
+        Ok(values) => ok(Value::Array(values.into_iter().map(|v| to_reply(v).to_envelope(enc)).collect())),
+        Err(e) => redis_failure(e),
+    }
+}
