@@ -64,7 +64,13 @@ fn json_response(status: u16, body: &str, headers: &[(&'static str, String)]) ->
         h.set("Content-Type", "application/json; charset=utf-8")?;
     }
     for (k, v) in headers {
-        h.append(k, v)?;
+        // `set` replaces the default text/plain Content-Type; Set-Cookie is
+        // the one header that may legitimately repeat.
+        if k.eq_ignore_ascii_case("Set-Cookie") {
+            h.append(k, v)?;
+        } else {
+            h.set(k, v)?;
+        }
     }
     Ok(resp)
 }

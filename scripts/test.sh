@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: the native Rust tests (unit tests of the session core and
+# the Upstash client against a real redis-server behind upstash-local), then
+# the end-to-end tests of the real built worker in workerd, the compatibility
+# tests against the real express-session + connect-redis, and the browser test
+# in Chromium. Installs what is missing first (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+
+echo "== build: worker (wasm32) and upstash-local"
+./scripts/build-worker.sh
+cargo build -q --release -p upstash-local
+
+echo "== cargo test (unit + native integration)"
+cargo test -q --workspace
+
+echo "== end-to-end (workerd, redis-server, express, chromium)"
+node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/*.test.mjs

@@ -1,0 +1,227 @@
+//! The Upstash REST client against a real redis-server behind the real
+//! upstash-local server: the shared store conformance suite, TTLs, pipeline
+//! and multi-exec, auth failures and error shapes, an unreachable and a slow
+//! store. Each test starts its own servers on free ports and stops them by
+//! PID when it ends.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use edge_session::store::command::{self, CommandError, Encoding, Get, Set, Ttl};
+use edge_session::store::{conformance, SessionStore, StoreError, TransportError, UpstashClient};
+
+const TOKEN: &str = "integration-token";
+
+/// Kills its child process when dropped, so a failing test leaves nothing
+/// running.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Servers {
+    url: String,
+    // Dropped in reverse order: the REST server first, then Redis.
+    _upstash: Proc,
+    _redis: Proc,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn upstash_local_bin() -> PathBuf {
+    // `cargo test --workspace` (what scripts/test.sh runs) builds it.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    for profile in ["debug", "release"] {
+        let p = target.join(profile).join("upstash-local");
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("upstash-local is not built: run `cargo test --workspace`, or `cargo build -p upstash-local` first");
+}
+
+fn start() -> Servers {
+    let port = free_port();
+    let mut redis = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("redis-server must be installed (scripts/setup.sh installs it)");
+    let out = BufReader::new(redis.stdout.take().unwrap());
+    let redis = Proc(redis);
+    for line in out.lines() {
+        if line.unwrap().contains("Ready to accept connections") {
+            break;
+        }
+    }
+    let mut upstash = Command::new(upstash_local_bin())
+        .args(["--listen", "127.0.0.1:0", "--redis-url", &format!("redis://127.0.0.1:{port}"), "--token", TOKEN])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(upstash.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
+    Servers { url, _upstash: Proc(upstash), _redis: redis }
+}
+
+fn client(url: &str) -> UpstashClient {
+    UpstashClient::new(url, TOKEN, Duration::from_secs(5))
+}
+
+#[tokio::test]
+async fn conformance_suite() {
+    let s = start();
+    conformance::run_all(&client(&s.url), "conformance:upstash:").await;
+}
+
+#[tokio::test]
+async fn set_ex_sets_the_ttl_and_expire_resets_it() {
+    let s = start();
+    let c = client(&s.url);
+    c.set("sess:t", "{}", Some(60)).await.unwrap();
+    assert_eq!(c.run(&Ttl { key: "sess:t".into() }).await.unwrap(), 60);
+    assert!(c.expire("sess:t", 30).await.unwrap());
+    assert_eq!(c.run(&Ttl { key: "sess:t".into() }).await.unwrap(), 30);
+    c.set("sess:forever", "{}", None).await.unwrap();
+    assert_eq!(c.run(&Ttl { key: "sess:forever".into() }).await.unwrap(), -1);
+    assert_eq!(c.run(&Ttl { key: "sess:none".into() }).await.unwrap(), -2);
+    // NX does not overwrite.
+    let nx = Set { key: "sess:t".into(), value: "other".into(), ex: Some(5), nx: true };
+    assert!(!c.run(&nx).await.unwrap());
+    assert_eq!(c.get("sess:t").await.unwrap().as_deref(), Some(&b"{}"[..]));
+}
+
+#[tokio::test]
+async fn pipeline_and_multi_exec() {
+    let s = start();
+    let c = client(&s.url);
+    let cmds = vec![
+        Set { key: "p:a".into(), value: "1".into(), ex: Some(60), nx: false }.args(),
+        vec!["INCR".into(), "p:a".into()],
+        Get { key: "p:a".into() }.args(),
+        vec!["HSET".into(), "p:h".into(), "f".into(), "v".into()],
+        Get { key: "p:h".into() }.args(),
+    ];
+    use edge_session::store::command::Command as _;
+    let results = c.pipeline(&cmds).await.unwrap();
+    assert_eq!(results.len(), 5);
+    assert!(<Set as command::Command>::parse(results[0].as_ref().unwrap().clone(), Encoding::Base64).unwrap());
+    assert_eq!(results[1].as_ref().unwrap(), &serde_json::json!(2));
+    assert_eq!(Get::parse(results[2].as_ref().unwrap().clone(), Encoding::Base64).unwrap(), Some(b"2".to_vec()));
+    // One command's error does not fail the others.
+    assert!(matches!(&results[4], Err(CommandError::Redis(m)) if m.starts_with("WRONGTYPE")));
+
+    let results = c.multi_exec(&[vec!["INCR".into(), "p:a".into()], vec!["INCR".into(), "p:a".into()]]).await.unwrap();
+    assert_eq!(results.iter().map(|r| r.as_ref().unwrap().clone()).collect::<Vec<_>>(), [serde_json::json!(3), serde_json::json!(4)]);
+    // A command Redis refuses at queue time aborts the whole transaction.
+    let err = c.multi_exec(&[vec!["SET".into(), "p:a".into()], vec!["INCR".into(), "p:a".into()]]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Protocol(CommandError::Redis(ref m)) if m.starts_with("EXECABORT")), "{err:?}");
+    assert_eq!(c.get("p:a").await.unwrap().as_deref(), Some(&b"4"[..]));
+}
+
+#[tokio::test]
+async fn redis_errors_keep_their_text() {
+    let s = start();
+    let c = client(&s.url);
+    c.pipeline(&[vec!["HSET".into(), "h".into(), "f".into(), "v".into()]]).await.unwrap();
+    let err = c.get("h").await.unwrap_err();
+    match err {
+        StoreError::Protocol(CommandError::Redis(m)) => {
+            assert_eq!(m, "WRONGTYPE Operation against a key holding the wrong kind of value")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn auth_failures() {
+    let s = start();
+    let wrong = UpstashClient::new(&s.url, "not-the-token", Duration::from_secs(5));
+    assert!(matches!(wrong.get("k").await, Err(StoreError::Unauthorized { status: 401 })));
+
+    // Raw HTTP, to see exactly what the server answers.
+    let http = reqwest::Client::new();
+    let resp = http.post(&s.url).body(r#"["GET","k"]"#).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400, "no Authorization header");
+    let resp = http.post(&s.url).bearer_auth("nope").body(r#"["GET","k"]"#).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    assert_eq!(resp.text().await.unwrap(), r#"{"error":"Invalid token"}"#);
+}
+
+#[tokio::test]
+async fn wire_shapes() {
+    let s = start();
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: &'static str, base64: bool| {
+        let mut req = http.post(format!("{}{path}", s.url)).bearer_auth(TOKEN).body(body);
+        if base64 {
+            req = req.header("Upstash-Encoding", "base64");
+        }
+        req.send()
+    };
+    let r = post("", r#"["SET","w","héllo","EX",60]"#, false).await.unwrap();
+    assert_eq!((r.status().as_u16(), r.text().await.unwrap()), (200, r#"{"result":"OK"}"#.to_owned()));
+    let r = post("", r#"["GET","w"]"#, false).await.unwrap();
+    assert_eq!(r.text().await.unwrap(), r#"{"result":"héllo"}"#);
+    let r = post("", r#"["GET","w"]"#, true).await.unwrap();
+    assert_eq!(r.text().await.unwrap(), r#"{"result":"aMOpbGxv"}"#);
+    let r = post("", r#"["SET","w","x"]"#, true).await.unwrap();
+    assert_eq!(r.text().await.unwrap(), r#"{"result":"OK"}"#, "status replies stay plain under base64");
+    let r = post("", r#"["GET"]"#, false).await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(r.text().await.unwrap(), r#"{"error":"ERR wrong number of arguments for 'get' command"}"#);
+    let r = post("", r#"not json"#, false).await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r = post("/pipeline", r#"[["SET","n",5],["INCRBY","n",2]]"#, false).await.unwrap();
+    assert_eq!(r.text().await.unwrap(), r#"[{"result":"OK"},{"result":7}]"#);
+}
+
+#[tokio::test]
+async fn unreachable_store() {
+    let port = free_port(); // nothing listens here
+    let c = UpstashClient::new(&format!("http://127.0.0.1:{port}"), TOKEN, Duration::from_secs(2));
+    assert!(matches!(c.get("k").await, Err(StoreError::Unreachable(TransportError::Failed(_)))));
+}
+
+#[tokio::test]
+async fn slow_store_times_out() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let _hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let c = UpstashClient::new(&url, TOKEN, Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    assert!(matches!(c.get("k").await, Err(StoreError::Unreachable(TransportError::Timeout(_)))));
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn redis_gone_is_a_server_error() {
+    let mut s = start();
+    // Stop Redis under the REST server: it answers 500, the client reports
+    // an HTTP failure rather than a missing key.
+    drop(std::mem::replace(&mut s._redis, Proc(Command::new("true").spawn().unwrap())));
+    let c = client(&s.url);
+    match c.get("k").await {
+        Err(StoreError::Http { status: 500, .. }) => {}
+        other => panic!("expected HTTP 500, got {other:?}"),
+    }
+}
