@@ -6,6 +6,7 @@
 pub mod beer;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::config::{Config, MAX_COOKIE_HEADER_BYTES};
 use crate::session::document::Millis;
@@ -56,6 +57,10 @@ pub enum AppError {
     /// No such route.
     #[error("no route for {0}")]
     NotFound(String),
+    /// The stored `views` is an object or array, which the counter cannot
+    /// add one to.
+    #[error("the session's `views` field is not a number; it was left unchanged")]
+    ViewsNotCountable,
     /// The session layer failed (the store, or a field of the wrong type).
     #[error(transparent)]
     Session(#[from] SessionError),
@@ -73,6 +78,7 @@ impl AppError {
                 format!("the session store is unavailable, nothing was changed; try again ({})", chain(&self)),
                 vec![("Retry-After", "5".to_string())],
             ),
+            AppError::ViewsNotCountable => (409, self.to_string(), vec![]),
             AppError::Session(SessionError::Field(_)) => (500, chain(&self), vec![]),
         };
         headers.insert(0, ("Content-Type", "application/json; charset=utf-8".into()));
@@ -102,7 +108,7 @@ struct SessionView {
     /// Seconds from now until the loaded document's `cookie.expires`.
     session_expire_time: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    beers_viewed: Option<serde_json::Value>,
+    beers_viewed: Option<Value>,
     beer_name: Option<String>,
     beer_style: Option<&'static str>,
     error: Option<String>,
@@ -117,7 +123,13 @@ pub async fn handle<S: SessionStore>(config: &Config, store: &S, req: &Request<'
 }
 
 async fn route<S: SessionStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Result<Response, AppError> {
-    let pour = match (req.path, req.method) {
+    // Express routes ignore case and one trailing slash by default.
+    let path = match req.path.strip_suffix('/') {
+        Some(p) if !p.is_empty() => p,
+        _ => req.path,
+    }
+    .to_ascii_lowercase();
+    let pour = match (path.as_str(), req.method) {
         ("/api/session", "GET" | "HEAD") => false,
         ("/api/pour", "POST") => true,
         ("/api/session", m) => return Err(not_allowed(m, req.path, "GET")),
@@ -133,11 +145,11 @@ async fn route<S: SessionStore>(config: &Config, store: &S, req: &Request<'_>, n
     let mut session = sessions.load(req.cookie, now, req.secure).await?;
     let mut view = view_of(&session, now);
     if pour {
-        // The seed's `views = views ? views + 1 : 1`, for a number of views.
-        let views = session.get::<u64>("views").map_err(SessionError::from)?.unwrap_or(0) + 1;
+        let current = session.get::<Value>("views").map_err(SessionError::from)?;
+        let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;
         session.insert("views", &views).map_err(SessionError::from)?;
         let beer = beer::random();
-        view.beers_viewed = Some(views.into());
+        view.beers_viewed = Some(views);
         view.beer_name = Some(beer.name);
         view.beer_style = Some(beer.style);
     }
@@ -156,11 +168,32 @@ async fn route<S: SessionStore>(config: &Config, store: &S, req: &Request<'_>, n
     Ok(Response { status: 200, headers, body })
 }
 
+/// The seed's `views = views ? views + 1 : 1` with JavaScript's meaning, so
+/// a session shared with the Express app counts the same on both sides:
+/// falsy values (absent, `null`, `false`, `0`, `""`) restart at 1, numbers
+/// add one, `true` becomes 2 and a string gets "1" appended. Objects and
+/// arrays are refused rather than turned into "[object Object]1".
+pub fn next_views(current: Option<Value>) -> Option<Value> {
+    Some(match current {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => Value::from(1),
+        Some(Value::Bool(true)) => Value::from(2),
+        Some(Value::String(s)) if s.is_empty() => Value::from(1),
+        Some(Value::String(s)) => Value::from(s + "1"),
+        Some(Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+            (_, Some(f)) if f == 0.0 || f.is_nan() => Value::from(1),
+            (Some(i), _) if i < (1 << 53) => Value::from(i + 1),
+            (_, Some(f)) => serde_json::Number::from_f64(f + 1.0).map(Value::Number)?,
+            _ => return None,
+        },
+        Some(Value::Array(_)) | Some(Value::Object(_)) => return None,
+    })
+}
+
 fn view_of(session: &Session, now: Millis) -> SessionView {
     SessionView {
         session_id: session.id().to_owned(),
         session_expire_time: session.cookie().remaining_ms(now).map(|ms| ms as f64 / 1000.0),
-        beers_viewed: session.get::<serde_json::Value>("views").ok().flatten(),
+        beers_viewed: session.get::<Value>("views").ok().flatten(),
         beer_name: None,
         beer_style: None,
         error: session.notice().map(str::to_owned),

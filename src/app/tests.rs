@@ -78,17 +78,47 @@ fn errors_become_clear_answers() {
 }
 
 #[test]
+fn views_count_like_javascript() {
+    use serde_json::json;
+    let cases = [
+        (None, Some(json!(1))),
+        (Some(json!(null)), Some(json!(1))),
+        (Some(json!(false)), Some(json!(1))),
+        (Some(json!(0)), Some(json!(1))),
+        (Some(json!("")), Some(json!(1))),
+        (Some(json!(-1)), Some(json!(0))),
+        (Some(json!(1.5)), Some(json!(2.5))),
+        (Some(json!(41)), Some(json!(42))),
+        (Some(json!(true)), Some(json!(2))),
+        (Some(json!("abc")), Some(json!("abc1"))),
+        (Some(json!([1])), None),
+        (Some(json!({"a": 1})), None),
+    ];
+    for (current, next) in cases {
+        assert_eq!(next_views(current.clone()), next, "{current:?}");
+    }
+}
+
+#[test]
+fn routes_ignore_case_and_a_trailing_slash() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    for path in ["/api/session/", "/API/Session"] {
+        assert_eq!(block_on(handle(&cfg, &store, &req("GET", path, None), NOW)).status, 200, "{path}");
+    }
+}
+
+#[test]
 fn views_of_another_type_is_an_error_and_writes_nothing() {
     let (cfg, store) = (config(), MemoryStore::new());
     let first = block_on(handle(&cfg, &store, &req("GET", "/api/session", None), NOW));
     let cookie = header(&first, "Set-Cookie").unwrap().split(';').next().unwrap().to_owned();
     let sid = json(&first)["sessionID"].as_str().unwrap().to_owned();
     let key = format!("sess:{sid}");
-    let doc = r#"{"cookie":{"originalMaxAge":60000,"expires":null},"views":"many"}"#;
+    let doc = r#"{"cookie":{"originalMaxAge":60000,"expires":null},"views":{"n":1}}"#;
     store.insert_raw(&key, doc.as_bytes(), Some(60));
     store.take_log();
     let r = block_on(handle(&cfg, &store, &req("POST", "/api/pour", Some(&cookie)), NOW));
-    assert_eq!(r.status, 500);
+    assert_eq!(r.status, 409);
     assert!(json(&r)["error"].as_str().unwrap().contains("views"));
     assert_eq!(store.take_log(), [format!("GET {key}")]);
     assert_eq!(store.entry(&key).unwrap().0, doc.as_bytes());
