@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::session::cookie::Secrets;
 use crate::session::decide::Policy;
 use crate::session::document::{SameSite, SessionCookie, DEFAULT_TTL_SECONDS};
-use crate::session::SessionConfig;
+use crate::session::{SessionConfig, Unset};
 
 /// A configuration problem, naming the variable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +41,11 @@ pub struct Config {
     pub upstash_token: String,
     /// `SESSION_STORE_TIMEOUT_MS`: how long one store call may take.
     pub store_timeout: Duration,
+    /// `SESSION_PROXY` (express-session's `proxy`): also believe the first
+    /// `X-Forwarded-Proto` value when deciding whether a request is https.
+    /// Off by default: on Cloudflare the request URL already carries the
+    /// visitor's scheme.
+    pub trust_proxy: bool,
 }
 
 /// The longest `Cookie` request header the worker reads, in bytes. Browsers
@@ -172,14 +177,28 @@ impl Config {
                 None => DEFAULT_TTL_SECONDS,
                 Some(v) => parse_number("SESSION_TTL_SECONDS", &v, "seconds (a positive integer)")? as i64,
             },
+            unset: match get("SESSION_UNSET").map(|v| v.to_ascii_lowercase()).as_deref() {
+                None | Some("keep") => Unset::Keep,
+                Some("destroy") => Unset::Destroy,
+                Some(_) => {
+                    return Err(ConfigError::Invalid {
+                        name: "SESSION_UNSET",
+                        value: get("SESSION_UNSET").unwrap_or_default(),
+                        expected: "keep or destroy",
+                    })
+                }
+            },
+            disable_touch: parse_bool_or("SESSION_DISABLE_TOUCH", get("SESSION_DISABLE_TOUCH"), false)?,
+            disable_ttl: parse_bool_or("SESSION_DISABLE_TTL", get("SESSION_DISABLE_TTL"), false)?,
         };
+        let trust_proxy = parse_bool_or("SESSION_PROXY", get("SESSION_PROXY"), false)?;
 
         let store_timeout = Duration::from_millis(match get("SESSION_STORE_TIMEOUT_MS") {
             None => 5_000,
             Some(v) => parse_number("SESSION_STORE_TIMEOUT_MS", &v, "milliseconds (a positive integer)")?,
         });
 
-        Ok(Self { session, upstash_url, upstash_token, store_timeout })
+        Ok(Self { session, upstash_url, upstash_token, store_timeout, trust_proxy })
     }
 }
 

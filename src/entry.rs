@@ -29,14 +29,18 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 
     let url = req.url()?;
     let cookie = req.headers().get("Cookie")?;
+    let forwarded_proto = req.headers().get("X-Forwarded-Proto")?;
     let method = req.method().to_string();
     let request = app::Request {
         method: &method,
         path: url.path(),
+        query: url.query(),
         cookie: cookie.as_deref(),
         // The scheme the worker was reached with; behind Cloudflare this is
-        // the visitor's scheme, so no X-Forwarded-Proto trust is needed.
-        secure: url.scheme() == "https",
+        // the visitor's scheme, so X-Forwarded-Proto is only consulted when
+        // SESSION_PROXY says so.
+        https: url.scheme() == "https",
+        forwarded_proto: forwarded_proto.as_deref(),
     };
     let answer = app::handle(&config, &store, &request, Date::now().as_millis() as i64).await;
     if answer.status >= 500 {

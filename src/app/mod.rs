@@ -4,6 +4,8 @@
 //! entry only converts to and from the Workers types.
 
 pub mod beer;
+#[cfg(feature = "lab")]
+pub mod lab;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -20,10 +22,35 @@ pub struct Request<'a> {
     pub method: &'a str,
     /// The URL path, e.g. `/api/pour`.
     pub path: &'a str,
+    /// The query string without `?`, if any.
+    pub query: Option<&'a str>,
     /// The `Cookie` header, if any.
     pub cookie: Option<&'a str>,
-    /// Whether the request came over https.
-    pub secure: bool,
+    /// Whether the request URL is https (on Cloudflare: the visitor's scheme).
+    pub https: bool,
+    /// The `X-Forwarded-Proto` header, if any.
+    pub forwarded_proto: Option<&'a str>,
+}
+
+impl Request<'_> {
+    /// express-session's `issecure`: the request's own scheme, or, when the
+    /// proxy is trusted (`SESSION_PROXY`), the first `X-Forwarded-Proto`
+    /// value. A Secure cookie is only ever sent when this is true.
+    pub fn is_secure(&self, trust_proxy: bool) -> bool {
+        if self.https {
+            return true;
+        }
+        trust_proxy
+            && self
+                .forwarded_proto
+                .and_then(|v| v.split(',').next())
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+    }
+
+    /// The value of query parameter `name`, percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.query?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
 }
 
 /// An HTTP response, ready to be converted to the platform's type.
@@ -57,6 +84,9 @@ pub enum AppError {
     /// No such route.
     #[error("no route for {0}")]
     NotFound(String),
+    /// The request's parameters or body are unusable.
+    #[error("bad request: {0}")]
+    BadRequest(String),
     /// The stored `views` is an object or array, which the counter cannot
     /// add one to.
     #[error("the session's `views` field is not a number; it was left unchanged")]
@@ -73,13 +103,15 @@ impl AppError {
             AppError::CookieTooLarge(_) => (400, self.to_string(), vec![]),
             AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
             AppError::NotFound(_) => (404, self.to_string(), vec![]),
+            AppError::BadRequest(_) => (400, self.to_string(), vec![]),
             AppError::Session(SessionError::Store(_)) => (
                 503,
                 format!("the session store is unavailable, nothing was changed; try again ({})", chain(&self)),
                 vec![("Retry-After", "5".to_string())],
             ),
             AppError::ViewsNotCountable => (409, self.to_string(), vec![]),
-            AppError::Session(SessionError::Field(_)) => (500, chain(&self), vec![]),
+            AppError::Session(SessionError::NotFound { .. }) => (409, chain(&self), vec![]),
+            AppError::Session(SessionError::Field(_) | SessionError::Corrupt { .. }) => (500, chain(&self), vec![]),
         };
         headers.insert(0, ("Content-Type", "application/json; charset=utf-8".into()));
         headers.push(("Cache-Control", "no-store".into()));
@@ -129,6 +161,10 @@ async fn route<S: SessionStore>(config: &Config, store: &S, req: &Request<'_>, n
         _ => req.path,
     }
     .to_ascii_lowercase();
+    #[cfg(feature = "lab")]
+    if let Some(op) = path.strip_prefix("/lab/") {
+        return lab::route(config, store, req, op, now).await;
+    }
     let pour = match (path.as_str(), req.method) {
         ("/api/session", "GET" | "HEAD") => false,
         ("/api/pour", "POST") => true,
@@ -141,8 +177,9 @@ async fn route<S: SessionStore>(config: &Config, store: &S, req: &Request<'_>, n
         return Err(AppError::CookieTooLarge(cookie_len));
     }
 
+    let secure = req.is_secure(config.trust_proxy);
     let sessions = Sessions::new(&config.session, store);
-    let mut session = sessions.load(req.cookie, now, req.secure).await?;
+    let mut session = sessions.load(req.cookie, now, secure).await?;
     let mut view = view_of(&session, now);
     if pour {
         let current = session.get::<Value>("views").map_err(SessionError::from)?;
@@ -155,8 +192,12 @@ async fn route<S: SessionStore>(config: &Config, store: &S, req: &Request<'_>, n
     }
     // The answer waits for the store: what the browser sees next is what
     // Redis holds.
-    let set_cookie = sessions.commit(session, now, req.secure).await?;
+    let set_cookie = sessions.commit(session, now, secure).await?;
+    Ok(json_ok(&view, set_cookie))
+}
 
+/// A 200 JSON answer, never cached, with the session's Set-Cookie if any.
+fn json_ok<T: Serialize>(body: &T, set_cookie: Option<String>) -> Response {
     let mut headers = vec![
         ("Content-Type", "application/json; charset=utf-8".to_string()),
         ("Cache-Control", "no-store".to_string()),
@@ -164,8 +205,8 @@ async fn route<S: SessionStore>(config: &Config, store: &S, req: &Request<'_>, n
     if let Some(c) = set_cookie {
         headers.push(("Set-Cookie", c));
     }
-    let body = serde_json::to_string(&view).unwrap_or_else(|_| "{}".into());
-    Ok(Response { status: 200, headers, body })
+    let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
+    Response { status: 200, headers, body }
 }
 
 /// The seed's `views = views ? views + 1 : 1` with JavaScript's meaning, so

@@ -17,7 +17,7 @@ fn config() -> Config {
 }
 
 fn req<'a>(method: &'a str, path: &'a str, cookie: Option<&'a str>) -> Request<'a> {
-    Request { method, path, cookie, secure: false }
+    Request { method, path, query: None, cookie, https: false, forwarded_proto: None }
 }
 
 fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
@@ -75,6 +75,19 @@ fn errors_become_clear_answers() {
     assert_eq!(r.status, 503);
     assert!(header(&r, "Set-Cookie").is_none());
     assert!(json(&r)["error"].as_str().unwrap().contains("unavailable"));
+}
+
+#[test]
+fn https_comes_from_the_url_or_a_trusted_proxy() {
+    let mut r = req("GET", "/", None);
+    assert!(!r.is_secure(true));
+    r.forwarded_proto = Some("https, http");
+    assert!(!r.is_secure(false), "X-Forwarded-Proto is ignored unless the proxy is trusted");
+    assert!(r.is_secure(true));
+    r.forwarded_proto = Some("http");
+    assert!(!r.is_secure(true));
+    r.https = true;
+    assert!(r.is_secure(false));
 }
 
 #[test]

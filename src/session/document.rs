@@ -224,7 +224,7 @@ impl SessionDocument {
 
     /// Reads a stored document.
     pub fn parse(bytes: &[u8]) -> Result<Self, DocumentError> {
-        let raw: RawFields = serde_json::from_slice(bytes).map_err(DocumentError::NotJson)?;
+        let raw: RawObject = serde_json::from_slice(bytes).map_err(DocumentError::NotJson)?;
         let mut cookie = None;
         let mut fields = Vec::with_capacity(raw.0.len());
         for (key, value) in raw.0 {
@@ -321,17 +321,17 @@ impl SessionDocument {
 
 /// A JSON object read as an ordered list of raw members. Like
 /// `JSON.parse`, a repeated key keeps its first position and its last value.
-struct RawFields(Vec<(String, Box<RawValue>)>);
+pub(crate) struct RawObject(pub(crate) Vec<(String, Box<RawValue>)>);
 
-impl<'de> Deserialize<'de> for RawFields {
+impl<'de> Deserialize<'de> for RawObject {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = RawFields;
+            type Value = RawObject;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFields, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawObject, A::Error> {
                 let mut out: Vec<(String, Box<RawValue>)> = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, Box<RawValue>>()? {
                     match out.iter_mut().find(|(key, _)| *key == k) {
@@ -339,7 +339,7 @@ impl<'de> Deserialize<'de> for RawFields {
                         None => out.push((k, v)),
                     }
                 }
-                Ok(RawFields(out))
+                Ok(RawObject(out))
             }
         }
         d.deserialize_map(V)

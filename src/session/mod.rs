@@ -7,6 +7,7 @@
 pub mod cookie;
 pub mod decide;
 pub mod document;
+pub mod passport;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -36,6 +37,22 @@ pub struct SessionConfig {
     pub policy: Policy,
     /// connect-redis `ttl`: seconds for sessions without an expiry.
     pub default_ttl: i64,
+    /// express-session `unset`: what happens when the app unsets the session.
+    pub unset: Unset,
+    /// connect-redis `disableTouch`: never send EXPIRE for an unmodified session.
+    pub disable_touch: bool,
+    /// connect-redis `disableTTL`: write keys without a TTL (and never touch).
+    pub disable_ttl: bool,
+}
+
+/// express-session's `unset` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unset {
+    /// `keep`: the stored session stays; nothing is written.
+    #[default]
+    Keep,
+    /// `destroy`: the stored session is deleted at the end of the request.
+    Destroy,
 }
 
 /// Why a session operation failed.
@@ -47,6 +64,31 @@ pub enum SessionError {
     /// A field did not hold the type the app asked for.
     #[error(transparent)]
     Field(#[from] FieldError),
+    /// `reload` found no stored session (it expired or was destroyed).
+    #[error("failed to load session: {key} is not in the store")]
+    NotFound {
+        /// The Redis key.
+        key: String,
+    },
+    /// `reload` found a stored document it cannot read.
+    #[error("failed to load session {key}")]
+    Corrupt {
+        /// The Redis key.
+        key: String,
+        /// Why.
+        #[source]
+        source: DocumentError,
+    },
+}
+
+/// Where a session stands in its request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Live,
+    /// `destroy()` deleted it; commit clears the cookie.
+    Destroyed,
+    /// The app dropped it (`req.session = null`); `unset` decides.
+    Unset,
 }
 
 type Fingerprint = Vec<(String, String)>;
@@ -65,7 +107,7 @@ pub struct Session {
     /// The fields as last known to be in the store (`savedHash`).
     saved: Option<Fingerprint>,
     doc: SessionDocument,
-    destroyed: bool,
+    state: State,
     notice: Option<String>,
 }
 
@@ -110,6 +152,33 @@ impl Session {
     /// The document as it would be stored now.
     pub fn to_json(&self) -> String {
         self.doc.to_json()
+    }
+
+    /// express-session's `touch()`: expires becomes now + originalMaxAge.
+    /// (Commit does this anyway; it matters only to code that reads the
+    /// expiry later in the same request.)
+    pub fn touch(&mut self, now: Millis) {
+        self.doc.cookie.reset_expiry(now);
+    }
+
+    /// Sets `cookie.maxAge` for this session, as `req.session.cookie.maxAge
+    /// = ms` does ("remember me"); `None` makes it a browser-session cookie
+    /// (`cookie.expires = false`).
+    ///
+    /// As in express-session the cookie is not part of "modified": the new
+    /// lifetime reaches the store's TTL at once (by EXPIRE or SET) but the
+    /// stored document and the browser's cookie only change when the
+    /// session is also modified, saved or rolling. Change the max age
+    /// together with a login, as Passport apps do, to persist it.
+    pub fn set_max_age(&mut self, ms: Option<f64>, now: Millis) {
+        self.doc.cookie.original_max_age = ms;
+        self.doc.cookie.reset_expiry(now);
+    }
+
+    /// express-session's `req.session = null`: what happens to the stored
+    /// session is the `unset` option's choice; no cookie is sent.
+    pub fn unset(&mut self) {
+        self.state = State::Unset;
     }
 
     fn facts(&self) -> Facts {
@@ -183,7 +252,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     saved: (!cfg.policy.resave).then(|| original.clone()),
                     original,
                     doc,
-                    destroyed: false,
+                    state: State::Live,
                     notice: None,
                 })
             }
@@ -208,7 +277,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             cookie_id,
             saved: None,
             doc,
-            destroyed: false,
+            state: State::Live,
             notice,
         }
     }
@@ -230,7 +299,26 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         self.store.del(&[self.key(&s.id)]).await?;
         s.id = (self.genid)();
         s.doc = self.new_document(now, request_secure);
-        s.destroyed = false;
+        s.state = State::Live;
+        Ok(())
+    }
+
+    /// A new id for the same data: the old key is deleted now and the
+    /// session is saved under a fresh id at commit, with a new cookie.
+    /// express-session has no such call (its users regenerate and copy the
+    /// fields by hand); this is the safe way to do it in one step.
+    pub async fn rotate_id(&self, s: &mut Session) -> Result<(), SessionError> {
+        self.store.del(&[self.key(&s.id)]).await?;
+        s.id = (self.genid)();
+        Ok(())
+    }
+
+    /// express-session's `reload`: the document is read again from the
+    /// store, dropping this request's unsaved changes.
+    pub async fn reload(&self, s: &mut Session) -> Result<(), SessionError> {
+        let key = self.key(&s.id);
+        let bytes = self.store.get(&key).await?.ok_or_else(|| SessionError::NotFound { key: key.clone() })?;
+        s.doc = SessionDocument::parse(&bytes).map_err(|source| SessionError::Corrupt { key, source })?;
         Ok(())
     }
 
@@ -238,7 +326,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// nothing and sends a Set-Cookie that clears the browser's cookie.
     pub async fn destroy(&self, s: &mut Session) -> Result<(), SessionError> {
         self.store.del(&[self.key(&s.id)]).await?;
-        s.destroyed = true;
+        s.state = State::Destroyed;
         Ok(())
     }
 
@@ -257,7 +345,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         let key = self.key(&s.id);
         let ttl = s.doc.cookie.ttl_seconds(now, self.config.default_ttl);
         if ttl > 0 {
-            self.store.set(&key, &s.doc.to_json(), Some(ttl as u64)).await?;
+            let ex = (!self.config.disable_ttl).then_some(ttl as u64);
+            self.store.set(&key, &s.doc.to_json(), ex).await?;
         } else {
             // connect-redis deletes instead of writing an already-expired session.
             self.store.del(&[key]).await?;
@@ -271,14 +360,25 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// browser sees after a response is the state in the store.
     pub async fn commit(&self, mut s: Session, now: Millis, request_secure: bool) -> Result<Option<String>, SessionError> {
         let cfg = self.config;
-        if s.destroyed {
-            return Ok(Some(cookie::clear_cookie_header(&cfg.cookie_name, &s.doc.cookie)));
+        match s.state {
+            State::Live => {}
+            State::Destroyed => {
+                // Unlike express-session, also tell the browser to drop the
+                // cookie: it names a session that no longer exists.
+                return Ok(Some(cookie::clear_cookie_header(&cfg.cookie_name, &s.doc.cookie)));
+            }
+            State::Unset => {
+                if cfg.unset == Unset::Destroy {
+                    self.store.del(&[self.key(&s.id)]).await?;
+                }
+                return Ok(None);
+            }
         }
         s.doc.cookie.reset_expiry(now);
         let facts = s.facts();
         if decide::should_save(cfg.policy, facts) {
             self.write(&s, now).await?;
-        } else if decide::should_touch(cfg.policy, facts) {
+        } else if decide::should_touch(cfg.policy, facts) && !cfg.disable_touch && !cfg.disable_ttl {
             let key = self.key(&s.id);
             let ttl = s.doc.cookie.ttl_seconds(now, cfg.default_ttl);
             if ttl > 0 {

@@ -26,6 +26,9 @@ fn config() -> SessionConfig {
         secure_auto: false,
         policy: Policy::default(),
         default_ttl: document::DEFAULT_TTL_SECONDS,
+        unset: Unset::Keep,
+        disable_touch: false,
+        disable_ttl: false,
     }
 }
 

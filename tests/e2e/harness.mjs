@@ -117,16 +117,17 @@ export async function startUpstashLocal({ redisUrl, token = TOKEN }) {
 
 /**
  * Runs the built worker (build/index.js) in workerd through Miniflare.
- * `vars` are added to / override the defaults below. Returns
+ * `vars` are added to / override the defaults below; `build: "build-lab"`
+ * runs the variant with the /lab/* routes (scripts/build-worker.sh). Returns
  * { mf, fetch(path, init) -> Response, url, stop() } where `url` is a real
  * http://127.0.0.1:<port> origin the worker listens on.
  */
-export async function startWorker({ upstashUrl, token = TOKEN, vars = {} }) {
+export async function startWorker({ upstashUrl, token = TOKEN, vars = {}, build = "build" }) {
   const port = await freePort();
   const mf = new Miniflare({
     modules: true,
-    scriptPath: path.join(ROOT, "build/index.js"),
-    modulesRoot: path.join(ROOT, "build"),
+    scriptPath: path.join(ROOT, build, "index.js"),
+    modulesRoot: path.join(ROOT, build),
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: COMPATIBILITY_DATE,
     cf: false,
@@ -154,10 +155,10 @@ export async function startWorker({ upstashUrl, token = TOKEN, vars = {} }) {
 /**
  * Redis + upstash-local + worker. Returns { redis, upstash, worker, stop() }.
  */
-export async function startStack({ vars } = {}) {
+export async function startStack({ vars, build } = {}) {
   const redis = await startRedis();
   const upstash = await startUpstashLocal({ redisUrl: redis.url });
-  const worker = await startWorker({ upstashUrl: upstash.url, vars });
+  const worker = await startWorker({ upstashUrl: upstash.url, vars, build });
   return {
     redis,
     upstash,

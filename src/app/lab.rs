@@ -1,0 +1,98 @@
+//! `/lab/<op>[,<op>...]`: every Session API call reachable from a URL, for
+//! the golden-vector and interop tests, which send the same requests to this
+//! worker and to an Express app with the real express-session, connect-redis
+//! and Passport (tests/fixtures/express-app.mjs implements the same routes).
+//!
+//! Compiled only with the `lab` feature: these routes let a client write any
+//! field, `passport.user` included, so they must never reach production.
+//!
+//! Ops run left to right in one request; their parameters come from the
+//! query string:
+//!
+//! | op | does | express-session equivalent |
+//! |---|---|---|
+//! | `read` | nothing | — |
+//! | `set` | field `key` = JSON `value` | `req.session[key] = value` |
+//! | `regenerate` | new id, data dropped | `req.session.regenerate()` |
+//! | `destroy` | key deleted | `req.session.destroy()` |
+//! | `reload` | document read again | `req.session.reload()` |
+//! | `save` | document written now | `req.session.save()` |
+//! | `touch` | expiry reset | `req.session.touch()` |
+//! | `max-age` | `ms` (a number or `null`) | `req.session.cookie.maxAge = ms` |
+//! | `unset` | session dropped | `req.session = null` |
+//! | `login` | Passport login of JSON `user` | `req.login(user)` |
+//! | `logout` | Passport logout | `req.logout()` |
+//! | `rotate` | new id, data kept (worker only) | — |
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{json_ok, AppError, Request, Response};
+use crate::config::Config;
+use crate::session::document::Millis;
+use crate::session::{SessionError, Sessions};
+use crate::store::SessionStore;
+
+#[derive(Serialize)]
+struct Answer {
+    #[serde(rename = "sessionID")]
+    session_id: Option<String>,
+    user: Option<Value>,
+}
+
+/// Runs the ops named in `ops` (comma-separated) on the request's session.
+pub async fn route<S: SessionStore>(
+    config: &Config,
+    store: &S,
+    req: &Request<'_>,
+    ops: &str,
+    now: Millis,
+) -> Result<Response, AppError> {
+    let secure = req.is_secure(config.trust_proxy);
+    let sessions = Sessions::new(&config.session, store);
+    let mut s = sessions.load(req.cookie, now, secure).await?;
+    let param = |name: &str| req.query_param(name).ok_or_else(|| AppError::BadRequest(format!("missing ?{name}=")));
+    let json_param = |name: &str| -> Result<Value, AppError> {
+        serde_json::from_str(&param(name)?).map_err(|e| AppError::BadRequest(format!("?{name}= is not JSON: {e}")))
+    };
+    let mut live = true;
+    for op in ops.split(',') {
+        match op {
+            "read" => {}
+            "set" => {
+                let key = param("key")?;
+                if key == "cookie" {
+                    return Err(AppError::BadRequest("`cookie` is not a field".into()));
+                }
+                s.insert(&key, &json_param("value")?).map_err(SessionError::from)?;
+            }
+            "regenerate" => sessions.regenerate(&mut s, now, secure).await?,
+            "destroy" => {
+                sessions.destroy(&mut s).await?;
+                live = false;
+            }
+            "reload" => sessions.reload(&mut s).await?,
+            "save" => sessions.save(&mut s, now).await?,
+            "touch" => s.touch(now),
+            "max-age" => match json_param("ms")? {
+                Value::Null => s.set_max_age(None, now),
+                Value::Number(n) => s.set_max_age(n.as_f64(), now),
+                other => return Err(AppError::BadRequest(format!("?ms= must be a number or null, not {other}"))),
+            },
+            "unset" => {
+                s.unset();
+                live = false;
+            }
+            "login" => sessions.login(&mut s, &json_param("user")?, now, secure).await?,
+            "logout" => sessions.logout(&mut s, now, secure).await?,
+            "rotate" => sessions.rotate_id(&mut s).await?,
+            other => return Err(AppError::NotFound(format!("/lab/{other}"))),
+        }
+    }
+    let answer = Answer {
+        session_id: live.then(|| s.id().to_owned()),
+        user: if live { s.passport_user::<Value>().map_err(SessionError::from)? } else { None },
+    };
+    let set_cookie = sessions.commit(s, now, secure).await?;
+    Ok(json_ok(&answer, set_cookie))
+}

@@ -1,0 +1,98 @@
+//! Logins stored the way Passport 0.6+ stores them, so a login made by an
+//! Express app with Passport is a login here and the other way round:
+//! `"passport":{"user":<serialized user>}` in the session document, and a
+//! fresh session id at login and at logout (session fixation defence).
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::document::{FieldError, Millis};
+use super::{Session, SessionError, Sessions};
+use crate::store::SessionStore;
+
+/// The session field Passport uses (`passport._key`).
+pub const KEY: &str = "passport";
+
+impl Session {
+    /// The logged-in user as Passport serialized it (`passport.user`).
+    pub fn passport_user<T: DeserializeOwned>(&self) -> Result<Option<T>, FieldError> {
+        let Some(raw) = self.doc.raw(KEY) else {
+            return Ok(None);
+        };
+        #[derive(serde::Deserialize)]
+        struct Passport<U> {
+            user: Option<U>,
+        }
+        match serde_json::from_str::<Option<Passport<T>>>(raw.get()) {
+            Ok(p) => Ok(p.and_then(|p| p.user)),
+            Err(source) => Err(FieldError { field: KEY.into(), source }),
+        }
+    }
+}
+
+impl<S: SessionStore> Sessions<'_, S> {
+    /// Passport's `req.login(user)`: regenerate (the old key is deleted, its
+    /// data dropped), set `passport.user`, save. Commit then saves again and
+    /// sends the new cookie, as express-session does after Passport's save.
+    pub async fn login<T: Serialize + ?Sized>(
+        &self,
+        s: &mut Session,
+        user: &T,
+        now: Millis,
+        request_secure: bool,
+    ) -> Result<(), SessionError> {
+        self.regenerate(s, now, request_secure).await?;
+        #[derive(Serialize)]
+        struct Passport<'a, U: ?Sized> {
+            user: &'a U,
+        }
+        s.insert(KEY, &Passport { user })?;
+        self.save(s, now).await
+    }
+
+    /// Passport's `req.logout()`: remove `passport.user` (other members of
+    /// `passport` stay), save that, then regenerate so the id that was
+    /// authenticated is worthless.
+    pub async fn logout(&self, s: &mut Session, now: Millis, request_secure: bool) -> Result<(), SessionError> {
+        if let Some(raw) = s.doc.raw(KEY) {
+            if let Some(without_user) = remove_member(raw, "user") {
+                s.doc.insert(KEY, &without_user)?;
+            }
+        }
+        self.save(s, now).await?;
+        self.regenerate(s, now, request_secure).await
+    }
+}
+
+/// `raw` without its member `key`, the other members kept in order and byte
+/// for byte; `None` when `raw` is not an object.
+fn remove_member(raw: &RawValue, key: &str) -> Option<Box<RawValue>> {
+    let members: Vec<(String, Box<RawValue>)> = serde_json::from_str::<super::document::RawObject>(raw.get()).ok()?.0;
+    let mut out = String::from("{");
+    for (k, v) in members.iter().filter(|(k, _)| k != key) {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(k).ok()?);
+        out.push(':');
+        out.push_str(v.get());
+    }
+    out.push('}');
+    RawValue::from_string(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remove_member_keeps_the_rest() {
+        let raw = RawValue::from_string(r#"{"a":1,"user":{"id":7},"b":"ü"}"#.into()).unwrap();
+        assert_eq!(remove_member(&raw, "user").unwrap().get(), r#"{"a":1,"b":"ü"}"#);
+        let raw = RawValue::from_string(r#"{"user":1}"#.into()).unwrap();
+        assert_eq!(remove_member(&raw, "user").unwrap().get(), "{}");
+        let raw = RawValue::from_string("5".into()).unwrap();
+        assert!(remove_member(&raw, "user").is_none());
+    }
+}
