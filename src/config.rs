@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::accounts::AccountsConfig;
 use crate::session::cookie::Secrets;
 use crate::session::decide::Policy;
 use crate::session::document::{SameSite, SessionCookie, DEFAULT_TTL_SECONDS};
@@ -46,7 +47,14 @@ pub struct Config {
     /// Off by default: on Cloudflare the request URL already carries the
     /// visitor's scheme.
     pub trust_proxy: bool,
+    /// Account options.
+    pub accounts: AccountsConfig,
 }
+
+/// The PBKDF2 iteration count for new password hashes. Chosen so that a
+/// login stays well inside the Workers free plan's 10 ms of CPU (measured
+/// in workerd: docs/BENCHMARKS.md); Workers refuse more than 100 000.
+pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 20_000;
 
 /// The longest `Cookie` request header the worker reads, in bytes. Browsers
 /// cap a cookie at 4 KiB and Node's whole header block at 16 KiB; anything
@@ -198,7 +206,37 @@ impl Config {
             Some(v) => parse_number("SESSION_STORE_TIMEOUT_MS", &v, "milliseconds (a positive integer)")?,
         });
 
-        Ok(Self { session, upstash_url, upstash_token, store_timeout, trust_proxy })
+        let iterations = match get("AUTH_PBKDF2_ITERATIONS") {
+            None => DEFAULT_PBKDF2_ITERATIONS,
+            Some(v) => match parse_number("AUTH_PBKDF2_ITERATIONS", &v, "1 to 100000 iterations")? {
+                n @ 1..=100_000 => n as u32,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "AUTH_PBKDF2_ITERATIONS",
+                        value: v,
+                        expected: "1 to 100000 iterations (the Workers runtime refuses more)",
+                    })
+                }
+            },
+        };
+        let accounts = AccountsConfig {
+            iterations,
+            max_failures_per_user: match get("AUTH_MAX_FAILURES_PER_USER") {
+                None => 5,
+                Some(v) => parse_number("AUTH_MAX_FAILURES_PER_USER", &v, "a positive integer")? as i64,
+            },
+            max_failures_per_ip: match get("AUTH_MAX_FAILURES_PER_IP") {
+                None => 20,
+                Some(v) => parse_number("AUTH_MAX_FAILURES_PER_IP", &v, "a positive integer")? as i64,
+            },
+            failure_window: match get("AUTH_FAILURE_WINDOW_SECONDS") {
+                None => 900,
+                Some(v) => parse_number("AUTH_FAILURE_WINDOW_SECONDS", &v, "seconds (a positive integer)")?,
+            },
+            user_prefix: var("AUTH_USER_PREFIX").unwrap_or_else(|| "user:".into()),
+        };
+
+        Ok(Self { session, upstash_url, upstash_token, store_timeout, trust_proxy, accounts })
     }
 }
 

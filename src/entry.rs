@@ -17,7 +17,7 @@ thread_local! {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let state = STATE.with(|cell| cell.get_or_init(|| init(&env)).clone());
     let (config, store) = match state {
         Ok(pair) => pair,
@@ -28,9 +28,24 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     };
 
     let url = req.url()?;
-    let cookie = req.headers().get("Cookie")?;
-    let forwarded_proto = req.headers().get("X-Forwarded-Proto")?;
+    let headers = req.headers();
+    let header = |name: &str| headers.get(name).ok().flatten();
+    let cookie = header("Cookie");
+    let forwarded_proto = header("X-Forwarded-Proto");
+    let origin = header("Origin");
+    let sec_fetch_site = header("Sec-Fetch-Site");
+    let client_ip = header("CF-Connecting-IP");
+    let content_type = header("Content-Type");
     let method = req.method().to_string();
+    let self_origin = url.origin().ascii_serialization();
+    // Bodies are only read for POST, and not at all when they announce
+    // more than the app accepts: no visitor can make us buffer megabytes.
+    let declared = header("Content-Length").and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
+    if declared > app::MAX_BODY_BYTES {
+        let answer = app::AppError::BodyTooLarge(declared).into_response();
+        return json_response(answer.status, &answer.body, &answer.headers);
+    }
+    let body = if method == "POST" { req.bytes().await.unwrap_or_default() } else { Vec::new() };
     let request = app::Request {
         method: &method,
         path: url.path(),
@@ -41,6 +56,12 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         // SESSION_PROXY says so.
         https: url.scheme() == "https",
         forwarded_proto: forwarded_proto.as_deref(),
+        self_origin: &self_origin,
+        origin: origin.as_deref(),
+        sec_fetch_site: sec_fetch_site.as_deref(),
+        client_ip: client_ip.as_deref(),
+        content_type: content_type.as_deref(),
+        body: &body,
     };
     let answer = app::handle(&config, &store, &request, Date::now().as_millis() as i64).await;
     if answer.status >= 500 {

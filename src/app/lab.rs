@@ -28,9 +28,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{json_ok, AppError, Request, Response};
-use crate::config::Config;
 use crate::session::document::Millis;
-use crate::session::{SessionError, Sessions};
+use crate::session::{Session, SessionError, Sessions};
 use crate::store::SessionStore;
 
 #[derive(Serialize)]
@@ -42,15 +41,13 @@ struct Answer {
 
 /// Runs the ops named in `ops` (comma-separated) on the request's session.
 pub async fn route<S: SessionStore>(
-    config: &Config,
-    store: &S,
+    sessions: &Sessions<'_, S>,
+    mut s: Session,
     req: &Request<'_>,
     ops: &str,
     now: Millis,
+    secure: bool,
 ) -> Result<Response, AppError> {
-    let secure = req.is_secure(config.trust_proxy);
-    let sessions = Sessions::new(&config.session, store);
-    let mut s = sessions.load(req.cookie, now, secure).await?;
     let param = |name: &str| req.query_param(name).ok_or_else(|| AppError::BadRequest(format!("missing ?{name}=")));
     let json_param = |name: &str| -> Result<Value, AppError> {
         serde_json::from_str(&param(name)?).map_err(|e| AppError::BadRequest(format!("?{name}= is not JSON: {e}")))

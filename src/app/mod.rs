@@ -3,17 +3,23 @@
 //! time, and returns a plain response, so it is tested natively; the worker
 //! entry only converts to and from the Workers types.
 
+mod accounts;
 pub mod beer;
+pub mod csrf;
 #[cfg(feature = "lab")]
 pub mod lab;
 
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::accounts::{AccountError, Accounts};
 use crate::config::{Config, MAX_COOKIE_HEADER_BYTES};
 use crate::session::document::Millis;
 use crate::session::{Session, SessionError, Sessions};
-use crate::store::SessionStore;
+use crate::store::AccountStore;
+
+/// The largest request body read, in bytes (the account forms are tiny).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// What the app needs of an HTTP request.
 #[derive(Debug, Clone)]
@@ -30,6 +36,18 @@ pub struct Request<'a> {
     pub https: bool,
     /// The `X-Forwarded-Proto` header, if any.
     pub forwarded_proto: Option<&'a str>,
+    /// The origin the request was sent to, e.g. `https://example.com`.
+    pub self_origin: &'a str,
+    /// The `Origin` header, if any.
+    pub origin: Option<&'a str>,
+    /// The `Sec-Fetch-Site` header, if any.
+    pub sec_fetch_site: Option<&'a str>,
+    /// `CF-Connecting-IP`: the visitor's address as Cloudflare saw it.
+    pub client_ip: Option<&'a str>,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<&'a str>,
+    /// The body (empty for GET).
+    pub body: &'a [u8],
 }
 
 impl Request<'_> {
@@ -68,6 +86,18 @@ pub struct Response {
 /// [`AppError::into_response`].
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// The body is longer than [`MAX_BODY_BYTES`].
+    #[error("the request body is {0} bytes long; at most {MAX_BODY_BYTES} are accepted")]
+    BodyTooLarge(usize),
+    /// A state-changing request sent from another site.
+    #[error("cross-site request refused: state-changing requests must come from this site's own pages")]
+    CrossSite,
+    /// The route needs a logged-in user.
+    #[error("log in first")]
+    NotLoggedIn,
+    /// An account operation failed.
+    #[error(transparent)]
+    Account(#[from] AccountError),
     /// The `Cookie` header is longer than [`MAX_COOKIE_HEADER_BYTES`].
     #[error("the Cookie header is {0} bytes long; at most {MAX_COOKIE_HEADER_BYTES} are accepted")]
     CookieTooLarge(usize),
@@ -101,6 +131,21 @@ impl AppError {
     pub fn into_response(self) -> Response {
         let (status, message, mut headers) = match &self {
             AppError::CookieTooLarge(_) => (400, self.to_string(), vec![]),
+            AppError::BodyTooLarge(_) => (413, self.to_string(), vec![]),
+            AppError::CrossSite => (403, self.to_string(), vec![]),
+            AppError::NotLoggedIn => (401, self.to_string(), vec![]),
+            AppError::Account(e) => match e {
+                AccountError::Username(_) | AccountError::Password => (400, self.to_string(), vec![]),
+                AccountError::Taken => (409, self.to_string(), vec![]),
+                AccountError::BadCredentials => (401, self.to_string(), vec![]),
+                AccountError::RateLimited(wait) => (429, self.to_string(), vec![("Retry-After", wait.to_string())]),
+                AccountError::Store(_) => (
+                    503,
+                    format!("the session store is unavailable, nothing was changed; try again ({})", chain(&self)),
+                    vec![("Retry-After", "5".to_string())],
+                ),
+                AccountError::Hash(_) | AccountError::Record(_) => (500, chain(&self), vec![]),
+            },
             AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
             AppError::NotFound(_) => (404, self.to_string(), vec![]),
             AppError::BadRequest(_) => (400, self.to_string(), vec![]),
@@ -144,56 +189,102 @@ struct SessionView {
     beer_name: Option<String>,
     beer_style: Option<&'static str>,
     error: Option<String>,
+    /// The logged-in user (absent when anonymous).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
+    /// The user's beers over all sessions (absent when anonymous).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lifetime_beers: Option<i64>,
 }
 
 /// Serves one request of the demo.
-pub async fn handle<S: SessionStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Response {
+pub async fn handle<S: AccountStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Response {
     match route(config, store, req, now).await {
         Ok(resp) => resp,
         Err(err) => err.into_response(),
     }
 }
 
-async fn route<S: SessionStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Result<Response, AppError> {
+async fn route<S: AccountStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Result<Response, AppError> {
     // Express routes ignore case and one trailing slash by default.
     let path = match req.path.strip_suffix('/') {
         Some(p) if !p.is_empty() => p,
         _ => req.path,
     }
     .to_ascii_lowercase();
-    #[cfg(feature = "lab")]
-    if let Some(op) = path.strip_prefix("/lab/") {
-        return lab::route(config, store, req, op, now).await;
-    }
-    let pour = match (path.as_str(), req.method) {
-        ("/api/session", "GET" | "HEAD") => false,
-        ("/api/pour", "POST") => true,
+    let route = match (path.as_str(), req.method) {
+        ("/api/session", "GET" | "HEAD") => Route::Session,
+        ("/api/pour", "POST") => Route::Pour,
+        ("/api/register", "POST") => Route::Register,
+        ("/api/login", "POST") => Route::Login,
+        ("/api/logout", "POST") => Route::Logout,
+        ("/api/logout-all", "POST") => Route::LogoutAll,
         ("/api/session", m) => return Err(not_allowed(m, req.path, "GET")),
-        ("/api/pour", m) => return Err(not_allowed(m, req.path, "POST")),
+        ("/api/pour" | "/api/register" | "/api/login" | "/api/logout" | "/api/logout-all", m) => {
+            return Err(not_allowed(m, req.path, "POST"))
+        }
+        #[cfg(feature = "lab")]
+        (p, _) if p.starts_with("/lab/") => Route::Lab,
         (p, _) => return Err(AppError::NotFound(p.into())),
     };
     let cookie_len = req.cookie.map_or(0, str::len);
     if cookie_len > MAX_COOKIE_HEADER_BYTES {
         return Err(AppError::CookieTooLarge(cookie_len));
     }
+    if req.body.len() > MAX_BODY_BYTES {
+        return Err(AppError::BodyTooLarge(req.body.len()));
+    }
+    if !matches!(req.method, "GET" | "HEAD") && !csrf::same_origin(req) {
+        return Err(AppError::CrossSite);
+    }
 
     let secure = req.is_secure(config.trust_proxy);
     let sessions = Sessions::new(&config.session, store);
     let mut session = sessions.load(req.cookie, now, secure).await?;
+    let accounts = Accounts::new(&config.accounts, store);
+    let user = session.passport_user::<String>().ok().flatten();
     let mut view = view_of(&session, now);
-    if pour {
-        let current = session.get::<Value>("views").map_err(SessionError::from)?;
-        let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;
-        session.insert("views", &views).map_err(SessionError::from)?;
-        let beer = beer::random();
-        view.beers_viewed = Some(views);
-        view.beer_name = Some(beer.name);
-        view.beer_style = Some(beer.style);
+    match route {
+        Route::Session => {
+            if let Some(name) = &user {
+                view.lifetime_beers = Some(accounts.lifetime_beers(name).await?);
+            }
+        }
+        Route::Pour => {
+            let current = session.get::<Value>("views").map_err(SessionError::from)?;
+            let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;
+            session.insert("views", &views).map_err(SessionError::from)?;
+            if let Some(name) = &user {
+                view.lifetime_beers = Some(accounts.add_beer(name).await?);
+            }
+            let beer = beer::random();
+            view.beers_viewed = Some(views);
+            view.beer_name = Some(beer.name);
+            view.beer_style = Some(beer.style);
+        }
+        Route::Register | Route::Login | Route::Logout | Route::LogoutAll => {
+            return accounts::route(route, config, &sessions, &accounts, session, req, now, secure).await;
+        }
+        #[cfg(feature = "lab")]
+        Route::Lab => return lab::route(&sessions, session, req, &path["/lab/".len()..], now, secure).await,
     }
     // The answer waits for the store: what the browser sees next is what
     // Redis holds.
     let set_cookie = sessions.commit(session, now, secure).await?;
     Ok(json_ok(&view, set_cookie))
+}
+
+/// The routes of the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Session,
+    Pour,
+    Register,
+    Login,
+    Logout,
+    LogoutAll,
+    #[cfg(feature = "lab")]
+    Lab,
 }
 
 /// A 200 JSON answer, never cached, with the session's Set-Cookie if any.
@@ -238,6 +329,8 @@ fn view_of(session: &Session, now: Millis) -> SessionView {
         beer_name: None,
         beer_style: None,
         error: session.notice().map(str::to_owned),
+        user: session.passport_user::<String>().ok().flatten(),
+        lifetime_beers: None,
     }
 }
 

@@ -17,7 +17,20 @@ fn config() -> Config {
 }
 
 fn req<'a>(method: &'a str, path: &'a str, cookie: Option<&'a str>) -> Request<'a> {
-    Request { method, path, query: None, cookie, https: false, forwarded_proto: None }
+    Request {
+        method,
+        path,
+        query: None,
+        cookie,
+        https: false,
+        forwarded_proto: None,
+        self_origin: "http://127.0.0.1:8787",
+        origin: None,
+        sec_fetch_site: None,
+        client_ip: None,
+        content_type: None,
+        body: b"",
+    }
 }
 
 fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {

@@ -267,6 +267,133 @@ impl Command for Ttl {
     }
 }
 
+/// `INCR key` → the new value.
+#[derive(Debug, Clone)]
+pub struct Incr {
+    /// The counter's key.
+    pub key: String,
+}
+
+impl Command for Incr {
+    type Output = i64;
+    const NAME: &'static str = "INCR";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone()]
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result)
+    }
+}
+
+/// `EXPIRE key seconds NX`: sets a TTL only where there is none, which
+/// starts a fixed window on a counter's first increment.
+#[derive(Debug, Clone)]
+pub struct ExpireNx {
+    /// The key.
+    pub key: String,
+    /// The TTL in seconds.
+    pub seconds: u64,
+}
+
+impl Command for ExpireNx {
+    type Output = bool;
+    const NAME: &'static str = "EXPIRE";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone(), self.seconds.to_string(), "NX".into()]
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result).map(|n| n == 1)
+    }
+}
+
+/// `SADD key member` → whether the member was new.
+#[derive(Debug, Clone)]
+pub struct SAdd {
+    /// The set.
+    pub key: String,
+    /// The member.
+    pub member: String,
+}
+
+impl Command for SAdd {
+    type Output = bool;
+    const NAME: &'static str = "SADD";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone(), self.member.clone()]
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result).map(|n| n == 1)
+    }
+}
+
+/// `SREM key member...` → how many were removed.
+#[derive(Debug, Clone)]
+pub struct SRem {
+    /// The set.
+    pub key: String,
+    /// The members.
+    pub members: Vec<String>,
+}
+
+impl Command for SRem {
+    type Output = i64;
+    const NAME: &'static str = "SREM";
+    fn args(&self) -> Vec<String> {
+        let mut args = vec![Self::NAME.to_string(), self.key.clone()];
+        args.extend(self.members.iter().cloned());
+        args
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result)
+    }
+}
+
+/// `SMEMBERS key` → the members (UTF-8 strings).
+#[derive(Debug, Clone)]
+pub struct SMembers {
+    /// The set.
+    pub key: String,
+}
+
+impl Command for SMembers {
+    type Output = Vec<String>;
+    const NAME: &'static str = "SMEMBERS";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone()]
+    }
+    fn parse(result: Value, enc: Encoding) -> Result<Self::Output, CommandError> {
+        let Value::Array(items) = result else {
+            return Err(unexpected(Self::NAME, &result));
+        };
+        items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(s) => String::from_utf8(enc.decode_bulk(Self::NAME, &s)?)
+                    .map_err(|_| CommandError::Unexpected { command: Self::NAME, reply: "member is not UTF-8".into() }),
+                other => Err(unexpected(Self::NAME, &other)),
+            })
+            .collect()
+    }
+}
+
+/// `EXISTS key` → whether it exists.
+#[derive(Debug, Clone)]
+pub struct Exists {
+    /// The key.
+    pub key: String,
+}
+
+impl Command for Exists {
+    type Output = bool;
+    const NAME: &'static str = "EXISTS";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone()]
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result).map(|n| n == 1)
+    }
+}
+
 fn integer(command: &'static str, v: &Value) -> Result<i64, CommandError> {
     v.as_i64().ok_or_else(|| unexpected(command, v))
 }
@@ -344,6 +471,18 @@ mod tests {
         assert!(matches!(Del::parse(json!(-1), Encoding::Plain), Err(CommandError::Unexpected { .. })));
         assert!(open_envelope(json!([1])).is_err());
         assert!(open_envelope(json!({"other": 1})).is_err());
+    }
+
+    #[test]
+    fn set_commands() {
+        assert_eq!(SAdd { key: "s".into(), member: "m".into() }.args(), ["SADD", "s", "m"]);
+        assert_eq!(ExpireNx { key: "k".into(), seconds: 9 }.args(), ["EXPIRE", "k", "9", "NX"]);
+        let members = Reply::Array(vec![Reply::Bulk(b"a".to_vec()), Reply::Bulk("ü".as_bytes().to_vec())]);
+        for enc in [Encoding::Plain, Encoding::Base64] {
+            assert_eq!(round_trip::<SMembers>(members.clone(), enc).unwrap(), ["a", "ü"]);
+        }
+        assert_eq!(round_trip::<Incr>(Reply::Integer(3), Encoding::Base64).unwrap(), 3);
+        assert!(round_trip::<Exists>(Reply::Integer(1), Encoding::Base64).unwrap());
     }
 
     #[test]

@@ -4,15 +4,19 @@
 //! Real behaviour is tested against a real redis-server (see `tests/`).
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use super::transport::TransportError;
-use super::{SessionStore, StoreError};
+use super::{AccountStore, SessionStore, StoreError};
+
+/// A stored value and its TTL in seconds.
+type Entry = (Vec<u8>, Option<u64>);
 
 /// A map-backed store that logs commands; not for production.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    data: RefCell<HashMap<String, (Vec<u8>, Option<u64>)>>,
+    data: RefCell<HashMap<String, Entry>>,
+    sets: RefCell<HashMap<String, BTreeSet<String>>>,
     log: RefCell<Vec<String>>,
     down: Cell<bool>,
 }
@@ -86,7 +90,87 @@ impl SessionStore for MemoryStore {
         }
         self.record(format!("DEL {}", keys.join(" ")))?;
         let mut data = self.data.borrow_mut();
-        Ok(keys.iter().filter(|k| data.remove(k.as_str()).is_some()).count() as u64)
+        let mut sets = self.sets.borrow_mut();
+        Ok(keys.iter().filter(|k| data.remove(k.as_str()).is_some() | sets.remove(k.as_str()).is_some()).count() as u64)
+    }
+}
+
+impl AccountStore for MemoryStore {
+    async fn create(&self, key: &str, value: &str) -> Result<bool, StoreError> {
+        self.record(format!("SET {key} NX"))?;
+        let mut data = self.data.borrow_mut();
+        if data.contains_key(key) {
+            return Ok(false);
+        }
+        data.insert(key.into(), (value.as_bytes().to_vec(), None));
+        Ok(true)
+    }
+
+    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.set(key, value, None).await
+    }
+
+    async fn read_counters(&self, keys: &[String]) -> Result<Vec<(i64, i64)>, StoreError> {
+        self.record(format!("GET+TTL {}", keys.join(" ")))?;
+        let data = self.data.borrow();
+        Ok(keys
+            .iter()
+            .map(|k| match data.get(k) {
+                Some((v, ttl)) => (
+                    String::from_utf8_lossy(v).parse().unwrap_or(0),
+                    ttl.map_or(-1, |t| t as i64),
+                ),
+                None => (0, -2),
+            })
+            .collect())
+    }
+
+    async fn bump_counters(&self, keys: &[String], window: u64) -> Result<(), StoreError> {
+        self.record(format!("INCR+EXPIRE NX {}", keys.join(" ")))?;
+        let mut data = self.data.borrow_mut();
+        for k in keys {
+            let entry = data.entry(k.clone()).or_insert_with(|| (b"0".to_vec(), None));
+            let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) + 1;
+            entry.0 = n.to_string().into_bytes();
+            entry.1.get_or_insert(window);
+        }
+        Ok(())
+    }
+
+    async fn incr(&self, key: &str) -> Result<i64, StoreError> {
+        self.record(format!("INCR {key}"))?;
+        let mut data = self.data.borrow_mut();
+        let entry = data.entry(key.into()).or_insert_with(|| (b"0".to_vec(), None));
+        let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) + 1;
+        entry.0 = n.to_string().into_bytes();
+        Ok(n)
+    }
+
+    async fn add_to_set(&self, set: &str, member: &str, _ttl: u64) -> Result<(), StoreError> {
+        self.record(format!("SADD {set} {member}"))?;
+        self.sets.borrow_mut().entry(set.into()).or_default().insert(member.into());
+        Ok(())
+    }
+
+    async fn members(&self, set: &str) -> Result<Vec<String>, StoreError> {
+        self.record(format!("SMEMBERS {set}"))?;
+        Ok(self.sets.borrow().get(set).map(|s| s.iter().cloned().collect()).unwrap_or_default())
+    }
+
+    async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
+        self.record(format!("EXISTS {}", keys.join(" ")))?;
+        let data = self.data.borrow();
+        Ok(keys.iter().map(|k| data.contains_key(k)).collect())
+    }
+
+    async fn remove_from_set(&self, set: &str, members: &[String]) -> Result<(), StoreError> {
+        self.record(format!("SREM {set} {}", members.join(" ")))?;
+        if let Some(s) = self.sets.borrow_mut().get_mut(set) {
+            for m in members {
+                s.remove(m);
+            }
+        }
+        Ok(())
     }
 }
 

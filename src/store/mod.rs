@@ -62,3 +62,28 @@ pub trait SessionStore {
     async fn del(&self, keys: &[String]) -> Result<u64, StoreError>;
 }
 
+
+/// What user accounts need beyond sessions: records without TTL, counters
+/// with a fixed window, and a set per user. Each call is one round trip.
+#[allow(async_fn_in_trait)]
+pub trait AccountStore: SessionStore {
+    /// `SET key value NX` without TTL: whether the key was created.
+    async fn create(&self, key: &str, value: &str) -> Result<bool, StoreError>;
+    /// `SET key value` without TTL.
+    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// For each key its integer value (0 when missing) and its TTL in
+    /// seconds (negative when none).
+    async fn read_counters(&self, keys: &[String]) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// `INCR` each key; a key's first increment starts a `window`-second TTL.
+    async fn bump_counters(&self, keys: &[String], window: u64) -> Result<(), StoreError>;
+    /// `INCR key`: the new value.
+    async fn incr(&self, key: &str) -> Result<i64, StoreError>;
+    /// `SADD set member` and `EXPIRE set ttl`.
+    async fn add_to_set(&self, set: &str, member: &str, ttl: u64) -> Result<(), StoreError>;
+    /// `SMEMBERS set`.
+    async fn members(&self, set: &str) -> Result<Vec<String>, StoreError>;
+    /// Which of `keys` exist.
+    async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError>;
+    /// `SREM set member...`.
+    async fn remove_from_set(&self, set: &str, members: &[String]) -> Result<(), StoreError>;
+}

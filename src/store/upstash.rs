@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::command::{self, Command, Del, Encoding, Expire, Get, Set};
+use super::command::{self, Command, Del, Encoding, Exists, Expire, ExpireNx, Get, Incr, SAdd, SMembers, SRem, Set, Ttl};
 use super::transport::{HttpReply, HttpTransport};
-use super::{SessionStore, StoreError};
+use super::{AccountStore, SessionStore, StoreError};
 
 /// A connection to one Upstash (or Upstash-compatible) database.
 #[derive(Debug, Clone)]
@@ -119,6 +119,80 @@ impl SessionStore for UpstashClient {
             return Ok(0);
         }
         self.run(&Del { keys: keys.to_vec() }).await
+    }
+}
+
+/// Decodes one result of a batch as command `C` answers it.
+fn item<C: Command>(r: Result<Value, command::CommandError>) -> Result<C::Output, StoreError> {
+    Ok(C::parse(r?, Encoding::Base64)?)
+}
+
+impl AccountStore for UpstashClient {
+    async fn create(&self, key: &str, value: &str) -> Result<bool, StoreError> {
+        self.run(&Set { key: key.into(), value: value.into(), ex: None, nx: true }).await
+    }
+
+    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.run(&Set { key: key.into(), value: value.into(), ex: None, nx: false }).await.map(|_| ())
+    }
+
+    async fn read_counters(&self, keys: &[String]) -> Result<Vec<(i64, i64)>, StoreError> {
+        let cmds: Vec<Vec<String>> = keys
+            .iter()
+            .flat_map(|k| [Get { key: k.clone() }.args(), Ttl { key: k.clone() }.args()])
+            .collect();
+        let mut results = self.pipeline(&cmds).await?.into_iter();
+        let mut out = Vec::with_capacity(keys.len());
+        while let (Some(value), Some(ttl)) = (results.next(), results.next()) {
+            let count = item::<Get>(value)?
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .and_then(|text| text.parse().ok())
+                .unwrap_or(0);
+            out.push((count, item::<Ttl>(ttl)?));
+        }
+        Ok(out)
+    }
+
+    async fn bump_counters(&self, keys: &[String], window: u64) -> Result<(), StoreError> {
+        let cmds: Vec<Vec<String>> = keys
+            .iter()
+            .flat_map(|k| [Incr { key: k.clone() }.args(), ExpireNx { key: k.clone(), seconds: window }.args()])
+            .collect();
+        for r in self.pipeline(&cmds).await? {
+            r?;
+        }
+        Ok(())
+    }
+
+    async fn incr(&self, key: &str) -> Result<i64, StoreError> {
+        self.run(&Incr { key: key.into() }).await
+    }
+
+    async fn add_to_set(&self, set: &str, member: &str, ttl: u64) -> Result<(), StoreError> {
+        let cmds = [SAdd { key: set.into(), member: member.into() }.args(), Expire { key: set.into(), seconds: ttl }.args()];
+        for r in self.pipeline(&cmds).await? {
+            r?;
+        }
+        Ok(())
+    }
+
+    async fn members(&self, set: &str) -> Result<Vec<String>, StoreError> {
+        self.run(&SMembers { key: set.into() }).await
+    }
+
+    async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cmds: Vec<Vec<String>> = keys.iter().map(|k| Exists { key: k.clone() }.args()).collect();
+        self.pipeline(&cmds).await?.into_iter().map(item::<Exists>).collect()
+    }
+
+    async fn remove_from_set(&self, set: &str, members: &[String]) -> Result<(), StoreError> {
+        if members.is_empty() {
+            return Ok(());
+        }
+        self.run(&SRem { key: set.into(), members: members.to_vec() }).await.map(|_| ())
     }
 }
 

@@ -1,0 +1,294 @@
+//! User accounts beside the session: registration, password checks with a
+//! rate limit on failures, the index of each user's live sessions (for "log
+//! out everywhere") and the per-user beer count that outlives sessions.
+//!
+//! Redis keys (prefixes configurable through `AccountsConfig`):
+//!
+//! | key | type | what |
+//! |---|---|---|
+//! | `user:<name>` | string, no TTL | `{"username":…,"password":"pbkdf2-sha256$…"}` |
+//! | `user-sessions:<name>` | set, 30-day TTL refreshed at login | session ids logged in as `<name>` |
+//! | `user-beers:<name>` | integer, no TTL | lifetime beers |
+//! | `login-fail:user:<name>`, `login-fail:ip:<ip>` | integer, TTL = window | failed logins |
+
+pub mod kdf;
+pub mod password;
+pub mod username;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{AccountStore, StoreError};
+use password::{HashError, PasswordHash};
+use username::UsernameError;
+
+/// Account options.
+#[derive(Debug, Clone)]
+pub struct AccountsConfig {
+    /// PBKDF2 iterations for new hashes (and the rehash threshold).
+    pub iterations: u32,
+    /// Failed logins per username within the window before 429.
+    pub max_failures_per_user: i64,
+    /// Failed logins per client IP within the window before 429.
+    pub max_failures_per_ip: i64,
+    /// The failure-counting window in seconds.
+    pub failure_window: u64,
+    /// Prefix of user records.
+    pub user_prefix: String,
+}
+
+/// The longest password accepted, in bytes: PBKDF2 hashes any length, but
+/// an unbounded input is a free CPU amplifier for an attacker.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// The shortest password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// How long a user's session index lives after the last login.
+pub const SESSION_INDEX_TTL: u64 = 30 * 24 * 3600;
+
+/// Why an account operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The store failed.
+    #[error("account store failed")]
+    Store(#[from] StoreError),
+    /// The username is not acceptable.
+    #[error("{0}")]
+    Username(#[from] UsernameError),
+    /// The password is not acceptable.
+    #[error("a password has {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_BYTES} bytes")]
+    Password,
+    /// Registration of a name that exists.
+    #[error("that username is taken")]
+    Taken,
+    /// Wrong password or unknown user: one error for both, so the answer
+    /// does not tell whether an account exists.
+    #[error("invalid username or password")]
+    BadCredentials,
+    /// Too many failures; try again after this many seconds.
+    #[error("too many failed logins; try again in {0} s")]
+    RateLimited(u64),
+    /// Hashing failed, or a stored record is unreadable.
+    #[error("password check failed")]
+    Hash(#[from] HashError),
+    /// A stored user record is not the expected JSON.
+    #[error("stored user record {0} is unreadable")]
+    Record(String),
+}
+
+/// A stored user.
+#[derive(Debug, Serialize, Deserialize)]
+struct UserRecord {
+    username: String,
+    password: String,
+}
+
+/// Accounts over an `AccountStore`.
+pub struct Accounts<'a, S> {
+    config: &'a AccountsConfig,
+    store: &'a S,
+}
+
+/// A fixed salt-and-hash for users that do not exist: verifying against it
+/// costs the same as against a real hash, so response times do not reveal
+/// which usernames are registered.
+const DECOY_SALT: &[u8] = b"edge-session-decoy-salt";
+
+impl<'a, S: AccountStore> Accounts<'a, S> {
+    /// Binds the configuration and the store.
+    pub fn new(config: &'a AccountsConfig, store: &'a S) -> Self {
+        Self { config, store }
+    }
+
+    fn user_key(&self, name: &str) -> String {
+        format!("{}{name}", self.config.user_prefix)
+    }
+
+    /// Creates an account; returns the canonical username.
+    pub async fn register(&self, raw_name: &str, password: &str) -> Result<String, AccountError> {
+        let name = username::normalize(raw_name)?;
+        check_password(password)?;
+        let hash = PasswordHash::create(password, self.config.iterations).await?;
+        let record = UserRecord { username: name.clone(), password: hash.to_text() };
+        let json = serde_json::to_string(&record).map_err(|_| AccountError::Record(name.clone()))?;
+        // SET NX: two registrations racing for one name cannot both win.
+        if !self.store.create(&self.user_key(&name), &json).await? {
+            return Err(AccountError::Taken);
+        }
+        Ok(name)
+    }
+
+    /// Checks a login; returns the canonical username. Failures count
+    /// against the name and the client IP; past the limit the check is
+    /// refused before any hashing.
+    pub async fn authenticate(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
+        // An invalid name cannot exist: same answer as a wrong password.
+        let name = username::normalize(raw_name).map_err(|_| AccountError::BadCredentials)?;
+        let counters = [format!("login-fail:user:{name}"), format!("login-fail:ip:{client_ip}")];
+        let limits = [self.config.max_failures_per_user, self.config.max_failures_per_ip];
+        let current = self.store.read_counters(&counters).await?;
+        if let Some(wait) = retry_after(&current, &limits, self.config.failure_window) {
+            return Err(AccountError::RateLimited(wait));
+        }
+
+        let ok = match self.load_user(&name).await? {
+            Some((record, hash)) if password.len() <= MAX_PASSWORD_BYTES => {
+                let ok = hash.verify(password).await?;
+                if ok && hash.needs_rehash(self.config.iterations) {
+                    let fresh = PasswordHash::create(password, self.config.iterations).await?;
+                    let updated = UserRecord { password: fresh.to_text(), ..record };
+                    let json = serde_json::to_string(&updated).map_err(|_| AccountError::Record(name.clone()))?;
+                    self.store.put(&self.user_key(&name), &json).await?;
+                }
+                ok
+            }
+            _ => {
+                // Unknown user (or absurd password): spend the same work.
+                let _ = kdf::pbkdf2_sha256(password.as_bytes(), DECOY_SALT, self.config.iterations).await;
+                false
+            }
+        };
+        if ok {
+            // A success forgives the name's failures (not the IP's).
+            self.store.del(&counters[..1]).await?;
+            Ok(name)
+        } else {
+            self.store.bump_counters(&counters, self.config.failure_window).await?;
+            Err(AccountError::BadCredentials)
+        }
+    }
+
+    async fn load_user(&self, name: &str) -> Result<Option<(UserRecord, PasswordHash)>, AccountError> {
+        let Some(bytes) = self.store.get(&self.user_key(name)).await? else {
+            return Ok(None);
+        };
+        let record: UserRecord = serde_json::from_slice(&bytes).map_err(|_| AccountError::Record(name.into()))?;
+        let hash = PasswordHash::parse(&record.password)?;
+        Ok(Some((record, hash)))
+    }
+
+    /// Records that session `sid` is logged in as `name`, and forgets ids
+    /// of that user's sessions that have expired (`session_prefix` + id no
+    /// longer exists).
+    pub async fn index_session(&self, name: &str, sid: &str, session_prefix: &str) -> Result<(), AccountError> {
+        let index = index_key(name);
+        let known = self.store.members(&index).await?;
+        let keys: Vec<String> = known.iter().map(|id| format!("{session_prefix}{id}")).collect();
+        let alive = self.store.exist(&keys).await?;
+        let dead: Vec<String> = known.into_iter().zip(alive).filter(|(_, a)| !a).map(|(id, _)| id).collect();
+        self.store.remove_from_set(&index, &dead).await?;
+        self.store.add_to_set(&index, sid, SESSION_INDEX_TTL).await?;
+        Ok(())
+    }
+
+    /// Destroys every indexed session of `name` and the index itself with
+    /// one DEL (one round trip, atomic); returns how many sessions were live.
+    pub async fn logout_everywhere(&self, name: &str, session_prefix: &str) -> Result<u64, AccountError> {
+        let index = index_key(name);
+        let mut keys: Vec<String> = self
+            .store
+            .members(&index)
+            .await?
+            .into_iter()
+            .map(|id| format!("{session_prefix}{id}"))
+            .collect();
+        keys.push(index);
+        let removed = self.store.del(&keys).await?;
+        // The index key itself was one of the removed keys.
+        Ok(removed.saturating_sub(1))
+    }
+
+    /// Adds one to `name`'s lifetime beers; returns the new total.
+    pub async fn add_beer(&self, name: &str) -> Result<i64, AccountError> {
+        Ok(self.store.incr(&beers_key(name)).await?)
+    }
+
+    /// `name`'s lifetime beers.
+    pub async fn lifetime_beers(&self, name: &str) -> Result<i64, AccountError> {
+        Ok(self.store.read_counters(&[beers_key(name)]).await?.first().map_or(0, |c| c.0))
+    }
+}
+
+/// The Redis set of `name`'s session ids.
+pub fn index_key(name: &str) -> String {
+    format!("user-sessions:{name}")
+}
+
+fn beers_key(name: &str) -> String {
+    format!("user-beers:{name}")
+}
+
+fn check_password(password: &str) -> Result<(), AccountError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(AccountError::Password);
+    }
+    Ok(())
+}
+
+/// The rate-limit decision: `Some(seconds to wait)` when any counter has
+/// reached its limit. A counter without a TTL (should not happen) waits a
+/// whole window.
+pub fn retry_after(counters: &[(i64, i64)], limits: &[i64], window: u64) -> Option<u64> {
+    counters
+        .iter()
+        .zip(limits)
+        .filter(|((count, _), limit)| count >= limit)
+        .map(|((_, ttl), _)| if *ttl > 0 { *ttl as u64 } else { window })
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use crate::test_util::block_on;
+
+    fn config() -> AccountsConfig {
+        AccountsConfig {
+            iterations: 10,
+            max_failures_per_user: 3,
+            max_failures_per_ip: 5,
+            failure_window: 60,
+            user_prefix: "user:".into(),
+        }
+    }
+
+    #[test]
+    fn retry_after_truth_table() {
+        assert_eq!(retry_after(&[(0, -2), (0, -2)], &[3, 5], 60), None);
+        assert_eq!(retry_after(&[(2, 50), (4, 50)], &[3, 5], 60), None);
+        assert_eq!(retry_after(&[(3, 42), (0, -2)], &[3, 5], 60), Some(42));
+        assert_eq!(retry_after(&[(0, -2), (5, 7)], &[3, 5], 60), Some(7));
+        assert_eq!(retry_after(&[(3, 10), (9, 30)], &[3, 5], 60), Some(30));
+        assert_eq!(retry_after(&[(3, -1), (0, -2)], &[3, 5], 60), Some(60));
+    }
+
+    #[test]
+    fn register_login_and_limits() {
+        let (cfg, store) = (config(), MemoryStore::new());
+        let accounts = Accounts::new(&cfg, &store);
+        assert_eq!(block_on(accounts.register("Alice", "correct horse")).unwrap(), "alice");
+        assert!(matches!(block_on(accounts.register("ALICE", "another pass")), Err(AccountError::Taken)));
+        assert!(matches!(block_on(accounts.register("bob", "short")), Err(AccountError::Password)));
+        assert_eq!(block_on(accounts.authenticate("alice", "correct horse", "1.2.3.4")).unwrap(), "alice");
+        // Unknown user and wrong password look the same.
+        let unknown = block_on(accounts.authenticate("nobody", "whatever1", "1.2.3.4")).unwrap_err();
+        let wrong = block_on(accounts.authenticate("alice", "wrong pass", "1.2.3.4")).unwrap_err();
+        assert_eq!(unknown.to_string(), wrong.to_string());
+        block_on(accounts.authenticate("alice", "wrong pass", "1.2.3.4")).unwrap_err();
+        block_on(accounts.authenticate("alice", "wrong pass", "1.2.3.4")).unwrap_err();
+        // Three failures for alice: even the right password waits now.
+        assert!(matches!(
+            block_on(accounts.authenticate("alice", "correct horse", "9.9.9.9")),
+            Err(AccountError::RateLimited(60))
+        ));
+    }
+
+    #[test]
+    fn old_hashes_are_upgraded_at_login() {
+        let (mut cfg, store) = (config(), MemoryStore::new());
+        block_on(Accounts::new(&cfg, &store).register("carol", "correct horse")).unwrap();
+        cfg.iterations = 20;
+        block_on(Accounts::new(&cfg, &store).authenticate("carol", "correct horse", "ip")).unwrap();
+        let stored = String::from_utf8(store.entry("user:carol").unwrap().0).unwrap();
+        assert!(stored.contains("pbkdf2-sha256$20$"), "{stored}");
+    }
+}

@@ -1,0 +1,56 @@
+//! Usernames are compared after Unicode NFKC normalization and lowercasing,
+//! so "Ａｌｉｃｅ", "ALICE" and "alice" are one account and look-alike
+//! compatibility forms cannot register a second one.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Why a username is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsernameError {
+    /// Too short or too long (after normalization).
+    #[error("a username has 3 to 32 characters")]
+    Length,
+    /// A character outside letters, digits, `.`, `_` and `-`.
+    #[error("a username may contain letters, digits, '.', '_' and '-' only")]
+    Characters,
+}
+
+/// The canonical form of `raw`: trimmed, NFKC, lowercase; validated.
+pub fn normalize(raw: &str) -> Result<String, UsernameError> {
+    let name: String = raw.trim().nfkc().collect::<String>().to_lowercase();
+    // to_lowercase can leave a string that is no longer NFKC (rare); settle it.
+    let name: String = name.nfkc().collect();
+    let len = name.chars().count();
+    if !(3..=32).contains(&len) {
+        return Err(UsernameError::Length);
+    }
+    if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        return Err(UsernameError::Characters);
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_account_per_canonical_name() {
+        for raw in ["alice", "ALICE", " Alice ", "Ａｌｉｃｅ"] {
+            assert_eq!(normalize(raw).as_deref(), Ok("alice"), "{raw}");
+        }
+        assert_eq!(normalize("Zoë").as_deref(), Ok("zoë"));
+        // "e" + combining diaeresis composes to the same name.
+        assert_eq!(normalize("Zoe\u{308}").as_deref(), Ok("zoë"));
+        assert_eq!(normalize("ﬁsh").as_deref(), Ok("fish"), "ligature folds");
+    }
+
+    #[test]
+    fn refused() {
+        assert_eq!(normalize("ab"), Err(UsernameError::Length));
+        assert_eq!(normalize(&"a".repeat(33)), Err(UsernameError::Length));
+        assert_eq!(normalize("a b c"), Err(UsernameError::Characters));
+        assert_eq!(normalize("al:ice"), Err(UsernameError::Characters));
+        assert_eq!(normalize("<script>"), Err(UsernameError::Characters));
+    }
+}

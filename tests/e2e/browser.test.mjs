@@ -1,0 +1,428 @@
+// The demo page in a real browser: the real `wrangler dev` (worker + static
+// assets from www/, as wrangler.toml configures them) in front of
+// upstash-local and redis-server, driven by Debian's Chromium through
+// playwright-core. Everything listens on 127.0.0.1 and is stopped by PID.
+//
+//   node --test --test-concurrency=1 tests/e2e/browser.test.mjs
+//
+// Prerequisites: build/index.js (scripts/build-worker.sh; it is run here
+// too and returns at once when build/ is up to date), target/release/
+// upstash-local, node_modules, /usr/bin/chromium.
+
+import { before, after, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { chromium } from "playwright-core";
+import { ROOT, SECRET, TOKEN, freePort, sidOf, startRedis, startUpstashLocal } from "./harness.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+const SCREENSHOT = "/tmp/edge-session-page.png";
+const SCREENSHOT_EXPIRED = "/tmp/edge-session-page-expired.png";
+const SCREENSHOT_ERROR = "/tmp/edge-session-page-error.png";
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const WRANGLER_READY_MS = 60_000;
+/** For scripts/build-worker.sh, here and as wrangler's [build] command: only
+ * the production build/ is needed, not build-lab/. */
+const BUILD_ENV = { LAB: "0" };
+
+let redis;
+let upstash;
+let wrangler;
+let browser;
+let context;
+let page;
+/** Every URL the page asked for: all must be the worker's own origin. */
+const requested = [];
+/** Uncaught exceptions and console errors of the page. */
+const pageErrors = [];
+
+/**
+ * Runs scripts/build-worker.sh (a no-op when build/ is up to date) so that a
+ * stale or broken build fails here, with the compiler's output, rather than
+ * as a wrangler start-up timeout.
+ */
+function ensureBuilt() {
+  const r = spawnSync(path.join(ROOT, "scripts/build-worker.sh"), [], {
+    cwd: ROOT,
+    env: { ...process.env, ...BUILD_ENV },
+    encoding: "utf8",
+    timeout: 280_000,
+    killSignal: "SIGKILL",
+  });
+  if (r.error || r.status !== 0) {
+    throw new Error(
+      `scripts/build-worker.sh failed (${r.error?.message ?? `exit ${r.status}, signal ${r.signal}`})\n` +
+        `${r.stdout ?? ""}${(r.stderr ?? "").slice(-6000)}`,
+    );
+  }
+  assert.ok(existsSync(path.join(ROOT, "build/index.js")), "build/index.js is missing after the build");
+}
+
+/**
+ * Starts the real `wrangler dev` from the repository root with wrangler.toml
+ * as it is. Secrets go in a temporary env file (so a developer's .dev.vars
+ * is not read and the token is not on the command line); the Upstash URL is
+ * a `--var`. Returns { url, pid, output(), stop() }.
+ */
+async function startWranglerDev({ upstashUrl, token }) {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), "edge-session-wrangler-"));
+  const envFile = path.join(dir, "secrets.env");
+  writeFileSync(envFile, `SESSION_SECRET="${SECRET}"\nUPSTASH_REDIS_REST_TOKEN="${token}"\n`, { mode: 0o600 });
+  const args = [
+    "dev",
+    "--ip", "127.0.0.1",
+    "--port", String(port),
+    "--inspector-ip", "127.0.0.1",
+    "--inspector-port", String(inspectorPort),
+    "--log-level", "warn",
+    "--show-interactive-dev-session=false",
+    "--persist-to", path.join(dir, "state"),
+    "--env-file", envFile,
+    "--var", `UPSTASH_REDIS_REST_URL:${upstashUrl}`,
+  ];
+  let out = "";
+  // Its own process group, so that workerd (its child) can be found and
+  // stopped with it.
+  const child = spawn(path.join(ROOT, "node_modules/.bin/wrangler"), args, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      ...BUILD_ENV,
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_LOG_PATH: path.join(dir, "logs"),
+      NO_COLOR: "1",
+      FORCE_COLOR: "0",
+    },
+  });
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const pgid = child.pid;
+
+  const handle = {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    pgid,
+    output: () => out,
+    /**
+     * SIGINT to wrangler by PID; workerd follows. Whatever of its process
+     * group still runs after that gets SIGTERM, then SIGKILL. Resolves with
+     * what had to be killed (empty when wrangler cleaned up after itself);
+     * rejects if something survives.
+     */
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(child.pid, "SIGINT");
+        } catch {}
+        if (!(await within(exited, 10_000))) {
+          signalGroup(pgid, "SIGKILL");
+          await exited;
+        }
+      }
+      const killed = [];
+      for (let i = 0; i < 60; i++) {
+        const live = liveGroupMembers(pgid);
+        if (live.length === 0) break;
+        if (i === 20) {
+          killed.push(...live);
+          signalGroup(pgid, "SIGTERM");
+        }
+        if (i === 40) signalGroup(pgid, "SIGKILL");
+        await sleep(100);
+      }
+      rmSync(dir, { recursive: true, force: true });
+      const survivors = liveGroupMembers(pgid);
+      if (survivors.length) throw new Error(`still running in wrangler's process group ${pgid}: ${survivors.join("; ")}`);
+      return killed;
+    },
+  };
+
+  // Ready when the worker answers /api/session with 200.
+  const deadline = Date.now() + WRANGLER_READY_MS;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await handle.stop();
+      throw new Error(`wrangler dev exited (${child.exitCode ?? child.signalCode}) before it was ready\n${out}`);
+    }
+    try {
+      const res = await fetch(`${handle.url}/api/session`, { signal: AbortSignal.timeout(5000) });
+      last = `${res.status} ${await res.text()}`;
+      if (res.status === 200) return handle;
+    } catch (err) {
+      last = err.cause?.code ?? err.message;
+    }
+    await sleep(200);
+  }
+  await handle.stop();
+  throw new Error(`wrangler dev: /api/session did not answer 200 within ${WRANGLER_READY_MS} ms (last: ${last})\n${out}`);
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise (no timer left behind). */
+async function within(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {}
+}
+
+/**
+ * The processes of group `pgid` that still run, as "pid comm" (Linux
+ * /proc). Zombies do not count: they have exited and only wait to be reaped
+ * by their new parent.
+ */
+function liveGroupMembers(pgid) {
+  const live = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    const close = stat.lastIndexOf(")");
+    const comm = stat.slice(stat.indexOf("(") + 1, close);
+    const [state, , pgrp] = stat.slice(close + 2).split(" ");
+    if (Number(pgrp) === pgid && state !== "Z") live.push(`${entry} ${comm}`);
+  }
+  return live;
+}
+
+const text = (id) => page.locator(`#${id}`).textContent();
+
+/** Waits until the element `#id` has the text `want`. */
+async function waitForText(id, want, timeout = 10_000) {
+  await page.waitForFunction(
+    ([i, w]) => document.getElementById(i)?.textContent === w,
+    [id, want],
+    { timeout, polling: 50 },
+  );
+}
+
+before(async () => {
+  ensureBuilt();
+  redis = await startRedis();
+  upstash = await startUpstashLocal({ redisUrl: redis.url, token: TOKEN });
+  wrangler = await startWranglerDev({ upstashUrl: upstash.url, token: TOKEN });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+  context = await browser.newContext({ viewport: { width: 1000, height: 820 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on("request", (req) => requested.push(req.url()));
+  page.on("pageerror", (err) => pageErrors.push(`pageerror: ${err.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") pageErrors.push(`console: ${msg.text()}`);
+  });
+}, { timeout: 300_000 });
+
+after(async () => {
+  const problems = [];
+  const step = async (what, fn) => {
+    try {
+      await fn();
+    } catch (err) {
+      problems.push(`${what}: ${err.message}`);
+    }
+  };
+  if (browser) await step("chromium", () => browser.close());
+  if (wrangler) {
+    await step("wrangler dev", async () => {
+      const killed = await wrangler.stop();
+      // Not a failure of the demo, but worth knowing: wrangler left these.
+      if (killed.length) console.error(`note: killed what wrangler dev left running after SIGINT: ${killed.join("; ")}`);
+      // --log-level warn: anything it printed is a warning or an error,
+      // apart from the worker's log of the 503 the last test provokes.
+      const said = wrangler
+        .output()
+        .replace(/\x1b\[[0-9;]*m/g, "")
+        .split("\n")
+        .filter((l) => !/POST \/api\/pour -> 503|Logs were written to/.test(l))
+        .join("\n")
+        .trim();
+      if (said) console.error(`note: wrangler dev said:\n${said.slice(-4000)}`);
+    });
+  }
+  if (upstash) await step("upstash-local", () => upstash.stop());
+  if (redis) await step("redis-server", () => redis.stop());
+  if (problems.length) throw new Error(problems.join("\n"));
+}, { timeout: 60_000 });
+
+test("wrangler dev serves the page and its files from www/ as static assets", async () => {
+  for (const [file, type] of [
+    ["/", /^text\/html/],
+    ["/app.js", /javascript/],
+    ["/style.css", /^text\/css/],
+  ]) {
+    const res = await fetch(wrangler.url + file);
+    assert.equal(res.status, 200, `${file}: ${res.status}`);
+    assert.match(res.headers.get("content-type") ?? "", type, `${file}: content-type`);
+    assert.ok(res.headers.get("etag"), `${file}: an asset has an ETag`);
+    assert.equal(res.headers.getSetCookie().length, 0, `${file}: the worker did not run, no cookie`);
+  }
+  const html = await (await fetch(wrangler.url + "/")).text();
+  for (const id of ["session-id", "expires-in", "beers-viewed", "pour", "beer-name", "beer-style", "error"]) {
+    assert.match(html, new RegExp(`id="${id}"`), `the page has #${id}`);
+  }
+});
+
+test("the page loads, shows a new session and counts its expiry down", async () => {
+  const session = page.waitForResponse((r) => r.url().endsWith("/api/session"));
+  const res = await page.goto(wrangler.url + "/", { waitUntil: "load" });
+  assert.equal(res.status(), 200);
+  assert.equal((await session).status(), 200);
+  assert.match(await page.title(), /Craft beer/);
+  assert.match(await page.locator("h1").textContent(), /Craft beer/);
+  assert.equal(await page.locator("#pour").getAttribute("type"), "button");
+
+  await page.waitForFunction(() => /^[0-9a-f-]{36}$/.test(document.getElementById("session-id").textContent));
+  const sid = await text("session-id");
+  assert.match(sid, UUID_V4);
+  assert.equal(await text("beers-viewed"), "0", "a new session has viewed no beer");
+  assert.equal(await page.locator("#error").isHidden(), true, `no error shown: ${await text("error")}`);
+
+  const t1 = performance.now();
+  const first = Number.parseFloat(await text("expires-in"));
+  assert.ok(first > 55 && first <= 60, `expires in ${first} s, not about 60`);
+  await sleep(1500);
+  const second = Number.parseFloat(await text("expires-in"));
+  const wall = (performance.now() - t1) / 1000;
+  assert.ok(second < first, `the countdown did not move: ${first} then ${second}`);
+  // The page redraws every 0.1 s and shows one decimal; each read takes a
+  // round trip to the browser.
+  const moved = first - second;
+  assert.ok(moved > 1.0 && Math.abs(moved - wall) < 0.5, `the countdown moved ${moved.toFixed(2)} s in ${wall.toFixed(2)} s`);
+  assert.equal(await page.locator("#expired").isHidden(), true);
+});
+
+test("Pour three times: beers viewed 1, 2, 3 and a beer on the page", async () => {
+  const sid = await text("session-id");
+  for (let n = 1; n <= 3; n++) {
+    const answer = page.waitForResponse((r) => r.url().endsWith("/api/pour"));
+    await page.locator("#pour").click();
+    const res = await answer;
+    assert.equal(res.status(), 200, `pour ${n}: ${res.status()}`);
+    assert.equal(res.request().method(), "POST");
+    await waitForText("beers-viewed", String(n));
+    const name = (await text("beer-name")).trim();
+    const style = (await text("beer-style")).trim();
+    const body = await res.json();
+    assert.equal(name, body.beerName, `pour ${n}: the page shows the poured beer`);
+    assert.equal(style, body.beerStyle);
+    assert.ok(name.length > 0 && name !== "Nothing poured yet", `pour ${n}: beer name "${name}"`);
+    assert.ok(style.length > 0, `pour ${n}: beer style "${style}"`);
+    assert.equal(await text("session-id"), sid, "pouring keeps the session");
+  }
+  assert.equal(await page.locator("#error").isHidden(), true, `no error shown: ${await text("error")}`);
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+});
+
+test("a reload shows the same session with 3 beers viewed", async () => {
+  const sid = await text("session-id");
+  const session = page.waitForResponse((r) => r.url().endsWith("/api/session"));
+  await page.reload({ waitUntil: "load" });
+  assert.equal((await session).status(), 200);
+  await waitForText("session-id", sid);
+  await waitForText("beers-viewed", "3");
+  const left = Number.parseFloat(await text("expires-in"));
+  assert.ok(left > 0 && left <= 60, `expires in ${left} s`);
+});
+
+test("the session cookie is HttpOnly and Redis holds the session with views 3", async () => {
+  const sid = await text("session-id");
+  const cookies = await context.cookies(wrangler.url);
+  const cookie = cookies.find((c) => c.name === "_redisDemo");
+  assert.ok(cookie, `no _redisDemo cookie in ${JSON.stringify(cookies)}`);
+  assert.equal(cookie.httpOnly, true, "the cookie is HttpOnly");
+  assert.equal(cookie.path, "/");
+  assert.equal(cookie.secure, false, "no Secure cookie over plain http");
+  assert.equal(sidOf(`_redisDemo=${cookie.value}`), sid, "the cookie carries the id the page shows");
+  assert.equal(await page.evaluate(() => document.cookie.includes("_redisDemo")), false, "scripts cannot read it");
+
+  const raw = await redis.client.get(`sess:${sid}`);
+  assert.ok(raw, `Redis has no sess:${sid}`);
+  const doc = JSON.parse(raw);
+  assert.equal(doc.views, 3);
+  assert.equal(doc.cookie.httpOnly, true);
+  const ttl = await redis.client.ttl(`sess:${sid}`);
+  assert.ok(ttl > 0 && ttl <= 60, `TTL ${ttl}`);
+});
+
+test("the page fetched nothing but its own origin and raised no error", () => {
+  const origin = new URL(wrangler.url).origin;
+  const foreign = requested.filter((u) => !u.startsWith("data:") && new URL(u).origin !== origin);
+  assert.deepEqual(foreign, [], "requests outside the worker's origin");
+  assert.deepEqual(pageErrors, [], "errors in the page");
+});
+
+test("the countdown ends with the 'session has expired' message", async () => {
+  // The real max age is 60 s; an answer with 0.6 s left shows the end.
+  const p = await context.newPage();
+  try {
+    await p.route("**/api/session", (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: "application/json",
+        body: JSON.stringify({
+          sessionID: "00000000-0000-4000-8000-000000000000",
+          sessionExpireTime: 0.6,
+          beersViewed: 2,
+          beerName: null,
+          beerStyle: null,
+          error: null,
+        }),
+      }),
+    );
+    await p.goto(wrangler.url + "/");
+    await p.locator("#expired").waitFor({ state: "visible", timeout: 5000 });
+    assert.match(await p.locator("#expired").textContent(), /expired.*(reload|pour)/is);
+    assert.equal(await p.locator("#expires-in").textContent(), "0.0");
+    await p.screenshot({ path: SCREENSHOT_EXPIRED, fullPage: true });
+  } finally {
+    await p.close();
+  }
+});
+
+test("with the store down, Pour shows the worker's 503 and its error", async () => {
+  await upstash.stop();
+  const answer = page.waitForResponse((r) => r.url().endsWith("/api/pour"));
+  await page.locator("#pour").click();
+  const res = await answer;
+  assert.equal(res.status(), 503);
+  await page.locator("#error").waitFor({ state: "visible" });
+  const shown = await text("error");
+  assert.match(shown, /503/, `the status is shown: ${shown}`);
+  assert.match(shown, /session store is unavailable/, `the worker's error is shown: ${shown}`);
+  assert.equal(await page.locator("#error").getAttribute("role"), "alert");
+  assert.equal(await text("beers-viewed"), "3", "a failed pour changes nothing on the page");
+  await page.screenshot({ path: SCREENSHOT_ERROR, fullPage: true });
+});
