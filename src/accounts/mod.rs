@@ -2,11 +2,11 @@
 //! rate limit on failures, the index of each user's live sessions (for "log
 //! out everywhere") and the per-user beer count that outlives sessions.
 //!
-//! Redis keys (prefixes configurable through `AccountsConfig`):
+//! Redis keys (the user prefix is `AUTH_USER_PREFIX`, default `user:`):
 //!
 //! | key | type | what |
 //! |---|---|---|
-//! | `user:<name>` | string, no TTL | `{"username":…,"password":"pbkdf2-sha256$…"}` |
+//! | `<user prefix><name>` | string, no TTL | `{"username":…,"password":"pbkdf2-sha256$…"}` |
 //! | `user-sessions:<name>` | set, 30-day TTL refreshed at login | session ids logged in as `<name>` |
 //! | `user-beers:<name>` | integer, no TTL | lifetime beers |
 //! | `login-fail:user:<name>`, `login-fail:ip:<ip>` | integer, TTL = window | failed logins |

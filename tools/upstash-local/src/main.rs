@@ -68,9 +68,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// An answer that is not a command's result: auth and request problems.
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], json!({ "error": message.into() }).to_string()).into_response()
+/// Why a request got no command result; each becomes Upstash's answer for
+/// it in `into_response`, the one place that picks status codes.
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error("Authorization header is missing")]
+    MissingAuth,
+    #[error("Invalid token")]
+    BadToken,
+    /// The request itself is wrong (not JSON, not a command array).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Redis refused the command ("ERR ...", "WRONGTYPE ...").
+    #[error("{0}")]
+    Redis(String),
+    /// The connection to Redis is gone.
+    #[error("redis unavailable: {0}")]
+    Unavailable(#[source] redis::RedisError),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            ApiError::MissingAuth | ApiError::BadRequest(_) | ApiError::Redis(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadToken => StatusCode::UNAUTHORIZED,
+            // A lost Redis connection is a 500, as SRH answers.
+            ApiError::Unavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, [(header::CONTENT_TYPE, "application/json")], json!({ "error": self.to_string() }).to_string())
+            .into_response()
+    }
 }
 
 fn ok(body: Value) -> Response {
@@ -78,25 +105,26 @@ fn ok(body: Value) -> Response {
 }
 
 /// Checks the bearer token as Upstash and SRH do: missing → 400, wrong → 401.
-fn authorize(headers: &HeaderMap, token: &str) -> Result<(), Response> {
+fn authorize(headers: &HeaderMap, token: &str) -> Result<(), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match given {
-        None => Err(error(StatusCode::BAD_REQUEST, "Authorization header is missing")),
+        None => Err(ApiError::MissingAuth),
         // Constant time, so the token cannot be guessed byte by byte.
         Some(t) if bool::from(t.trim().as_bytes().ct_eq(token.as_bytes())) => Ok(()),
-        Some(_) => Err(error(StatusCode::UNAUTHORIZED, "Invalid token")),
+        Some(_) => Err(ApiError::BadToken),
     }
 }
 
 /// One command from a JSON array of strings, numbers or booleans.
-fn parse_command(v: &Value) -> Result<redis::Cmd, String> {
-    let items = v.as_array().filter(|a| !a.is_empty()).ok_or("ERR command must be a non-empty JSON array")?;
+fn parse_command(v: &Value) -> Result<redis::Cmd, ApiError> {
+    let bad = |m: &str| ApiError::BadRequest(m.to_owned());
+    let items = v.as_array().filter(|a| !a.is_empty()).ok_or_else(|| bad("ERR command must be a non-empty JSON array"))?;
     let mut cmd = redis::Cmd::new();
     for item in items {
-        cmd.arg(argument_bytes(item).ok_or("ERR arguments must be strings, numbers or booleans")?);
+        cmd.arg(argument_bytes(item).ok_or_else(|| bad("ERR arguments must be strings, numbers or booleans"))?);
     }
     Ok(cmd)
 }
@@ -121,91 +149,62 @@ fn to_reply(v: redis::Value) -> Reply {
     }
 }
 
-/// A Redis error reply as Upstash words it ("ERR ...", "WRONGTYPE ...");
-/// `None` when the error is about the connection, not the command.
-fn server_error_text(e: &redis::RedisError) -> Option<String> {
+/// A Redis failure: the command's error reply as Upstash words it ("ERR
+/// ...", "WRONGTYPE ..."), or a lost connection.
+fn redis_failure(e: redis::RedisError) -> ApiError {
     if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
-        return None;
+        return ApiError::Unavailable(e);
     }
     match (e.code(), e.detail()) {
-        (Some(code), Some(detail)) => Some(format!("{code} {detail}")),
-        (Some("EXECABORT"), None) => Some("EXECABORT Transaction discarded because of previous errors.".into()),
-        (Some(code), None) => Some(code.to_owned()),
-        _ => None,
+        (Some(code), Some(detail)) => ApiError::Redis(format!("{code} {detail}")),
+        (Some("EXECABORT"), None) => ApiError::Redis("EXECABORT Transaction discarded because of previous errors.".into()),
+        (Some(code), None) => ApiError::Redis(code.to_owned()),
+        _ => ApiError::Unavailable(e),
     }
 }
 
-fn redis_failure(e: redis::RedisError) -> Response {
-    match server_error_text(&e) {
-        Some(text) => error(StatusCode::BAD_REQUEST, text),
-        // Lost connection to Redis: 500, as SRH answers.
-        None => error(StatusCode::INTERNAL_SERVER_ERROR, format!("redis unavailable: {e}")),
-    }
-}
-
-fn read_body(body: &Bytes) -> Result<Value, Response> {
-    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("ERR request body is not JSON: {e}")))
-}
-
-async fn single(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(resp) = authorize(&headers, &state.token) {
-        return resp;
-    }
+/// The checks every endpoint starts with: token, encoding, JSON body.
+fn prepare(headers: &HeaderMap, token: &str, body: &Bytes) -> Result<(Encoding, Value), ApiError> {
+    authorize(headers, token)?;
     let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
-    let value = match read_body(&body) {
-        Ok(v) => v,
-        Err(resp) => return resp,
-    };
-    let cmd = match parse_command(&value) {
-        Ok(c) => c,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
-    };
+    let value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("ERR request body is not JSON: {e}")))?;
+    Ok((enc, value))
+}
+
+async fn single(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let (enc, value) = prepare(&headers, &state.token, &body)?;
+    let cmd = parse_command(&value)?;
     let mut conn = state.redis.clone();
-    match cmd.query_async::<redis::Value>(&mut conn).await {
-        Ok(v) => match to_reply(v) {
-            Reply::Error(e) => error(StatusCode::BAD_REQUEST, e),
-            reply => ok(reply.to_envelope(enc)),
-        },
-        Err(e) => redis_failure(e),
+    match to_reply(cmd.query_async::<redis::Value>(&mut conn).await.map_err(redis_failure)?) {
+        Reply::Error(e) => Err(ApiError::Redis(e)),
+        reply => Ok(ok(reply.to_envelope(enc))),
     }
 }
 
-async fn pipeline(state: State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn pipeline(state: State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     batch(state, headers, body, false).await
 }
 
-async fn multi_exec(state: State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn multi_exec(state: State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     batch(state, headers, body, true).await
 }
 
-async fn batch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes, atomic: bool) -> Response {
-    if let Err(resp) = authorize(&headers, &state.token) {
-        return resp;
-    }
-    let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
-    let value = match read_body(&body) {
-        Ok(v) => v,
-        Err(resp) => return resp,
-    };
-    let Some(commands) = value.as_array().filter(|a| !a.is_empty()) else {
-        return error(StatusCode::BAD_REQUEST, "ERR body must be a non-empty JSON array of commands");
-    };
+async fn batch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes, atomic: bool) -> Result<Response, ApiError> {
+    let (enc, value) = prepare(&headers, &state.token, &body)?;
+    let commands = value
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| ApiError::BadRequest("ERR body must be a non-empty JSON array of commands".into()))?;
     let mut pipe = redis::pipe();
     if atomic {
         pipe.atomic();
     }
+    // One command's error is that command's {"error"}, not the whole answer's.
     pipe.ignore_errors();
     for c in commands {
-        match parse_command(c) {
-            Ok(cmd) => {
-                pipe.add_command(cmd);
-            }
-            Err(e) => return error(StatusCode::BAD_REQUEST, e),
-        }
+        pipe.add_command(parse_command(c)?);
     }
     let mut conn = state.redis.clone();
-    match pipe.query_async::<Vec<redis::Value>>(&mut conn).await {
-        Ok(values) => ok(Value::Array(values.into_iter().map(|v| to_reply(v).to_envelope(enc)).collect())),
-        Err(e) => redis_failure(e),
-    }
+    let values = pipe.query_async::<Vec<redis::Value>>(&mut conn).await.map_err(redis_failure)?;
+    Ok(ok(Value::Array(values.into_iter().map(|v| to_reply(v).to_envelope(enc)).collect())))
 }
