@@ -65,10 +65,9 @@ impl Config {
     /// Reads the configuration through `var`, which returns a variable's or
     /// secret's value.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| var(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing { name });
+        let v = Vars(&var);
 
-        let secret_list = required("SESSION_SECRET")?;
+        let secret_list = v.required("SESSION_SECRET")?;
         let secrets = Secrets::new(secret_list.split(',').map(|s| s.trim().to_owned()).collect()).ok_or(
             ConfigError::Invalid {
                 name: "SESSION_SECRET",
@@ -77,7 +76,7 @@ impl Config {
             },
         )?;
 
-        let upstash_url = required("UPSTASH_REDIS_REST_URL")?;
+        let upstash_url = v.required("UPSTASH_REDIS_REST_URL")?;
         if !(upstash_url.starts_with("https://") || upstash_url.starts_with("http://")) {
             return Err(ConfigError::Invalid {
                 name: "UPSTASH_REDIS_REST_URL",
@@ -85,79 +84,55 @@ impl Config {
                 expected: "an http(s) URL such as https://<region>.upstash.io",
             });
         }
-        let upstash_token = required("UPSTASH_REDIS_REST_TOKEN")?;
+        let upstash_token = v.required("UPSTASH_REDIS_REST_TOKEN")?;
 
-        let max_age = match get("SESSION_MAX_AGE_MS") {
-            None => Some(60_000.0),
-            Some(v) if v.eq_ignore_ascii_case("none") => None,
-            Some(v) => Some(parse_number(
-                "SESSION_MAX_AGE_MS",
-                &v,
-                "milliseconds (a positive integer) or `none` for a browser-session cookie",
-            )? as f64),
+        const MAX_AGE: &str = "milliseconds (a positive integer) or `none` for a browser-session cookie";
+        let max_age = match v.text("SESSION_MAX_AGE_MS") {
+            Some(t) if t.trim().eq_ignore_ascii_case("none") => None,
+            _ => Some(v.number("SESSION_MAX_AGE_MS", 60_000, u64::MAX, MAX_AGE)? as f64),
         };
-
-        let (secure, secure_auto) = match get("SESSION_COOKIE_SECURE").as_deref() {
-            None => (Some(false), false),
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "true" => (Some(true), false),
-                "false" => (Some(false), false),
-                "auto" => (None, true),
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "SESSION_COOKIE_SECURE",
-                        value: v.into(),
-                        expected: "true, false or auto",
-                    })
-                }
-            },
-        };
-
-        let same_site = match get("SESSION_COOKIE_SAMESITE") {
+        let (secure, secure_auto) = v.choice(
+            "SESSION_COOKIE_SECURE",
+            &[("true", (Some(true), false)), ("false", (Some(false), false)), ("auto", (None, true))],
+            (Some(false), false),
+            "true, false or auto",
+        )?;
+        let same_site = v.choice(
+            "SESSION_COOKIE_SAMESITE",
+            &[
+                ("true", Some(SameSite::Flag(true))),
+                ("false", Some(SameSite::Flag(false))),
+                ("lax", Some(SameSite::Text("lax".into()))),
+                ("strict", Some(SameSite::Text("strict".into()))),
+                ("none", Some(SameSite::Text("none".into()))),
+            ],
+            None,
+            "lax, strict, none, true or false",
+        )?;
+        let priority = v.choice(
+            "SESSION_COOKIE_PRIORITY",
+            &[("low", Some("low".to_owned())), ("medium", Some("medium".into())), ("high", Some("high".into()))],
+            None,
+            "low, medium or high",
+        )?;
+        let partitioned = match v.text("SESSION_COOKIE_PARTITIONED") {
             None => None,
-            Some(v) => Some(match v.to_ascii_lowercase().as_str() {
-                "true" => SameSite::Flag(true),
-                "false" => SameSite::Flag(false),
-                "lax" | "strict" | "none" => SameSite::Text(v.to_ascii_lowercase()),
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "SESSION_COOKIE_SAMESITE",
-                        value: v,
-                        expected: "lax, strict, none, true or false",
-                    })
-                }
-            }),
-        };
-
-        let priority = match get("SESSION_COOKIE_PRIORITY") {
-            None => None,
-            Some(v) => match v.to_ascii_lowercase().as_str() {
-                "low" | "medium" | "high" => Some(v.to_ascii_lowercase()),
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "SESSION_COOKIE_PRIORITY",
-                        value: v,
-                        expected: "low, medium or high",
-                    })
-                }
-            },
+            Some(_) => Some(v.flag("SESSION_COOKIE_PARTITIONED", false)?),
         };
 
         let cookie = SessionCookie {
             original_max_age: max_age,
-            partitioned: get("SESSION_COOKIE_PARTITIONED")
-                .map(|v| parse_bool("SESSION_COOKIE_PARTITIONED", &v))
-                .transpose()?,
+            partitioned,
             priority,
             expires: None,
             secure,
-            http_only: Some(parse_bool_or("SESSION_COOKIE_HTTP_ONLY", get("SESSION_COOKIE_HTTP_ONLY"), true)?),
-            domain: get("SESSION_COOKIE_DOMAIN"),
-            path: Some(get("SESSION_COOKIE_PATH").unwrap_or_else(|| "/".into())),
+            http_only: Some(v.flag("SESSION_COOKIE_HTTP_ONLY", true)?),
+            domain: v.text("SESSION_COOKIE_DOMAIN"),
+            path: Some(v.text("SESSION_COOKIE_PATH").unwrap_or_else(|| "/".into())),
             same_site,
         };
 
-        let cookie_name = get("SESSION_COOKIE_NAME").unwrap_or_else(|| "_redisDemo".into());
+        let cookie_name = v.text("SESSION_COOKIE_NAME").unwrap_or_else(|| "_redisDemo".into());
         if !cookie_name.bytes().all(is_token_byte) {
             return Err(ConfigError::Invalid {
                 name: "SESSION_COOKIE_NAME",
@@ -166,97 +141,106 @@ impl Config {
             });
         }
 
+        const SECONDS: &str = "seconds (a positive integer)";
         let session = SessionConfig {
             cookie_name,
             secrets,
+            // An empty prefix is legal in connect-redis, so it is not dropped as blank.
             prefix: var("SESSION_PREFIX").unwrap_or_else(|| "sess:".into()),
             cookie,
             secure_auto,
             policy: Policy {
-                resave: parse_bool_or("SESSION_RESAVE", get("SESSION_RESAVE"), false)?,
-                save_uninitialized: parse_bool_or(
-                    "SESSION_SAVE_UNINITIALIZED",
-                    get("SESSION_SAVE_UNINITIALIZED"),
-                    true,
-                )?,
-                rolling: parse_bool_or("SESSION_ROLLING", get("SESSION_ROLLING"), false)?,
+                resave: v.flag("SESSION_RESAVE", false)?,
+                save_uninitialized: v.flag("SESSION_SAVE_UNINITIALIZED", true)?,
+                rolling: v.flag("SESSION_ROLLING", false)?,
             },
-            default_ttl: match get("SESSION_TTL_SECONDS") {
-                None => DEFAULT_TTL_SECONDS,
-                Some(v) => parse_number("SESSION_TTL_SECONDS", &v, "seconds (a positive integer)")? as i64,
-            },
-            unset: match get("SESSION_UNSET").map(|v| v.to_ascii_lowercase()).as_deref() {
-                None | Some("keep") => Unset::Keep,
-                Some("destroy") => Unset::Destroy,
-                Some(_) => {
-                    return Err(ConfigError::Invalid {
-                        name: "SESSION_UNSET",
-                        value: get("SESSION_UNSET").unwrap_or_default(),
-                        expected: "keep or destroy",
-                    })
-                }
-            },
-            disable_touch: parse_bool_or("SESSION_DISABLE_TOUCH", get("SESSION_DISABLE_TOUCH"), false)?,
-            disable_ttl: parse_bool_or("SESSION_DISABLE_TTL", get("SESSION_DISABLE_TTL"), false)?,
+            default_ttl: v.number("SESSION_TTL_SECONDS", DEFAULT_TTL_SECONDS as u64, i64::MAX as u64, SECONDS)? as i64,
+            unset: v.choice(
+                "SESSION_UNSET",
+                &[("keep", Unset::Keep), ("destroy", Unset::Destroy)],
+                Unset::Keep,
+                "keep or destroy",
+            )?,
+            disable_touch: v.flag("SESSION_DISABLE_TOUCH", false)?,
+            disable_ttl: v.flag("SESSION_DISABLE_TTL", false)?,
         };
-        let trust_proxy = parse_bool_or("SESSION_PROXY", get("SESSION_PROXY"), false)?;
 
-        let store_timeout = Duration::from_millis(match get("SESSION_STORE_TIMEOUT_MS") {
-            None => 5_000,
-            Some(v) => parse_number("SESSION_STORE_TIMEOUT_MS", &v, "milliseconds (a positive integer)")?,
-        });
-
-        let iterations = match get("AUTH_PBKDF2_ITERATIONS") {
-            None => DEFAULT_PBKDF2_ITERATIONS,
-            Some(v) => match parse_number("AUTH_PBKDF2_ITERATIONS", &v, "1 to 100000 iterations")? {
-                n @ 1..=100_000 => n as u32,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "AUTH_PBKDF2_ITERATIONS",
-                        value: v,
-                        expected: "1 to 100000 iterations (the Workers runtime refuses more)",
-                    })
-                }
-            },
-        };
+        const COUNT: &str = "a positive integer";
         let accounts = AccountsConfig {
-            iterations,
-            max_failures_per_user: match get("AUTH_MAX_FAILURES_PER_USER") {
-                None => 5,
-                Some(v) => parse_number("AUTH_MAX_FAILURES_PER_USER", &v, "a positive integer")? as i64,
-            },
-            max_failures_per_ip: match get("AUTH_MAX_FAILURES_PER_IP") {
-                None => 20,
-                Some(v) => parse_number("AUTH_MAX_FAILURES_PER_IP", &v, "a positive integer")? as i64,
-            },
-            failure_window: match get("AUTH_FAILURE_WINDOW_SECONDS") {
-                None => 900,
-                Some(v) => parse_number("AUTH_FAILURE_WINDOW_SECONDS", &v, "seconds (a positive integer)")?,
-            },
+            iterations: v.number(
+                "AUTH_PBKDF2_ITERATIONS",
+                DEFAULT_PBKDF2_ITERATIONS.into(),
+                100_000,
+                "1 to 100000 iterations (the Workers runtime refuses more)",
+            )? as u32,
+            max_failures_per_user: v.number("AUTH_MAX_FAILURES_PER_USER", 5, i64::MAX as u64, COUNT)? as i64,
+            max_failures_per_ip: v.number("AUTH_MAX_FAILURES_PER_IP", 20, i64::MAX as u64, COUNT)? as i64,
+            failure_window: v.number("AUTH_FAILURE_WINDOW_SECONDS", 900, u64::MAX, SECONDS)?,
             user_prefix: var("AUTH_USER_PREFIX").unwrap_or_else(|| "user:".into()),
         };
 
-        Ok(Self { session, upstash_url, upstash_token, store_timeout, trust_proxy, accounts })
+        let store_timeout_ms =
+            v.number("SESSION_STORE_TIMEOUT_MS", 5_000, u64::MAX, "milliseconds (a positive integer)")?;
+        Ok(Self {
+            session,
+            upstash_url,
+            upstash_token,
+            store_timeout: Duration::from_millis(store_timeout_ms),
+            trust_proxy: v.flag("SESSION_PROXY", false)?,
+            accounts,
+        })
     }
 }
 
-fn parse_number(name: &'static str, value: &str, expected: &'static str) -> Result<u64, ConfigError> {
-    match value.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(ConfigError::Invalid { name, value: value.into(), expected }),
-    }
-}
+/// Typed reads of variables; a blank value counts as unset.
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
 
-fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(ConfigError::Invalid { name, value: value.into(), expected: "true or false" }),
+impl Vars<'_> {
+    fn text(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
     }
-}
 
-fn parse_bool_or(name: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
-    value.map_or(Ok(default), |v| parse_bool(name, &v))
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.text(name).ok_or(ConfigError::Missing { name })
+    }
+
+    /// A positive integer up to `max`.
+    fn number(&self, name: &'static str, default: u64, max: u64, expected: &'static str) -> Result<u64, ConfigError> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 && n <= max => Ok(n),
+                _ => Err(ConfigError::Invalid { name, value: v, expected }),
+            },
+        }
+    }
+
+    fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        self.choice(
+            name,
+            &[("true", true), ("1", true), ("yes", true), ("false", false), ("0", false), ("no", false)],
+            default,
+            "true or false",
+        )
+    }
+
+    /// One of `options`, matched without regard to case.
+    fn choice<T: Clone>(
+        &self,
+        name: &'static str,
+        options: &[(&str, T)],
+        default: T,
+        expected: &'static str,
+    ) -> Result<T, ConfigError> {
+        let Some(v) = self.text(name) else {
+            return Ok(default);
+        };
+        let key = v.trim().to_ascii_lowercase();
+        match options.iter().find(|(k, _)| *k == key) {
+            Some((_, value)) => Ok(value.clone()),
+            None => Err(ConfigError::Invalid { name, value: v, expected }),
+        }
+    }
 }
 
 /// RFC 6265 cookie-name characters (an HTTP token).
@@ -312,6 +296,11 @@ mod tests {
             ("SESSION_COOKIE_NAME", "bad name;"),
             ("UPSTASH_REDIS_REST_URL", "redis://x"),
             ("SESSION_SECRET", "a,,b"),
+            ("SESSION_UNSET", "maybe"),
+            ("SESSION_DISABLE_TTL", "x"),
+            ("SESSION_COOKIE_PRIORITY", "urgent"),
+            ("AUTH_PBKDF2_ITERATIONS", "200000"),
+            ("AUTH_PBKDF2_ITERATIONS", "0"),
         ] {
             let err = with(&[(name, value)]).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");
