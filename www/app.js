@@ -1,5 +1,6 @@
 // The craft beer demo page: asks the worker for the session on load, pours
-// on click, and counts the session's remaining lifetime down in place.
+// on click, counts the session's remaining lifetime down in place, and
+// registers, logs in and out through the worker's account routes.
 // Plain browser JavaScript, no dependencies; works offline.
 "use strict";
 
@@ -16,6 +17,20 @@
     beerName: $("beer-name"),
     beerStyle: $("beer-style"),
     error: $("error"),
+    lifetimeRow: $("lifetime-row"),
+    lifetimeBeers: $("lifetime-beers"),
+    loggedIn: $("logged-in"),
+    loggedOut: $("logged-out"),
+    user: $("user"),
+    form: $("account-form"),
+    username: $("username"),
+    password: $("password"),
+    register: $("register"),
+    login: $("login"),
+    actions: $("account-actions"),
+    logout: $("logout"),
+    logoutAll: $("logout-all"),
+    accountMessage: $("account-message"),
   };
 
   // The countdown: a deadline on the monotonic clock, redrawn ten times a
@@ -64,6 +79,22 @@
     if (seconds > 0) timer = setInterval(drawCountdown, 100);
   }
 
+  /**
+   * Shows who is logged in: `user` is the canonical username (absent or null
+   * when the session is anonymous), `lifetime` the user's beers over all
+   * sessions.
+   */
+  function renderAccount(user, lifetime) {
+    const known = typeof user === "string" && user !== "";
+    el.user.textContent = known ? user : "";
+    el.loggedIn.hidden = !known;
+    el.loggedOut.hidden = known;
+    el.form.hidden = known;
+    el.actions.hidden = !known;
+    el.lifetimeRow.hidden = !known;
+    el.lifetimeBeers.textContent = known && Number.isFinite(lifetime) ? String(lifetime) : "0";
+  }
+
   /** Puts one answer of /api/session or /api/pour on the page. */
   function render(data) {
     el.sessionId.textContent = data.sessionID ?? "(none)";
@@ -78,6 +109,7 @@
       el.beerStyle.textContent = data.beerStyle ?? "";
     }
     startCountdown(data.sessionExpireTime);
+    renderAccount(data.user, data.lifetimeBeers);
     el.panel.removeAttribute("aria-busy");
     showError(data.error ? `Note: ${data.error}` : null);
   }
@@ -86,14 +118,17 @@
    * Calls the worker. Resolves with the JSON body of a 2xx answer; throws an
    * Error whose message is fit for the page otherwise.
    */
-  async function api(method, path) {
+  async function api(method, path, json) {
     let resp;
+    const headers = { Accept: "application/json" };
+    if (json !== undefined) headers["Content-Type"] = "application/json";
     try {
       resp = await fetch(path, {
         method,
         credentials: "same-origin",
         cache: "no-store",
-        headers: { Accept: "application/json" },
+        headers,
+        body: json === undefined ? undefined : JSON.stringify(json),
       });
     } catch (err) {
       throw new Error(`Could not reach the server (${err.message}). Check your connection and try again.`);
@@ -111,9 +146,11 @@
       const detail = body && typeof body.error === "string" ? body.error : text.trim().slice(0, 200);
       let message = `The server answered ${status}`;
       if (detail) message += `: ${detail}`;
-      if (resp.status === 503) {
-        const retry = resp.headers.get("Retry-After");
-        message += retry ? ` (retry in ${retry} s)` : "";
+      const retry = resp.headers.get("Retry-After");
+      if (resp.status === 503 && retry) {
+        message += ` (retry in ${retry} s)`;
+      } else if (resp.status === 429 && retry && !/try again in/.test(detail)) {
+        message += ` (try again in ${retry} s)`;
       }
       throw new Error(message);
     }
@@ -156,6 +193,67 @@
       el.pour.removeAttribute("aria-disabled");
     }
   }
+
+  // Account actions, one at a time. Each ends by asking for the session
+  // again: login and logout hand the browser a new session id.
+  let busy = false;
+
+  function say(message) {
+    el.accountMessage.textContent = message ?? "";
+  }
+
+  async function account(action) {
+    if (busy) return;
+    busy = true;
+    const buttons = [el.register, el.login, el.logout, el.logoutAll];
+    for (const b of buttons) b.setAttribute("aria-disabled", "true");
+    say("");
+    try {
+      const message = await action();
+      showError(null);
+      await loadSession();
+      say(message);
+    } catch (err) {
+      showError(err.message);
+    } finally {
+      busy = false;
+      for (const b of buttons) b.removeAttribute("aria-disabled");
+    }
+  }
+
+  const credentials = () => ({ username: el.username.value, password: el.password.value });
+
+  el.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    account(async () => {
+      const data = await api("POST", "/api/login", credentials());
+      el.password.value = "";
+      return `Welcome back, ${data.user}.`;
+    });
+  });
+
+  el.register.addEventListener("click", () => {
+    account(async () => {
+      const data = await api("POST", "/api/register", credentials());
+      el.username.value = data.user;
+      return `Account ${data.user} created. Log in to start your lifetime count.`;
+    });
+  });
+
+  el.logout.addEventListener("click", () => {
+    account(async () => {
+      await api("POST", "/api/logout");
+      return "Logged out. Your lifetime count waits for your next login.";
+    });
+  });
+
+  el.logoutAll.addEventListener("click", () => {
+    account(async () => {
+      const data = await api("POST", "/api/logout-all");
+      const n = data.sessionsEnded ?? 0;
+      return `Logged out everywhere: ${n} session${n === 1 ? "" : "s"} ended.`;
+    });
+  });
 
   el.pour.addEventListener("click", pour);
   loadSession();

@@ -116,16 +116,20 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         Ok(name)
     }
 
-    /// Checks a login; returns the canonical username. Failures count
-    /// against the name and the client IP; past the limit the check is
-    /// refused before any hashing.
+    /// Checks a login; returns the canonical username.
+    ///
+    /// Every attempt is counted against the name and the client IP before
+    /// the password is looked at, so parallel guesses cannot slip past the
+    /// limit; attempts that turn out not to be failures (refused for the
+    /// limit, or successful) are taken back, so the counters hold failures.
     pub async fn authenticate(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
         // An invalid name cannot exist: same answer as a wrong password.
         let name = username::normalize(raw_name).map_err(|_| AccountError::BadCredentials)?;
         let counters = [format!("login-fail:user:{name}"), format!("login-fail:ip:{client_ip}")];
         let limits = [self.config.max_failures_per_user, self.config.max_failures_per_ip];
-        let current = self.store.read_counters(&counters).await?;
-        if let Some(wait) = retry_after(&current, &limits, self.config.failure_window) {
+        let hits = self.store.hit_counters(&counters, self.config.failure_window).await?;
+        if let Some(wait) = retry_after(&hits, &limits, self.config.failure_window) {
+            self.store.undo_counters(&counters).await?;
             return Err(AccountError::RateLimited(wait));
         }
 
@@ -146,14 +150,13 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
                 false
             }
         };
-        if ok {
-            // A success forgives the name's failures (not the IP's).
-            self.store.del(&counters[..1]).await?;
-            Ok(name)
-        } else {
-            self.store.bump_counters(&counters, self.config.failure_window).await?;
-            Err(AccountError::BadCredentials)
+        if !ok {
+            return Err(AccountError::BadCredentials);
         }
+        // A success forgives the name's failures and was no IP failure.
+        self.store.del(&counters[..1]).await?;
+        self.store.undo_counters(&counters[1..]).await?;
+        Ok(name)
     }
 
     async fn load_user(&self, name: &str) -> Result<Option<(UserRecord, PasswordHash)>, AccountError> {
@@ -203,7 +206,8 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
 
     /// `name`'s lifetime beers.
     pub async fn lifetime_beers(&self, name: &str) -> Result<i64, AccountError> {
-        Ok(self.store.read_counters(&[beers_key(name)]).await?.first().map_or(0, |c| c.0))
+        let stored = self.store.get(&beers_key(name)).await?;
+        Ok(stored.and_then(|b| String::from_utf8(b).ok()).and_then(|t| t.parse().ok()).unwrap_or(0))
     }
 }
 
@@ -223,15 +227,15 @@ fn check_password(password: &str) -> Result<(), AccountError> {
     Ok(())
 }
 
-/// The rate-limit decision: `Some(seconds to wait)` when any counter has
-/// reached its limit. A counter without a TTL (should not happen) waits a
-/// whole window.
-pub fn retry_after(counters: &[(i64, i64)], limits: &[i64], window: u64) -> Option<u64> {
-    counters
-        .iter()
+/// The rate-limit decision for this attempt: `Some(seconds to wait)` when
+/// any counter, this attempt included, is past its limit. The wait is the
+/// window's remaining time rounded up, so a retry after `Retry-After`
+/// seconds is never early; a counter without a TTL waits a whole window.
+pub fn retry_after(hits: &[(i64, i64)], limits: &[i64], window: u64) -> Option<u64> {
+    hits.iter()
         .zip(limits)
-        .filter(|((count, _), limit)| count >= limit)
-        .map(|((_, ttl), _)| if *ttl > 0 { *ttl as u64 } else { window })
+        .filter(|((count, _), limit)| count > limit)
+        .map(|((_, pttl_ms), _)| if *pttl_ms > 0 { (*pttl_ms as u64).div_ceil(1000) } else { window })
         .max()
 }
 
@@ -253,12 +257,15 @@ mod tests {
 
     #[test]
     fn retry_after_truth_table() {
-        assert_eq!(retry_after(&[(0, -2), (0, -2)], &[3, 5], 60), None);
-        assert_eq!(retry_after(&[(2, 50), (4, 50)], &[3, 5], 60), None);
-        assert_eq!(retry_after(&[(3, 42), (0, -2)], &[3, 5], 60), Some(42));
-        assert_eq!(retry_after(&[(0, -2), (5, 7)], &[3, 5], 60), Some(7));
-        assert_eq!(retry_after(&[(3, 10), (9, 30)], &[3, 5], 60), Some(30));
-        assert_eq!(retry_after(&[(3, -1), (0, -2)], &[3, 5], 60), Some(60));
+        // (hits including this attempt, PTTL ms) per counter; limits 3 and 5.
+        assert_eq!(retry_after(&[(1, 60_000), (1, 60_000)], &[3, 5], 60), None);
+        assert_eq!(retry_after(&[(3, 50_000), (5, 50_000)], &[3, 5], 60), None, "at the limit is allowed");
+        assert_eq!(retry_after(&[(4, 42_000), (1, 60_000)], &[3, 5], 60), Some(42));
+        assert_eq!(retry_after(&[(1, 60_000), (6, 7_000)], &[3, 5], 60), Some(7));
+        assert_eq!(retry_after(&[(4, 10_000), (9, 30_000)], &[3, 5], 60), Some(30));
+        assert_eq!(retry_after(&[(4, 1_232), (1, 60_000)], &[3, 5], 60), Some(2), "rounded up");
+        assert_eq!(retry_after(&[(4, 1), (1, 60_000)], &[3, 5], 60), Some(1));
+        assert_eq!(retry_after(&[(4, -1), (1, 60_000)], &[3, 5], 60), Some(60), "no TTL: a whole window");
     }
 
     #[test]

@@ -285,6 +285,42 @@ impl Command for Incr {
     }
 }
 
+/// `DECR key` → the new value.
+#[derive(Debug, Clone)]
+pub struct Decr {
+    /// The counter's key.
+    pub key: String,
+}
+
+impl Command for Decr {
+    type Output = i64;
+    const NAME: &'static str = "DECR";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone()]
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result)
+    }
+}
+
+/// `PTTL key` → milliseconds left; -1 without expiry, -2 when missing.
+#[derive(Debug, Clone)]
+pub struct PTtl {
+    /// The key.
+    pub key: String,
+}
+
+impl Command for PTtl {
+    type Output = i64;
+    const NAME: &'static str = "PTTL";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone()]
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result)
+    }
+}
+
 /// `EXPIRE key seconds NX`: sets a TTL only where there is none, which
 /// starts a fixed window on a counter's first increment.
 #[derive(Debug, Clone)]

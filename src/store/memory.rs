@@ -110,29 +110,29 @@ impl AccountStore for MemoryStore {
         self.set(key, value, None).await
     }
 
-    async fn read_counters(&self, keys: &[String]) -> Result<Vec<(i64, i64)>, StoreError> {
-        self.record(format!("GET+TTL {}", keys.join(" ")))?;
-        let data = self.data.borrow();
+    async fn hit_counters(&self, keys: &[String], window: u64) -> Result<Vec<(i64, i64)>, StoreError> {
+        self.record(format!("INCR+EXPIRE NX+PTTL {}", keys.join(" ")))?;
+        let mut data = self.data.borrow_mut();
         Ok(keys
             .iter()
-            .map(|k| match data.get(k) {
-                Some((v, ttl)) => (
-                    String::from_utf8_lossy(v).parse().unwrap_or(0),
-                    ttl.map_or(-1, |t| t as i64),
-                ),
-                None => (0, -2),
+            .map(|k| {
+                let entry = data.entry(k.clone()).or_insert_with(|| (b"0".to_vec(), None));
+                let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) + 1;
+                entry.0 = n.to_string().into_bytes();
+                let ttl = *entry.1.get_or_insert(window);
+                (n, ttl as i64 * 1000)
             })
             .collect())
     }
 
-    async fn bump_counters(&self, keys: &[String], window: u64) -> Result<(), StoreError> {
-        self.record(format!("INCR+EXPIRE NX {}", keys.join(" ")))?;
+    async fn undo_counters(&self, keys: &[String]) -> Result<(), StoreError> {
+        self.record(format!("DECR {}", keys.join(" ")))?;
         let mut data = self.data.borrow_mut();
         for k in keys {
-            let entry = data.entry(k.clone()).or_insert_with(|| (b"0".to_vec(), None));
-            let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) + 1;
-            entry.0 = n.to_string().into_bytes();
-            entry.1.get_or_insert(window);
+            if let Some(entry) = data.get_mut(k) {
+                let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) - 1;
+                entry.0 = n.to_string().into_bytes();
+            }
         }
         Ok(())
     }

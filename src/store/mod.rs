@@ -71,11 +71,13 @@ pub trait AccountStore: SessionStore {
     async fn create(&self, key: &str, value: &str) -> Result<bool, StoreError>;
     /// `SET key value` without TTL.
     async fn put(&self, key: &str, value: &str) -> Result<(), StoreError>;
-    /// For each key its integer value (0 when missing) and its TTL in
-    /// seconds (negative when none).
-    async fn read_counters(&self, keys: &[String]) -> Result<Vec<(i64, i64)>, StoreError>;
-    /// `INCR` each key; a key's first increment starts a `window`-second TTL.
-    async fn bump_counters(&self, keys: &[String], window: u64) -> Result<(), StoreError>;
+    /// `INCR` each key (a key's first increment starts a `window`-second
+    /// TTL) and return each new value with the milliseconds left in its
+    /// window (`PTTL`). Counting before acting is what makes a limit hold
+    /// against parallel requests.
+    async fn hit_counters(&self, keys: &[String], window: u64) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// `DECR` each key: takes back hits that turned out not to count.
+    async fn undo_counters(&self, keys: &[String]) -> Result<(), StoreError>;
     /// `INCR key`: the new value.
     async fn incr(&self, key: &str) -> Result<i64, StoreError>;
     /// `SADD set member` and `EXPIRE set ttl`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::command::{self, Command, Del, Encoding, Exists, Expire, ExpireNx, Get, Incr, SAdd, SMembers, SRem, Set, Ttl};
+use super::command::{self, Command, Decr, Del, Encoding, Exists, Expire, ExpireNx, Get, Incr, PTtl, SAdd, SMembers, SRem, Set};
 use super::transport::{HttpReply, HttpTransport};
 use super::{AccountStore, SessionStore, StoreError};
 
@@ -136,30 +136,33 @@ impl AccountStore for UpstashClient {
         self.run(&Set { key: key.into(), value: value.into(), ex: None, nx: false }).await.map(|_| ())
     }
 
-    async fn read_counters(&self, keys: &[String]) -> Result<Vec<(i64, i64)>, StoreError> {
+    async fn hit_counters(&self, keys: &[String], window: u64) -> Result<Vec<(i64, i64)>, StoreError> {
         let cmds: Vec<Vec<String>> = keys
             .iter()
-            .flat_map(|k| [Get { key: k.clone() }.args(), Ttl { key: k.clone() }.args()])
+            .flat_map(|k| {
+                [
+                    Incr { key: k.clone() }.args(),
+                    ExpireNx { key: k.clone(), seconds: window }.args(),
+                    PTtl { key: k.clone() }.args(),
+                ]
+            })
             .collect();
         let mut results = self.pipeline(&cmds).await?.into_iter();
         let mut out = Vec::with_capacity(keys.len());
-        while let (Some(value), Some(ttl)) = (results.next(), results.next()) {
-            let count = item::<Get>(value)?
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .and_then(|text| text.parse().ok())
-                .unwrap_or(0);
-            out.push((count, item::<Ttl>(ttl)?));
+        while let (Some(count), Some(expire), Some(pttl)) = (results.next(), results.next(), results.next()) {
+            item::<ExpireNx>(expire)?;
+            out.push((item::<Incr>(count)?, item::<PTtl>(pttl)?));
         }
         Ok(out)
     }
 
-    async fn bump_counters(&self, keys: &[String], window: u64) -> Result<(), StoreError> {
-        let cmds: Vec<Vec<String>> = keys
-            .iter()
-            .flat_map(|k| [Incr { key: k.clone() }.args(), ExpireNx { key: k.clone(), seconds: window }.args()])
-            .collect();
+    async fn undo_counters(&self, keys: &[String]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let cmds: Vec<Vec<String>> = keys.iter().map(|k| Decr { key: k.clone() }.args()).collect();
         for r in self.pipeline(&cmds).await? {
-            r?;
+            item::<Decr>(r)?;
         }
         Ok(())
     }

@@ -33,6 +33,7 @@ const CHROMIUM_ARGS = [
 const SCREENSHOT = "/tmp/edge-session-page.png";
 const SCREENSHOT_EXPIRED = "/tmp/edge-session-page-expired.png";
 const SCREENSHOT_ERROR = "/tmp/edge-session-page-error.png";
+const SCREENSHOT_ACCOUNT = "/tmp/edge-session-page-account.png";
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const WRANGLER_READY_MS = 60_000;
 /** For scripts/build-worker.sh, here and as wrangler's [build] command: only
@@ -290,7 +291,10 @@ test("wrangler dev serves the page and its files from www/ as static assets", as
     assert.equal(res.headers.getSetCookie().length, 0, `${file}: the worker did not run, no cookie`);
   }
   const html = await (await fetch(wrangler.url + "/")).text();
-  for (const id of ["session-id", "expires-in", "beers-viewed", "pour", "beer-name", "beer-style", "error"]) {
+  for (const id of [
+    "session-id", "expires-in", "beers-viewed", "pour", "beer-name", "beer-style", "error",
+    "username", "password", "register", "login", "logout", "logout-all", "user", "lifetime-beers",
+  ]) {
     assert.match(html, new RegExp(`id="${id}"`), `the page has #${id}`);
   }
 });
@@ -382,6 +386,158 @@ test("the page fetched nothing but its own origin and raised no error", () => {
   const foreign = requested.filter((u) => !u.startsWith("data:") && new URL(u).origin !== origin);
   assert.deepEqual(foreign, [], "requests outside the worker's origin");
   assert.deepEqual(pageErrors, [], "errors in the page");
+});
+
+test("accounts on the page: register, log in, pour, log out, log back in shows the lifetime count; errors and 429 in the alert; no CSP violation", async () => {
+  // The page is served with the strict policy of www/_headers.
+  const home = await fetch(wrangler.url + "/");
+  assert.match(home.headers.get("content-security-policy") ?? "", /default-src 'self'/, "the CSP header is served");
+  await home.arrayBuffer();
+
+  // A browser of its own (own cookie jar), so the session of the tests
+  // around this one is not touched.
+  const ctx = await browser.newContext({ viewport: { width: 1000, height: 1000 } });
+  const violations = [];
+  const problems = [];
+  await ctx.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) =>
+      window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
+    );
+  });
+  const p = await ctx.newPage();
+  p.setDefaultTimeout(10_000);
+  p.on("pageerror", (err) => problems.push(`pageerror: ${err.message}`));
+  p.on("console", (msg) => {
+    if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(msg.text());
+    // The wrong password and the 429 below are failed fetches Chromium logs; nothing else may be.
+    else if (msg.type() === "error" && !/status of (401|429)/.test(msg.text())) problems.push(`console: ${msg.text()}`);
+  });
+  const txt = (id) => p.locator(`#${id}`).textContent();
+  const until = (id, want) =>
+    p.waitForFunction(([i, w]) => document.getElementById(i)?.textContent === w, [id, want], { polling: 50 });
+  /**
+   * Clicks `#button` and resolves with the answer of `path`, once the page
+   * has dealt with it (the button is no longer aria-disabled).
+   */
+  const act = async (button, path) => {
+    const answer = p.waitForResponse((r) => r.url().endsWith(path));
+    await p.locator(`#${button}`).click();
+    const res = await answer;
+    await p.waitForFunction((id) => !document.getElementById(id).hasAttribute("aria-disabled"), button, { polling: 20 });
+    return res;
+  };
+  const name = "browser.user";
+  const password = "correct horse battery";
+  try {
+    await p.goto(wrangler.url + "/", { waitUntil: "load" });
+    await p.waitForFunction(() => /^[0-9a-f-]{36}$/.test(document.getElementById("session-id").textContent));
+    const anonSid = await txt("session-id");
+    assert.equal(await p.locator("#logged-out").isVisible(), true, "anonymous at first");
+    assert.equal(await p.locator("#logged-in").isHidden(), true);
+    assert.equal(await p.locator("#lifetime-row").isHidden(), true, "no lifetime count for an anonymous session");
+    assert.equal(await p.locator("#logout").isHidden(), true);
+    assert.equal(await p.locator("#password").getAttribute("type"), "password");
+
+    // Register (the name is normalized: the page shows the canonical one).
+    await p.locator("#username").fill("Browser.User");
+    await p.locator("#password").fill(password);
+    const reg = await act("register", "/api/register");
+    assert.equal(reg.status(), 201, await reg.text());
+    assert.equal(reg.request().method(), "POST");
+    await p.waitForFunction(() => /created/.test(document.getElementById("account-message").textContent));
+    assert.equal(await p.locator("#username").inputValue(), name);
+    assert.equal(await p.locator("#error").isHidden(), true, `no error: ${await txt("error")}`);
+    const record = JSON.parse(await redis.client.get(`user:${name}`));
+    assert.match(record.password, /^pbkdf2-sha256\$20000\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/, "the default 20000 iterations");
+
+    // Log in: a new session id, the user and a lifetime count of 0.
+    const li = await act("login", "/api/login");
+    assert.equal(li.status(), 200, await li.text());
+    await until("user", name);
+    await until("lifetime-beers", "0");
+    assert.equal(await p.locator("#logged-in").isVisible(), true);
+    assert.match(await p.locator("#logged-in").textContent(), new RegExp(`Logged in as ${name.replace(".", "\\.")}`));
+    assert.equal(await p.locator("#lifetime-row").isVisible(), true);
+    assert.equal(await p.locator("#account-form").isHidden(), true);
+    assert.equal(await p.locator("#password").inputValue(), "", "the password is not kept on the page");
+    const userSid = await txt("session-id");
+    assert.match(userSid, UUID_V4);
+    assert.notEqual(userSid, anonSid, "login gives a new session id");
+    assert.equal(await redis.client.exists(`sess:${anonSid}`), 0);
+    assert.deepEqual(JSON.parse(await redis.client.get(`sess:${userSid}`)).passport, { user: name });
+
+    // Pour twice: this session's count and the lifetime count, side by side.
+    for (const n of ["1", "2"]) {
+      const res = await act("pour", "/api/pour");
+      assert.equal(res.status(), 200);
+      await until("beers-viewed", n);
+      await until("lifetime-beers", n);
+    }
+
+    // Log out: a new anonymous session; the lifetime count is kept in Redis.
+    const lo = await act("logout", "/api/logout");
+    assert.equal(lo.status(), 200);
+    await p.locator("#logged-out").waitFor({ state: "visible" });
+    assert.equal(await txt("user"), "");
+    assert.equal(await p.locator("#lifetime-row").isHidden(), true);
+    await until("beers-viewed", "0");
+    const loggedOutSid = await txt("session-id");
+    assert.notEqual(loggedOutSid, userSid);
+    assert.equal(await redis.client.exists(`sess:${userSid}`), 0, "the logged-in key is gone");
+    assert.equal(await redis.client.get(`user-beers:${name}`), "2");
+
+    // A wrong password: the worker's 401 in the alert, nothing else changes.
+    await p.locator("#username").fill(name);
+    await p.locator("#password").fill("not the password");
+    const bad = await act("login", "/api/login");
+    assert.equal(bad.status(), 401);
+    await p.locator("#error").waitFor({ state: "visible" });
+    assert.match(await txt("error"), /401.*invalid username or password/);
+    assert.equal(await p.locator("#error").getAttribute("role"), "alert");
+    assert.equal(await txt("session-id"), loggedOutSid);
+
+    // Log back in: this session has 0 beers, the lifetime count shows 2.
+    await p.locator("#password").fill(password);
+    const again = await act("login", "/api/login");
+    assert.equal(again.status(), 200);
+    await until("user", name);
+    await until("lifetime-beers", "2");
+    await until("beers-viewed", "0");
+    assert.equal(await p.locator("#error").isHidden(), true, "a success clears the error");
+    const res = await act("pour", "/api/pour");
+    assert.equal(res.status(), 200);
+    await until("lifetime-beers", "3");
+    await until("beers-viewed", "1");
+    await p.screenshot({ path: SCREENSHOT_ACCOUNT, fullPage: true });
+
+    // Log out everywhere: this browser's session ends too.
+    const sid = await txt("session-id");
+    const all = await act("logout-all", "/api/logout-all");
+    assert.equal(all.status(), 200);
+    await p.waitForFunction(() => /1 session ended/.test(document.getElementById("account-message").textContent));
+    await p.locator("#logged-out").waitFor({ state: "visible" });
+    assert.notEqual(await txt("session-id"), sid);
+    assert.equal(await redis.client.exists(`sess:${sid}`), 0);
+
+    // Too many failed logins: the 429 and when to try again, in the alert.
+    await p.locator("#username").fill("nobody-here");
+    let last;
+    for (let i = 0; i < 6; i++) {
+      await p.locator("#password").fill(`wrong password ${i}`);
+      last = await act("login", "/api/login");
+      await p.locator("#error").waitFor({ state: "visible" });
+    }
+    assert.equal(last.status(), 429);
+    await p.waitForFunction(() => /429/.test(document.getElementById("error").textContent));
+    assert.match(await txt("error"), /try again in \d+ s/);
+
+    assert.deepEqual(await p.evaluate(() => window.__csp), [], "securitypolicyviolation events");
+    assert.deepEqual(violations, [], "CSP messages in the console");
+    assert.deepEqual(problems, [], "errors in the page");
+  } finally {
+    await ctx.close();
+  }
 });
 
 test("the countdown ends with the 'session has expired' message", async () => {

@@ -1,0 +1,76 @@
+// What an Express app adds so that its Passport logins can be ended by the
+// worker's "log out everywhere" (POST /api/logout-all).
+//
+// The worker keeps, per user, the set of session ids logged in as that user
+// (src/accounts/mod.rs, `index_key` and `Accounts::index_session`):
+//
+//   user-sessions:<username>   Redis set of session ids (the bare id, no
+//                              `sess:` prefix), TTL 30 days refreshed at
+//                              every login (SESSION_INDEX_TTL)
+//
+// `<username>` is the canonical (normalized) name, which is also what
+// Passport must store as `req.session.passport.user`: serialize the user as
+// that string (`passport.serializeUser((user, done) => done(null, name))`),
+// because the worker reads `passport.user` as the username. POST
+// /api/logout-all on the worker deletes `<SESSION_PREFIX><id>` for every id in
+// the set (the Express app and the worker must share the session prefix,
+// connect-redis `prefix` = SESSION_PREFIX, default `sess:`) and the set
+// itself, in one DEL.
+//
+// The Express side only adds ids. Pruning is the worker's: at each login it
+// drops the ids whose session key no longer exists, so ids of sessions that
+// expired or were logged out on either side do not pile up.
+//
+// Only node-redis is needed (v4 and later: `multi().sAdd().expire().exec()`).
+
+/** How long a user's index lives after the last login, in seconds (src/accounts/mod.rs SESSION_INDEX_TTL). */
+export const SESSION_INDEX_TTL_SECONDS = 30 * 24 * 3600;
+
+/** The Redis set of `username`'s session ids (src/accounts/mod.rs `index_key`). */
+export function indexKey(username) {
+  return `user-sessions:${username}`;
+}
+
+/**
+ * Records that session `sessionID` is logged in as `username`:
+ * `SADD user-sessions:<username> <sessionID>` and `EXPIRE … 2592000`, in one
+ * MULTI (the worker sends the same two commands in one pipeline).
+ */
+export async function indexSession(redisClient, username, sessionID) {
+  if (typeof username !== "string" || username === "") {
+    throw new TypeError("the session index needs passport.user to be the username string the worker uses");
+  }
+  if (typeof sessionID !== "string" || sessionID === "") throw new TypeError("no session id to index");
+  const key = indexKey(username);
+  await redisClient.multi().sAdd(key, sessionID).expire(key, SESSION_INDEX_TTL_SECONDS).exec();
+}
+
+/**
+ * Returns `index(req[, res, next])`, which indexes the request's session
+ * under its logged-in user (`req.session.passport.user`, as Passport 0.6+
+ * stores it, and `req.sessionID`, which after `req.login` is the new,
+ * regenerated id). Two ways to use it:
+ *
+ *   // in req.login's callback
+ *   const index = indexLogin(redisClient);
+ *   req.login(username, async (err) => {
+ *     if (err) return next(err);
+ *     await index(req);
+ *     res.json({ user: username });
+ *   });
+ *
+ *   // as Express middleware after a login middleware (e.g. passport.authenticate)
+ *   app.post("/login", passport.authenticate("local"), indexLogin(redisClient), handler);
+ *
+ * A request without a logged-in user is left alone. Called as middleware
+ * it passes a Redis error to `next`; called alone it rejects with it.
+ */
+export function indexLogin(redisClient) {
+  return function index(req, _res, next) {
+    const user = req.session?.passport?.user;
+    const done =
+      user === undefined || user === null ? Promise.resolve() : indexSession(redisClient, user, req.sessionID);
+    if (typeof next !== "function") return done;
+    done.then(() => next(), next);
+  };
+}

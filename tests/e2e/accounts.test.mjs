@@ -1,0 +1,925 @@
+// Accounts end to end (issue #4): register, log in, log out, log out
+// everywhere, lifetime beers, failed-login limits and the cross-site check,
+// against the real built worker (workerd via Miniflare, reached over real
+// HTTP on 127.0.0.1), the real upstash-local and a real redis-server; and
+// against the real express-session + connect-redis + Passport 0.7 of
+// tests/fixtures/express-accounts.mjs on the same Redis. Every assertion
+// about state reads Redis directly.
+//
+//   node --test --test-concurrency=1 tests/e2e/accounts.test.mjs
+//
+// Prerequisites: build/index.js (scripts/build-worker.sh),
+// target/release/upstash-local, node_modules.
+
+import { test, before, after, beforeEach } from "node:test";
+import assert from "node:assert/strict";
+import { pbkdf2Sync } from "node:crypto";
+import { startRedis, startUpstashLocal, startWorker } from "./harness.mjs";
+import { UUID_V4, ISO, parseSetCookie, assertNoSetCookie, startMonitor, sessionCommands, sleep } from "./support.mjs";
+import { startExpressAccounts } from "../fixtures/express-accounts.mjs";
+import { indexLogin, indexKey, SESSION_INDEX_TTL_SECONDS } from "../../integrations/express/session-index.mjs";
+
+/** Small limits and a short window so the limits engage and release within the test. */
+const LIMITS = {
+  AUTH_MAX_FAILURES_PER_USER: "3",
+  AUTH_MAX_FAILURES_PER_IP: "5",
+  AUTH_FAILURE_WINDOW_SECONDS: "2",
+};
+const WINDOW_S = 2;
+const INDEX_TTL = 30 * 24 * 3600;
+
+const PASSWORD = "correct horse battery";
+const OTHER_PASSWORD = "tr0ub4dor&3 staple";
+const WRONG_PASSWORD = "correct horse battery!";
+/** Every password a test sends: none may ever come back in an answer. */
+const PASSWORDS = [PASSWORD, OTHER_PASSWORD, WRONG_PASSWORD, "ünïcödé!", "a".repeat(1024)];
+const BAD_CREDENTIALS = '{"error":"invalid username or password"}';
+const CROSS_SITE = /^cross-site request refused/;
+
+let redisServer;
+let upstash;
+/** AUTH_PBKDF2_ITERATIONS=1000: fast hashes for most tests. */
+let worker;
+/** The same worker with AUTH_PBKDF2_ITERATIONS=2000, on the same Redis: the policy raised. */
+let stronger;
+/** tests/fixtures/express-accounts.mjs on the same Redis. */
+let express;
+let redis;
+/** Every answer's headers and body, from every test, for the "never the password or hash" test. */
+const transcript = [];
+/** Every salt and hash read from Redis. */
+const secretsSeen = new Set();
+
+before(async () => {
+  redisServer = await startRedis();
+  redis = redisServer.client;
+  upstash = await startUpstashLocal({ redisUrl: redisServer.url });
+  worker = await startWorker({ upstashUrl: upstash.url, vars: { AUTH_PBKDF2_ITERATIONS: "1000", ...LIMITS } });
+  stronger = await startWorker({ upstashUrl: upstash.url, vars: { AUTH_PBKDF2_ITERATIONS: "2000", ...LIMITS } });
+  express = await startExpressAccounts({ redisUrl: redisServer.url });
+});
+after(async () => {
+  await express?.stop();
+  await stronger?.stop();
+  await worker?.stop();
+  await upstash?.stop();
+  await redisServer?.stop();
+});
+beforeEach(async () => {
+  await redis.flushDb();
+});
+
+// ---------------------------------------------------------------- helpers
+
+/**
+ * One HTTP request to `base` (a worker or the Express app: anything with a
+ * `url`), over a real socket. `json` or `form` become the body; `ip` is sent
+ * as CF-Connecting-IP. Resolves with { status, headers, text, body, cookies }.
+ */
+async function call(base, path, { method = "POST", json, form, cookie, ip, headers = {} } = {}) {
+  const h = { ...headers };
+  let body;
+  if (json !== undefined) {
+    h["content-type"] ??= "application/json";
+    body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    h["content-type"] ??= "application/x-www-form-urlencoded";
+    body = new URLSearchParams(form).toString();
+  }
+  if (cookie) h.cookie = cookie;
+  if (ip) h["cf-connecting-ip"] = ip;
+  const res = await fetch(base.url + path, { method, headers: h, body, redirect: "manual", signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  transcript.push({ what: `${method} ${path}`, headers: JSON.stringify([...res.headers]), text });
+  let parsed = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {}
+  return { status: res.status, headers: res.headers, text, body: parsed, cookies: res.headers.getSetCookie() };
+}
+
+const getSession = (cookie, base = worker) => call(base, "/api/session", { method: "GET", cookie });
+const pour = (cookie, base = worker, headers) => call(base, "/api/pour", { cookie, headers });
+const register = (username, password = PASSWORD, opts = {}) =>
+  call(opts.base ?? worker, "/api/register", { json: { username, password }, ...opts });
+
+/** A login on the worker that must succeed; returns { res, sid, cookie }. */
+async function login(username, password = PASSWORD, { base = worker, cookie, ip, form = false } = {}) {
+  const creds = { username, password };
+  const res = await call(base, base === express ? "/login" : "/api/login", { ...(form ? { form: creds } : { json: creds }), cookie, ip });
+  assert.equal(res.status, 200, `login of ${username}: ${res.status} ${res.text}`);
+  const sc = parseSetCookie(res);
+  return { res, sid: sc.sid, cookie: sc.pair, line: sc.line };
+}
+
+/** A fresh anonymous session on the worker: { sid, cookie }. */
+async function anonymous() {
+  const res = await getSession(null);
+  assert.equal(res.status, 200);
+  const sc = parseSetCookie(res);
+  return { sid: sc.sid, cookie: sc.pair };
+}
+
+const sess = (sid) => `sess:${sid}`;
+
+/** The stored user record, parsed and checked for shape. */
+async function userRecord(name) {
+  const raw = await redis.get(`user:${name}`);
+  assert.ok(raw, `no user:${name}`);
+  const record = JSON.parse(raw);
+  assert.deepEqual(Object.keys(record), ["username", "password"], raw);
+  assert.equal(raw, JSON.stringify(record), "compact JSON");
+  const m = record.password.match(/^pbkdf2-sha256\$(\d+)\$([A-Za-z0-9+/]{22})\$([A-Za-z0-9+/]{43})$/);
+  assert.ok(m, `hash format: ${record.password}`);
+  secretsSeen.add(m[2]);
+  secretsSeen.add(m[3]);
+  return { raw, record, iterations: Number(m[1]), salt: m[2], hash: m[3] };
+}
+
+/** PBKDF2-HMAC-SHA256 by node:crypto: does `password` match the stored record? */
+function hashMatches({ iterations, salt, hash }, password) {
+  const derived = pbkdf2Sync(password, Buffer.from(salt, "base64"), iterations, 32, "sha256");
+  return derived.toString("base64").replace(/=+$/, "") === hash;
+}
+
+/** A session document, parsed (null when the key is gone). */
+async function doc(sid) {
+  const raw = await redis.get(sess(sid));
+  return raw === null ? null : JSON.parse(raw);
+}
+
+/** The stored document with its `expires` replaced, for comparing two sides' bytes. */
+async function docShape(sid) {
+  const raw = await redis.get(sess(sid));
+  assert.ok(raw, `no ${sess(sid)}`);
+  const m = raw.match(/"expires":"([^"]*)"/);
+  assert.ok(m && ISO.test(m[1]), raw);
+  return raw.replace(m[1], "<expires>");
+}
+
+/**
+ * The `sess:` commands `fn` makes Redis run, with each session id replaced by
+ * its order of appearance (`sess:#1`, …) and SET's EX kept.
+ */
+async function sessionTraffic(fn) {
+  const mon = await startMonitor(redis);
+  await fn();
+  const ids = new Map();
+  return sessionCommands(await mon.stop()).map((c) =>
+    c.map((a) => (a.startsWith("sess:") ? `sess:#${ids.get(a) ?? (ids.set(a, ids.size + 1), ids.size)}` : a)),
+  );
+}
+
+/** Every key of the database with its type, value and whether it has a TTL. */
+async function snapshot() {
+  const out = {};
+  for (const key of (await redis.keys("*")).sort()) {
+    const type = await redis.type(key);
+    const value = type === "set" ? (await redis.sMembers(key)).sort() : await redis.get(key);
+    out[key] = { type, value, expiring: (await redis.ttl(key)) > 0 };
+  }
+  return out;
+}
+
+async function keysLike(pattern) {
+  return (await redis.keys(pattern)).sort();
+}
+
+/** Waits (at most `ms`) until `key` is gone from Redis. */
+async function waitGone(key, ms = (WINDOW_S + 1.5) * 1000) {
+  const deadline = Date.now() + ms;
+  while ((await redis.exists(key)) === 1) {
+    assert.ok(Date.now() < deadline, `${key} still exists after ${ms} ms`);
+    await sleep(50);
+  }
+}
+
+/** A 4xx JSON error: the status, `{"error": <string>}` only, no Set-Cookie. */
+function assertError(res, status, message) {
+  assert.equal(res.status, status, res.text);
+  assertNoSetCookie(res);
+  assert.deepEqual(Object.keys(res.body), ["error"], res.text);
+  if (message instanceof RegExp) assert.match(res.body.error, message);
+  else if (message !== undefined) assert.equal(res.body.error, message);
+}
+
+/** Asserts that a 429 says when to come back, in the header and the message alike. */
+function assertRateLimited(res) {
+  assertError(res, 429);
+  const wait = res.headers.get("retry-after");
+  assert.match(wait ?? "", /^\d+$/, `Retry-After: ${wait}`);
+  assert.ok(Number(wait) >= 1 && Number(wait) <= WINDOW_S, `Retry-After ${wait} outside 1..${WINDOW_S}`);
+  assert.equal(res.body.error, `too many failed logins; try again in ${wait} s`);
+  return Number(wait);
+}
+
+// ------------------------------------------------------------------ tests
+
+test("register → login (new sid, old key gone) → pour → logout (key gone, new cookie) → login again shows the lifetime count", async () => {
+  // An anonymous visitor, with one beer in the anonymous session.
+  const anon = await anonymous();
+  assert.equal((await pour(anon.cookie)).status, 200);
+
+  // Register: 201, the canonical name, a PBKDF2 record without TTL. The
+  // visitor is not logged in by it and the session is not rotated.
+  const reg = await register("Alice", PASSWORD, { cookie: anon.cookie });
+  assert.equal(reg.status, 201, reg.text);
+  assert.deepEqual(reg.body, { sessionID: anon.sid, user: "alice", lifetimeBeers: null });
+  assertNoSetCookie(reg);
+  const rec = await userRecord("alice");
+  assert.equal(rec.record.username, "alice");
+  assert.equal(rec.iterations, 1000, "AUTH_PBKDF2_ITERATIONS");
+  assert.ok(hashMatches(rec, PASSWORD), "the stored hash is PBKDF2-HMAC-SHA256(password, salt, 1000)");
+  assert.equal(await redis.ttl("user:alice"), -1, "a user record does not expire");
+  assert.equal((await doc(anon.sid)).passport, undefined, "registering does not log in");
+
+  // Login: Passport's regenerate — a new id carries passport.user, the
+  // pre-login key is deleted (its anonymous beer goes with it, as in Passport).
+  const first = await login("alice", PASSWORD, { cookie: anon.cookie });
+  assert.match(first.sid, UUID_V4);
+  assert.notEqual(first.sid, anon.sid, "a new session id at login");
+  assert.match(first.line, /; HttpOnly$/);
+  assert.deepEqual(first.res.body, { sessionID: first.sid, user: "alice", lifetimeBeers: 0 });
+  assert.equal(await redis.exists(sess(anon.sid)), 0, "the pre-login key is gone");
+  const loggedIn = await doc(first.sid);
+  assert.deepEqual(loggedIn.passport, { user: "alice" });
+  assert.equal(loggedIn.views, undefined);
+  assert.deepEqual(await redis.sMembers("user-sessions:alice"), [first.sid]);
+  const indexTtl = await redis.ttl("user-sessions:alice");
+  assert.ok(indexTtl > INDEX_TTL - 5 && indexTtl <= INDEX_TTL, `index TTL ${indexTtl}`);
+  // The planted (pre-login) cookie is worthless now: it gets a fresh anonymous session.
+  const planted = await getSession(anon.cookie);
+  assert.notEqual(parseSetCookie(planted).sid, anon.sid);
+  assert.equal(planted.body.user, undefined);
+
+  // Pour twice: the session counts, and so does the user's lifetime count.
+  for (const n of [1, 2]) {
+    const p = await pour(first.cookie);
+    assert.equal(p.status, 200, p.text);
+    assert.equal(p.body.sessionID, first.sid);
+    assert.equal(p.body.beersViewed, n);
+    assert.equal(p.body.user, "alice");
+    assert.equal(p.body.lifetimeBeers, n);
+  }
+  assert.equal(await redis.get("user-beers:alice"), "2");
+  assert.equal(await redis.ttl("user-beers:alice"), -1, "the lifetime count does not expire");
+  const shown = await getSession(first.cookie);
+  assert.equal(shown.body.user, "alice");
+  assert.equal(shown.body.beersViewed, 2);
+  assert.equal(shown.body.lifetimeBeers, 2);
+
+  // Logout. "Cookie cleared" here means what Passport 0.6+ does on
+  // express-session: passport.user is removed, the session is regenerated,
+  // the authenticated key is deleted and the answer's Set-Cookie replaces the
+  // browser's cookie value with a NEW ANONYMOUS session id
+  // (saveUninitialized: true). No cookie naming the old session survives.
+  // (Log-out-everywhere, below, sends an expired Set-Cookie instead.)
+  const out = await call(worker, "/api/logout", { cookie: first.cookie });
+  assert.equal(out.status, 200, out.text);
+  const afterLogout = parseSetCookie(out);
+  assert.notEqual(afterLogout.sid, first.sid);
+  assert.deepEqual(out.body, { sessionID: afterLogout.sid, user: null, lifetimeBeers: null });
+  assert.equal(await redis.exists(sess(first.sid)), 0, "the logged-in key is gone");
+  const fresh = await doc(afterLogout.sid);
+  assert.deepEqual(Object.keys(fresh), ["cookie"], "the new session is anonymous and empty");
+  // The old cookie, replayed, is anonymous.
+  const replay = await getSession(first.cookie);
+  assert.notEqual(parseSetCookie(replay).sid, first.sid);
+  assert.equal(replay.body.user, undefined);
+  assert.equal(replay.body.lifetimeBeers, undefined);
+  assert.equal(await redis.get("user-beers:alice"), "2", "the lifetime count outlives the session");
+
+  // Login again: a new session (0 beers in it) and the lifetime count 2.
+  const second = await login("alice", PASSWORD, { cookie: afterLogout.pair });
+  assert.deepEqual(second.res.body, { sessionID: second.sid, user: "alice", lifetimeBeers: 2 });
+  assert.equal(await redis.exists(sess(afterLogout.sid)), 0);
+  const again = await getSession(second.cookie);
+  assert.equal(again.body.beersViewed, undefined, "this session has viewed none");
+  assert.equal(again.body.lifetimeBeers, 2);
+  const third = await pour(second.cookie);
+  assert.equal(third.body.beersViewed, 1);
+  assert.equal(third.body.lifetimeBeers, 3);
+  // The index was pruned of the logged-out id at this login.
+  assert.deepEqual(await redis.sMembers("user-sessions:alice"), [second.sid]);
+});
+
+test("login and logout regenerate like Passport 0.6+: old key deleted, new sid in Set-Cookie, passport.user gone — the same Redis commands and documents as the real Passport", async () => {
+  await register("alice");
+  await register("bob");
+  // An anonymous session on each side, then a login on each side: the same
+  // session commands (load, DEL the old key, SET the new one twice: Passport's
+  // save, then express-session's at the end of the request) and
+  // byte-identical documents (apart from the expiry instant).
+  const wAnon = await anonymous();
+  const eAnon = parseSetCookie(await call(express, "/whoami", { method: "GET" }));
+  let w;
+  let e;
+  const wLogin = await sessionTraffic(async () => (w = await login("alice", PASSWORD, { cookie: wAnon.cookie })));
+  const eLogin = await sessionTraffic(async () => (e = await login("bob", PASSWORD, { base: express, cookie: eAnon.pair })));
+  assert.deepEqual(wLogin, [
+    ["GET", "sess:#1"],
+    ["DEL", "sess:#1"],
+    ["SET", "sess:#2", "EX", "60"],
+    ["SET", "sess:#2", "EX", "60"],
+  ]);
+  assert.deepEqual(wLogin, eLogin, "the worker's login is Passport's");
+  assert.equal(await redis.exists(sess(wAnon.sid)), 0);
+  assert.equal(await redis.exists(sess(eAnon.sid)), 0);
+  assert.deepEqual(e.res.body, { sessionID: e.sid, user: "bob" });
+  assert.equal(
+    (await docShape(w.sid)).replace("alice", "bob"),
+    await docShape(e.sid),
+  );
+  assert.equal(
+    await docShape(w.sid),
+    '{"cookie":{"originalMaxAge":60000,"expires":"<expires>","secure":false,"httpOnly":true,"path":"/"},"passport":{"user":"alice"}}',
+  );
+
+  // Logout on each side: save without passport.user, DEL, a new anonymous session.
+  let wOut;
+  let eOut;
+  const wLogout = await sessionTraffic(async () => (wOut = await call(worker, "/api/logout", { cookie: w.cookie })));
+  const eLogout = await sessionTraffic(async () => (eOut = await call(express, "/logout", { cookie: e.cookie })));
+  assert.deepEqual(wLogout, [
+    ["GET", "sess:#1"],
+    ["SET", "sess:#1", "EX", "60"],
+    ["DEL", "sess:#1"],
+    ["SET", "sess:#2", "EX", "60"],
+  ]);
+  assert.deepEqual(wLogout, eLogout, "the worker's logout is Passport's");
+  assert.equal(wOut.status, 200);
+  assert.equal(eOut.status, 200);
+  const wNew = parseSetCookie(wOut);
+  const eNew = parseSetCookie(eOut);
+  assert.notEqual(wNew.sid, w.sid, "worker: a new session id");
+  assert.notEqual(eNew.sid, e.sid, "Passport: a new session id");
+  assert.equal(await redis.exists(sess(w.sid)), 0, "worker: the logged-in key is deleted");
+  assert.equal(await redis.exists(sess(e.sid)), 0, "Passport: the logged-in key is deleted");
+  assert.equal(await docShape(wNew.sid), await docShape(eNew.sid), "the same fresh document after logout");
+  assert.equal((await doc(wNew.sid)).passport, undefined, "passport.user is gone");
+  assert.equal(wOut.body.sessionID, wNew.sid);
+  assert.equal(wOut.body.user, null);
+});
+
+test("JSON and form bodies; other media types and missing fields are 400", async () => {
+  const reg = await call(worker, "/api/register", { form: { username: "Formy", password: PASSWORD } });
+  assert.equal(reg.status, 201, reg.text);
+  assert.equal(reg.body.user, "formy");
+  assert.ok(hashMatches(await userRecord("formy"), PASSWORD));
+  // A form login, then a JSON login; charset parameters are fine.
+  const viaForm = await login("formy", PASSWORD, { form: true });
+  assert.equal(viaForm.res.body.user, "formy");
+  // JSON with a charset parameter, as some clients send it; extra members are ignored.
+  const viaJson = await call(worker, "/api/login", {
+    json: { username: "FORMY", password: PASSWORD, remember: true },
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
+  assert.equal(viaJson.status, 200, viaJson.text);
+  assert.equal(viaJson.body.user, "formy");
+  const formWithCharset = await call(worker, "/api/login", {
+    form: { username: "formy", password: PASSWORD },
+    headers: { "content-type": "application/x-www-form-urlencoded; charset=UTF-8" },
+  });
+  assert.equal(formWithCharset.status, 200, formWithCharset.text);
+
+  assertError(await call(worker, "/api/login", { headers: { "content-type": "text/plain" }, method: "POST" }), 400, /^bad request: send JSON or an HTML form/);
+  assertError(await call(worker, "/api/register", { json: { username: "someone" } }), 400, /^bad request: expected JSON/);
+  assertError(await call(worker, "/api/register", { form: { username: "someone" } }), 400, /^bad request: expected form fields username and password/);
+  assertError(await call(worker, "/api/login", { json: { username: "formy", password: 12345678 } }), 400, /^bad request: expected JSON/);
+  // The account routes take POST only.
+  for (const path of ["/api/register", "/api/login", "/api/logout", "/api/logout-all"]) {
+    const res = await call(worker, path, { method: "GET" });
+    assertError(res, 405);
+    assert.equal(res.headers.get("allow"), "POST");
+  }
+  assert.deepEqual(await keysLike("user:*"), ["user:formy"]);
+});
+
+test("usernames are normalized: case, width and composition (\"Ａｌｉｃｅ\" logs into \"alice\"); duplicates are 409", async () => {
+  const reg = await register("Ａｌｉｃｅ");
+  assert.equal(reg.status, 201);
+  assert.equal(reg.body.user, "alice");
+  assert.deepEqual(await keysLike("user:*"), ["user:alice"]);
+  const rec = await userRecord("alice");
+
+  for (const spelling of ["alice", "ALICE", "  Alice\t", "Ａｌｉｃｅ", "ＡＬＩＣＥ"]) {
+    const l = await login(spelling);
+    assert.equal(l.res.body.user, "alice", spelling);
+    assert.deepEqual((await doc(l.sid)).passport, { user: "alice" }, spelling);
+  }
+  assert.equal((await redis.sMembers("user-sessions:alice")).length, 5);
+
+  for (const spelling of ["alice", "ALICE", "Ａｌｉｃｅ", " alice "]) {
+    assertError(await register(spelling, OTHER_PASSWORD), 409, "that username is taken");
+  }
+  assert.equal((await userRecord("alice")).raw, rec.raw, "a refused registration leaves the record alone");
+
+  // Composed and decomposed forms are one name; a ligature folds.
+  assert.equal((await register("Zoe\u0308")).body.user, "zoë");
+  assertError(await register("Zoë"), 409);
+  assert.equal((await register("ﬁsh")).body.user, "fish");
+  assert.equal((await login("FISH")).res.body.user, "fish");
+});
+
+test("invalid usernames and passwords are 400 and store nothing", async () => {
+  const cases = [
+    ["ab", PASSWORD, "a username has 3 to 32 characters"],
+    ["   ab   ", PASSWORD, "a username has 3 to 32 characters"],
+    ["a".repeat(33), PASSWORD, "a username has 3 to 32 characters"],
+    ["a b c", PASSWORD, "a username may contain letters, digits, '.', '_' and '-' only"],
+    ["al:ice", PASSWORD, "a username may contain letters, digits, '.', '_' and '-' only"],
+    ["<script>", PASSWORD, "a username may contain letters, digits, '.', '_' and '-' only"],
+    ["valid-name", "short12", "a password has 8 to 1024 bytes"],
+    ["valid-name", "ünïcödé", "a password has 8 to 1024 bytes"],
+    ["valid-name", "a".repeat(1025), "a password has 8 to 1024 bytes"],
+    ["valid-name", "", "a password has 8 to 1024 bytes"],
+  ];
+  for (const [username, password, message] of cases) {
+    assertError(await register(username, password), 400, message);
+  }
+  assert.equal(await redis.dbSize(), 0, "nothing stored, not even a session");
+  // The limits' edges are accepted: 8 characters (12 bytes), 1024 bytes, 32 characters.
+  assert.equal((await register("edge.case_1", "ünïcödé!")).status, 201);
+  assert.equal((await register("a".repeat(32), "a".repeat(1024))).status, 201);
+  assert.equal((await login("edge.case_1", "ünïcödé!")).res.body.user, "edge.case_1");
+  assert.equal((await login("a".repeat(32), "a".repeat(1024))).res.body.user, "a".repeat(32));
+});
+
+test("a wrong password, an unknown user and an impossible name get the same answer, and change no session", async () => {
+  await register("alice");
+  const anon = await anonymous();
+  const before = await redis.get(sess(anon.sid));
+  const sessions = await keysLike("sess:*");
+  const answers = [];
+  for (const [username, password, ip] of [
+    ["alice", WRONG_PASSWORD, "192.0.2.1"],
+    ["nobody", PASSWORD, "192.0.2.2"],
+    ["no body", PASSWORD, "192.0.2.3"],
+    ["alice", WRONG_PASSWORD, "192.0.2.4"],
+    ["alice", "a".repeat(1025), "192.0.2.5"],
+  ]) {
+    const res = await call(worker, "/api/login", { json: { username, password }, cookie: anon.cookie, ip });
+    const headers = [...res.headers].filter(([k]) => k !== "date");
+    answers.push({ status: res.status, text: res.text, headers });
+    assertNoSetCookie(res);
+  }
+  assert.equal(answers[0].status, 401);
+  assert.equal(answers[0].text, BAD_CREDENTIALS);
+  for (const a of answers.slice(1)) assert.deepEqual(a, answers[0], "indistinguishable answers");
+  // Nothing happened to the visitor's session: not rotated, not logged in.
+  assert.equal(await redis.get(sess(anon.sid)), before);
+  assert.deepEqual(await keysLike("sess:*"), sessions, "no session was created");
+  assert.deepEqual(await keysLike("user-sessions:*"), []);
+  // A wrong password and an unknown user count as failures, for the name and
+  // for the address. An impossible name is refused before any lookup and not
+  // counted: it cannot be an account, and the rules are public anyway.
+  assert.equal(await redis.get("login-fail:user:alice"), "3");
+  assert.equal(await redis.get("login-fail:user:nobody"), "1");
+  assert.deepEqual(await keysLike("login-fail:ip:*"), ["192.0.2.1", "192.0.2.2", "192.0.2.4", "192.0.2.5"].map((ip) => `login-fail:ip:${ip}`));
+  // The Express side answers the same.
+  const ex = await call(express, "/login", { json: { username: "nobody", password: PASSWORD } });
+  assert.equal(ex.status, 401);
+  assert.equal(ex.text, BAD_CREDENTIALS);
+});
+
+test("failed logins per username: 3 failures → 429 with Retry-After even for the right password, other users unaffected, released after the window", async () => {
+  await register("alice");
+  await register("bob");
+  const sessions = await keysLike("sess:*");
+  // Three failures from three addresses: only the name's counter reaches its limit.
+  for (const ip of ["198.51.100.1", "198.51.100.2", "198.51.100.3"]) {
+    const res = await call(worker, "/api/login", { json: { username: "alice", password: WRONG_PASSWORD }, ip });
+    assert.equal(res.status, 401);
+    assert.equal(res.text, BAD_CREDENTIALS);
+  }
+  assert.equal(await redis.get("login-fail:user:alice"), "3");
+  const ttl = await redis.ttl("login-fail:user:alice");
+  assert.ok(ttl >= 1 && ttl <= WINDOW_S, `fixed window TTL ${ttl}`);
+
+  // The right password from a fresh address is refused now, and so is a wrong one: same answer.
+  const right = await call(worker, "/api/login", { json: { username: "alice", password: PASSWORD }, ip: "198.51.100.4" });
+  assertRateLimited(right);
+  const wrong = await call(worker, "/api/login", { json: { username: "ALICE", password: WRONG_PASSWORD }, ip: "198.51.100.5" });
+  assertRateLimited(wrong);
+  assert.equal(await redis.get("login-fail:user:alice"), "3", "refused attempts are not hashed nor counted");
+  // Every attempt is counted first (so parallel guesses cannot pass the
+  // limit) and refused ones are taken back: the address's counter is 0 or gone.
+  assert.ok([null, "0"].includes(await redis.get("login-fail:ip:198.51.100.4")));
+  assert.deepEqual(await keysLike("sess:*"), sessions, "no session was created by a refused login");
+  // Another user is not limited by alice's failures.
+  const bob = await login("bob", PASSWORD, { ip: "198.51.100.1" });
+  assert.equal(bob.res.body.user, "bob");
+
+  // Released after the window.
+  await waitGone("login-fail:user:alice");
+  const back = await login("alice", PASSWORD, { ip: "198.51.100.4" });
+  assert.equal(back.res.body.user, "alice");
+  assert.equal(await redis.exists("login-fail:user:alice"), 0, "a success forgives the name");
+});
+
+test("failed logins per client IP (CF-Connecting-IP): 5 failures → 429 for that address only, released after the window", async () => {
+  await register("carol");
+  const ip = "203.0.113.9";
+  // Five failures on five different names: no name reaches its limit of 3.
+  for (let i = 1; i <= 5; i++) {
+    const res = await call(worker, "/api/login", { json: { username: `guess${i}`, password: WRONG_PASSWORD }, ip });
+    assert.equal(res.status, 401);
+  }
+  // Miniflare passes the client's CF-Connecting-IP through as is: the
+  // counter is named by the header's value.
+  assert.equal(await redis.get(`login-fail:ip:${ip}`), "5");
+  assert.deepEqual(await keysLike("login-fail:ip:*"), [`login-fail:ip:${ip}`]);
+
+  const limited = await call(worker, "/api/login", { json: { username: "carol", password: PASSWORD }, ip });
+  assertRateLimited(limited);
+  const elsewhere = await login("carol", PASSWORD, { ip: "203.0.113.10" });
+  assert.equal(elsewhere.res.body.user, "carol", "another address is not limited");
+  const v6 = await login("carol", PASSWORD, { ip: "2001:db8::1" });
+  assert.equal(v6.res.body.user, "carol");
+  assert.equal(await redis.get(`login-fail:ip:${ip}`), "5", "a success elsewhere does not forgive this address");
+
+  await waitGone(`login-fail:ip:${ip}`);
+  const released = await login("carol", PASSWORD, { ip });
+  assert.equal(released.res.body.user, "carol");
+
+  // Without the header (not possible behind Cloudflare) Miniflare supplies
+  // the peer address itself.
+  const noHeader = await call(worker, "/api/login", { json: { username: "carol", password: WRONG_PASSWORD } });
+  assert.equal(noHeader.status, 401);
+  assert.equal(await redis.get("login-fail:ip:127.0.0.1"), "1");
+});
+
+test(
+  "Retry-After is exact: waiting that many seconds is enough, and it never exceeds the time left",
+  async () => {
+    await register("dave");
+    for (const ip of ["198.51.100.21", "198.51.100.22", "198.51.100.23"]) {
+      assert.equal((await call(worker, "/api/login", { json: { username: "dave", password: WRONG_PASSWORD }, ip })).status, 401);
+    }
+    const problems = [];
+    // 0.7 s into the 2 s window: 1.3 s are left.
+    await sleep(700);
+    const first = await call(worker, "/api/login", { json: { username: "dave", password: PASSWORD }, ip: "198.51.100.24" });
+    const left = await redis.pTTL("login-fail:user:dave");
+    const wait = assertRateLimited(first);
+    if (wait * 1000 < left) problems.push(`Retry-After ${wait} s with ${left} ms left in the window`);
+    await sleep(wait * 1000);
+    const retry = await call(worker, "/api/login", { json: { username: "dave", password: PASSWORD }, ip: "198.51.100.24" });
+    if (retry.status !== 200) {
+      const pttl = await redis.pTTL("login-fail:user:dave");
+      const again = retry.headers.get("retry-after");
+      problems.push(`after waiting Retry-After (${wait} s): ${retry.status} ${retry.text}, Retry-After ${again}, ${pttl} ms left`);
+      if (pttl > 0 && Number(again) > Math.ceil(pttl / 1000)) {
+        problems.push(`Retry-After ${again} s with only ${pttl} ms left`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  },
+);
+
+test(
+  "the per-username limit holds against a burst of parallel guesses",
+  async () => {
+    await register("ivan");
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        call(worker, "/api/login", { json: { username: "ivan", password: `${WRONG_PASSWORD}${i}` }, ip: `198.18.0.${i + 1}` }).then((r) => r.status),
+      ),
+    );
+    const evaluated = statuses.filter((s) => s === 401).length;
+    assert.deepEqual([...new Set(statuses)].sort(), [401, 429], `statuses ${statuses}`);
+    assert.ok(evaluated <= 3, `${evaluated} of 12 parallel guesses were checked against the password; the limit is 3`);
+  },
+);
+
+test("cross-site POSTs are refused with 403 and change nothing; same-origin ones pass; reads are never refused", async () => {
+  await register("alice");
+  const alice = await login("alice");
+  await pour(alice.cookie);
+  const state = await snapshot();
+
+  const foreign = [
+    { "sec-fetch-site": "cross-site" },
+    { "sec-fetch-site": "same-site" },
+    { origin: "http://evil.example" },
+    { origin: "null" },
+    // Sec-Fetch-Site wins over a matching Origin.
+    { origin: worker.url, "sec-fetch-site": "cross-site" },
+  ];
+  const routes = [
+    ["/api/pour", {}],
+    ["/api/register", { form: { username: "mallory", password: PASSWORD } }],
+    ["/api/login", { form: { username: "alice", password: PASSWORD } }],
+    ["/api/logout", {}],
+    ["/api/logout-all", {}],
+  ];
+  for (const headers of foreign) {
+    for (const [path, body] of routes) {
+      const res = await call(worker, path, { ...body, headers, cookie: alice.cookie });
+      assertError(res, 403, CROSS_SITE);
+    }
+  }
+  assert.deepEqual(await snapshot(), state, "a refused request reads and writes nothing");
+
+  // Same-origin requests: our page (Sec-Fetch-Site same-origin, or Origin
+  // alone from an older browser), a typed URL ("none"), or no browser at all.
+  for (const headers of [{ "sec-fetch-site": "same-origin", origin: worker.url }, { origin: worker.url }, { "sec-fetch-site": "none" }, {}]) {
+    const res = await pour(alice.cookie, worker, headers);
+    assert.equal(res.status, 200, `${JSON.stringify(headers)}: ${res.text}`);
+  }
+  assert.equal(await redis.get("user-beers:alice"), "5");
+  const sameOrigin = await call(worker, "/api/login", {
+    form: { username: "alice", password: PASSWORD },
+    headers: { "sec-fetch-site": "same-origin", origin: worker.url },
+  });
+  assert.equal(sameOrigin.status, 200);
+  // A cross-site GET reads the session but changes nothing: allowed.
+  const read = await getSession(alice.cookie);
+  const crossRead = await call(worker, "/api/session", { method: "GET", cookie: alice.cookie, headers: { "sec-fetch-site": "cross-site" } });
+  assert.equal(crossRead.status, 200);
+  assert.equal(crossRead.body.user, read.body.user);
+});
+
+test("log out everywhere: 3 worker logins + 1 Express Passport login end in one DEL; other users untouched; the caller's cookie cleared", async () => {
+  await register("alice");
+  await register("bob");
+  // Four cookie jars logged in as alice: three on the worker, one on Express.
+  const jars = [await login("alice"), await login("ALICE", PASSWORD, { form: true }), await login("alice")];
+  const viaExpress = await login("alice", PASSWORD, { base: express });
+  assert.equal((await call(express, "/whoami", { method: "GET", cookie: viaExpress.cookie })).body.user, "alice");
+  await pour(jars[1].cookie);
+  const aliceSids = [...jars.map((j) => j.sid), viaExpress.sid];
+  assert.deepEqual((await redis.sMembers("user-sessions:alice")).sort(), [...aliceSids].sort(), "the Express login is indexed too");
+  // Bystanders: bob on both sides, and an anonymous visitor.
+  const bob = await login("bob");
+  const bobExpress = await login("bob", PASSWORD, { base: express });
+  const anon = await anonymous();
+  const bystanders = [bob.sid, bobExpress.sid, anon.sid];
+  const bystanderDocs = await Promise.all(bystanders.map((sid) => redis.get(sess(sid))));
+  const bobIndex = (await redis.sMembers("user-sessions:bob")).sort();
+
+  const mon = await startMonitor(redis);
+  const res = await call(worker, "/api/logout-all", { cookie: jars[0].cookie, headers: { "sec-fetch-site": "same-origin" } });
+  const commands = await mon.stop();
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.body, { sessionID: null, user: null, lifetimeBeers: null, sessionsEnded: 4 });
+  // The caller's cookie is cleared: an expired, empty Set-Cookie.
+  assert.deepEqual(res.cookies, ["_redisDemo=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly"]);
+
+  // All four keys and the index went in one DEL (one round trip).
+  const dels = commands.filter((c) => c[0].toUpperCase() === "DEL");
+  const allAtOnce = dels.find((c) => aliceSids.every((sid) => c.includes(sess(sid))));
+  assert.ok(allAtOnce, `no single DEL of all four sessions: ${JSON.stringify(dels)}`);
+  assert.deepEqual(allAtOnce.slice(1).sort(), [...aliceSids.map(sess), "user-sessions:alice"].sort());
+  for (const sid of aliceSids) assert.equal(await redis.exists(sess(sid)), 0, `${sess(sid)} is gone`);
+  assert.equal(await redis.exists("user-sessions:alice"), 0);
+
+  // Everyone else is as before; the lifetime count and the account stay.
+  assert.deepEqual(await Promise.all(bystanders.map((sid) => redis.get(sess(sid)))), bystanderDocs);
+  assert.deepEqual((await redis.sMembers("user-sessions:bob")).sort(), bobIndex);
+  assert.equal(await redis.get("user-beers:alice"), "1");
+  assert.ok(await redis.exists("user:alice"));
+
+  // Any of the four cookies is anonymous now, on both sides.
+  for (const jar of [...jars, viaExpress]) {
+    const s = await getSession(jar.cookie);
+    assert.equal(s.status, 200);
+    assert.notEqual(parseSetCookie(s).sid, jar.sid);
+    assert.equal(s.body.user, undefined);
+    assert.equal(s.body.lifetimeBeers, undefined);
+  }
+  const who = await call(express, "/whoami", { method: "GET", cookie: viaExpress.cookie });
+  assert.equal(who.body.user, null);
+  assert.notEqual(who.body.sessionID, viaExpress.sid);
+  // Bob is still logged in on both sides.
+  assert.equal((await getSession(bob.cookie)).body.user, "bob");
+  assert.equal((await call(express, "/whoami", { method: "GET", cookie: bobExpress.cookie })).body.user, "bob");
+
+  // Not logged in: nothing to end.
+  assertError(await call(worker, "/api/logout-all", { cookie: anon.cookie }), 401, "log in first");
+});
+
+test("a Passport login made by Express is a login on the worker and vice versa; a worker-registered user logs in on Express", async () => {
+  await register("Alice"); // registered on the worker
+  // Express, with the real passport + express-session: same hash format, same normalization.
+  const e = await login("Ａｌｉｃｅ", PASSWORD, { base: express });
+  assert.deepEqual(e.res.body, { sessionID: e.sid, user: "alice" });
+  assert.deepEqual((await doc(e.sid)).passport, { user: "alice" });
+  assert.deepEqual(await redis.sMembers("user-sessions:alice"), [e.sid], "indexed by integrations/express/session-index.mjs");
+  const ttl = await redis.ttl("user-sessions:alice");
+  assert.ok(ttl > INDEX_TTL - 5 && ttl <= INDEX_TTL, `index TTL ${ttl}`);
+  // (express-session, saveUninitialized, sets a cookie even on a 401.)
+  const refused = await call(express, "/login", { json: { username: "alice", password: WRONG_PASSWORD } });
+  assert.equal(refused.status, 401);
+  assert.equal(refused.text, BAD_CREDENTIALS);
+
+  // The worker recognizes it, and counts beers for alice on it.
+  const seen = await getSession(e.cookie);
+  assert.equal(seen.status, 200);
+  assertNoSetCookie(seen);
+  assert.equal(seen.body.sessionID, e.sid);
+  assert.equal(seen.body.user, "alice");
+  assert.equal(seen.body.lifetimeBeers, 0);
+  const poured = await pour(e.cookie);
+  assert.equal(poured.body.lifetimeBeers, 1);
+  assert.deepEqual(await call(express, "/whoami", { method: "GET", cookie: e.cookie }).then((r) => r.body), { sessionID: e.sid, user: "alice" });
+
+  // A worker login, recognized by Express.
+  const w = await login("alice");
+  assert.deepEqual(await call(express, "/whoami", { method: "GET", cookie: w.cookie }).then((r) => r.body), { sessionID: w.sid, user: "alice" });
+  // The worker's index pruned nothing live and added its own id.
+  assert.deepEqual((await redis.sMembers("user-sessions:alice")).sort(), [e.sid, w.sid].sort());
+
+  // Logging out crosses over too: Express logs out the worker's login, the worker logs out Express's.
+  const eOut = await call(express, "/logout", { cookie: w.cookie });
+  assert.equal(eOut.status, 200);
+  assert.equal(await redis.exists(sess(w.sid)), 0);
+  assert.equal((await getSession(w.cookie)).body.user, undefined);
+  const wOut = await call(worker, "/api/logout", { cookie: e.cookie });
+  assert.equal(wOut.status, 200);
+  assert.equal(await redis.exists(sess(e.sid)), 0);
+  assert.equal((await call(express, "/whoami", { method: "GET", cookie: e.cookie })).body.user, null);
+  assert.equal(await redis.get("user-beers:alice"), "1");
+});
+
+test("integrations/express/session-index.mjs: the worker's key layout, as a function or as middleware", async () => {
+  assert.equal(indexKey("zoë"), "user-sessions:zoë");
+  assert.equal(SESSION_INDEX_TTL_SECONDS, INDEX_TTL);
+  const index = indexLogin(redis);
+  // Called in req.login's callback.
+  await index({ sessionID: "sid-1", session: { passport: { user: "zoë" } } });
+  // As middleware: next() after the write, next(err) on a bad user.
+  const nextArgs = await new Promise((resolve) =>
+    index({ sessionID: "sid-2", session: { passport: { user: "zoë" } } }, {}, (...a) => resolve(a)),
+  );
+  assert.deepEqual(nextArgs, []);
+  const refused = await new Promise((resolve) =>
+    index({ sessionID: "sid-3", session: { passport: { user: { id: 7 } } } }, {}, (...a) => resolve(a)),
+  );
+  assert.ok(refused[0] instanceof TypeError, "passport.user must be the username string");
+  // Anonymous requests are left alone.
+  await index({ sessionID: "sid-4", session: {} });
+  assert.deepEqual((await redis.sMembers("user-sessions:zoë")).sort(), ["sid-1", "sid-2"]);
+  const ttl = await redis.ttl("user-sessions:zoë");
+  assert.ok(ttl > INDEX_TTL - 5 && ttl <= INDEX_TTL);
+  assert.deepEqual(await keysLike("*"), ["user-sessions:zoë"]);
+  // The worker prunes what the Express side added once those sessions are gone.
+  await register("zoë");
+  const l = await login("Zoë");
+  assert.deepEqual(await redis.sMembers("user-sessions:zoë"), [l.sid]);
+});
+
+test("old hashes still verify and are rehashed at login when AUTH_PBKDF2_ITERATIONS rises", async () => {
+  await register("erin");
+  const old = await userRecord("erin");
+  assert.equal(old.iterations, 1000);
+
+  // A wrong password on the stronger worker changes nothing.
+  assert.equal((await call(stronger, "/api/login", { json: { username: "erin", password: WRONG_PASSWORD } })).status, 401);
+  assert.equal((await userRecord("erin")).raw, old.raw);
+
+  // The right one logs in and upgrades the stored hash: new count, new salt.
+  const up = await login("erin", PASSWORD, { base: stronger });
+  assert.equal(up.res.body.user, "erin");
+  const upgraded = await userRecord("erin");
+  assert.equal(upgraded.iterations, 2000);
+  assert.match(upgraded.record.password, /^pbkdf2-sha256\$2000\$/);
+  assert.notEqual(upgraded.salt, old.salt, "a fresh salt");
+  assert.equal(upgraded.record.username, "erin");
+  assert.ok(hashMatches(upgraded, PASSWORD));
+  assert.ok(!hashMatches(upgraded, WRONG_PASSWORD));
+
+  // The old password still works everywhere; nothing downgrades it.
+  assert.equal((await login("erin", PASSWORD, { base: stronger })).res.body.user, "erin");
+  assert.equal((await login("erin")).res.body.user, "erin");
+  assert.equal((await userRecord("erin")).raw, upgraded.raw, "a weaker policy does not rewrite the hash");
+  assert.equal((await login("erin", PASSWORD, { base: express })).res.body.user, "erin", "Express verifies the upgraded hash");
+  // New registrations on the stronger worker use its count.
+  await register("frank", PASSWORD, { base: stronger });
+  assert.equal((await userRecord("frank")).iterations, 2000);
+});
+
+test("lifetime beers survive logout and session expiry and show at the next login", async () => {
+  await register("alice");
+  const first = await login("alice");
+  for (let n = 1; n <= 3; n++) assert.equal((await pour(first.cookie)).body.lifetimeBeers, n);
+  const out = await call(worker, "/api/logout", { cookie: first.cookie });
+  assert.equal(out.status, 200);
+  const second = await login("alice");
+  assert.equal(second.res.body.lifetimeBeers, 3, "after logout");
+  assert.equal((await pour(second.cookie)).body.lifetimeBeers, 4);
+
+  // The session expires (its key disappears, as with the 60 s TTL).
+  await redis.del(sess(second.sid));
+  const expired = await getSession(second.cookie);
+  assert.equal(expired.status, 200);
+  const anonSid = parseSetCookie(expired).sid;
+  assert.notEqual(anonSid, second.sid);
+  assert.equal(expired.body.user, undefined, "an expired login is anonymous");
+  assert.equal(expired.body.lifetimeBeers, undefined);
+  assert.equal(await redis.get("user-beers:alice"), "4");
+
+  const third = await login("alice", PASSWORD, { cookie: parseSetCookie(expired).pair });
+  assert.equal(third.res.body.lifetimeBeers, 4, "after expiry");
+  const view = await getSession(third.cookie);
+  assert.equal(view.body.lifetimeBeers, 4);
+  assert.equal(view.body.beersViewed, undefined);
+  // The expired and logged-out ids were pruned from the index at this login.
+  assert.deepEqual(await redis.sMembers("user-sessions:alice"), [third.sid]);
+});
+
+test("anonymous sessions stay anonymous: pouring creates no per-user key and the answer has no user fields", async () => {
+  await register("alice"); // an account exists (registering made a session), but this visitor never logs in
+  const anon = await anonymous();
+  const keys = await keysLike("*");
+  for (let n = 1; n <= 3; n++) {
+    const res = await pour(anon.cookie);
+    assert.equal(res.body.beersViewed, n);
+    assert.ok(!("user" in res.body) && !("lifetimeBeers" in res.body), res.text);
+  }
+  assert.deepEqual(await keysLike("*"), keys, "no key was added");
+  assert.deepEqual(await keysLike("user-*"), []);
+  const ttl = await redis.ttl(sess(anon.sid));
+  assert.ok(ttl > 0 && ttl <= 60, `the anonymous session still expires (TTL ${ttl})`);
+  assert.deepEqual(Object.keys(await doc(anon.sid)).sort(), ["cookie", "views"]);
+});
+
+test("AUTH_USER_PREFIX: users live under their own prefix", async () => {
+  const other = await startWorker({ upstashUrl: upstash.url, vars: { AUTH_PBKDF2_ITERATIONS: "1000", AUTH_USER_PREFIX: "acct:" } });
+  try {
+    const reg = await register("Heidi", PASSWORD, { base: other });
+    assert.equal(reg.status, 201);
+    const raw = await redis.get("acct:heidi");
+    assert.match(JSON.parse(raw).password, /^pbkdf2-sha256\$1000\$/);
+    assert.equal(await redis.exists("user:heidi"), 0);
+    assert.equal((await login("heidi", PASSWORD, { base: other })).res.body.user, "heidi");
+    // The worker with the default prefix does not know her.
+    const elsewhere = await call(worker, "/api/login", { json: { username: "heidi", password: PASSWORD } });
+    assert.equal(elsewhere.status, 401);
+  } finally {
+    await other.stop();
+  }
+});
+
+test("the production configuration of the README: cookies are HttpOnly, Secure and SameSite=Lax, at login, logout and log-out-everywhere", async () => {
+  const prod = await startWorker({
+    upstashUrl: upstash.url,
+    vars: { AUTH_PBKDF2_ITERATIONS: "1000", SESSION_COOKIE_SECURE: "true", SESSION_COOKIE_SAMESITE: "lax" },
+  });
+  try {
+    // Behind Cloudflare the worker sees the visitor's https URL.
+    const at = (p, init = {}) =>
+      prod.mf.dispatchFetch(`https://beer.example${p}`, {
+        method: "POST",
+        redirect: "manual",
+        ...init,
+        headers: { "content-type": "application/json", origin: "https://beer.example", ...(init.headers ?? {}) },
+      });
+    const creds = JSON.stringify({ username: "grace", password: PASSWORD });
+    assert.equal((await at("/api/register", { body: creds })).status, 201);
+    const attrs = /^_redisDemo=s%3A[^;]+; Path=\/; Expires=[^;]+ GMT; HttpOnly; Secure; SameSite=Lax$/;
+    const li = await at("/api/login", { body: creds });
+    assert.equal(li.status, 200);
+    const [line] = li.headers.getSetCookie();
+    assert.match(line, attrs);
+    const cookie = line.split(";")[0];
+    const lo = await at("/api/logout", { headers: { cookie } });
+    assert.equal(lo.status, 200);
+    assert.match(lo.headers.getSetCookie()[0], attrs);
+    const li2 = await at("/api/login", { body: creds });
+    const cookie2 = li2.headers.getSetCookie()[0].split(";")[0];
+    const all = await at("/api/logout-all", { headers: { cookie: cookie2 } });
+    assert.equal(all.status, 200);
+    assert.deepEqual(all.headers.getSetCookie(), ["_redisDemo=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax"]);
+    // A cross-site POST from another https site is refused there too.
+    const cross = await at("/api/logout", { headers: { cookie: cookie2, origin: "https://evil.example" } });
+    assert.equal(cross.status, 403);
+    for (const r of [li, lo, li2, all, cross]) await r.arrayBuffer();
+  } finally {
+    await prod.stop();
+  }
+});
+
+test("answers never contain a password, a salt or a hash", async () => {
+  // Every kind of answer once more (201, 200, 400, 401, 403, 409, 429), on top of all earlier tests'.
+  await register("alice", PASSWORD);
+  await register("alice", OTHER_PASSWORD);
+  await register("bob", "short");
+  await call(worker, "/api/login", { form: { username: "alice", password: WRONG_PASSWORD }, headers: { "sec-fetch-site": "cross-site" } });
+  const l = await login("alice");
+  await pour(l.cookie);
+  await getSession(l.cookie);
+  for (let i = 0; i < 4; i++) await call(worker, "/api/login", { json: { username: "alice", password: WRONG_PASSWORD }, ip: `192.0.2.${50 + i}` });
+  await userRecord("alice");
+  await call(worker, "/api/logout-all", { cookie: l.cookie });
+
+  assert.ok(transcript.length > 100, `${transcript.length} answers recorded`);
+  const leaks = [];
+  for (const { what, headers, text } of transcript) {
+    const all = headers + text;
+    for (const p of PASSWORDS) if (all.includes(p) || all.includes(encodeURIComponent(p))) leaks.push(`${what}: password ${p.slice(0, 12)}`);
+    for (const s of secretsSeen) if (all.includes(s)) leaks.push(`${what}: salt or hash ${s}`);
+    if (/pbkdf2/i.test(all)) leaks.push(`${what}: mentions pbkdf2: ${text.slice(0, 120)}`);
+  }
+  assert.deepEqual(leaks, []);
+});
