@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: the native Rust tests (unit tests of the session core and
 # the Upstash client against a real redis-server behind upstash-local), then
-# the end-to-end tests of the real built worker in workerd, the compatibility
-# tests against the real express-session + connect-redis, and the browser test
-# in Chromium. Installs what is missing first (scripts/setup.sh).
+# the golden vectors re-recorded from the real express-session + connect-redis,
+# the end-to-end tests of the real built worker in workerd (compatibility,
+# golden replay, interop, accounts), and the browser tests in Chromium. Installs what is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,9 @@ cargo build -q --release -p upstash-local
 
 echo "== cargo test (unit + native integration)"
 cargo test -q --workspace
+
+echo "== golden vectors: re-recorded from the real express-session + connect-redis, compared with tests/golden/vectors.json"
+node tests/golden/record.mjs --check
 
 echo "== end-to-end (workerd, redis-server, express, chromium)"
 node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/*.test.mjs

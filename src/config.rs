@@ -93,9 +93,16 @@ impl Config {
         };
         let (secure, secure_auto) = v.choice(
             "SESSION_COOKIE_SECURE",
-            &[("true", (Some(true), false)), ("false", (Some(false), false)), ("auto", (None, true))],
+            &[
+                ("true", (Some(true), false)),
+                ("false", (Some(false), false)),
+                ("auto", (None, true)),
+                // express-session without a `secure` option: the document
+                // has no `secure` member (the seed demo sets it to false).
+                ("unset", (None, false)),
+            ],
             (Some(false), false),
-            "true, false or auto",
+            "true, false, auto or unset",
         )?;
         let same_site = v.choice(
             "SESSION_COOKIE_SAMESITE",

@@ -48,11 +48,39 @@ pub async fn route<S: SessionStore>(
     now: Millis,
     secure: bool,
 ) -> Result<Response, AppError> {
+    let mut live = true;
+    // Like express-session, the session is committed even when an op fails
+    // (Node saves when the error response ends); the error is answered after.
+    let outcome = run_ops(sessions, &mut s, req, ops, now, secure, &mut live).await;
+    if let Err(err) = outcome {
+        let set_cookie = sessions.commit(s, now, secure).await?;
+        let mut resp = err.into_response();
+        if let Some(c) = set_cookie {
+            resp.headers.push(("Set-Cookie", c));
+        }
+        return Ok(resp);
+    }
+    let answer = Answer {
+        session_id: live.then(|| s.id().to_owned()),
+        user: if live { s.passport_user::<Value>().map_err(SessionError::from)? } else { None },
+    };
+    let set_cookie = sessions.commit(s, now, secure).await?;
+    Ok(json_ok(&answer, set_cookie))
+}
+
+async fn run_ops<S: SessionStore>(
+    sessions: &Sessions<'_, S>,
+    s: &mut Session,
+    req: &Request<'_>,
+    ops: &str,
+    now: Millis,
+    secure: bool,
+    live: &mut bool,
+) -> Result<(), AppError> {
     let param = |name: &str| req.query_param(name).ok_or_else(|| AppError::BadRequest(format!("missing ?{name}=")));
     let json_param = |name: &str| -> Result<Value, AppError> {
         serde_json::from_str(&param(name)?).map_err(|e| AppError::BadRequest(format!("?{name}= is not JSON: {e}")))
     };
-    let mut live = true;
     for op in ops.split(',') {
         match op {
             "read" => {}
@@ -63,13 +91,13 @@ pub async fn route<S: SessionStore>(
                 }
                 s.insert(&key, &json_param("value")?).map_err(SessionError::from)?;
             }
-            "regenerate" => sessions.regenerate(&mut s, now, secure).await?,
+            "regenerate" => sessions.regenerate(s, now, secure).await?,
             "destroy" => {
-                sessions.destroy(&mut s).await?;
-                live = false;
+                sessions.destroy(s).await?;
+                *live = false;
             }
-            "reload" => sessions.reload(&mut s).await?,
-            "save" => sessions.save(&mut s, now).await?,
+            "reload" => sessions.reload(s).await?,
+            "save" => sessions.save(s, now).await?,
             "touch" => s.touch(now),
             "max-age" => match json_param("ms")? {
                 Value::Null => s.set_max_age(None, now),
@@ -78,18 +106,13 @@ pub async fn route<S: SessionStore>(
             },
             "unset" => {
                 s.unset();
-                live = false;
+                *live = false;
             }
-            "login" => sessions.login(&mut s, &json_param("user")?, now, secure).await?,
-            "logout" => sessions.logout(&mut s, now, secure).await?,
-            "rotate" => sessions.rotate_id(&mut s).await?,
+            "login" => sessions.login(s, &json_param("user")?, now, secure).await?,
+            "logout" => sessions.logout(s, now, secure).await?,
+            "rotate" => sessions.rotate_id(s).await?,
             other => return Err(AppError::NotFound(format!("/lab/{other}"))),
         }
     }
-    let answer = Answer {
-        session_id: live.then(|| s.id().to_owned()),
-        user: if live { s.passport_user::<Value>().map_err(SessionError::from)? } else { None },
-    };
-    let set_cookie = sessions.commit(s, now, secure).await?;
-    Ok(json_ok(&answer, set_cookie))
+    Ok(())
 }

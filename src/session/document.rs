@@ -1,15 +1,19 @@
 //! The session document express-session + connect-redis keep in Redis:
 //! `{"cookie":{...},<the app's fields>}` as compact JSON, and the TTL rule.
 //!
-//! Fields other than `cookie` are kept as raw JSON text, so a document
-//! written by Node (or anyone else) survives a rewrite byte for byte: the
-//! order of its fields, nested values, `null`, booleans and raw UTF-8.
+//! Fields other than `cookie` are kept as JSON text in the exact form
+//! `JSON.stringify` gives them (`js_json`), so a document written by Node
+//! survives a rewrite byte for byte (the order of its fields, nested values,
+//! `null`, booleans, raw UTF-8), and any document is rewritten into the very
+//! bytes Node would write for it.
 
 use std::fmt;
 
 use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
+
+use super::js_json;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::OffsetDateTime;
@@ -231,6 +235,9 @@ impl SessionDocument {
             if key == "cookie" {
                 cookie = Some(value);
             } else {
+                // Text JavaScript could not have produced (a lone surrogate
+                // escape, say) is kept as it is rather than refused.
+                let value = js_json::canonical(&value).unwrap_or(value);
                 fields.push((key, value));
             }
         }
@@ -252,15 +259,29 @@ impl SessionDocument {
     pub fn to_json(&self) -> String {
         let cookie = serde_json::to_string(&self.cookie).unwrap_or_else(|_| "{}".into());
         let mut out = String::with_capacity(cookie.len() + 64);
-        out.push_str("{\"cookie\":");
-        out.push_str(&cookie);
-        for (key, value) in &self.fields {
-            out.push(',');
-            // Keys are re-escaped with serde_json, which escapes exactly what
+        out.push('{');
+        // JavaScript puts integer-like keys before all others, `cookie`
+        // included; any other field follows `cookie` in insertion order.
+        let order = js_json::property_order(self.fields.iter().map(|(k, _)| k.as_str()));
+        let cookie_at = order.iter().take_while(|k| js_json::array_index(k).is_some()).count();
+        for (i, key) in order.iter().enumerate() {
+            if i == cookie_at {
+                out.push_str("\"cookie\":");
+                out.push_str(&cookie);
+                out.push(',');
+            }
+            // Keys are escaped with serde_json, which escapes exactly what
             // JSON.stringify escapes.
             out.push_str(&serde_json::to_string(key).unwrap_or_default());
             out.push(':');
-            out.push_str(value.get());
+            out.push_str(self.raw(key).map_or("null", RawValue::get));
+            out.push(',');
+        }
+        if cookie_at == order.len() {
+            out.push_str("\"cookie\":");
+            out.push_str(&cookie);
+        } else {
+            out.pop();
         }
         out.push('}');
         out
@@ -285,8 +306,13 @@ impl SessionDocument {
     /// object keeps a key's first position).
     pub fn insert<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), FieldError> {
         assert!(key != "cookie", "the cookie member is not a field");
-        let raw = serde_json::value::to_raw_value(value)
-            .map_err(|source| FieldError { field: key.into(), source })?;
+        let error = |source| FieldError { field: key.into(), source };
+        let value = serde_json::to_value(value).map_err(error)?;
+        let mut text = String::new();
+        if js_json::write(&value, &mut text).is_none() {
+            text = serde_json::to_string(&value).map_err(error)?;
+        }
+        let raw = RawValue::from_string(text).map_err(error)?;
         match self.fields.iter_mut().find(|(k, _)| k == key) {
             Some((_, v)) => *v = raw,
             None => self.fields.push((key.into(), raw)),
@@ -460,6 +486,22 @@ mod tests {
         let doc = SessionDocument::parse(br#"{"cookie":{"originalMaxAge":null,"expires":null},"a":1,"b":2,"a":3}"#).unwrap();
         assert_eq!(doc.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(doc.get::<i64>("a").unwrap(), Some(3));
+    }
+
+    #[test]
+    fn rewritten_as_node_writes_it() {
+        let text = r#"{"cookie":{"originalMaxAge":60000,"expires":null},"b":[ 1.0 , 2e2 ],"2":"x","a":"\u00fc","1":null}"#;
+        let doc = SessionDocument::parse(text.as_bytes()).unwrap();
+        // What JSON.stringify(JSON.parse(text)) gives in Node, the cookie
+        // aside (express-session writes its own cookie object).
+        assert_eq!(
+            doc.to_json(),
+            r#"{"1":null,"2":"x","cookie":{"originalMaxAge":60000,"expires":null},"b":[1,200],"a":"ü"}"#
+        );
+        let mut doc = SessionDocument::new(SessionCookie::default());
+        doc.insert("f", &1.0f64).unwrap();
+        doc.insert("m", &serde_json::json!({"z": 1, "a": -0.0})).unwrap();
+        assert!(doc.to_json().ends_with(r#""f":1,"m":{"z":1,"a":0}}"#), "{}", doc.to_json());
     }
 
     #[test]

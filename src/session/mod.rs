@@ -7,6 +7,7 @@
 pub mod cookie;
 pub mod decide;
 pub mod document;
+pub mod js_json;
 pub mod passport;
 
 use serde::de::DeserializeOwned;
@@ -364,8 +365,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             State::Live => {}
             State::Destroyed => {
                 // Unlike express-session, also tell the browser to drop the
-                // cookie: it names a session that no longer exists.
-                return Ok(Some(cookie::clear_cookie_header(&cfg.cookie_name, &s.doc.cookie)));
+                // cookie: it names a session that no longer exists. (A
+                // Secure cookie cannot be cleared over plain http either.)
+                let send = decide::may_send_cookie(s.doc.cookie.secure == Some(true), request_secure);
+                return Ok(send.then(|| cookie::clear_cookie_header(&cfg.cookie_name, &s.doc.cookie)));
             }
             State::Unset => {
                 if cfg.unset == Unset::Destroy {
