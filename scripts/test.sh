@@ -3,7 +3,8 @@
 # the Upstash client against a real redis-server behind upstash-local), then
 # the golden vectors re-recorded from the real express-session + connect-redis,
 # the end-to-end tests of the real built worker in workerd (compatibility,
-# golden replay, interop, accounts), and the browser tests in Chromium. Installs what is missing first (scripts/setup.sh).
+# golden replay, interop, accounts), and the browser tests in Chromium.
+# Installs what is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
