@@ -1,5 +1,6 @@
-//! The craft-beer demo: `GET /api/session` and `POST /api/pour` on top of the
-//! session layer. Platform-free: it takes a plain request, a store and the
+//! The worker's routes: the craft-beer demo (`GET /api/session`, `POST
+//! /api/pour`) and the account routes (`app::accounts`) on top of the session
+//! and account layers, behind the CSRF check. Platform-free: it takes a plain request, a store and the
 //! time, and returns a plain response, so it is tested natively; the worker
 //! entry only converts to and from the Workers types.
 
@@ -129,34 +130,27 @@ pub enum AppError {
 impl AppError {
     /// The one place errors become HTTP answers.
     pub fn into_response(self) -> Response {
+        let plain = |status: u16| (status, self.to_string(), vec![]);
         let (status, message, mut headers) = match &self {
-            AppError::CookieTooLarge(_) => (400, self.to_string(), vec![]),
-            AppError::BodyTooLarge(_) => (413, self.to_string(), vec![]),
-            AppError::CrossSite => (403, self.to_string(), vec![]),
-            AppError::NotLoggedIn => (401, self.to_string(), vec![]),
-            AppError::Account(e) => match e {
-                AccountError::Username(_) | AccountError::Password => (400, self.to_string(), vec![]),
-                AccountError::Taken => (409, self.to_string(), vec![]),
-                AccountError::BadCredentials => (401, self.to_string(), vec![]),
-                AccountError::RateLimited(wait) => (429, self.to_string(), vec![("Retry-After", wait.to_string())]),
-                AccountError::Store(_) => (
-                    503,
-                    format!("the session store is unavailable, nothing was changed; try again ({})", chain(&self)),
-                    vec![("Retry-After", "5".to_string())],
-                ),
-                AccountError::Hash(_) | AccountError::Record(_) => (500, chain(&self), vec![]),
-            },
-            AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
-            AppError::NotFound(_) => (404, self.to_string(), vec![]),
-            AppError::BadRequest(_) => (400, self.to_string(), vec![]),
-            AppError::Session(SessionError::Store(_)) => (
+            AppError::Session(SessionError::Store(_)) | AppError::Account(AccountError::Store(_)) => (
                 503,
                 format!("the session store is unavailable, nothing was changed; try again ({})", chain(&self)),
                 vec![("Retry-After", "5".to_string())],
             ),
-            AppError::ViewsNotCountable => (409, self.to_string(), vec![]),
+            AppError::CookieTooLarge(_) | AppError::BadRequest(_) => plain(400),
+            AppError::Account(AccountError::Username(_) | AccountError::Password) => plain(400),
+            AppError::NotLoggedIn | AppError::Account(AccountError::BadCredentials) => plain(401),
+            AppError::CrossSite => plain(403),
+            AppError::NotFound(_) => plain(404),
+            AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
+            AppError::ViewsNotCountable | AppError::Account(AccountError::Taken) => plain(409),
             AppError::Session(SessionError::NotFound { .. }) => (409, chain(&self), vec![]),
-            AppError::Session(SessionError::Field(_) | SessionError::Corrupt { .. }) => (500, chain(&self), vec![]),
+            AppError::BodyTooLarge(_) => plain(413),
+            AppError::Account(AccountError::RateLimited(wait)) => {
+                (429, self.to_string(), vec![("Retry-After", wait.to_string())])
+            }
+            AppError::Session(SessionError::Field(_) | SessionError::Corrupt { .. })
+            | AppError::Account(AccountError::Hash(_) | AccountError::Record(_)) => (500, chain(&self), vec![]),
         };
         headers.insert(0, ("Content-Type", "application/json; charset=utf-8".into()));
         headers.push(("Cache-Control", "no-store".into()));
