@@ -43,6 +43,8 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// How long a user's session index lives after the last login.
 pub const SESSION_INDEX_TTL: u64 = 30 * 24 * 3600;
+/// How many indexed ids one login checks for expiry.
+pub const PRUNE_BATCH: usize = 32;
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +131,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         let limits = [self.config.max_failures_per_user, self.config.max_failures_per_ip];
         let hits = self.store.hit_counters(&counters, self.config.failure_window).await?;
         if let Some(wait) = retry_after(&hits, &limits, self.config.failure_window) {
-            self.store.undo_counters(&counters).await?;
+            self.store.settle_counters(&[], &counters).await?;
             return Err(AccountError::RateLimited(wait));
         }
 
@@ -154,8 +156,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
             return Err(AccountError::BadCredentials);
         }
         // A success forgives the name's failures and was no IP failure.
-        self.store.del(&counters[..1]).await?;
-        self.store.undo_counters(&counters[1..]).await?;
+        self.store.settle_counters(&counters[..1], &counters[1..]).await?;
         Ok(name)
     }
 
@@ -170,15 +171,27 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
 
     /// Records that session `sid` is logged in as `name`, and forgets ids
     /// of that user's sessions that have expired (`session_prefix` + id no
-    /// longer exists).
+    /// longer exists): one round trip, a second to check the other ids, a
+    /// third only when some are dead.
     pub async fn index_session(&self, name: &str, sid: &str, session_prefix: &str) -> Result<(), AccountError> {
         let index = index_key(name);
-        let known = self.store.members(&index).await?;
-        let keys: Vec<String> = known.iter().map(|id| format!("{session_prefix}{id}")).collect();
+        // At most PRUNE_BATCH other ids are checked per login, so a user with
+        // very many live sessions does not make every login slower.
+        let others: Vec<String> = self
+            .store
+            .add_to_set(&index, sid, SESSION_INDEX_TTL)
+            .await?
+            .into_iter()
+            .filter(|id| id != sid)
+            .take(PRUNE_BATCH)
+            .collect();
+        if others.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = others.iter().map(|id| format!("{session_prefix}{id}")).collect();
         let alive = self.store.exist(&keys).await?;
-        let dead: Vec<String> = known.into_iter().zip(alive).filter(|(_, a)| !a).map(|(id, _)| id).collect();
+        let dead: Vec<String> = others.into_iter().zip(alive).filter(|(_, a)| !a).map(|(id, _)| id).collect();
         self.store.remove_from_set(&index, &dead).await?;
-        self.store.add_to_set(&index, sid, SESSION_INDEX_TTL).await?;
         Ok(())
     }
 

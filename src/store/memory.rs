@@ -125,14 +125,17 @@ impl AccountStore for MemoryStore {
             .collect())
     }
 
-    async fn undo_counters(&self, keys: &[String]) -> Result<(), StoreError> {
-        self.record(format!("DECR {}", keys.join(" ")))?;
+    async fn settle_counters(&self, delete: &[String], decrement: &[String]) -> Result<(), StoreError> {
+        self.record(format!("DECR {} + DEL {}", decrement.join(" "), delete.join(" ")))?;
         let mut data = self.data.borrow_mut();
-        for k in keys {
+        for k in decrement {
             if let Some(entry) = data.get_mut(k) {
                 let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) - 1;
                 entry.0 = n.to_string().into_bytes();
             }
+        }
+        for k in delete {
+            data.remove(k);
         }
         Ok(())
     }
@@ -146,10 +149,12 @@ impl AccountStore for MemoryStore {
         Ok(n)
     }
 
-    async fn add_to_set(&self, set: &str, member: &str, _ttl: u64) -> Result<(), StoreError> {
-        self.record(format!("SADD {set} {member}"))?;
-        self.sets.borrow_mut().entry(set.into()).or_default().insert(member.into());
-        Ok(())
+    async fn add_to_set(&self, set: &str, member: &str, _ttl: u64) -> Result<Vec<String>, StoreError> {
+        self.record(format!("SADD+EXPIRE+SMEMBERS {set} {member}"))?;
+        let mut sets = self.sets.borrow_mut();
+        let members = sets.entry(set.into()).or_default();
+        members.insert(member.into());
+        Ok(members.iter().cloned().collect())
     }
 
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError> {

@@ -76,12 +76,14 @@ pub trait AccountStore: SessionStore {
     /// window (`PTTL`). Counting before acting is what makes a limit hold
     /// against parallel requests.
     async fn hit_counters(&self, keys: &[String], window: u64) -> Result<Vec<(i64, i64)>, StoreError>;
-    /// `DECR` each key: takes back hits that turned out not to count.
-    async fn undo_counters(&self, keys: &[String]) -> Result<(), StoreError>;
+    /// `DEL` the keys in `delete` and `DECR` those in `decrement`, in one
+    /// round trip: forgives failures and takes back hits that did not count.
+    async fn settle_counters(&self, delete: &[String], decrement: &[String]) -> Result<(), StoreError>;
     /// `INCR key`: the new value.
     async fn incr(&self, key: &str) -> Result<i64, StoreError>;
-    /// `SADD set member` and `EXPIRE set ttl`.
-    async fn add_to_set(&self, set: &str, member: &str, ttl: u64) -> Result<(), StoreError>;
+    /// `SADD set member`, `EXPIRE set ttl` and `SMEMBERS set` in one round
+    /// trip: adds `member` and returns every member.
+    async fn add_to_set(&self, set: &str, member: &str, ttl: u64) -> Result<Vec<String>, StoreError>;
     /// `SMEMBERS set`.
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError>;
     /// Which of `keys` exist.

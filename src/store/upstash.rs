@@ -156,13 +156,16 @@ impl AccountStore for UpstashClient {
         Ok(out)
     }
 
-    async fn undo_counters(&self, keys: &[String]) -> Result<(), StoreError> {
-        if keys.is_empty() {
+    async fn settle_counters(&self, delete: &[String], decrement: &[String]) -> Result<(), StoreError> {
+        let mut cmds: Vec<Vec<String>> = decrement.iter().map(|k| Decr { key: k.clone() }.args()).collect();
+        if !delete.is_empty() {
+            cmds.push(Del { keys: delete.to_vec() }.args());
+        }
+        if cmds.is_empty() {
             return Ok(());
         }
-        let cmds: Vec<Vec<String>> = keys.iter().map(|k| Decr { key: k.clone() }.args()).collect();
         for r in self.pipeline(&cmds).await? {
-            item::<Decr>(r)?;
+            r?;
         }
         Ok(())
     }
@@ -171,12 +174,22 @@ impl AccountStore for UpstashClient {
         self.run(&Incr { key: key.into() }).await
     }
 
-    async fn add_to_set(&self, set: &str, member: &str, ttl: u64) -> Result<(), StoreError> {
-        let cmds = [SAdd { key: set.into(), member: member.into() }.args(), Expire { key: set.into(), seconds: ttl }.args()];
-        for r in self.pipeline(&cmds).await? {
-            r?;
-        }
-        Ok(())
+    async fn add_to_set(&self, set: &str, member: &str, ttl: u64) -> Result<Vec<String>, StoreError> {
+        let cmds = [
+            SAdd { key: set.into(), member: member.into() }.args(),
+            Expire { key: set.into(), seconds: ttl }.args(),
+            SMembers { key: set.into() }.args(),
+        ];
+        let mut results = self.pipeline(&cmds).await?.into_iter();
+        let (Some(added), Some(expired), Some(members)) = (results.next(), results.next(), results.next()) else {
+            return Err(StoreError::Protocol(command::CommandError::Unexpected {
+                command: "pipeline",
+                reply: "fewer results than commands".into(),
+            }));
+        };
+        item::<SAdd>(added)?;
+        item::<Expire>(expired)?;
+        item::<SMembers>(members)
     }
 
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError> {

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Benchmarks (`make bench`): builds what is missing, then runs bench/run.mjs,
+# which starts redis-server, upstash-local, the worker in workerd (Miniflare)
+# and the reference Express app on 127.0.0.1, drives them with wrk, and
+# prints a Markdown report. The report goes to stdout and to
+# docs/BENCHMARKS.last.md (git-ignored); docs/BENCHMARKS.md explains it.
+#
+# Takes about 2 minutes once built (12 rows of 2 s warm-up + 8 s). Knobs:
+# BENCH_DURATION (s per row, 8), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (16),
+# BENCH_THREADS (2), BENCH_DEADLINE (s, 180).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build output goes to stderr so that stdout is the report alone.
+{
+  ./scripts/setup.sh
+  echo "== build: worker (wasm32) and upstash-local"
+  ./scripts/build-worker.sh
+  cargo build -q --release -p upstash-local
+} >&2
+
+# Everything the run writes (the report, wrk scripts, redis-server's and
+# workerd's temporary files) goes under one directory, removed at the end.
+work=$(mktemp -d "${TMPDIR:-/tmp}/edge-session-bench.XXXXXX")
+report="$work/report.md"
+pgid=""
+# bench/run.mjs stops what it started, also on SIGINT/SIGTERM and at its
+# deadline. It runs in its own process group (setsid) so that, should it not
+# manage to, everything it spawned (redis-server, upstash-local, workerd,
+# wrk) is still stopped here, by that group's id.
+running() { local s; s=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $s != Z* ]]; }
+cleanup() {
+  if [ -n "$pgid" ] && kill -0 -- "-$pgid" 2>/dev/null; then
+    kill -TERM "$pgid" 2>/dev/null || true # node first: it stops its children in order
+    for _ in $(seq 100); do running "$pgid" || break; sleep 0.1; done
+    kill -KILL -- "-$pgid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+echo "== benchmark (about 2 minutes)" >&2
+# A background child of a non-interactive shell is not a group leader, so
+# setsid runs node in place: $! is node's PID and its new group's id.
+TMPDIR="$work" setsid node bench/run.mjs >"$report" &
+pgid=$!
+wait "$pgid"
+
+echo "== login CPU in workerd (about 30 seconds)" >&2
+TMPDIR="$work" setsid node bench/login-cpu.mjs >>"$report" &
+pgid=$!
+wait "$pgid"
+
+mkdir -p docs
+cp "$report" docs/BENCHMARKS.last.md
+cat "$report"
