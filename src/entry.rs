@@ -3,6 +3,7 @@
 //! makes a session decision.
 
 use std::cell::OnceCell;
+use std::rc::Rc;
 
 use worker::{console_error, event, Context, Date, Env, Request, Response, Result};
 
@@ -13,14 +14,15 @@ use crate::store::UpstashClient;
 thread_local! {
     /// The configuration and client, built on the first request of this
     /// isolate: the env of a deployed worker never changes while it lives.
-    static STATE: OnceCell<std::result::Result<(Config, UpstashClient), String>> = const { OnceCell::new() };
+    /// Shared by reference (`Rc`) with each request: nothing is copied per request.
+    static STATE: OnceCell<std::result::Result<Rc<(Config, UpstashClient)>, String>> = const { OnceCell::new() };
 }
 
 #[event(fetch)]
 async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let state = STATE.with(|cell| cell.get_or_init(|| init(&env)).clone());
-    let (config, store) = match state {
-        Ok(pair) => pair,
+    let state = match state {
+        Ok(state) => state,
         Err(message) => {
             console_error!("edge-session configuration error: {message}");
             return json_response(500, &serde_json::json!({ "error": format!("worker misconfigured: {message}") }).to_string(), &[]);
@@ -63,14 +65,15 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         content_type: content_type.as_deref(),
         body: &body,
     };
-    let answer = app::handle(&config, &store, &request, Date::now().as_millis() as i64).await;
+    let (config, store) = &*state;
+    let answer = app::handle(config, store, &request, Date::now().as_millis() as i64).await;
     if answer.status >= 500 {
         console_error!("{} {} -> {}: {}", method, url.path(), answer.status, answer.body);
     }
     json_response(answer.status, &answer.body, &answer.headers)
 }
 
-fn init(env: &Env) -> std::result::Result<(Config, UpstashClient), String> {
+fn init(env: &Env) -> std::result::Result<Rc<(Config, UpstashClient)>, String> {
     let config = Config::from_vars(|name| {
         env.secret(name)
             .map(|v| v.to_string())
@@ -79,7 +82,7 @@ fn init(env: &Env) -> std::result::Result<(Config, UpstashClient), String> {
     })
     .map_err(|e| e.to_string())?;
     let store = UpstashClient::new(&config.upstash_url, &config.upstash_token, config.store_timeout);
-    Ok((config, store))
+    Ok(Rc::new((config, store)))
 }
 
 fn json_response(status: u16, body: &str, headers: &[(&'static str, String)]) -> Result<Response> {

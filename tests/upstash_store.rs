@@ -190,6 +190,31 @@ async fn wire_shapes() {
 }
 
 #[tokio::test]
+async fn read_your_writes_token_is_kept_and_sent() {
+    let s = start();
+    let c = client(&s.url);
+    assert_eq!(c.sync_token(), None);
+    c.set("ryw", "{}", Some(60)).await.unwrap();
+    let first = c.sync_token().expect("the store hands out a sync token");
+    // The next request carries it (the server refuses tokens it never
+    // issued, so success shows it was sent as given) and gets a newer one.
+    assert!(c.get("ryw").await.unwrap().is_some());
+    let second = c.sync_token().unwrap();
+    assert!(second.parse::<u64>().unwrap() > first.parse::<u64>().unwrap());
+
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(&s.url)
+        .bearer_auth(TOKEN)
+        .header("upstash-sync-token", "999999999")
+        .body(r#"["GET","ryw"]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400, "a token never handed out is refused");
+}
+
+#[tokio::test]
 async fn unreachable_store() {
     let port = free_port(); // nothing listens here
     let c = UpstashClient::new(&format!("http://127.0.0.1:{port}"), TOKEN, Duration::from_secs(2));

@@ -16,14 +16,20 @@ pub enum TransportError {
     Failed(String),
 }
 
-/// An HTTP answer: status and body bytes.
+/// An HTTP answer: status, body bytes, and the one header the store
+/// protocol uses.
 #[derive(Debug, Clone)]
 pub struct HttpReply {
     /// The HTTP status code.
     pub status: u16,
     /// The body.
     pub body: Vec<u8>,
+    /// The `upstash-sync-token` response header, if any.
+    pub sync_token: Option<String>,
 }
+
+/// Upstash's read-your-writes header, in requests and responses.
+pub const SYNC_TOKEN_HEADER: &str = "upstash-sync-token";
 
 /// Sends JSON POST requests with a bearer token and a time limit.
 #[derive(Debug, Clone)]
@@ -86,8 +92,9 @@ mod imp {
         };
         let resp = req.send().await.map_err(map)?;
         let status = resp.status().as_u16();
+        let sync_token = resp.headers().get(SYNC_TOKEN_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = resp.bytes().await.map_err(map)?.to_vec();
-        Ok(HttpReply { status, body })
+        Ok(HttpReply { status, body, sync_token })
     }
 }
 
@@ -127,8 +134,9 @@ mod imp {
         let exchange = async move {
             let mut resp = Fetch::Request(request).send_with_signal(&signal).await.map_err(failed)?;
             let status = resp.status_code();
+            let sync_token = resp.headers().get(SYNC_TOKEN_HEADER).ok().flatten();
             let body = resp.bytes().await.map_err(failed)?;
-            Ok(HttpReply { status, body })
+            Ok(HttpReply { status, body, sync_token })
         };
         let timer = Delay::from(t.timeout);
         match select(pin!(exchange), pin!(timer)).await {

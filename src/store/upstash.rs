@@ -3,12 +3,13 @@
 //! (a transaction). We write our own because the `upstash-redis-rs` crate
 //! builds neither on stable Rust nor on wasm32 (SPEC §5).
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::command::{self, Command, Decr, Del, Encoding, Exists, Expire, ExpireNx, Get, Incr, PTtl, SAdd, SMembers, SRem, Set};
-use super::transport::{HttpReply, HttpTransport};
+use super::transport::{HttpReply, HttpTransport, SYNC_TOKEN_HEADER};
 use super::{AccountStore, SessionStore, StoreError};
 
 /// A connection to one Upstash (or Upstash-compatible) database.
@@ -17,6 +18,10 @@ pub struct UpstashClient {
     base_url: String,
     token: String,
     transport: HttpTransport,
+    /// The newest `upstash-sync-token` seen. Sent with every request so a
+    /// read served by a replica reflects this client's earlier writes
+    /// (Upstash's read-your-writes), as the official SDKs do per client.
+    sync_token: RefCell<Option<String>>,
 }
 
 impl UpstashClient {
@@ -27,7 +32,13 @@ impl UpstashClient {
             base_url: url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
             transport: HttpTransport::new(timeout),
+            sync_token: RefCell::new(None),
         }
+    }
+
+    /// The newest read-your-writes token the store has given this client.
+    pub fn sync_token(&self) -> Option<String> {
+        self.sync_token.borrow().clone()
     }
 
     /// Runs one command and decodes its result.
@@ -65,12 +76,19 @@ impl UpstashClient {
         // Strings are always asked for in base64: session documents are
         // bytes, and plain JSON strings cannot carry bytes that are not UTF-8.
         let body = serde_json::to_string(body).map_err(StoreError::NotJson)?;
-        let headers = [(Encoding::HEADER, "base64")];
+        let token = self.sync_token();
+        let mut headers = vec![(Encoding::HEADER, "base64")];
+        if let Some(t) = token.as_deref() {
+            headers.push((SYNC_TOKEN_HEADER, t));
+        }
         let reply = self
             .transport
             .post_json(url, &self.token, &headers, body)
             .await
             .map_err(StoreError::Unreachable)?;
+        if let Some(t) = &reply.sync_token {
+            *self.sync_token.borrow_mut() = Some(t.clone());
+        }
         interpret(reply)
     }
 }
@@ -217,7 +235,7 @@ mod tests {
     use super::*;
 
     fn reply(status: u16, body: &str) -> HttpReply {
-        HttpReply { status, body: body.as_bytes().to_vec() }
+        HttpReply { status, body: body.as_bytes().to_vec(), sync_token: None }
     }
 
     #[test]

@@ -5,11 +5,13 @@
 //! It speaks what the worker speaks (SPEC §5): `POST /` with a JSON array
 //! command, `POST /pipeline` and `POST /multi-exec` with an array of them,
 //! `Authorization: Bearer <token>` (400 when missing, 401 when wrong),
-//! `{"result": ...}` / `{"error": ...}` answers, `Upstash-Encoding: base64`.
+//! `{"result": ...}` / `{"error": ...}` answers, `Upstash-Encoding: base64`,
+//! and `upstash-sync-token` (read-your-writes) handed out and checked.
 //! Arguments reach Redis unchanged. Replies are written with the same codec
 //! the worker's client reads them with (`edge_session::store::command`).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -20,6 +22,7 @@ use axum::routing::post;
 use axum::Router;
 use clap::Parser;
 use edge_session::store::command::{argument_bytes, Encoding, Reply};
+use edge_session::store::transport::SYNC_TOKEN_HEADER;
 use redis::aio::ConnectionManager;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
@@ -42,6 +45,10 @@ struct Args {
 struct AppState {
     redis: ConnectionManager,
     token: String,
+    /// The read-your-writes tokens handed out: a counter of answered
+    /// requests. One Redis has no replicas to wait for, so the token only
+    /// has to be echoed faithfully; a token never handed out is refused.
+    sync: AtomicU64,
 }
 
 #[tokio::main]
@@ -51,7 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let redis = ConnectionManager::new(client)
         .await
         .map_err(|e| format!("cannot reach redis at {}: {e}", args.redis_url))?;
-    let state = Arc::new(AppState { redis, token: args.token });
+    let state = Arc::new(AppState { redis, token: args.token, sync: AtomicU64::new(0) });
     let app = Router::new()
         .route("/", post(single))
         .route("/pipeline", post(pipeline))
@@ -76,6 +83,9 @@ enum ApiError {
     MissingAuth,
     #[error("Invalid token")]
     BadToken,
+    /// An `upstash-sync-token` this server never handed out.
+    #[error("ERR invalid upstash-sync-token")]
+    BadSyncToken,
     /// The request itself is wrong (not JSON, not a command array).
     #[error("{0}")]
     BadRequest(String),
@@ -90,7 +100,9 @@ enum ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match self {
-            ApiError::MissingAuth | ApiError::BadRequest(_) | ApiError::Redis(_) => StatusCode::BAD_REQUEST,
+            ApiError::MissingAuth | ApiError::BadRequest(_) | ApiError::Redis(_) | ApiError::BadSyncToken => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::BadToken => StatusCode::UNAUTHORIZED,
             // A lost Redis connection is a 500, as SRH answers.
             ApiError::Unavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -100,8 +112,15 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn ok(body: Value) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+/// A command's answer, with the next read-your-writes token.
+fn ok(state: &AppState, body: Value) -> Response {
+    let token = (state.sync.fetch_add(1, Ordering::SeqCst) + 1).to_string();
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json".to_owned()), (header::HeaderName::from_static(SYNC_TOKEN_HEADER), token)],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// Checks the bearer token as Upstash and SRH do: missing → 400, wrong → 401.
@@ -163,21 +182,28 @@ fn redis_failure(e: redis::RedisError) -> ApiError {
     }
 }
 
-/// The checks every endpoint starts with: token, encoding, JSON body.
-fn prepare(headers: &HeaderMap, token: &str, body: &Bytes) -> Result<(Encoding, Value), ApiError> {
-    authorize(headers, token)?;
+/// The checks every endpoint starts with: token, sync token, encoding, JSON body.
+fn prepare(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Encoding, Value), ApiError> {
+    authorize(headers, &state.token)?;
+    if let Some(given) = headers.get(SYNC_TOKEN_HEADER) {
+        let issued = state.sync.load(Ordering::SeqCst);
+        let n = given.to_str().ok().and_then(|t| t.trim().parse::<u64>().ok());
+        if !n.is_some_and(|n| n >= 1 && n <= issued) {
+            return Err(ApiError::BadSyncToken);
+        }
+    }
     let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
     let value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("ERR request body is not JSON: {e}")))?;
     Ok((enc, value))
 }
 
 async fn single(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let (enc, value) = prepare(&headers, &state.token, &body)?;
+    let (enc, value) = prepare(&state, &headers, &body)?;
     let cmd = parse_command(&value)?;
     let mut conn = state.redis.clone();
     match to_reply(cmd.query_async::<redis::Value>(&mut conn).await.map_err(redis_failure)?) {
         Reply::Error(e) => Err(ApiError::Redis(e)),
-        reply => Ok(ok(reply.to_envelope(enc))),
+        reply => Ok(ok(&state, reply.to_envelope(enc))),
     }
 }
 
@@ -190,7 +216,7 @@ async fn multi_exec(state: State<Arc<AppState>>, headers: HeaderMap, body: Bytes
 }
 
 async fn batch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes, atomic: bool) -> Result<Response, ApiError> {
-    let (enc, value) = prepare(&headers, &state.token, &body)?;
+    let (enc, value) = prepare(&state, &headers, &body)?;
     let commands = value
         .as_array()
         .filter(|a| !a.is_empty())
@@ -206,5 +232,5 @@ async fn batch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byt
     }
     let mut conn = state.redis.clone();
     let values = pipe.query_async::<Vec<redis::Value>>(&mut conn).await.map_err(redis_failure)?;
-    Ok(ok(Value::Array(values.into_iter().map(|v| to_reply(v).to_envelope(enc)).collect())))
+    Ok(ok(&state, Value::Array(values.into_iter().map(|v| to_reply(v).to_envelope(enc)).collect())))
 }
