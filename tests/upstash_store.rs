@@ -196,8 +196,8 @@ async fn read_your_writes_token_is_kept_and_sent() {
     assert_eq!(c.sync_token(), None);
     c.set("ryw", "{}", Some(60)).await.unwrap();
     let first = c.sync_token().expect("the store hands out a sync token");
-    // The next request carries it (the server refuses tokens it never
-    // issued, so success shows it was sent as given) and gets a newer one.
+    // The next request carries it (the server refuses text that is not a
+    // token, so success shows it was sent as given) and gets a newer one.
     assert!(c.get("ryw").await.unwrap().is_some());
     let second = c.sync_token().unwrap();
     assert!(second.parse::<u64>().unwrap() > first.parse::<u64>().unwrap());
@@ -206,12 +206,17 @@ async fn read_your_writes_token_is_kept_and_sent() {
     let resp = http
         .post(&s.url)
         .bearer_auth(TOKEN)
-        .header("upstash-sync-token", "999999999")
+        .header("upstash-sync-token", "not-a-token")
         .body(r#"["GET","ryw"]"#)
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status().as_u16(), 400, "a token never handed out is refused");
+    assert_eq!(resp.status().as_u16(), 400, "a malformed token is refused");
+    // A refused request drops the client's token: a store that restarted
+    // (and no longer knows it) costs one failed call, not every call after.
+    let wrong = UpstashClient::new(&s.url, "wrong token", Duration::from_secs(5));
+    wrong.get("ryw").await.unwrap_err();
+    assert_eq!(wrong.sync_token(), None);
 }
 
 #[tokio::test]

@@ -132,9 +132,8 @@ pub fn open_envelope(envelope: Value) -> Result<Value, CommandError> {
 }
 
 fn unexpected(command: &'static str, reply: &Value) -> CommandError {
-    let mut text = reply.to_string();
-    text.truncate(200);
-    CommandError::Unexpected { command, reply: text }
+    // By characters: a byte limit could split a multi-byte character.
+    CommandError::Unexpected { command, reply: reply.to_string().chars().take(200).collect() }
 }
 
 /// A Redis command: its arguments on the wire and the typed reading of its

@@ -86,8 +86,12 @@ impl UpstashClient {
             .post_json(url, &self.token, &headers, body)
             .await
             .map_err(StoreError::Unreachable)?;
-        if let Some(t) = &reply.sync_token {
-            *self.sync_token.borrow_mut() = Some(t.clone());
+        match (&reply.sync_token, reply.status) {
+            (Some(t), _) => *self.sync_token.borrow_mut() = Some(t.clone()),
+            // A refused request may be about the token itself (a restarted
+            // store): start over without one rather than fail forever.
+            (None, status) if status != 200 => *self.sync_token.borrow_mut() = None,
+            _ => {}
         }
         interpret(reply)
     }
@@ -113,10 +117,10 @@ fn interpret(reply: HttpReply) -> Result<Value, StoreError> {
     }
 }
 
+/// Upstash and SRH answer a missing `Authorization` header with 400 and a
+/// message naming the header; every other 400 carries a Redis error.
 fn is_auth_error(map: &serde_json::Map<String, Value>) -> bool {
-    map.get("error")
-        .and_then(Value::as_str)
-        .is_some_and(|e| e.to_ascii_lowercase().contains("authorization") || e.to_ascii_lowercase().contains("token"))
+    map.get("error").and_then(Value::as_str).is_some_and(|e| e.to_ascii_lowercase().contains("authorization"))
 }
 
 impl SessionStore for UpstashClient {
@@ -138,6 +142,10 @@ impl SessionStore for UpstashClient {
         }
         self.run(&Del { keys: keys.to_vec() }).await
     }
+}
+
+fn short_batch() -> StoreError {
+    StoreError::Protocol(command::CommandError::Unexpected { command: "pipeline", reply: "fewer results than commands".into() })
 }
 
 /// Decodes one result of a batch as command `C` answers it.
@@ -165,7 +173,12 @@ impl AccountStore for UpstashClient {
                 ]
             })
             .collect();
-        let mut results = self.pipeline(&cmds).await?.into_iter();
+        let results = self.pipeline(&cmds).await?;
+        // A short answer must not leave a counter unchecked (fail closed).
+        if results.len() != cmds.len() {
+            return Err(short_batch());
+        }
+        let mut results = results.into_iter();
         let mut out = Vec::with_capacity(keys.len());
         while let (Some(count), Some(expire), Some(pttl)) = (results.next(), results.next(), results.next()) {
             item::<ExpireNx>(expire)?;
@@ -200,10 +213,7 @@ impl AccountStore for UpstashClient {
         ];
         let mut results = self.pipeline(&cmds).await?.into_iter();
         let (Some(added), Some(expired), Some(members)) = (results.next(), results.next(), results.next()) else {
-            return Err(StoreError::Protocol(command::CommandError::Unexpected {
-                command: "pipeline",
-                reply: "fewer results than commands".into(),
-            }));
+            return Err(short_batch());
         };
         item::<SAdd>(added)?;
         item::<Expire>(expired)?;
