@@ -10,7 +10,9 @@ use crate::session::decide::Policy;
 use crate::session::document::{SameSite, SessionCookie, DEFAULT_TTL_SECONDS};
 use crate::session::{SessionConfig, Unset};
 
-/// A configuration problem, naming the variable.
+/// A configuration problem, naming the variable. `Display` includes the
+/// bad value, for the log; [`ConfigError::public_message`] leaves it out,
+/// for HTTP answers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// A required variable is not set.
@@ -31,8 +33,18 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// What a visitor may be told: the variable and what it accepts.
+    pub fn public_message(&self) -> String {
+        match self {
+            ConfigError::Missing { .. } => self.to_string(),
+            ConfigError::Invalid { name, expected, .. } => format!("{name} is invalid: {expected}"),
+        }
+    }
+}
+
 /// The worker's whole configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     /// The session layer's options.
     pub session: SessionConfig,
@@ -49,6 +61,20 @@ pub struct Config {
     pub trust_proxy: bool,
     /// Account options.
     pub accounts: AccountsConfig,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a credential: never in a log line.
+        f.debug_struct("Config")
+            .field("session", &self.session)
+            .field("upstash_url", &self.upstash_url)
+            .field("upstash_token", &"(redacted)")
+            .field("store_timeout", &self.store_timeout)
+            .field("trust_proxy", &self.trust_proxy)
+            .field("accounts", &self.accounts)
+            .finish()
+    }
 }
 
 /// The PBKDF2 iteration count for new password hashes. Chosen so that a
@@ -89,7 +115,7 @@ impl Config {
         const MAX_AGE: &str = "milliseconds (a positive integer) or `none` for a browser-session cookie";
         let max_age = match v.text("SESSION_MAX_AGE_MS") {
             Some(t) if t.trim().eq_ignore_ascii_case("none") => None,
-            _ => Some(v.number("SESSION_MAX_AGE_MS", 60_000, u64::MAX, MAX_AGE)? as f64),
+            _ => Some(v.number("SESSION_MAX_AGE_MS", 60_000, HUNDRED_YEARS_S * 1000, MAX_AGE)? as f64),
         };
         let (secure, secure_auto) = v.choice(
             "SESSION_COOKIE_SECURE",
@@ -134,8 +160,8 @@ impl Config {
             expires: None,
             secure,
             http_only: Some(v.flag("SESSION_COOKIE_HTTP_ONLY", true)?),
-            domain: v.text("SESSION_COOKIE_DOMAIN"),
-            path: Some(v.text("SESSION_COOKIE_PATH").unwrap_or_else(|| "/".into())),
+            domain: v.attribute("SESSION_COOKIE_DOMAIN")?,
+            path: Some(v.attribute("SESSION_COOKIE_PATH")?.unwrap_or_else(|| "/".into())),
             same_site,
         };
 
@@ -161,7 +187,7 @@ impl Config {
                 save_uninitialized: v.flag("SESSION_SAVE_UNINITIALIZED", true)?,
                 rolling: v.flag("SESSION_ROLLING", false)?,
             },
-            default_ttl: v.number("SESSION_TTL_SECONDS", DEFAULT_TTL_SECONDS as u64, i64::MAX as u64, SECONDS)? as i64,
+            default_ttl: v.number("SESSION_TTL_SECONDS", DEFAULT_TTL_SECONDS as u64, HUNDRED_YEARS_S, SECONDS)? as i64,
             unset: v.choice(
                 "SESSION_UNSET",
                 &[("keep", Unset::Keep), ("destroy", Unset::Destroy)],
@@ -182,12 +208,13 @@ impl Config {
             )? as u32,
             max_failures_per_user: v.number("AUTH_MAX_FAILURES_PER_USER", 5, i64::MAX as u64, COUNT)? as i64,
             max_failures_per_ip: v.number("AUTH_MAX_FAILURES_PER_IP", 20, i64::MAX as u64, COUNT)? as i64,
-            failure_window: v.number("AUTH_FAILURE_WINDOW_SECONDS", 900, u64::MAX, SECONDS)?,
+            max_registrations_per_ip: v.number("AUTH_MAX_REGISTRATIONS_PER_IP", 10, i64::MAX as u64, COUNT)? as i64,
+            failure_window: v.number("AUTH_FAILURE_WINDOW_SECONDS", 900, 7 * 24 * 3600, "seconds, at most a week")?,
             user_prefix: var("AUTH_USER_PREFIX").unwrap_or_else(|| "user:".into()),
         };
 
         let store_timeout_ms =
-            v.number("SESSION_STORE_TIMEOUT_MS", 5_000, u64::MAX, "milliseconds (a positive integer)")?;
+            v.number("SESSION_STORE_TIMEOUT_MS", 5_000, 60_000, "milliseconds, at most 60000")?;
         Ok(Self {
             session,
             upstash_url,
@@ -199,12 +226,26 @@ impl Config {
     }
 }
 
+/// Caps on durations: past them Redis refuses the TTL or dates overflow.
+const HUNDRED_YEARS_S: u64 = 100 * 365 * 24 * 3600;
+
 /// Typed reads of variables; a blank value counts as unset.
 struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
 
 impl Vars<'_> {
     fn text(&self, name: &str) -> Option<String> {
         (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A cookie attribute value: no `;`, no control characters, which would
+    /// let the value smuggle other attributes or headers.
+    fn attribute(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.text(name) {
+            Some(v) if v.chars().any(|c| c == ';' || c.is_control()) => {
+                Err(ConfigError::Invalid { name, value: v, expected: "a value without ';' or control characters" })
+            }
+            other => Ok(other.map(|v| v.trim().to_owned())),
+        }
     }
 
     fn required(&self, name: &'static str) -> Result<String, ConfigError> {
@@ -308,10 +349,24 @@ mod tests {
             ("SESSION_COOKIE_PRIORITY", "urgent"),
             ("AUTH_PBKDF2_ITERATIONS", "200000"),
             ("AUTH_PBKDF2_ITERATIONS", "0"),
+            ("SESSION_COOKIE_DOMAIN", "example.com; Secure"),
+            ("SESSION_COOKIE_PATH", "/\r\nX-Evil: 1"),
+            ("SESSION_TTL_SECONDS", "99999999999999"),
+            ("SESSION_STORE_TIMEOUT_MS", "4000000000"),
         ] {
             let err = with(&[(name, value)]).unwrap_err();
             assert!(err.to_string().starts_with(name), "{err}");
         }
+    }
+
+    #[test]
+    fn public_message_leaves_the_value_out() {
+        let err = with(&[("UPSTASH_REDIS_REST_URL", "redis://user:pw@host")]).unwrap_err();
+        assert!(err.to_string().contains("user:pw"), "the log keeps the value");
+        assert!(!err.public_message().contains("user:pw"));
+        assert!(err.public_message().starts_with("UPSTASH_REDIS_REST_URL"));
+        let debug = format!("{:?}", with(&[]).unwrap());
+        assert!(!debug.contains("\"t\""), "token redacted: {debug}");
     }
 
     #[test]

@@ -40,14 +40,21 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let content_type = header("Content-Type");
     let method = req.method().to_string();
     let self_origin = url.origin().ascii_serialization();
-    // Bodies are only read for POST, and not at all when they announce
-    // more than the app accepts: no visitor can make us buffer megabytes.
+    // Bodies are only read for POST, not at all when they announce more than
+    // the app accepts, and never past that limit (read_body).
     let declared = header("Content-Length").and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
     if declared > app::MAX_BODY_BYTES {
         let answer = app::AppError::BodyTooLarge(declared).into_response();
         return json_response(answer.status, &answer.body, &answer.headers);
     }
-    let body = if method == "POST" { req.bytes().await.unwrap_or_default() } else { Vec::new() };
+    let body = if method == "POST" {
+        match read_body(&mut req).await {
+            Ok(body) => body,
+            Err(answer) => return json_response(answer.status, &answer.body, &answer.headers),
+        }
+    } else {
+        Vec::new()
+    };
     let request = app::Request {
         method: &method,
         path: url.path(),
@@ -68,9 +75,29 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let (config, store) = &*state;
     let answer = app::handle(config, store, &request, Date::now().as_millis() as i64).await;
     if answer.status >= 500 {
-        console_error!("{} {} -> {}: {}", method, url.path(), answer.status, answer.body);
+        let detail = answer.detail.as_deref().unwrap_or(&answer.body);
+        console_error!("{} {} -> {}: {}", method, url.path(), answer.status, detail);
     }
     json_response(answer.status, &answer.body, &answer.headers)
+}
+
+/// The body, read chunk by chunk and abandoned past the app's limit: a
+/// chunked upload without Content-Length cannot make us buffer more.
+async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, app::Response> {
+    use futures_util::StreamExt;
+    let unreadable = |e: worker::Error| app::AppError::BadRequest(format!("unreadable body: {e}")).into_response();
+    let mut stream = match req.stream() {
+        Ok(stream) => stream,
+        Err(_) => return Ok(Vec::new()), // no body at all
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk.map_err(unreadable)?);
+        if body.len() > app::MAX_BODY_BYTES {
+            return Err(app::AppError::BodyTooLarge(body.len()).into_response());
+        }
+    }
+    Ok(body)
 }
 
 fn init(env: &Env) -> std::result::Result<Rc<(Config, UpstashClient)>, String> {
@@ -80,7 +107,11 @@ fn init(env: &Env) -> std::result::Result<Rc<(Config, UpstashClient)>, String> {
             .or_else(|_| env.var(name).map(|v| v.to_string()))
             .ok()
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| {
+        // The log gets the bad value; the visitor only the variable's name.
+        console_error!("edge-session configuration error: {e}");
+        e.public_message()
+    })?;
     let store = UpstashClient::new(&config.upstash_url, &config.upstash_token, config.store_timeout);
     Ok(Rc::new((config, store)))
 }

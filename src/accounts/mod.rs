@@ -30,6 +30,8 @@ pub struct AccountsConfig {
     pub max_failures_per_user: i64,
     /// Failed logins per client IP within the window before 429.
     pub max_failures_per_ip: i64,
+    /// Registration attempts per client IP within the window before 429.
+    pub max_registrations_per_ip: i64,
     /// The failure-counting window in seconds.
     pub failure_window: u64,
     /// Prefix of user records.
@@ -104,8 +106,16 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         format!("{}{name}", self.config.user_prefix)
     }
 
-    /// Creates an account; returns the canonical username.
-    pub async fn register(&self, raw_name: &str, password: &str) -> Result<String, AccountError> {
+    /// Creates an account; returns the canonical username. Every attempt
+    /// counts against the client's address first: registration has to say
+    /// when a name is taken, so without a limit it would be a free oracle
+    /// of which accounts exist (and a free PBKDF2 and key per request).
+    pub async fn register(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
+        let counter = [format!("register:ip:{}", client_bucket(client_ip))];
+        let hits = self.store.hit_counters(&counter, self.config.failure_window).await?;
+        if let Some(wait) = retry_after(&hits, &[self.config.max_registrations_per_ip], self.config.failure_window) {
+            return Err(AccountError::RateLimited(wait));
+        }
         let name = username::normalize(raw_name)?;
         check_password(password)?;
         let hash = PasswordHash::create(password, self.config.iterations).await?;
@@ -127,7 +137,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     pub async fn authenticate(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
         // An invalid name cannot exist: same answer as a wrong password.
         let name = username::normalize(raw_name).map_err(|_| AccountError::BadCredentials)?;
-        let counters = [format!("login-fail:user:{name}"), format!("login-fail:ip:{client_ip}")];
+        let counters = [format!("login-fail:user:{name}"), format!("login-fail:ip:{}", client_bucket(client_ip))];
         let limits = [self.config.max_failures_per_user, self.config.max_failures_per_ip];
         let hits = self.store.hit_counters(&counters, self.config.failure_window).await?;
         if let Some(wait) = retry_after(&hits, &limits, self.config.failure_window) {
@@ -196,7 +206,8 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     }
 
     /// Destroys every indexed session of `name` and the index itself with
-    /// one DEL (one round trip, atomic); returns how many sessions were live.
+    /// one DEL after reading the index (two round trips; a login landing
+    /// between them is not ended); returns how many sessions were live.
     pub async fn logout_everywhere(&self, name: &str, session_prefix: &str) -> Result<u64, AccountError> {
         let index = index_key(name);
         let mut keys: Vec<String> = self
@@ -221,6 +232,22 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     pub async fn lifetime_beers(&self, name: &str) -> Result<i64, AccountError> {
         let stored = self.store.get(&beers_key(name)).await?;
         Ok(stored.and_then(|b| String::from_utf8(b).ok()).and_then(|t| t.parse().ok()).unwrap_or(0))
+    }
+}
+
+/// The address a limit counts against: an IPv4 address as it is, an IPv6
+/// address by its /64 (one subscriber usually has a whole /64, so counting
+/// single addresses would give an attacker unlimited counters), anything
+/// else as "unknown".
+pub fn client_bucket(ip: &str) -> String {
+    match ip.trim().parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default(),
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Err(_) => "unknown".into(),
     }
 }
 
@@ -263,6 +290,7 @@ mod tests {
             iterations: 10,
             max_failures_per_user: 3,
             max_failures_per_ip: 5,
+            max_registrations_per_ip: 4,
             failure_window: 60,
             user_prefix: "user:".into(),
         }
@@ -285,9 +313,9 @@ mod tests {
     fn register_login_and_limits() {
         let (cfg, store) = (config(), MemoryStore::new());
         let accounts = Accounts::new(&cfg, &store);
-        assert_eq!(block_on(accounts.register("Alice", "correct horse")).unwrap(), "alice");
-        assert!(matches!(block_on(accounts.register("ALICE", "another pass")), Err(AccountError::Taken)));
-        assert!(matches!(block_on(accounts.register("bob", "short")), Err(AccountError::Password)));
+        assert_eq!(block_on(accounts.register("Alice", "correct horse", "1.2.3.4")).unwrap(), "alice");
+        assert!(matches!(block_on(accounts.register("ALICE", "another pass", "1.2.3.4")), Err(AccountError::Taken)));
+        assert!(matches!(block_on(accounts.register("bob", "short", "1.2.3.4")), Err(AccountError::Password)));
         assert_eq!(block_on(accounts.authenticate("alice", "correct horse", "1.2.3.4")).unwrap(), "alice");
         // Unknown user and wrong password look the same.
         let unknown = block_on(accounts.authenticate("nobody", "whatever1", "1.2.3.4")).unwrap_err();
@@ -303,9 +331,30 @@ mod tests {
     }
 
     #[test]
+    fn registrations_are_limited_per_address() {
+        let (cfg, store) = (config(), MemoryStore::new());
+        let accounts = Accounts::new(&cfg, &store);
+        for i in 0..4 {
+            block_on(accounts.register(&format!("user{i}"), "correct horse", "2001:db8:1:2::1")).unwrap();
+        }
+        // Another address in the same /64 shares the limit.
+        let fifth = block_on(accounts.register("user5", "correct horse", "2001:db8:1:2:ffff::9"));
+        assert!(matches!(fifth, Err(AccountError::RateLimited(60))));
+        block_on(accounts.register("user6", "correct horse", "2001:db8:1:3::1")).unwrap();
+    }
+
+    #[test]
+    fn buckets() {
+        assert_eq!(client_bucket("203.0.113.9"), "203.0.113.9");
+        assert_eq!(client_bucket("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(client_bucket("::ffff:1.2.3.4"), "1.2.3.4");
+        assert_eq!(client_bucket("garbage"), "unknown");
+    }
+
+    #[test]
     fn old_hashes_are_upgraded_at_login() {
         let (mut cfg, store) = (config(), MemoryStore::new());
-        block_on(Accounts::new(&cfg, &store).register("carol", "correct horse")).unwrap();
+        block_on(Accounts::new(&cfg, &store).register("carol", "correct horse", "ip")).unwrap();
         cfg.iterations = 20;
         block_on(Accounts::new(&cfg, &store).authenticate("carol", "correct horse", "ip")).unwrap();
         let stored = String::from_utf8(store.entry("user:carol").unwrap().0).unwrap();

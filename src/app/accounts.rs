@@ -69,7 +69,7 @@ pub(super) async fn route<S: AccountStore>(
     let status = match route {
         Route::Register => {
             let c = credentials(req)?;
-            let name = accounts.register(&c.username, &c.password).await?;
+            let name = accounts.register(&c.username, &c.password, req.client_ip.unwrap_or("unknown")).await?;
             view.user = Some(name);
             view.session_id = Some(session.id().to_owned());
             201

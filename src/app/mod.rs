@@ -81,6 +81,9 @@ pub struct Response {
     pub headers: Vec<(&'static str, String)>,
     /// The JSON body.
     pub body: String,
+    /// For the log only, never sent: the whole error chain behind an error
+    /// answer (upstream replies, Redis messages).
+    pub detail: Option<String>,
 }
 
 /// Why a request could not be served; each maps to one HTTP answer in
@@ -134,7 +137,7 @@ impl AppError {
         let (status, message, mut headers) = match &self {
             AppError::Session(SessionError::Store(_)) | AppError::Account(AccountError::Store(_)) => (
                 503,
-                format!("the session store is unavailable, nothing was changed; try again ({})", chain(&self)),
+                "the session store is unavailable; try again in a few seconds".to_owned(),
                 vec![("Retry-After", "5".to_string())],
             ),
             AppError::CookieTooLarge(_) | AppError::BadRequest(_) => plain(400),
@@ -154,7 +157,8 @@ impl AppError {
         };
         headers.insert(0, ("Content-Type", "application/json; charset=utf-8".into()));
         headers.push(("Cache-Control", "no-store".into()));
-        Response { status, headers, body: serde_json::json!({ "error": message }).to_string() }
+        let body = serde_json::json!({ "error": message }).to_string();
+        Response { status, headers, body, detail: Some(chain(&self)) }
     }
 }
 
@@ -291,7 +295,7 @@ fn json_ok<T: Serialize>(body: &T, set_cookie: Option<String>) -> Response {
         headers.push(("Set-Cookie", c));
     }
     let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
-    Response { status: 200, headers, body }
+    Response { status: 200, headers, body, detail: None }
 }
 
 /// The seed's `views = views ? views + 1 : 1` with JavaScript's meaning, so

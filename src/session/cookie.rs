@@ -10,7 +10,7 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_AL
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::document::{format_http_date, SameSite, SessionCookie};
+use super::document::{format_http_date, Millis, SameSite, SessionCookie};
 
 /// The prefix express-session puts in front of a signed value.
 const SIGNED_PREFIX: &str = "s:";
@@ -139,6 +139,21 @@ pub fn verified_session_id(header: Option<&str>, name: &str, secrets: &Secrets) 
 pub fn set_cookie_header(name: &str, sid: &str, secrets: &Secrets, cookie: &SessionCookie) -> String {
     let value = format!("{SIGNED_PREFIX}{}", secrets.sign(sid));
     let mut out = format!("{name}={}", utf8_percent_encode(&value, URI_COMPONENT));
+    write_attributes(&mut out, cookie, cookie.expires);
+    out
+}
+
+/// A `Set-Cookie` value that makes the browser drop the cookie: same name
+/// and attributes (a browser only replaces a cookie with the same Domain,
+/// Path and, for CHIPS, Partitioned), empty value, an Expires in 1970.
+pub fn clear_cookie_header(name: &str, cookie: &SessionCookie) -> String {
+    let mut out = format!("{name}=");
+    write_attributes(&mut out, cookie, Some(0));
+    out
+}
+
+/// The attributes, in jshttp/cookie's order.
+fn write_attributes(out: &mut String, cookie: &SessionCookie, expires: Option<Millis>) {
     if let Some(domain) = &cookie.domain {
         out.push_str("; Domain=");
         out.push_str(domain);
@@ -147,7 +162,7 @@ pub fn set_cookie_header(name: &str, sid: &str, secrets: &Secrets, cookie: &Sess
         out.push_str("; Path=");
         out.push_str(path);
     }
-    if let Some(expires) = cookie.expires {
+    if let Some(expires) = expires {
         out.push_str("; Expires=");
         out.push_str(&format_http_date(expires));
     }
@@ -168,33 +183,6 @@ pub fn set_cookie_header(name: &str, sid: &str, secrets: &Secrets, cookie: &Sess
         out.push_str("; SameSite=");
         out.push_str(same_site);
     }
-    out
-}
-
-/// A `Set-Cookie` value that makes the browser drop the cookie: same name,
-/// path and domain, empty value, an Expires in 1970.
-pub fn clear_cookie_header(name: &str, cookie: &SessionCookie) -> String {
-    let mut out = format!("{name}=");
-    if let Some(domain) = &cookie.domain {
-        out.push_str("; Domain=");
-        out.push_str(domain);
-    }
-    if let Some(path) = &cookie.path {
-        out.push_str("; Path=");
-        out.push_str(path);
-    }
-    out.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
-    if cookie.http_only == Some(true) {
-        out.push_str("; HttpOnly");
-    }
-    if cookie.secure == Some(true) {
-        out.push_str("; Secure");
-    }
-    if let Some(same_site) = cookie.same_site.as_ref().and_then(SameSite::attribute) {
-        out.push_str("; SameSite=");
-        out.push_str(same_site);
-    }
-    out
 }
 
 fn priority_attribute(priority: &str) -> Option<&'static str> {

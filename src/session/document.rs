@@ -25,6 +25,10 @@ pub const DEFAULT_TTL_SECONDS: i64 = 86_400;
 /// Milliseconds since the Unix epoch, the unit of JavaScript's `Date.now()`.
 pub type Millis = i64;
 
+/// The largest `originalMaxAge` accepted, in ms (about 3 000 years): any
+/// larger and the expiry date could not be written.
+pub const MAX_AGE_LIMIT_MS: f64 = 1e14;
+
 /// Why a stored document could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
@@ -136,7 +140,7 @@ impl SessionCookie {
     /// express-session's `touch()`/`resetMaxAge()`: expires becomes
     /// now + originalMaxAge (stays null for a browser-session cookie).
     pub fn reset_expiry(&mut self, now: Millis) {
-        self.expires = self.original_max_age.map(|ms| now + ms as Millis);
+        self.expires = self.original_max_age.map(|ms| now.saturating_add(ms as Millis));
     }
 
     /// Milliseconds from `now` until `expires`, like the cookie's `maxAge`
@@ -158,10 +162,13 @@ impl SessionCookie {
 
 fn ser_max_age<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
-        // Node writes integral numbers without a fraction: 60000, not 60000.0.
-        Some(ms) if ms.fract() == 0.0 && ms.abs() < 9e15 => s.serialize_i64(*ms as i64),
-        Some(ms) => s.serialize_f64(*ms),
-        None => s.serialize_none(),
+        // Spelled as Node spells the number: 60000, not 60000.0.
+        Some(ms) if ms.is_finite() => {
+            let text = js_json::number(*ms);
+            let raw = RawValue::from_string(text).map_err(serde::ser::Error::custom)?;
+            raw.serialize(s)
+        }
+        _ => s.serialize_none(),
     }
 }
 
@@ -244,13 +251,23 @@ impl SessionDocument {
         let cookie_json = cookie.ok_or_else(|| {
             DocumentError::BadCookie(de::Error::custom("missing `cookie`"))
         })?;
-        let cookie: SessionCookie = serde_json::from_str(cookie_json.get()).map_err(|e| {
-            if e.to_string().contains("bad expires") {
-                DocumentError::BadExpires(cookie_json.get().to_owned())
-            } else {
-                DocumentError::BadCookie(e)
+        // `expires` first, so that an unreadable date is named as such.
+        #[derive(Deserialize)]
+        struct Expires {
+            #[serde(default)]
+            expires: Option<String>,
+        }
+        if let Ok(Expires { expires: Some(text) }) = serde_json::from_str(cookie_json.get()) {
+            if parse_iso(&text).is_none() {
+                return Err(DocumentError::BadExpires(text));
             }
-        })?;
+        }
+        let cookie: SessionCookie = serde_json::from_str(cookie_json.get()).map_err(DocumentError::BadCookie)?;
+        // Beyond this a date can no longer be written (year 9999) and the
+        // arithmetic on it could overflow; Node's Date tops out near it too.
+        if cookie.original_max_age.is_some_and(|ms| !ms.is_finite() || ms.abs() > MAX_AGE_LIMIT_MS) {
+            return Err(DocumentError::BadCookie(de::Error::custom("originalMaxAge out of range")));
+        }
         Ok(Self { cookie, fields })
     }
 
@@ -305,8 +322,10 @@ impl SessionDocument {
     /// Writes field `key` in place, or appends it when new (a JavaScript
     /// object keeps a key's first position).
     pub fn insert<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), FieldError> {
-        assert!(key != "cookie", "the cookie member is not a field");
         let error = |source| FieldError { field: key.into(), source };
+        if key == "cookie" {
+            return Err(error(serde::ser::Error::custom("`cookie` is the session's cookie, not a field")));
+        }
         let value = serde_json::to_value(value).map_err(error)?;
         let mut text = String::new();
         if js_json::write(&value, &mut text).is_none() {
@@ -325,11 +344,6 @@ impl SessionDocument {
         let before = self.fields.len();
         self.fields.retain(|(k, _)| k != key);
         before != self.fields.len()
-    }
-
-    /// Drops every field (the cookie stays).
-    pub fn clear(&mut self) {
-        self.fields.clear();
     }
 
     /// The document without its cookie, in the exact form that decides
@@ -465,6 +479,10 @@ mod tests {
         assert!(matches!(
             SessionDocument::parse(br#"{"cookie":{"expires":"yesterday"}}"#),
             Err(DocumentError::BadExpires(_))
+        ));
+        assert!(matches!(
+            SessionDocument::parse(br#"{"cookie":{"originalMaxAge":1e300,"expires":null}}"#),
+            Err(DocumentError::BadCookie(_))
         ));
         assert!(matches!(SessionDocument::parse(&[0xff, 0xfe]), Err(DocumentError::NotJson(_))));
     }

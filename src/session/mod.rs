@@ -110,6 +110,9 @@ pub struct Session {
     doc: SessionDocument,
     state: State,
     notice: Option<String>,
+    /// Keys this session lived under before `rotate_id`, deleted once the
+    /// new key is written.
+    retired: Vec<String>,
 }
 
 impl Session {
@@ -255,6 +258,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     doc,
                     state: State::Live,
                     notice: None,
+                    retired: Vec::new(),
                 })
             }
             Err(err) => {
@@ -280,6 +284,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             doc,
             state: State::Live,
             notice,
+            retired: Vec::new(),
         }
     }
 
@@ -304,12 +309,12 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         Ok(())
     }
 
-    /// A new id for the same data: the old key is deleted now and the
-    /// session is saved under a fresh id at commit, with a new cookie.
-    /// express-session has no such call (its users regenerate and copy the
-    /// fields by hand); this is the safe way to do it in one step.
+    /// A new id for the same data: at commit the session is saved under a
+    /// fresh id with a new cookie, and only then is the old key deleted, so
+    /// a failing store loses nothing. express-session has no such call (its
+    /// users regenerate and copy the fields by hand).
     pub async fn rotate_id(&self, s: &mut Session) -> Result<(), SessionError> {
-        self.store.del(&[self.key(&s.id)]).await?;
+        s.retired.push(self.key(&s.id));
         s.id = (self.genid)();
         Ok(())
     }
@@ -364,6 +369,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         match s.state {
             State::Live => {}
             State::Destroyed => {
+                self.store.del(&s.retired).await?;
                 // Unlike express-session, also tell the browser to drop the
                 // cookie: it names a session that no longer exists. (A
                 // Secure cookie cannot be cleared over plain http either.)
@@ -381,6 +387,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         let facts = s.facts();
         if decide::should_save(cfg.policy, facts) {
             self.write(&s, now).await?;
+            self.store.del(&s.retired).await?;
         } else if decide::should_touch(cfg.policy, facts) && !cfg.disable_touch && !cfg.disable_ttl {
             let key = self.key(&s.id);
             let ttl = s.doc.cookie.ttl_seconds(now, cfg.default_ttl);
@@ -397,15 +404,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
 }
 
 fn corrupt_notice(key: &str, err: &DocumentError) -> String {
-    let mut msg = format!("the stored session {key} could not be read ({err}");
-    let mut source = std::error::Error::source(err);
-    while let Some(e) = source {
-        msg.push_str(": ");
-        msg.push_str(&e.to_string());
-        source = e.source();
-    }
-    msg.push_str("); a new session was started and the stored one was left untouched");
-    msg
+    format!("the stored session {key} could not be read ({err}); a new session was started and the stored one was left untouched")
 }
 
 #[cfg(test)]

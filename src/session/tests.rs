@@ -218,3 +218,19 @@ fn secure_cookie_is_not_sent_over_http() {
     let s = block_on(sessions.load(None, NOW, true)).unwrap();
     assert!(block_on(sessions.commit(s, NOW, true)).unwrap().unwrap().contains("; Secure"));
 }
+
+#[test]
+fn rotate_id_writes_the_new_key_before_deleting_the_old() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.rotate_id(&mut s)).unwrap();
+    assert_eq!(s.get::<i64>("views").unwrap(), Some(2), "data kept");
+    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
+    assert_eq!(
+        store.take_log(),
+        [format!("GET sess:{SID}"), format!("SET sess:{FRESH} EX 60"), format!("DEL sess:{SID}")]
+    );
+}

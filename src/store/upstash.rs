@@ -13,7 +13,7 @@ use super::transport::{HttpReply, HttpTransport, SYNC_TOKEN_HEADER};
 use super::{AccountStore, SessionStore, StoreError};
 
 /// A connection to one Upstash (or Upstash-compatible) database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UpstashClient {
     base_url: String,
     token: String,
@@ -22,6 +22,13 @@ pub struct UpstashClient {
     /// read served by a replica reflects this client's earlier writes
     /// (Upstash's read-your-writes), as the official SDKs do per client.
     sync_token: RefCell<Option<String>>,
+}
+
+impl std::fmt::Debug for UpstashClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The bearer token is a credential: never in a log line.
+        f.debug_struct("UpstashClient").field("base_url", &self.base_url).finish_non_exhaustive()
+    }
 }
 
 impl UpstashClient {

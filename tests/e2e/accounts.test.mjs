@@ -23,6 +23,8 @@ import { indexLogin, indexKey, SESSION_INDEX_TTL_SECONDS } from "../../integrati
 const LIMITS = {
   AUTH_MAX_FAILURES_PER_USER: "3",
   AUTH_MAX_FAILURES_PER_IP: "5",
+  // Registration is limited per address too; this suite registers many users from one.
+  AUTH_MAX_REGISTRATIONS_PER_IP: "10000",
   AUTH_FAILURE_WINDOW_SECONDS: "2",
 };
 const WINDOW_S = 2;
@@ -437,7 +439,13 @@ test("invalid usernames and passwords are 400 and store nothing", async () => {
   for (const [username, password, message] of cases) {
     assertError(await register(username, password), 400, message);
   }
-  assert.equal(await redis.dbSize(), 0, "nothing stored, not even a session");
+  // Only the per-address registration counter: every attempt counts, so
+  // that registration cannot be used to probe which names exist.
+  assert.deepEqual(
+    (await redis.keys("*")).filter((k) => !k.startsWith("register:ip:")),
+    [],
+    "nothing stored, not even a session",
+  );
   // The limits' edges are accepted: 8 characters (12 bytes), 1024 bytes, 32 characters.
   assert.equal((await register("edge.case_1", "ünïcödé!")).status, 201);
   assert.equal((await register("a".repeat(32), "a".repeat(1024))).status, 201);
@@ -922,4 +930,25 @@ test("answers never contain a password, a salt or a hash", async () => {
     if (/pbkdf2/i.test(all)) leaks.push(`${what}: mentions pbkdf2: ${text.slice(0, 120)}`);
   }
   assert.deepEqual(leaks, []);
+});
+
+test("registrations are limited per client address (IPv6 by its /64), so registration is no free oracle of names", async () => {
+  const limited = await startWorker({
+    upstashUrl: upstash.url,
+    vars: { AUTH_PBKDF2_ITERATIONS: "1000", AUTH_MAX_REGISTRATIONS_PER_IP: "2", AUTH_FAILURE_WINDOW_SECONDS: "2" },
+  });
+  try {
+    const ip = "2001:db8:77:1::10";
+    assert.equal((await register("reg-one", PASSWORD, { base: limited, ip })).status, 201);
+    assert.equal((await register("reg-two", PASSWORD, { base: limited, ip })).status, 201);
+    // A third attempt from another address of the same /64: refused before
+    // the name is even looked at, so "taken" cannot be learned this way.
+    const third = await register("reg-one", PASSWORD, { base: limited, ip: "2001:db8:77:1::99" });
+    assertRateLimited(third);
+    assert.equal(await redis.exists("user:reg-three"), 0);
+    // Another /64 is not limited.
+    assert.equal((await register("reg-three", PASSWORD, { base: limited, ip: "2001:db8:77:2::10" })).status, 201);
+  } finally {
+    await limited.stop();
+  }
 });

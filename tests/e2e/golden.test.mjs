@@ -47,7 +47,7 @@ export const ALLOWED_DIFFERENCES = [
       const c = set.cookie;
       const shape = new RegExp(
         `^${reEscape(set.name)}=; ${c.domain ? `Domain=${reEscape(c.domain)}; ` : ""}Path=${reEscape(c.path)}; ` +
-          "Expires=Thu, 01 Jan 1970 00:00:00 GMT(; HttpOnly)?(; Secure)?(; SameSite=(Strict|Lax|None))?$",
+          "Expires=Thu, 01 Jan 1970 00:00:00 GMT(; HttpOnly)?(; Secure)?(; Partitioned)?(; Priority=(Low|Medium|High))?(; SameSite=(Strict|Lax|None))?$",
       );
       assert.match(clearing[0], shape, "destroy: the clearing Set-Cookie must name the cookie's Domain and Path");
       assert.ok(

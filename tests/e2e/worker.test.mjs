@@ -404,6 +404,30 @@ test("API responses are application/json; charset=utf-8, like Express's res.json
   assert.equal(notFound.headers.get("content-type"), "application/json; charset=utf-8");
 });
 
+test("a body over 16 KiB is refused with 413 even without Content-Length (chunked)", async () => {
+  const chunk = new Uint8Array(4096).fill(97);
+  let sent = 0;
+  const body = new ReadableStream({
+    pull(controller) {
+      // 20 KiB in all: over the limit, and all of it read before the answer
+      // (a client still writing when the server answers sees a broken pipe).
+      if (sent >= 5) return controller.close();
+      sent++;
+      controller.enqueue(chunk);
+    },
+  });
+  const res = await stack.worker.fetch("/api/login", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body,
+    duplex: "half",
+  });
+  assert.equal(res.status, 413);
+  assert.equal(res.headers.get("content-length") === null || Number(res.headers.get("content-length")) < 1000, true);
+  assert.match((await res.json()).error, /at most 16384/);
+  assert.equal(await redis.dbSize(), 0, "nothing stored");
+});
+
 test("a misconfigured worker answers 500 JSON naming the variable", async () => {
   const cases = [
     [{ SESSION_SECRET: "" }, "SESSION_SECRET"],
@@ -416,6 +440,8 @@ test("a misconfigured worker answers 500 JSON naming the variable", async () => 
       for (const res of [await getSession(null, worker), await pour(cookieFor(randomUUID()), worker)]) {
         const error = await assertJsonError(res, 500);
         assert.ok(error.includes(name), `error does not name ${name}: ${error}`);
+        // The bad value itself goes to the log only (a URL may hold a credential).
+        assert.ok(!error.includes("redis://") && !error.includes("abc"), `error echoes the value: ${error}`);
       }
     } finally {
       await worker.stop();
