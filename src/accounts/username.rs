@@ -1,8 +1,11 @@
 //! Usernames are compared after Unicode NFKC normalization and lowercasing,
 //! so "Ａｌｉｃｅ", "ALICE" and "alice" are one account and look-alike
-//! compatibility forms cannot register a second one.
+//! compatibility forms cannot register a second one. Letters must also all
+//! come from one script: NFKC does not fold Cyrillic "а" into Latin "a", so
+//! a mixed name like "аlice" would otherwise pass for "alice".
 
 use unicode_normalization::UnicodeNormalization;
+use unicode_script::{Script, UnicodeScript};
 
 /// Why a username is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,6 +16,9 @@ pub enum UsernameError {
     /// A character outside letters, digits, `.`, `_` and `-`.
     #[error("a username may contain letters, digits, '.', '_' and '-' only")]
     Characters,
+    /// Letters from more than one script.
+    #[error("a username's letters must all come from one script")]
+    MixedScripts,
 }
 
 /// The canonical form of `raw`: trimmed, NFKC, lowercase; validated.
@@ -26,6 +32,12 @@ pub fn normalize(raw: &str) -> Result<String, UsernameError> {
     }
     if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')) {
         return Err(UsernameError::Characters);
+    }
+    let mut scripts = name.chars().map(|c| c.script()).filter(|s| !matches!(s, Script::Common | Script::Inherited));
+    if let Some(first) = scripts.next() {
+        if scripts.any(|s| s != first) {
+            return Err(UsernameError::MixedScripts);
+        }
     }
     Ok(name)
 }
@@ -52,5 +64,9 @@ mod tests {
         assert_eq!(normalize("a b c"), Err(UsernameError::Characters));
         assert_eq!(normalize("al:ice"), Err(UsernameError::Characters));
         assert_eq!(normalize("<script>"), Err(UsernameError::Characters));
+        // Cyrillic "а" (U+0430) among Latin letters.
+        assert_eq!(normalize("\u{430}lice"), Err(UsernameError::MixedScripts));
+        assert_eq!(normalize("аня").as_deref(), Ok("аня"), "all Cyrillic is fine");
+        assert_eq!(normalize("山田-42").as_deref(), Ok("山田-42"));
     }
 }
