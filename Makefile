@@ -15,5 +15,4 @@ setup:  ## only the installs
 	./scripts/setup.sh
 
 build:  ## only the builds
-	./scripts/build-worker.sh
-	cargo build --release -p upstash-local
+	./scripts/build.sh

@@ -15,8 +15,7 @@ cd "$(dirname "$0")/.."
 {
   ./scripts/setup.sh
   echo "== build: worker (wasm32) and upstash-local"
-  ./scripts/build-worker.sh
-  cargo build -q --release -p upstash-local
+  ./scripts/build.sh
 } >&2
 
 # Everything the run writes (the report, wrk scripts, redis-server's and

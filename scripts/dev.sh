@@ -12,8 +12,7 @@ UPSTASH_PORT=${UPSTASH_PORT:-8079}
 PORT=${PORT:-8787}
 
 ./scripts/setup.sh
-./scripts/build-worker.sh
-cargo build -q --release -p upstash-local
+LAB=0 ./scripts/build.sh
 
 mkdir -p .run
 # A dev secret and token, made once and kept in .run/ (git-ignored) so

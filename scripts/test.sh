@@ -11,8 +11,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 
 echo "== build: worker (wasm32) and upstash-local"
-./scripts/build-worker.sh
-cargo build -q --release -p upstash-local
+./scripts/build.sh
 
 echo "== cargo test (unit + native integration)"
 cargo test -q --workspace
