@@ -4,8 +4,8 @@
 #
 #   build/      the worker as deployed (release, wasm-opt)
 #   build-lab/  the same plus the `lab` feature's /lab/* routes, for the
-#               golden-vector tests only (release, no wasm-opt); skipped
-#               when LAB=0
+#               golden-vector tests only (release, no wasm-opt); only when
+#               LAB=1 (scripts/build.sh sets it; wrangler's [build] does not)
 #
 # Each is skipped when it is newer than every input, so wrangler's repeated
 # [build] runs cost nothing.
@@ -27,6 +27,6 @@ fresh() {
 }
 
 fresh build || worker-build --release
-if [ "${LAB:-1}" != 0 ]; then
+if [ "${LAB:-0}" = 1 ]; then
   fresh build-lab || worker-build --release --no-opt --out-dir build-lab . --features lab
 fi

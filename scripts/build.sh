@@ -3,5 +3,5 @@
 # (build/, and build-lab/ unless LAB=0) and the upstash-local server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/build-worker.sh
+LAB=${LAB:-1} ./scripts/build-worker.sh
 cargo build -q --release -p upstash-local
