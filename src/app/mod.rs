@@ -241,7 +241,7 @@ async fn route<S: AccountStore>(config: &Config, store: &S, req: &Request<'_>, n
     let mut session = sessions.load(req.cookie, now, secure).await?;
     let accounts = Accounts::new(&config.accounts, store);
     let user = session.passport_user::<String>().ok().flatten();
-    let mut view = view_of(&session, now);
+    let mut view = view_of(&session, user.clone(), now);
     match route {
         Route::Session => {
             if let Some(name) = &user {
@@ -319,7 +319,7 @@ pub fn next_views(current: Option<Value>) -> Option<Value> {
     })
 }
 
-fn view_of(session: &Session, now: Millis) -> SessionView {
+fn view_of(session: &Session, user: Option<String>, now: Millis) -> SessionView {
     SessionView {
         session_id: session.id().to_owned(),
         session_expire_time: session.cookie().remaining_ms(now).map(|ms| ms as f64 / 1000.0),
@@ -327,7 +327,7 @@ fn view_of(session: &Session, now: Millis) -> SessionView {
         beer_name: None,
         beer_style: None,
         error: session.notice().map(str::to_owned),
-        user: session.passport_user::<String>().ok().flatten(),
+        user,
         lifetime_beers: None,
     }
 }

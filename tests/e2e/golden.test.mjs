@@ -15,10 +15,10 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { startRedis, startUpstashLocal, startWorker, ROOT } from "./harness.mjs";
+import { startWorker, ROOT } from "./harness.mjs";
 import { OPTION_SETS, workerVars } from "../golden/options.mjs";
 import { SEQUENCES } from "../golden/sequences.mjs";
-import { workerSide, runSequence, startMonitor, closeAgents } from "../golden/lib.mjs";
+import { workerSide, runSequence, startWatchedStore } from "../golden/lib.mjs";
 
 const VECTORS = JSON.parse(readFileSync(path.join(ROOT, "tests/golden/vectors.json"), "utf8"));
 
@@ -124,21 +124,16 @@ function compareStep(expected, got, set) {
   return diffs;
 }
 
+let store;
 let redis;
 let upstash;
 let monitor;
 
 before(async () => {
-  redis = await startRedis();
-  upstash = await startUpstashLocal({ redisUrl: redis.url });
-  monitor = await startMonitor(redis.client);
+  store = await startWatchedStore();
+  ({ redis, upstash, monitor } = store);
 });
-after(async () => {
-  await monitor?.stop();
-  await upstash?.stop();
-  await redis?.stop();
-  closeAgents();
-});
+after(() => store?.stop());
 
 test("the vectors cover the whole matrix and were recorded with these option sets", () => {
   for (const set of OPTION_SETS) {

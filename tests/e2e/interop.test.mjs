@@ -15,11 +15,11 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startRedis, startUpstashLocal, startWorker } from "./harness.mjs";
+import { startWorker } from "./harness.mjs";
 import { startExpress } from "../fixtures/express-app.mjs";
 import { OPTION_SETS, expressConfig, workerVars } from "../golden/options.mjs";
 import { nodeDoc, FOREIGN_FIELDS } from "../golden/sequences.mjs";
-import { expressSide, workerSide, runSequence, startMonitor, closeAgents } from "../golden/lib.mjs";
+import { expressSide, workerSide, runSequence, startWatchedStore } from "../golden/lib.mjs";
 
 const set = (key, value) => ({ ops: "set", query: { key, value: JSON.stringify(value) } });
 const read = { ops: "read" };
@@ -108,21 +108,16 @@ function compare(reference, got, pattern) {
   return problems;
 }
 
+let store;
 let redis;
 let upstash;
 let monitor;
 
 before(async () => {
-  redis = await startRedis();
-  upstash = await startUpstashLocal({ redisUrl: redis.url });
-  monitor = await startMonitor(redis.client);
+  store = await startWatchedStore();
+  ({ redis, upstash, monitor } = store);
 });
-after(async () => {
-  await monitor?.stop();
-  await upstash?.stop();
-  await redis?.stop();
-  closeAgents();
-});
+after(() => store?.stop());
 
 for (const optionSet of OPTION_SETS) {
   describe(`option set ${optionSet.id}`, () => {

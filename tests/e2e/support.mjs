@@ -119,22 +119,35 @@ export async function startMonitor(client) {
         await sleep(5);
       }
       mon.destroy();
-      return lines.slice(0, end).map(parseMonitorLine);
+      return lines.slice(0, end).map((l) => parseMonitorLine(l).args);
     },
   };
 }
 
-/** `1700000000.123 [0 127.0.0.1:1234] "SET" "k" "v"` → ["SET", "k", "v"]. */
-function parseMonitorLine(line) {
+/** `1700000000.123 [0 127.0.0.1:1234] "SET" "k" "v"` → {addr, args (UTF-8 strings)}. */
+export function parseMonitorLine(line) {
+  const addr = line.match(/\[\d+ ([^\]]+)\]/)?.[1];
   const args = [];
-  for (const m of line.slice(line.indexOf("]") + 1).matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
-    args.push(
-      m[1].replace(/\\(x[0-9a-f]{2}|.)/g, (_, e) =>
-        e[0] === "x" ? String.fromCharCode(parseInt(e.slice(1), 16)) : ({ n: "\n", r: "\r", t: "\t" })[e] ?? e,
-      ),
-    );
+  const rest = line.slice(line.indexOf("]") + 1);
+  for (const m of rest.matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
+    const bytes = [];
+    const s = m[1];
+    for (let i = 0; i < s.length; i++) {
+      if (s[i] !== "\\") {
+        bytes.push(s.charCodeAt(i));
+        continue;
+      }
+      const e = s[++i];
+      if (e === "x") {
+        bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+        i += 2;
+      } else {
+        bytes.push(({ n: 10, r: 13, t: 9, a: 7, b: 8 })[e] ?? e.charCodeAt(0));
+      }
+    }
+    args.push(Buffer.from(bytes).toString("utf8"));
   }
-  return args;
+  return { addr, args };
 }
 
 /** Monitored commands that name a `sess:` key, as `VERB key [rest…]`, with the SET payload dropped. */

@@ -31,6 +31,8 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import signature from "cookie-signature";
 import { RESP_TYPES } from "redis";
+import { startRedis, startUpstashLocal } from "../e2e/harness.mjs";
+import { parseMonitorLine } from "../e2e/support.mjs";
 
 export { sleep };
 
@@ -119,6 +121,30 @@ export function workerSide(worker) {
 }
 
 // ---------------------------------------------------------------------------
+// The store the golden and interop tests share
+
+/**
+ * redis-server, upstash-local in front of it, and a MONITOR on it, for one
+ * test file. Returns { redis, upstash, monitor, stop() }.
+ */
+export async function startWatchedStore() {
+  const redis = await startRedis();
+  const upstash = await startUpstashLocal({ redisUrl: redis.url });
+  const monitor = await startMonitor(redis.client);
+  return {
+    redis,
+    upstash,
+    monitor,
+    async stop() {
+      await monitor.stop();
+      await upstash.stop();
+      await redis.stop();
+      closeAgents();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
 // MONITOR, delimited by markers
 
 /**
@@ -167,32 +193,6 @@ export async function startMonitor(client) {
       mon.destroy();
     },
   };
-}
-
-/** `1700000000.123 [0 127.0.0.1:1234] "SET" "k" "v"` → {addr, args (UTF-8 strings)}. */
-function parseMonitorLine(line) {
-  const addr = line.match(/\[\d+ ([^\]]+)\]/)?.[1];
-  const args = [];
-  const rest = line.slice(line.indexOf("]") + 1);
-  for (const m of rest.matchAll(/"((?:[^"\\]|\\.)*)"/g)) {
-    const bytes = [];
-    const s = m[1];
-    for (let i = 0; i < s.length; i++) {
-      if (s[i] !== "\\") {
-        bytes.push(s.charCodeAt(i));
-        continue;
-      }
-      const e = s[++i];
-      if (e === "x") {
-        bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
-        i += 2;
-      } else {
-        bytes.push(({ n: 10, r: 13, t: 9, a: 7, b: 8 })[e] ?? e.charCodeAt(0));
-      }
-    }
-    args.push(Buffer.from(bytes).toString("utf8"));
-  }
-  return { addr, args };
 }
 
 // ---------------------------------------------------------------------------
