@@ -6,6 +6,9 @@
 #   build-lab/  the same plus the `lab` feature's /lab/* routes, for the
 #               golden-vector tests only (release, no wasm-opt); only when
 #               LAB=1 (scripts/build.sh sets it; wrangler's [build] does not)
+#   examples/minimal/build/
+#               the minimal worker on the library alone; only when
+#               EXAMPLES=1 (scripts/build.sh sets it)
 #
 # Each is skipped when it is newer than every input, so wrangler's repeated
 # [build] runs cost nothing.
@@ -23,10 +26,14 @@ done
 
 fresh() {
   [ -f "$1/index.js" ] && [ -z "${FORCE_BUILD:-}" ] &&
-    [ -z "$(find src Cargo.toml Cargo.lock -newer "$1/index.js" -print -quit)" ]
+    [ -z "$(find src crates examples/minimal/src examples/minimal/Cargo.toml Cargo.toml Cargo.lock \
+      -newer "$1/index.js" -print -quit)" ]
 }
 
 fresh build || worker-build --release
 if [ "${LAB:-0}" = 1 ]; then
   fresh build-lab || worker-build --release --no-opt --out-dir build-lab . --features lab
+fi
+if [ "${EXAMPLES:-0}" = 1 ]; then
+  fresh examples/minimal/build || (cd examples/minimal && worker-build --release --no-opt)
 fi

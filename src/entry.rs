@@ -5,17 +5,24 @@
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use worker::{console_error, event, Context, Date, Env, Request, Response, Result};
+use edge_session::store::UpstashClient;
+use edge_session::workers::{env_var, now_ms};
+use worker::{console_error, event, Context, Env, Request, Response, Result};
 
 use crate::app;
 use crate::config::Config;
-use crate::store::UpstashClient;
+
+/// What every request of an isolate shares.
+struct State {
+    config: Config,
+    store: UpstashClient,
+}
 
 thread_local! {
     /// The configuration and client, built on the first request of this
     /// isolate: the env of a deployed worker never changes while it lives.
     /// Shared by reference (`Rc`) with each request: nothing is copied per request.
-    static STATE: OnceCell<std::result::Result<Rc<(Config, UpstashClient)>, String>> = const { OnceCell::new() };
+    static STATE: OnceCell<std::result::Result<Rc<State>, String>> = const { OnceCell::new() };
 }
 
 #[event(fetch)]
@@ -25,7 +32,8 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Ok(state) => state,
         Err(message) => {
             console_error!("edge-session configuration error: {message}");
-            return json_response(500, &serde_json::json!({ "error": format!("worker misconfigured: {message}") }).to_string(), &[]);
+            let body = serde_json::json!({ "error": format!("worker misconfigured: {message}") }).to_string();
+            return json_response(500, &body, &[]);
         }
     };
 
@@ -72,8 +80,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         content_type: content_type.as_deref(),
         body: &body,
     };
-    let (config, store) = &*state;
-    let answer = app::handle(config, store, &request, Date::now().as_millis() as i64).await;
+    let answer = app::handle(&state.config, &state.store, &request, now_ms()).await;
     if answer.status >= 500 {
         let detail = answer.detail.as_deref().unwrap_or(&answer.body);
         console_error!("{} {} -> {}: {}", method, url.path(), answer.status, detail);
@@ -100,20 +107,15 @@ async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, app::Respo
     Ok(body)
 }
 
-fn init(env: &Env) -> std::result::Result<Rc<(Config, UpstashClient)>, String> {
-    let config = Config::from_vars(|name| {
-        env.secret(name)
-            .map(|v| v.to_string())
-            .or_else(|_| env.var(name).map(|v| v.to_string()))
-            .ok()
-    })
-    .map_err(|e| {
+fn init(env: &Env) -> std::result::Result<Rc<State>, String> {
+    let config = Config::from_vars(|name| env_var(env, name)).map_err(|e| {
         // The log gets the bad value; the visitor only the variable's name.
         console_error!("edge-session configuration error: {e}");
         e.public_message()
     })?;
-    let store = UpstashClient::new(&config.upstash_url, &config.upstash_token, config.store_timeout);
-    Ok(Rc::new((config, store)))
+    let upstash = &config.upstash;
+    let store = UpstashClient::new(&upstash.url, &upstash.token, upstash.timeout);
+    Ok(Rc::new(State { config, store }))
 }
 
 fn json_response(status: u16, body: &str, headers: &[(&'static str, String)]) -> Result<Response> {

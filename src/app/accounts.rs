@@ -4,12 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{json_ok, AppError, Request, Response, Route};
-use crate::accounts::Accounts;
-use crate::config::Config;
-use crate::session::document::Millis;
-use crate::session::{Session, Sessions};
-use crate::store::AccountStore;
+use edge_session::session::Session;
+use edge_session::store::AccountStore;
+
+use super::{json_ok, AppError, Ctx, Request, Response};
 
 #[derive(Deserialize)]
 struct Credentials {
@@ -17,7 +15,7 @@ struct Credentials {
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct AccountView {
     #[serde(rename = "sessionID")]
@@ -52,60 +50,67 @@ fn credentials(req: &Request<'_>) -> Result<Credentials, AppError> {
     }
 }
 
-/// Serves one account route on the request's loaded session.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn route<S: AccountStore>(
-    route: Route,
-    config: &Config,
-    sessions: &Sessions<'_, S>,
-    accounts: &Accounts<'_, S>,
-    mut session: Session,
-    req: &Request<'_>,
-    now: Millis,
-    secure: bool,
-) -> Result<Response, AppError> {
-    let prefix = &config.session.prefix;
-    let mut view = AccountView { session_id: None, user: None, lifetime_beers: None, sessions_ended: None };
-    let status = match route {
-        Route::Register => {
-            let c = credentials(req)?;
-            let name = accounts.register(&c.username, &c.password, req.client_ip.unwrap_or("unknown")).await?;
-            view.user = Some(name);
-            view.session_id = Some(session.id().to_owned());
-            201
-        }
-        Route::Login => {
-            let c = credentials(req)?;
-            let ip = req.client_ip.unwrap_or("unknown");
-            let name = accounts.authenticate(&c.username, &c.password, ip).await?;
-            // Passport's login: the pre-login id is deleted, a fresh one
-            // carries passport.user, so an id planted before login is useless.
-            sessions.login(&mut session, &name, now, secure).await?;
-            accounts.index_session(&name, session.id(), prefix).await?;
-            view.lifetime_beers = Some(accounts.lifetime_beers(&name).await?);
-            view.user = Some(name);
-            view.session_id = Some(session.id().to_owned());
-            200
-        }
-        Route::Logout => {
-            // Passport's logout: passport.user removed, then a fresh id.
-            sessions.logout(&mut session, now, secure).await?;
-            view.session_id = Some(session.id().to_owned());
-            200
-        }
-        Route::LogoutAll => {
-            let name: String = session.passport_user().ok().flatten().ok_or(AppError::NotLoggedIn)?;
-            let ended = accounts.logout_everywhere(&name, prefix).await?;
-            // This session was one of them; make sure its key is gone even
-            // if it was never indexed, and clear this browser's cookie.
-            sessions.destroy(&mut session).await?;
-            view.sessions_ended = Some(ended);
-            200
-        }
-        _ => unreachable!("only account routes are sent here"),
+/// `POST /api/register`: creates the account; the session is untouched
+/// (no login until `/api/login`). 201.
+pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>, session: Session) -> Result<Response, AppError> {
+    let c = credentials(ctx.req)?;
+    let name = ctx.accounts.register(&c.username, &c.password, client_ip(ctx)).await?;
+    let view = AccountView { user: Some(name), session_id: Some(session.id().to_string()), ..AccountView::default() };
+    answer(ctx, session, &view, 201).await
+}
+
+/// `POST /api/login`: Passport's login (the pre-login id is deleted, a
+/// fresh one carries `passport.user`, so an id planted before login is
+/// useless), then the per-user session index.
+pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
+    let c = credentials(ctx.req)?;
+    let name = ctx.accounts.authenticate(&c.username, &c.password, client_ip(ctx)).await?;
+    ctx.sessions.login(&mut session, &name, ctx.now).await?;
+    let prefix = &ctx.config.session.prefix;
+    ctx.accounts.index_session(&name, session.id().as_str(), prefix).await?;
+    let view = AccountView {
+        lifetime_beers: Some(ctx.accounts.lifetime_beers(&name).await?),
+        user: Some(name),
+        session_id: Some(session.id().to_string()),
+        ..AccountView::default()
     };
-    let set_cookie = sessions.commit(session, now, secure).await?;
-    let mut resp = json_ok(&view, set_cookie);
+    answer(ctx, session, &view, 200).await
+}
+
+/// `POST /api/logout`: Passport's logout (`passport.user` removed, then a
+/// fresh id).
+pub(super) async fn logout<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
+    ctx.sessions.logout(&mut session, ctx.now).await?;
+    let view = AccountView { session_id: Some(session.id().to_string()), ..AccountView::default() };
+    answer(ctx, session, &view, 200).await
+}
+
+/// `POST /api/logout-all`: every indexed session of the user ends, this
+/// one included, and this browser's cookie is cleared.
+pub(super) async fn logout_all<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
+    let name: String = session.passport_user().ok().flatten().ok_or(AppError::NotLoggedIn)?;
+    let ended = ctx.accounts.logout_everywhere(&name, &ctx.config.session.prefix).await?;
+    // This session was one of them; make sure its key is gone even if it
+    // was never indexed.
+    ctx.sessions.destroy(&mut session).await?;
+    let view = AccountView { sessions_ended: Some(ended), ..AccountView::default() };
+    answer(ctx, session, &view, 200).await
+}
+
+/// The address limits count against: `CF-Connecting-IP`, or one shared
+/// "unknown" bucket when the platform did not say.
+fn client_ip<'a, S>(ctx: &Ctx<'a, S>) -> &'a str {
+    ctx.req.client_ip.unwrap_or("unknown")
+}
+
+async fn answer<S: AccountStore>(
+    ctx: &Ctx<'_, S>,
+    session: Session,
+    view: &AccountView,
+    status: u16,
+) -> Result<Response, AppError> {
+    let set_cookie = ctx.sessions.commit(session, ctx.now).await?;
+    let mut resp = json_ok(view, set_cookie);
     resp.status = status;
     Ok(resp)
 }

@@ -27,10 +27,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{json_ok, AppError, Request, Response};
-use crate::session::document::Millis;
-use crate::session::{Session, SessionError, Sessions};
-use crate::store::SessionStore;
+use edge_session::session::{Session, SessionError};
+use edge_session::store::AccountStore;
+
+use super::{json_ok, AppError, Ctx, Response};
 
 #[derive(Serialize)]
 struct Answer {
@@ -39,21 +39,17 @@ struct Answer {
     user: Option<Value>,
 }
 
-/// Runs the ops named in `ops` (comma-separated) on the request's session.
-pub async fn route<S: SessionStore>(
-    sessions: &Sessions<'_, S>,
-    mut s: Session,
-    req: &Request<'_>,
-    ops: &str,
-    now: Millis,
-    secure: bool,
-) -> Result<Response, AppError> {
+/// Runs the ops named after `/lab/` (comma-separated) on the request's
+/// session.
+pub(super) async fn route<S: AccountStore>(ctx: &Ctx<'_, S>, mut s: Session) -> Result<Response, AppError> {
+    let (sessions, now) = (&ctx.sessions, ctx.now);
+    let ops = &ctx.path["/lab/".len()..];
     let mut live = true;
     // Like express-session, the session is committed even when an op fails
     // (Node saves when the error response ends); the error is answered after.
-    let outcome = run_ops(sessions, &mut s, req, ops, now, secure, &mut live).await;
+    let outcome = run_ops(ctx, &mut s, ops, &mut live).await;
     if let Err(err) = outcome {
-        let set_cookie = sessions.commit(s, now, secure).await?;
+        let set_cookie = sessions.commit(s, now).await?;
         let mut resp = err.into_response();
         if let Some(c) = set_cookie {
             resp.headers.push(("Set-Cookie", c));
@@ -61,22 +57,15 @@ pub async fn route<S: SessionStore>(
         return Ok(resp);
     }
     let answer = Answer {
-        session_id: live.then(|| s.id().to_owned()),
+        session_id: live.then(|| s.id().to_string()),
         user: if live { s.passport_user::<Value>().map_err(SessionError::from)? } else { None },
     };
-    let set_cookie = sessions.commit(s, now, secure).await?;
+    let set_cookie = sessions.commit(s, now).await?;
     Ok(json_ok(&answer, set_cookie))
 }
 
-async fn run_ops<S: SessionStore>(
-    sessions: &Sessions<'_, S>,
-    s: &mut Session,
-    req: &Request<'_>,
-    ops: &str,
-    now: Millis,
-    secure: bool,
-    live: &mut bool,
-) -> Result<(), AppError> {
+async fn run_ops<S: AccountStore>(ctx: &Ctx<'_, S>, s: &mut Session, ops: &str, live: &mut bool) -> Result<(), AppError> {
+    let (sessions, req, now) = (&ctx.sessions, ctx.req, ctx.now);
     let param = |name: &str| req.query_param(name).ok_or_else(|| AppError::BadRequest(format!("missing ?{name}=")));
     let json_param = |name: &str| -> Result<Value, AppError> {
         serde_json::from_str(&param(name)?).map_err(|e| AppError::BadRequest(format!("?{name}= is not JSON: {e}")))
@@ -91,7 +80,7 @@ async fn run_ops<S: SessionStore>(
                 }
                 s.insert(&key, &json_param("value")?).map_err(SessionError::from)?;
             }
-            "regenerate" => sessions.regenerate(s, now, secure).await?,
+            "regenerate" => sessions.regenerate(s, now).await?,
             "destroy" => {
                 sessions.destroy(s).await?;
                 *live = false;
@@ -108,8 +97,8 @@ async fn run_ops<S: SessionStore>(
                 s.unset();
                 *live = false;
             }
-            "login" => sessions.login(s, &json_param("user")?, now, secure).await?,
-            "logout" => sessions.logout(s, now, secure).await?,
+            "login" => sessions.login(s, &json_param("user")?, now).await?,
+            "logout" => sessions.logout(s, now).await?,
             "rotate" => sessions.rotate_id(s).await?,
             other => return Err(AppError::NotFound(format!("/lab/{other}"))),
         }

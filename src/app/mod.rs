@@ -1,8 +1,10 @@
 //! The worker's routes: the craft-beer demo (`GET /api/session`, `POST
 //! /api/pour`) and the account routes (`app::accounts`) on top of the session
-//! and account layers, behind the CSRF check. Platform-free: it takes a plain request, a store and the
-//! time, and returns a plain response, so it is tested natively; the worker
-//! entry only converts to and from the Workers types.
+//! and account layers, behind the CSRF check. Routes are declared once, in
+//! [`ROUTES`]; dispatch and the `Allow` header are derived from that table.
+//! Platform-free: it takes a plain request, a store and the time, and
+//! returns a plain response, so it is tested natively; the worker entry only
+//! converts to and from the Workers types.
 
 mod accounts;
 pub mod beer;
@@ -13,11 +15,14 @@ pub mod lab;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::accounts::{AccountError, Accounts};
-use crate::config::{Config, MAX_COOKIE_HEADER_BYTES};
-use crate::session::document::Millis;
-use crate::session::{Session, SessionError, Sessions};
-use crate::store::AccountStore;
+use edge_session::accounts::{AccountError, Accounts};
+use edge_session::session::cookie::MAX_COOKIE_HEADER_BYTES;
+use edge_session::session::decide;
+use edge_session::session::document::Millis;
+use edge_session::session::{Session, SessionError, Sessions};
+use edge_session::store::AccountStore;
+
+use crate::config::Config;
 
 /// The largest request body read, in bytes (the account forms are tiny).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -56,14 +61,7 @@ impl Request<'_> {
     /// proxy is trusted (`SESSION_PROXY`), the first `X-Forwarded-Proto`
     /// value. A Secure cookie is only ever sent when this is true.
     pub fn is_secure(&self, trust_proxy: bool) -> bool {
-        if self.https {
-            return true;
-        }
-        trust_proxy
-            && self
-                .forwarded_proto
-                .and_then(|v| v.split(',').next())
-                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+        decide::is_secure(self.https, self.forwarded_proto, trust_proxy)
     }
 
     /// The value of query parameter `name`, percent-decoded.
@@ -112,8 +110,8 @@ pub enum AppError {
         method: String,
         /// The route.
         path: String,
-        /// The methods the route takes.
-        allow: &'static str,
+        /// The methods the route takes, as the `Allow` header lists them.
+        allow: String,
     },
     /// No such route.
     #[error("no route for {0}")]
@@ -149,15 +147,22 @@ impl AppError {
             AppError::ViewsNotCountable | AppError::Account(AccountError::Taken) => plain(409),
             AppError::Session(SessionError::NotFound { .. }) => (409, chain(&self), vec![]),
             AppError::BodyTooLarge(_) => plain(413),
-            AppError::Account(AccountError::RateLimited(wait)) => {
-                (429, self.to_string(), vec![("Retry-After", wait.to_string())])
+            AppError::Account(AccountError::RateLimited { retry_after_seconds }) => {
+                (429, self.to_string(), vec![("Retry-After", retry_after_seconds.to_string())])
             }
             AppError::Session(SessionError::Field(_) | SessionError::Corrupt { .. })
             | AppError::Account(AccountError::Hash(_) | AccountError::Record(_)) => (500, chain(&self), vec![]),
         };
+        // The page reads the wait from the body, not from the message text.
+        let retry_after: Option<u64> =
+            headers.iter().find(|(name, _)| *name == "Retry-After").and_then(|(_, v)| v.parse().ok());
         headers.insert(0, ("Content-Type", "application/json; charset=utf-8".into()));
         headers.push(("Cache-Control", "no-store".into()));
-        let body = serde_json::json!({ "error": message }).to_string();
+        let body = match retry_after {
+            Some(seconds) => serde_json::json!({ "error": message, "retryAfter": seconds }),
+            None => serde_json::json!({ "error": message }),
+        }
+        .to_string();
         Response { status, headers, body, detail: Some(chain(&self)) }
     }
 }
@@ -195,36 +200,109 @@ struct SessionView {
     lifetime_beers: Option<i64>,
 }
 
+/// The routes of the demo, one variant per entry of [`ROUTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /api/session`: the session panel.
+    Session,
+    /// `POST /api/pour`: one more beer in this session.
+    Pour,
+    /// `POST /api/register`.
+    Register,
+    /// `POST /api/login`.
+    Login,
+    /// `POST /api/logout`.
+    Logout,
+    /// `POST /api/logout-all`.
+    LogoutAll,
+    /// `/lab/<ops>` (feature `lab` only; any method).
+    #[cfg(feature = "lab")]
+    Lab,
+}
+
+/// One route: its path (lowercase, no trailing slash) and the methods it
+/// answers, in the order the `Allow` header lists them.
+#[derive(Debug)]
+pub struct RouteEntry {
+    /// The path.
+    pub path: &'static str,
+    /// The methods served.
+    pub methods: &'static [&'static str],
+    /// The handler.
+    pub route: Route,
+}
+
+/// Every route of the demo, declared once: dispatch and the `Allow` header
+/// of a 405 both come from here.
+pub const ROUTES: &[RouteEntry] = &[
+    RouteEntry { path: "/api/session", methods: &["GET", "HEAD"], route: Route::Session },
+    RouteEntry { path: "/api/pour", methods: &["POST"], route: Route::Pour },
+    RouteEntry { path: "/api/register", methods: &["POST"], route: Route::Register },
+    RouteEntry { path: "/api/login", methods: &["POST"], route: Route::Login },
+    RouteEntry { path: "/api/logout", methods: &["POST"], route: Route::Logout },
+    RouteEntry { path: "/api/logout-all", methods: &["POST"], route: Route::LogoutAll },
+];
+
+/// The route for `path` (already normalized) and `method`.
+///
+/// # Errors
+///
+/// [`AppError::MethodNotAllowed`] (with the route's methods for `Allow`)
+/// when the path is known but the method is not, [`AppError::NotFound`]
+/// when the path is not.
+pub fn resolve(path: &str, method: &str, original_path: &str) -> Result<Route, AppError> {
+    #[cfg(feature = "lab")]
+    if path.starts_with("/lab/") {
+        return Ok(Route::Lab);
+    }
+    let entry = ROUTES.iter().find(|e| e.path == path).ok_or_else(|| AppError::NotFound(path.into()))?;
+    if entry.methods.contains(&method) {
+        return Ok(entry.route);
+    }
+    Err(AppError::MethodNotAllowed {
+        method: method.into(),
+        path: original_path.into(),
+        allow: entry.methods.join(", "),
+    })
+}
+
+/// Express's routing: case-insensitive, one trailing slash ignored.
+fn normalize_path(path: &str) -> String {
+    match path.strip_suffix('/') {
+        Some(p) if !p.is_empty() => p,
+        _ => path,
+    }
+    .to_ascii_lowercase()
+}
+
+/// What every handler gets: the request, the layers bound to the
+/// configuration and store, and the time.
+pub struct Ctx<'a, S> {
+    /// The whole configuration.
+    pub config: &'a Config,
+    /// The request.
+    pub req: &'a Request<'a>,
+    /// The session layer.
+    pub sessions: Sessions<'a, S>,
+    /// The account layer.
+    pub accounts: Accounts<'a, S>,
+    /// The time the request is served at.
+    pub now: Millis,
+    /// The normalized path.
+    pub path: String,
+}
+
 /// Serves one request of the demo.
 pub async fn handle<S: AccountStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Response {
-    match route(config, store, req, now).await {
+    match serve(config, store, req, now).await {
         Ok(resp) => resp,
         Err(err) => err.into_response(),
     }
 }
 
-async fn route<S: AccountStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Result<Response, AppError> {
-    // Express routes ignore case and one trailing slash by default.
-    let path = match req.path.strip_suffix('/') {
-        Some(p) if !p.is_empty() => p,
-        _ => req.path,
-    }
-    .to_ascii_lowercase();
-    let route = match (path.as_str(), req.method) {
-        ("/api/session", "GET" | "HEAD") => Route::Session,
-        ("/api/pour", "POST") => Route::Pour,
-        ("/api/register", "POST") => Route::Register,
-        ("/api/login", "POST") => Route::Login,
-        ("/api/logout", "POST") => Route::Logout,
-        ("/api/logout-all", "POST") => Route::LogoutAll,
-        ("/api/session", m) => return Err(not_allowed(m, req.path, "GET")),
-        ("/api/pour" | "/api/register" | "/api/login" | "/api/logout" | "/api/logout-all", m) => {
-            return Err(not_allowed(m, req.path, "POST"))
-        }
-        #[cfg(feature = "lab")]
-        (p, _) if p.starts_with("/lab/") => Route::Lab,
-        (p, _) => return Err(AppError::NotFound(p.into())),
-    };
+async fn serve<S: AccountStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Result<Response, AppError> {
+    let path = normalize_path(req.path);
+    let route = resolve(&path, req.method, req.path)?;
     let cookie_len = req.cookie.map_or(0, str::len);
     if cookie_len > MAX_COOKIE_HEADER_BYTES {
         return Err(AppError::CookieTooLarge(cookie_len));
@@ -236,53 +314,65 @@ async fn route<S: AccountStore>(config: &Config, store: &S, req: &Request<'_>, n
         return Err(AppError::CrossSite);
     }
 
-    let secure = req.is_secure(config.trust_proxy);
-    let sessions = Sessions::new(&config.session, store);
-    let mut session = sessions.load(req.cookie, now, secure).await?;
-    let accounts = Accounts::new(&config.accounts, store);
-    let user = session.passport_user::<String>().ok().flatten();
-    let mut view = view_of(&session, user.clone(), now);
+    let ctx = Ctx {
+        config,
+        req,
+        sessions: Sessions::new(&config.session, store),
+        accounts: Accounts::new(&config.accounts, store),
+        now,
+        path,
+    };
+    let secure = req.is_secure(config.session.trust_proxy);
+    let session = ctx.sessions.load(req.cookie, now, secure).await?;
     match route {
-        Route::Session => {
-            if let Some(name) = &user {
-                view.lifetime_beers = Some(accounts.lifetime_beers(name).await?);
-            }
-        }
-        Route::Pour => {
-            let current = session.get::<Value>("views").map_err(SessionError::from)?;
-            let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;
-            session.insert("views", &views).map_err(SessionError::from)?;
-            if let Some(name) = &user {
-                view.lifetime_beers = Some(accounts.add_beer(name).await?);
-            }
-            let beer = beer::random();
-            view.beers_viewed = Some(views);
-            view.beer_name = Some(beer.name);
-            view.beer_style = Some(beer.style);
-        }
-        Route::Register | Route::Login | Route::Logout | Route::LogoutAll => {
-            return accounts::route(route, config, &sessions, &accounts, session, req, now, secure).await;
-        }
+        Route::Session => show_session(&ctx, session).await,
+        Route::Pour => pour(&ctx, session).await,
+        Route::Register => accounts::register(&ctx, session).await,
+        Route::Login => accounts::login(&ctx, session).await,
+        Route::Logout => accounts::logout(&ctx, session).await,
+        Route::LogoutAll => accounts::logout_all(&ctx, session).await,
         #[cfg(feature = "lab")]
-        Route::Lab => return lab::route(&sessions, session, req, &path["/lab/".len()..], now, secure).await,
+        Route::Lab => lab::route(&ctx, session).await,
     }
-    // The answer waits for the store: what the browser sees next is what
-    // Redis holds.
-    let set_cookie = sessions.commit(session, now, secure).await?;
-    Ok(json_ok(&view, set_cookie))
 }
 
-/// The routes of the worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Session,
-    Pour,
-    Register,
-    Login,
-    Logout,
-    LogoutAll,
-    #[cfg(feature = "lab")]
-    Lab,
+/// `GET /api/session`: the panel, with lifetime beers when logged in.
+async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>, session: Session) -> Result<Response, AppError> {
+    let user = session.passport_user::<String>().ok().flatten();
+    let mut view = view_of(&session, user.clone(), ctx.now);
+    if let Some(name) = &user {
+        view.lifetime_beers = Some(ctx.accounts.lifetime_beers(name).await?);
+    }
+    commit_json(ctx, session, &view).await
+}
+
+/// `POST /api/pour`: `views + 1` as the seed's JavaScript counts, and one
+/// more lifetime beer when logged in.
+async fn pour<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
+    let user = session.passport_user::<String>().ok().flatten();
+    let mut view = view_of(&session, user.clone(), ctx.now);
+    let current = session.get::<Value>("views").map_err(SessionError::from)?;
+    let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;
+    session.insert("views", &views).map_err(SessionError::from)?;
+    if let Some(name) = &user {
+        view.lifetime_beers = Some(ctx.accounts.add_beer(name).await?);
+    }
+    let beer = beer::random();
+    view.beers_viewed = Some(views);
+    view.beer_name = Some(beer.name);
+    view.beer_style = Some(beer.style);
+    commit_json(ctx, session, &view).await
+}
+
+/// Commits the session and answers `body` as 200 JSON. The answer waits for
+/// the store: what the browser sees next is what Redis holds.
+async fn commit_json<S: AccountStore, T: Serialize>(
+    ctx: &Ctx<'_, S>,
+    session: Session,
+    body: &T,
+) -> Result<Response, AppError> {
+    let set_cookie = ctx.sessions.commit(session, ctx.now).await?;
+    Ok(json_ok(body, set_cookie))
 }
 
 /// A 200 JSON answer, never cached, with the session's Set-Cookie if any.
@@ -321,7 +411,7 @@ pub fn next_views(current: Option<Value>) -> Option<Value> {
 
 fn view_of(session: &Session, user: Option<String>, now: Millis) -> SessionView {
     SessionView {
-        session_id: session.id().to_owned(),
+        session_id: session.id().to_string(),
         session_expire_time: session.cookie().remaining_ms(now).map(|ms| ms as f64 / 1000.0),
         beers_viewed: session.get::<Value>("views").ok().flatten(),
         beer_name: None,
@@ -330,10 +420,6 @@ fn view_of(session: &Session, user: Option<String>, now: Millis) -> SessionView 
         user,
         lifetime_beers: None,
     }
-}
-
-fn not_allowed(method: &str, path: &str, allow: &'static str) -> AppError {
-    AppError::MethodNotAllowed { method: method.into(), path: path.into(), allow }
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! The demo's routes against the in-memory store.
 
 use super::*;
-use crate::store::MemoryStore;
-use crate::test_util::block_on;
+use edge_session::store::MemoryStore;
+use edge_session::testing::block_on;
 
 const NOW: Millis = 1_795_414_947_103;
 
@@ -73,7 +73,7 @@ fn session_read_has_no_beer_and_no_views_when_new() {
 fn errors_become_clear_answers() {
     let (cfg, store) = (config(), MemoryStore::new());
     let r = block_on(handle(&cfg, &store, &req("POST", "/api/session", None), NOW));
-    assert_eq!((r.status, header(&r, "Allow")), (405, Some("GET")));
+    assert_eq!((r.status, header(&r, "Allow")), (405, Some("GET, HEAD")));
     let r = block_on(handle(&cfg, &store, &req("GET", "/api/pour", None), NOW));
     assert_eq!((r.status, header(&r, "Allow")), (405, Some("POST")));
     let r = block_on(handle(&cfg, &store, &req("GET", "/api/nope", None), NOW));

@@ -2,7 +2,7 @@
 //! redis-server, for local runs and tests of the worker without an Upstash
 //! account.
 //!
-//! It speaks what the worker speaks (SPEC §5): `POST /` with a JSON array
+//! It speaks what the worker speaks (docs/PROTOCOL.md §5): `POST /` with a JSON array
 //! command, `POST /pipeline` and `POST /multi-exec` with an array of them,
 //! `Authorization: Bearer <token>` (400 when missing, 401 when wrong),
 //! `{"result": ...}` / `{"error": ...}` answers, `Upstash-Encoding: base64`,
@@ -21,8 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use clap::Parser;
-use edge_session::store::command::{argument_bytes, Encoding, Reply};
-use edge_session::store::transport::SYNC_TOKEN_HEADER;
+use edge_session::store::wire::{argument_bytes, Encoding, Reply, SYNC_TOKEN_HEADER};
 use redis::aio::ConnectionManager;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;

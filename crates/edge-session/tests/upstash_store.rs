@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use edge_session::store::command::{self, CommandError, Encoding, Get, Set, Ttl};
+use edge_session::store::command::{self, Get, Set, Ttl};
+use edge_session::store::wire::{CommandError, Encoding};
 use edge_session::store::{conformance, SessionStore, StoreError, TransportError, UpstashClient};
 
 const TOKEN: &str = "integration-token";
@@ -84,7 +85,7 @@ fn client(url: &str) -> UpstashClient {
 #[tokio::test]
 async fn conformance_suite() {
     let s = start();
-    conformance::run_all(&client(&s.url), "conformance:upstash:").await;
+    conformance::run_accounts(&client(&s.url), "conformance:upstash:").await;
 }
 
 #[tokio::test]

@@ -1,140 +1,11 @@
-//! Each Redis command the session layer sends, encoded and decoded in one
-//! place, and the Upstash REST wire format of replies.
-//!
-//! Both sides use this module: the client (`store::upstash`) to build
-//! request bodies and read `{"result": ...}`, and the local Upstash-compatible
-//! server (`tools/upstash-local`) to write them. A change to the wire form is
-//! therefore made once, and the round-trip tests below hold both ends to it.
+//! Each Redis command the session layer sends: its arguments on the wire
+//! and the typed reading of its result, one struct per command (as
+//! mini-redis's `cmd/`). The envelope and encodings around them are
+//! `store::wire`'s.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-/// Why a reply did not have the shape a command expects.
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    /// Redis answered with an error (`{"error": "ERR ..."}`).
-    #[error("redis error: {0}")]
-    Redis(String),
-    /// The JSON is valid but not what this command answers.
-    #[error("unexpected reply to {command}: {reply}")]
-    Unexpected {
-        /// The command's name.
-        command: &'static str,
-        /// The reply, as JSON text (truncated).
-        reply: String,
-    },
-    /// A base64 string result did not decode.
-    #[error("reply to {command} is not valid base64")]
-    Base64 {
-        /// The command's name.
-        command: &'static str,
-        /// The decoder's error.
-        #[source]
-        source: base64::DecodeError,
-    },
-}
-
-/// How bulk strings travel in replies: as JSON strings, or base64-encoded
-/// when the request carried `Upstash-Encoding: base64`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// Bulk strings as JSON strings (must be UTF-8).
-    Plain,
-    /// Bulk strings base64-encoded; status replies such as `OK` stay plain.
-    Base64,
-}
-
-impl Encoding {
-    /// The request header that asks for this encoding, if any.
-    pub const HEADER: &'static str = "Upstash-Encoding";
-
-    /// Reads the `Upstash-Encoding` header value.
-    pub fn from_header(value: Option<&str>) -> Self {
-        match value {
-            Some(v) if v.trim().eq_ignore_ascii_case("base64") => Encoding::Base64,
-            _ => Encoding::Plain,
-        }
-    }
-
-    fn decode_bulk(self, command: &'static str, text: &str) -> Result<Vec<u8>, CommandError> {
-        match self {
-            Encoding::Plain => Ok(text.as_bytes().to_vec()),
-            Encoding::Base64 => STANDARD
-                .decode(text)
-                .map_err(|source| CommandError::Base64 { command, source }),
-        }
-    }
-}
-
-/// A Redis reply as the Upstash REST API carries it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
-    /// `nil` → JSON `null`.
-    Nil,
-    /// An integer reply → JSON number.
-    Integer(i64),
-    /// A status reply such as `OK` → JSON string, never base64-encoded.
-    Status(String),
-    /// A bulk string → JSON string (base64 when asked for).
-    Bulk(Vec<u8>),
-    /// An array reply → JSON array.
-    Array(Vec<Reply>),
-    /// An error reply → `{"error": "..."}` at the top of an answer.
-    Error(String),
-}
-
-impl Reply {
-    /// The JSON value of a non-error reply, as it stands under `"result"`.
-    fn to_result(&self, enc: Encoding) -> Value {
-        match self {
-            Reply::Nil => Value::Null,
-            Reply::Integer(n) => json!(n),
-            Reply::Status(s) => json!(s),
-            Reply::Bulk(bytes) => match enc {
-                Encoding::Base64 => json!(STANDARD.encode(bytes)),
-                // Upstash without base64 cannot carry bytes that are not
-                // UTF-8; replace them rather than fail the whole answer.
-                Encoding::Plain => json!(String::from_utf8_lossy(bytes)),
-            },
-            Reply::Array(items) => Value::Array(items.iter().map(|r| r.to_result(enc)).collect()),
-            Reply::Error(e) => json!(e),
-        }
-    }
-
-    /// The envelope Upstash answers for one command: `{"result": ...}` or
-    /// `{"error": "..."}`.
-    pub fn to_envelope(&self, enc: Encoding) -> Value {
-        match self {
-            Reply::Error(e) => json!({ "error": e }),
-            other => json!({ "result": other.to_result(enc) }),
-        }
-    }
-}
-
-/// Reads one envelope: the `result` value, or the Redis error it carries.
-pub fn open_envelope(envelope: Value) -> Result<Value, CommandError> {
-    match envelope {
-        Value::Object(mut map) => {
-            if let Some(e) = map.remove("error") {
-                return Err(CommandError::Redis(match e {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                }));
-            }
-            match map.remove("result") {
-                Some(v) => Ok(v),
-                None => Err(unexpected("envelope", &Value::Object(map))),
-            }
-        }
-        other => Err(unexpected("envelope", &other)),
-    }
-}
-
-fn unexpected(command: &'static str, reply: &Value) -> CommandError {
-    // By characters: a byte limit could split a multi-byte character.
-    CommandError::Unexpected { command, reply: reply.to_string().chars().take(200).collect() }
-}
+use super::wire::{unexpected, CommandError, Encoding};
 
 /// A Redis command: its arguments on the wire and the typed reading of its
 /// result.
@@ -433,20 +304,11 @@ fn integer(command: &'static str, v: &Value) -> Result<i64, CommandError> {
     v.as_i64().ok_or_else(|| unexpected(command, v))
 }
 
-/// Reads one command argument from a request body: Upstash accepts strings
-/// and also plain JSON numbers and booleans, passed to Redis as their text.
-pub fn argument_bytes(v: &Value) -> Option<Vec<u8>> {
-    match v {
-        Value::String(s) => Some(s.as_bytes().to_vec()),
-        Value::Number(n) => Some(n.to_string().into_bytes()),
-        Value::Bool(b) => Some(b.to_string().into_bytes()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::wire::{argument_bytes, open_envelope, Reply};
+    use serde_json::json;
 
     /// What the local server writes for `reply` and this client reads back.
     fn round_trip<C: Command>(reply: Reply, enc: Encoding) -> Result<C::Output, CommandError> {

@@ -1,22 +1,26 @@
 //! An in-memory `SessionStore` for unit tests of the session logic: it keeps
-//! values and TTLs in a map, records every command it receives in the order
-//! Redis would see it, and can be told to fail like an unreachable store.
-//! Real behaviour is tested against a real redis-server (see `tests/`).
+//! values, sets and their TTLs in maps, records every command it receives in
+//! the order Redis would see it, and can be told to fail like an unreachable
+//! store. TTLs are recorded, never counted down: tests read them, time does
+//! not pass. Real behaviour is tested against a real redis-server (the
+//! conformance suite runs against both: `tests/upstash_store.rs`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 
 use super::transport::TransportError;
-use super::{AccountStore, SessionStore, StoreError};
+use super::{AccountStore, CounterHit, SessionStore, StoreError};
 
 /// A stored value and its TTL in seconds.
 type Entry = (Vec<u8>, Option<u64>);
+/// A stored set and its TTL in seconds.
+type SetEntry = (BTreeSet<String>, Option<u64>);
 
 /// A map-backed store that logs commands; not for production.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     data: RefCell<HashMap<String, Entry>>,
-    sets: RefCell<HashMap<String, BTreeSet<String>>>,
+    sets: RefCell<HashMap<String, SetEntry>>,
     log: RefCell<Vec<String>>,
     down: Cell<bool>,
 }
@@ -63,25 +67,28 @@ impl SessionStore for MemoryStore {
         Ok(self.data.borrow().get(key).map(|(v, _)| v.clone()))
     }
 
-    async fn set(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
-        let line = match ttl {
+    async fn set(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
+        let line = match ttl_seconds {
             Some(t) => format!("SET {key} EX {t}"),
             None => format!("SET {key}"),
         };
         self.record(line)?;
-        self.data.borrow_mut().insert(key.into(), (value.as_bytes().to_vec(), ttl));
+        self.sets.borrow_mut().remove(key);
+        self.data.borrow_mut().insert(key.into(), (value.as_bytes().to_vec(), ttl_seconds));
         Ok(())
     }
 
-    async fn expire(&self, key: &str, ttl: u64) -> Result<bool, StoreError> {
-        self.record(format!("EXPIRE {key} {ttl}"))?;
-        Ok(match self.data.borrow_mut().get_mut(key) {
-            Some(entry) => {
-                entry.1 = Some(ttl);
-                true
-            }
-            None => false,
-        })
+    async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError> {
+        self.record(format!("EXPIRE {key} {ttl_seconds}"))?;
+        if let Some(entry) = self.data.borrow_mut().get_mut(key) {
+            entry.1 = Some(ttl_seconds);
+            return Ok(true);
+        }
+        if let Some(entry) = self.sets.borrow_mut().get_mut(key) {
+            entry.1 = Some(ttl_seconds);
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     async fn del(&self, keys: &[String]) -> Result<u64, StoreError> {
@@ -110,7 +117,7 @@ impl AccountStore for MemoryStore {
         self.set(key, value, None).await
     }
 
-    async fn hit_counters(&self, keys: &[String], window: u64) -> Result<Vec<(i64, i64)>, StoreError> {
+    async fn hit_counters(&self, keys: &[String], window_seconds: u64) -> Result<Vec<CounterHit>, StoreError> {
         self.record(format!("INCR+EXPIRE NX+PTTL {}", keys.join(" ")))?;
         let mut data = self.data.borrow_mut();
         Ok(keys
@@ -119,8 +126,8 @@ impl AccountStore for MemoryStore {
                 let entry = data.entry(k.clone()).or_insert_with(|| (b"0".to_vec(), None));
                 let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) + 1;
                 entry.0 = n.to_string().into_bytes();
-                let ttl = *entry.1.get_or_insert(window);
-                (n, ttl as i64 * 1000)
+                let ttl = *entry.1.get_or_insert(window_seconds);
+                CounterHit { count: n, pttl_ms: ttl as i64 * 1000 }
             })
             .collect())
     }
@@ -149,33 +156,48 @@ impl AccountStore for MemoryStore {
         Ok(n)
     }
 
-    async fn add_to_set(&self, set: &str, member: &str, _ttl: u64) -> Result<Vec<String>, StoreError> {
+    async fn add_to_set(&self, set: &str, member: &str, ttl_seconds: u64) -> Result<Vec<String>, StoreError> {
         self.record(format!("SADD+EXPIRE+SMEMBERS {set} {member}"))?;
         let mut sets = self.sets.borrow_mut();
-        let members = sets.entry(set.into()).or_default();
+        let (members, ttl) = sets.entry(set.into()).or_default();
         members.insert(member.into());
+        *ttl = Some(ttl_seconds);
         Ok(members.iter().cloned().collect())
     }
 
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError> {
         self.record(format!("SMEMBERS {set}"))?;
-        Ok(self.sets.borrow().get(set).map(|s| s.iter().cloned().collect()).unwrap_or_default())
+        Ok(self.sets.borrow().get(set).map(|(s, _)| s.iter().cloned().collect()).unwrap_or_default())
     }
 
     async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
         self.record(format!("EXISTS {}", keys.join(" ")))?;
-        let data = self.data.borrow();
-        Ok(keys.iter().map(|k| data.contains_key(k)).collect())
+        let (data, sets) = (self.data.borrow(), self.sets.borrow());
+        Ok(keys.iter().map(|k| data.contains_key(k) || sets.contains_key(k)).collect())
     }
 
     async fn remove_from_set(&self, set: &str, members: &[String]) -> Result<(), StoreError> {
         self.record(format!("SREM {set} {}", members.join(" ")))?;
-        if let Some(s) = self.sets.borrow_mut().get_mut(set) {
+        let mut sets = self.sets.borrow_mut();
+        if let Some((s, _)) = sets.get_mut(set) {
             for m in members {
                 s.remove(m);
             }
+            // Redis deletes a set whose last member goes.
+            if s.is_empty() {
+                sets.remove(set);
+            }
         }
         Ok(())
+    }
+
+    async fn pttl(&self, key: &str) -> Result<i64, StoreError> {
+        self.record(format!("PTTL {key}"))?;
+        let ttl = match (self.data.borrow().get(key), self.sets.borrow().get(key)) {
+            (Some((_, ttl)), _) | (None, Some((_, ttl))) => *ttl,
+            (None, None) => return Ok(-2),
+        };
+        Ok(ttl.map_or(-1, |t| t as i64 * 1000))
     }
 }
 
@@ -186,6 +208,6 @@ mod tests {
     #[test]
     fn conforms() {
         let store = MemoryStore::new();
-        crate::test_util::block_on(crate::store::conformance::run_all(&store, "conformance:memory:"));
+        crate::testing::block_on(crate::store::conformance::run_accounts(&store, "conformance:memory:"));
     }
 }

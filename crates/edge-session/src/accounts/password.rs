@@ -79,7 +79,7 @@ impl PasswordHash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::block_on;
+    use crate::testing::block_on;
 
     #[test]
     fn round_trip_and_verify() {

@@ -70,9 +70,42 @@ pub fn may_send_cookie(cookie_secure: bool, request_secure: bool) -> bool {
     !cookie_secure || request_secure
 }
 
+/// express-session's `issecure`: whether a request counts as https. The
+/// request's own scheme (`https`), or, only when the proxy is trusted
+/// (`proxy` / `SESSION_PROXY`), the first `X-Forwarded-Proto` value: a
+/// client can send that header itself, so it is believed only behind a
+/// proxy that overwrites it.
+pub fn is_secure(https: bool, forwarded_proto: Option<&str>, trust_proxy: bool) -> bool {
+    https
+        || trust_proxy
+            && forwarded_proto
+                .and_then(|v| v.split(',').next())
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_secure_truth_table() {
+        // (https, X-Forwarded-Proto, trust proxy) -> secure
+        let table = [
+            (true, None, false, true),
+            (true, Some("http"), true, true),
+            (false, None, false, false),
+            (false, None, true, false),
+            (false, Some("https"), false, false),
+            (false, Some("https"), true, true),
+            (false, Some("HTTPS"), true, true),
+            (false, Some(" https , http"), true, true),
+            (false, Some("http, https"), true, false),
+            (false, Some(""), true, false),
+        ];
+        for (https, proto, trust, want) in table {
+            assert_eq!(is_secure(https, proto, trust), want, "{https} {proto:?} {trust}");
+        }
+    }
 
     const T: bool = true;
     const F: bool = false;

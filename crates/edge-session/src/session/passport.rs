@@ -40,9 +40,8 @@ impl<S: SessionStore> Sessions<'_, S> {
         s: &mut Session,
         user: &T,
         now: Millis,
-        request_secure: bool,
     ) -> Result<(), SessionError> {
-        self.regenerate(s, now, request_secure).await?;
+        self.regenerate(s, now).await?;
         #[derive(Serialize)]
         struct Passport<'a, U: ?Sized> {
             user: &'a U,
@@ -54,14 +53,14 @@ impl<S: SessionStore> Sessions<'_, S> {
     /// Passport's `req.logout()`: remove `passport.user` (other members of
     /// `passport` stay), save that, then regenerate so the id that was
     /// authenticated is worthless.
-    pub async fn logout(&self, s: &mut Session, now: Millis, request_secure: bool) -> Result<(), SessionError> {
+    pub async fn logout(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
         if let Some(raw) = s.doc.raw(KEY) {
             if let Some(without_user) = remove_member(raw, "user") {
                 s.doc.insert(KEY, &without_user)?;
             }
         }
         self.save(s, now).await?;
-        self.regenerate(s, now, request_secure).await
+        self.regenerate(s, now).await
     }
 }
 

@@ -1,16 +1,17 @@
 //! A client of Upstash's Redis REST API: single commands on `POST /`,
 //! several at once on `POST /pipeline` (not atomic) and `POST /multi-exec`
 //! (a transaction). We write our own because the `upstash-redis-rs` crate
-//! builds neither on stable Rust nor on wasm32 (SPEC §5).
+//! builds neither on stable Rust nor on wasm32 (docs/PROTOCOL.md §5).
 
 use std::cell::RefCell;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::command::{self, Command, Decr, Del, Encoding, Exists, Expire, ExpireNx, Get, Incr, PTtl, SAdd, SMembers, SRem, Set};
-use super::transport::{HttpReply, HttpTransport, SYNC_TOKEN_HEADER};
-use super::{AccountStore, SessionStore, StoreError};
+use super::command::{Command, Decr, Del, Exists, Expire, ExpireNx, Get, Incr, PTtl, SAdd, SMembers, SRem, Set};
+use super::transport::{HttpReply, HttpTransport};
+use super::wire::{self, CommandError, Encoding, SYNC_TOKEN_HEADER};
+use super::{AccountStore, CounterHit, SessionStore, StoreError};
 
 /// A connection to one Upstash (or Upstash-compatible) database.
 #[derive(Clone)]
@@ -51,28 +52,28 @@ impl UpstashClient {
     /// Runs one command and decodes its result.
     pub async fn run<C: Command>(&self, cmd: &C) -> Result<C::Output, StoreError> {
         let result = self.send_raw(&self.base_url, &cmd.args()).await?;
-        let result = command::open_envelope(result)?;
+        let result = wire::open_envelope(result)?;
         Ok(C::parse(result, Encoding::Base64)?)
     }
 
     /// Runs several commands in one round trip on `/pipeline`; each has its
     /// own result or error. Not atomic.
-    pub async fn pipeline(&self, commands: &[Vec<String>]) -> Result<Vec<Result<Value, command::CommandError>>, StoreError> {
+    pub async fn pipeline(&self, commands: &[Vec<String>]) -> Result<Vec<Result<Value, CommandError>>, StoreError> {
         self.batch("pipeline", commands).await
     }
 
     /// Runs several commands as one transaction on `/multi-exec`.
-    pub async fn multi_exec(&self, commands: &[Vec<String>]) -> Result<Vec<Result<Value, command::CommandError>>, StoreError> {
+    pub async fn multi_exec(&self, commands: &[Vec<String>]) -> Result<Vec<Result<Value, CommandError>>, StoreError> {
         self.batch("multi-exec", commands).await
     }
 
     /// The string results of a batch are base64 like every other answer of
     /// this client; decode them with `C::parse(value, Encoding::Base64)`.
-    async fn batch(&self, path: &str, commands: &[Vec<String>]) -> Result<Vec<Result<Value, command::CommandError>>, StoreError> {
+    async fn batch(&self, path: &str, commands: &[Vec<String>]) -> Result<Vec<Result<Value, CommandError>>, StoreError> {
         let url = format!("{}/{path}", self.base_url);
         match self.send_raw(&url, commands).await? {
-            Value::Array(items) => Ok(items.into_iter().map(command::open_envelope).collect()),
-            other => Err(StoreError::Protocol(command::CommandError::Unexpected {
+            Value::Array(items) => Ok(items.into_iter().map(wire::open_envelope).collect()),
+            other => Err(StoreError::Protocol(CommandError::Unexpected {
                 command: "pipeline",
                 reply: other.to_string().chars().take(200).collect(),
             })),
@@ -112,7 +113,7 @@ fn interpret(reply: HttpReply) -> Result<Value, StoreError> {
         (200, Err(e)) => Err(StoreError::NotJson(e)),
         // A Redis error comes back as 400 {"error": "..."}.
         (400, Ok(Value::Object(map))) if map.contains_key("error") && !is_auth_error(&map) => {
-            Err(command::open_envelope(Value::Object(map)).err().map(StoreError::Protocol).unwrap_or(
+            Err(wire::open_envelope(Value::Object(map)).err().map(StoreError::Protocol).unwrap_or(
                 StoreError::Http { status: 400, body: String::new() },
             ))
         }
@@ -135,12 +136,12 @@ impl SessionStore for UpstashClient {
         self.run(&Get { key: key.into() }).await
     }
 
-    async fn set(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError> {
-        self.run(&Set { key: key.into(), value: value.into(), ex: ttl, nx: false }).await.map(|_| ())
+    async fn set(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
+        self.run(&Set { key: key.into(), value: value.into(), ex: ttl_seconds, nx: false }).await.map(|_| ())
     }
 
-    async fn expire(&self, key: &str, ttl: u64) -> Result<bool, StoreError> {
-        self.run(&Expire { key: key.into(), seconds: ttl }).await
+    async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError> {
+        self.run(&Expire { key: key.into(), seconds: ttl_seconds }).await
     }
 
     async fn del(&self, keys: &[String]) -> Result<u64, StoreError> {
@@ -152,11 +153,11 @@ impl SessionStore for UpstashClient {
 }
 
 fn short_batch() -> StoreError {
-    StoreError::Protocol(command::CommandError::Unexpected { command: "pipeline", reply: "fewer results than commands".into() })
+    StoreError::Protocol(CommandError::Unexpected { command: "pipeline", reply: "fewer results than commands".into() })
 }
 
 /// Decodes one result of a batch as command `C` answers it.
-fn item<C: Command>(r: Result<Value, command::CommandError>) -> Result<C::Output, StoreError> {
+fn item<C: Command>(r: Result<Value, CommandError>) -> Result<C::Output, StoreError> {
     Ok(C::parse(r?, Encoding::Base64)?)
 }
 
@@ -169,13 +170,13 @@ impl AccountStore for UpstashClient {
         self.run(&Set { key: key.into(), value: value.into(), ex: None, nx: false }).await.map(|_| ())
     }
 
-    async fn hit_counters(&self, keys: &[String], window: u64) -> Result<Vec<(i64, i64)>, StoreError> {
+    async fn hit_counters(&self, keys: &[String], window_seconds: u64) -> Result<Vec<CounterHit>, StoreError> {
         let cmds: Vec<Vec<String>> = keys
             .iter()
             .flat_map(|k| {
                 [
                     Incr { key: k.clone() }.args(),
-                    ExpireNx { key: k.clone(), seconds: window }.args(),
+                    ExpireNx { key: k.clone(), seconds: window_seconds }.args(),
                     PTtl { key: k.clone() }.args(),
                 ]
             })
@@ -189,7 +190,7 @@ impl AccountStore for UpstashClient {
         let mut out = Vec::with_capacity(keys.len());
         while let (Some(count), Some(expire), Some(pttl)) = (results.next(), results.next(), results.next()) {
             item::<ExpireNx>(expire)?;
-            out.push((item::<Incr>(count)?, item::<PTtl>(pttl)?));
+            out.push(CounterHit { count: item::<Incr>(count)?, pttl_ms: item::<PTtl>(pttl)? });
         }
         Ok(out)
     }
@@ -212,10 +213,10 @@ impl AccountStore for UpstashClient {
         self.run(&Incr { key: key.into() }).await
     }
 
-    async fn add_to_set(&self, set: &str, member: &str, ttl: u64) -> Result<Vec<String>, StoreError> {
+    async fn add_to_set(&self, set: &str, member: &str, ttl_seconds: u64) -> Result<Vec<String>, StoreError> {
         let cmds = [
             SAdd { key: set.into(), member: member.into() }.args(),
-            Expire { key: set.into(), seconds: ttl }.args(),
+            Expire { key: set.into(), seconds: ttl_seconds }.args(),
             SMembers { key: set.into() }.args(),
         ];
         let mut results = self.pipeline(&cmds).await?.into_iter();
@@ -245,6 +246,10 @@ impl AccountStore for UpstashClient {
         }
         self.run(&SRem { key: set.into(), members: members.to_vec() }).await.map(|_| ())
     }
+
+    async fn pttl(&self, key: &str) -> Result<i64, StoreError> {
+        self.run(&PTtl { key: key.into() }).await
+    }
 }
 
 #[cfg(test)]
@@ -261,7 +266,7 @@ mod tests {
         assert!(matches!(interpret(reply(200, "nope")), Err(StoreError::NotJson(_))));
         assert!(matches!(
             interpret(reply(400, r#"{"error":"ERR wrong number of arguments for 'get' command"}"#)),
-            Err(StoreError::Protocol(command::CommandError::Redis(_)))
+            Err(StoreError::Protocol(CommandError::Redis(_)))
         ));
         assert!(matches!(interpret(reply(401, r#"{"error":"Invalid token"}"#)), Err(StoreError::Unauthorized { status: 401 })));
         assert!(matches!(

@@ -2,14 +2,9 @@
 //! rate limit on failures, the index of each user's live sessions (for "log
 //! out everywhere") and the per-user beer count that outlives sessions.
 //!
-//! Redis keys (the user prefix is `AUTH_USER_PREFIX`, default `user:`):
-//!
-//! | key | type | what |
-//! |---|---|---|
-//! | `<user prefix><name>` | string, no TTL | `{"username":…,"password":"pbkdf2-sha256$…"}` |
-//! | `user-sessions:<name>` | set, 30-day TTL refreshed at login | session ids logged in as `<name>` |
-//! | `user-beers:<name>` | integer, no TTL | lifetime beers |
-//! | `login-fail:user:<name>`, `login-fail:ip:<ip>` | integer, TTL = window | failed logins |
+//! The Redis keys are named in [`crate::keys`]; a user record is
+//! `{"username":…,"password":"pbkdf2-sha256$…"}` without TTL, and a user's
+//! session index lives [`SESSION_INDEX_TTL_SECONDS`] after the last login.
 
 pub mod kdf;
 pub mod password;
@@ -17,7 +12,8 @@ pub mod username;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{AccountStore, StoreError};
+use crate::keys;
+use crate::store::{AccountStore, CounterHit, StoreError};
 use password::{HashError, PasswordHash};
 use username::UsernameError;
 
@@ -32,8 +28,8 @@ pub struct AccountsConfig {
     pub max_failures_per_ip: i64,
     /// Registration attempts per client IP within the window before 429.
     pub max_registrations_per_ip: i64,
-    /// The failure-counting window in seconds.
-    pub failure_window: u64,
+    /// The failure-counting window.
+    pub failure_window_seconds: u64,
     /// Prefix of user records.
     pub user_prefix: String,
 }
@@ -44,7 +40,7 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// The shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// How long a user's session index lives after the last login.
-pub const SESSION_INDEX_TTL: u64 = 30 * 24 * 3600;
+pub const SESSION_INDEX_TTL_SECONDS: u64 = 30 * 24 * 3600;
 /// How many indexed ids one login checks for expiry.
 pub const PRUNE_BATCH: usize = 32;
 
@@ -67,9 +63,12 @@ pub enum AccountError {
     /// does not tell whether an account exists.
     #[error("invalid username or password")]
     BadCredentials,
-    /// Too many failures; try again after this many seconds.
-    #[error("too many failed logins; try again in {0} s")]
-    RateLimited(u64),
+    /// Too many attempts; try again after `retry_after_seconds`.
+    #[error("too many failed logins; try again in {retry_after_seconds} s")]
+    RateLimited {
+        /// What `Retry-After` says: the counter's window left, rounded up.
+        retry_after_seconds: u64,
+    },
     /// Hashing failed, or a stored record is unreadable.
     #[error("password check failed")]
     Hash(#[from] HashError),
@@ -103,7 +102,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     }
 
     fn user_key(&self, name: &str) -> String {
-        format!("{}{name}", self.config.user_prefix)
+        keys::user(&self.config.user_prefix, name)
     }
 
     /// Creates an account; returns the canonical username. Every attempt
@@ -111,10 +110,11 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// when a name is taken, so without a limit it would be a free oracle
     /// of which accounts exist (and a free PBKDF2 and key per request).
     pub async fn register(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
-        let counter = [format!("register:ip:{}", client_bucket(client_ip))];
-        let hits = self.store.hit_counters(&counter, self.config.failure_window).await?;
-        if let Some(wait) = retry_after(&hits, &[self.config.max_registrations_per_ip], self.config.failure_window) {
-            return Err(AccountError::RateLimited(wait));
+        let counter = [keys::registrations_for_address(&client_bucket(client_ip))];
+        let window = self.config.failure_window_seconds;
+        let hits = self.store.hit_counters(&counter, window).await?;
+        if let Some(wait) = retry_after(&hits, &[self.config.max_registrations_per_ip], window) {
+            return Err(AccountError::RateLimited { retry_after_seconds: wait });
         }
         let name = username::normalize(raw_name)?;
         check_password(password)?;
@@ -137,12 +137,14 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     pub async fn authenticate(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
         // An invalid name cannot exist: same answer as a wrong password.
         let name = username::normalize(raw_name).map_err(|_| AccountError::BadCredentials)?;
-        let counters = [format!("login-fail:user:{name}"), format!("login-fail:ip:{}", client_bucket(client_ip))];
+        let counters =
+            [keys::login_failures_for_user(&name), keys::login_failures_for_address(&client_bucket(client_ip))];
         let limits = [self.config.max_failures_per_user, self.config.max_failures_per_ip];
-        let hits = self.store.hit_counters(&counters, self.config.failure_window).await?;
-        if let Some(wait) = retry_after(&hits, &limits, self.config.failure_window) {
+        let window = self.config.failure_window_seconds;
+        let hits = self.store.hit_counters(&counters, window).await?;
+        if let Some(wait) = retry_after(&hits, &limits, window) {
             self.store.settle_counters(&[], &counters).await?;
-            return Err(AccountError::RateLimited(wait));
+            return Err(AccountError::RateLimited { retry_after_seconds: wait });
         }
 
         let ok = match self.load_user(&name).await? {
@@ -184,12 +186,12 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// longer exists): one round trip, a second to check the other ids, a
     /// third only when some are dead.
     pub async fn index_session(&self, name: &str, sid: &str, session_prefix: &str) -> Result<(), AccountError> {
-        let index = index_key(name);
+        let index = keys::user_sessions(name);
         // At most PRUNE_BATCH other ids are checked per login, so a user with
         // very many live sessions does not make every login slower.
         let others: Vec<String> = self
             .store
-            .add_to_set(&index, sid, SESSION_INDEX_TTL)
+            .add_to_set(&index, sid, SESSION_INDEX_TTL_SECONDS)
             .await?
             .into_iter()
             .filter(|id| id != sid)
@@ -198,8 +200,8 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         if others.is_empty() {
             return Ok(());
         }
-        let keys: Vec<String> = others.iter().map(|id| format!("{session_prefix}{id}")).collect();
-        let alive = self.store.exist(&keys).await?;
+        let session_keys: Vec<String> = others.iter().map(|id| keys::session(session_prefix, id)).collect();
+        let alive = self.store.exist(&session_keys).await?;
         let dead: Vec<String> = others.into_iter().zip(alive).filter(|(_, a)| !a).map(|(id, _)| id).collect();
         self.store.remove_from_set(&index, &dead).await?;
         Ok(())
@@ -209,28 +211,23 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// one DEL after reading the index (two round trips; a login landing
     /// between them is not ended); returns how many sessions were live.
     pub async fn logout_everywhere(&self, name: &str, session_prefix: &str) -> Result<u64, AccountError> {
-        let index = index_key(name);
-        let mut keys: Vec<String> = self
-            .store
-            .members(&index)
-            .await?
-            .into_iter()
-            .map(|id| format!("{session_prefix}{id}"))
-            .collect();
-        keys.push(index);
-        let removed = self.store.del(&keys).await?;
+        let index = keys::user_sessions(name);
+        let mut doomed: Vec<String> =
+            self.store.members(&index).await?.iter().map(|id| keys::session(session_prefix, id)).collect();
+        doomed.push(index);
+        let removed = self.store.del(&doomed).await?;
         // The index key itself was one of the removed keys.
         Ok(removed.saturating_sub(1))
     }
 
     /// Adds one to `name`'s lifetime beers; returns the new total.
     pub async fn add_beer(&self, name: &str) -> Result<i64, AccountError> {
-        Ok(self.store.incr(&beers_key(name)).await?)
+        Ok(self.store.incr(&keys::user_beers(name)).await?)
     }
 
     /// `name`'s lifetime beers.
     pub async fn lifetime_beers(&self, name: &str) -> Result<i64, AccountError> {
-        let stored = self.store.get(&beers_key(name)).await?;
+        let stored = self.store.get(&keys::user_beers(name)).await?;
         Ok(stored.and_then(|b| String::from_utf8(b).ok()).and_then(|t| t.parse().ok()).unwrap_or(0))
     }
 }
@@ -251,15 +248,6 @@ pub fn client_bucket(ip: &str) -> String {
     }
 }
 
-/// The Redis set of `name`'s session ids.
-pub fn index_key(name: &str) -> String {
-    format!("user-sessions:{name}")
-}
-
-fn beers_key(name: &str) -> String {
-    format!("user-beers:{name}")
-}
-
 fn check_password(password: &str) -> Result<(), AccountError> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
         return Err(AccountError::Password);
@@ -271,11 +259,11 @@ fn check_password(password: &str) -> Result<(), AccountError> {
 /// any counter, this attempt included, is past its limit. The wait is the
 /// window's remaining time rounded up, so a retry after `Retry-After`
 /// seconds is never early; a counter without a TTL waits a whole window.
-pub fn retry_after(hits: &[(i64, i64)], limits: &[i64], window: u64) -> Option<u64> {
+pub fn retry_after(hits: &[CounterHit], limits: &[i64], window_seconds: u64) -> Option<u64> {
     hits.iter()
         .zip(limits)
-        .filter(|((count, _), limit)| count > limit)
-        .map(|((_, pttl_ms), _)| if *pttl_ms > 0 { (*pttl_ms as u64).div_ceil(1000) } else { window })
+        .filter(|(hit, limit)| hit.count > **limit)
+        .map(|(hit, _)| if hit.pttl_ms > 0 { (hit.pttl_ms as u64).div_ceil(1000) } else { window_seconds })
         .max()
 }
 
@@ -283,7 +271,7 @@ pub fn retry_after(hits: &[(i64, i64)], limits: &[i64], window: u64) -> Option<u
 mod tests {
     use super::*;
     use crate::store::MemoryStore;
-    use crate::test_util::block_on;
+    use crate::testing::block_on;
 
     fn config() -> AccountsConfig {
         AccountsConfig {
@@ -291,22 +279,23 @@ mod tests {
             max_failures_per_user: 3,
             max_failures_per_ip: 5,
             max_registrations_per_ip: 4,
-            failure_window: 60,
+            failure_window_seconds: 60,
             user_prefix: "user:".into(),
         }
     }
 
     #[test]
     fn retry_after_truth_table() {
+        let hits = |pairs: [(i64, i64); 2]| pairs.map(|(count, pttl_ms)| CounterHit { count, pttl_ms });
         // (hits including this attempt, PTTL ms) per counter; limits 3 and 5.
-        assert_eq!(retry_after(&[(1, 60_000), (1, 60_000)], &[3, 5], 60), None);
-        assert_eq!(retry_after(&[(3, 50_000), (5, 50_000)], &[3, 5], 60), None, "at the limit is allowed");
-        assert_eq!(retry_after(&[(4, 42_000), (1, 60_000)], &[3, 5], 60), Some(42));
-        assert_eq!(retry_after(&[(1, 60_000), (6, 7_000)], &[3, 5], 60), Some(7));
-        assert_eq!(retry_after(&[(4, 10_000), (9, 30_000)], &[3, 5], 60), Some(30));
-        assert_eq!(retry_after(&[(4, 1_232), (1, 60_000)], &[3, 5], 60), Some(2), "rounded up");
-        assert_eq!(retry_after(&[(4, 1), (1, 60_000)], &[3, 5], 60), Some(1));
-        assert_eq!(retry_after(&[(4, -1), (1, 60_000)], &[3, 5], 60), Some(60), "no TTL: a whole window");
+        assert_eq!(retry_after(&hits([(1, 60_000), (1, 60_000)]), &[3, 5], 60), None);
+        assert_eq!(retry_after(&hits([(3, 50_000), (5, 50_000)]), &[3, 5], 60), None, "at the limit is allowed");
+        assert_eq!(retry_after(&hits([(4, 42_000), (1, 60_000)]), &[3, 5], 60), Some(42));
+        assert_eq!(retry_after(&hits([(1, 60_000), (6, 7_000)]), &[3, 5], 60), Some(7));
+        assert_eq!(retry_after(&hits([(4, 10_000), (9, 30_000)]), &[3, 5], 60), Some(30));
+        assert_eq!(retry_after(&hits([(4, 1_232), (1, 60_000)]), &[3, 5], 60), Some(2), "rounded up");
+        assert_eq!(retry_after(&hits([(4, 1), (1, 60_000)]), &[3, 5], 60), Some(1));
+        assert_eq!(retry_after(&hits([(4, -1), (1, 60_000)]), &[3, 5], 60), Some(60), "no TTL: a whole window");
     }
 
     #[test]
@@ -326,7 +315,7 @@ mod tests {
         // Three failures for alice: even the right password waits now.
         assert!(matches!(
             block_on(accounts.authenticate("alice", "correct horse", "9.9.9.9")),
-            Err(AccountError::RateLimited(60))
+            Err(AccountError::RateLimited { retry_after_seconds: 60 })
         ));
     }
 
@@ -339,7 +328,7 @@ mod tests {
         }
         // Another address in the same /64 shares the limit.
         let fifth = block_on(accounts.register("user5", "correct horse", "2001:db8:1:2:ffff::9"));
-        assert!(matches!(fifth, Err(AccountError::RateLimited(60))));
+        assert!(matches!(fifth, Err(AccountError::RateLimited { retry_after_seconds: 60 })));
         block_on(accounts.register("user6", "correct horse", "2001:db8:1:3::1")).unwrap();
     }
 

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use super::wire::SYNC_TOKEN_HEADER;
+
 /// Why an HTTP exchange failed before an answer arrived.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -27,9 +29,6 @@ pub struct HttpReply {
     /// The `upstash-sync-token` response header, if any.
     pub sync_token: Option<String>,
 }
-
-/// Upstash's read-your-writes header, in requests and responses.
-pub const SYNC_TOKEN_HEADER: &str = "upstash-sync-token";
 
 /// Sends JSON POST requests with a bearer token and a time limit.
 #[derive(Debug, Clone)]

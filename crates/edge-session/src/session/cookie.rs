@@ -12,6 +12,11 @@ use subtle::ConstantTimeEq;
 
 use super::document::{format_http_date, Millis, SameSite, SessionCookie};
 
+/// The longest `Cookie` request header read, in bytes. Browsers cap a
+/// cookie at 4 KiB and Node's whole header block at 16 KiB; anything longer
+/// is an attack or a bug, answered with 400 before any parsing.
+pub const MAX_COOKIE_HEADER_BYTES: usize = 8192;
+
 /// The prefix express-session puts in front of a signed value.
 const SIGNED_PREFIX: &str = "s:";
 
@@ -116,6 +121,32 @@ pub fn find_cookie(header: &str, name: &str) -> Option<String> {
     None
 }
 
+/// A session id read from a cookie whose signature verified with one of our
+/// secrets. [`verified_session_id`] is the only way to make one, and the
+/// session layer's one store read keyed by client input takes nothing else:
+/// "never look up an unverified id" is checked by the compiler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedSessionId(String);
+
+impl VerifiedSessionId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::ops::Deref for VerifiedSessionId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The session id carried by a request's `Cookie` header, if it is there
 /// and validly signed.
 ///
@@ -123,13 +154,13 @@ pub fn find_cookie(header: &str, name: &str) -> Option<String> {
 /// secrets counts as no cookie at all, so the store is never asked about an
 /// id a client made up. Even a validly signed id is only a key to look up;
 /// it is never adopted for a new session (see `session::Session::load`).
-pub fn verified_session_id(header: Option<&str>, name: &str, secrets: &Secrets) -> Option<String> {
+pub fn verified_session_id(header: Option<&str>, name: &str, secrets: &Secrets) -> Option<VerifiedSessionId> {
     let raw = find_cookie(header?, name)?;
     let signed = raw.strip_prefix(SIGNED_PREFIX)?;
     let sid = secrets.unsign(signed)?;
     // A signed empty id can only come from someone holding the secret; it
     // names no session express-session would ever generate.
-    (!sid.is_empty()).then(|| sid.to_owned())
+    (!sid.is_empty()).then(|| VerifiedSessionId(sid.to_owned()))
 }
 
 /// The `Set-Cookie` value express-session sends for `sid`:

@@ -1,16 +1,16 @@
-//! SPEC §4 row by row: the store traffic and Set-Cookie of each kind of
+//! docs/PROTOCOL.md §4 row by row: the store traffic and Set-Cookie of each kind of
 //! request, against the in-memory store that logs commands.
 
 use super::*;
 use crate::store::MemoryStore;
-use crate::test_util::block_on;
+use crate::testing::block_on;
 
 const NOW: Millis = 1_795_414_947_103;
 const SID: &str = "11111111-1111-4111-8111-111111111111";
 const FRESH: &str = "22222222-2222-4222-8222-222222222222";
 
-fn fresh() -> String {
-    FRESH.into()
+fn fresh() -> SessionId {
+    SessionId::for_tests(FRESH)
 }
 
 fn config() -> SessionConfig {
@@ -25,10 +25,11 @@ fn config() -> SessionConfig {
         },
         secure_auto: false,
         policy: Policy::default(),
-        default_ttl: document::DEFAULT_TTL_SECONDS,
+        default_ttl_seconds: document::DEFAULT_TTL_SECONDS,
         unset: Unset::Keep,
         disable_touch: false,
         disable_ttl: false,
+        trust_proxy: false,
     }
 }
 
@@ -46,7 +47,7 @@ fn no_cookie_saves_a_new_session_and_sends_a_cookie() {
     let s = block_on(sessions.load(None, NOW, false)).unwrap();
     assert!(s.is_new());
     assert_eq!(s.cookie().remaining_ms(NOW), Some(60000));
-    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
     assert_eq!(store.take_log(), [format!("SET sess:{FRESH} EX 60")]);
     assert!(set_cookie.starts_with(&format!("{}; Path=/; Expires=", cookie_for(&cfg, FRESH))));
     assert!(set_cookie.ends_with("GMT; HttpOnly"));
@@ -68,7 +69,7 @@ fn unmodified_session_is_touched_without_cookie() {
     assert!(!s.is_new());
     assert_eq!(s.id(), SID);
     assert_eq!(s.get::<i64>("views").unwrap(), Some(2));
-    assert_eq!(block_on(sessions.commit(s, NOW, false)).unwrap(), None);
+    assert_eq!(block_on(sessions.commit(s, NOW)).unwrap(), None);
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("EXPIRE sess:{SID} 60")]);
     // Touch does not rewrite the document.
     assert_eq!(store.entry(&format!("sess:{SID}")).unwrap(), (STORED.as_bytes().to_vec(), Some(60)));
@@ -82,7 +83,7 @@ fn modified_session_is_saved_with_the_same_cookie_value() {
     let header = cookie_for(&cfg, SID);
     let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     s.insert("views", &3).unwrap();
-    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
     assert!(set_cookie.starts_with(&header));
     assert!(set_cookie.contains("Expires=Mon, 23 Nov 2026 06:23:27 GMT"));
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{SID} EX 60")]);
@@ -100,7 +101,7 @@ fn signed_but_unknown_id_gets_a_fresh_id() {
     let header = cookie_for(&cfg, SID);
     let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     assert_eq!(s.id(), FRESH, "a client-chosen id is never adopted");
-    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
     assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{FRESH} EX 60")]);
 }
@@ -117,7 +118,7 @@ fn tampered_cookie_never_reaches_the_store() {
     ] {
         let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
         assert_eq!(s.id(), FRESH);
-        block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+        block_on(sessions.commit(s, NOW)).unwrap().unwrap();
         assert_eq!(store.take_log(), [format!("SET sess:{FRESH} EX 60")], "{header}");
     }
     assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, STORED.as_bytes());
@@ -132,7 +133,7 @@ fn corrupt_document_starts_over_and_keeps_the_key() {
     let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     assert_eq!(s.id(), FRESH);
     assert!(s.notice().unwrap().contains("could not be read"));
-    block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    block_on(sessions.commit(s, NOW)).unwrap().unwrap();
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{FRESH} EX 60")]);
     assert_eq!(store.entry(&format!("sess:{SID}")).unwrap(), (b"{not json".to_vec(), Some(10)));
 }
@@ -146,7 +147,7 @@ fn store_down_writes_nothing() {
     assert!(matches!(block_on(sessions.load(Some(&header), NOW, false)), Err(SessionError::Store(_))));
     // A new session is built in memory but its commit fails: no cookie.
     let s = block_on(sessions.load(None, NOW, false)).unwrap();
-    assert!(block_on(sessions.commit(s, NOW, false)).is_err());
+    assert!(block_on(sessions.commit(s, NOW)).is_err());
     assert!(store.entry(&format!("sess:{FRESH}")).is_none());
 }
 
@@ -157,9 +158,9 @@ fn regenerate_deletes_the_old_key_and_drops_data() {
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let header = cookie_for(&cfg, SID);
     let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
-    block_on(sessions.regenerate(&mut s, NOW, false)).unwrap();
+    block_on(sessions.regenerate(&mut s, NOW)).unwrap();
     assert_eq!(s.get::<i64>("views").unwrap(), None);
-    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
     assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
     assert_eq!(
         store.take_log(),
@@ -175,7 +176,7 @@ fn destroy_deletes_and_clears_the_cookie() {
     let header = cookie_for(&cfg, SID);
     let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     block_on(sessions.destroy(&mut s)).unwrap();
-    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
     assert!(set_cookie.contains("Expires=Thu, 01 Jan 1970"));
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("DEL sess:{SID}")]);
 }
@@ -200,7 +201,7 @@ fn original_max_age_comes_from_the_document() {
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
     s.insert("views", &3).unwrap();
-    block_on(sessions.commit(s, NOW, false)).unwrap();
+    block_on(sessions.commit(s, NOW)).unwrap();
     let (stored, ttl) = store.entry(&format!("sess:{SID}")).unwrap();
     let stored = String::from_utf8(stored).unwrap();
     assert!(stored.contains(r#""originalMaxAge":59999,"expires":"2026-11-23T06:23:27.102Z""#), "{stored}");
@@ -214,9 +215,9 @@ fn secure_cookie_is_not_sent_over_http() {
     let store = MemoryStore::new();
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let s = block_on(sessions.load(None, NOW, false)).unwrap();
-    assert_eq!(block_on(sessions.commit(s, NOW, false)).unwrap(), None);
+    assert_eq!(block_on(sessions.commit(s, NOW)).unwrap(), None);
     let s = block_on(sessions.load(None, NOW, true)).unwrap();
-    assert!(block_on(sessions.commit(s, NOW, true)).unwrap().unwrap().contains("; Secure"));
+    assert!(block_on(sessions.commit(s, NOW)).unwrap().unwrap().contains("; Secure"));
 }
 
 #[test]
@@ -227,7 +228,7 @@ fn rotate_id_writes_the_new_key_before_deleting_the_old() {
     let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
     block_on(sessions.rotate_id(&mut s)).unwrap();
     assert_eq!(s.get::<i64>("views").unwrap(), Some(2), "data kept");
-    let set_cookie = block_on(sessions.commit(s, NOW, false)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
     assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
     assert_eq!(
         store.take_log(),

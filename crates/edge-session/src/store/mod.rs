@@ -1,14 +1,19 @@
 //! Where sessions live: the `SessionStore` trait the session layer talks to,
-//! the Upstash REST client that implements it for real, and an in-memory
-//! store for unit tests of pure logic.
+//! the Upstash REST client that implements it for real (`upstash`, over the
+//! one network type in `transport`, speaking `wire` + `command`), and, with
+//! the `test-support` feature, an in-memory store and the conformance suite
+//! every store must pass.
 
 pub mod command;
-#[doc(hidden)]
+#[cfg(feature = "test-support")]
 pub mod conformance;
+#[cfg(feature = "test-support")]
 pub mod memory;
 pub mod transport;
 pub mod upstash;
+pub mod wire;
 
+#[cfg(feature = "test-support")]
 pub use memory::MemoryStore;
 pub use transport::{HttpTransport, TransportError};
 pub use upstash::UpstashClient;
@@ -40,7 +45,7 @@ pub enum StoreError {
     /// The answer was not the JSON the protocol promises, or a command's
     /// result had the wrong shape, or Redis answered an error.
     #[error("session store answered something unusable")]
-    Protocol(#[from] command::CommandError),
+    Protocol(#[from] wire::CommandError),
     /// The answer was not JSON at all.
     #[error("session store answered something that is not JSON")]
     NotJson(#[source] serde_json::Error),
@@ -54,14 +59,23 @@ pub enum StoreError {
 pub trait SessionStore {
     /// `GET key`: the stored bytes, or `None` when the key does not exist.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// `SET key value [EX ttl]`.
-    async fn set(&self, key: &str, value: &str, ttl: Option<u64>) -> Result<(), StoreError>;
-    /// `EXPIRE key ttl`: whether the key existed.
-    async fn expire(&self, key: &str, ttl: u64) -> Result<bool, StoreError>;
+    /// `SET key value [EX ttl_seconds]`.
+    async fn set(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError>;
+    /// `EXPIRE key ttl_seconds`: whether the key existed.
+    async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError>;
     /// `DEL key...`: how many keys were removed.
     async fn del(&self, keys: &[String]) -> Result<u64, StoreError>;
 }
 
+/// One rate-limit counter after this attempt's `INCR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterHit {
+    /// The counter's value, this attempt included.
+    pub count: i64,
+    /// What is left of its window (`PTTL`): milliseconds, or -1 for a
+    /// counter without a TTL.
+    pub pttl_ms: i64,
+}
 
 /// What user accounts need beyond sessions: records without TTL, counters
 /// with a fixed window, and a set per user. Each call is one round trip.
@@ -71,23 +85,26 @@ pub trait AccountStore: SessionStore {
     async fn create(&self, key: &str, value: &str) -> Result<bool, StoreError>;
     /// `SET key value` without TTL.
     async fn put(&self, key: &str, value: &str) -> Result<(), StoreError>;
-    /// `INCR` each key (a key's first increment starts a `window`-second
-    /// TTL) and return each new value with the milliseconds left in its
-    /// window (`PTTL`). Counting before acting is what makes a limit hold
-    /// against parallel requests.
-    async fn hit_counters(&self, keys: &[String], window: u64) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// `INCR` each key (a key's first increment starts a
+    /// `window_seconds` TTL) and return each new value with what is left of
+    /// its window, in key order. Counting before acting is what makes a
+    /// limit hold against parallel requests.
+    async fn hit_counters(&self, keys: &[String], window_seconds: u64) -> Result<Vec<CounterHit>, StoreError>;
     /// `DEL` the keys in `delete` and `DECR` those in `decrement`, in one
     /// round trip: forgives failures and takes back hits that did not count.
     async fn settle_counters(&self, delete: &[String], decrement: &[String]) -> Result<(), StoreError>;
     /// `INCR key`: the new value.
     async fn incr(&self, key: &str) -> Result<i64, StoreError>;
-    /// `SADD set member`, `EXPIRE set ttl` and `SMEMBERS set` in one round
-    /// trip: adds `member` and returns every member.
-    async fn add_to_set(&self, set: &str, member: &str, ttl: u64) -> Result<Vec<String>, StoreError>;
+    /// `SADD set member`, `EXPIRE set ttl_seconds` and `SMEMBERS set` in one
+    /// round trip: adds `member` and returns every member.
+    async fn add_to_set(&self, set: &str, member: &str, ttl_seconds: u64) -> Result<Vec<String>, StoreError>;
     /// `SMEMBERS set`.
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError>;
     /// Which of `keys` exist.
     async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError>;
     /// `SREM set member...`.
     async fn remove_from_set(&self, set: &str, members: &[String]) -> Result<(), StoreError>;
+    /// `PTTL key`: milliseconds left; -1 for a key without a TTL, -2 for a
+    /// missing key.
+    async fn pttl(&self, key: &str) -> Result<i64, StoreError>;
 }

@@ -13,8 +13,9 @@ pub mod passport;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::keys;
 use crate::store::{SessionStore, StoreError};
-use cookie::Secrets;
+use cookie::{Secrets, VerifiedSessionId};
 use decide::{Facts, Policy};
 use document::{DocumentError, FieldError, Millis, SessionCookie, SessionDocument};
 
@@ -36,14 +37,18 @@ pub struct SessionConfig {
     pub secure_auto: bool,
     /// `resave`, `saveUninitialized`, `rolling`.
     pub policy: Policy,
-    /// connect-redis `ttl`: seconds for sessions without an expiry.
-    pub default_ttl: i64,
+    /// connect-redis `ttl`: the TTL of sessions without an expiry.
+    pub default_ttl_seconds: i64,
     /// express-session `unset`: what happens when the app unsets the session.
     pub unset: Unset,
     /// connect-redis `disableTouch`: never send EXPIRE for an unmodified session.
     pub disable_touch: bool,
     /// connect-redis `disableTTL`: write keys without a TTL (and never touch).
     pub disable_ttl: bool,
+    /// express-session `proxy`: also believe the first `X-Forwarded-Proto`
+    /// value when deciding whether a request is https. Off by default: on
+    /// Cloudflare the request URL already carries the visitor's scheme.
+    pub trust_proxy: bool,
 }
 
 /// express-session's `unset` option.
@@ -94,15 +99,62 @@ enum State {
 
 type Fingerprint = Vec<(String, String)>;
 
+/// A session id this layer may use as a store key: one it generated, or one
+/// whose cookie signature verified ([`VerifiedSessionId`] converts into it).
+/// There is no way to make one from an arbitrary string outside tests, so a
+/// client-chosen id cannot reach the store by mistake.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// A fresh random id: a lowercase uuid v4, as the seed demo's `genid`
+    /// makes them (122 random bits from the platform's CSPRNG).
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// The id as text (what follows `prefix` in the Redis key).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Any text as an id, for tests that need fixed ids.
+    #[cfg(feature = "test-support")]
+    pub fn for_tests(id: &str) -> Self {
+        Self(id.to_owned())
+    }
+}
+
+impl From<VerifiedSessionId> for SessionId {
+    fn from(id: VerifiedSessionId) -> Self {
+        Self(id.into_string())
+    }
+}
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for SessionId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
 /// One request's session.
 #[derive(Debug)]
 pub struct Session {
-    id: String,
+    id: SessionId,
     /// The verified id the request's cookie named, if any.
-    cookie_id: Option<String>,
+    cookie_id: Option<SessionId>,
     /// The id the session had when the request started (express-session's
     /// `originalId`).
-    original_id: String,
+    original_id: SessionId,
+    /// Whether the request came over https (express-session's `issecure`),
+    /// fixed at load: a Secure cookie is only ever sent when it is true.
+    request_secure: bool,
     /// The fields as loaded or generated (`originalHash`).
     original: Fingerprint,
     /// The fields as last known to be in the store (`savedHash`).
@@ -117,7 +169,7 @@ pub struct Session {
 
 impl Session {
     /// The session id (what follows `prefix` in the Redis key).
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &SessionId {
         &self.id
     }
 
@@ -129,7 +181,7 @@ impl Session {
 
     /// Whether the session was created by this request rather than loaded.
     pub fn is_new(&self) -> bool {
-        self.cookie_id.as_deref() != Some(self.original_id.as_str())
+        self.cookie_id.as_ref() != Some(&self.original_id)
     }
 
     /// A message for the visitor when the request's session could not be
@@ -189,7 +241,7 @@ impl Session {
         let now = self.doc.fields_fingerprint();
         let same_id = self.original_id == self.id;
         Facts {
-            cookie_matches: self.cookie_id.as_deref() == Some(self.id.as_str()),
+            cookie_matches: self.cookie_id.as_ref() == Some(&self.id),
             modified: !same_id || self.original != now,
             has_saved_state: self.saved.is_some(),
             saved: same_id && self.saved.as_ref() == Some(&now),
@@ -198,61 +250,75 @@ impl Session {
     }
 }
 
-/// A fresh random session id: a lowercase uuid v4, as the seed demo's
-/// `genid` makes them (122 random bits from the platform's CSPRNG).
-pub fn new_session_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
 /// The session layer bound to a configuration and a store.
 pub struct Sessions<'a, S> {
     config: &'a SessionConfig,
     store: &'a S,
-    genid: fn() -> String,
+    genid: fn() -> SessionId,
 }
 
 impl<'a, S: SessionStore> Sessions<'a, S> {
-    /// Binds `config` and `store`; ids come from [`new_session_id`].
+    /// Binds `config` and `store`; ids come from [`SessionId::generate`].
     pub fn new(config: &'a SessionConfig, store: &'a S) -> Self {
-        Self { config, store, genid: new_session_id }
+        Self { config, store, genid: SessionId::generate }
     }
 
     /// Uses `genid` for new session ids (tests use fixed ids).
-    pub fn with_id_generator(mut self, genid: fn() -> String) -> Self {
+    pub fn with_id_generator(mut self, genid: fn() -> SessionId) -> Self {
         self.genid = genid;
         self
     }
 
-    /// The Redis key of session `sid`.
-    pub fn key(&self, sid: &str) -> String {
-        format!("{}{sid}", self.config.prefix)
+    /// The configuration this layer was bound to.
+    pub fn config(&self) -> &SessionConfig {
+        self.config
+    }
+
+    /// The Redis key of session `sid` (connect-redis: `prefix + sid`).
+    pub fn key(&self, sid: &SessionId) -> String {
+        keys::session(&self.config.prefix, sid.as_str())
+    }
+
+    /// The stored bytes of the session a verified cookie names. The only
+    /// store read keyed by client input, and it takes only a
+    /// [`VerifiedSessionId`]: an id a client made up cannot reach it.
+    async fn fetch(&self, sid: &VerifiedSessionId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.get(&keys::session(&self.config.prefix, sid.as_str())).await
     }
 
     /// Resolves the request's session: a verified cookie whose id the store
     /// knows gives that session; anything else gives a new one.
+    /// `request_secure` is express-session's `issecure` for this request
+    /// (see [`SessionConfig::trust_proxy`]); the session keeps it until commit.
     ///
-    /// Fails only when the store fails; then nothing has been written.
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails; nothing has been
+    /// written then. A corrupt stored document is not an error: a new
+    /// session starts, with a [`Session::notice`] for the visitor.
     pub async fn load(&self, cookie_header: Option<&str>, now: Millis, request_secure: bool) -> Result<Session, SessionError> {
         let cfg = self.config;
         // Trust boundary: an unsigned or forged cookie yields `None` here and
         // the store is not consulted at all for it.
-        let cookie_id = cookie::verified_session_id(cookie_header, &cfg.cookie_name, &cfg.secrets);
-        let Some(sid) = cookie_id.clone() else {
+        let Some(verified) = cookie::verified_session_id(cookie_header, &cfg.cookie_name, &cfg.secrets) else {
             return Ok(self.generate(None, now, request_secure, None));
         };
-        let Some(bytes) = self.store.get(&self.key(&sid)).await? else {
+        let stored = self.fetch(&verified).await?;
+        let sid = SessionId::from(verified);
+        let Some(bytes) = stored else {
             // Signed by us but unknown to the store (expired, destroyed):
             // start over under a fresh id. The cookie's id is never adopted,
             // so a client cannot choose the id of its next session.
-            return Ok(self.generate(cookie_id, now, request_secure, None));
+            return Ok(self.generate(Some(sid), now, request_secure, None));
         };
         match SessionDocument::parse(&bytes) {
             Ok(doc) => {
                 let original = doc.fields_fingerprint();
                 Ok(Session {
                     id: sid.clone(),
-                    cookie_id,
+                    cookie_id: Some(sid.clone()),
                     original_id: sid,
+                    request_secure,
                     saved: (!cfg.policy.resave).then(|| original.clone()),
                     original,
                     doc,
@@ -267,12 +333,12 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 // overwritten or deleted here, so nothing that might be
                 // recovered is lost, and it expires by its own TTL.
                 let notice = corrupt_notice(&self.key(&sid), &err);
-                Ok(self.generate(cookie_id, now, request_secure, Some(notice)))
+                Ok(self.generate(Some(sid), now, request_secure, Some(notice)))
             }
         }
     }
 
-    fn generate(&self, cookie_id: Option<String>, now: Millis, request_secure: bool, notice: Option<String>) -> Session {
+    fn generate(&self, cookie_id: Option<SessionId>, now: Millis, request_secure: bool, notice: Option<String>) -> Session {
         let id = (self.genid)();
         let doc = self.new_document(now, request_secure);
         Session {
@@ -280,6 +346,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             original_id: id.clone(),
             id,
             cookie_id,
+            request_secure,
             saved: None,
             doc,
             state: State::Live,
@@ -301,10 +368,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// session gets a fresh id and an empty document; the new session is
     /// saved and its cookie sent at commit. Used at login and logout so a
     /// session id known before authentication is worthless after it.
-    pub async fn regenerate(&self, s: &mut Session, now: Millis, request_secure: bool) -> Result<(), SessionError> {
+    pub async fn regenerate(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
         self.store.del(&[self.key(&s.id)]).await?;
         s.id = (self.genid)();
-        s.doc = self.new_document(now, request_secure);
+        s.doc = self.new_document(now, s.request_secure);
         s.state = State::Live;
         Ok(())
     }
@@ -349,7 +416,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
 
     async fn write(&self, s: &Session, now: Millis) -> Result<(), SessionError> {
         let key = self.key(&s.id);
-        let ttl = s.doc.cookie.ttl_seconds(now, self.config.default_ttl);
+        let ttl = s.doc.cookie.ttl_seconds(now, self.config.default_ttl_seconds);
         if ttl > 0 {
             let ex = (!self.config.disable_ttl).then_some(ttl as u64);
             self.store.set(&key, &s.doc.to_json(), ex).await?;
@@ -364,7 +431,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// express-session decides, and returns the `Set-Cookie` value to send,
     /// if any. The caller must not answer before this returns: the state a
     /// browser sees after a response is the state in the store.
-    pub async fn commit(&self, mut s: Session, now: Millis, request_secure: bool) -> Result<Option<String>, SessionError> {
+    pub async fn commit(&self, mut s: Session, now: Millis) -> Result<Option<String>, SessionError> {
         let cfg = self.config;
         match s.state {
             State::Live => {}
@@ -373,7 +440,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 // Unlike express-session, also tell the browser to drop the
                 // cookie: it names a session that no longer exists. (A
                 // Secure cookie cannot be cleared over plain http either.)
-                let send = decide::may_send_cookie(s.doc.cookie.secure == Some(true), request_secure);
+                let send = decide::may_send_cookie(s.doc.cookie.secure == Some(true), s.request_secure);
                 return Ok(send.then(|| cookie::clear_cookie_header(&cfg.cookie_name, &s.doc.cookie)));
             }
             State::Unset => {
@@ -390,7 +457,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             self.store.del(&s.retired).await?;
         } else if decide::should_touch(cfg.policy, facts) && !cfg.disable_touch && !cfg.disable_ttl {
             let key = self.key(&s.id);
-            let ttl = s.doc.cookie.ttl_seconds(now, cfg.default_ttl);
+            let ttl = s.doc.cookie.ttl_seconds(now, cfg.default_ttl_seconds);
             if ttl > 0 {
                 self.store.expire(&key, ttl as u64).await?;
             } else {
@@ -398,8 +465,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             }
         }
         let send = decide::should_set_cookie(cfg.policy, facts)
-            && decide::may_send_cookie(s.doc.cookie.secure == Some(true), request_secure);
-        Ok(send.then(|| cookie::set_cookie_header(&cfg.cookie_name, &s.id, &cfg.secrets, &s.doc.cookie)))
+            && decide::may_send_cookie(s.doc.cookie.secure == Some(true), s.request_secure);
+        Ok(send.then(|| cookie::set_cookie_header(&cfg.cookie_name, s.id.as_str(), &cfg.secrets, &s.doc.cookie)))
     }
 }
 

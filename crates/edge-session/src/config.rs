@@ -1,0 +1,348 @@
+//! Configuration from variables, read and validated once: a bad value is an
+//! error naming the variable instead of a silent fallback to a default.
+//! Each part of the configuration is built by its own reader
+//! ([`SessionConfig::from_vars`], [`UpstashConfig::from_vars`],
+//! `AccountsConfig::from_vars`); the names are those of
+//! express-session's and connect-redis's options, upper-cased with a
+//! `SESSION_` prefix (README "Configuration" lists them all).
+
+use std::time::Duration;
+
+#[cfg(feature = "accounts")]
+use crate::accounts::AccountsConfig;
+use crate::session::cookie::Secrets;
+use crate::session::decide::Policy;
+use crate::session::document::{SameSite, SessionCookie, DEFAULT_TTL_SECONDS};
+use crate::session::{SessionConfig, Unset};
+
+/// A configuration problem, naming the variable. `Display` includes the
+/// bad value, for the log; [`ConfigError::public_message`] leaves it out,
+/// for HTTP answers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("{name} is required but not set")]
+    Missing {
+        /// The variable.
+        name: &'static str,
+    },
+    /// A variable has a value that means nothing here.
+    #[error("{name}={value:?} is invalid: {expected}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Its value (secrets are never echoed).
+        value: String,
+        /// What would have been accepted.
+        expected: &'static str,
+    },
+}
+
+impl ConfigError {
+    /// What a visitor may be told: the variable and what it accepts.
+    pub fn public_message(&self) -> String {
+        match self {
+            ConfigError::Missing { .. } => self.to_string(),
+            ConfigError::Invalid { name, expected, .. } => format!("{name} is invalid: {expected}"),
+        }
+    }
+}
+
+/// Where the store is: an Upstash (or Upstash-compatible) REST endpoint.
+#[derive(Clone)]
+pub struct UpstashConfig {
+    /// `UPSTASH_REDIS_REST_URL`, e.g. `https://eu1-xyz.upstash.io`.
+    pub url: String,
+    /// `UPSTASH_REDIS_REST_TOKEN`: a credential, never logged.
+    pub token: String,
+    /// `SESSION_STORE_TIMEOUT_MS`: how long one store call may take.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for UpstashConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a credential: never in a log line.
+        f.debug_struct("UpstashConfig")
+            .field("url", &self.url)
+            .field("token", &"(redacted)")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl UpstashConfig {
+    /// Reads `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN` and
+    /// `SESSION_STORE_TIMEOUT_MS` (default 5000, at most 60000).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the first variable that is missing or invalid.
+    pub fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        let url = v.required("UPSTASH_REDIS_REST_URL")?;
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                name: "UPSTASH_REDIS_REST_URL",
+                value: url,
+                expected: "an http(s) URL such as https://<region>.upstash.io",
+            });
+        }
+        let token = v.required("UPSTASH_REDIS_REST_TOKEN")?;
+
+        let timeout_ms = v.number("SESSION_STORE_TIMEOUT_MS", 5_000, 60_000, "milliseconds, at most 60000")?;
+        Ok(Self { url, token, timeout: Duration::from_millis(timeout_ms) })
+    }
+}
+
+impl SessionConfig {
+    /// Reads express-session's and connect-redis's options: `SESSION_SECRET`
+    /// (required; comma-separated, the first signs), `SESSION_COOKIE_*`,
+    /// `SESSION_MAX_AGE_MS`, `SESSION_PREFIX`, `SESSION_TTL_SECONDS`,
+    /// `SESSION_RESAVE`, `SESSION_SAVE_UNINITIALIZED`, `SESSION_ROLLING`,
+    /// `SESSION_UNSET`, `SESSION_DISABLE_TOUCH`, `SESSION_DISABLE_TTL` and
+    /// `SESSION_PROXY`. Unset options take the seed demo's defaults.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the first variable that is missing or invalid.
+    pub fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        let secret_list = v.required("SESSION_SECRET")?;
+        let secrets = Secrets::new(secret_list.split(',').map(|s| s.trim().to_owned()).collect()).ok_or(
+            ConfigError::Invalid {
+                name: "SESSION_SECRET",
+                value: "(hidden)".into(),
+                expected: "one or more non-empty secrets separated by commas",
+            },
+        )?;
+
+        const MAX_AGE: &str = "milliseconds (a positive integer) or `none` for a browser-session cookie";
+        let max_age = match v.text("SESSION_MAX_AGE_MS") {
+            Some(t) if t.trim().eq_ignore_ascii_case("none") => None,
+            _ => Some(v.number("SESSION_MAX_AGE_MS", 60_000, HUNDRED_YEARS_SECONDS * 1000, MAX_AGE)? as f64),
+        };
+        let (secure, secure_auto) = v.choice(
+            "SESSION_COOKIE_SECURE",
+            &[
+                ("true", (Some(true), false)),
+                ("false", (Some(false), false)),
+                ("auto", (None, true)),
+                // express-session without a `secure` option: the document
+                // has no `secure` member (the seed demo sets it to false).
+                ("unset", (None, false)),
+            ],
+            (Some(false), false),
+            "true, false, auto or unset",
+        )?;
+        let same_site = v.choice(
+            "SESSION_COOKIE_SAMESITE",
+            &[
+                ("true", Some(SameSite::Flag(true))),
+                ("false", Some(SameSite::Flag(false))),
+                ("lax", Some(SameSite::Text("lax".into()))),
+                ("strict", Some(SameSite::Text("strict".into()))),
+                ("none", Some(SameSite::Text("none".into()))),
+            ],
+            None,
+            "lax, strict, none, true or false",
+        )?;
+        let priority = v.choice(
+            "SESSION_COOKIE_PRIORITY",
+            &[("low", Some("low".to_owned())), ("medium", Some("medium".into())), ("high", Some("high".into()))],
+            None,
+            "low, medium or high",
+        )?;
+        let partitioned = match v.text("SESSION_COOKIE_PARTITIONED") {
+            None => None,
+            Some(_) => Some(v.flag("SESSION_COOKIE_PARTITIONED", false)?),
+        };
+
+        let cookie = SessionCookie {
+            original_max_age: max_age,
+            partitioned,
+            priority,
+            expires: None,
+            secure,
+            http_only: Some(v.flag("SESSION_COOKIE_HTTP_ONLY", true)?),
+            domain: v.attribute("SESSION_COOKIE_DOMAIN")?,
+            path: Some(v.attribute("SESSION_COOKIE_PATH")?.unwrap_or_else(|| "/".into())),
+            same_site,
+        };
+
+        let cookie_name = v.text("SESSION_COOKIE_NAME").unwrap_or_else(|| "_redisDemo".into());
+        if !cookie_name.bytes().all(is_token_byte) {
+            return Err(ConfigError::Invalid {
+                name: "SESSION_COOKIE_NAME",
+                value: cookie_name,
+                expected: "a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
+            });
+        }
+
+        const SECONDS: &str = "seconds (a positive integer)";
+        let session = SessionConfig {
+            cookie_name,
+            secrets,
+            // An empty prefix is legal in connect-redis, so it is not dropped as blank.
+            prefix: v.raw("SESSION_PREFIX").unwrap_or_else(|| "sess:".into()),
+            cookie,
+            secure_auto,
+            policy: Policy {
+                resave: v.flag("SESSION_RESAVE", false)?,
+                save_uninitialized: v.flag("SESSION_SAVE_UNINITIALIZED", true)?,
+                rolling: v.flag("SESSION_ROLLING", false)?,
+            },
+            default_ttl_seconds: v.number("SESSION_TTL_SECONDS", DEFAULT_TTL_SECONDS as u64, HUNDRED_YEARS_SECONDS, SECONDS)? as i64,
+            unset: v.choice(
+                "SESSION_UNSET",
+                &[("keep", Unset::Keep), ("destroy", Unset::Destroy)],
+                Unset::Keep,
+                "keep or destroy",
+            )?,
+            disable_touch: v.flag("SESSION_DISABLE_TOUCH", false)?,
+            disable_ttl: v.flag("SESSION_DISABLE_TTL", false)?,
+            trust_proxy: v.flag("SESSION_PROXY", false)?,
+        };
+        Ok(session)
+
+    }
+}
+
+#[cfg(feature = "accounts")]
+impl AccountsConfig {
+    /// Reads the `AUTH_*` options: `AUTH_PBKDF2_ITERATIONS`,
+    /// `AUTH_MAX_FAILURES_PER_USER`, `AUTH_MAX_FAILURES_PER_IP`,
+    /// `AUTH_MAX_REGISTRATIONS_PER_IP`, `AUTH_FAILURE_WINDOW_SECONDS`,
+    /// `AUTH_USER_PREFIX`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the first variable that is invalid.
+    pub fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        const COUNT: &str = "a positive integer";
+        Ok(AccountsConfig {
+            iterations: v.number(
+                "AUTH_PBKDF2_ITERATIONS",
+                DEFAULT_PBKDF2_ITERATIONS.into(),
+                100_000,
+                "1 to 100000 iterations (the Workers runtime refuses more)",
+            )? as u32,
+            max_failures_per_user: v.number("AUTH_MAX_FAILURES_PER_USER", 5, i64::MAX as u64, COUNT)? as i64,
+            max_failures_per_ip: v.number("AUTH_MAX_FAILURES_PER_IP", 20, i64::MAX as u64, COUNT)? as i64,
+            max_registrations_per_ip: v.number("AUTH_MAX_REGISTRATIONS_PER_IP", 10, i64::MAX as u64, COUNT)? as i64,
+            failure_window_seconds: v.number("AUTH_FAILURE_WINDOW_SECONDS", 900, 7 * 24 * 3600, "seconds, at most a week")?,
+            user_prefix: v.raw("AUTH_USER_PREFIX").unwrap_or_else(|| "user:".into()),
+        })
+
+    }
+}
+
+/// The PBKDF2 iteration count for new password hashes. Chosen so that a
+/// login stays well inside the Workers free plan's 10 ms of CPU (measured
+/// in workerd: docs/BENCHMARKS.md); Workers refuse more than 100 000.
+#[cfg(feature = "accounts")]
+pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 20_000;
+
+/// Caps on durations: past them Redis refuses the TTL or dates overflow.
+pub const HUNDRED_YEARS_SECONDS: u64 = 100 * 365 * 24 * 3600;
+
+/// Typed reads of configuration variables (wrangler `[vars]` and secrets,
+/// or anything else that maps a name to a value); a blank value counts as
+/// unset. Each reader names the variable in its error.
+pub struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl<'a> Vars<'a> {
+    /// Reads through `var`, which returns a variable's value if it is set.
+    pub fn new(var: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self(var)
+    }
+
+    /// The value exactly as set, blank included (for options where an
+    /// empty value means something, such as connect-redis's `prefix`).
+    pub fn raw(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+
+    /// The value, unless unset or blank.
+    pub fn text(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A cookie attribute value: no `;`, no control characters, which would
+    /// let the value smuggle other attributes or headers.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for a value with `;` or a control character.
+    pub fn attribute(&self, name: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.text(name) {
+            Some(v) if v.chars().any(|c| c == ';' || c.is_control()) => {
+                Err(ConfigError::Invalid { name, value: v, expected: "a value without ';' or control characters" })
+            }
+            other => Ok(other.map(|v| v.trim().to_owned())),
+        }
+    }
+
+    /// A value that must be set.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Missing`] when it is unset or blank.
+    pub fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.text(name).ok_or(ConfigError::Missing { name })
+    }
+
+    /// A positive integer up to `max`, or `default` when unset.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming `expected` for anything else.
+    pub fn number(&self, name: &'static str, default: u64, max: u64, expected: &'static str) -> Result<u64, ConfigError> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 && n <= max => Ok(n),
+                _ => Err(ConfigError::Invalid { name, value: v, expected }),
+            },
+        }
+    }
+
+    /// `true`/`1`/`yes` or `false`/`0`/`no` (any case), or `default`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for any other value.
+    pub fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        self.choice(
+            name,
+            &[("true", true), ("1", true), ("yes", true), ("false", false), ("0", false), ("no", false)],
+            default,
+            "true or false",
+        )
+    }
+
+    /// One of `options`, matched without regard to case, or `default`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming `expected` for any other value.
+    pub fn choice<T: Clone>(
+        &self,
+        name: &'static str,
+        options: &[(&str, T)],
+        default: T,
+        expected: &'static str,
+    ) -> Result<T, ConfigError> {
+        let Some(v) = self.text(name) else {
+            return Ok(default);
+        };
+        let key = v.trim().to_ascii_lowercase();
+        match options.iter().find(|(k, _)| *k == key) {
+            Some((_, value)) => Ok(value.clone()),
+            None => Err(ConfigError::Invalid { name, value: v, expected }),
+        }
+    }
+}
+
+/// RFC 6265 cookie-name characters (an HTTP token).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+

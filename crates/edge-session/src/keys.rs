@@ -1,0 +1,67 @@
+//! Every Redis key this crate reads or writes, named in one place: the
+//! session keys connect-redis uses, and the account keys beside them.
+//! docs/PROTOCOL.md lists the same table for other implementations.
+//!
+//! | key | type | what |
+//! |---|---|---|
+//! | `<prefix><sid>` (`sess:` by default) | string, TTL | the session document |
+//! | `<user prefix><name>` (`user:` by default) | string, no TTL | `{"username":…,"password":…}` |
+//! | `user-sessions:<name>` | set, TTL | ids of `<name>`'s logged-in sessions |
+//! | `user-beers:<name>` | integer, no TTL | the demo's lifetime beers |
+//! | `login-fail:user:<name>` | integer, TTL = window | failed logins for a name |
+//! | `login-fail:ip:<bucket>` | integer, TTL = window | failed logins from an address |
+//! | `register:ip:<bucket>` | integer, TTL = window | registrations from an address |
+
+/// The session document's key: connect-redis's `prefix + sid`.
+pub fn session(prefix: &str, sid: &str) -> String {
+    format!("{prefix}{sid}")
+}
+
+/// A user record's key: `user_prefix + name` (`AUTH_USER_PREFIX`).
+pub fn user(user_prefix: &str, name: &str) -> String {
+    format!("{user_prefix}{name}")
+}
+
+/// The set of `name`'s logged-in session ids ("log out everywhere"). Its
+/// spelling is shared with the Express integration
+/// (`integrations/express/session-index.mjs`).
+pub fn user_sessions(name: &str) -> String {
+    format!("user-sessions:{name}")
+}
+
+/// `name`'s lifetime count of the demo's beers, which outlives sessions.
+pub fn user_beers(name: &str) -> String {
+    format!("user-beers:{name}")
+}
+
+/// Failed logins for `name` within the window.
+pub fn login_failures_for_user(name: &str) -> String {
+    format!("login-fail:user:{name}")
+}
+
+/// Failed logins from one address bucket within the window.
+pub fn login_failures_for_address(bucket: &str) -> String {
+    format!("login-fail:ip:{bucket}")
+}
+
+/// Registrations from one address bucket within the window.
+pub fn registrations_for_address(bucket: &str) -> String {
+    format!("register:ip:{bucket}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings() {
+        assert_eq!(session("sess:", "abc"), "sess:abc");
+        assert_eq!(session("", "abc"), "abc");
+        assert_eq!(user("user:", "zoë"), "user:zoë");
+        assert_eq!(user_sessions("zoë"), "user-sessions:zoë");
+        assert_eq!(user_beers("zoë"), "user-beers:zoë");
+        assert_eq!(login_failures_for_user("zoë"), "login-fail:user:zoë");
+        assert_eq!(login_failures_for_address("1.2.3.4"), "login-fail:ip:1.2.3.4");
+        assert_eq!(registrations_for_address("1.2.3.4"), "register:ip:1.2.3.4");
+    }
+}

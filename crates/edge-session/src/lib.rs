@@ -1,0 +1,64 @@
+//! Sessions for Cloudflare Workers that an Express app can share:
+//! express-session's signed cookie and connect-redis's `sess:<sid>` JSON
+//! document, byte for byte, stored in Upstash Redis over its REST API.
+//! docs/PROTOCOL.md is the wire contract.
+//!
+//! # Layers
+//!
+//! Each imports only those below it:
+//!
+//! - [`workers`] (feature `worker`, wasm32 only): the thin workers-rs
+//!   adapter: configuration from `Env`, a session loaded from a
+//!   `worker::Request`, committed onto a `worker::Response`.
+//! - [`accounts`] (feature `accounts`): users, password hashes, login
+//!   limits, the per-user session index for "log out everywhere".
+//! - [`session`]: the request cycle (load → read and write fields →
+//!   commit), cookie signing, the stored document, expiry and the
+//!   save/touch/set-cookie decisions; platform-free, tested natively.
+//! - [`store`]: the [`store::SessionStore`] trait, the Upstash REST client
+//!   and its one network type, the wire format and each Redis command.
+//! - [`config`] and [`keys`]: every option, read and validated once, and
+//!   every Redis key name.
+//!
+//! # A request's session
+//!
+//! The same cycle the workers adapter runs, here against the in-memory
+//! store of the `test-support` feature:
+//!
+//! ```
+//! use edge_session::config::Vars;
+//! use edge_session::session::{SessionConfig, Sessions};
+//! use edge_session::store::MemoryStore;
+//! use edge_session::testing::block_on;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let vars = |name: &str| (name == "SESSION_SECRET").then(|| "keyboard cat".to_owned());
+//! let config = SessionConfig::from_vars(&Vars::new(&vars))?;
+//! let store = MemoryStore::new();
+//! let sessions = Sessions::new(&config, &store);
+//! let now_ms = 1_795_414_947_103;
+//!
+//! // A first visit: no cookie, a new session.
+//! let mut session = block_on(sessions.load(None, now_ms, false))?;
+//! session.insert("views", &1)?;
+//! let set_cookie = block_on(sessions.commit(session, now_ms))?.expect("a new session sends its cookie");
+//! assert!(set_cookie.starts_with("_redisDemo=s%3A"));
+//!
+//! // The next request sends the cookie back and finds the same session.
+//! let cookie = set_cookie.split(';').next().unwrap();
+//! let session = block_on(sessions.load(Some(cookie), now_ms + 1_000, false))?;
+//! assert_eq!(session.get::<i64>("views")?, Some(1));
+//! # Ok(())
+//! # }
+//! ```
+
+#[cfg(feature = "accounts")]
+pub mod accounts;
+pub mod config;
+pub mod keys;
+pub mod session;
+pub mod store;
+#[cfg(feature = "test-support")]
+pub mod testing;
+#[cfg(all(feature = "worker", target_arch = "wasm32"))]
+pub mod workers;

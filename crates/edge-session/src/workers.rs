@@ -1,0 +1,175 @@
+//! The thin workers-rs adapter (feature `worker`, wasm32 only): the session
+//! layer bound to the configuration in a worker's `Env` and to an Upstash
+//! client, taking a `worker::Request` and committing onto a
+//! `worker::Response`. Every decision is the platform-free
+//! [`crate::session`]'s; this module only reads headers and the clock and
+//! writes `Set-Cookie`.
+//!
+//! ```no_run
+//! use edge_session::workers::EdgeSessions;
+//! use worker::{Env, Request, Response};
+//!
+//! async fn handle(req: Request, env: Env) -> worker::Result<Response> {
+//!     let layer = EdgeSessions::from_env(&env)?;
+//!     let mut session = layer.load(&req).await?;
+//!     let count = session.get::<i64>("count").ok().flatten().unwrap_or(0) + 1;
+//!     session.insert("count", &count).map_err(|e| worker::Error::RustError(e.to_string()))?;
+//!     let resp = Response::ok(format!("visit {count}"))?;
+//!     Ok(layer.commit(session, resp).await?)
+//! }
+//! ```
+
+use worker::{Date, Env, Request, Response};
+
+use crate::config::{ConfigError, UpstashConfig, Vars};
+use crate::session::cookie::MAX_COOKIE_HEADER_BYTES;
+use crate::session::document::Millis;
+use crate::session::{decide, Session, SessionConfig, SessionError, Sessions};
+use crate::store::UpstashClient;
+
+/// Why the adapter could not serve a session.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The `Env` lacks a required variable or has an invalid one.
+    #[error("worker misconfigured: {}", .0.public_message())]
+    Config(#[source] ConfigError),
+    /// The session layer failed (the store is unreachable, slow, or
+    /// refused us); nothing was written after the failure.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// The `Cookie` header is longer than [`MAX_COOKIE_HEADER_BYTES`].
+    #[error("the Cookie header is {0} bytes long; at most {MAX_COOKIE_HEADER_BYTES} are accepted")]
+    CookieTooLarge(usize),
+    /// The runtime refused a header or URL operation.
+    #[error("workers runtime error")]
+    Runtime(#[source] worker::Error),
+}
+
+impl Error {
+    /// The HTTP status this error should be answered with: 500 for a
+    /// misconfiguration, 503 for a store failure, 400 for an oversized
+    /// cookie.
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::Config(_) | Error::Runtime(_) => 500,
+            Error::Session(SessionError::Store(_)) => 503,
+            Error::Session(_) => 500,
+            Error::CookieTooLarge(_) => 400,
+        }
+    }
+}
+
+impl From<Error> for worker::Error {
+    fn from(e: Error) -> Self {
+        worker::Error::RustError(e.to_string())
+    }
+}
+
+/// A variable's value from a worker's `Env`: a secret (`wrangler secret
+/// put`) first, then a `[vars]` entry.
+pub fn env_var(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).map(|v| v.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
+}
+
+/// The session layer of one worker: its configuration and store client.
+/// Build it once per isolate (the `Env` does not change while it lives) or
+/// per request; building reads variables and allocates, nothing more.
+#[derive(Debug)]
+pub struct EdgeSessions {
+    config: SessionConfig,
+    store: UpstashClient,
+}
+
+impl EdgeSessions {
+    /// Reads [`SessionConfig::from_vars`]'s and [`UpstashConfig::from_vars`]'s
+    /// variables from `env` (secrets first, then `[vars]`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the first missing or invalid variable.
+    pub fn from_env(env: &Env) -> Result<Self, Error> {
+        let read = |name: &str| env_var(env, name);
+        let vars = Vars::new(&read);
+        let config = SessionConfig::from_vars(&vars).map_err(Error::Config)?;
+        let upstash = UpstashConfig::from_vars(&vars).map_err(Error::Config)?;
+        Ok(Self::new(config, UpstashClient::new(&upstash.url, &upstash.token, upstash.timeout)))
+    }
+
+    /// Binds an already-built configuration and client.
+    pub fn new(config: SessionConfig, store: UpstashClient) -> Self {
+        Self { config, store }
+    }
+
+    /// The platform-free session layer, for calls this adapter does not
+    /// wrap (`save`, `reload`, Passport's `login`/`logout`).
+    pub fn sessions(&self) -> Sessions<'_, UpstashClient> {
+        Sessions::new(&self.config, &self.store)
+    }
+
+    /// The store client, shared with other layers (accounts).
+    pub fn store(&self) -> &UpstashClient {
+        &self.store
+    }
+
+    /// The request's session: the one its verified cookie names, or a new
+    /// one (express-session's request start). One store read at most.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CookieTooLarge`] for a `Cookie` header over 8 KiB (nothing
+    /// is read), [`Error::Session`] when the store fails.
+    pub async fn load(&self, req: &Request) -> Result<Session, Error> {
+        let headers = req.headers();
+        let cookie = headers.get("Cookie").map_err(Error::Runtime)?;
+        if let Some(c) = &cookie {
+            if c.len() > MAX_COOKIE_HEADER_BYTES {
+                return Err(Error::CookieTooLarge(c.len()));
+            }
+        }
+        let https = req.url().map_err(Error::Runtime)?.scheme() == "https";
+        let forwarded = headers.get("X-Forwarded-Proto").map_err(Error::Runtime)?;
+        let secure = decide::is_secure(https, forwarded.as_deref(), self.config.trust_proxy);
+        Ok(self.sessions().load(cookie.as_deref(), now_ms(), secure).await?)
+    }
+
+    /// Ends the request: writes or touches the session as express-session
+    /// decides, and appends its `Set-Cookie` (if any) to `resp`. Answer
+    /// only after this returns: what the browser sees next is what the
+    /// store holds.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Session`] when the store fails; `resp` is dropped then, so
+    /// no cookie for an unsaved session reaches the browser.
+    pub async fn commit(&self, session: Session, mut resp: Response) -> Result<Response, Error> {
+        if let Some(set_cookie) = self.sessions().commit(session, now_ms()).await? {
+            resp.headers_mut().append("Set-Cookie", &set_cookie).map_err(Error::Runtime)?;
+        }
+        Ok(resp)
+    }
+
+    /// express-session's `regenerate`: the old key is deleted now; the
+    /// session gets a fresh id and an empty document, saved at commit.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Session`] when the store fails.
+    pub async fn regenerate(&self, session: &mut Session) -> Result<(), Error> {
+        Ok(self.sessions().regenerate(session, now_ms()).await?)
+    }
+
+    /// express-session's `destroy`: the key is deleted now; commit writes
+    /// nothing and clears the browser's cookie.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Session`] when the store fails.
+    pub async fn destroy(&self, session: &mut Session) -> Result<(), Error> {
+        Ok(self.sessions().destroy(session).await?)
+    }
+}
+
+/// The Workers clock, in milliseconds since the epoch.
+pub fn now_ms() -> Millis {
+    Date::now().as_millis() as Millis
+}

@@ -1,0 +1,39 @@
+//! The smallest worker on edge-session: a per-visitor counter. `GET /`
+//! counts this browser's visits in its session; `POST /reset` destroys the
+//! session. The session lives in Upstash Redis under `sess:<id>` as the
+//! JSON document express-session + connect-redis write, so an Express app
+//! on the same database sees the same counter.
+//!
+//! Configure it like any edge-session worker: `SESSION_SECRET`,
+//! `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` (README
+//! "Configuration" lists the options).
+// A worker exists only on wasm32; natively (cargo test --workspace) this
+// crate is empty.
+#![cfg(target_arch = "wasm32")]
+
+use edge_session::workers::{EdgeSessions, Error};
+use worker::{event, Context, Env, Method, Request, Response, Result};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    match visit(req, &env).await {
+        Ok(resp) => Ok(resp),
+        // One place turns the layer's errors into answers.
+        Err(e) => Response::error(e.to_string(), e.status()),
+    }
+}
+
+async fn visit(req: Request, env: &Env) -> std::result::Result<Response, Error> {
+    let layer = EdgeSessions::from_env(env)?;
+    let mut session = layer.load(&req).await?;
+    let count = if req.method() == Method::Post && req.path() == "/reset" {
+        layer.destroy(&mut session).await?;
+        0
+    } else {
+        let count = session.get::<i64>("count").ok().flatten().unwrap_or(0) + 1;
+        session.insert("count", &count).map_err(edge_session::session::SessionError::from)?;
+        count
+    };
+    let resp = Response::from_json(&serde_json::json!({ "count": count })).map_err(Error::Runtime)?;
+    layer.commit(session, resp).await
+}
