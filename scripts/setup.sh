@@ -3,7 +3,7 @@
 # skips whatever is already present at that version. Safe to run again.
 #
 #   Debian packages  redis-server, chromium, wrk       (from the system's apt sources)
-#   Rust target      wasm32-unknown-unknown            (rustup)
+#   Rust target      wasm32-unknown-unknown, rustfmt, clippy (rustup)
 #   cargo tools      worker-build 0.8.7, wasm-bindgen-cli = Cargo.lock's wasm-bindgen
 #   npm packages     exactly package-lock.json          (npm ci)
 set -euo pipefail
@@ -30,11 +30,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# 2. The wasm32 target.
+# 2. The wasm32 target, and rustfmt and clippy for the style gate.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "rustup: adding wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown
 fi
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    log "rustup: adding $component"
+    rustup component add "$component"
+  fi
+done
 
 # 3. cargo tools, pinned. worker-build's own downloads of wasm-bindgen,
 # wasm-opt and esbuild are replaced by these (see scripts/build-worker.sh).

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: the native Rust tests (unit tests of the session core and
-# the Upstash client against a real redis-server behind upstash-local), then
+# Runs every test: the style gate (rustfmt, clippy -D warnings natively and
+# for wasm32, rustdoc), the native Rust tests (unit tests and doctests of the
+# library, the demo's routes, the Upstash client against a real redis-server
+# behind upstash-local), then
 # the golden vectors re-recorded from the real express-session + connect-redis,
 # the end-to-end tests of the real built worker in workerd (compatibility,
 # golden replay, interop, accounts), and the browser tests in Chromium.
@@ -10,10 +12,17 @@ cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
 
+echo "== style: cargo fmt --check, clippy -D warnings (native and wasm32), rustdoc -D warnings"
+cargo fmt --all --check
+cargo clippy -q --workspace --all-targets --features edge-session-demo/lab -- -D warnings
+cargo clippy -q --target wasm32-unknown-unknown --workspace --exclude upstash-local \
+  --features edge-session-demo/lab -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p edge-session --features accounts,test-support
+
 echo "== build: worker (wasm32) and upstash-local"
 ./scripts/build.sh
 
-echo "== cargo test (unit + native integration)"
+echo "== cargo test (unit, doctests, native integration)"
 cargo test -q --workspace
 
 echo "== golden vectors: re-recorded from the real express-session + connect-redis, compared with tests/golden/vectors.json"

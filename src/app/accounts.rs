@@ -30,7 +30,9 @@ fn credentials(req: &Request<'_>) -> Result<Credentials, AppError> {
     let bad = |m: &str| AppError::BadRequest(m.to_owned());
     let media = req.content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match media.as_str() {
-        "application/json" => serde_json::from_slice(req.body).map_err(|_| bad("expected JSON {\"username\", \"password\"}")),
+        "application/json" => {
+            serde_json::from_slice(req.body).map_err(|_| bad("expected JSON {\"username\", \"password\"}"))
+        }
         "application/x-www-form-urlencoded" => {
             let mut username = None;
             let mut password = None;

@@ -64,7 +64,12 @@ pub(super) async fn route<S: AccountStore>(ctx: &Ctx<'_, S>, mut s: Session) -> 
     Ok(json_ok(&answer, set_cookie))
 }
 
-async fn run_ops<S: AccountStore>(ctx: &Ctx<'_, S>, s: &mut Session, ops: &str, live: &mut bool) -> Result<(), AppError> {
+async fn run_ops<S: AccountStore>(
+    ctx: &Ctx<'_, S>,
+    s: &mut Session,
+    ops: &str,
+    live: &mut bool,
+) -> Result<(), AppError> {
     let (sessions, req, now) = (&ctx.sessions, ctx.req, ctx.now);
     let param = |name: &str| req.query_param(name).ok_or_else(|| AppError::BadRequest(format!("missing ?{name}=")));
     let json_param = |name: &str| -> Result<Value, AppError> {

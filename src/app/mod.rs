@@ -300,7 +300,12 @@ pub async fn handle<S: AccountStore>(config: &Config, store: &S, req: &Request<'
     }
 }
 
-async fn serve<S: AccountStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Result<Response, AppError> {
+async fn serve<S: AccountStore>(
+    config: &Config,
+    store: &S,
+    req: &Request<'_>,
+    now: Millis,
+) -> Result<Response, AppError> {
     let path = normalize_path(req.path);
     let route = resolve(&path, req.method, req.path)?;
     let cookie_len = req.cookie.map_or(0, str::len);

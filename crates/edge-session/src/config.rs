@@ -189,7 +189,12 @@ impl SessionConfig {
                 save_uninitialized: v.flag("SESSION_SAVE_UNINITIALIZED", true)?,
                 rolling: v.flag("SESSION_ROLLING", false)?,
             },
-            default_ttl_seconds: v.number("SESSION_TTL_SECONDS", DEFAULT_TTL_SECONDS as u64, HUNDRED_YEARS_SECONDS, SECONDS)? as i64,
+            default_ttl_seconds: v.number(
+                "SESSION_TTL_SECONDS",
+                DEFAULT_TTL_SECONDS as u64,
+                HUNDRED_YEARS_SECONDS,
+                SECONDS,
+            )? as i64,
             unset: v.choice(
                 "SESSION_UNSET",
                 &[("keep", Unset::Keep), ("destroy", Unset::Destroy)],
@@ -201,7 +206,6 @@ impl SessionConfig {
             trust_proxy: v.flag("SESSION_PROXY", false)?,
         };
         Ok(session)
-
     }
 }
 
@@ -227,10 +231,14 @@ impl AccountsConfig {
             max_failures_per_user: v.number("AUTH_MAX_FAILURES_PER_USER", 5, i64::MAX as u64, COUNT)? as i64,
             max_failures_per_ip: v.number("AUTH_MAX_FAILURES_PER_IP", 20, i64::MAX as u64, COUNT)? as i64,
             max_registrations_per_ip: v.number("AUTH_MAX_REGISTRATIONS_PER_IP", 10, i64::MAX as u64, COUNT)? as i64,
-            failure_window_seconds: v.number("AUTH_FAILURE_WINDOW_SECONDS", 900, 7 * 24 * 3600, "seconds, at most a week")?,
+            failure_window_seconds: v.number(
+                "AUTH_FAILURE_WINDOW_SECONDS",
+                900,
+                7 * 24 * 3600,
+                "seconds, at most a week",
+            )?,
             user_prefix: v.raw("AUTH_USER_PREFIX").unwrap_or_else(|| "user:".into()),
         })
-
     }
 }
 
@@ -294,7 +302,13 @@ impl<'a> Vars<'a> {
     /// # Errors
     ///
     /// [`ConfigError::Invalid`] naming `expected` for anything else.
-    pub fn number(&self, name: &'static str, default: u64, max: u64, expected: &'static str) -> Result<u64, ConfigError> {
+    pub fn number(
+        &self,
+        name: &'static str,
+        default: u64,
+        max: u64,
+        expected: &'static str,
+    ) -> Result<u64, ConfigError> {
         match self.text(name) {
             None => Ok(default),
             Some(v) => match v.trim().parse::<u64>() {
@@ -345,4 +359,3 @@ impl<'a> Vars<'a> {
 fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
-

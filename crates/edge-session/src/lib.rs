@@ -7,7 +7,7 @@
 //!
 //! Each imports only those below it:
 //!
-//! - [`workers`] (feature `worker`, wasm32 only): the thin workers-rs
+//! - `workers` (feature `worker`, wasm32 only): the thin workers-rs
 //!   adapter: configuration from `Env`, a session loaded from a
 //!   `worker::Request`, committed onto a `worker::Response`.
 //! - [`accounts`] (feature `accounts`): users, password hashes, login
@@ -51,6 +51,10 @@
 //! # Ok(())
 //! # }
 //! ```
+
+// The public API documents itself: every item, and every fallible call's
+// errors (`# Errors`), checked by `cargo clippy -D warnings` in `make test`.
+#![warn(missing_docs, clippy::missing_errors_doc)]
 
 #[cfg(feature = "accounts")]
 pub mod accounts;

@@ -126,7 +126,10 @@ async fn pipeline_and_multi_exec() {
     assert!(matches!(&results[4], Err(CommandError::Redis(m)) if m.starts_with("WRONGTYPE")));
 
     let results = c.multi_exec(&[vec!["INCR".into(), "p:a".into()], vec!["INCR".into(), "p:a".into()]]).await.unwrap();
-    assert_eq!(results.iter().map(|r| r.as_ref().unwrap().clone()).collect::<Vec<_>>(), [serde_json::json!(3), serde_json::json!(4)]);
+    assert_eq!(
+        results.iter().map(|r| r.as_ref().unwrap().clone()).collect::<Vec<_>>(),
+        [serde_json::json!(3), serde_json::json!(4)]
+    );
     // A command Redis refuses at queue time aborts the whole transaction.
     let err = c.multi_exec(&[vec!["SET".into(), "p:a".into()], vec!["INCR".into(), "p:a".into()]]).await.unwrap_err();
     assert!(matches!(err, StoreError::Protocol(CommandError::Redis(ref m)) if m.starts_with("EXECABORT")), "{err:?}");

@@ -54,9 +54,8 @@ struct AppState {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let client = redis::Client::open(args.redis_url.as_str())?;
-    let redis = ConnectionManager::new(client)
-        .await
-        .map_err(|e| format!("cannot reach redis at {}: {e}", args.redis_url))?;
+    let redis =
+        ConnectionManager::new(client).await.map_err(|e| format!("cannot reach redis at {}: {e}", args.redis_url))?;
     let state = Arc::new(AppState { redis, token: args.token, sync: AtomicU64::new(0) });
     let app = Router::new()
         .route("/", post(single))
@@ -116,7 +115,10 @@ fn ok(state: &AppState, body: Value) -> Response {
     let token = (state.sync.fetch_add(1, Ordering::SeqCst) + 1).to_string();
     (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json".to_owned()), (header::HeaderName::from_static(SYNC_TOKEN_HEADER), token)],
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::HeaderName::from_static(SYNC_TOKEN_HEADER), token),
+        ],
         body.to_string(),
     )
         .into_response()
@@ -124,10 +126,8 @@ fn ok(state: &AppState, body: Value) -> Response {
 
 /// Checks the bearer token as Upstash and SRH do: missing → 400, wrong → 401.
 fn authorize(headers: &HeaderMap, token: &str) -> Result<(), ApiError> {
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
+    let given =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     match given {
         None => Err(ApiError::MissingAuth),
         // Constant time, so the token cannot be guessed byte by byte.
@@ -139,7 +139,8 @@ fn authorize(headers: &HeaderMap, token: &str) -> Result<(), ApiError> {
 /// One command from a JSON array of strings, numbers or booleans.
 fn parse_command(v: &Value) -> Result<redis::Cmd, ApiError> {
     let bad = |m: &str| ApiError::BadRequest(m.to_owned());
-    let items = v.as_array().filter(|a| !a.is_empty()).ok_or_else(|| bad("ERR command must be a non-empty JSON array"))?;
+    let items =
+        v.as_array().filter(|a| !a.is_empty()).ok_or_else(|| bad("ERR command must be a non-empty JSON array"))?;
     let mut cmd = redis::Cmd::new();
     for item in items {
         cmd.arg(argument_bytes(item).ok_or_else(|| bad("ERR arguments must be strings, numbers or booleans"))?);
@@ -175,7 +176,9 @@ fn redis_failure(e: redis::RedisError) -> ApiError {
     }
     match (e.code(), e.detail()) {
         (Some(code), Some(detail)) => ApiError::Redis(format!("{code} {detail}")),
-        (Some("EXECABORT"), None) => ApiError::Redis("EXECABORT Transaction discarded because of previous errors.".into()),
+        (Some("EXECABORT"), None) => {
+            ApiError::Redis("EXECABORT Transaction discarded because of previous errors.".into())
+        }
         (Some(code), None) => ApiError::Redis(code.to_owned()),
         _ => ApiError::Unavailable(e),
     }
@@ -193,7 +196,8 @@ fn prepare(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Encod
         }
     }
     let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
-    let value = serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("ERR request body is not JSON: {e}")))?;
+    let value =
+        serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("ERR request body is not JSON: {e}")))?;
     Ok((enc, value))
 }
 
@@ -215,7 +219,12 @@ async fn multi_exec(state: State<Arc<AppState>>, headers: HeaderMap, body: Bytes
     batch(state, headers, body, true).await
 }
 
-async fn batch(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes, atomic: bool) -> Result<Response, ApiError> {
+async fn batch(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+    atomic: bool,
+) -> Result<Response, ApiError> {
     let (enc, value) = prepare(&state, &headers, &body)?;
     let commands = value
         .as_array()

@@ -11,6 +11,11 @@
 pub struct KdfError(pub String);
 
 /// The 32-byte PBKDF2-HMAC-SHA256 of `password` with `salt`.
+///
+/// # Errors
+///
+/// [`KdfError`] when the platform's crypto refuses the parameters (workerd refuses more than 100
+/// 000 iterations).
 pub async fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> Result<[u8; 32], KdfError> {
     imp::derive(password, salt, iterations).await
 }

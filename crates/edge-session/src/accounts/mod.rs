@@ -109,6 +109,13 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// counts against the client's address first: registration has to say
     /// when a name is taken, so without a limit it would be a free oracle
     /// of which accounts exist (and a free PBKDF2 and key per request).
+    ///
+    /// # Errors
+    ///
+    /// [`AccountError::RateLimited`] past the per-address registration limit,
+    /// [`AccountError::Username`] or [`AccountError::Password`] for an unacceptable name or
+    /// password, [`AccountError::Taken`] when the name exists, [`AccountError::Hash`] when hashing
+    /// fails, [`AccountError::Store`] when the store fails.
     pub async fn register(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
         let counter = [keys::registrations_for_address(&client_bucket(client_ip))];
         let window = self.config.failure_window_seconds;
@@ -134,6 +141,13 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// the password is looked at, so parallel guesses cannot slip past the
     /// limit; attempts that turn out not to be failures (refused for the
     /// limit, or successful) are taken back, so the counters hold failures.
+    ///
+    /// # Errors
+    ///
+    /// [`AccountError::BadCredentials`] for an unknown user, a wrong password or an invalid name
+    /// (one answer for all three), [`AccountError::RateLimited`] past a failure limit,
+    /// [`AccountError::Hash`] or [`AccountError::Record`] for an unreadable stored record,
+    /// [`AccountError::Store`] when the store fails.
     pub async fn authenticate(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
         // An invalid name cannot exist: same answer as a wrong password.
         let name = username::normalize(raw_name).map_err(|_| AccountError::BadCredentials)?;
@@ -185,6 +199,10 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// of that user's sessions that have expired (`session_prefix` + id no
     /// longer exists): one round trip, a second to check the other ids, a
     /// third only when some are dead.
+    ///
+    /// # Errors
+    ///
+    /// [`AccountError::Store`] when the store fails.
     pub async fn index_session(&self, name: &str, sid: &str, session_prefix: &str) -> Result<(), AccountError> {
         let index = keys::user_sessions(name);
         // At most PRUNE_BATCH other ids are checked per login, so a user with
@@ -210,6 +228,10 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// Destroys every indexed session of `name` and the index itself with
     /// one DEL after reading the index (two round trips; a login landing
     /// between them is not ended); returns how many sessions were live.
+    ///
+    /// # Errors
+    ///
+    /// [`AccountError::Store`] when the store fails; then no session was ended.
     pub async fn logout_everywhere(&self, name: &str, session_prefix: &str) -> Result<u64, AccountError> {
         let index = keys::user_sessions(name);
         let mut doomed: Vec<String> =
@@ -221,11 +243,19 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     }
 
     /// Adds one to `name`'s lifetime beers; returns the new total.
+    ///
+    /// # Errors
+    ///
+    /// [`AccountError::Store`] when the store fails.
     pub async fn add_beer(&self, name: &str) -> Result<i64, AccountError> {
         Ok(self.store.incr(&keys::user_beers(name)).await?)
     }
 
     /// `name`'s lifetime beers.
+    ///
+    /// # Errors
+    ///
+    /// [`AccountError::Store`] when the store fails.
     pub async fn lifetime_beers(&self, name: &str) -> Result<i64, AccountError> {
         let stored = self.store.get(&keys::user_beers(name)).await?;
         Ok(stored.and_then(|b| String::from_utf8(b).ok()).and_then(|t| t.parse().ok()).unwrap_or(0))
@@ -239,7 +269,9 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
 pub fn client_bucket(ip: &str) -> String {
     match ip.trim().parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
-        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default(),
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => {
+            v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default()
+        }
         Ok(std::net::IpAddr::V6(v6)) => {
             let s = v6.segments();
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])

@@ -37,6 +37,10 @@ pub enum HashError {
 
 impl PasswordHash {
     /// Hashes `password` with a fresh random salt.
+    ///
+    /// # Errors
+    ///
+    /// [`HashError`] when the key derivation fails.
     pub async fn create(password: &str, iterations: u32) -> Result<Self, HashError> {
         let mut salt = vec![0u8; SALT_BYTES];
         getrandom::fill(&mut salt).map_err(|_| HashError::Random)?;
@@ -45,6 +49,10 @@ impl PasswordHash {
     }
 
     /// Reads the stored form.
+    ///
+    /// # Errors
+    ///
+    /// [`HashError`] when `text` is not `pbkdf2-sha256$<iterations>$<salt>$<hash>`.
     pub fn parse(text: &str) -> Result<Self, HashError> {
         let mut parts = text.split('$');
         let (Some(SCHEME), Some(iter), Some(salt), Some(hash), None) =
@@ -60,10 +68,19 @@ impl PasswordHash {
 
     /// The stored form.
     pub fn to_text(&self) -> String {
-        format!("{SCHEME}${}${}${}", self.iterations, STANDARD_NO_PAD.encode(&self.salt), STANDARD_NO_PAD.encode(self.hash))
+        format!(
+            "{SCHEME}${}${}${}",
+            self.iterations,
+            STANDARD_NO_PAD.encode(&self.salt),
+            STANDARD_NO_PAD.encode(self.hash)
+        )
     }
 
     /// Whether `password` matches, compared in constant time.
+    ///
+    /// # Errors
+    ///
+    /// [`HashError`] when the key derivation fails (a wrong password is `Ok(false)`).
     pub async fn verify(&self, password: &str) -> Result<bool, HashError> {
         let candidate = pbkdf2_sha256(password.as_bytes(), &self.salt, self.iterations).await?;
         Ok(bool::from(candidate.ct_eq(&self.hash)))

@@ -22,6 +22,11 @@ pub enum UsernameError {
 }
 
 /// The canonical form of `raw`: trimmed, NFKC, lowercase; validated.
+///
+/// # Errors
+///
+/// [`UsernameError`] for a name of the wrong length, with other characters than letters, digits,
+/// `.`, `_`, `-`, or with letters from more than one script.
 pub fn normalize(raw: &str) -> Result<String, UsernameError> {
     let name: String = raw.trim().nfkc().collect::<String>().to_lowercase();
     // to_lowercase can leave a string that is no longer NFKC (rare); settle it.

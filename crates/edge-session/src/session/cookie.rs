@@ -87,8 +87,7 @@ impl std::fmt::Debug for Secrets {
 
 fn signature(secret: &str, value: &str) -> String {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes keys of any length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(value.as_bytes());
     STANDARD_NO_PAD.encode(mac.finalize().into_bytes())
 }
@@ -254,11 +253,7 @@ mod tests {
                 "0b1c1d7e-6a3e-4c1f-9d0e-2f6a8b7c5d4e",
                 "0b1c1d7e-6a3e-4c1f-9d0e-2f6a8b7c5d4e.LsmkujbnonH4Mblf9COy8vni1HU//t8sTsDvJU/A5IY",
             ),
-            (
-                "s3cr3t, with comma-free ünïcode",
-                "hello",
-                "hello.+G0yAOnuiCHUjYNShPOC8fAurtLuxH4+v2Knt1ouF+A",
-            ),
+            ("s3cr3t, with comma-free ünïcode", "hello", "hello.+G0yAOnuiCHUjYNShPOC8fAurtLuxH4+v2Knt1ouF+A"),
             (
                 "tobiiscool",
                 "Uo7J7u6xVgJ3pYkH0k5kUXl9yL3oQ2mN",

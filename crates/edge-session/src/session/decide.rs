@@ -78,9 +78,7 @@ pub fn may_send_cookie(cookie_secure: bool, request_secure: bool) -> bool {
 pub fn is_secure(https: bool, forwarded_proto: Option<&str>, trust_proxy: bool) -> bool {
     https
         || trust_proxy
-            && forwarded_proto
-                .and_then(|v| v.split(',').next())
-                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+            && forwarded_proto.and_then(|v| v.split(',').next()).is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
 }
 
 #[cfg(test)]
@@ -146,34 +144,22 @@ mod tests {
     #[test]
     fn defaults_of_the_seed() {
         // resave false, saveUninitialized true, rolling false (SPEC §4).
-        check(
-            policy(F, T, F),
-            [(T, F, T), (T, F, T), (F, T, F), (T, F, T), (T, F, T), (F, T, T)],
-        );
+        check(policy(F, T, F), [(T, F, T), (T, F, T), (F, T, F), (T, F, T), (T, F, T), (F, T, T)]);
     }
 
     #[test]
     fn save_uninitialized_false() {
-        check(
-            policy(F, F, F),
-            [(F, F, F), (T, F, T), (F, T, F), (T, F, T), (T, F, T), (F, T, T)],
-        );
+        check(policy(F, F, F), [(F, F, F), (T, F, T), (F, T, F), (T, F, T), (T, F, T), (F, T, T)]);
     }
 
     #[test]
     fn resave_true() {
-        check(
-            policy(T, T, F),
-            [(T, F, T), (T, F, T), (T, F, F), (T, F, T), (T, F, T), (F, T, T)],
-        );
+        check(policy(T, T, F), [(T, F, T), (T, F, T), (T, F, F), (T, F, T), (T, F, T), (F, T, T)]);
     }
 
     #[test]
     fn rolling_true() {
-        check(
-            policy(F, T, T),
-            [(T, F, T), (T, F, T), (F, T, T), (T, F, T), (T, F, T), (F, T, T)],
-        );
+        check(policy(F, T, T), [(T, F, T), (T, F, T), (F, T, T), (T, F, T), (T, F, T), (F, T, T)]);
     }
 
     #[test]

@@ -181,9 +181,7 @@ pub fn format_iso(ms: Millis) -> String {
 /// `Date.prototype.toUTCString()`, the IMF-fixdate of a cookie's Expires,
 /// rounded down to the second.
 pub fn format_http_date(ms: Millis) -> String {
-    let fmt = format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
+    let fmt = format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
     to_datetime(ms).format(&fmt).unwrap_or_default()
 }
 
@@ -194,8 +192,7 @@ pub fn parse_iso(text: &str) -> Option<Millis> {
 }
 
 fn to_datetime(ms: Millis) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 mod iso_millis {
@@ -212,9 +209,9 @@ mod iso_millis {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Millis>, D::Error> {
         match Option::<String>::deserialize(d)? {
             None => Ok(None),
-            Some(text) => parse_iso(&text)
-                .map(Some)
-                .ok_or_else(|| serde::de::Error::custom(format!("bad expires {text:?}"))),
+            Some(text) => {
+                parse_iso(&text).map(Some).ok_or_else(|| serde::de::Error::custom(format!("bad expires {text:?}")))
+            }
         }
     }
 }
@@ -234,6 +231,11 @@ impl SessionDocument {
     }
 
     /// Reads a stored document.
+    ///
+    /// # Errors
+    ///
+    /// [`DocumentError`] when the bytes are not a JSON object with a readable `cookie` member
+    /// (connect-redis would fail to load it too).
     pub fn parse(bytes: &[u8]) -> Result<Self, DocumentError> {
         let raw: RawObject = serde_json::from_slice(bytes).map_err(DocumentError::NotJson)?;
         let mut cookie = None;
@@ -248,9 +250,7 @@ impl SessionDocument {
                 fields.push((key, value));
             }
         }
-        let cookie_json = cookie.ok_or_else(|| {
-            DocumentError::BadCookie(de::Error::custom("missing `cookie`"))
-        })?;
+        let cookie_json = cookie.ok_or_else(|| DocumentError::BadCookie(de::Error::custom("missing `cookie`")))?;
         // `expires` first, so that an unreadable date is named as such.
         #[derive(Deserialize)]
         struct Expires {
@@ -305,12 +305,16 @@ impl SessionDocument {
     }
 
     /// Reads field `key` as `T`; `Ok(None)` when absent.
+    ///
+    /// # Errors
+    ///
+    /// [`FieldError`] when the field holds JSON that is not a `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, FieldError> {
         match self.raw(key) {
             None => Ok(None),
-            Some(raw) => serde_json::from_str(raw.get())
-                .map(Some)
-                .map_err(|source| FieldError { field: key.into(), source }),
+            Some(raw) => {
+                serde_json::from_str(raw.get()).map(Some).map_err(|source| FieldError { field: key.into(), source })
+            }
         }
     }
 
@@ -321,6 +325,10 @@ impl SessionDocument {
 
     /// Writes field `key` in place, or appends it when new (a JavaScript
     /// object keeps a key's first position).
+    ///
+    /// # Errors
+    ///
+    /// [`FieldError`] when `value` cannot be serialized to JSON.
     pub fn insert<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), FieldError> {
         let error = |source| FieldError { field: key.into(), source };
         if key == "cookie" {
@@ -417,11 +425,7 @@ mod tests {
 
     #[test]
     fn new_document_matches_express_session() {
-        let cookie = SessionCookie {
-            original_max_age: Some(60000.0),
-            secure: Some(false),
-            ..SessionCookie::default()
-        };
+        let cookie = SessionCookie { original_max_age: Some(60000.0), secure: Some(false), ..SessionCookie::default() };
         let mut doc = SessionDocument::new(cookie);
         doc.cookie.reset_expiry(1_795_414_947_103);
         doc.insert("views", &1).unwrap();
@@ -501,14 +505,16 @@ mod tests {
 
     #[test]
     fn repeated_keys_behave_like_json_parse() {
-        let doc = SessionDocument::parse(br#"{"cookie":{"originalMaxAge":null,"expires":null},"a":1,"b":2,"a":3}"#).unwrap();
+        let doc =
+            SessionDocument::parse(br#"{"cookie":{"originalMaxAge":null,"expires":null},"a":1,"b":2,"a":3}"#).unwrap();
         assert_eq!(doc.keys().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(doc.get::<i64>("a").unwrap(), Some(3));
     }
 
     #[test]
     fn rewritten_as_node_writes_it() {
-        let text = r#"{"cookie":{"originalMaxAge":60000,"expires":null},"b":[ 1.0 , 2e2 ],"2":"x","a":"\u00fc","1":null}"#;
+        let text =
+            r#"{"cookie":{"originalMaxAge":60000,"expires":null},"b":[ 1.0 , 2e2 ],"2":"x","a":"\u00fc","1":null}"#;
         let doc = SessionDocument::parse(text.as_bytes()).unwrap();
         // What JSON.stringify(JSON.parse(text)) gives in Node, the cookie
         // aside (express-session writes its own cookie object).

@@ -191,11 +191,19 @@ impl Session {
     }
 
     /// Reads field `key` as `T`.
+    ///
+    /// # Errors
+    ///
+    /// [`FieldError`] when the field holds JSON that is not a `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, FieldError> {
         self.doc.get(key)
     }
 
     /// Writes field `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`FieldError`] when `value` cannot be serialized to JSON.
     pub fn insert<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), FieldError> {
         self.doc.insert(key, value)
     }
@@ -296,7 +304,12 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// [`SessionError::Store`] when the store fails; nothing has been
     /// written then. A corrupt stored document is not an error: a new
     /// session starts, with a [`Session::notice`] for the visitor.
-    pub async fn load(&self, cookie_header: Option<&str>, now: Millis, request_secure: bool) -> Result<Session, SessionError> {
+    pub async fn load(
+        &self,
+        cookie_header: Option<&str>,
+        now: Millis,
+        request_secure: bool,
+    ) -> Result<Session, SessionError> {
         let cfg = self.config;
         // Trust boundary: an unsigned or forged cookie yields `None` here and
         // the store is not consulted at all for it.
@@ -338,7 +351,13 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         }
     }
 
-    fn generate(&self, cookie_id: Option<SessionId>, now: Millis, request_secure: bool, notice: Option<String>) -> Session {
+    fn generate(
+        &self,
+        cookie_id: Option<SessionId>,
+        now: Millis,
+        request_secure: bool,
+        notice: Option<String>,
+    ) -> Session {
         let id = (self.genid)();
         let doc = self.new_document(now, request_secure);
         Session {
@@ -368,6 +387,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// session gets a fresh id and an empty document; the new session is
     /// saved and its cookie sent at commit. Used at login and logout so a
     /// session id known before authentication is worthless after it.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the DEL fails; the session is unchanged then.
     pub async fn regenerate(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
         self.store.del(&[self.key(&s.id)]).await?;
         s.id = (self.genid)();
@@ -380,6 +403,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// fresh id with a new cookie, and only then is the old key deleted, so
     /// a failing store loses nothing. express-session has no such call (its
     /// users regenerate and copy the fields by hand).
+    ///
+    /// # Errors
+    ///
+    /// None today; the signature leaves room for a store call.
     pub async fn rotate_id(&self, s: &mut Session) -> Result<(), SessionError> {
         s.retired.push(self.key(&s.id));
         s.id = (self.genid)();
@@ -388,6 +415,11 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
 
     /// express-session's `reload`: the document is read again from the
     /// store, dropping this request's unsaved changes.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::NotFound`] when the key is gone, [`SessionError::Corrupt`] when its document
+    /// is unreadable, [`SessionError::Store`] when the store fails.
     pub async fn reload(&self, s: &mut Session) -> Result<(), SessionError> {
         let key = self.key(&s.id);
         let bytes = self.store.get(&key).await?.ok_or_else(|| SessionError::NotFound { key: key.clone() })?;
@@ -397,6 +429,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
 
     /// express-session's `destroy`: the key is deleted now; commit writes
     /// nothing and sends a Set-Cookie that clears the browser's cookie.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the DEL fails; the session is live then.
     pub async fn destroy(&self, s: &mut Session) -> Result<(), SessionError> {
         self.store.del(&[self.key(&s.id)]).await?;
         s.state = State::Destroyed;
@@ -405,6 +441,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
 
     /// express-session's `save`: writes the document now (the TTL rule may
     /// turn it into a delete).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the write fails.
     pub async fn save(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
         s.doc.cookie.reset_expiry(now);
         self.write(s, now).await?;
@@ -431,6 +471,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// express-session decides, and returns the `Set-Cookie` value to send,
     /// if any. The caller must not answer before this returns: the state a
     /// browser sees after a response is the state in the store.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails; send no `Set-Cookie` then.
     pub async fn commit(&self, mut s: Session, now: Millis) -> Result<Option<String>, SessionError> {
         let cfg = self.config;
         match s.state {

@@ -16,6 +16,10 @@ pub const KEY: &str = "passport";
 
 impl Session {
     /// The logged-in user as Passport serialized it (`passport.user`).
+    ///
+    /// # Errors
+    ///
+    /// [`FieldError`] when `passport.user` holds JSON that is not a `T`.
     pub fn passport_user<T: DeserializeOwned>(&self) -> Result<Option<T>, FieldError> {
         let Some(raw) = self.doc.raw(KEY) else {
             return Ok(None);
@@ -35,6 +39,11 @@ impl<S: SessionStore> Sessions<'_, S> {
     /// Passport's `req.login(user)`: regenerate (the old key is deleted, its
     /// data dropped), set `passport.user`, save. Commit then saves again and
     /// sends the new cookie, as express-session does after Passport's save.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails, [`SessionError::Field`] when `user` cannot be
+    /// serialized.
     pub async fn login<T: Serialize + ?Sized>(
         &self,
         s: &mut Session,
@@ -53,6 +62,11 @@ impl<S: SessionStore> Sessions<'_, S> {
     /// Passport's `req.logout()`: remove `passport.user` (other members of
     /// `passport` stay), save that, then regenerate so the id that was
     /// authenticated is worthless.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Store`] when the store fails, [`SessionError::Field`] when `passport` cannot
+    /// be rewritten.
     pub async fn logout(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
         if let Some(raw) = s.doc.raw(KEY) {
             if let Some(without_user) = remove_member(raw, "user") {

@@ -18,11 +18,7 @@ fn config() -> SessionConfig {
         cookie_name: "_redisDemo".into(),
         secrets: Secrets::new(vec!["keyboard cat".into()]).unwrap(),
         prefix: "sess:".into(),
-        cookie: SessionCookie {
-            original_max_age: Some(60000.0),
-            secure: Some(false),
-            ..SessionCookie::default()
-        },
+        cookie: SessionCookie { original_max_age: Some(60000.0), secure: Some(false), ..SessionCookie::default() },
         secure_auto: false,
         policy: Policy::default(),
         default_ttl_seconds: document::DEFAULT_TTL_SECONDS,

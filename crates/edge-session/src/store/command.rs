@@ -17,6 +17,10 @@ pub trait Command {
     /// The JSON array element strings: `["SET", key, value, "EX", "60"]`.
     fn args(&self) -> Vec<String>;
     /// Reads the `result` value.
+    ///
+    /// # Errors
+    ///
+    /// [`CommandError`] when the result does not have the shape this command answers.
     fn parse(result: Value, enc: Encoding) -> Result<Self::Output, CommandError>;
 }
 

@@ -70,7 +70,7 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     assert_eq!(hits.iter().map(|h| h.count).collect::<Vec<_>>(), [2, 2], "second hits");
     assert!(hits.iter().all(|h| within(h.pttl_ms, 60)), "a later hit keeps the window: {hits:?}");
     // settle: DECR some, DEL others, in one call.
-    store.settle_counters(&[c2.clone()], &[c1.clone()]).await.unwrap();
+    store.settle_counters(std::slice::from_ref(&c2), std::slice::from_ref(&c1)).await.unwrap();
     let hits: Vec<CounterHit> = store.hit_counters(&[c1.clone(), c2.clone()], 60).await.unwrap();
     assert_eq!(hits.iter().map(|h| h.count).collect::<Vec<_>>(), [2, 1], "after DECR of one and DEL of the other");
     store.settle_counters(&[], &[]).await.unwrap();
@@ -104,7 +104,7 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     assert_eq!(store.members(&set).await.unwrap(), ["b"], "remove_from_set");
     store.remove_from_set(&set, &[]).await.unwrap();
     store.remove_from_set(&set, &["b".into()]).await.unwrap();
-    assert_eq!(store.exist(&[set.clone()]).await.unwrap(), [false], "a set without members is gone");
+    assert_eq!(store.exist(std::slice::from_ref(&set)).await.unwrap(), [false], "a set without members is gone");
 
     // DEL removes sets as well as strings.
     store.add_to_set(&set, "c", 600).await.unwrap();

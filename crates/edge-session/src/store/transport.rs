@@ -50,6 +50,11 @@ impl HttpTransport {
 
     /// POSTs `body` (JSON) to `url` with `Authorization: Bearer <token>` and
     /// the extra `headers`.
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError::Timeout`] when no answer came within the timeout,
+    /// [`TransportError::Failed`] when the request could not be sent or the answer not read.
     pub async fn post_json(
         &self,
         url: &str,

@@ -50,6 +50,11 @@ impl UpstashClient {
     }
 
     /// Runs one command and decodes its result.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store is unreachable, refuses the token, answers a Redis error or
+    /// something that is not this command's reply.
     pub async fn run<C: Command>(&self, cmd: &C) -> Result<C::Output, StoreError> {
         let result = self.send_raw(&self.base_url, &cmd.args()).await?;
         let result = wire::open_envelope(result)?;
@@ -58,18 +63,32 @@ impl UpstashClient {
 
     /// Runs several commands in one round trip on `/pipeline`; each has its
     /// own result or error. Not atomic.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the batch as a whole fails (unreachable, refused, not JSON); a command's
+    /// own error is its item's `Err`.
     pub async fn pipeline(&self, commands: &[Vec<String>]) -> Result<Vec<Result<Value, CommandError>>, StoreError> {
         self.batch("pipeline", commands).await
     }
 
     /// Runs several commands as one transaction on `/multi-exec`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the transaction as a whole fails (unreachable, refused, not JSON); a
+    /// command's own error is its item's `Err`.
     pub async fn multi_exec(&self, commands: &[Vec<String>]) -> Result<Vec<Result<Value, CommandError>>, StoreError> {
         self.batch("multi-exec", commands).await
     }
 
     /// The string results of a batch are base64 like every other answer of
     /// this client; decode them with `C::parse(value, Encoding::Base64)`.
-    async fn batch(&self, path: &str, commands: &[Vec<String>]) -> Result<Vec<Result<Value, CommandError>>, StoreError> {
+    async fn batch(
+        &self,
+        path: &str,
+        commands: &[Vec<String>],
+    ) -> Result<Vec<Result<Value, CommandError>>, StoreError> {
         let url = format!("{}/{path}", self.base_url);
         match self.send_raw(&url, commands).await? {
             Value::Array(items) => Ok(items.into_iter().map(wire::open_envelope).collect()),
@@ -89,11 +108,8 @@ impl UpstashClient {
         if let Some(t) = token.as_deref() {
             headers.push((SYNC_TOKEN_HEADER, t));
         }
-        let reply = self
-            .transport
-            .post_json(url, &self.token, &headers, body)
-            .await
-            .map_err(StoreError::Unreachable)?;
+        let reply =
+            self.transport.post_json(url, &self.token, &headers, body).await.map_err(StoreError::Unreachable)?;
         match (&reply.sync_token, reply.status) {
             (Some(t), _) => *self.sync_token.borrow_mut() = Some(t.clone()),
             // A refused request may be about the token itself (a restarted
@@ -113,15 +129,15 @@ fn interpret(reply: HttpReply) -> Result<Value, StoreError> {
         (200, Err(e)) => Err(StoreError::NotJson(e)),
         // A Redis error comes back as 400 {"error": "..."}.
         (400, Ok(Value::Object(map))) if map.contains_key("error") && !is_auth_error(&map) => {
-            Err(wire::open_envelope(Value::Object(map)).err().map(StoreError::Protocol).unwrap_or(
-                StoreError::Http { status: 400, body: String::new() },
-            ))
+            Err(wire::open_envelope(Value::Object(map))
+                .err()
+                .map(StoreError::Protocol)
+                .unwrap_or(StoreError::Http { status: 400, body: String::new() }))
         }
         (400 | 401 | 403, _) => Err(StoreError::Unauthorized { status: reply.status }),
-        (status, _) => Err(StoreError::Http {
-            status,
-            body: String::from_utf8_lossy(&reply.body).chars().take(200).collect(),
-        }),
+        (status, _) => {
+            Err(StoreError::Http { status, body: String::from_utf8_lossy(&reply.body).chars().take(200).collect() })
+        }
     }
 }
 
@@ -268,7 +284,10 @@ mod tests {
             interpret(reply(400, r#"{"error":"ERR wrong number of arguments for 'get' command"}"#)),
             Err(StoreError::Protocol(CommandError::Redis(_)))
         ));
-        assert!(matches!(interpret(reply(401, r#"{"error":"Invalid token"}"#)), Err(StoreError::Unauthorized { status: 401 })));
+        assert!(matches!(
+            interpret(reply(401, r#"{"error":"Invalid token"}"#)),
+            Err(StoreError::Unauthorized { status: 401 })
+        ));
         assert!(matches!(
             interpret(reply(400, r#"{"error":"Authorization header is missing"}"#)),
             Err(StoreError::Unauthorized { status: 400 })

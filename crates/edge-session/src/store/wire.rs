@@ -63,9 +63,7 @@ impl Encoding {
     pub(crate) fn decode_bulk(self, command: &'static str, text: &str) -> Result<Vec<u8>, CommandError> {
         match self {
             Encoding::Plain => Ok(text.as_bytes().to_vec()),
-            Encoding::Base64 => STANDARD
-                .decode(text)
-                .map_err(|source| CommandError::Base64 { command, source }),
+            Encoding::Base64 => STANDARD.decode(text).map_err(|source| CommandError::Base64 { command, source }),
         }
     }
 }
@@ -116,6 +114,11 @@ impl Reply {
 }
 
 /// Reads one envelope: the `result` value, or the Redis error it carries.
+///
+/// # Errors
+///
+/// [`CommandError::Redis`] for an `{"error": ...}` envelope, [`CommandError::Unexpected`] for
+/// anything that is not an envelope.
 pub fn open_envelope(envelope: Value) -> Result<Value, CommandError> {
     match envelope {
         Value::Object(mut map) => {
