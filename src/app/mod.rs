@@ -428,4 +428,6 @@ fn view_of(session: &Session, user: Option<String>, now: Millis) -> SessionView 
 }
 
 #[cfg(test)]
+mod accounts_tests;
+#[cfg(test)]
 mod tests;

@@ -4,19 +4,24 @@ use super::*;
 use edge_session::store::MemoryStore;
 use edge_session::testing::block_on;
 
-const NOW: Millis = 1_795_414_947_103;
+pub(super) const NOW: Millis = 1_795_414_947_103;
 
 fn config() -> Config {
+    config_with(&[])
+}
+
+/// The demo's configuration with the required variables and `extra`.
+pub(super) fn config_with(extra: &[(&str, &str)]) -> Config {
     Config::from_vars(|name| match name {
         "SESSION_SECRET" => Some("keyboard cat".into()),
         "UPSTASH_REDIS_REST_URL" => Some("http://127.0.0.1:1".into()),
         "UPSTASH_REDIS_REST_TOKEN" => Some("t".into()),
-        _ => None,
+        _ => extra.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()),
     })
     .unwrap()
 }
 
-fn req<'a>(method: &'a str, path: &'a str, cookie: Option<&'a str>) -> Request<'a> {
+pub(super) fn req<'a>(method: &'a str, path: &'a str, cookie: Option<&'a str>) -> Request<'a> {
     Request {
         method,
         path,
@@ -33,11 +38,11 @@ fn req<'a>(method: &'a str, path: &'a str, cookie: Option<&'a str>) -> Request<'
     }
 }
 
-fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
+pub(super) fn header<'a>(r: &'a Response, name: &str) -> Option<&'a str> {
     r.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
-fn json(r: &Response) -> serde_json::Value {
+pub(super) fn json(r: &Response) -> serde_json::Value {
     serde_json::from_str(&r.body).unwrap()
 }
 
@@ -88,6 +93,39 @@ fn errors_become_clear_answers() {
     assert_eq!(r.status, 503);
     assert!(header(&r, "Set-Cookie").is_none());
     assert!(json(&r)["error"].as_str().unwrap().contains("unavailable"));
+}
+
+#[test]
+fn the_route_table_decides_dispatch_and_allow() {
+    // (path, method) -> route or the status and Allow of the refusal.
+    let table: &[(&str, &str, Result<Route, (u16, Option<&str>)>)] = &[
+        ("/api/session", "GET", Ok(Route::Session)),
+        ("/api/session", "HEAD", Ok(Route::Session)),
+        ("/api/session", "POST", Err((405, Some("GET, HEAD")))),
+        ("/api/pour", "POST", Ok(Route::Pour)),
+        ("/api/pour", "GET", Err((405, Some("POST")))),
+        ("/api/register", "POST", Ok(Route::Register)),
+        ("/api/login", "POST", Ok(Route::Login)),
+        ("/api/logout", "POST", Ok(Route::Logout)),
+        ("/api/logout-all", "POST", Ok(Route::LogoutAll)),
+        ("/api/logout-all", "DELETE", Err((405, Some("POST")))),
+        ("/api/nope", "GET", Err((404, None))),
+        ("/", "GET", Err((404, None))),
+    ];
+    for (path, method, want) in table {
+        let got = resolve(path, method, path).map_err(|e| {
+            let r = e.into_response();
+            (r.status, header(&r, "Allow").map(str::to_owned))
+        });
+        let want = want.map_err(|(status, allow)| (status, allow.map(str::to_owned)));
+        assert_eq!(got, want, "{method} {path}");
+    }
+    // Every entry is reachable with each of its methods.
+    for entry in ROUTES {
+        for method in entry.methods {
+            assert_eq!(resolve(entry.path, method, entry.path).ok(), Some(entry.route), "{method} {}", entry.path);
+        }
+    }
 }
 
 #[test]

@@ -37,8 +37,8 @@ impl MemoryStore {
     }
 
     /// Puts a value in place without logging, as another writer would.
-    pub fn insert_raw(&self, key: &str, value: &[u8], ttl: Option<u64>) {
-        self.data.borrow_mut().insert(key.into(), (value.to_vec(), ttl));
+    pub fn insert_raw(&self, key: &str, value: &[u8], ttl_seconds: Option<u64>) {
+        self.data.borrow_mut().insert(key.into(), (value.to_vec(), ttl_seconds));
     }
 
     /// The value and TTL stored at `key`.
