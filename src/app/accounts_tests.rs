@@ -6,7 +6,7 @@
 use super::tests::{config_with, header, json, req, NOW};
 use super::*;
 use edge_session::keys;
-use edge_session::store::{MemoryStore, SessionStore};
+use edge_session::store::MemoryStore;
 use edge_session::testing::block_on;
 
 const IP: &str = "203.0.113.7";
