@@ -17,17 +17,16 @@
 // the defaults; the 12 rows take 12 × (warm-up + duration) + ~10 s; after
 // the deadline the run is abandoned and everything it started is stopped).
 //
-// Reuses the test harness (tests/e2e/harness.mjs) and the reference app
+// Reuses the test support (tests/support/) and the reference app
 // (tests/fixtures/express-app.mjs): the same processes the tests check.
 
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir, cpus, totalmem, release, loadavg } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
-import { Miniflare } from "miniflare";
-import { ROOT, TOKEN, COMPATIBILITY_DATE, freePort, startRedis, startUpstashLocal, startWorker } from "../tests/e2e/harness.mjs";
+import { ROOT, TOKEN, startRedis, startUpstashLocal, startWorker, startMiniflare, cpuTicks, childrenNamed } from "../tests/support/index.mjs";
 import { startExpress } from "../tests/fixtures/express-app.mjs";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
@@ -99,36 +98,12 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
 const ms = (us) => (us / 1000).toFixed(2);
 const fmt = (n, d = 0) => n.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
 
-/** utime + stime of a process in clock ticks, or null if it is gone. */
-function procTicks(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // f[0] is field 3 (state)
-    return { self: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]), ppid: Number(f[1]) };
-  } catch {
-    return null;
-  }
-}
-
 /** Busy and total jiffies of the whole machine (all cores). */
 function machineTicks() {
   const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
   const idle = f[3] + (f[4] ?? 0); // idle + iowait
   return { busy: total - idle, total };
-}
-
-/** The PIDs of this process's direct children named `comm` (workerd is spawned by Miniflare). */
-function childrenNamed(comm) {
-  const found = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== comm) continue;
-      if (procTicks(entry)?.ppid === process.pid) found.push(Number(entry));
-    } catch {}
-  }
-  return found;
 }
 
 /** `INFO commandstats` as { get: calls, set: calls, ... }. */
@@ -293,17 +268,9 @@ async function main() {
     await newCookie(worker.url);
     firstMs.push(performance.now() - t);
   }
-  const probe = new Miniflare({
-    modules: true,
-    script: PROBE_SCRIPT,
-    compatibilityDate: COMPATIBILITY_DATE,
-    cf: false,
-    host: "127.0.0.1",
-    port: await freePort(),
-    bindings: { UPSTASH: upstash.url, TOKEN },
-  });
-  stoppers.push(() => probe.dispose());
-  const probeUrl = (await probe.ready).origin;
+  const probe = await startMiniflare({ script: PROBE_SCRIPT, bindings: { UPSTASH: upstash.url, TOKEN } });
+  stoppers.push(() => probe.stop());
+  const probeUrl = probe.url;
   const express = await startExpress({ redisUrl: redis.url });
   stoppers.push(() => express.stop());
   scratch = mkdtempSync(path.join(tmpdir(), "edge-session-bench-"));
@@ -449,8 +416,8 @@ async function main() {
 
     await redis.client.sendCommand(["CONFIG", "RESETSTAT"]);
     const pids = { redis: [redis.pid], upstash: [upstash.pid], workerd: workerdPids };
-    const before = Object.fromEntries(Object.entries(pids).map(([k, ps]) => [k, ps.map(procTicks)]));
-    const selfBefore = procTicks(process.pid);
+    const before = Object.fromEntries(Object.entries(pids).map(([k, ps]) => [k, ps.map(cpuTicks)]));
+    const selfBefore = cpuTicks(process.pid);
     const nodeBefore = process.cpuUsage();
     const machineBefore = machineTicks();
     const wallBefore = performance.now();
@@ -460,7 +427,7 @@ async function main() {
     const wallS = (performance.now() - wallBefore) / 1000;
     const machineAfter = machineTicks();
     const nodeCpu = process.cpuUsage(nodeBefore);
-    const selfAfter = procTicks(process.pid);
+    const selfAfter = cpuTicks(process.pid);
     const calls = await commandCalls(redis.client);
 
     // CPU seconds of each process over the run.
@@ -468,7 +435,7 @@ async function main() {
     for (const [k, ps] of Object.entries(pids)) {
       let ticks = 0;
       ps.forEach((pid, i) => {
-        const a = procTicks(pid);
+        const a = cpuTicks(pid);
         if (a && before[k][i]) ticks += a.self - before[k][i].self;
       });
       cpuS[k] = (ticks * usPerTick) / 1e6;
