@@ -14,7 +14,10 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { pbkdf2Sync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import {
+  ROOT,
   startStack,
   startWorker,
   request,
@@ -436,6 +439,30 @@ test("invalid usernames and passwords are 400 and store nothing", async () => {
   assert.equal((await register("a".repeat(32), "a".repeat(1024))).status, 201);
   assert.equal((await login("edge.case_1", "ünïcödé!")).res.body.user, "edge.case_1");
   assert.equal((await login("a".repeat(32), "a".repeat(1024))).res.body.user, "a".repeat(32));
+});
+
+test("every vector of tests/vectors/usernames.json: the worker registers the normalized name or refuses with the vector's reason", async () => {
+  const vectors = JSON.parse(readFileSync(path.join(ROOT, "tests/vectors/usernames.json"), "utf8"));
+  const MESSAGES = {
+    length: "a username has 3 to 32 characters",
+    characters: "a username may contain letters, digits, '.', '_' and '-' only",
+    mixed_scripts: "a username's letters must all come from one script",
+  };
+  const registered = new Set();
+  for (const v of vectors) {
+    const res = await register(v.input);
+    const what = `${JSON.stringify(v.input)}${v.why ? ` (${v.why})` : ""}`;
+    if (v.error) {
+      await assertJsonError(res, 400, MESSAGES[v.error]);
+    } else if (registered.has(v.normalized)) {
+      await assertJsonError(res, 409, "that username is taken");
+    } else {
+      assert.equal(res.status, 201, `${what}: ${res.text}`);
+      assert.equal(res.body.user, v.normalized, what);
+      registered.add(v.normalized);
+    }
+  }
+  assert.deepEqual(await keysLike("user:*"), [...registered].map((n) => `user:${n}`).sort());
 });
 
 test("a wrong password, an unknown user and an impossible name get the same answer, and change no session", async () => {
