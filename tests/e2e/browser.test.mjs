@@ -393,6 +393,36 @@ test("the countdown ends with the 'session has expired' message", async () => {
   }
 });
 
+test("the page says when to retry from the error body's retryAfter, else from the Retry-After header", async () => {
+  const p = await context.newPage();
+  try {
+    /** Answers `path` with a JSON error `body` and a Retry-After header. */
+    const failWith = (path, status, retryAfter, body) =>
+      p.route(`**${path}`, (route) =>
+        route.fulfill({ status, contentType: "application/json; charset=utf-8", headers: { "Retry-After": retryAfter }, body: JSON.stringify(body) }),
+      );
+    // A 429 whose body and header disagree: the body wins.
+    await failWith("/api/login", 429, "3", { error: "too many failed logins", retryAfter: 7 });
+    // A 503 without retryAfter in its body: the header.
+    await failWith("/api/pour", 503, "4", { error: "the session store is unavailable" });
+    await p.goto(wrangler.url + "/", { waitUntil: "load" });
+    await p.waitForFunction(() => /^[0-9a-f-]{36}$/.test(document.getElementById("session-id").textContent));
+    const shown = () => p.locator("#error").textContent();
+
+    await p.locator("#username").fill("someone");
+    await p.locator("#password").fill("a password");
+    await p.locator("#login").click();
+    await p.waitForFunction(() => /429/.test(document.getElementById("error").textContent));
+    assert.match(await shown(), /^The server answered 429[^:]*: too many failed logins \(try again in 7 s\)$/);
+
+    await p.locator("#pour").click();
+    await p.waitForFunction(() => /503/.test(document.getElementById("error").textContent));
+    assert.match(await shown(), /^The server answered 503[^:]*: the session store is unavailable \(retry in 4 s\)$/);
+  } finally {
+    await p.close();
+  }
+});
+
 test("with the store down, Pour shows the worker's 503 and its error", async () => {
   await upstash.stop();
   const answer = page.waitForResponse((r) => r.url().endsWith("/api/pour"));
