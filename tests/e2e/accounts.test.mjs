@@ -88,9 +88,10 @@ beforeEach(async () => {
 // ---------------------------------------------------------------- helpers
 
 /**
- * One HTTP request to `base` (a worker or the Express app: anything with a
- * `url`), over a real socket. `json` or `form` become the body; `ip` is sent
- * as CF-Connecting-IP. Resolves with { status, headers, text, body, cookies }.
+ * One HTTP request to `base` (a worker or the Express app) over a real
+ * socket: tests/support/api.mjs's request(), POST unless `method` says
+ * otherwise, every answer kept in the transcript. Resolves with
+ * { status, headers, text, body, cookies }.
  */
 function call(base, path, options = {}) {
   return request(base, path, {
