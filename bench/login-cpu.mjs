@@ -7,8 +7,8 @@
 // login (session load, rate-limit counters, user record, regenerate, index,
 // commit). Prints a Markdown section on stdout.
 
-import { readFileSync, readdirSync } from "node:fs";
-import { startRedis, startUpstashLocal, startWorker } from "../tests/e2e/harness.mjs";
+import { readFileSync } from "node:fs";
+import { startStack, startWorker, childrenNamed, cpuTicks, request, CookieJar } from "../tests/support/index.mjs";
 
 const N = Number(process.env.BENCH_LOGINS ?? 200);
 const CLK_TCK = 100; // Linux USER_HZ
@@ -16,24 +16,8 @@ const DEFAULT_ITERATIONS = Number(
   readFileSync(new URL("../src/config.rs", import.meta.url), "utf8").match(/DEFAULT_PBKDF2_ITERATIONS: u32 = ([\d_]+)/)[1].replaceAll("_", ""),
 );
 
-function ticks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(f[11]) + Number(f[12]);
-}
-
-function workerdChildren() {
-  const found = new Set();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "workerd") continue;
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === process.pid) found.add(Number(entry));
-    } catch {}
-  }
-  return found;
-}
+const ticks = (pid) => cpuTicks(pid).self;
+const workerdChildren = () => new Set(childrenNamed("workerd"));
 
 async function measure(upstashUrl, iterations) {
   const before = workerdChildren();
@@ -43,20 +27,17 @@ async function measure(upstashUrl, iterations) {
   });
   try {
     const [pid] = [...workerdChildren()].filter((p) => !before.has(p));
-    const json = { "Content-Type": "application/json" };
-    const body = JSON.stringify({ username: `bench${iterations || "default"}`, password: "correct horse battery staple" });
-    const reg = await worker.fetch("/api/register", { method: "POST", headers: json, body });
-    if (reg.status !== 201) throw new Error(`register: ${reg.status} ${await reg.text()}`);
+    const json = { username: `bench${iterations || "default"}`, password: "correct horse battery staple" };
+    const reg = await request(worker, "/api/register", { method: "POST", json, dispatch: true });
+    if (reg.status !== 201) throw new Error(`register: ${reg.status} ${reg.text}`);
     // Each login comes from the session the previous one left, as a
     // browser's would: the old session is regenerated away, so the user's
     // session index stays small.
-    let cookie = null;
+    const jar = new CookieJar();
     const login = async () => {
-      const headers = cookie ? { ...json, Cookie: cookie } : json;
-      const res = await worker.fetch("/api/login", { method: "POST", headers, body });
-      if (res.status !== 200) throw new Error(`login: ${res.status} ${await res.text()}`);
-      cookie = res.headers.get("set-cookie").split(";")[0];
-      await res.arrayBuffer();
+      const res = await request(worker, "/api/login", { method: "POST", json, cookie: jar.pair, dispatch: true });
+      if (res.status !== 200) throw new Error(`login: ${res.status} ${res.text}`);
+      jar.take(res);
     };
     for (let i = 0; i < 10; i++) await login(); // warm the isolate
     const t0 = ticks(pid);
@@ -67,7 +48,7 @@ async function measure(upstashUrl, iterations) {
     // The same worker answering GET /api/session (two store calls): the
     // workerd cost of a request with little Rust work, for comparison.
     const r0 = ticks(pid);
-    for (let i = 0; i < N; i++) await (await worker.fetch("/api/session", { headers: { Cookie: cookie } })).arrayBuffer();
+    for (let i = 0; i < N; i++) await request(worker, "/api/session", { cookie: jar.pair, dispatch: true });
     const readMs = ((ticks(pid) - r0) * 1000) / CLK_TCK / N;
     return { cpuMs, wallMs, readMs };
   } finally {
@@ -76,8 +57,7 @@ async function measure(upstashUrl, iterations) {
 }
 
 console.log(""); // a blank line after the previous section of the report
-const redis = await startRedis();
-const upstash = await startUpstashLocal({ redisUrl: redis.url });
+const { upstash, stop } = await startStack({ worker: false });
 try {
   const full = await measure(upstash.url, 0);
   const cheap = await measure(upstash.url, 1);
@@ -103,6 +83,5 @@ a login costs about as much as its store calls do in the GET column, so the
 Rust work of a login is small and the billable CPU of a login is roughly
 the PBKDF2 figure plus a request's baseline.`);
 } finally {
-  await upstash.stop();
-  await redis.stop();
+  await stop();
 }

@@ -4,8 +4,10 @@
 # library, the demo's routes, the Upstash client against a real redis-server
 # behind upstash-local), then
 # the golden vectors re-recorded from the real express-session + connect-redis,
-# the end-to-end tests of the real built worker in workerd (compatibility,
-# golden replay, interop, accounts), and the browser tests in Chromium.
+# the JavaScript unit tests (tests/unit: e.g. tests/vectors/usernames.json
+# through the Express fixture), the end-to-end tests of the real built worker
+# in workerd (compatibility, golden replay, interop, accounts), and the
+# browser tests in Chromium.
 # Installs what is missing first (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,5 +30,5 @@ cargo test -q --workspace
 echo "== golden vectors: re-recorded from the real express-session + connect-redis, compared with tests/golden/vectors.json"
 node tests/golden/record.mjs --check
 
-echo "== end-to-end (workerd, redis-server, express, chromium)"
-node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/*.test.mjs
+echo "== JavaScript unit tests (tests/unit) and end-to-end (workerd, redis-server, express, chromium)"
+node --test --test-concurrency=1 --test-timeout=180000 tests/unit/*.test.mjs tests/e2e/*.test.mjs

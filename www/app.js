@@ -115,6 +115,16 @@
   }
 
   /**
+   * How many seconds to wait before retrying, or null: the error body's
+   * `retryAfter` (whole seconds), else the Retry-After header's seconds.
+   */
+  function retryAfter(resp, body) {
+    if (body && Number.isInteger(body.retryAfter) && body.retryAfter >= 0) return body.retryAfter;
+    const header = (resp.headers.get("Retry-After") ?? "").trim();
+    return /^\d+$/.test(header) ? Number(header) : null;
+  }
+
+  /**
    * Calls the worker. Resolves with the JSON body of a 2xx answer; throws an
    * Error whose message is fit for the page otherwise.
    */
@@ -146,10 +156,10 @@
       const detail = body && typeof body.error === "string" ? body.error : text.trim().slice(0, 200);
       let message = `The server answered ${status}`;
       if (detail) message += `: ${detail}`;
-      const retry = resp.headers.get("Retry-After");
-      if (resp.status === 503 && retry) {
+      const retry = retryAfter(resp, body);
+      if (resp.status === 503 && retry !== null) {
         message += ` (retry in ${retry} s)`;
-      } else if (resp.status === 429 && retry && !/try again in/.test(detail)) {
+      } else if (resp.status === 429 && retry !== null) {
         message += ` (try again in ${retry} s)`;
       }
       throw new Error(message);

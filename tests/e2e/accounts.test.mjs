@@ -14,8 +14,25 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { pbkdf2Sync } from "node:crypto";
-import { startRedis, startUpstashLocal, startWorker } from "./harness.mjs";
-import { UUID_V4, ISO, parseSetCookie, assertNoSetCookie, startMonitor, sessionCommands, sleep } from "./support.mjs";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import {
+  ROOT,
+  startStack,
+  startWorker,
+  request,
+  assertJsonError,
+  UUID_V4,
+  parseSetCookie,
+  assertNoSetCookie,
+  startMonitor,
+  sessionCommands,
+  Labels,
+  relabelKeys,
+  expiresOf,
+  withExpires,
+  sleep,
+} from "../support/index.mjs";
 import { startExpressAccounts } from "../fixtures/express-accounts.mjs";
 import { indexLogin, indexKey, SESSION_INDEX_TTL_SECONDS } from "../../integrations/express/session-index.mjs";
 
@@ -38,7 +55,7 @@ const PASSWORDS = [PASSWORD, OTHER_PASSWORD, WRONG_PASSWORD, "ünïcödé!", "a"
 const BAD_CREDENTIALS = '{"error":"invalid username or password"}';
 const CROSS_SITE = /^cross-site request refused/;
 
-let redisServer;
+let stack;
 let upstash;
 /** AUTH_PBKDF2_ITERATIONS=1000: fast hashes for most tests. */
 let worker;
@@ -53,19 +70,16 @@ const transcript = [];
 const secretsSeen = new Set();
 
 before(async () => {
-  redisServer = await startRedis();
-  redis = redisServer.client;
-  upstash = await startUpstashLocal({ redisUrl: redisServer.url });
-  worker = await startWorker({ upstashUrl: upstash.url, vars: { AUTH_PBKDF2_ITERATIONS: "1000", ...LIMITS } });
+  stack = await startStack({ vars: { AUTH_PBKDF2_ITERATIONS: "1000", ...LIMITS } });
+  ({ upstash, worker } = stack);
+  redis = stack.redis.client;
   stronger = await startWorker({ upstashUrl: upstash.url, vars: { AUTH_PBKDF2_ITERATIONS: "2000", ...LIMITS } });
-  express = await startExpressAccounts({ redisUrl: redisServer.url });
+  express = await startExpressAccounts({ redisUrl: stack.redis.url });
 });
 after(async () => {
   await express?.stop();
   await stronger?.stop();
-  await worker?.stop();
-  await upstash?.stop();
-  await redisServer?.stop();
+  await stack?.stop();
 });
 beforeEach(async () => {
   await redis.flushDb();
@@ -74,30 +88,17 @@ beforeEach(async () => {
 // ---------------------------------------------------------------- helpers
 
 /**
- * One HTTP request to `base` (a worker or the Express app: anything with a
- * `url`), over a real socket. `json` or `form` become the body; `ip` is sent
- * as CF-Connecting-IP. Resolves with { status, headers, text, body, cookies }.
+ * One HTTP request to `base` (a worker or the Express app) over a real
+ * socket: tests/support/api.mjs's request(), POST unless `method` says
+ * otherwise, every answer kept in the transcript. Resolves with
+ * { status, headers, text, body, cookies }.
  */
-async function call(base, path, { method = "POST", json, form, cookie, ip, headers = {} } = {}) {
-  const h = { ...headers };
-  let body;
-  if (json !== undefined) {
-    h["content-type"] ??= "application/json";
-    body = JSON.stringify(json);
-  } else if (form !== undefined) {
-    h["content-type"] ??= "application/x-www-form-urlencoded";
-    body = new URLSearchParams(form).toString();
-  }
-  if (cookie) h.cookie = cookie;
-  if (ip) h["cf-connecting-ip"] = ip;
-  const res = await fetch(base.url + path, { method, headers: h, body, redirect: "manual", signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  transcript.push({ what: `${method} ${path}`, headers: JSON.stringify([...res.headers]), text });
-  let parsed = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {}
-  return { status: res.status, headers: res.headers, text, body: parsed, cookies: res.headers.getSetCookie() };
+function call(base, path, options = {}) {
+  return request(base, path, {
+    method: "POST",
+    ...options,
+    onAnswer: ({ headers, text }, what) => transcript.push({ what, headers: JSON.stringify([...headers]), text }),
+  });
 }
 
 const getSession = (cookie, base = worker) => call(base, "/api/session", { method: "GET", cookie });
@@ -154,9 +155,8 @@ async function doc(sid) {
 async function docShape(sid) {
   const raw = await redis.get(sess(sid));
   assert.ok(raw, `no ${sess(sid)}`);
-  const m = raw.match(/"expires":"([^"]*)"/);
-  assert.ok(m && ISO.test(m[1]), raw);
-  return raw.replace(m[1], "<expires>");
+  expiresOf(raw);
+  return withExpires(raw);
 }
 
 /**
@@ -166,10 +166,8 @@ async function docShape(sid) {
 async function sessionTraffic(fn) {
   const mon = await startMonitor(redis);
   await fn();
-  const ids = new Map();
-  return sessionCommands(await mon.stop()).map((c) =>
-    c.map((a) => (a.startsWith("sess:") ? `sess:#${ids.get(a) ?? (ids.set(a, ids.size + 1), ids.size)}` : a)),
-  );
+  const ids = new Labels((n) => `#${n}`);
+  return relabelKeys(sessionCommands(await mon.stop()), (sid) => ids.of(sid));
 }
 
 /** Every key of the database with its type, value and whether it has a TTL. */
@@ -196,18 +194,9 @@ async function waitGone(key, ms = (WINDOW_S + 1.5) * 1000) {
   }
 }
 
-/** A 4xx JSON error: the status, `{"error": <string>}` only, no Set-Cookie. */
-function assertError(res, status, message) {
-  assert.equal(res.status, status, res.text);
-  assertNoSetCookie(res);
-  assert.deepEqual(Object.keys(res.body), ["error"], res.text);
-  if (message instanceof RegExp) assert.match(res.body.error, message);
-  else if (message !== undefined) assert.equal(res.body.error, message);
-}
-
 /** Asserts that a 429 says when to come back, in the header and the message alike. */
-function assertRateLimited(res) {
-  assertError(res, 429);
+async function assertRateLimited(res) {
+  await assertJsonError(res, 429);
   const wait = res.headers.get("retry-after");
   assert.match(wait ?? "", /^\d+$/, `Retry-After: ${wait}`);
   assert.ok(Number(wait) >= 1 && Number(wait) <= WINDOW_S, `Retry-After ${wait} outside 1..${WINDOW_S}`);
@@ -384,14 +373,14 @@ test("JSON and form bodies; other media types and missing fields are 400", async
   });
   assert.equal(formWithCharset.status, 200, formWithCharset.text);
 
-  assertError(await call(worker, "/api/login", { headers: { "content-type": "text/plain" }, method: "POST" }), 400, /^bad request: send JSON or an HTML form/);
-  assertError(await call(worker, "/api/register", { json: { username: "someone" } }), 400, /^bad request: expected JSON/);
-  assertError(await call(worker, "/api/register", { form: { username: "someone" } }), 400, /^bad request: expected form fields username and password/);
-  assertError(await call(worker, "/api/login", { json: { username: "formy", password: 12345678 } }), 400, /^bad request: expected JSON/);
+  await assertJsonError(await call(worker, "/api/login", { headers: { "content-type": "text/plain" }, method: "POST" }), 400, /^bad request: send JSON or an HTML form/);
+  await assertJsonError(await call(worker, "/api/register", { json: { username: "someone" } }), 400, /^bad request: expected JSON/);
+  await assertJsonError(await call(worker, "/api/register", { form: { username: "someone" } }), 400, /^bad request: expected form fields username and password/);
+  await assertJsonError(await call(worker, "/api/login", { json: { username: "formy", password: 12345678 } }), 400, /^bad request: expected JSON/);
   // The account routes take POST only.
   for (const path of ["/api/register", "/api/login", "/api/logout", "/api/logout-all"]) {
     const res = await call(worker, path, { method: "GET" });
-    assertError(res, 405);
+    await assertJsonError(res, 405);
     assert.equal(res.headers.get("allow"), "POST");
   }
   assert.deepEqual(await keysLike("user:*"), ["user:formy"]);
@@ -412,13 +401,13 @@ test("usernames are normalized: case, width and composition (\"Ａｌｉｃｅ\"
   assert.equal((await redis.sMembers("user-sessions:alice")).length, 5);
 
   for (const spelling of ["alice", "ALICE", "Ａｌｉｃｅ", " alice "]) {
-    assertError(await register(spelling, OTHER_PASSWORD), 409, "that username is taken");
+    await assertJsonError(await register(spelling, OTHER_PASSWORD), 409, "that username is taken");
   }
   assert.equal((await userRecord("alice")).raw, rec.raw, "a refused registration leaves the record alone");
 
   // Composed and decomposed forms are one name; a ligature folds.
   assert.equal((await register("Zoe\u0308")).body.user, "zoë");
-  assertError(await register("Zoë"), 409);
+  await assertJsonError(await register("Zoë"), 409);
   assert.equal((await register("ﬁsh")).body.user, "fish");
   assert.equal((await login("FISH")).res.body.user, "fish");
 });
@@ -437,7 +426,7 @@ test("invalid usernames and passwords are 400 and store nothing", async () => {
     ["valid-name", "", "a password has 8 to 1024 bytes"],
   ];
   for (const [username, password, message] of cases) {
-    assertError(await register(username, password), 400, message);
+    await assertJsonError(await register(username, password), 400, message);
   }
   // Only the per-address registration counter: every attempt counts, so
   // that registration cannot be used to probe which names exist.
@@ -451,6 +440,30 @@ test("invalid usernames and passwords are 400 and store nothing", async () => {
   assert.equal((await register("a".repeat(32), "a".repeat(1024))).status, 201);
   assert.equal((await login("edge.case_1", "ünïcödé!")).res.body.user, "edge.case_1");
   assert.equal((await login("a".repeat(32), "a".repeat(1024))).res.body.user, "a".repeat(32));
+});
+
+test("every vector of tests/vectors/usernames.json: the worker registers the normalized name or refuses with the vector's reason", async () => {
+  const vectors = JSON.parse(readFileSync(path.join(ROOT, "tests/vectors/usernames.json"), "utf8"));
+  const MESSAGES = {
+    length: "a username has 3 to 32 characters",
+    characters: "a username may contain letters, digits, '.', '_' and '-' only",
+    mixed_scripts: "a username's letters must all come from one script",
+  };
+  const registered = new Set();
+  for (const v of vectors) {
+    const res = await register(v.input);
+    const what = `${JSON.stringify(v.input)}${v.why ? ` (${v.why})` : ""}`;
+    if (v.error) {
+      await assertJsonError(res, 400, MESSAGES[v.error]);
+    } else if (registered.has(v.normalized)) {
+      await assertJsonError(res, 409, "that username is taken");
+    } else {
+      assert.equal(res.status, 201, `${what}: ${res.text}`);
+      assert.equal(res.body.user, v.normalized, what);
+      registered.add(v.normalized);
+    }
+  }
+  assert.deepEqual(await keysLike("user:*"), [...registered].map((n) => `user:${n}`).sort());
 });
 
 test("a wrong password, an unknown user and an impossible name get the same answer, and change no session", async () => {
@@ -506,9 +519,9 @@ test("failed logins per username: 3 failures → 429 with Retry-After even for t
 
   // The right password from a fresh address is refused now, and so is a wrong one: same answer.
   const right = await call(worker, "/api/login", { json: { username: "alice", password: PASSWORD }, ip: "198.51.100.4" });
-  assertRateLimited(right);
+  await assertRateLimited(right);
   const wrong = await call(worker, "/api/login", { json: { username: "ALICE", password: WRONG_PASSWORD }, ip: "198.51.100.5" });
-  assertRateLimited(wrong);
+  await assertRateLimited(wrong);
   assert.equal(await redis.get("login-fail:user:alice"), "3", "refused attempts are not hashed nor counted");
   // Every attempt is counted first (so parallel guesses cannot pass the
   // limit) and refused ones are taken back: the address's counter is 0 or gone.
@@ -539,7 +552,7 @@ test("failed logins per client IP (CF-Connecting-IP): 5 failures → 429 for tha
   assert.deepEqual(await keysLike("login-fail:ip:*"), [`login-fail:ip:${ip}`]);
 
   const limited = await call(worker, "/api/login", { json: { username: "carol", password: PASSWORD }, ip });
-  assertRateLimited(limited);
+  await assertRateLimited(limited);
   const elsewhere = await login("carol", PASSWORD, { ip: "203.0.113.10" });
   assert.equal(elsewhere.res.body.user, "carol", "another address is not limited");
   const v6 = await login("carol", PASSWORD, { ip: "2001:db8::1" });
@@ -569,7 +582,7 @@ test(
     await sleep(700);
     const first = await call(worker, "/api/login", { json: { username: "dave", password: PASSWORD }, ip: "198.51.100.24" });
     const left = await redis.pTTL("login-fail:user:dave");
-    const wait = assertRateLimited(first);
+    const wait = await assertRateLimited(first);
     if (wait * 1000 < left) problems.push(`Retry-After ${wait} s with ${left} ms left in the window`);
     await sleep(wait * 1000);
     const retry = await call(worker, "/api/login", { json: { username: "dave", password: PASSWORD }, ip: "198.51.100.24" });
@@ -624,7 +637,7 @@ test("cross-site POSTs are refused with 403 and change nothing; same-origin ones
   for (const headers of foreign) {
     for (const [path, body] of routes) {
       const res = await call(worker, path, { ...body, headers, cookie: alice.cookie });
-      assertError(res, 403, CROSS_SITE);
+      await assertJsonError(res, 403, CROSS_SITE);
     }
   }
   assert.deepEqual(await snapshot(), state, "a refused request reads and writes nothing");
@@ -704,7 +717,7 @@ test("log out everywhere: 3 worker logins + 1 Express Passport login end in one 
   assert.equal((await call(express, "/whoami", { method: "GET", cookie: bobExpress.cookie })).body.user, "bob");
 
   // Not logged in: nothing to end.
-  assertError(await call(worker, "/api/logout-all", { cookie: anon.cookie }), 401, "log in first");
+  await assertJsonError(await call(worker, "/api/logout-all", { cookie: anon.cookie }), 401, "log in first");
 });
 
 test("a Passport login made by Express is a login on the worker and vice versa; a worker-registered user logs in on Express", async () => {
@@ -944,7 +957,7 @@ test("registrations are limited per client address (IPv6 by its /64), so registr
     // A third attempt from another address of the same /64: refused before
     // the name is even looked at, so "taken" cannot be learned this way.
     const third = await register("reg-one", PASSWORD, { base: limited, ip: "2001:db8:77:1::99" });
-    assertRateLimited(third);
+    await assertRateLimited(third);
     assert.equal(await redis.exists("user:reg-three"), 0);
     // Another /64 is not limited.
     assert.equal((await register("reg-three", PASSWORD, { base: limited, ip: "2001:db8:77:2::10" })).status, 201);

@@ -11,13 +11,8 @@
 
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { chromium } from "playwright-core";
-import { ROOT, SECRET, TOKEN, freePort, sidOf, startRedis, startUpstashLocal } from "./harness.mjs";
+import { TOKEN, UUID_V4, sidOf, sleep, ensureBuilt, startRedis, startUpstashLocal, startWranglerDev } from "../support/index.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
@@ -34,8 +29,6 @@ const SCREENSHOT = "/tmp/edge-session-page.png";
 const SCREENSHOT_EXPIRED = "/tmp/edge-session-page-expired.png";
 const SCREENSHOT_ERROR = "/tmp/edge-session-page-error.png";
 const SCREENSHOT_ACCOUNT = "/tmp/edge-session-page-account.png";
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const WRANGLER_READY_MS = 60_000;
 /** For scripts/build-worker.sh, here and as wrangler's [build] command: only
  * the production build/ is needed, not build-lab/. */
 const BUILD_ENV = { LAB: "0" };
@@ -51,174 +44,6 @@ const requested = [];
 /** Uncaught exceptions and console errors of the page. */
 const pageErrors = [];
 
-/**
- * Runs scripts/build-worker.sh (a no-op when build/ is up to date) so that a
- * stale or broken build fails here, with the compiler's output, rather than
- * as a wrangler start-up timeout.
- */
-function ensureBuilt() {
-  const r = spawnSync(path.join(ROOT, "scripts/build-worker.sh"), [], {
-    cwd: ROOT,
-    env: { ...process.env, ...BUILD_ENV },
-    encoding: "utf8",
-    timeout: 280_000,
-    killSignal: "SIGKILL",
-  });
-  if (r.error || r.status !== 0) {
-    throw new Error(
-      `scripts/build-worker.sh failed (${r.error?.message ?? `exit ${r.status}, signal ${r.signal}`})\n` +
-        `${r.stdout ?? ""}${(r.stderr ?? "").slice(-6000)}`,
-    );
-  }
-  assert.ok(existsSync(path.join(ROOT, "build/index.js")), "build/index.js is missing after the build");
-}
-
-/**
- * Starts the real `wrangler dev` from the repository root with wrangler.toml
- * as it is. Secrets go in a temporary env file (so a developer's .dev.vars
- * is not read and the token is not on the command line); the Upstash URL is
- * a `--var`. Returns { url, pid, output(), stop() }.
- */
-async function startWranglerDev({ upstashUrl, token }) {
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), "edge-session-wrangler-"));
-  const envFile = path.join(dir, "secrets.env");
-  writeFileSync(envFile, `SESSION_SECRET="${SECRET}"\nUPSTASH_REDIS_REST_TOKEN="${token}"\n`, { mode: 0o600 });
-  const args = [
-    "dev",
-    "--ip", "127.0.0.1",
-    "--port", String(port),
-    "--inspector-ip", "127.0.0.1",
-    "--inspector-port", String(inspectorPort),
-    "--log-level", "warn",
-    "--show-interactive-dev-session=false",
-    "--persist-to", path.join(dir, "state"),
-    "--env-file", envFile,
-    "--var", `UPSTASH_REDIS_REST_URL:${upstashUrl}`,
-  ];
-  let out = "";
-  // Its own process group, so that workerd (its child) can be found and
-  // stopped with it.
-  const child = spawn(path.join(ROOT, "node_modules/.bin/wrangler"), args, {
-    cwd: ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      ...BUILD_ENV,
-      WRANGLER_SEND_METRICS: "false",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-      WRANGLER_LOG_PATH: path.join(dir, "logs"),
-      NO_COLOR: "1",
-      FORCE_COLOR: "0",
-    },
-  });
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  const pgid = child.pid;
-
-  const handle = {
-    url: `http://127.0.0.1:${port}`,
-    pid: child.pid,
-    pgid,
-    output: () => out,
-    /**
-     * SIGINT to wrangler by PID; workerd follows. Whatever of its process
-     * group still runs after that gets SIGTERM, then SIGKILL. Resolves with
-     * what had to be killed (empty when wrangler cleaned up after itself);
-     * rejects if something survives.
-     */
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(child.pid, "SIGINT");
-        } catch {}
-        if (!(await within(exited, 10_000))) {
-          signalGroup(pgid, "SIGKILL");
-          await exited;
-        }
-      }
-      const killed = [];
-      for (let i = 0; i < 60; i++) {
-        const live = liveGroupMembers(pgid);
-        if (live.length === 0) break;
-        if (i === 20) {
-          killed.push(...live);
-          signalGroup(pgid, "SIGTERM");
-        }
-        if (i === 40) signalGroup(pgid, "SIGKILL");
-        await sleep(100);
-      }
-      rmSync(dir, { recursive: true, force: true });
-      const survivors = liveGroupMembers(pgid);
-      if (survivors.length) throw new Error(`still running in wrangler's process group ${pgid}: ${survivors.join("; ")}`);
-      return killed;
-    },
-  };
-
-  // Ready when the worker answers /api/session with 200.
-  const deadline = Date.now() + WRANGLER_READY_MS;
-  let last = "no answer yet";
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await handle.stop();
-      throw new Error(`wrangler dev exited (${child.exitCode ?? child.signalCode}) before it was ready\n${out}`);
-    }
-    try {
-      const res = await fetch(`${handle.url}/api/session`, { signal: AbortSignal.timeout(5000) });
-      last = `${res.status} ${await res.text()}`;
-      if (res.status === 200) return handle;
-    } catch (err) {
-      last = err.cause?.code ?? err.message;
-    }
-    await sleep(200);
-  }
-  await handle.stop();
-  throw new Error(`wrangler dev: /api/session did not answer 200 within ${WRANGLER_READY_MS} ms (last: ${last})\n${out}`);
-}
-
-/** Resolves true when `promise` settles within `ms`, false otherwise (no timer left behind). */
-async function within(promise, ms) {
-  let timer;
-  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, ms, false)));
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function signalGroup(pgid, signal) {
-  try {
-    process.kill(-pgid, signal);
-  } catch {}
-}
-
-/**
- * The processes of group `pgid` that still run, as "pid comm" (Linux
- * /proc). Zombies do not count: they have exited and only wait to be reaped
- * by their new parent.
- */
-function liveGroupMembers(pgid) {
-  const live = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-    } catch {
-      continue; // gone meanwhile
-    }
-    const close = stat.lastIndexOf(")");
-    const comm = stat.slice(stat.indexOf("(") + 1, close);
-    const [state, , pgrp] = stat.slice(close + 2).split(" ");
-    if (Number(pgrp) === pgid && state !== "Z") live.push(`${entry} ${comm}`);
-  }
-  return live;
-}
-
 const text = (id) => page.locator(`#${id}`).textContent();
 
 /** Waits until the element `#id` has the text `want`. */
@@ -231,10 +56,10 @@ async function waitForText(id, want, timeout = 10_000) {
 }
 
 before(async () => {
-  ensureBuilt();
+  ensureBuilt(BUILD_ENV);
   redis = await startRedis();
   upstash = await startUpstashLocal({ redisUrl: redis.url, token: TOKEN });
-  wrangler = await startWranglerDev({ upstashUrl: upstash.url, token: TOKEN });
+  wrangler = await startWranglerDev({ upstashUrl: upstash.url, token: TOKEN, env: BUILD_ENV });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
   context = await browser.newContext({ viewport: { width: 1000, height: 820 } });
   page = await context.newPage();
@@ -563,6 +388,36 @@ test("the countdown ends with the 'session has expired' message", async () => {
     assert.match(await p.locator("#expired").textContent(), /expired.*(reload|pour)/is);
     assert.equal(await p.locator("#expires-in").textContent(), "0.0");
     await p.screenshot({ path: SCREENSHOT_EXPIRED, fullPage: true });
+  } finally {
+    await p.close();
+  }
+});
+
+test("the page says when to retry from the error body's retryAfter, else from the Retry-After header", async () => {
+  const p = await context.newPage();
+  try {
+    /** Answers `path` with a JSON error `body` and a Retry-After header. */
+    const failWith = (path, status, retryAfter, body) =>
+      p.route(`**${path}`, (route) =>
+        route.fulfill({ status, contentType: "application/json; charset=utf-8", headers: { "Retry-After": retryAfter }, body: JSON.stringify(body) }),
+      );
+    // A 429 whose body and header disagree: the body wins.
+    await failWith("/api/login", 429, "3", { error: "too many failed logins", retryAfter: 7 });
+    // A 503 without retryAfter in its body: the header.
+    await failWith("/api/pour", 503, "4", { error: "the session store is unavailable" });
+    await p.goto(wrangler.url + "/", { waitUntil: "load" });
+    await p.waitForFunction(() => /^[0-9a-f-]{36}$/.test(document.getElementById("session-id").textContent));
+    const shown = () => p.locator("#error").textContent();
+
+    await p.locator("#username").fill("someone");
+    await p.locator("#password").fill("a password");
+    await p.locator("#login").click();
+    await p.waitForFunction(() => /429/.test(document.getElementById("error").textContent));
+    assert.match(await shown(), /^The server answered 429[^:]*: too many failed logins \(try again in 7 s\)$/);
+
+    await p.locator("#pour").click();
+    await p.waitForFunction(() => /503/.test(document.getElementById("error").textContent));
+    assert.match(await shown(), /^The server answered 503[^:]*: the session store is unavailable \(retry in 4 s\)$/);
   } finally {
     await p.close();
   }

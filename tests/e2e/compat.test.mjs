@@ -7,9 +7,10 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack } from "./harness.mjs";
 import { startExpress } from "../fixtures/express-app.mjs";
 import {
+  startStack,
+  request,
   UUID_V4,
   cookieFor,
   signed,
@@ -22,8 +23,11 @@ import {
   assertTtl60,
   startMonitor,
   sessionCommands,
+  relabelKeys,
   foreignDocument,
-} from "./support.mjs";
+  docShape,
+  setCookieShape,
+} from "../support/index.mjs";
 
 let stack;
 let express;
@@ -50,9 +54,9 @@ const key = (sid) => `sess:${sid}`;
 const BODY_KEYS = ["sessionID", "sessionExpireTime", "beersViewed", "beerName", "beerStyle", "error"];
 
 async function call(side, method, path, cookie) {
-  const res = await fetch(side.url + path, { method, headers: cookie ? { cookie } : {} });
-  const body = await res.json();
-  assert.equal(res.status, 200, `${side.name} ${method} ${path}: ${JSON.stringify(body)}`);
+  const res = await request(side, path, { method, cookie });
+  const { body } = res;
+  assert.equal(res.status, 200, `${side.name} ${method} ${path}: ${res.text}`);
   // Same members in the same order on both sides (beersViewed only when set).
   assert.deepEqual(Object.keys(body), BODY_KEYS.filter((k) => k !== "beersViewed" || body.beersViewed !== undefined));
   return { res, body };
@@ -61,24 +65,16 @@ const read = (side, cookie) => call(side, "GET", "/api/session", cookie);
 const pour = (side, cookie) => call(side, "POST", "/api/pour", cookie);
 
 /**
- * A stored document with the parts that legitimately differ between writers
- * replaced: the `expires` instant (each writer's own clock) and, on the Node
- * side only, an `originalMaxAge` 1–2 ms short of the expected value. That is
- * Node's clock quirk: Cookie's maxAge setter computes originalMaxAge =
- * expires − Date.now() with a second clock read, which comes out short when
- * the millisecond ticks in between. It is normalized only when it happens,
- * and reported as a diagnostic.
+ * A stored document as normalize.mjs's docShape() compares writers: the
+ * `expires` instant replaced and, on the Node side only, Node's clock quirk
+ * on `originalMaxAge` undone (reported as a diagnostic when it happens).
  */
 function normalize(t, doc, { node, originalMaxAge = 60000 }) {
-  let out = doc.replace(/("cookie":\{[^}]*"expires":")[^"]*"/, '$1<expires>"');
-  const m = out.match(/^\{"cookie":\{"originalMaxAge":(\d+),/);
-  assert.ok(m, `unexpected document start: ${doc}`);
-  const got = Number(m[1]);
-  if (node && got !== originalMaxAge && originalMaxAge - got <= 2 && originalMaxAge - got > 0) {
-    t.diagnostic(`Node clock quirk: originalMaxAge ${got} normalized to ${originalMaxAge}`);
-    out = out.replace(`"originalMaxAge":${got},`, `"originalMaxAge":${originalMaxAge},`);
-  }
-  return out;
+  return docShape(doc, {
+    node,
+    originalMaxAge,
+    onQuirk: (got) => t.diagnostic(`Node clock quirk: originalMaxAge ${got} normalized to ${originalMaxAge}`),
+  });
 }
 
 test("a session created by Express is read and incremented by the worker, then by Express again", async () => {
@@ -179,7 +175,6 @@ for (const originalMaxAge of [60000, 59999]) {
 }
 
 test("Set-Cookie lines have the same shape on both sides", async () => {
-  const shape = (line) => line.replace(/^(_redisDemo=s%3A)[^.]+\.[^;]+/, "$1<sid>.<sig>").replace(/Expires=[^;]+/, "Expires=<date>");
   const lines = {};
   for (const side of [sides.express, sides.worker]) {
     const created = await read(side);
@@ -190,7 +185,7 @@ test("Set-Cookie lines have the same shape on both sides", async () => {
     const sc2 = parseSetCookie(saved.res);
     assert.equal(sc2.pair, sc.pair, side.name);
     assert.equal(sc2.expires, imfOf(expiresOf(await redis.get(key(sc.sid)))), side.name);
-    lines[side.name] = [shape(sc.line), shape(sc2.line)];
+    lines[side.name] = [setCookieShape(sc.line), setCookieShape(sc2.line)];
     // Cross-signed: the other side's cookie value is the one it would have made.
     assert.equal(sc.pair, cookieFor(sc.sid), side.name);
   }
@@ -238,12 +233,7 @@ test("the same requests make the same Redis commands on both sides", async () =>
       for (const { body } of responses) {
         if (!roles.has(body.sessionID)) roles.set(body.sessionID, "<new>");
       }
-      traffic[side.name] = commands.map((c) =>
-        c.map((a) => {
-          if (!a.startsWith("sess:")) return a;
-          return "sess:" + (roles.get(a.slice(5)) ?? "<other>");
-        }),
-      );
+      traffic[side.name] = relabelKeys(commands, (sid) => roles.get(sid) ?? "<other>");
     }
     assert.deepEqual(traffic.worker, traffic.express, name);
   }
@@ -306,9 +296,8 @@ test(
         const sid = randomUUID();
         const doc = freshDoc(new Date(Date.now() + 60000).toISOString()).slice(0, -1) + `,"views":${stored}}`;
         await redis.set(key(sid), doc, { expiration: { type: "EX", value: 60 } });
-        const res = await fetch(side.url + "/api/pour", { method: "POST", headers: { cookie: cookieFor(sid) } });
-        const body = await res.json();
-        assert.equal(res.status, 200, `${side.name}, views ${stored}: ${JSON.stringify(body)}`);
+        const { status, body, text } = await request(side, "/api/pour", { method: "POST", cookie: cookieFor(sid) });
+        assert.equal(status, 200, `${side.name}, views ${stored}: ${text}`);
         assert.equal(body.beersViewed, next, `${side.name}, views ${stored}`);
         assert.ok((await redis.get(key(sid))).endsWith(`,"views":${JSON.stringify(next)}}`), `${side.name}, views ${stored}`);
       }

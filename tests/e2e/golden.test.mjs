@@ -15,7 +15,7 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { startWorker, ROOT } from "./harness.mjs";
+import { startWorker, ROOT } from "../support/index.mjs";
 import { OPTION_SETS, workerVars } from "../golden/options.mjs";
 import { SEQUENCES } from "../golden/sequences.mjs";
 import { workerSide, runSequence, startWatchedStore } from "../golden/lib.mjs";

@@ -4,7 +4,7 @@
 // secret, and must end — step by step and in its final Redis state — exactly
 // as when Express alone served every request. Both hop directions are run:
 // Express → worker → Express → … and worker → Express → worker → …; the
-// worker alone is run too. Normalization is tests/golden/lib.mjs's (ids,
+// worker alone is run too. Normalization is tests/support/normalize.mjs's (ids,
 // times; Node's originalMaxAge clock quirk tolerated on both sides, since
 // documents written by Node are carried over by the worker).
 //
@@ -15,10 +15,10 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker } from "./harness.mjs";
+import { startWorker, nodeDoc, sortKeys } from "../support/index.mjs";
 import { startExpress } from "../fixtures/express-app.mjs";
 import { OPTION_SETS, expressConfig, workerVars } from "../golden/options.mjs";
-import { nodeDoc, FOREIGN_FIELDS } from "../golden/sequences.mjs";
+import { FOREIGN_FIELDS } from "../golden/sequences.mjs";
 import { expressSide, workerSide, runSequence, startWatchedStore } from "../golden/lib.mjs";
 
 const set = (key, value) => ({ ops: "set", query: { key, value: JSON.stringify(value) } });
@@ -83,9 +83,7 @@ function hopping(sides, pattern) {
 
 /** Deep equality regardless of object key order. */
 function sameMembers(a, b) {
-  const canon = (x) =>
-    Array.isArray(x) ? x.map(canon) : x && typeof x === "object" ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, canon(x[k])])) : x;
-  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+  return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
 }
 
 function compare(reference, got, pattern) {

@@ -5,13 +5,20 @@
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { startStack, startWorker, startRedis, startUpstashLocal, freePort, TOKEN } from "./harness.mjs";
 import {
+  startStack,
+  startWorker,
+  startRedis,
+  startUpstashLocal,
+  freePort,
+  silentServer,
+  TOKEN,
   UUID_V4,
   cookieFor,
   signed,
   parseSetCookie,
   assertNoSetCookie,
+  assertJsonError,
   imfOf,
   expiresOf,
   rawGet,
@@ -19,10 +26,9 @@ import {
   assertTtl60,
   startMonitor,
   sessionCommands,
-  silentServer,
   foreignDocument,
   sleep,
-} from "./support.mjs";
+} from "../support/index.mjs";
 
 let stack;
 let redis; // node-redis client on the stack's Redis
@@ -55,17 +61,6 @@ async function pour(cookie, worker = stack.worker) {
 
 async function getSession(cookie, worker = stack.worker) {
   return worker.fetch("/api/session", { headers: cookie ? { cookie } : {} });
-}
-
-/** A JSON error answer: the status, a JSON body whose only member is a non-empty `error`, no cookie. */
-async function assertJsonError(res, status) {
-  assert.equal(res.status, status);
-  assertNoSetCookie(res);
-  const body = await res.json();
-  assert.deepEqual(Object.keys(body), ["error"]);
-  assert.equal(typeof body.error, "string");
-  assert.ok(body.error.length > 0);
-  return body.error;
 }
 
 test("a request without a cookie creates a session: signed Set-Cookie, SPEC document, TTL 60", async () => {
@@ -305,8 +300,7 @@ test("store down (REST server stopped): 503 JSON, no Set-Cookie, Redis unchanged
     await upstash.stop();
 
     const t0 = Date.now();
-    const error = await assertJsonError(await pour(s.cookie, worker), 503);
-    assert.match(error, /store/i);
+    await assertJsonError(await pour(s.cookie, worker), 503, /store/i);
     await assertJsonError(await getSession(s.cookie, worker), 503);
     await assertJsonError(await getSession(null, worker), 503);
     assert.ok(Date.now() - t0 < 10_000);
@@ -422,9 +416,8 @@ test("a body over 16 KiB is refused with 413 even without Content-Length (chunke
     body,
     duplex: "half",
   });
-  assert.equal(res.status, 413);
   assert.equal(res.headers.get("content-length") === null || Number(res.headers.get("content-length")) < 1000, true);
-  assert.match((await res.json()).error, /at most 16384/);
+  await assertJsonError(res, 413, /at most 16384/);
   assert.equal(await redis.dbSize(), 0, "nothing stored");
 });
 
@@ -438,7 +431,7 @@ test("a misconfigured worker answers 500 JSON naming the variable", async () => 
     const worker = await startWorker({ upstashUrl: stack.upstash.url, vars });
     try {
       for (const res of [await getSession(null, worker), await pour(cookieFor(randomUUID()), worker)]) {
-        const error = await assertJsonError(res, 500);
+        const { error } = (await assertJsonError(res, 500)).body;
         assert.ok(error.includes(name), `error does not name ${name}: ${error}`);
         // The bad value itself goes to the log only (a URL may hold a credential).
         assert.ok(!error.includes("redis://") && !error.includes("abc"), `error echoes the value: ${error}`);

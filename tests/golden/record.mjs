@@ -6,7 +6,7 @@
 // tests/golden/sequences.mjs, against a real redis-server watched with
 // MONITOR, and records per step: status, answer, Set-Cookie lines, the Redis
 // commands, and every key's document and TTL class, normalized by
-// tests/golden/lib.mjs.
+// tests/support/normalize.mjs.
 //
 //   node tests/golden/record.mjs            regenerate tests/golden/vectors.json
 //   node tests/golden/record.mjs --check    record afresh and fail on any
@@ -19,11 +19,11 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startRedis } from "../e2e/harness.mjs";
+import { startRedis, startMonitor, closeAgents } from "../support/index.mjs";
 import { startExpress } from "../fixtures/express-app.mjs";
 import { OPTION_SETS, expressConfig } from "./options.mjs";
 import { SEQUENCES } from "./sequences.mjs";
-import { expressSide, runSequence, startMonitor, closeAgents } from "./lib.mjs";
+import { expressSide, runSequence, WATCH } from "./lib.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const VECTORS = path.join(HERE, "vectors.json");
@@ -59,7 +59,7 @@ async function record() {
   const sets = OPTION_SETS.filter((s) => !onlySets || onlySets.includes(s.id));
   const seqs = SEQUENCES.filter((s) => !onlySeqs || onlySeqs.includes(s.name));
   const redis = await startRedis();
-  const monitor = await startMonitor(redis.client);
+  const monitor = await startMonitor(redis.client, WATCH);
   const out = {
     about:
       "Golden vectors recorded from the real npm packages by tests/golden/record.mjs; " +

@@ -10,10 +10,7 @@
 // - `before(ctx)`: direct Redis writes between requests (ctx.seed(),
 //   ctx.redis, ctx.key(), ctx.jarSid(), ctx.sleep()).
 
-/** A document as express-session + JSON.stringify write it. */
-export function nodeDoc({ originalMaxAge = 60000, expires, fields = {} }) {
-  return JSON.stringify({ cookie: { originalMaxAge, expires, secure: false, httpOnly: true, path: "/" }, ...fields });
-}
+import { nodeDoc } from "../support/documents.mjs";
 
 const inSeconds = (s) => new Date(Date.now() + s * 1000).toISOString();
 

@@ -1,0 +1,455 @@
+// How tests, the golden recorder and the benchmarks start things: a real
+// redis-server, the real upstash-local, the real built worker in workerd
+// (Miniflare), the real `wrangler dev`, and the Express fixtures' servers;
+// each on a free port of 127.0.0.1, each stopped by PID (or by its own
+// process group), and what /proc says about their CPU time.
+//
+// Prerequisites (scripts/build.sh): build/index.js (build-lab/ for the lab
+// routes) and target/release/upstash-local.
+
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { createServer as createHttpsServer } from "node:https";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createClient } from "redis";
+import { Miniflare } from "miniflare";
+import { ROOT, SECRET, TOKEN, wranglerConfig } from "./config.mjs";
+import { startMonitor } from "./monitor.mjs";
+
+// ---------------------------------------------------------------------------
+// Ports and children
+
+/** A free TCP port on 127.0.0.1 (bound, read, released). */
+export async function freePort() {
+  const srv = createServer();
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Stops a child process by PID with `signal` (SIGKILL after 3 s) and waits for it. */
+export async function stopChild(child, signal = "SIGTERM") {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  try {
+    process.kill(child.pid, signal);
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(child.pid, "SIGKILL");
+    } catch {}
+  }, 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Resolves with the first stdout match of `re`, or rejects on exit/timeout. */
+function waitForLine(child, re, what, timeoutMs = 15000) {
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    let err = "";
+    const timer = setTimeout(() => reject(new Error(`${what}: no "${re}" within ${timeoutMs} ms\n${buf}${err}`)), timeoutMs);
+    child.stdout.on("data", (d) => {
+      buf += d;
+      const m = buf.match(re);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.stderr.on("data", (d) => (err += d));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}\n${buf}${err}`));
+    });
+  });
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise (no timer left behind). */
+export async function within(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, ms, false)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Redis and upstash-local
+
+/** A connected node-redis client on `url`; its errors are swallowed (tests stop Redis on purpose). */
+export async function connectRedis(url) {
+  const client = createClient({ url });
+  client.on("error", () => {});
+  await client.connect();
+  return client;
+}
+
+/**
+ * Starts redis-server on a free port, without persistence.
+ * Returns { port, url, client (node-redis, connected), pid, stop() }.
+ */
+export async function startRedis() {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), "edge-session-redis-"));
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  await waitForLine(child, /Ready to accept connections/, "redis-server");
+  const url = `redis://127.0.0.1:${port}`;
+  const client = await connectRedis(url);
+  return {
+    port,
+    url,
+    client,
+    pid: child.pid,
+    async stop() {
+      try {
+        await client.quit();
+      } catch {}
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts target/release/upstash-local in front of `redisUrl`.
+ * Returns { url, token, pid, stop() }.
+ */
+export async function startUpstashLocal({ redisUrl, token = TOKEN }) {
+  const bin = path.join(ROOT, "target/release/upstash-local");
+  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--redis-url", redisUrl, "--token", token], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const m = await waitForLine(child, /listening on (http:\/\/\S+)/, "upstash-local");
+  return { url: m[1], token, pid: child.pid, stop: () => stopChild(child, "SIGINT") };
+}
+
+// ---------------------------------------------------------------------------
+// workerd (Miniflare)
+
+/**
+ * Runs a script in workerd through Miniflare, on a free port of 127.0.0.1,
+ * with the compatibility_date of `wrangler` (a wrangler.toml). `options`
+ * are Miniflare's (script or scriptPath, modules, bindings…). Returns
+ * { mf, url, fetch(path, init) -> Response, stop() } where `url` is the real
+ * http://127.0.0.1:<port> origin and `fetch` dispatches through Miniflare.
+ */
+export async function startMiniflare({ wrangler = "wrangler.toml", ...options }) {
+  const mf = new Miniflare({
+    modules: true,
+    compatibilityDate: wranglerConfig(wrangler).compatibilityDate,
+    cf: false,
+    host: "127.0.0.1",
+    port: await freePort(),
+    ...options,
+  });
+  const url = (await mf.ready).origin;
+  return {
+    mf,
+    url,
+    fetch: (p, init) => mf.dispatchFetch(new URL(p, url), { redirect: "manual", ...init }),
+    stop: () => mf.dispose(),
+  };
+}
+
+/**
+ * Runs a built worker (`build`/index.js, a directory relative to the
+ * repository root or absolute: "build", "build-lab" for the /lab/* routes,
+ * "examples/minimal/build"…) in workerd. Its bindings are the test secret,
+ * upstash-local's URL and token, the [vars] of `wrangler` (a wrangler.toml,
+ * relative to the root or absolute; its compatibility_date too), and `vars`
+ * over them. Returns what {@link startMiniflare} does.
+ */
+export async function startWorker({ upstashUrl, token = TOKEN, vars = {}, build = "build", wrangler = "wrangler.toml" }) {
+  const dir = path.resolve(ROOT, build);
+  return startMiniflare({
+    wrangler,
+    scriptPath: path.join(dir, "index.js"),
+    modulesRoot: dir,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    bindings: {
+      SESSION_SECRET: SECRET,
+      UPSTASH_REDIS_REST_URL: upstashUrl,
+      UPSTASH_REDIS_REST_TOKEN: token,
+      ...wranglerConfig(wrangler).vars,
+      ...vars,
+    },
+  });
+}
+
+/**
+ * redis-server + upstash-local, and (unless `worker: false`) the worker on
+ * them (`vars`, `build`, `wrangler` as in {@link startWorker}); with
+ * `monitor` (startMonitor()'s options, or true), a MONITOR on the Redis for
+ * the whole run. Returns { redis, upstash, worker, monitor, stop() }.
+ */
+export async function startStack({ worker = true, monitor = false, vars, build, wrangler } = {}) {
+  const redis = await startRedis();
+  const upstash = await startUpstashLocal({ redisUrl: redis.url });
+  const w = worker ? await startWorker({ upstashUrl: upstash.url, vars, build, wrangler }) : null;
+  const mon = monitor ? await startMonitor(redis.client, monitor === true ? {} : monitor) : null;
+  return {
+    redis,
+    upstash,
+    worker: w,
+    monitor: mon,
+    async stop() {
+      await mon?.stop();
+      await w?.stop();
+      await upstash.stop();
+      await redis.stop();
+    },
+  };
+}
+
+/** A TCP server on 127.0.0.1 that accepts connections and never answers. */
+export async function silentServer() {
+  const sockets = new Set();
+  let total = 0;
+  const srv = createServer((s) => {
+    total += 1;
+    sockets.add(s);
+    s.on("error", () => {});
+    s.on("close", () => sockets.delete(s));
+  });
+  srv.listen(0, "127.0.0.1");
+  await once(srv, "listening");
+  return {
+    url: `http://127.0.0.1:${srv.address().port}`,
+    /** How many connections were accepted so far. */
+    accepted: () => total,
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => srv.close(r));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The Express fixtures' servers
+
+/**
+ * Serves the Express `app` on a free port of 127.0.0.1 and, with `tls`
+ * (https options), over real https on another. Returns { url, httpsUrl,
+ * stop() }; stop() closes every connection and both servers.
+ */
+export async function serve(app, { tls } = {}) {
+  const servers = [app.listen(0, "127.0.0.1")];
+  if (tls) servers.push(createHttpsServer(tls, app).listen(0, "127.0.0.1"));
+  await Promise.all(servers.map((s) => once(s, "listening")));
+  return {
+    url: `http://127.0.0.1:${servers[0].address().port}`,
+    httpsUrl: tls ? `https://127.0.0.1:${servers[1].address().port}` : undefined,
+    async stop() {
+      await Promise.all(
+        servers.map((server) => {
+          const closed = new Promise((r) => server.close(r));
+          server.closeAllConnections();
+          return closed;
+        }),
+      );
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// wrangler dev (the browser test)
+
+/**
+ * Runs scripts/build-worker.sh (a no-op when build/ is up to date) with
+ * `env`, so that a stale or broken build fails here, with the compiler's
+ * output, rather than as a wrangler start-up timeout.
+ */
+export function ensureBuilt(env = {}) {
+  const r = spawnSync(path.join(ROOT, "scripts/build-worker.sh"), [], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    timeout: 280_000,
+    killSignal: "SIGKILL",
+  });
+  if (r.error || r.status !== 0) {
+    throw new Error(
+      `scripts/build-worker.sh failed (${r.error?.message ?? `exit ${r.status}, signal ${r.signal}`})\n` +
+        `${r.stdout ?? ""}${(r.stderr ?? "").slice(-6000)}`,
+    );
+  }
+  if (!existsSync(path.join(ROOT, "build/index.js"))) throw new Error("build/index.js is missing after the build");
+}
+
+const WRANGLER_READY_MS = 60_000;
+
+/**
+ * Starts the real `wrangler dev` from the repository root with wrangler.toml
+ * as it is. Secrets go in a temporary env file (so a developer's .dev.vars
+ * is not read and the token is not on the command line); the Upstash URL is
+ * a `--var`; `env` is added to wrangler's environment. Ready when the worker
+ * answers /api/session with 200. Returns { url, pid, pgid, output(), stop() }.
+ */
+export async function startWranglerDev({ upstashUrl, token = TOKEN, env = {} }) {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), "edge-session-wrangler-"));
+  const envFile = path.join(dir, "secrets.env");
+  writeFileSync(envFile, `SESSION_SECRET="${SECRET}"\nUPSTASH_REDIS_REST_TOKEN="${token}"\n`, { mode: 0o600 });
+  const args = [
+    "dev",
+    "--ip", "127.0.0.1",
+    "--port", String(port),
+    "--inspector-ip", "127.0.0.1",
+    "--inspector-port", String(inspectorPort),
+    "--log-level", "warn",
+    "--show-interactive-dev-session=false",
+    "--persist-to", path.join(dir, "state"),
+    "--env-file", envFile,
+    "--var", `UPSTASH_REDIS_REST_URL:${upstashUrl}`,
+  ];
+  let out = "";
+  // Its own process group, so that workerd (its child) can be found and
+  // stopped with it.
+  const child = spawn(path.join(ROOT, "node_modules/.bin/wrangler"), args, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      ...env,
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_LOG_PATH: path.join(dir, "logs"),
+      NO_COLOR: "1",
+      FORCE_COLOR: "0",
+    },
+  });
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const pgid = child.pid;
+
+  const handle = {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid,
+    pgid,
+    output: () => out,
+    /**
+     * SIGINT to wrangler by PID; workerd follows. Whatever of its process
+     * group still runs after that gets SIGTERM, then SIGKILL. Resolves with
+     * what had to be killed (empty when wrangler cleaned up after itself);
+     * rejects if something survives.
+     */
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(child.pid, "SIGINT");
+        } catch {}
+        if (!(await within(exited, 10_000))) {
+          signalGroup(pgid, "SIGKILL");
+          await exited;
+        }
+      }
+      const killed = [];
+      for (let i = 0; i < 60; i++) {
+        const live = liveGroupMembers(pgid);
+        if (live.length === 0) break;
+        if (i === 20) {
+          killed.push(...live);
+          signalGroup(pgid, "SIGTERM");
+        }
+        if (i === 40) signalGroup(pgid, "SIGKILL");
+        await sleep(100);
+      }
+      rmSync(dir, { recursive: true, force: true });
+      const survivors = liveGroupMembers(pgid);
+      if (survivors.length) throw new Error(`still running in wrangler's process group ${pgid}: ${survivors.join("; ")}`);
+      return killed;
+    },
+  };
+
+  const deadline = Date.now() + WRANGLER_READY_MS;
+  let last = "no answer yet";
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await handle.stop();
+      throw new Error(`wrangler dev exited (${child.exitCode ?? child.signalCode}) before it was ready\n${out}`);
+    }
+    try {
+      const res = await fetch(`${handle.url}/api/session`, { signal: AbortSignal.timeout(5000) });
+      last = `${res.status} ${await res.text()}`;
+      if (res.status === 200) return handle;
+    } catch (err) {
+      last = err.cause?.code ?? err.message;
+    }
+    await sleep(200);
+  }
+  await handle.stop();
+  throw new Error(`wrangler dev: /api/session did not answer 200 within ${WRANGLER_READY_MS} ms (last: ${last})\n${out}`);
+}
+
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+  } catch {}
+}
+
+// ---------------------------------------------------------------------------
+// /proc
+
+/** Fields 3… of /proc/<pid>/stat (f[0] is the state), or null when the process is gone. */
+function statFields(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return { comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), f: stat.slice(stat.lastIndexOf(")") + 2).split(" ") };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU time of a process in clock ticks (utime + stime: `self`; of its reaped
+ * children: `children`) and its parent's PID, or null if it is gone.
+ */
+export function cpuTicks(pid) {
+  const s = statFields(pid);
+  if (!s) return null;
+  const { f } = s;
+  return { self: Number(f[11]) + Number(f[12]), children: Number(f[13]) + Number(f[14]), ppid: Number(f[1]) };
+}
+
+function pids() {
+  return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number);
+}
+
+/** The PIDs of this process's direct children named `comm` (workerd is spawned by Miniflare). */
+export function childrenNamed(comm) {
+  return pids().filter((pid) => {
+    const s = statFields(pid);
+    return s?.comm === comm && Number(s.f[1]) === process.pid;
+  });
+}
+
+/**
+ * The processes of group `pgid` that still run, as "pid comm". Zombies do
+ * not count: they have exited and only wait to be reaped by their new parent.
+ */
+export function liveGroupMembers(pgid) {
+  const live = [];
+  for (const pid of pids()) {
+    const s = statFields(pid);
+    if (s && Number(s.f[2]) === pgid && s.f[0] !== "Z") live.push(`${pid} ${s.comm}`);
+  }
+  return live;
+}

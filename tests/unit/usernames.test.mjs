@@ -1,0 +1,44 @@
+// Every vector of tests/vectors/usernames.json (the username rules of
+// src/accounts/username.rs, as data) through the Express fixture's
+// checkUsername(): the JavaScript side must agree with the Rust one.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT } from "../support/config.mjs";
+import { checkUsername, normalizeUsername } from "../fixtures/express-accounts.mjs";
+
+const VECTORS = JSON.parse(readFileSync(path.join(ROOT, "tests/vectors/usernames.json"), "utf8"));
+const ERRORS = ["length", "characters", "mixed_scripts"];
+
+test("the vectors file is well formed", () => {
+  assert.ok(VECTORS.length > 0);
+  for (const v of VECTORS) {
+    const keys = Object.keys(v).filter((k) => k !== "why");
+    assert.equal(typeof v.input, "string", JSON.stringify(v));
+    assert.ok(
+      (keys.length === 2 && keys.includes("input") && typeof v.normalized === "string") ||
+        (keys.length === 2 && keys.includes("input") && ERRORS.includes(v.error)),
+      `an entry is {input, normalized} or {input, error}, with an optional why: ${JSON.stringify(v)}`,
+    );
+    if ("why" in v) assert.equal(typeof v.why, "string");
+  }
+  for (const kind of ERRORS) assert.ok(VECTORS.some((v) => v.error === kind), `no vector of ${kind}`);
+});
+
+for (const v of VECTORS) {
+  const title = `${JSON.stringify(v.input)} → ${v.error ?? JSON.stringify(v.normalized)}${v.why ? ` (${v.why})` : ""}`;
+  test(title, () => {
+    const got = checkUsername(v.input);
+    if (v.error) {
+      assert.deepEqual(got, { error: v.error });
+      assert.equal(normalizeUsername(v.input), null);
+    } else {
+      assert.deepEqual(got, { name: v.normalized });
+      assert.equal(normalizeUsername(v.input), v.normalized);
+      // Canonical names are fixed points.
+      assert.deepEqual(checkUsername(v.normalized), { name: v.normalized });
+    }
+  });
+}
