@@ -98,7 +98,8 @@ fn errors_become_clear_answers() {
 #[test]
 fn the_route_table_decides_dispatch_and_allow() {
     // (path, method) -> route or the status and Allow of the refusal.
-    let table: &[(&str, &str, Result<Route, (u16, Option<&str>)>)] = &[
+    type Refusal = (u16, Option<&'static str>);
+    let table: &[(&str, &str, Result<Route, Refusal>)] = &[
         ("/api/session", "GET", Ok(Route::Session)),
         ("/api/session", "HEAD", Ok(Route::Session)),
         ("/api/session", "POST", Err((405, Some("GET, HEAD")))),
