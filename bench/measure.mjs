@@ -260,7 +260,7 @@ async function startEverything() {
 /**
  * The rows, in report order. `prepare()` runs after a FLUSHALL, checks that
  * the request answers as this row assumes, and returns what wrk sends.
- * `traffic` is SPEC §4's Redis traffic for one request; the run measures it
+ * `traffic` is docs/PROTOCOL.md §4's Redis traffic for one request; the run measures it
  * too.
  */
 function benchCases({ upstash, worker, probeUrl, express }, CONNECTIONS) {

@@ -45,7 +45,7 @@ export function render(data) {
 
   L.push("## Throughput and latency", "");
   L.push(
-    "| row | request | Redis traffic per request (SPEC §4) | measured Redis commands / request | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | socket errors |",
+    "| row | request | Redis traffic per request (docs/PROTOCOL.md §4) | measured Redis commands / request | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | socket errors |",
     "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
   );
   for (const x of rows) {

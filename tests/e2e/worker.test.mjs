@@ -1,6 +1,6 @@
 // End to end against the real built worker (workerd via Miniflare), the real
 // upstash-local REST server and a real redis-server. Every assertion reads
-// the raw bytes Redis holds: the wire contract (SPEC.md) is what counts.
+// the raw bytes Redis holds: the wire contract (docs/PROTOCOL.md) is what counts.
 
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
@@ -63,7 +63,7 @@ async function getSession(cookie, worker = stack.worker) {
   return worker.fetch("/api/session", { headers: cookie ? { cookie } : {} });
 }
 
-test("a request without a cookie creates a session: signed Set-Cookie, SPEC document, TTL 60", async () => {
+test("a request without a cookie creates a session: signed Set-Cookie, the PROTOCOL §2 document, TTL 60", async () => {
   const before = Date.now();
   const res = await getSession(null);
   const after = Date.now();

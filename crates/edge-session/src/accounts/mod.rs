@@ -63,8 +63,10 @@ pub enum AccountError {
     /// does not tell whether an account exists.
     #[error("invalid username or password")]
     BadCredentials,
-    /// Too many attempts; try again after `retry_after_seconds`.
-    #[error("too many failed logins; try again in {retry_after_seconds} s")]
+    /// Too many attempts; try again after `retry_after_seconds` (which the
+    /// HTTP answer carries in `Retry-After` and `retryAfter`, not in the
+    /// message).
+    #[error("too many failed logins")]
     RateLimited {
         /// What `Retry-After` says: the counter's window left, rounded up.
         retry_after_seconds: u64,

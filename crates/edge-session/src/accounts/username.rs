@@ -51,6 +51,33 @@ pub fn normalize(raw: &str) -> Result<String, UsernameError> {
 mod tests {
     use super::*;
 
+    /// The committed table of username vectors, shared with the JavaScript
+    /// Express fixture (tests/unit/usernames.test.mjs), so both sides keep
+    /// one set of rules.
+    const VECTORS: &str = include_str!("../../../../tests/vectors/usernames.json");
+
+    #[derive(serde::Deserialize)]
+    struct Vector {
+        input: String,
+        normalized: Option<String>,
+        error: Option<String>,
+    }
+
+    #[test]
+    fn shared_vectors() {
+        let vectors: Vec<Vector> = serde_json::from_str(VECTORS).expect("tests/vectors/usernames.json is valid");
+        assert!(vectors.len() > 50, "the table is there");
+        for v in vectors {
+            let got = match normalize(&v.input) {
+                Ok(name) => (Some(name), None),
+                Err(UsernameError::Length) => (None, Some("length")),
+                Err(UsernameError::Characters) => (None, Some("characters")),
+                Err(UsernameError::MixedScripts) => (None, Some("mixed_scripts")),
+            };
+            assert_eq!(got, (v.normalized.clone(), v.error.as_deref()), "{:?}", v.input);
+        }
+    }
+
     #[test]
     fn one_account_per_canonical_name() {
         for raw in ["alice", "ALICE", " Alice ", "Ａｌｉｃｅ"] {

@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn defaults_of_the_seed() {
-        // resave false, saveUninitialized true, rolling false (SPEC §4).
+        // resave false, saveUninitialized true, rolling false (docs/PROTOCOL.md §4).
         check(policy(F, T, F), [(T, F, T), (T, F, T), (F, T, F), (T, F, T), (T, F, T), (F, T, T)]);
     }
 
