@@ -13,7 +13,7 @@
 //!     let layer = EdgeSessions::from_env(&env)?;
 //!     let mut session = layer.load(&req).await?;
 //!     let count = session.get::<i64>("count").ok().flatten().unwrap_or(0) + 1;
-//!     session.insert("count", &count).map_err(|e| worker::Error::RustError(e.to_string()))?;
+//!     session.insert("count", &count).map_err(edge_session::workers::Error::from)?;
 //!     let resp = Response::ok(format!("visit {count}"))?;
 //!     Ok(layer.commit(session, resp).await?)
 //! }
@@ -23,7 +23,7 @@ use worker::{Date, Env, Request, Response};
 
 use crate::config::{ConfigError, UpstashConfig, Vars};
 use crate::session::cookie::MAX_COOKIE_HEADER_BYTES;
-use crate::session::document::Millis;
+use crate::session::document::{FieldError, Millis};
 use crate::session::{decide, Session, SessionConfig, SessionError, Sessions};
 use crate::store::UpstashClient;
 
@@ -56,6 +56,14 @@ impl Error {
             Error::Session(_) => 500,
             Error::CookieTooLarge(_) => 400,
         }
+    }
+}
+
+/// A field of the wrong type (or one that does not serialize) is a session
+/// error like any other, so handlers can use `?` on `get` and `insert`.
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::Session(SessionError::Field(e))
     }
 }
 

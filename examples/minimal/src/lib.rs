@@ -31,7 +31,7 @@ async fn visit(req: Request, env: &Env) -> std::result::Result<Response, Error> 
         0
     } else {
         let count = session.get::<i64>("count").ok().flatten().unwrap_or(0) + 1;
-        session.insert("count", &count).map_err(edge_session::session::SessionError::from)?;
+        session.insert("count", &count)?;
         count
     };
     let resp = Response::from_json(&serde_json::json!({ "count": count })).map_err(Error::Runtime)?;
