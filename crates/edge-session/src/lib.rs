@@ -22,8 +22,9 @@
 //!
 //! # A request's session
 //!
-//! The same cycle the workers adapter runs, here against the in-memory
-//! store of the `test-support` feature:
+//! The same cycle the workers adapter (`workers::EdgeSessions`: `from_env`,
+//! `load`, `commit`, `regenerate`, `destroy`) runs on a Workers request,
+//! here against the in-memory store of the `test-support` feature:
 //!
 //! ```
 //! use edge_session::config::Vars;
@@ -46,8 +47,23 @@
 //!
 //! // The next request sends the cookie back and finds the same session.
 //! let cookie = set_cookie.split(';').next().unwrap();
-//! let session = block_on(sessions.load(Some(cookie), now_ms + 1_000, false))?;
+//! let mut session = block_on(sessions.load(Some(cookie), now_ms + 1_000, false))?;
 //! assert_eq!(session.get::<i64>("views")?, Some(1));
+//!
+//! // regenerate: the old key is deleted now; a fresh id, an empty document.
+//! let old_id = session.id().clone();
+//! block_on(sessions.regenerate(&mut session, now_ms + 2_000))?;
+//! assert_ne!(session.id(), &old_id);
+//! assert_eq!(session.get::<i64>("views")?, None);
+//! assert_eq!(store.entry(&format!("sess:{old_id}")), None);
+//! let set_cookie = block_on(sessions.commit(session, now_ms + 2_000))?.expect("the new id's cookie");
+//!
+//! // destroy: the key is deleted, and commit clears the browser's cookie.
+//! let cookie = set_cookie.split(';').next().unwrap();
+//! let mut session = block_on(sessions.load(Some(cookie), now_ms + 3_000, false))?;
+//! block_on(sessions.destroy(&mut session))?;
+//! let cleared = block_on(sessions.commit(session, now_ms + 3_000))?.expect("a clearing cookie");
+//! assert!(cleared.contains("Expires=Thu, 01 Jan 1970 00:00:00 GMT"));
 //! # Ok(())
 //! # }
 //! ```

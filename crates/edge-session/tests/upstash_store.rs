@@ -42,7 +42,8 @@ fn upstash_local_bin() -> PathBuf {
     // `cargo test --workspace` (what scripts/test.sh runs) builds it.
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+        // The workspace's target directory, two levels above this crate.
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     for profile in ["debug", "release"] {
         let p = target.join(profile).join("upstash-local");
         if p.exists() {
