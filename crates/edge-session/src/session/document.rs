@@ -150,12 +150,12 @@ impl SessionCookie {
     }
 
     /// connect-redis's TTL: ceil((expires − now) / 1000) seconds, or
-    /// `default_ttl` when the cookie has no expiry.
-    pub fn ttl_seconds(&self, now: Millis, default_ttl: i64) -> i64 {
+    /// `default_ttl_seconds` when the cookie has no expiry.
+    pub fn ttl_seconds(&self, now: Millis, default_ttl_seconds: i64) -> i64 {
         match self.expires {
             // Math.ceil(ms / 1000), exactly as connect-redis computes it.
             Some(e) => ((e - now) as f64 / 1000.0).ceil() as i64,
-            None => default_ttl,
+            None => default_ttl_seconds,
         }
     }
 }
