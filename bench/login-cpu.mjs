@@ -13,7 +13,7 @@ import { startStack, startWorker, childrenNamed, cpuTicks, request, CookieJar } 
 const N = Number(process.env.BENCH_LOGINS ?? 200);
 const CLK_TCK = 100; // Linux USER_HZ
 const DEFAULT_ITERATIONS = Number(
-  readFileSync(new URL("../src/config.rs", import.meta.url), "utf8").match(/DEFAULT_PBKDF2_ITERATIONS: u32 = ([\d_]+)/)[1].replaceAll("_", ""),
+  readFileSync(new URL("../crates/edge-session/src/config.rs", import.meta.url), "utf8").match(/DEFAULT_PBKDF2_ITERATIONS: u32 = ([\d_]+)/)[1].replaceAll("_", ""),
 );
 
 const ticks = (pid) => cpuTicks(pid).self;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds what the demo, the tests and the benchmarks run: the worker
-# (build/, and build-lab/ and examples/minimal/build/ unless LAB=0) and the
-# upstash-local server.
+# (build/, and build-lab/ unless LAB=0, examples/minimal/build/ unless
+# EXAMPLES=0; EXAMPLES follows LAB when unset) and the upstash-local server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LAB=${LAB:-1} EXAMPLES=${LAB:-1} ./scripts/build-worker.sh
+LAB=${LAB:-1}
+EXAMPLES=${EXAMPLES:-$LAB} LAB=$LAB ./scripts/build-worker.sh
 cargo build -q --release -p upstash-local

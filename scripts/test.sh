@@ -19,7 +19,11 @@ cargo fmt --all --check
 cargo clippy -q --workspace --all-targets --features edge-session-demo/lab -- -D warnings
 cargo clippy -q --target wasm32-unknown-unknown --workspace --exclude upstash-local \
   --features edge-session-demo/lab -- -D warnings
+# The library's docs with its default features, with all of them, and for
+# wasm32 (where the workers adapter exists).
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p edge-session
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p edge-session --features accounts,test-support
+RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p edge-session --features accounts --target wasm32-unknown-unknown
 
 echo "== build: worker (wasm32) and upstash-local"
 ./scripts/build.sh

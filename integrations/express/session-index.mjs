@@ -2,11 +2,12 @@
 // worker's "log out everywhere" (POST /api/logout-all).
 //
 // The worker keeps, per user, the set of session ids logged in as that user
-// (src/accounts/mod.rs, `index_key` and `Accounts::index_session`):
+// (crates/edge-session/src/keys.rs `user_sessions`, and
+// crates/edge-session/src/accounts/mod.rs `Accounts::index_session`):
 //
 //   user-sessions:<username>   Redis set of session ids (the bare id, no
 //                              `sess:` prefix), TTL 30 days refreshed at
-//                              every login (SESSION_INDEX_TTL)
+//                              every login (SESSION_INDEX_TTL_SECONDS)
 //
 // `<username>` is the canonical (normalized) name, which is also what
 // Passport must store as `req.session.passport.user`: serialize the user as
@@ -23,10 +24,10 @@
 //
 // Only node-redis is needed (v4 and later: `multi().sAdd().expire().exec()`).
 
-/** How long a user's index lives after the last login, in seconds (src/accounts/mod.rs SESSION_INDEX_TTL). */
+/** How long a user's index lives after the last login, in seconds (crates/edge-session/src/accounts/mod.rs SESSION_INDEX_TTL_SECONDS). */
 export const SESSION_INDEX_TTL_SECONDS = 30 * 24 * 3600;
 
-/** The Redis set of `username`'s session ids (src/accounts/mod.rs `index_key`). */
+/** The Redis set of `username`'s session ids (crates/edge-session/src/keys.rs `user_sessions`). */
 export function indexKey(username) {
   return `user-sessions:${username}`;
 }

@@ -71,7 +71,7 @@ pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Sessio
     let prefix = &ctx.config.session.prefix;
     ctx.accounts.index_session(&name, session.id().as_str(), prefix).await?;
     let view = AccountView {
-        lifetime_beers: Some(ctx.accounts.lifetime_beers(&name).await?),
+        lifetime_beers: Some(ctx.accounts.counter(&name, super::BEERS).await?),
         user: Some(name),
         session_id: Some(session.id().to_string()),
         ..AccountView::default()

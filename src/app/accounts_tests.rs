@@ -175,7 +175,7 @@ fn pour_when_logged_in_counts_lifetime_beers() {
         let r = block_on(handle(&cfg, &store, &req("POST", "/api/pour", Some(&pair)), NOW));
         assert_eq!(json(&r)["lifetimeBeers"], n);
     }
-    assert_eq!(stored(&store, &keys::user_beers("alice")).as_deref(), Some("2"));
+    assert_eq!(stored(&store, &keys::user_counter(BEERS, "alice")).as_deref(), Some("2"));
     let r = block_on(handle(&cfg, &store, &req("GET", "/api/session", Some(&pair)), NOW));
     assert_eq!((json(&r)["user"].as_str(), json(&r)["lifetimeBeers"].as_i64()), (Some("alice"), Some(2)));
 }

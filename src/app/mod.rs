@@ -24,6 +24,9 @@ use edge_session::store::AccountStore;
 
 use crate::config::Config;
 
+/// The per-user counter of lifetime beers (Redis `user-beers:<name>`).
+pub const BEERS: &str = "beers";
+
 /// The largest request body read, in bytes (the account forms are tiny).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -346,7 +349,7 @@ async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>, session: Session) -> Re
     let user = session.passport_user::<String>().ok().flatten();
     let mut view = view_of(&session, user.clone(), ctx.now);
     if let Some(name) = &user {
-        view.lifetime_beers = Some(ctx.accounts.lifetime_beers(name).await?);
+        view.lifetime_beers = Some(ctx.accounts.counter(name, BEERS).await?);
     }
     commit_json(ctx, session, &view).await
 }
@@ -360,7 +363,7 @@ async fn pour<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result
     let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;
     session.insert("views", &views).map_err(SessionError::from)?;
     if let Some(name) = &user {
-        view.lifetime_beers = Some(ctx.accounts.add_beer(name).await?);
+        view.lifetime_beers = Some(ctx.accounts.add_to_counter(name, BEERS).await?);
     }
     let beer = beer::random();
     view.beers_viewed = Some(views);

@@ -194,7 +194,7 @@ async function waitGone(key, ms = (WINDOW_S + 1.5) * 1000) {
   }
 }
 
-/** Asserts that a 429 says when to come back, in the header and the message alike. */
+/** Asserts that a 429 says when to come back, in the Retry-After header and the body's retryAfter alike. */
 async function assertRateLimited(res) {
   await assertJsonError(res, 429);
   const wait = res.headers.get("retry-after");

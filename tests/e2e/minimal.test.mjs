@@ -20,9 +20,12 @@ import {
   rawGet,
   assertTtl60,
   startMonitor,
+  wranglerConfig,
 } from "../support/index.mjs";
 
 const EXAMPLE = { build: "examples/minimal/build", wrangler: "examples/minimal/wrangler.toml" };
+// The example sets express-session's own cookie name in its wrangler.toml.
+const NAME = wranglerConfig(EXAMPLE.wrangler).vars.SESSION_COOKIE_NAME;
 
 let stack;
 let redis;
@@ -46,7 +49,8 @@ test("a first visit counts 1 and stores express-session's document under sess:<u
   assert.equal(res.status, 200);
   assert.deepEqual(body, { count: 1 });
   const [line] = setCookieLines(res);
-  assert.match(line, /^_redisDemo=s%3A[^;]+; Path=\/; Expires=[^;]+ GMT; HttpOnly$/);
+  assert.equal(NAME, "connect.sid");
+  assert.match(line, new RegExp(`^${NAME}=s%3A[^;]+; Path=/; Expires=[^;]+ GMT; HttpOnly$`));
   const sid = sidOf(cookiePair(line));
   assert.match(sid, UUID_V4);
   const doc = JSON.parse(await rawGet(redis, `sess:${sid}`));
@@ -70,7 +74,7 @@ test("the cookie brings the same session back: 2, 3, … in Redis", async () => 
 test("a forged cookie is never looked up: a new session, and no GET of the forged id", async () => {
   const forged = randomUUID();
   const mon = await startMonitor(redis, { others: true });
-  const { body } = await visit("/", { cookie: cookieFor(forged, "not our secret") });
+  const { body } = await visit("/", { cookie: cookieFor(forged, "not our secret", NAME) });
   const commands = await mon.stop();
   assert.deepEqual(body, { count: 1 });
   assert.ok(!commands.flat().some((a) => a.includes(forged)), JSON.stringify(commands));
@@ -83,7 +87,7 @@ test("POST /reset destroys the session: key deleted, cookie cleared", async () =
   const { res, body } = await visit("/reset", { cookie, method: "POST" });
   assert.deepEqual(body, { count: 0 });
   assert.equal(await redis.exists(`sess:${sid}`), 0);
-  assert.match(setCookieLines(res)[0], /^_redisDemo=; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly$/);
+  assert.equal(setCookieLines(res)[0], `${NAME}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly`);
 });
 
 test("the demo's routes are not part of the library", async () => {

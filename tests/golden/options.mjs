@@ -1,6 +1,6 @@
 // One "option set" → the options of BOTH implementations: express-session +
 // connect-redis (+ Express's `trust proxy`) for the reference app, and the
-// worker's wrangler vars (src/config.rs). The golden-vector recorder, the
+// worker's wrangler vars (crates/edge-session/src/config.rs). The golden-vector recorder, the
 // golden test and the interop test all build their two sides from here, so
 // this file is also the migration table: copy your session({...}) options,
 // read off the vars.

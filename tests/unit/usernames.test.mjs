@@ -1,5 +1,5 @@
 // Every vector of tests/vectors/usernames.json (the username rules of
-// src/accounts/username.rs, as data) through the Express fixture's
+// crates/edge-session/src/accounts/username.rs, as data) through the Express fixture's
 // checkUsername(): the JavaScript side must agree with the Rust one.
 
 import { test } from "node:test";

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 #[cfg(feature = "accounts")]
 use crate::accounts::AccountsConfig;
+use crate::keys;
 use crate::session::cookie::Secrets;
 use crate::session::decide::Policy;
 use crate::session::document::{SameSite, SessionCookie, DEFAULT_TTL_SECONDS};
@@ -181,7 +182,7 @@ impl SessionConfig {
             cookie_name,
             secrets,
             // An empty prefix is legal in connect-redis, so it is not dropped as blank.
-            prefix: v.raw("SESSION_PREFIX").unwrap_or_else(|| "sess:".into()),
+            prefix: v.raw("SESSION_PREFIX").unwrap_or_else(|| keys::DEFAULT_SESSION_PREFIX.into()),
             cookie,
             secure_auto,
             policy: Policy {
@@ -237,7 +238,7 @@ impl AccountsConfig {
                 7 * 24 * 3600,
                 "seconds, at most a week",
             )?,
-            user_prefix: v.raw("AUTH_USER_PREFIX").unwrap_or_else(|| "user:".into()),
+            user_prefix: v.raw("AUTH_USER_PREFIX").unwrap_or_else(|| keys::DEFAULT_USER_PREFIX.into()),
         })
     }
 }

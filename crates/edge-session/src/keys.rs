@@ -7,10 +7,16 @@
 //! | `<prefix><sid>` (`sess:` by default) | string, TTL | the session document |
 //! | `<user prefix><name>` (`user:` by default) | string, no TTL | `{"username":…,"password":…}` |
 //! | `user-sessions:<name>` | set, TTL | ids of `<name>`'s logged-in sessions |
-//! | `user-beers:<name>` | integer, no TTL | the demo's lifetime beers |
+//! | `user-<counter>:<name>` | integer, no TTL | a per-user counter, e.g. the demo's `user-beers:<name>` |
 //! | `login-fail:user:<name>` | integer, TTL = window | failed logins for a name |
 //! | `login-fail:ip:<bucket>` | integer, TTL = window | failed logins from an address |
 //! | `register:ip:<bucket>` | integer, TTL = window | registrations from an address |
+
+/// connect-redis's default `prefix`.
+pub const DEFAULT_SESSION_PREFIX: &str = "sess:";
+
+/// The default prefix of user records (`AUTH_USER_PREFIX`).
+pub const DEFAULT_USER_PREFIX: &str = "user:";
 
 /// The session document's key: connect-redis's `prefix + sid`.
 pub fn session(prefix: &str, sid: &str) -> String {
@@ -29,9 +35,10 @@ pub fn user_sessions(name: &str) -> String {
     format!("user-sessions:{name}")
 }
 
-/// `name`'s lifetime count of the demo's beers, which outlives sessions.
-pub fn user_beers(name: &str) -> String {
-    format!("user-beers:{name}")
+/// `name`'s counter `counter`, which outlives sessions (the demo's lifetime
+/// beers are `user_counter("beers", name)` = `user-beers:<name>`).
+pub fn user_counter(counter: &str, name: &str) -> String {
+    format!("user-{counter}:{name}")
 }
 
 /// Failed logins for `name` within the window.
@@ -59,7 +66,7 @@ mod tests {
         assert_eq!(session("", "abc"), "abc");
         assert_eq!(user("user:", "zoë"), "user:zoë");
         assert_eq!(user_sessions("zoë"), "user-sessions:zoë");
-        assert_eq!(user_beers("zoë"), "user-beers:zoë");
+        assert_eq!(user_counter("beers", "zoë"), "user-beers:zoë");
         assert_eq!(login_failures_for_user("zoë"), "login-fail:user:zoë");
         assert_eq!(login_failures_for_address("1.2.3.4"), "login-fail:ip:1.2.3.4");
         assert_eq!(registrations_for_address("1.2.3.4"), "register:ip:1.2.3.4");

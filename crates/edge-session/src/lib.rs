@@ -7,18 +7,29 @@
 //!
 //! Each imports only those below it:
 //!
-//! - `workers` (feature `worker`, wasm32 only): the thin workers-rs
-//!   adapter: configuration from `Env`, a session loaded from a
-//!   `worker::Request`, committed onto a `worker::Response`.
-//! - [`accounts`] (feature `accounts`): users, password hashes, login
-//!   limits, the per-user session index for "log out everywhere".
+//! - `workers` (feature `worker`, default, wasm32 only: build the docs with
+//!   `--target wasm32-unknown-unknown` to see it): the thin workers-rs
+//!   adapter, `EdgeSessions`: configuration from `Env`, a session loaded
+//!   from a `worker::Request`, committed onto a `worker::Response`, and the
+//!   one place its errors become HTTP answers.
+//! - [`config`]: every option, read and validated once, one reader per part
+//!   (it builds the configurations of the layers below).
+//! - `accounts` (feature `accounts`): users, password hashes, login limits,
+//!   the per-user session index for "log out everywhere", per-user
+//!   counters that outlive sessions.
 //! - [`session`]: the request cycle (load → read and write fields →
 //!   commit), cookie signing, the stored document, expiry and the
 //!   save/touch/set-cookie decisions; platform-free, tested natively.
 //! - [`store`]: the [`store::SessionStore`] trait, the Upstash REST client
 //!   and its one network type, the wire format and each Redis command.
-//! - [`config`] and [`keys`]: every option, read and validated once, and
-//!   every Redis key name.
+//! - [`keys`]: every Redis key name.
+//!
+//! # Defaults
+//!
+//! Unset options take the craft-beer seed demo's values (cookie
+//! `_redisDemo`, `maxAge` 60 s, `secure: false`); an app that shares
+//! sessions with a stock express-session sets `SESSION_COOKIE_NAME` and
+//! `SESSION_MAX_AGE_MS` to its own (README "Configuration").
 //!
 //! # A request's session
 //!

@@ -6,18 +6,29 @@
 //! writes `Set-Cookie`.
 //!
 //! ```no_run
-//! use edge_session::workers::EdgeSessions;
+//! use edge_session::workers::{EdgeSessions, Error};
 //! use worker::{Env, Request, Response};
 //!
-//! async fn handle(req: Request, env: Env) -> worker::Result<Response> {
-//!     let layer = EdgeSessions::from_env(&env)?;
+//! async fn fetch(req: Request, env: Env) -> worker::Result<Response> {
+//!     match visit(req, &env).await {
+//!         Ok(resp) => Ok(resp),
+//!         // The one boundary where the layer's errors become answers.
+//!         Err(e) => e.into_response(),
+//!     }
+//! }
+//!
+//! async fn visit(req: Request, env: &Env) -> Result<Response, Error> {
+//!     let layer = EdgeSessions::for_isolate(env)?;
 //!     let mut session = layer.load(&req).await?;
-//!     let count = session.get::<i64>("count").ok().flatten().unwrap_or(0) + 1;
-//!     session.insert("count", &count).map_err(edge_session::workers::Error::from)?;
-//!     let resp = Response::ok(format!("visit {count}"))?;
-//!     Ok(layer.commit(session, resp).await?)
+//!     let count = session.get::<i64>("count")?.unwrap_or(0) + 1;
+//!     session.insert("count", &count)?;
+//!     let resp = Response::ok(format!("visit {count}")).map_err(Error::Runtime)?;
+//!     layer.commit(session, resp).await
 //! }
 //! ```
+
+use std::cell::OnceCell;
+use std::rc::Rc;
 
 use worker::{Date, Env, Request, Response};
 
@@ -67,10 +78,57 @@ impl From<FieldError> for Error {
     }
 }
 
-impl From<Error> for worker::Error {
-    fn from(e: Error) -> Self {
-        worker::Error::RustError(e.to_string())
+impl Error {
+    /// The answer for this error: [`Error::status`], a JSON body
+    /// `{"error": "<message>"}` (with `"retryAfter": 5` and `Retry-After: 5`
+    /// for a store failure, as the demo answers), never cached. The message
+    /// names a misconfigured variable but never its value, and carries no
+    /// upstream detail; 5xx errors are logged whole with `console_error!`.
+    ///
+    /// There is deliberately no `From<Error> for worker::Error`: `?` into
+    /// `worker::Result` would answer every failure with a bare 500.
+    ///
+    /// # Errors
+    ///
+    /// A `worker::Error` only if the runtime refuses to build the response.
+    pub fn into_response(self) -> worker::Result<Response> {
+        let status = self.status();
+        if status >= 500 {
+            worker::console_error!("edge-session: {}", chain(&self));
+        }
+        let message = match &self {
+            Error::Session(SessionError::Store(_)) => {
+                "the session store is unavailable; try again in a few seconds".to_owned()
+            }
+            Error::Runtime(_) | Error::Session(_) => "internal error".to_owned(),
+            Error::Config(_) | Error::CookieTooLarge(_) => self.to_string(),
+        };
+        let retry_after = (status == 503).then_some(5);
+        let body = match retry_after {
+            Some(seconds) => serde_json::json!({ "error": message, "retryAfter": seconds }),
+            None => serde_json::json!({ "error": message }),
+        };
+        let mut resp = Response::ok(body.to_string())?.with_status(status);
+        let headers = resp.headers_mut();
+        headers.set("Content-Type", "application/json; charset=utf-8")?;
+        headers.set("Cache-Control", "no-store")?;
+        if let Some(seconds) = retry_after {
+            headers.set("Retry-After", &seconds.to_string())?;
+        }
+        Ok(resp)
     }
+}
+
+/// An error and its sources, joined with ": ", for the log.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
 }
 
 /// A variable's value from a worker's `Env`: a secret (`wrangler secret
@@ -80,8 +138,10 @@ pub fn env_var(env: &Env, name: &str) -> Option<String> {
 }
 
 /// The session layer of one worker: its configuration and store client.
-/// Build it once per isolate (the `Env` does not change while it lives) or
-/// per request; building reads variables and allocates, nothing more.
+/// Build it once per isolate ([`EdgeSessions::for_isolate`]): the `Env`
+/// does not change while an isolate lives, and the client keeps Upstash's
+/// read-your-writes token from one request to the next, which a layer built
+/// per request would lose.
 #[derive(Debug)]
 pub struct EdgeSessions {
     config: SessionConfig,
@@ -101,6 +161,26 @@ impl EdgeSessions {
         let config = SessionConfig::from_vars(&vars).map_err(Error::Config)?;
         let upstash = UpstashConfig::from_vars(&vars).map_err(Error::Config)?;
         Ok(Self::new(config, UpstashClient::new(&upstash.url, &upstash.token, upstash.timeout)))
+    }
+
+    /// The layer of this isolate: built from `env` on its first call
+    /// ([`EdgeSessions::from_env`]) and shared by every later request of
+    /// the isolate (Workers run one isolate per thread, so a thread-local
+    /// is one per isolate).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the first missing or invalid variable; the
+    /// next call tries again.
+    pub fn for_isolate(env: &Env) -> Result<Rc<Self>, Error> {
+        thread_local! {
+            static LAYER: OnceCell<Rc<EdgeSessions>> = const { OnceCell::new() };
+        }
+        if let Some(layer) = LAYER.with(|cell| cell.get().cloned()) {
+            return Ok(layer);
+        }
+        let layer = Rc::new(Self::from_env(env)?);
+        Ok(LAYER.with(|cell| cell.get_or_init(|| layer).clone()))
     }
 
     /// Binds an already-built configuration and client.

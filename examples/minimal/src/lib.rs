@@ -18,19 +18,22 @@ use worker::{event, Context, Env, Method, Request, Response, Result};
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     match visit(req, &env).await {
         Ok(resp) => Ok(resp),
-        // One place turns the layer's errors into answers.
-        Err(e) => Response::error(e.to_string(), e.status()),
+        // The one place the layer's errors become answers: 503 when the
+        // store fails, 500 naming a misconfigured variable, 400 for an
+        // oversized Cookie header.
+        Err(e) => e.into_response(),
     }
 }
 
 async fn visit(req: Request, env: &Env) -> std::result::Result<Response, Error> {
-    let layer = EdgeSessions::from_env(env)?;
+    // One layer per isolate: it keeps Upstash's read-your-writes token.
+    let layer = EdgeSessions::for_isolate(env)?;
     let mut session = layer.load(&req).await?;
     let count = if req.method() == Method::Post && req.path() == "/reset" {
         layer.destroy(&mut session).await?;
         0
     } else {
-        let count = session.get::<i64>("count").ok().flatten().unwrap_or(0) + 1;
+        let count = session.get::<i64>("count")?.unwrap_or(0) + 1;
         session.insert("count", &count)?;
         count
     };

@@ -8,7 +8,7 @@
 //! `{"result": ...}` / `{"error": ...}` answers, `Upstash-Encoding: base64`,
 //! and `upstash-sync-token` (read-your-writes) handed out and checked.
 //! Arguments reach Redis unchanged. Replies are written with the same codec
-//! the worker's client reads them with (`edge_session::store::command`).
+//! the worker's client reads them with (`edge_session::store::wire`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +23,7 @@ use axum::Router;
 use clap::Parser;
 use edge_session::store::wire::{argument_bytes, Encoding, Reply, SYNC_TOKEN_HEADER};
 use redis::aio::ConnectionManager;
-use serde_json::{json, Value};
+use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 /// Command-line options.
@@ -105,8 +105,9 @@ impl IntoResponse for ApiError {
             // A lost Redis connection is a 500, as SRH answers.
             ApiError::Unavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        (status, [(header::CONTENT_TYPE, "application/json")], json!({ "error": self.to_string() }).to_string())
-            .into_response()
+        // The whole answer's error is the same envelope a command's error is.
+        let body = Reply::Error(self.to_string()).to_envelope(Encoding::Plain);
+        (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
     }
 }
 

@@ -244,22 +244,24 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         Ok(removed.saturating_sub(1))
     }
 
-    /// Adds one to `name`'s lifetime beers; returns the new total.
+    /// Adds one to `name`'s counter `counter` (data that outlives every
+    /// session, e.g. the demo's lifetime beers, `counter = "beers"`);
+    /// returns the new total.
     ///
     /// # Errors
     ///
     /// [`AccountError::Store`] when the store fails.
-    pub async fn add_beer(&self, name: &str) -> Result<i64, AccountError> {
-        Ok(self.store.incr(&keys::user_beers(name)).await?)
+    pub async fn add_to_counter(&self, name: &str, counter: &str) -> Result<i64, AccountError> {
+        Ok(self.store.incr(&keys::user_counter(counter, name)).await?)
     }
 
-    /// `name`'s lifetime beers.
+    /// `name`'s counter `counter`; 0 when it was never counted.
     ///
     /// # Errors
     ///
     /// [`AccountError::Store`] when the store fails.
-    pub async fn lifetime_beers(&self, name: &str) -> Result<i64, AccountError> {
-        let stored = self.store.get(&keys::user_beers(name)).await?;
+    pub async fn counter(&self, name: &str, counter: &str) -> Result<i64, AccountError> {
+        let stored = self.store.get(&keys::user_counter(counter, name)).await?;
         Ok(stored.and_then(|b| String::from_utf8(b).ok()).and_then(|t| t.parse().ok()).unwrap_or(0))
     }
 }
@@ -314,7 +316,7 @@ mod tests {
             max_failures_per_ip: 5,
             max_registrations_per_ip: 4,
             failure_window_seconds: 60,
-            user_prefix: "user:".into(),
+            user_prefix: keys::DEFAULT_USER_PREFIX.into(),
         }
     }
 

@@ -23,7 +23,9 @@ use document::{DocumentError, FieldError, Millis, SessionCookie, SessionDocument
 /// connect-redis's options.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// The cookie's name (`name`, default `connect.sid`; the demo uses `_redisDemo`).
+    /// The cookie's name (express-session's `name`, whose own default is
+    /// `connect.sid`; [`SessionConfig::from_vars`] defaults to the seed
+    /// demo's `_redisDemo`).
     pub cookie_name: String,
     /// `secret`: the first signs, any verifies.
     pub secrets: Secrets,

@@ -1,6 +1,7 @@
 //! The behaviour every store must show, as one suite that runs against each
 //! store: the in-memory one in unit tests and the Upstash client against a
-//! real redis-server behind upstash-local in `tests/upstash_store.rs`. A
+//! real redis-server behind upstash-local in
+//! `tools/upstash-local/tests/upstash_store.rs`. A
 //! store that passes here behaves as Redis does for every call the session
 //! and account layers make, so a unit test on the in-memory store means
 //! what it says.
@@ -51,6 +52,11 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     assert_eq!(store.pttl(&key("missing")).await.unwrap(), -2, "PTTL of a missing key");
     store.set(&key("ttl"), "x", Some(60)).await.unwrap();
     assert!(within(store.pttl(&key("ttl")).await.unwrap(), 60), "PTTL after SET EX 60");
+    assert!(store.expire(&key("ttl"), 120).await.unwrap());
+    assert!(within(store.pttl(&key("ttl")).await.unwrap(), 120), "PTTL after EXPIRE 120");
+    store.set(&key("ttl"), "y", None).await.unwrap();
+    assert_eq!(store.pttl(&key("ttl")).await.unwrap(), -1, "SET without EX drops the TTL");
+    store.set(&key("ttl"), "x", Some(60)).await.unwrap();
 
     // create is SET NX without TTL; put overwrites without TTL.
     assert!(store.create(&key("user"), "first").await.unwrap(), "create of a new key");

@@ -3,7 +3,7 @@
 //! the order Redis would see it, and can be told to fail like an unreachable
 //! store. TTLs are recorded, never counted down: tests read them, time does
 //! not pass. Real behaviour is tested against a real redis-server (the
-//! conformance suite runs against both: `tests/upstash_store.rs`).
+//! conformance suite runs against both: `tools/upstash-local/tests/upstash_store.rs`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
@@ -106,7 +106,7 @@ impl AccountStore for MemoryStore {
     async fn create(&self, key: &str, value: &str) -> Result<bool, StoreError> {
         self.record(format!("SET {key} NX"))?;
         let mut data = self.data.borrow_mut();
-        if data.contains_key(key) {
+        if data.contains_key(key) || self.sets.borrow().contains_key(key) {
             return Ok(false);
         }
         data.insert(key.into(), (value.as_bytes().to_vec(), None));

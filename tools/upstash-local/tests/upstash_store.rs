@@ -1,5 +1,6 @@
-//! The Upstash REST client against a real redis-server behind the real
-//! upstash-local server: the shared store conformance suite, TTLs, pipeline
+//! The library's Upstash REST client against a real redis-server behind the
+//! real upstash-local server (this package's binary, so cargo builds it for
+//! these tests): the shared store conformance suite, TTLs, pipeline
 //! and multi-exec, auth failures and error shapes, an unreachable and a slow
 //! store. Each test starts its own servers on free ports and stops them by
 //! PID when it ends.
@@ -39,18 +40,9 @@ fn free_port() -> u16 {
 }
 
 fn upstash_local_bin() -> PathBuf {
-    // `cargo test --workspace` (what scripts/test.sh runs) builds it.
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        // The workspace's target directory, two levels above this crate.
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    for profile in ["debug", "release"] {
-        let p = target.join(profile).join("upstash-local");
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("upstash-local is not built: run `cargo test --workspace`, or `cargo build -p upstash-local` first");
+    // Cargo builds this package's binary for its own integration tests and
+    // says where: always the fresh one, whatever else is in target/.
+    PathBuf::from(env!("CARGO_BIN_EXE_upstash-local"))
 }
 
 fn start() -> Servers {
