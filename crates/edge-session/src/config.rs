@@ -11,7 +11,7 @@ use std::time::Duration;
 #[cfg(feature = "accounts")]
 use crate::accounts::AccountsConfig;
 use crate::keys;
-use crate::session::cookie::Secrets;
+use crate::session::cookie::{is_token_byte, Secrets};
 use crate::session::decide::Policy;
 use crate::session::document::{SameSite, SessionCookie, DEFAULT_TTL_SECONDS};
 use crate::session::{SessionConfig, Unset};
@@ -354,9 +354,4 @@ impl<'a> Vars<'a> {
             None => Err(ConfigError::Invalid { name, value: v, expected }),
         }
     }
-}
-
-/// RFC 6265 cookie-name characters (an HTTP token).
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }

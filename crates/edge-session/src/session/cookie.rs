@@ -97,8 +97,16 @@ fn signature(secret: &str, value: &str) -> String {
 /// trimmed, the first occurrence wins, surrounding double quotes removed, and
 /// percent-decoding applied only when the value contains `%` (an invalid
 /// escape keeps the raw value).
+///
+/// A `Cookie` header sent as several fields arrives joined: workerd (as the
+/// Fetch standard says) joins repeated fields with `, `, HTTP/2 peers split
+/// cookies into fields that are joined with `; ` (RFC 9113 §8.2.3), and Node
+/// joins repeated `Cookie` lines with `; `. So `, ` followed by a cookie name
+/// and `=` also separates pairs ([`cookie_pairs`]); a single well-formed
+/// header never has it inside a value (RFC 6265 §4.1.1: a cookie-octet is
+/// neither a comma nor a space), so it is read exactly as before.
 pub fn find_cookie(header: &str, name: &str) -> Option<String> {
-    for pair in header.split(';') {
+    for pair in cookie_pairs(header) {
         let Some((key, value)) = pair.split_once('=') else {
             continue;
         };
@@ -144,6 +152,38 @@ impl std::ops::Deref for VerifiedSessionId {
     fn deref(&self) -> &str {
         &self.0
     }
+}
+
+/// The `name=value` pairs of a `Cookie` header in order: split on `;`
+/// (jshttp/cookie's `parse`), and also at each `, ` that a join of several
+/// header fields put before the next `name=` (see [`find_cookie`]).
+fn cookie_pairs(header: &str) -> impl Iterator<Item = &str> {
+    header.split(';').flat_map(split_joined_fields)
+}
+
+/// `pair` cut at every `, ` that is followed by a cookie name (an RFC 6265
+/// token) and `=`: where two header fields were joined.
+fn split_joined_fields(pair: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut search = 0;
+    while let Some(found) = pair[search..].find(", ") {
+        let at = search + found;
+        let rest = &pair[at + 2..];
+        let name_len = rest.bytes().take_while(|&b| is_token_byte(b)).count();
+        if name_len > 0 && rest.as_bytes().get(name_len) == Some(&b'=') {
+            parts.push(&pair[start..at]);
+            start = at + 2;
+        }
+        search = at + 2;
+    }
+    parts.push(&pair[start..]);
+    parts
+}
+
+/// RFC 6265 cookie-name characters (an HTTP token, RFC 9110 §5.6.2).
+pub fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// The session id carried by a request's `Cookie` header, if it is there
@@ -306,6 +346,15 @@ mod tests {
     #[test]
     fn parse_first_cookie_wins() {
         assert_eq!(find_cookie("a=1; a=2", "a").as_deref(), Some("1"));
+        // Several header fields, joined by workerd with ", " (the first
+        // occurrence still wins, as with Node's "; " join).
+        assert_eq!(find_cookie("theme=dark, a=s%3Ax.y", "a").as_deref(), Some("s:x.y"));
+        assert_eq!(find_cookie("theme=dark; x=1, a=2, b=3", "a").as_deref(), Some("2"));
+        assert_eq!(find_cookie("a=1, a=2", "a").as_deref(), Some("1"));
+        assert_eq!(find_cookie("theme=dark, b=2", "theme").as_deref(), Some("dark"));
+        // Not a join: ", " without a following name= stays in the value.
+        assert_eq!(find_cookie("a=x, y", "a").as_deref(), Some("x, y"));
+        assert_eq!(find_cookie("a=x, =y", "a").as_deref(), Some("x, =y"));
         assert_eq!(find_cookie("b=1;a=2 ; a=3", "a").as_deref(), Some("2"));
         assert_eq!(find_cookie("ab=1; b=2", "a"), None);
         assert_eq!(find_cookie("novalue; a=1", "a").as_deref(), Some("1"));
