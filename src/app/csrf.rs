@@ -16,8 +16,18 @@ pub fn same_origin(req: &Request<'_>) -> bool {
     }
     match req.origin {
         None => true,
-        Some(origin) => origin.trim().eq_ignore_ascii_case(req.self_origin),
+        Some(origin) => normalized_origin(origin).is_some_and(|o| Some(o) == normalized_origin(req.self_origin)),
     }
+}
+
+/// An origin as RFC 6454 §6.1 serializes it: scheme and host lowercase, the
+/// scheme's default port left out (`https://beer.example:443` is
+/// `https://beer.example`). `None` for an opaque origin (`null`) or
+/// anything that is not an origin, which never matches.
+fn normalized_origin(origin: &str) -> Option<String> {
+    let url = url::Url::parse(origin.trim()).ok()?;
+    let origin = url.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
 }
 
 #[cfg(test)]
@@ -53,6 +63,13 @@ mod tests {
             (None, Some("none"), true),
             (None, Some("same-site"), false),
             (None, Some("cross-site"), false),
+            // The same origin spelled with its default port, or in capitals
+            // (RFC 6454: both serialize as https://beer.example).
+            (Some("https://beer.example:443"), None, true),
+            (Some("HTTPS://Beer.Example"), None, true),
+            (Some("https://beer.example:8443"), None, false),
+            (Some("https://beer.example.evil"), None, false),
+            (Some("not an origin"), None, false),
             // Sec-Fetch-Site wins over a matching Origin.
             (Some("https://beer.example"), Some("cross-site"), false),
         ];

@@ -442,3 +442,13 @@ test("a misconfigured worker answers 500 JSON naming the variable", async () => 
   }
   assert.equal(await redis.dbSize(), 0);
 });
+
+test("an Origin with the scheme's default port is the same origin (RFC 6454): POST https://beer.example/api/pour from https://beer.example:443", async () => {
+  const post = (origin) =>
+    stack.worker.fetch("https://beer.example/api/pour", { method: "POST", headers: { Origin: origin } });
+  const same = await post("https://beer.example:443");
+  assert.equal(same.status, 200, await same.text());
+  assert.equal((await post("HTTPS://BEER.EXAMPLE")).status, 200);
+  await assertJsonError(await post("https://beer.example:8443"), 403);
+  await assertJsonError(await post("http://beer.example:443"), 403);
+});
