@@ -20,7 +20,7 @@ use edge_session::session::cookie::MAX_COOKIE_HEADER_BYTES;
 use edge_session::session::decide;
 use edge_session::session::document::Millis;
 use edge_session::session::{Session, SessionError, Sessions};
-use edge_session::store::AccountStore;
+use edge_session::store::{AccountStore, StoreError};
 
 use crate::config::Config;
 
@@ -136,11 +136,9 @@ impl AppError {
     pub fn into_response(self) -> Response {
         let plain = |status: u16| (status, self.to_string(), vec![]);
         let (status, message, mut headers) = match &self {
-            AppError::Session(SessionError::Store(_)) | AppError::Account(AccountError::Store(_)) => (
-                503,
-                "the session store is unavailable; try again in a few seconds".to_owned(),
-                vec![("Retry-After", "5".to_string())],
-            ),
+            AppError::Session(SessionError::Store(e)) | AppError::Account(AccountError::Store(e)) => {
+                (503, store_failure_message(e).to_owned(), vec![("Retry-After", "5".to_string())])
+            }
             AppError::CookieTooLarge(_) | AppError::BadRequest(_) => plain(400),
             AppError::Account(AccountError::Username(_) | AccountError::Password) => plain(400),
             AppError::NotLoggedIn | AppError::Account(AccountError::BadCredentials) => plain(401),
@@ -167,6 +165,18 @@ impl AppError {
         }
         .to_string();
         Response { status, headers, body, detail: Some(chain(&self)) }
+    }
+}
+
+/// What a visitor is told when the store failed. A timeout says that the
+/// change may have been saved: the store may have applied it and answered
+/// too late.
+pub fn store_failure_message(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::TimedOut { .. } => {
+            "the session store did not answer in time; your change may or may not have been saved, so reload before trying again"
+        }
+        _ => "the session store is unavailable; try again in a few seconds",
     }
 }
 

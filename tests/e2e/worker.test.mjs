@@ -452,3 +452,46 @@ test("an Origin with the scheme's default port is the same origin (RFC 6454): PO
   await assertJsonError(await post("https://beer.example:8443"), 403);
   await assertJsonError(await post("http://beer.example:443"), 403);
 });
+
+test("a store that applies a SET at once but answers after 3 s: 503 'outcome unknown' at SESSION_STORE_TIMEOUT_MS=1500, and the write did land", async () => {
+  // A proxy in front of upstash-local that forwards every request at once
+  // and holds back only the answers to SET for 3 s: the store has applied
+  // the write by the time the worker gives up on it.
+  const { createServer } = await import("node:http");
+  const proxy = createServer(async (req, res) => {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = Buffer.concat(chunks).toString();
+    const headers = { ...req.headers };
+    delete headers.host;
+    delete headers["content-length"];
+    const answer = await fetch(stack.upstash.url + req.url, { method: req.method, headers, body });
+    const text = await answer.text();
+    const command = String(JSON.parse(body)[0] ?? "").toUpperCase();
+    if (command === "SET") await sleep(3000);
+    res.writeHead(answer.status, Object.fromEntries(answer.headers));
+    res.end(text);
+  });
+  proxy.listen(0, "127.0.0.1");
+  await new Promise((r) => proxy.once("listening", r));
+  const slow = await startWorker({
+    upstashUrl: `http://127.0.0.1:${proxy.address().port}`,
+    vars: { SESSION_STORE_TIMEOUT_MS: "1500" },
+  });
+  try {
+    const first = await stack.worker.fetch("/api/pour", { method: "POST" });
+    const cookie = parseSetCookie(first).pair;
+    const sid = parseSetCookie(first).sid;
+    const started = Date.now();
+    const res = await slow.fetch("/api/pour", { method: "POST", headers: { Cookie: cookie } });
+    const answer = await assertJsonError(res, 503, /did not answer in time; your change may or may not have been saved/);
+    assert.ok(Date.now() - started < 2900, "the worker gave up at its timeout, not at the store's answer");
+    assert.equal(answer.body.retryAfter, 5);
+    await sleep(200);
+    assert.equal(JSON.parse(await redis.get(`sess:${sid}`)).views, 2, "the write the store received landed: what the answer says");
+  } finally {
+    await slow.stop();
+    proxy.closeAllConnections();
+    await new Promise((r) => proxy.close(r));
+  }
+});

@@ -36,7 +36,7 @@ use crate::config::{ConfigError, UpstashConfig, Vars};
 use crate::session::cookie::MAX_COOKIE_HEADER_BYTES;
 use crate::session::document::{FieldError, Millis};
 use crate::session::{decide, Session, SessionConfig, SessionError, Sessions};
-use crate::store::UpstashClient;
+use crate::store::{StoreError, UpstashClient};
 
 /// Why the adapter could not serve a session.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +97,11 @@ impl Error {
             worker::console_error!("edge-session: {}", chain(&self));
         }
         let message = match &self {
+            // A timeout's outcome is unknown: the store may have applied
+            // the write and answered too late.
+            Error::Session(SessionError::Store(StoreError::TimedOut { .. })) => {
+                "the session store did not answer in time; the change may or may not have been saved".to_owned()
+            }
             Error::Session(SessionError::Store(_)) => {
                 "the session store is unavailable; try again in a few seconds".to_owned()
             }

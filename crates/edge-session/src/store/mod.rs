@@ -20,13 +20,21 @@ pub use upstash::UpstashClient;
 
 /// Why the store could not do what was asked. Every variant means "the
 /// store's state is unknown or unchanged", never "the session is gone":
-/// callers answer 503 and write nothing.
+/// callers answer 503 and write nothing more.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The request did not reach the store or its answer did not arrive
-    /// (connection refused, DNS, timeout).
+    /// The request did not reach the store, or the exchange failed before
+    /// an answer (connection refused, DNS, reset): nothing was applied.
     #[error("session store unreachable")]
     Unreachable(#[source] TransportError),
+    /// No answer within the configured time. The request may have reached
+    /// the store and been applied (a write it received may still land), so
+    /// the outcome is unknown, unlike [`StoreError::Unreachable`].
+    #[error("session store timed out after {after:?}; outcome unknown (a write it received may still land)")]
+    TimedOut {
+        /// The configured limit (`SESSION_STORE_TIMEOUT_MS`).
+        after: std::time::Duration,
+    },
     /// The store refused the token (HTTP 401) or got none (HTTP 400 without
     /// a Redis error).
     #[error("session store refused our credentials (HTTP {status})")]

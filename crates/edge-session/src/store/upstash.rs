@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::command::{Command, Decr, Del, Exists, Expire, ExpireNx, Get, Incr, PTtl, SAdd, SMembers, SRem, Set};
-use super::transport::{HttpReply, HttpTransport};
+use super::transport::{HttpReply, HttpTransport, TransportError};
 use super::wire::{self, CommandError, Encoding, SYNC_TOKEN_HEADER};
 use super::{AccountStore, CounterHit, SessionStore, StoreError};
 
@@ -108,8 +108,10 @@ impl UpstashClient {
         if let Some(t) = token.as_deref() {
             headers.push((SYNC_TOKEN_HEADER, t));
         }
-        let reply =
-            self.transport.post_json(url, &self.token, &headers, body).await.map_err(StoreError::Unreachable)?;
+        let reply = self.transport.post_json(url, &self.token, &headers, body).await.map_err(|e| match e {
+            TransportError::Timeout(after) => StoreError::TimedOut { after },
+            other => StoreError::Unreachable(other),
+        })?;
         match (&reply.sync_token, reply.status) {
             (Some(t), _) => *self.sync_token.borrow_mut() = Some(t.clone()),
             // A refused request may be about the token itself (a restarted
