@@ -188,3 +188,15 @@ fn views_of_another_type_is_an_error_and_writes_nothing() {
     assert_eq!(store.take_log(), [format!("GET {key}")]);
     assert_eq!(store.entry(&key).unwrap().0, doc.as_bytes());
 }
+
+/// Deliberate difference from the seed: with no maxAge the seed's
+/// `maxAge / 1000` is `null / 1000`, i.e. 0, which reads as "expired"; the
+/// worker answers `null` and the page shows "never" (the session lasts as
+/// long as the browser).
+#[test]
+fn a_browser_session_cookie_has_no_expire_time() {
+    let (cfg, store) = (config_with(&[("SESSION_MAX_AGE_MS", "none")]), MemoryStore::new());
+    let r = block_on(handle(&cfg, &store, &req("GET", "/api/session", None), NOW));
+    assert_eq!(json(&r)["sessionExpireTime"], serde_json::Value::Null);
+    assert!(!header(&r, "Set-Cookie").unwrap().contains("Expires="));
+}
