@@ -111,8 +111,8 @@ async fn answer<S: AccountStore>(
     view: &AccountView,
     status: u16,
 ) -> Result<Response, AppError> {
-    let set_cookie = ctx.sessions.commit(session, ctx.now).await?;
-    let mut resp = json_ok(view, set_cookie);
+    let set_cookies = ctx.sessions.commit(session, ctx.now).await?;
+    let mut resp = json_ok(view, set_cookies);
     resp.status = status;
     Ok(resp)
 }

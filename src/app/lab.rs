@@ -49,19 +49,17 @@ pub(super) async fn route<S: AccountStore>(ctx: &Ctx<'_, S>, mut s: Session) -> 
     // (Node saves when the error response ends); the error is answered after.
     let outcome = run_ops(ctx, &mut s, ops, &mut live).await;
     if let Err(err) = outcome {
-        let set_cookie = sessions.commit(s, now).await?;
+        let set_cookies = sessions.commit(s, now).await?;
         let mut resp = err.into_response();
-        if let Some(c) = set_cookie {
-            resp.headers.push(("Set-Cookie", c));
-        }
+        resp.headers.extend(set_cookies.into_iter().map(|c| ("Set-Cookie", c)));
         return Ok(resp);
     }
     let answer = Answer {
         session_id: live.then(|| s.id().to_string()),
         user: if live { s.passport_user::<Value>().map_err(SessionError::from)? } else { None },
     };
-    let set_cookie = sessions.commit(s, now).await?;
-    Ok(json_ok(&answer, set_cookie))
+    let set_cookies = sessions.commit(s, now).await?;
+    Ok(json_ok(&answer, set_cookies))
 }
 
 async fn run_ops<S: AccountStore>(

@@ -389,19 +389,17 @@ async fn commit_json<S: AccountStore, T: Serialize>(
     session: Session,
     body: &T,
 ) -> Result<Response, AppError> {
-    let set_cookie = ctx.sessions.commit(session, ctx.now).await?;
-    Ok(json_ok(body, set_cookie))
+    let set_cookies = ctx.sessions.commit(session, ctx.now).await?;
+    Ok(json_ok(body, set_cookies))
 }
 
-/// A 200 JSON answer, never cached, with the session's Set-Cookie if any.
-fn json_ok<T: Serialize>(body: &T, set_cookie: Option<String>) -> Response {
+/// A 200 JSON answer, never cached, with the session's Set-Cookie lines.
+fn json_ok<T: Serialize>(body: &T, set_cookies: Vec<String>) -> Response {
     let mut headers = vec![
         ("Content-Type", "application/json; charset=utf-8".to_string()),
         ("Cache-Control", "no-store".to_string()),
     ];
-    if let Some(c) = set_cookie {
-        headers.push(("Set-Cookie", c));
-    }
+    headers.extend(set_cookies.into_iter().map(|c| ("Set-Cookie", c)));
     let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
     Response { status: 200, headers, body, detail: None }
 }

@@ -32,6 +32,7 @@ import {
   expiresOf,
   withExpires,
   sleep,
+  cookieFor,
 } from "../support/index.mjs";
 import { startExpressAccounts } from "../fixtures/express-accounts.mjs";
 import { indexLogin, indexKey, SESSION_INDEX_TTL_SECONDS } from "../../integrations/express/session-index.mjs";
@@ -965,4 +966,20 @@ test("registrations are limited per client address (IPv6 by its /64), so registr
   } finally {
     await limited.stop();
   }
+});
+
+test("logout of a session whose cookie has another Domain and Path also expires that cookie (the new Path=/ one would not replace it)", async () => {
+  const sid = "0b1c1d7e-6a3e-4c1f-9d0e-2f6a8b7c5d4e";
+  const expires = new Date(Date.now() + 60_000).toISOString();
+  const doc = {
+    cookie: { originalMaxAge: 60000, expires, secure: false, httpOnly: true, domain: "beer.localhost", path: "/api" },
+    passport: { user: "alice" },
+  };
+  await redis.set(`sess:${sid}`, JSON.stringify(doc), { EX: 60 });
+  const res = await call(worker, "/api/logout", { cookie: cookieFor(sid) });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.cookies.length, 2, JSON.stringify(res.cookies));
+  assert.equal(res.cookies[0], "_redisDemo=; Domain=beer.localhost; Path=/api; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly");
+  assert.match(res.cookies[1], /^_redisDemo=s%3A[^;]+; Path=\/; Expires=[^;]+ GMT; HttpOnly$/);
+  assert.equal(await redis.exists(`sess:${sid}`), 0, "the logged-in key is gone");
 });

@@ -226,7 +226,7 @@ impl EdgeSessions {
     }
 
     /// Ends the request: writes or touches the session as express-session
-    /// decides, and appends its `Set-Cookie` (if any) to `resp`. Answer
+    /// decides, and appends its `Set-Cookie` lines (if any) to `resp`. Answer
     /// only after this returns: what the browser sees next is what the
     /// store holds.
     ///
@@ -235,7 +235,7 @@ impl EdgeSessions {
     /// [`Error::Session`] when the store fails; `resp` is dropped then, so
     /// no cookie for an unsaved session reaches the browser.
     pub async fn commit(&self, session: Session, mut resp: Response) -> Result<Response, Error> {
-        if let Some(set_cookie) = self.sessions().commit(session, now_ms()).await? {
+        for set_cookie in self.sessions().commit(session, now_ms()).await? {
             resp.headers_mut().append("Set-Cookie", &set_cookie).map_err(Error::Runtime)?;
         }
         Ok(resp)

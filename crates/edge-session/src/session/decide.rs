@@ -2,6 +2,8 @@
 //! (`shouldSave`, `shouldTouch`, `shouldSetCookie`) so that the same request
 //! leads to the same Redis traffic and the same Set-Cookie on both sides.
 
+use super::document::SessionCookie;
+
 /// express-session's options that take part in the decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -70,6 +72,15 @@ pub fn may_send_cookie(cookie_secure: bool, request_secure: bool) -> bool {
     !cookie_secure || request_secure
 }
 
+/// Whether the browser keeps a cookie after a new one of the same name is
+/// set: it replaces only a cookie with the same Domain and Path (RFC 6265
+/// §5.3 step 11), so an ended session's cookie stored under another Domain
+/// or Path must be expired on its own.
+pub fn ended_cookie_survives(ended: &SessionCookie, new: &SessionCookie) -> bool {
+    let path = |c: &SessionCookie| c.path.clone().unwrap_or_else(|| "/".into());
+    ended.domain != new.domain || path(ended) != path(new)
+}
+
 /// express-session's `issecure`: whether a request counts as https. The
 /// request's own scheme (`https`), or, only when the proxy is trusted
 /// (`proxy` / `SESSION_PROXY`), the first `X-Forwarded-Proto` value: a
@@ -84,6 +95,27 @@ pub fn is_secure(https: bool, forwarded_proto: Option<&str>, trust_proxy: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ended_cookie_survives_truth_table() {
+        let cookie = |domain: Option<&str>, path: Option<&str>| SessionCookie {
+            domain: domain.map(str::to_owned),
+            path: path.map(str::to_owned),
+            ..SessionCookie::default()
+        };
+        // (ended domain, ended path, new domain, new path) -> must be expired on its own
+        let table = [
+            (None, Some("/"), None, Some("/"), false),
+            (None, None, None, Some("/"), false), // no path is express-session's "/"
+            (None, Some("/api"), None, Some("/"), true),
+            (Some("beer.localhost"), Some("/"), None, Some("/"), true),
+            (Some("beer.localhost"), Some("/api"), None, Some("/"), true),
+            (Some("beer.localhost"), Some("/"), Some("beer.localhost"), Some("/"), false),
+        ];
+        for (d1, p1, d2, p2, want) in table {
+            assert_eq!(ended_cookie_survives(&cookie(d1, p1), &cookie(d2, p2)), want, "{d1:?} {p1:?} → {d2:?} {p2:?}");
+        }
+    }
 
     #[test]
     fn is_secure_truth_table() {

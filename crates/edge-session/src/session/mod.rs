@@ -167,6 +167,10 @@ pub struct Session {
     /// Keys this session lived under before `rotate_id`, deleted once the
     /// new key is written.
     retired: Vec<String>,
+    /// Cookies of sessions that `regenerate` ended whose Domain or Path
+    /// differ from the new cookie's: the new cookie does not replace them in
+    /// the browser, so commit also sends each one expired.
+    ended_cookies: Vec<SessionCookie>,
 }
 
 impl Session {
@@ -340,6 +344,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     state: State::Live,
                     notice: None,
                     retired: Vec::new(),
+                    ended_cookies: Vec::new(),
                 })
             }
             Err(err) => {
@@ -373,6 +378,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             state: State::Live,
             notice,
             retired: Vec::new(),
+            ended_cookies: Vec::new(),
         }
     }
 
@@ -396,7 +402,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     pub async fn regenerate(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
         self.store.del(&[self.key(&s.id)]).await?;
         s.id = (self.genid)();
-        s.doc = self.new_document(now, s.request_secure);
+        let ended = std::mem::replace(&mut s.doc, self.new_document(now, s.request_secure)).cookie;
+        if decide::ended_cookie_survives(&ended, &s.doc.cookie) {
+            s.ended_cookies.push(ended);
+        }
         s.state = State::Live;
         Ok(())
     }
@@ -470,14 +479,31 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     }
 
     /// Ends the request: resets the expiry, writes or touches the session as
-    /// express-session decides, and returns the `Set-Cookie` value to send,
-    /// if any. The caller must not answer before this returns: the state a
-    /// browser sees after a response is the state in the store.
+    /// express-session decides, and returns the `Set-Cookie` values to send,
+    /// in order: first an expired one for each cookie a `regenerate` ended
+    /// under another Domain or Path (which the new cookie would not
+    /// replace), then the session's own, if any. The caller must not answer
+    /// before this returns: the state a browser sees after a response is the
+    /// state in the store.
     ///
     /// # Errors
     ///
     /// [`SessionError::Store`] when the store fails; send no `Set-Cookie` then.
-    pub async fn commit(&self, mut s: Session, now: Millis) -> Result<Option<String>, SessionError> {
+    pub async fn commit(&self, mut s: Session, now: Millis) -> Result<Vec<String>, SessionError> {
+        let cfg = self.config;
+        let ended = std::mem::take(&mut s.ended_cookies);
+        let request_secure = s.request_secure;
+        let own = self.commit_own(s, now).await?;
+        // A Secure cookie cannot be cleared over plain http either.
+        let clears = ended
+            .iter()
+            .filter(|c| decide::may_send_cookie(c.secure == Some(true), request_secure))
+            .map(|c| cookie::clear_cookie_header(&cfg.cookie_name, c));
+        Ok(clears.chain(own).collect())
+    }
+
+    /// The session's own Set-Cookie, after writing or touching it.
+    async fn commit_own(&self, mut s: Session, now: Millis) -> Result<Option<String>, SessionError> {
         let cfg = self.config;
         match s.state {
             State::Live => {}

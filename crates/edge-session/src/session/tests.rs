@@ -43,7 +43,7 @@ fn no_cookie_saves_a_new_session_and_sends_a_cookie() {
     let s = block_on(sessions.load(None, NOW, false)).unwrap();
     assert!(s.is_new());
     assert_eq!(s.cookie().remaining_ms(NOW), Some(60000));
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
     assert_eq!(store.take_log(), [format!("SET sess:{FRESH} EX 60")]);
     assert!(set_cookie.starts_with(&format!("{}; Path=/; Expires=", cookie_for(&cfg, FRESH))));
     assert!(set_cookie.ends_with("GMT; HttpOnly"));
@@ -65,7 +65,7 @@ fn unmodified_session_is_touched_without_cookie() {
     assert!(!s.is_new());
     assert_eq!(s.id(), SID);
     assert_eq!(s.get::<i64>("views").unwrap(), Some(2));
-    assert_eq!(block_on(sessions.commit(s, NOW)).unwrap(), None);
+    assert_eq!(block_on(sessions.commit(s, NOW)).unwrap(), Vec::<String>::new());
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("EXPIRE sess:{SID} 60")]);
     // Touch does not rewrite the document.
     assert_eq!(store.entry(&format!("sess:{SID}")).unwrap(), (STORED.as_bytes().to_vec(), Some(60)));
@@ -79,7 +79,7 @@ fn modified_session_is_saved_with_the_same_cookie_value() {
     let header = cookie_for(&cfg, SID);
     let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     s.insert("views", &3).unwrap();
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
     assert!(set_cookie.starts_with(&header));
     assert!(set_cookie.contains("Expires=Mon, 23 Nov 2026 06:23:27 GMT"));
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{SID} EX 60")]);
@@ -97,7 +97,7 @@ fn signed_but_unknown_id_gets_a_fresh_id() {
     let header = cookie_for(&cfg, SID);
     let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     assert_eq!(s.id(), FRESH, "a client-chosen id is never adopted");
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
     assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{FRESH} EX 60")]);
 }
@@ -114,7 +114,7 @@ fn tampered_cookie_never_reaches_the_store() {
     ] {
         let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
         assert_eq!(s.id(), FRESH);
-        block_on(sessions.commit(s, NOW)).unwrap().unwrap();
+        block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
         assert_eq!(store.take_log(), [format!("SET sess:{FRESH} EX 60")], "{header}");
     }
     assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, STORED.as_bytes());
@@ -129,7 +129,7 @@ fn corrupt_document_starts_over_and_keeps_the_key() {
     let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     assert_eq!(s.id(), FRESH);
     assert!(s.notice().unwrap().contains("could not be read"));
-    block_on(sessions.commit(s, NOW)).unwrap().unwrap();
+    block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{FRESH} EX 60")]);
     assert_eq!(store.entry(&format!("sess:{SID}")).unwrap(), (b"{not json".to_vec(), Some(10)));
 }
@@ -156,7 +156,7 @@ fn regenerate_deletes_the_old_key_and_drops_data() {
     let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     block_on(sessions.regenerate(&mut s, NOW)).unwrap();
     assert_eq!(s.get::<i64>("views").unwrap(), None);
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
     assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
     assert_eq!(
         store.take_log(),
@@ -172,7 +172,7 @@ fn destroy_deletes_and_clears_the_cookie() {
     let header = cookie_for(&cfg, SID);
     let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     block_on(sessions.destroy(&mut s)).unwrap();
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
     assert!(set_cookie.contains("Expires=Thu, 01 Jan 1970"));
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("DEL sess:{SID}")]);
 }
@@ -211,9 +211,9 @@ fn secure_cookie_is_not_sent_over_http() {
     let store = MemoryStore::new();
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let s = block_on(sessions.load(None, NOW, false)).unwrap();
-    assert_eq!(block_on(sessions.commit(s, NOW)).unwrap(), None);
+    assert_eq!(block_on(sessions.commit(s, NOW)).unwrap(), Vec::<String>::new());
     let s = block_on(sessions.load(None, NOW, true)).unwrap();
-    assert!(block_on(sessions.commit(s, NOW)).unwrap().unwrap().contains("; Secure"));
+    assert!(block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap().contains("; Secure"));
 }
 
 #[test]
@@ -224,10 +224,32 @@ fn rotate_id_writes_the_new_key_before_deleting_the_old() {
     let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
     block_on(sessions.rotate_id(&mut s)).unwrap();
     assert_eq!(s.get::<i64>("views").unwrap(), Some(2), "data kept");
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().unwrap();
+    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
     assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
     assert_eq!(
         store.take_log(),
         [format!("GET sess:{SID}"), format!("SET sess:{FRESH} EX 60"), format!("DEL sess:{SID}")]
     );
+}
+
+#[test]
+fn regenerate_expires_an_ended_cookie_of_another_domain_or_path() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let stored = r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:22:00.000Z","secure":false,"httpOnly":true,"domain":"beer.localhost","path":"/api"},"passport":{"user":"alice"}}"#;
+    store.insert_raw(&format!("sess:{SID}"), stored.as_bytes(), Some(60));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.logout(&mut s, NOW)).unwrap();
+    let lines = block_on(sessions.commit(s, NOW)).unwrap();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(
+        lines[0],
+        "_redisDemo=; Domain=beer.localhost; Path=/api; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly"
+    );
+    assert!(lines[1].starts_with(&format!("{}; Path=/; Expires=", cookie_for(&cfg, FRESH))), "{}", lines[1]);
+    // The same cookie attributes as the new one: the new cookie replaces it.
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(60));
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.regenerate(&mut s, NOW)).unwrap();
+    assert_eq!(block_on(sessions.commit(s, NOW)).unwrap().len(), 1);
 }
