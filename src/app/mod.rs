@@ -119,6 +119,15 @@ pub enum AppError {
     /// No such route.
     #[error("no route for {0}")]
     NotFound(String),
+    /// The request's path is outside the session cookie's Path, where
+    /// express-session gives a request no session.
+    #[error("{path} has no session: it is outside the session cookie's Path={cookie_path} (SESSION_COOKIE_PATH); the demo's routes are under /api, so set it to / or /api")]
+    OutsideCookiePath {
+        /// The request's path.
+        path: String,
+        /// The configured cookie Path.
+        cookie_path: String,
+    },
     /// The request's parameters or body are unusable.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -143,7 +152,7 @@ impl AppError {
             AppError::Account(AccountError::Username(_) | AccountError::Password) => plain(400),
             AppError::NotLoggedIn | AppError::Account(AccountError::BadCredentials) => plain(401),
             AppError::CrossSite => plain(403),
-            AppError::NotFound(_) => plain(404),
+            AppError::NotFound(_) | AppError::OutsideCookiePath { .. } => plain(404),
             AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
             AppError::ViewsNotCountable | AppError::Account(AccountError::Taken) => plain(409),
             AppError::Session(SessionError::NotFound { .. }) => (409, chain(&self), vec![]),
@@ -330,6 +339,13 @@ async fn serve<S: AccountStore>(
     }
     if !matches!(req.method, "GET" | "HEAD") && !csrf::same_origin(req) {
         return Err(AppError::CrossSite);
+    }
+    let cookie_path = config.session.cookie.path.as_deref();
+    if !decide::in_cookie_path(req.path, cookie_path) {
+        return Err(AppError::OutsideCookiePath {
+            path: req.path.into(),
+            cookie_path: cookie_path.unwrap_or("/").into(),
+        });
     }
 
     let ctx = Ctx {

@@ -200,3 +200,13 @@ fn a_browser_session_cookie_has_no_expire_time() {
     assert_eq!(json(&r)["sessionExpireTime"], serde_json::Value::Null);
     assert!(!header(&r, "Set-Cookie").unwrap().contains("Expires="));
 }
+
+#[test]
+fn requests_outside_the_cookie_path_have_no_session() {
+    let (cfg, store) = (config_with(&[("SESSION_COOKIE_PATH", "/app")]), MemoryStore::new());
+    let r = block_on(handle(&cfg, &store, &req("GET", "/api/session", None), NOW));
+    assert_eq!(r.status, 404);
+    assert!(json(&r)["error"].as_str().unwrap().contains("Path=/app"));
+    assert!(header(&r, "Set-Cookie").is_none());
+    assert!(store.take_log().is_empty(), "no store call");
+}

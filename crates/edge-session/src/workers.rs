@@ -51,6 +51,16 @@ pub enum Error {
     /// The `Cookie` header is longer than [`MAX_COOKIE_HEADER_BYTES`].
     #[error("the Cookie header is {0} bytes long; at most {MAX_COOKIE_HEADER_BYTES} are accepted")]
     CookieTooLarge(usize),
+    /// The request's path is outside the session cookie's Path
+    /// (`SESSION_COOKIE_PATH`): as express-session, no session there, and
+    /// nothing was read or written.
+    #[error("{path} is outside the session cookie's Path={cookie_path}")]
+    OutsideCookiePath {
+        /// The request's path.
+        path: String,
+        /// The cookie's Path.
+        cookie_path: String,
+    },
     /// The runtime refused a header or URL operation.
     #[error("workers runtime error")]
     Runtime(#[source] worker::Error),
@@ -66,6 +76,7 @@ impl Error {
             Error::Session(SessionError::Store(_)) => 503,
             Error::Session(_) => 500,
             Error::CookieTooLarge(_) => 400,
+            Error::OutsideCookiePath { .. } => 404,
         }
     }
 }
@@ -106,7 +117,7 @@ impl Error {
                 "the session store is unavailable; try again in a few seconds".to_owned()
             }
             Error::Runtime(_) | Error::Session(_) => "internal error".to_owned(),
-            Error::Config(_) | Error::CookieTooLarge(_) => self.to_string(),
+            Error::Config(_) | Error::CookieTooLarge(_) | Error::OutsideCookiePath { .. } => self.to_string(),
         };
         let retry_after = (status == 503).then_some(5);
         let body = match retry_after {
@@ -209,8 +220,9 @@ impl EdgeSessions {
     ///
     /// # Errors
     ///
-    /// [`Error::CookieTooLarge`] for a `Cookie` header over 8 KiB (nothing
-    /// is read), [`Error::Session`] when the store fails.
+    /// [`Error::OutsideCookiePath`] for a path outside the cookie's Path
+    /// and [`Error::CookieTooLarge`] for a `Cookie` header over 8 KiB
+    /// (nothing is read either way), [`Error::Session`] when the store fails.
     pub async fn load(&self, req: &Request) -> Result<Session, Error> {
         let headers = req.headers();
         let cookie = headers.get("Cookie").map_err(Error::Runtime)?;
@@ -219,7 +231,13 @@ impl EdgeSessions {
                 return Err(Error::CookieTooLarge(c.len()));
             }
         }
-        let https = req.url().map_err(Error::Runtime)?.scheme() == "https";
+        let url = req.url().map_err(Error::Runtime)?;
+        let cookie_path = self.config.cookie.path.as_deref();
+        if !decide::in_cookie_path(url.path(), cookie_path) {
+            let cookie_path = cookie_path.unwrap_or("/").to_owned();
+            return Err(Error::OutsideCookiePath { path: url.path().to_owned(), cookie_path });
+        }
+        let https = url.scheme() == "https";
         let forwarded = headers.get("X-Forwarded-Proto").map_err(Error::Runtime)?;
         let secure = decide::is_secure(https, forwarded.as_deref(), self.config.trust_proxy);
         Ok(self.sessions().load(cookie.as_deref(), now_ms(), secure).await?)

@@ -81,6 +81,15 @@ pub fn ended_cookie_survives(ended: &SessionCookie, new: &SessionCookie) -> bool
     ended.domain != new.domain || path(ended) != path(new)
 }
 
+/// Whether a request has a session at all: express-session skips every
+/// request whose path does not start with the cookie's Path (`cookie.path`,
+/// default `/`), a plain prefix test as `originalPath.indexOf(path) === 0`:
+/// no session, no store call, no cookie, since the browser would never send
+/// that cookie back on that path.
+pub fn in_cookie_path(request_path: &str, cookie_path: Option<&str>) -> bool {
+    request_path.starts_with(cookie_path.unwrap_or("/"))
+}
+
 /// express-session's `issecure`: whether a request counts as https. The
 /// request's own scheme (`https`), or, only when the proxy is trusted
 /// (`proxy` / `SESSION_PROXY`), the first `X-Forwarded-Proto` value: a
@@ -114,6 +123,23 @@ mod tests {
         ];
         for (d1, p1, d2, p2, want) in table {
             assert_eq!(ended_cookie_survives(&cookie(d1, p1), &cookie(d2, p2)), want, "{d1:?} {p1:?} → {d2:?} {p2:?}");
+        }
+    }
+
+    #[test]
+    fn in_cookie_path_truth_table() {
+        let table = [
+            ("/api/session", None, true),
+            ("/api/session", Some("/"), true),
+            ("/api/session", Some("/api"), true),
+            ("/api", Some("/api"), true),
+            ("/api/session", Some("/app"), false),
+            ("/application", Some("/app"), true), // a plain prefix, as express-session tests it
+            ("/API/session", Some("/api"), false), // case-sensitive, as indexOf is
+            ("/", Some("/app"), false),
+        ];
+        for (path, cookie_path, want) in table {
+            assert_eq!(in_cookie_path(path, cookie_path), want, "{path} {cookie_path:?}");
         }
     }
 
