@@ -186,3 +186,19 @@ export async function runSequence({ side, redis, monitor, set, seq, quirk }) {
   }
   return { steps: records, quirks: norm.quirks };
 }
+
+/**
+ * Whether `line` is the worker's extra Set-Cookie that expires the cookie of
+ * a session a regenerate (login, logout, regenerate) ended, when that
+ * cookie's Domain or Path differ from option set `set`'s, so the new cookie
+ * would not replace it in the browser (a deliberate difference from
+ * express-session, README "Deliberate differences"). Its exact shape is
+ * checked: name, empty value, a Domain/Path other than the set's, the 1970
+ * Expires.
+ */
+export function isEndedCookieClearing(line, set) {
+  const m = line.match(/^([^=;]+)=; (?:Domain=([^;]+); )?Path=([^;]+); Expires=Thu, 01 Jan 1970 00:00:00 GMT(; [A-Za-z]+(=[A-Za-z]+)?)*$/);
+  if (!m || m[1] !== set.name) return false;
+  const [domain, path] = [m[2], m[3]];
+  return domain !== set.cookie.domain || path !== (set.cookie.path ?? "/");
+}

@@ -95,6 +95,9 @@ export const OPTION_SETS = [
   optionSet("sameSite-none+secure-https", { transport: "https", cookie: { sameSite: "none", secure: true } }),
   optionSet("sameSite-true", { cookie: { sameSite: true } }),
   optionSet("sameSite-false", { cookie: { sameSite: false } }),
+  // express-session 1.19's "auto": None over https, Lax over http.
+  optionSet("sameSite-auto-http", { cookie: { sameSite: "auto" } }),
+  optionSet("sameSite-auto-https", { transport: "https", cookie: { sameSite: "auto", secure: "auto" } }),
   optionSet("partitioned", { cookie: { partitioned: true } }),
   optionSet("partitioned-false", { cookie: { partitioned: false } }),
   optionSet("priority-high", { cookie: { priority: "high" } }),

@@ -133,17 +133,19 @@ impl SessionConfig {
             (Some(false), false),
             "true, false, auto or unset",
         )?;
-        let same_site = v.choice(
+        let (same_site, same_site_auto) = v.choice(
             "SESSION_COOKIE_SAMESITE",
             &[
-                ("true", Some(SameSite::Flag(true))),
-                ("false", Some(SameSite::Flag(false))),
-                ("lax", Some(SameSite::Text("lax".into()))),
-                ("strict", Some(SameSite::Text("strict".into()))),
-                ("none", Some(SameSite::Text("none".into()))),
+                ("true", (Some(SameSite::Flag(true)), false)),
+                ("false", (Some(SameSite::Flag(false)), false)),
+                ("lax", (Some(SameSite::Text("lax".into())), false)),
+                ("strict", (Some(SameSite::Text("strict".into())), false)),
+                ("none", (Some(SameSite::Text("none".into())), false)),
+                // express-session 1.19: `none` for a secure request, else `lax`.
+                ("auto", (None, true)),
             ],
-            None,
-            "lax, strict, none, true or false",
+            (None, false),
+            "lax, strict, none, auto, true or false",
         )?;
         let priority = v.choice(
             "SESSION_COOKIE_PRIORITY",
@@ -185,6 +187,7 @@ impl SessionConfig {
             prefix: v.raw("SESSION_PREFIX").unwrap_or_else(|| keys::DEFAULT_SESSION_PREFIX.into()),
             cookie,
             secure_auto,
+            same_site_auto,
             policy: Policy {
                 resave: v.flag("SESSION_RESAVE", false)?,
                 save_uninitialized: v.flag("SESSION_SAVE_UNINITIALIZED", true)?,

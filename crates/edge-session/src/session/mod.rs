@@ -17,7 +17,7 @@ use crate::keys;
 use crate::store::{SessionStore, StoreError};
 use cookie::{Secrets, VerifiedSessionId};
 use decide::{Facts, Policy};
-use document::{DocumentError, FieldError, Millis, SessionCookie, SessionDocument};
+use document::{DocumentError, FieldError, Millis, SameSite, SessionCookie, SessionDocument};
 
 /// How the session layer is configured: express-session's and
 /// connect-redis's options.
@@ -37,6 +37,10 @@ pub struct SessionConfig {
     /// `cookie.secure: "auto"`: a new session's cookie is Secure exactly
     /// when the request came over https.
     pub secure_auto: bool,
+    /// `cookie.sameSite: "auto"` (express-session 1.19): a new session's
+    /// cookie is `SameSite=None` when the request came over https, else
+    /// `SameSite=Lax`.
+    pub same_site_auto: bool,
     /// `resave`, `saveUninitialized`, `rolling`.
     pub policy: Policy,
     /// connect-redis `ttl`: the TTL of sessions without an expiry.
@@ -386,6 +390,9 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         let mut cookie = self.config.cookie.clone();
         if self.config.secure_auto {
             cookie.secure = Some(request_secure);
+        }
+        if self.config.same_site_auto {
+            cookie.same_site = Some(SameSite::Text(if request_secure { "none" } else { "lax" }.into()));
         }
         cookie.reset_expiry(now);
         SessionDocument::new(cookie)

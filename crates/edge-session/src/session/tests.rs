@@ -20,6 +20,7 @@ fn config() -> SessionConfig {
         prefix: "sess:".into(),
         cookie: SessionCookie { original_max_age: Some(60000.0), secure: Some(false), ..SessionCookie::default() },
         secure_auto: false,
+        same_site_auto: false,
         policy: Policy::default(),
         default_ttl_seconds: document::DEFAULT_TTL_SECONDS,
         unset: Unset::Keep,
@@ -252,4 +253,18 @@ fn regenerate_expires_an_ended_cookie_of_another_domain_or_path() {
     let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
     block_on(sessions.regenerate(&mut s, NOW)).unwrap();
     assert_eq!(block_on(sessions.commit(s, NOW)).unwrap().len(), 1);
+}
+
+#[test]
+fn same_site_auto_follows_the_request_scheme() {
+    let mut cfg = config();
+    cfg.same_site_auto = true;
+    let store = MemoryStore::new();
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let s = block_on(sessions.load(None, NOW, false)).unwrap();
+    assert!(block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap().ends_with("; HttpOnly; SameSite=Lax"));
+    let (doc, _) = store.entry(&format!("sess:{FRESH}")).unwrap();
+    assert!(String::from_utf8(doc).unwrap().contains(r#""sameSite":"lax""#));
+    let s = block_on(sessions.load(None, NOW, true)).unwrap();
+    assert!(block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap().ends_with("; HttpOnly; SameSite=None"));
 }
