@@ -143,7 +143,7 @@ const inOrder = (cookie) => COOKIE_ORDER.filter((k) => cookie.has(k)).map((k) =>
 /**
  * Each category turns a draft { cookie: Map name → value text, cookieMembers
  * (null: `inOrder(cookie)`), members: [keyText, valueText][], cookieAt (the
- * index of `cookie` among the members), raw (null, or the whole text) } into
+ * index of `cookie` among the members), raw (undefined, or the whole text) } into
  * its awkward variant.
  */
 export const CATEGORIES = {
@@ -281,6 +281,14 @@ export const CATEGORIES = {
   expired: (r, d, now) => {
     d.cookie.set("expires", q(new Date(now - r.int(1, 86400) * 1000).toISOString()));
   },
+  /**
+   * Values JSON.parse reads as falsy (null, false, 0, ""): express-session
+   * finds no session and starts a new one under a new id, as the worker does
+   * with a document that is not an object.
+   */
+  unloadable: (r, d) => {
+    d.raw = r.pick(["null", "false", "0", '""', " null\n", "-0", "0e5"]);
+  },
   /** `expires`, `originalMaxAge` or both left out of the cookie. */
   "lifetime-missing": (r, d) => {
     for (const k of r.pick([["expires"], ["originalMaxAge"], ["expires", "originalMaxAge"]])) d.cookie.delete(k);
@@ -291,6 +299,7 @@ export const CATEGORY_NAMES = Object.keys(CATEGORIES);
 
 /** The whole document text of a draft. */
 function render(d, r) {
+  if (d.raw !== undefined) return d.raw;
   const cookieText = obj(d.cookieMembers ?? inOrder(d.cookie));
   const members = [...d.members];
   members.splice(d.cookieAt, 0, [q("cookie"), cookieText]);
@@ -330,7 +339,7 @@ export function documentOf(r, category, { now = Date.now(), user } = {}) {
     d.members = d.members.reverse().filter(([k]) => (seen.has(k) ? false : seen.add(k))).reverse();
   }
   const text = render(d, r);
-  const expires = Date.parse(JSON.parse(d.cookie.get("expires") ?? "null"));
+  const expires = d.raw === undefined ? Date.parse(JSON.parse(d.cookie.get("expires") ?? "null")) : NaN;
   const ttlMs = Number.isNaN(expires) || expires <= now ? 86400_000 : expires - now;
   return { category, text, ttlMs };
 }
