@@ -262,6 +262,12 @@ export const CATEGORIES = {
     d.members.splice(r.int(0, d.members.length), 0, [k, plainValue(r)]);
     if (r.chance(0.3)) d.members.push([k, plainValue(r)]);
   },
+  /** A member repeated inside a nested object (a field's value). */
+  "repeated-nested-keys": (r, d) => {
+    const k = q(plainKey(r));
+    const inner = [[k, plainValue(r, 1)], [q(plainKey(r)), plainValue(r, 1)], [k, plainValue(r, 1)]];
+    d.members.push([q(plainKey(r)), r.chance(0.5) ? obj(inner) : arr([obj(inner)])]);
+  },
   /** A repeated member inside the cookie. */
   "repeated-cookie-keys": (r, d) => {
     const members = inOrder(d.cookie);
@@ -272,6 +278,10 @@ export const CATEGORIES = {
   /** A top-level `__proto__` member (an own property for JSON.parse). */
   proto: (r, d) => {
     d.members.splice(r.int(0, d.members.length), 0, [q("__proto__"), r.pick([obj([[q("admin"), "true"]]), "null", "1", q("x")])]);
+  },
+  /** A `__proto__` member inside a field's value (JSON.parse: an own property there too, kept by Node). */
+  "nested-proto": (r, d) => {
+    d.members.push([q(plainKey(r)), obj([[q("a"), "1"], [q("__proto__"), r.pick([obj([[q("admin"), "true"]]), "null", "2"])]])]);
   },
   /** Top-level members named like what express-session's Session has (`constructor`, `id`, `touch`…). */
   "prototype-names": (r, d) => {

@@ -16,7 +16,7 @@
 //
 // Environment:
 //   DIFF_SEED=<n>             replay a run (default: a time-based seed, printed at start)
-//   DIFF_PER_CATEGORY=<n>     documents per category (default 27: 28 categories, 756 documents)
+//   DIFF_PER_CATEGORY=<n>     documents per category (default 27: 30 categories, 810 documents)
 //   DIFF_CATEGORIES=a,b       only these categories (see CATEGORY_NAMES)
 //   DIFF_SHOW=<n>             failing documents printed per category (default 3, shortest first)
 //   DIFF_TODO=run             run the KNOWN_DIFFERENCES as normal tests (they fail until fixed)
