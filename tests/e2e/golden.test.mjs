@@ -109,7 +109,8 @@ function knownMismatch(setId, seqName) {
 
 /** Whether the step's request counts as https for the option set (express-session's issecure). */
 function requestIsSecure(step, set) {
-  const transport = step.request.match(/ \((https|http-xfp)\)$/)?.[1] ?? "http";
+  const transport = step.request.match(/ \((https|http-xfp|http-xfp-upper)\)$/)?.[1] ?? "http";
+  if (transport === "http-xfp-upper") return set.proxy === true;
   return transport === "https" || (transport === "http-xfp" && (set.proxy === true || set.trustProxy === true));
 }
 

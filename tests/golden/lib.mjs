@@ -21,6 +21,9 @@ export const WATCH = { others: true, housekeeping: false };
 
 function transportHeaders(transport) {
   if (transport === "http-xfp") return { "X-Forwarded-Proto": "https" };
+  // The same header in capitals: express-session's `proxy: true` lowercases
+  // it, Express's `trust proxy` (req.protocol) does not.
+  if (transport === "http-xfp-upper") return { "X-Forwarded-Proto": "HTTPS" };
   if (transport === "http" || transport === "https") return {};
   throw new Error(`unknown transport ${transport}`);
 }

@@ -25,7 +25,7 @@
 // | connect-redis ttl (seconds) | SESSION_TTL_SECONDS | only used without maxAge |
 // | connect-redis disableTouch | SESSION_DISABLE_TOUCH | |
 // | connect-redis disableTTL | SESSION_DISABLE_TTL | |
-// | proxy: true, or app.set("trust proxy", …) with proxy unset | SESSION_PROXY=true | believe the first X-Forwarded-Proto |
+// | proxy: true (or app.set("trust proxy", …) with proxy unset, except that Express compares X-Forwarded-Proto case-sensitively: `HTTPS` is secure only with proxy: true) | SESSION_PROXY=true | believe the first X-Forwarded-Proto, any case (express-session's proxy: true) |
 // | proxy: false, or neither | SESSION_PROXY unset/false | |
 //
 // Transport (how "https" is reached; a test parameter, not an option):
@@ -37,6 +37,10 @@
 // - "http-xfp": plain http carrying `X-Forwarded-Proto: https` (a proxy in
 //   front of the app, or a forged header): secure only where the option set
 //   trusts the proxy (`proxy: true` / `trustProxy` ↔ SESSION_PROXY=true).
+// - "http-xfp-upper": the same with `HTTPS`. SESSION_PROXY=true is
+//   express-session's `proxy: true`, which lowercases the header; Express's
+//   `trust proxy` compares it as sent, so there `HTTPS` is not secure (a
+//   deliberate difference, tests/e2e/proxy-header.test.mjs).
 //
 // Migration note: an Express app behind Cloudflare usually needs
 // `app.set("trust proxy", 1)` (or `proxy: true`) because TLS ends at
@@ -111,6 +115,9 @@ export const OPTION_SETS = [
   optionSet("secure-auto-xfp-proxy-false", { transport: "http-xfp", proxy: false, cookie: { secure: "auto" } }),
   optionSet("secure-auto-xfp-trust-proxy", { transport: "http-xfp", trustProxy: true, cookie: { secure: "auto" } }),
   optionSet("secure-true-xfp-proxy", { transport: "http-xfp", proxy: true, cookie: { secure: true } }),
+  // `X-Forwarded-Proto: HTTPS`: SESSION_PROXY=true is express-session's
+  // `proxy: true`, which reads the header case-insensitively.
+  optionSet("secure-auto-xfp-upper-proxy", { transport: "http-xfp-upper", proxy: true, cookie: { secure: "auto" } }),
   optionSet("secure-unset", {}, { omitCookie: ["secure"] }),
   optionSet("prefix", { prefix: "app:sess:" }),
   optionSet("ttl", { ttl: 120, cookie: { maxAge: null } }),
