@@ -102,7 +102,7 @@ fn signature(secret: &str, value: &str) -> String {
 /// Fetch standard says) joins repeated fields with `, `, HTTP/2 peers split
 /// cookies into fields that are joined with `; ` (RFC 9113 §8.2.3), and Node
 /// joins repeated `Cookie` lines with `; `. So `, ` followed by a cookie name
-/// and `=` also separates pairs ([`cookie_pairs`]); a single well-formed
+/// and `=` also separates pairs; a single well-formed
 /// header never has it inside a value (RFC 6265 §4.1.1: a cookie-octet is
 /// neither a comma nor a space), so it is read exactly as before.
 pub fn find_cookie(header: &str, name: &str) -> Option<String> {
