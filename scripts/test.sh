@@ -34,5 +34,8 @@ cargo test -q --workspace
 echo "== golden vectors: re-recorded from the real express-session + connect-redis, compared with tests/golden/vectors.json"
 node tests/golden/record.mjs --check
 
+echo "== number vectors: tests/vectors/numbers.json re-made by Node's JSON.parse + JSON.stringify"
+node tests/vectors/numbers.mjs --check
+
 echo "== JavaScript unit tests (tests/unit) and end-to-end (workerd, redis-server, express, chromium)"
 node --test --test-concurrency=1 --test-timeout=180000 tests/unit/*.test.mjs tests/e2e/*.test.mjs

@@ -27,6 +27,9 @@ import {
   foreignDocument,
   docShape,
   setCookieShape,
+  setCookieLines,
+  undoClockQuirk,
+  withExpires,
 } from "../support/index.mjs";
 
 let stack;
@@ -304,3 +307,125 @@ test(
     }
   },
 );
+
+// ---------------------------------------------------------------------------
+// Stored documents read and rewritten exactly as Node does (issue 8:
+// numbers, lone surrogates, cookie objects with missing members, key order
+// and repeated keys). Each document is seeded once per side, the same
+// request goes to both, and what each answers, sets as a cookie and stores
+// is compared byte for byte: the expected bytes are what the real
+// express-session + connect-redis write in this very run.
+
+const inAMinute = () => new Date(Date.now() + 60_000).toISOString();
+const COOKIE = (expires) => `{"originalMaxAge":60000,"expires":"${expires}","secure":false,"httpOnly":true,"path":"/"}`;
+
+/**
+ * A stored document as written by one side, with what legitimately differs
+ * between writers replaced: the new `expires` instant, and on the Node side
+ * Node's clock quirk on `originalMaxAge` (1–3 ms short of 60000).
+ */
+function shape(doc, node) {
+  let out = withExpires(doc);
+  if (node) out = out.replace(/"originalMaxAge":(\d+)/, (m, n) => `"originalMaxAge":${undoClockQuirk(Number(n), [60000])}`);
+  return out;
+}
+
+/**
+ * Seeds `doc` under a fresh sid for each side, sends `method path` with that
+ * session's cookie and returns, per side, the answer's status and body
+ * (sessionID replaced by whether it is the seeded one), the Set-Cookie lines
+ * and the stored document, by shape; asserts both sides agree.
+ */
+async function both(doc, { method = "POST", path = "/api/pour", what }) {
+  const out = {};
+  for (const side of [sides.express, sides.worker]) {
+    const sid = randomUUID();
+    await redis.set(key(sid), doc, { expiration: { type: "EX", value: 60 } });
+    const res = await request(side, path, { method, cookie: cookieFor(sid) });
+    const stored = await rawGet(redis, key(sid));
+    out[side.name] = {
+      status: res.status,
+      // The beer is random and the expiry time a clock reading: left out.
+      body: {
+        sessionID: res.body?.sessionID === sid ? "<seeded>" : "<other>",
+        beersViewed: res.body?.beersViewed,
+        error: res.body?.error,
+      },
+      cookies: setCookieLines(res).map(setCookieShape),
+      stored: stored && shape(stored.toString("utf8"), side.name === "express"),
+    };
+  }
+  assert.deepEqual(out.worker, out.express, what);
+  return out.express;
+}
+
+test("numbers: read to the nearest double and written as Number.prototype.toString writes them", async () => {
+  const numbers = [
+    '"big":123456789012345680000',
+    '"r":0.20153987407684326',
+    '"edges":[5e-324,2.4703282292062328e-324,1.7976931348623157e308,-1.7976931348623157E308,-0,-0.0,0.0,1e400]',
+    '"ints":[9007199254740993,9007199254740995,-9007199254740993,18014398509481985,12345678901234567890]',
+    '"forms":[1E2,1e+2,123e-20,1e21,1e20,0.1e1,1e-7,0.000001,100e-2,1.50]',
+    '"nested":{"a":{"b":[0.30000000000000004,0.1,2.2250738585072011e-308,4.35e-321]}}',
+  ];
+  const doc = `{"cookie":${COOKIE(inAMinute())},"views":1,${numbers.join(",")}}`;
+  const express = await both(doc, { what: "pour" });
+  assert.equal(express.body.beersViewed, 2);
+  assert.match(express.stored, /"big":123456789012345680000,"r":0\.20153987407684326,/);
+  assert.match(express.stored, /"ints":\[9007199254740992,9007199254740996,-9007199254740992,18014398509481984,12345678901234567000\]/);
+  assert.match(express.stored, /"forms":\[100,100,1\.23e-18,1e\+21,100000000000000000000,1,1e-7,0\.000001,1,1\.5\]/);
+  assert.match(express.stored, /"edges":\[5e-324,5e-324,1\.7976931348623157e\+308,-1\.7976931348623157e\+308,0,0,0,null\]/);
+});
+
+test("lone surrogates in keys and values survive a read and a rewrite", async () => {
+  const doc = `{"cookie":${COOKIE(inAMinute())},"views":2,"k\\ud800":1,"\\uDC00":"x\\uDBFF","n":{"\\ud800k":["\\udfff",{"\\ud83d":"\\ud83d\\ude00"}]}}`;
+  const readOnly = await both(doc, { method: "GET", path: "/api/session", what: "read" });
+  assert.equal(readOnly.body.sessionID, "<seeded>");
+  assert.equal(readOnly.body.beersViewed, 2);
+  assert.deepEqual(readOnly.cookies, []);
+  assert.equal(readOnly.stored, withExpires(doc), "a read leaves the document alone");
+  const poured = await both(doc, { what: "pour" });
+  assert.equal(poured.body.beersViewed, 3);
+  assert.match(poured.stored, /,"views":3,"k\\ud800":1,"\\udc00":"x\\udbff","n":\{"\\ud800k":\["\\udfff",\{"\\ud83d":"😀"\}\]\}\}$/);
+});
+
+test("a stored cookie object with missing members or in another order is taken as new Cookie(stored) takes it", async () => {
+  const cookies = {
+    "no httpOnly, no path": (e) => `{"originalMaxAge":60000,"expires":"${e}"}`,
+    "members in reverse order": (e) => `{"path":"/","httpOnly":true,"secure":false,"expires":"${e}","originalMaxAge":60000}`,
+    "every member, shuffled": (e) =>
+      `{"sameSite":"lax","path":"/p","priority":"high","httpOnly":false,"expires":"${e}","domain":"127.0.0.1","partitioned":false,"secure":false,"originalMaxAge":60000}`,
+    "sameSite true, no path": (e) => `{"originalMaxAge":60000,"sameSite":true,"expires":"${e}","httpOnly":false}`,
+    "only expires and originalMaxAge, reversed": (e) => `{"expires":"${e}","originalMaxAge":60000}`,
+  };
+  for (const [name, cookie] of Object.entries(cookies)) {
+    const doc = `{"cookie":${cookie(inAMinute())},"views":1}`;
+    const poured = await both(doc, { what: name });
+    assert.equal(poured.body.beersViewed, 2, name);
+    assert.equal(poured.cookies.length, 1, name);
+  }
+  const short = await both(`{"cookie":${cookies["no httpOnly, no path"](inAMinute())},"views":1}`, { what: "short" });
+  assert.equal(short.stored, '{"cookie":{"originalMaxAge":60000,"expires":"<expires>","httpOnly":true,"path":"/"},"views":2}');
+  assert.equal(short.cookies[0], "_redisDemo=s%3A<sid>.<sig>; Path=/; Expires=<date>; HttpOnly");
+});
+
+test("stored key order is kept, a repeated key keeps its first place and last value, a Session's own names are dropped", async () => {
+  const c = COOKIE(inAMinute());
+  const docs = {
+    "views before cookie": `{"views":1,"cookie":${c}}`,
+    "integer-like keys first": `{"cookie":${c},"z":0,"7":"i","views":1,"10":"j","01":"k"}`,
+    "repeated keys": `{"a":1,"cookie":${c},"views":1,"a":2,"views":5,"b":[1,2],"b":{"c":1,"c":2}}`,
+    "a repeated cookie": `{"cookie":{"path":"/x"},"views":1,"cookie":${c}}`,
+    "__proto__ and the Session's names": `{"cookie":${c},"__proto__":{"views":9},"views":1,"toString":2,"save":3,"id":4,"req":5,"constructor":6,"valueOf":7,"hasOwnProperty":8,"touch":9,"regenerate":10,"keep":{"__proto__":1,"toString":2}}`,
+  };
+  for (const [name, doc] of Object.entries(docs)) {
+    const poured = await both(doc, { what: name });
+    assert.equal(poured.body.sessionID, "<seeded>", name);
+  }
+  const views = await both(docs["views before cookie"], { what: "views before cookie" });
+  assert.match(views.stored, /^\{"views":2,"cookie":\{/);
+  const repeated = await both(docs["repeated keys"], { what: "repeated keys" });
+  assert.match(repeated.stored, /^\{"a":2,"cookie":\{.*\},"views":6,"b":\{"c":2\}\}$/);
+  const proto = await both(docs["__proto__ and the Session's names"], { what: "__proto__" });
+  assert.match(proto.stored, /\},"views":2,"keep":\{"__proto__":1,"toString":2\}\}$/);
+});

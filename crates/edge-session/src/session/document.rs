@@ -1,19 +1,22 @@
 //! The session document express-session + connect-redis keep in Redis:
 //! `{"cookie":{...},<the app's fields>}` as compact JSON, and the TTL rule.
 //!
+//! The document is read as `JSON.parse` reads it (`js_json`) and taken in
+//! as express-session's `Store.createSession` takes it: the `cookie` member
+//! becomes a `Cookie` (its defaults applied, its members written in the
+//! Cookie's own order) and the other fields are copied in stored order,
+//! except those a `Session` already has (`__proto__`, its methods).
 //! Fields other than `cookie` are kept as JSON text in the exact form
-//! `JSON.stringify` gives them (`js_json`), so a document written by Node
-//! survives a rewrite byte for byte (the order of its fields, nested values,
-//! `null`, booleans, raw UTF-8), and any document is rewritten into the very
-//! bytes Node would write for it.
+//! `JSON.stringify` gives them, so a document written by Node survives a
+//! rewrite byte for byte (the order of its fields and of `cookie` among
+//! them, nested values, numbers, lone surrogates, raw UTF-8), and any
+//! document is rewritten into the very bytes Node would write for it.
 
-use std::fmt;
-
-use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::de::{self, DeserializeOwned};
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::js_json;
+use super::js_json::{self, Js, JsStr};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::OffsetDateTime;
@@ -86,6 +89,8 @@ impl SameSite {
 /// express-session's order (`Cookie.prototype.data`). Members that are
 /// `None` are left out, as `JSON.stringify` leaves out `undefined`;
 /// `originalMaxAge` and `expires` are always written (`null` when unset).
+/// Read from a stored document, a missing `path` or `httpOnly` takes the
+/// `Cookie` constructor's default (`/`, `true`), as `createSession` does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionCookie {
@@ -106,17 +111,26 @@ pub struct SessionCookie {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secure: Option<bool>,
     /// Whether scripts are kept from reading the cookie.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default = "default_http_only", skip_serializing_if = "Option::is_none")]
     pub http_only: Option<bool>,
     /// The cookie's Domain attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// The cookie's Path attribute.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default = "default_path", skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// The cookie's SameSite attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub same_site: Option<SameSite>,
+}
+
+// `new Cookie(stored)` sets these before copying the stored members.
+fn default_http_only() -> Option<bool> {
+    Some(true)
+}
+
+fn default_path() -> Option<String> {
+    Some("/".into())
 }
 
 impl Default for SessionCookie {
@@ -128,9 +142,9 @@ impl Default for SessionCookie {
             priority: None,
             expires: None,
             secure: None,
-            http_only: Some(true),
+            http_only: default_http_only(),
             domain: None,
-            path: Some("/".into()),
+            path: default_path(),
             same_site: None,
         }
     }
@@ -216,18 +230,57 @@ mod iso_millis {
     }
 }
 
+/// Names a stored field cannot take once express-session loads it:
+/// `new Session(req, data)` copies only the properties `!(prop in this)`,
+/// so the names of `Session.prototype`, of `Object.prototype` and the
+/// session's own `id` and `req` are dropped.
+const SESSION_PROPERTIES: &[&str] = &[
+    "__proto__",
+    "__defineGetter__",
+    "__defineSetter__",
+    "__lookupGetter__",
+    "__lookupSetter__",
+    "constructor",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "toLocaleString",
+    "toString",
+    "valueOf",
+    "id",
+    "req",
+    "touch",
+    "resetMaxAge",
+    "save",
+    "reload",
+    "destroy",
+    "regenerate",
+];
+
+/// One app field: its name as JSON.stringify writes it (exact, lone
+/// surrogates included), the name as a Rust string (lossy) and the value.
+#[derive(Debug, Clone)]
+struct Field {
+    key: JsStr,
+    name: String,
+    value: Box<RawValue>,
+}
+
 /// One session document: the cookie plus the app's fields, in order.
 #[derive(Debug, Clone)]
 pub struct SessionDocument {
-    /// The `cookie` member, always written first.
+    /// The `cookie` member, written where the stored document had it (first
+    /// in a new document).
     pub cookie: SessionCookie,
-    fields: Vec<(String, Box<RawValue>)>,
+    fields: Vec<Field>,
+    /// How many fields come before `cookie`.
+    cookie_at: usize,
 }
 
 impl SessionDocument {
     /// A fresh document with no fields.
     pub fn new(cookie: SessionCookie) -> Self {
-        Self { cookie, fields: Vec::new() }
+        Self { cookie, fields: Vec::new(), cookie_at: 0 }
     }
 
     /// Reads a stored document.
@@ -237,18 +290,29 @@ impl SessionDocument {
     /// [`DocumentError`] when the bytes are not a JSON object with a readable `cookie` member
     /// (connect-redis would fail to load it too).
     pub fn parse(bytes: &[u8]) -> Result<Self, DocumentError> {
-        let raw: RawObject = serde_json::from_slice(bytes).map_err(DocumentError::NotJson)?;
+        let not_json = |why: &str| DocumentError::NotJson(de::Error::custom(why));
+        let text = std::str::from_utf8(bytes).map_err(|_| not_json("not UTF-8"))?;
+        let Some(Js::Object(members)) = js_json::parse(text) else {
+            return Err(not_json("not a JSON object"));
+        };
+        let cookie_key = JsStr::new("cookie");
         let mut cookie = None;
-        let mut fields = Vec::with_capacity(raw.0.len());
-        for (key, value) in raw.0 {
-            if key == "cookie" {
-                cookie = Some(value);
-            } else {
-                // Text JavaScript could not have produced (a lone surrogate
-                // escape, say) is kept as it is rather than refused.
-                let value = js_json::canonical(&value).unwrap_or(value);
-                fields.push((key, value));
+        let mut cookie_at = 0;
+        let mut fields = Vec::with_capacity(members.len());
+        for (key, value) in members {
+            let mut json = String::new();
+            js_json::write_js(&value, &mut json);
+            if key == cookie_key {
+                cookie = Some(json);
+                cookie_at = fields.len();
+                continue;
             }
+            let name = key.to_string_lossy();
+            if key.to_str().is_some() && SESSION_PROPERTIES.contains(&name.as_str()) {
+                continue;
+            }
+            let value = RawValue::from_string(json).map_err(DocumentError::NotJson)?;
+            fields.push(Field { key, name, value });
         }
         let cookie_json = cookie.ok_or_else(|| DocumentError::BadCookie(de::Error::custom("missing `cookie`")))?;
         // `expires` first, so that an unreadable date is named as such.
@@ -257,48 +321,48 @@ impl SessionDocument {
             #[serde(default)]
             expires: Option<String>,
         }
-        if let Ok(Expires { expires: Some(text) }) = serde_json::from_str(cookie_json.get()) {
+        if let Ok(Expires { expires: Some(text) }) = serde_json::from_str(&cookie_json) {
             if parse_iso(&text).is_none() {
                 return Err(DocumentError::BadExpires(text));
             }
         }
-        let cookie: SessionCookie = serde_json::from_str(cookie_json.get()).map_err(DocumentError::BadCookie)?;
+        let cookie: SessionCookie = serde_json::from_str(&cookie_json).map_err(DocumentError::BadCookie)?;
         // Beyond this a date can no longer be written (year 9999) and the
         // arithmetic on it could overflow; Node's Date tops out near it too.
         if cookie.original_max_age.is_some_and(|ms| !ms.is_finite() || ms.abs() > MAX_AGE_LIMIT_MS) {
             return Err(DocumentError::BadCookie(de::Error::custom("originalMaxAge out of range")));
         }
-        Ok(Self { cookie, fields })
+        Ok(Self { cookie, fields, cookie_at })
     }
 
-    /// The document as connect-redis stores it: compact JSON, `cookie`
-    /// first, then the fields in order, each as it was read or written.
+    /// The document as connect-redis stores it: compact JSON, the members
+    /// in JavaScript's property order (integer-like keys first, ascending,
+    /// then the rest in insertion order, `cookie` where it was read), each
+    /// as it was read or written.
     pub fn to_json(&self) -> String {
         let cookie = serde_json::to_string(&self.cookie).unwrap_or_else(|_| "{}".into());
+        let mut members: Vec<(&str, &str, &str)> = Vec::with_capacity(self.fields.len() + 1);
+        for (i, f) in self.fields.iter().enumerate() {
+            if i == self.cookie_at {
+                members.push(("cookie", "\"cookie\"", &cookie));
+            }
+            members.push((&f.name, f.key.literal(), f.value.get()));
+        }
+        if self.cookie_at >= self.fields.len() {
+            members.push(("cookie", "\"cookie\"", &cookie));
+        }
+        let (mut indexes, others): (Vec<_>, Vec<_>) =
+            members.into_iter().partition(|(name, key, _)| is_index(name, key));
+        indexes.sort_by_key(|(name, _, _)| js_json::array_index(name));
         let mut out = String::with_capacity(cookie.len() + 64);
         out.push('{');
-        // JavaScript puts integer-like keys before all others, `cookie`
-        // included; any other field follows `cookie` in insertion order.
-        let order = js_json::property_order(self.fields.iter().map(|(k, _)| k.as_str()));
-        let cookie_at = order.iter().take_while(|k| js_json::array_index(k).is_some()).count();
-        for (i, key) in order.iter().enumerate() {
-            if i == cookie_at {
-                out.push_str("\"cookie\":");
-                out.push_str(&cookie);
+        for (i, (_, key, value)) in indexes.into_iter().chain(others).enumerate() {
+            if i > 0 {
                 out.push(',');
             }
-            // Keys are escaped with serde_json, which escapes exactly what
-            // JSON.stringify escapes.
-            out.push_str(&serde_json::to_string(key).unwrap_or_default());
+            out.push_str(key);
             out.push(':');
-            out.push_str(self.raw(key).map_or("null", RawValue::get));
-            out.push(',');
-        }
-        if cookie_at == order.len() {
-            out.push_str("\"cookie\":");
-            out.push_str(&cookie);
-        } else {
-            out.pop();
+            out.push_str(value);
         }
         out.push('}');
         out
@@ -320,7 +384,12 @@ impl SessionDocument {
 
     /// The raw JSON text of field `key`.
     pub fn raw(&self, key: &str) -> Option<&RawValue> {
-        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
+        self.position(key).map(|i| self.fields[i].value.as_ref())
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        let key = JsStr::new(key);
+        self.fields.iter().position(|f| f.key == key)
     }
 
     /// Writes field `key` in place, or appends it when new (a JavaScript
@@ -340,58 +409,41 @@ impl SessionDocument {
             text = serde_json::to_string(&value).map_err(error)?;
         }
         let raw = RawValue::from_string(text).map_err(error)?;
-        match self.fields.iter_mut().find(|(k, _)| k == key) {
-            Some((_, v)) => *v = raw,
-            None => self.fields.push((key.into(), raw)),
+        match self.position(key) {
+            Some(i) => self.fields[i].value = raw,
+            None => self.fields.push(Field { key: JsStr::new(key), name: key.into(), value: raw }),
         }
         Ok(())
     }
 
     /// Removes field `key`; returns whether it was there.
     pub fn remove(&mut self, key: &str) -> bool {
-        let before = self.fields.len();
-        self.fields.retain(|(k, _)| k != key);
-        before != self.fields.len()
+        let Some(i) = self.position(key) else { return false };
+        self.fields.remove(i);
+        if i < self.cookie_at {
+            self.cookie_at -= 1;
+        }
+        true
     }
 
     /// The document without its cookie, in the exact form that decides
     /// whether a session was modified (express-session hashes the same
     /// thing: the session minus `cookie`).
     pub fn fields_fingerprint(&self) -> Vec<(String, String)> {
-        self.fields.iter().map(|(k, v)| (k.clone(), v.get().to_owned())).collect()
+        self.fields.iter().map(|f| (f.key.literal().to_owned(), f.value.get().to_owned())).collect()
     }
 
-    /// The field names, in order.
+    /// The field names, in order (a lone surrogate in a name shows as
+    /// U+FFFD).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.fields.iter().map(|(k, _)| k.as_str())
+        self.fields.iter().map(|f| f.name.as_str())
     }
 }
 
-/// A JSON object read as an ordered list of raw members. Like
-/// `JSON.parse`, a repeated key keeps its first position and its last value.
-pub(crate) struct RawObject(pub(crate) Vec<(String, Box<RawValue>)>);
-
-impl<'de> Deserialize<'de> for RawObject {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawObject;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawObject, A::Error> {
-                let mut out: Vec<(String, Box<RawValue>)> = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, Box<RawValue>>()? {
-                    match out.iter_mut().find(|(key, _)| *key == k) {
-                        Some((_, slot)) => *slot = v,
-                        None => out.push((k, v)),
-                    }
-                }
-                Ok(RawObject(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
+/// Whether a member is an array index; a name holding a lone surrogate
+/// (shown lossily) never is.
+fn is_index(name: &str, literal: &str) -> bool {
+    js_json::array_index(name).is_some() && literal.len() == name.len() + 2
 }
 
 #[cfg(test)]
@@ -517,15 +569,81 @@ mod tests {
             r#"{"cookie":{"originalMaxAge":60000,"expires":null},"b":[ 1.0 , 2e2 ],"2":"x","a":"\u00fc","1":null}"#;
         let doc = SessionDocument::parse(text.as_bytes()).unwrap();
         // What JSON.stringify(JSON.parse(text)) gives in Node, the cookie
-        // aside (express-session writes its own cookie object).
+        // aside (express-session writes its own cookie object, with the
+        // Cookie constructor's defaults).
         assert_eq!(
             doc.to_json(),
-            r#"{"1":null,"2":"x","cookie":{"originalMaxAge":60000,"expires":null},"b":[1,200],"a":"ü"}"#
+            r#"{"1":null,"2":"x","cookie":{"originalMaxAge":60000,"expires":null,"httpOnly":true,"path":"/"},"b":[1,200],"a":"ü"}"#
         );
         let mut doc = SessionDocument::new(SessionCookie::default());
         doc.insert("f", &1.0f64).unwrap();
         doc.insert("m", &serde_json::json!({"z": 1, "a": -0.0})).unwrap();
         assert!(doc.to_json().ends_with(r#""f":1,"m":{"z":1,"a":0}}"#), "{}", doc.to_json());
+    }
+
+    #[test]
+    fn lone_surrogates_survive() {
+        let text = r#"{"cookie":{"originalMaxAge":60000,"expires":null},"views":2,"k\uD800":1,"\udc00":"x\uDBFF","n":{"\ud800k":["\udfff",{"\ud83d":"\ud83d\ude00"}]}}"#;
+        let mut doc = SessionDocument::parse(text.as_bytes()).unwrap();
+        let expected = r#"{"cookie":{"originalMaxAge":60000,"expires":null,"httpOnly":true,"path":"/"},"views":2,"k\ud800":1,"\udc00":"x\udbff","n":{"\ud800k":["\udfff",{"\ud83d":"😀"}]}}"#;
+        assert_eq!(doc.to_json(), expected);
+        assert_eq!(doc.keys().collect::<Vec<_>>(), ["views", "k\u{fffd}", "\u{fffd}", "n"]);
+        // The lossy name is not the key.
+        assert!(doc.raw("k\u{fffd}").is_none());
+        doc.insert("views", &3).unwrap();
+        assert_eq!(doc.to_json(), expected.replace(r#""views":2"#, r#""views":3"#));
+        assert!(doc.remove("n"));
+        assert!(doc.to_json().ends_with(r#""\udc00":"x\udbff"}"#));
+    }
+
+    #[test]
+    fn stored_cookie_takes_the_cookie_constructors_defaults() {
+        let text = r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:23:27.103Z"},"views":1}"#;
+        let doc = SessionDocument::parse(text.as_bytes()).unwrap();
+        assert_eq!(doc.cookie.path.as_deref(), Some("/"));
+        assert_eq!(doc.cookie.http_only, Some(true));
+        assert_eq!(doc.to_json(), NODE_DOC.replace(r#""secure":false,"#, ""));
+        // Members in any stored order come out in Cookie's order; present
+        // members keep their stored values.
+        let text = r#"{"cookie":{"sameSite":"lax","path":"/p","httpOnly":false,"domain":"a.example","secure":true,"expires":null,"priority":"high","partitioned":false,"originalMaxAge":null}}"#;
+        let doc = SessionDocument::parse(text.as_bytes()).unwrap();
+        assert_eq!(
+            doc.to_json(),
+            r#"{"cookie":{"originalMaxAge":null,"partitioned":false,"priority":"high","expires":null,"secure":true,"httpOnly":false,"domain":"a.example","path":"/p","sameSite":"lax"}}"#
+        );
+    }
+
+    #[test]
+    fn stored_order_is_kept_as_a_session_keeps_it() {
+        let cookie = r#"{"originalMaxAge":60000,"expires":null,"httpOnly":true,"path":"/"}"#;
+        let text = format!(
+            r#"{{"views":1,"cookie":{cookie},"z":0,"7":"i","a":1,"__proto__":{{"x":1}},"toString":2,"a":2,"n":{{"__proto__":1}}}}"#
+        );
+        let mut doc = SessionDocument::parse(text.as_bytes()).unwrap();
+        // Integer-like keys first; `cookie` where it was; a repeated key at
+        // its first position with its last value; the names a Session
+        // already has are dropped (but not in nested objects).
+        let expected = format!(r#"{{"7":"i","views":1,"cookie":{cookie},"z":0,"a":2,"n":{{"__proto__":1}}}}"#);
+        assert_eq!(doc.to_json(), expected);
+        doc.insert("b", &true).unwrap();
+        assert!(doc.to_json().ends_with(r#""n":{"__proto__":1},"b":true}"#));
+        assert!(doc.remove("views"));
+        assert!(doc.to_json().starts_with(&format!(r#"{{"7":"i","cookie":{cookie},"z":0"#)));
+        // A repeated `cookie` too: first position, last value.
+        let text = format!(r#"{{"cookie":{{"path":"/x"}},"a":1,"cookie":{cookie}}}"#);
+        let doc = SessionDocument::parse(text.as_bytes()).unwrap();
+        assert_eq!(doc.to_json(), format!(r#"{{"cookie":{cookie},"a":1}}"#));
+    }
+
+    #[test]
+    fn numbers_are_read_and_written_as_node_does() {
+        let text = r#"{"cookie":{"originalMaxAge":6e4,"expires":null},"big":123456789012345680000,"r":0.20153987407684326,"l":[5e-324,1.7976931348623157e308,-0,9007199254740993,1E2,123e-20,1e21]}"#;
+        let doc = SessionDocument::parse(text.as_bytes()).unwrap();
+        assert_eq!(
+            doc.to_json(),
+            r#"{"cookie":{"originalMaxAge":60000,"expires":null,"httpOnly":true,"path":"/"},"big":123456789012345680000,"r":0.20153987407684326,"l":[5e-324,1.7976931348623157e+308,0,9007199254740992,100,1.23e-18,1e+21]}"#
+        );
+        assert_eq!(doc.get::<f64>("r").unwrap(), Some(0.201_539_874_076_843_26));
     }
 
     #[test]

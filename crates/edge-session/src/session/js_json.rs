@@ -1,33 +1,393 @@
 //! JSON exactly as JavaScript's `JSON.stringify(JSON.parse(text))` writes
 //! it, so the worker stores the bytes Node would store for the same data:
-//! numbers as `Number.prototype.toString` spells them (`1` not `1.0`,
-//! `1e+21`, `0` for `-0`, integers past 2^53 rounded to a double), objects
-//! with integer-like keys first in ascending order and the rest in insertion
-//! order, and strings escaped as JSON.stringify escapes them.
+//! numbers read to the nearest double and spelled as
+//! `Number.prototype.toString` spells them (`1` not `1.0`, `1e+21`, `0` for
+//! `-0`, integers past 2^53 rounded to a double), objects with integer-like
+//! keys first in ascending order and the rest in insertion order (a repeated
+//! key keeps its first position and its last value), and strings escaped as
+//! the well-formed JSON.stringify escapes them, lone surrogates included
+//! (`"\ud800"`).
 //!
-//! Hand-written because no crate reproduces ECMAScript's number-to-string
-//! and property-order rules; serde_json's own output differs on all three.
+//! Numbers are read by Rust's `str::parse::<f64>` (correctly rounded) and
+//! written by `ryu-js` (ECMAScript's shortest round-trip spelling). What
+//! remains hand-written here, and why:
+//! - the reader ([`parse`]): serde_json refuses a lone surrogate escape in
+//!   any string it decodes, keys included, while `JSON.parse` accepts it and
+//!   keeps the code unit; a JavaScript string is UTF-16, which no Rust JSON
+//!   crate models. Strings are therefore held as their JSON.stringify
+//!   literal ([`JsStr`]), which is exact for every UTF-16 string.
+//! - the string escaper ([`quote`]): the same lone surrogates must be
+//!   written back as `\udXXX` (lowercase hex), which serde_json cannot hold
+//!   in a `String` to begin with.
+//! - the property order ([`property_order`]): ECMAScript's
+//!   OrdinaryOwnPropertyKeys, which no crate implements.
 
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-/// `JSON.stringify(JSON.parse(raw))`; `None` when serde_json cannot read
-/// the text as a value JavaScript could (e.g. a lone surrogate escape or a
-/// number beyond f64), in which case callers keep the text as it is.
+/// How deep arrays and objects may nest before a text is refused (V8 goes
+/// deeper, but a session document never does; this keeps the stack safe).
+const MAX_DEPTH: usize = 512;
+
+/// A JavaScript string as its JSON.stringify literal, quotes included
+/// (`"a\ud800"`). Two strings are equal exactly when their literals are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsStr(String);
+
+impl JsStr {
+    /// The literal of a Rust string.
+    pub fn new(s: &str) -> Self {
+        JsStr(quote(s))
+    }
+
+    /// The literal, quotes included.
+    pub fn literal(&self) -> &str {
+        &self.0
+    }
+
+    /// The string itself; a lone surrogate becomes U+FFFD.
+    pub fn to_string_lossy(&self) -> String {
+        let units = decode_literal(&self.0);
+        String::from_utf16_lossy(&units)
+    }
+
+    /// The string itself, when it holds no lone surrogate.
+    pub fn to_str(&self) -> Option<String> {
+        String::from_utf16(&decode_literal(&self.0)).ok()
+    }
+}
+
+/// A value as `JSON.parse` leaves it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Js {
+    /// `null`
+    Null,
+    /// `true` / `false`
+    Bool(bool),
+    /// Every number is a double.
+    Number(f64),
+    /// A string, lone surrogates included.
+    String(JsStr),
+    /// An array.
+    Array(Vec<Js>),
+    /// An object's own properties in the order JSON.parse created them
+    /// (not yet in ECMAScript's property order; [`write_js`] applies it).
+    Object(Vec<(JsStr, Js)>),
+}
+
+/// `JSON.parse(text)`; `None` when the text is not JSON (or nests deeper
+/// than 512 levels).
+pub fn parse(text: &str) -> Option<Js> {
+    let mut p = Parser { s: text.as_bytes(), i: 0 };
+    let v = p.value(0)?;
+    p.ws();
+    (p.i == p.s.len()).then_some(v)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn ws(&mut self) {
+        while matches!(self.s.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> bool {
+        self.ws();
+        if self.s.get(self.i) == Some(&b) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn word(&mut self, w: &str, v: Js) -> Option<Js> {
+        self.s[self.i..].starts_with(w.as_bytes()).then(|| {
+            self.i += w.len();
+            v
+        })
+    }
+
+    fn value(&mut self, depth: usize) -> Option<Js> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.ws();
+        match *self.s.get(self.i)? {
+            b'n' => self.word("null", Js::Null),
+            b't' => self.word("true", Js::Bool(true)),
+            b'f' => self.word("false", Js::Bool(false)),
+            b'"' => self.string().map(Js::String),
+            b'[' => {
+                self.i += 1;
+                let mut items = Vec::new();
+                if self.eat(b']') {
+                    return Some(Js::Array(items));
+                }
+                loop {
+                    items.push(self.value(depth + 1)?);
+                    if self.eat(b']') {
+                        return Some(Js::Array(items));
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
+                }
+            }
+            b'{' => {
+                self.i += 1;
+                let mut members: Vec<(JsStr, Js)> = Vec::new();
+                if self.eat(b'}') {
+                    return Some(Js::Object(members));
+                }
+                loop {
+                    self.ws();
+                    if self.s.get(self.i) != Some(&b'"') {
+                        return None;
+                    }
+                    let key = self.string()?;
+                    if !self.eat(b':') {
+                        return None;
+                    }
+                    let value = self.value(depth + 1)?;
+                    // JSON.parse: a repeated key keeps its first position
+                    // and takes the last value.
+                    match members.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, slot)) => *slot = value,
+                        None => members.push((key, value)),
+                    }
+                    if self.eat(b'}') {
+                        return Some(Js::Object(members));
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
+                }
+            }
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while self.s.get(self.i).is_some_and(u8::is_ascii_digit) {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    fn number(&mut self) -> Option<Js> {
+        let start = self.i;
+        if self.s[self.i] == b'-' {
+            self.i += 1;
+        }
+        match self.s.get(self.i) {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.s.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        if matches!(self.s.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            if matches!(self.s.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        // The grammar is checked above; Rust's parser rounds correctly
+        // (ties to even), as ECMAScript's StringToNumber does.
+        let text = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+        text.parse::<f64>().ok().map(Js::Number)
+    }
+
+    /// A string literal, decoded to UTF-16 and re-escaped as JSON.stringify
+    /// escapes it.
+    fn string(&mut self) -> Option<JsStr> {
+        self.i += 1; // the opening quote
+        let mut units: Vec<u16> = Vec::new();
+        loop {
+            let b = *self.s.get(self.i)?;
+            match b {
+                b'"' => {
+                    self.i += 1;
+                    return Some(JsStr(quote_units(&units)));
+                }
+                b'\\' => {
+                    let e = *self.s.get(self.i + 1)?;
+                    self.i += 2;
+                    let unit = match e {
+                        b'"' => 0x22,
+                        b'\\' => 0x5c,
+                        b'/' => 0x2f,
+                        b'b' => 0x08,
+                        b'f' => 0x0c,
+                        b'n' => 0x0a,
+                        b'r' => 0x0d,
+                        b't' => 0x09,
+                        b'u' => {
+                            let hex = std::str::from_utf8(self.s.get(self.i..self.i + 4)?).ok()?;
+                            if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                                return None;
+                            }
+                            self.i += 4;
+                            u16::from_str_radix(hex, 16).ok()?
+                        }
+                        _ => return None,
+                    };
+                    units.push(unit);
+                }
+                0x00..=0x1f => return None,
+                _ => {
+                    // One UTF-8 character (the input is a &str).
+                    let len = match b {
+                        0x00..=0x7f => 1,
+                        0xc0..=0xdf => 2,
+                        0xe0..=0xef => 3,
+                        _ => 4,
+                    };
+                    let ch = std::str::from_utf8(self.s.get(self.i..self.i + len)?).ok()?;
+                    let mut buf = [0u16; 2];
+                    for c in ch.chars() {
+                        units.extend_from_slice(c.encode_utf16(&mut buf));
+                    }
+                    self.i += len;
+                }
+            }
+        }
+    }
+}
+
+/// A Rust string as JSON.stringify writes it.
+pub fn quote(s: &str) -> String {
+    let units: Vec<u16> = s.encode_utf16().collect();
+    quote_units(&units)
+}
+
+/// UTF-16 code units as JSON.stringify writes them: `"` `\` and control
+/// characters escaped (`\n`-style where JSON has one, else `\u00xx`), lone
+/// surrogates as `\udxxx`, everything else as UTF-8.
+fn quote_units(units: &[u16]) -> String {
+    let mut out = String::with_capacity(units.len() + 2);
+    out.push('"');
+    for r in char::decode_utf16(units.iter().copied()) {
+        match r {
+            Ok('"') => out.push_str("\\\""),
+            Ok('\\') => out.push_str("\\\\"),
+            Ok('\u{8}') => out.push_str("\\b"),
+            Ok('\u{c}') => out.push_str("\\f"),
+            Ok('\n') => out.push_str("\\n"),
+            Ok('\r') => out.push_str("\\r"),
+            Ok('\t') => out.push_str("\\t"),
+            Ok(c) if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            Ok(c) => out.push(c),
+            Err(e) => out.push_str(&format!("\\u{:04x}", e.unpaired_surrogate())),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The UTF-16 code units of a literal written by [`quote_units`].
+fn decode_literal(literal: &str) -> Vec<u16> {
+    let inner = unquoted(literal);
+    let mut units = Vec::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    let mut buf = [0u16; 2];
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            units.extend_from_slice(c.encode_utf16(&mut buf));
+            continue;
+        }
+        let unit = match chars.next() {
+            Some('b') => 0x08,
+            Some('f') => 0x0c,
+            Some('n') => 0x0a,
+            Some('r') => 0x0d,
+            Some('t') => 0x09,
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                u16::from_str_radix(&hex, 16).unwrap_or(0xfffd)
+            }
+            Some(other) => other as u16, // `"` or `\`
+            None => break,
+        };
+        units.push(unit);
+    }
+    units
+}
+
+/// `JSON.stringify(JSON.parse(raw))`; `None` when the text is not JSON
+/// `JSON.parse` reads (callers keep such text as it is).
 pub fn canonical(raw: &RawValue) -> Option<Box<RawValue>> {
-    let value: Value = serde_json::from_str(raw.get()).ok()?;
+    let value = parse(raw.get())?;
     let mut out = String::with_capacity(raw.get().len());
-    write(&value, &mut out)?;
+    write_js(&value, &mut out);
     RawValue::from_string(out).ok()
 }
 
-/// Writes `value` as JSON.stringify would.
+/// Writes a parsed value as JSON.stringify would.
+pub fn write_js(value: &Js, out: &mut String) {
+    match value {
+        Js::Null => out.push_str("null"),
+        Js::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Js::Number(x) => out.push_str(&number(*x)),
+        Js::String(s) => out.push_str(s.literal()),
+        Js::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_js(item, out);
+            }
+            out.push(']');
+        }
+        Js::Object(members) => {
+            out.push('{');
+            let order = property_order(members.iter().map(|(k, _)| k.literal()), unquoted);
+            for (i, key) in order.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(key);
+                out.push(':');
+                if let Some((_, v)) = members.iter().find(|(k, _)| k.literal() == key) {
+                    write_js(v, out);
+                }
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// The text between a literal's quotes (an array index is digits only, so
+/// this is the key itself whenever it matters).
+fn unquoted(literal: &str) -> &str {
+    literal.get(1..literal.len().saturating_sub(1)).unwrap_or("")
+}
+
+/// Writes a serde_json value as JSON.stringify would.
 pub fn write(value: &Value, out: &mut String) -> Option<()> {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => out.push_str(&number(n.as_f64()?)),
-        Value::String(s) => out.push_str(&serde_json::to_string(s).ok()?),
+        Value::String(s) => out.push_str(&quote(s)),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -40,11 +400,11 @@ pub fn write(value: &Value, out: &mut String) -> Option<()> {
         }
         Value::Object(map) => {
             out.push('{');
-            for (i, key) in property_order(map.keys().map(String::as_str)).into_iter().enumerate() {
+            for (i, key) in property_order(map.keys().map(String::as_str), |k| k).into_iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&serde_json::to_string(key).ok()?);
+                out.push_str(&quote(key));
                 out.push(':');
                 write(&map[key], out)?;
             }
@@ -55,10 +415,11 @@ pub fn write(value: &Value, out: &mut String) -> Option<()> {
 }
 
 /// ECMAScript's own-property order: array-index keys ("0" to "4294967294",
-/// no leading zeros) ascending, then the others as inserted.
-pub fn property_order<'a>(keys: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let (mut indexes, others): (Vec<&str>, Vec<&str>) = keys.partition(|k| array_index(k).is_some());
-    indexes.sort_by_key(|k| array_index(k));
+/// no leading zeros) ascending, then the others as inserted. `name` gives
+/// the key's text from an item.
+pub fn property_order<'a>(keys: impl Iterator<Item = &'a str>, name: impl Fn(&'a str) -> &'a str) -> Vec<&'a str> {
+    let (mut indexes, others): (Vec<&str>, Vec<&str>) = keys.partition(|k| array_index(name(k)).is_some());
+    indexes.sort_by_key(|k| array_index(name(k)));
     indexes.extend(others);
     indexes
 }
@@ -71,8 +432,8 @@ pub fn array_index(key: &str) -> Option<u32> {
     key.parse::<u32>().ok().filter(|&n| n != u32::MAX)
 }
 
-/// `Number.prototype.toString()` for a finite double (JSON.stringify
-/// writes `null` for NaN and infinities).
+/// `JSON.stringify` of a number: `Number.prototype.toString()` for a
+/// finite double, `null` for NaN and the infinities.
 pub fn number(x: f64) -> String {
     if !x.is_finite() {
         return "null".into();
@@ -80,35 +441,18 @@ pub fn number(x: f64) -> String {
     if x == 0.0 {
         return "0".into(); // -0 too
     }
-    // Rust's `{:e}` gives the shortest digits that round-trip, like
-    // ECMAScript's algorithm: "d.ddde±x".
-    let sci = format!("{:e}", x.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let k = digits.len() as i32;
-    let n = exp.parse::<i32>().unwrap_or(0) + 1; // value = 0.digits × 10^n
-    let sign = if x < 0.0 { "-" } else { "" };
-    let body = if k <= n && n <= 21 {
-        format!("{digits}{}", "0".repeat((n - k) as usize))
-    } else if 0 < n && n <= 21 {
-        format!("{}.{}", &digits[..n as usize], &digits[n as usize..])
-    } else if -6 < n && n <= 0 {
-        format!("0.{}{digits}", "0".repeat((-n) as usize))
-    } else {
-        let e = n - 1;
-        let e = if e >= 0 { format!("+{e}") } else { e.to_string() };
-        if k == 1 {
-            format!("{digits}e{e}")
-        } else {
-            format!("{}.{}e{e}", &digits[..1], &digits[1..])
-        }
-    };
-    format!("{sign}{body}")
+    ryu_js::Buffer::new().format_finite(x).to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn node(input: &str) -> String {
+        let mut out = String::new();
+        write_js(&parse(input).expect(input), &mut out);
+        out
+    }
 
     /// Each pair: input JSON, what `JSON.stringify(JSON.parse(input))`
     /// prints in Node 20.
@@ -125,6 +469,10 @@ mod tests {
             ),
             ("[9007199254740993,-9007199254740993,2.5e-324]", "[9007199254740992,-9007199254740992,5e-324]"),
             (
+                "[123456789012345680000,0.20153987407684326,1E2,1e400]",
+                "[123456789012345680000,0.20153987407684326,100,null]",
+            ),
+            (
                 r#"{"b":1,"2":2,"a":3,"1":4,"01":5,"4294967295":6,"4294967294":7}"#,
                 r#"{"1":4,"2":2,"4294967294":7,"b":1,"a":3,"01":5,"4294967295":6}"#,
             ),
@@ -133,16 +481,74 @@ mod tests {
                 "{\"s\":\"ü/é\\n\\u0001\u{2028}\",\"x\":[1,2]}",
             ),
             (r#"{"a":1,"a":2}"#, r#"{"a":2}"#),
+            (r#"{"a":1,"b":0,"a":2}"#, r#"{"a":2,"b":0}"#),
+            (
+                r#"["\ud800","\uDC00x","\uD83D\uDE00","😀","\ud83d",{"k\uD800":"\udfff"}]"#,
+                "[\"\\ud800\",\"\\udc00x\",\"😀\",\"😀\",\"\\ud83d\",{\"k\\ud800\":\"\\udfff\"}]",
+            ),
+            (r#"{"__proto__":1}"#, r#"{"__proto__":1}"#),
         ];
-        for (input, node) in cases {
+        for (input, expected) in cases {
+            assert_eq!(node(input), expected, "{input}");
             let raw = RawValue::from_string(input.into()).unwrap();
-            assert_eq!(canonical(&raw).unwrap().get(), node, "{input}");
+            assert_eq!(canonical(&raw).unwrap().get(), expected, "{input}");
         }
     }
 
     #[test]
-    fn unreadable_text_is_left_to_the_caller() {
-        let raw = RawValue::from_string(r#""\ud800""#.into()).unwrap();
-        assert!(canonical(&raw).is_none());
+    fn refuses_what_json_parse_refuses() {
+        for bad in [
+            "",
+            "01",
+            "1.",
+            ".5",
+            "+1",
+            "1e",
+            "[1,]",
+            "{\"a\":1,}",
+            "\"\\x\"",
+            "\"a\n\"",
+            "nul",
+            "[1] 2",
+            "{a:1}",
+            "\"\\u12\"",
+            "NaN",
+        ] {
+            assert!(parse(bad).is_none(), "{bad:?}");
+        }
+        assert!(parse(&"[".repeat(MAX_DEPTH + 2)).is_none());
+    }
+
+    #[test]
+    fn strings_round_trip() {
+        for s in ["", "a\"b\\c\u{1}\u{7f}\u{2028}é😀", "\u{8}\u{c}\n\r\t"] {
+            let lit = JsStr::new(s);
+            assert_eq!(lit.literal(), serde_json::to_string(s).unwrap());
+            assert_eq!(lit.to_str().as_deref(), Some(s));
+        }
+        let Some(Js::String(lone)) = parse(r#""k\ud800""#) else { panic!() };
+        assert_eq!(lone.to_str(), None);
+        assert_eq!(lone.to_string_lossy(), "k\u{fffd}");
+    }
+
+    /// `tests/vectors/numbers.json`: `[input, JSON.stringify(JSON.parse(input))]`
+    /// pairs recorded in Node by `tests/vectors/numbers.mjs`.
+    #[test]
+    fn numbers_match_the_node_table() {
+        let table: Vec<(String, String)> =
+            serde_json::from_str(include_str!("../../../../tests/vectors/numbers.json")).unwrap();
+        assert!(table.len() >= 1000);
+        let mut failures = Vec::new();
+        for (input, expected) in &table {
+            let got = parse(input).map(|v| {
+                let mut out = String::new();
+                write_js(&v, &mut out);
+                out
+            });
+            if got.as_deref() != Some(expected.as_str()) {
+                failures.push(format!("{input} → {got:?}, Node {expected}"));
+            }
+        }
+        assert!(failures.is_empty(), "{} of {}:\n{}", failures.len(), table.len(), failures.join("\n"));
     }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::document::{FieldError, Millis};
+use super::js_json::{self, Js, JsStr};
 use super::{Session, SessionError, Sessions};
 use crate::store::SessionStore;
 
@@ -81,17 +82,11 @@ impl<S: SessionStore> Sessions<'_, S> {
 /// `raw` without its member `key`, the other members kept in order and byte
 /// for byte; `None` when `raw` is not an object.
 fn remove_member(raw: &RawValue, key: &str) -> Option<Box<RawValue>> {
-    let members: Vec<(String, Box<RawValue>)> = serde_json::from_str::<super::document::RawObject>(raw.get()).ok()?.0;
-    let mut out = String::from("{");
-    for (k, v) in members.iter().filter(|(k, _)| k != key) {
-        if out.len() > 1 {
-            out.push(',');
-        }
-        out.push_str(&serde_json::to_string(k).ok()?);
-        out.push(':');
-        out.push_str(v.get());
-    }
-    out.push('}');
+    let Some(Js::Object(mut members)) = js_json::parse(raw.get()) else { return None };
+    let key = JsStr::new(key);
+    members.retain(|(k, _)| *k != key);
+    let mut out = String::new();
+    js_json::write_js(&Js::Object(members), &mut out);
     RawValue::from_string(out).ok()
 }
 
