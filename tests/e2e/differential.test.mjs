@@ -40,17 +40,9 @@ const DEMO = (expires = '"<expires>"') => `"originalMaxAge":60000,"expires":${ex
  * category leaves this list and from then on runs as a normal test.
  */
 export const KNOWN_DIFFERENCES = [
-  { category: "lone-surrogate-values", issue: "#8 lone surrogates: a string holding one is kept as written (escape case, other escapes, an escaped pair), Node rewrites it" },
-  { category: "lone-surrogate-keys", issue: "#8 lone surrogates: one in a member name makes the worker start a new session" },
-  { category: "cookie-missing-httponly", issue: "#8 missing cookie members: Node's Cookie defaults httpOnly to true (stored and HttpOnly sent), the worker leaves it out" },
-  { category: "cookie-missing-path", issue: "#8 missing cookie members: Node's Cookie defaults path to \"/\" (stored and Path=/ sent), the worker leaves it out" },
   { category: "lifetime-missing", issue: "#8 missing cookie members: without originalMaxAge Node writes back neither member (a stored expires is dropped too), the worker writes both as null" },
   { category: "expires-http-date", issue: "#8 expires spelling: Node's Date reads an HTTP date, the worker (RFC 3339 only) starts a new session" },
   { category: "max-age-fraction", issue: "#8 numbers: a fractional originalMaxAge, which Node writes back otherwise" },
-  { category: "key-order", issue: "#8 key order: Node keeps `cookie` where the document had it, the worker moves it first" },
-  { category: "repeated-cookie-keys", issue: "#8 repeated keys: a member repeated inside `cookie` makes the worker start a new session" },
-  { category: "proto", issue: "#8 __proto__: express-session drops a top-level __proto__ (and saves, even on a read), the worker keeps it" },
-  { category: "prototype-names", issue: "#8 __proto__: express-session's Session drops members its prototype has (toString, id, save…), the worker keeps them" },
 ];
 
 /**

@@ -275,12 +275,15 @@ pub struct SessionDocument {
     fields: Vec<Field>,
     /// How many fields come before `cookie`.
     cookie_at: usize,
+    /// Whether `parse` dropped a stored field (a [`SESSION_PROPERTIES`]
+    /// name): the stored document then differs from the session.
+    dropped_on_load: bool,
 }
 
 impl SessionDocument {
     /// A fresh document with no fields.
     pub fn new(cookie: SessionCookie) -> Self {
-        Self { cookie, fields: Vec::new(), cookie_at: 0 }
+        Self { cookie, fields: Vec::new(), cookie_at: 0, dropped_on_load: false }
     }
 
     /// Reads a stored document.
@@ -298,6 +301,7 @@ impl SessionDocument {
         let cookie_key = JsStr::new("cookie");
         let mut cookie = None;
         let mut cookie_at = 0;
+        let mut dropped_on_load = false;
         let mut fields = Vec::with_capacity(members.len());
         for (key, value) in members {
             let mut json = String::new();
@@ -309,6 +313,7 @@ impl SessionDocument {
             }
             let name = key.to_string_lossy();
             if key.to_str().is_some() && SESSION_PROPERTIES.contains(&name.as_str()) {
+                dropped_on_load = true;
                 continue;
             }
             let value = RawValue::from_string(json).map_err(DocumentError::NotJson)?;
@@ -332,7 +337,16 @@ impl SessionDocument {
         if cookie.original_max_age.is_some_and(|ms| !ms.is_finite() || ms.abs() > MAX_AGE_LIMIT_MS) {
             return Err(DocumentError::BadCookie(de::Error::custom("originalMaxAge out of range")));
         }
-        Ok(Self { cookie, fields, cookie_at })
+        Ok(Self { cookie, fields, cookie_at, dropped_on_load })
+    }
+
+    /// Whether loading dropped a stored field that a session cannot hold
+    /// (`__proto__`, `toString`, `save`, …). express-session hashes the
+    /// stored object for `originalHash` and the session for the current
+    /// hash, so such a session counts as modified and is saved even on a
+    /// read.
+    pub fn dropped_on_load(&self) -> bool {
+        self.dropped_on_load
     }
 
     /// The document as connect-redis stores it: compact JSON, the members

@@ -336,7 +336,12 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         };
         match SessionDocument::parse(&bytes) {
             Ok(doc) => {
-                let original = doc.fields_fingerprint();
+                let mut original = doc.fields_fingerprint();
+                if doc.dropped_on_load() {
+                    // express-session's originalHash is of the stored object,
+                    // dropped fields included: the session reads as modified.
+                    original.push(("\u{0}dropped on load".into(), String::new()));
+                }
                 Ok(Session {
                     id: sid.clone(),
                     cookie_id: Some(sid.clone()),
