@@ -41,7 +41,6 @@ const DEMO = (expires = '"<expires>"') => `"originalMaxAge":60000,"expires":${ex
  */
 export const KNOWN_DIFFERENCES = [
   { category: "lifetime-missing", issue: "#8 missing cookie members: without originalMaxAge Node writes back neither member (a stored expires is dropped too), the worker writes both as null" },
-  { category: "expires-http-date", issue: "#8 expires spelling: Node's Date reads an HTTP date, the worker (RFC 3339 only) starts a new session" },
   { category: "max-age-fraction", issue: "#8 numbers: a fractional originalMaxAge, which Node writes back otherwise" },
 ];
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::js_json::{self, Js, JsStr};
-use time::format_description::well_known::Rfc3339;
+use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::macros::format_description;
 use time::OffsetDateTime;
 
@@ -199,9 +199,13 @@ pub fn format_http_date(ms: Millis) -> String {
     to_datetime(ms).format(&fmt).unwrap_or_default()
 }
 
-/// Parses an ISO 8601 / RFC 3339 instant into ms since the epoch.
+/// Parses a stored `expires` into ms since the epoch: an ISO 8601 / RFC
+/// 3339 instant (what `Date#toJSON` writes), or an RFC 2822 / HTTP date
+/// such as `Sun, 29 Nov 2026 23:19:39 GMT` (what `Date#toUTCString`
+/// writes, and what `new Date(text)` in Node also reads). Other spellings
+/// V8's date parser guesses at are refused.
 pub fn parse_iso(text: &str) -> Option<Millis> {
-    let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    let t = OffsetDateTime::parse(text, &Rfc3339).or_else(|_| OffsetDateTime::parse(text, &Rfc2822)).ok()?;
     i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
 }
 
@@ -664,6 +668,9 @@ mod tests {
     fn dates() {
         assert_eq!(format_iso(1_795_415_007_103), "2026-11-23T06:23:27.103Z");
         assert_eq!(parse_iso("2026-11-23T06:23:27.103Z"), Some(1_795_415_007_103));
+        // Date#toUTCString's spelling, which Node's Date reads too.
+        assert_eq!(parse_iso("Mon, 23 Nov 2026 06:23:27 GMT"), Some(1_795_415_007_000));
+        assert_eq!(parse_iso("next tuesday"), None);
         assert_eq!(format_http_date(1_795_415_007_999), "Mon, 23 Nov 2026 06:23:27 GMT");
     }
 }

@@ -268,3 +268,17 @@ fn same_site_auto_follows_the_request_scheme() {
     let s = block_on(sessions.load(None, NOW, true)).unwrap();
     assert!(block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap().ends_with("; HttpOnly; SameSite=None"));
 }
+
+/// Deliberate difference: a touch whose TTL is ≤ 0 (a stored
+/// originalMaxAge ≤ 0) sends DEL where connect-redis sends EXPIRE with the
+/// negative TTL; Redis deletes the key either way, and DEL says so.
+#[test]
+fn a_touch_with_no_time_left_deletes() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let stored = r#"{"cookie":{"originalMaxAge":-1000,"expires":"2026-11-23T06:22:00.000Z","secure":false,"httpOnly":true,"path":"/"},"views":2}"#;
+    store.insert_raw(&format!("sess:{SID}"), stored.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.commit(s, NOW)).unwrap();
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("DEL sess:{SID}")]);
+}
