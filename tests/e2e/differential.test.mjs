@@ -40,8 +40,6 @@ const DEMO = (expires = '"<expires>"') => `"originalMaxAge":60000,"expires":${ex
  * category leaves this list and from then on runs as a normal test.
  */
 export const KNOWN_DIFFERENCES = [
-  { category: "lifetime-missing", issue: "#8 missing cookie members: without originalMaxAge Node writes back neither member (a stored expires is dropped too), the worker writes both as null" },
-  { category: "max-age-fraction", issue: "#8 numbers: a fractional originalMaxAge, which Node writes back otherwise" },
 ];
 
 /**

@@ -153,8 +153,16 @@ impl Default for SessionCookie {
 impl SessionCookie {
     /// express-session's `touch()`/`resetMaxAge()`: expires becomes
     /// now + originalMaxAge (stays null for a browser-session cookie).
+    ///
+    /// As in Node, the instant is a whole millisecond (`new Date(x)`
+    /// truncates `x`), and setting it recomputes `originalMaxAge` as
+    /// `expires − now` (the Cookie's `expires` setter): a stored
+    /// `60000.5` becomes `60000`; whole numbers stay as they are.
     pub fn reset_expiry(&mut self, now: Millis) {
-        self.expires = self.original_max_age.map(|ms| now.saturating_add(ms as Millis));
+        self.expires = self.original_max_age.map(|ms| (now as f64 + ms).trunc() as Millis);
+        if let Some(expires) = self.expires {
+            self.original_max_age = Some((expires - now) as f64);
+        }
     }
 
     /// Milliseconds from `now` until `expires`, like the cookie's `maxAge`
@@ -282,12 +290,18 @@ pub struct SessionDocument {
     /// Whether `parse` dropped a stored field (a [`SESSION_PROPERTIES`]
     /// name): the stored document then differs from the session.
     dropped_on_load: bool,
+    /// The stored cookie had no `originalMaxAge` member at all. Node then
+    /// loads it as `undefined` (`createSession` keeps it "intact"), its
+    /// next touch makes `expires` `undefined` too, and JSON.stringify
+    /// writes neither member: a browser-session cookie without the two
+    /// members, until the app sets a max age.
+    pub(crate) lifetime_absent: bool,
 }
 
 impl SessionDocument {
     /// A fresh document with no fields.
     pub fn new(cookie: SessionCookie) -> Self {
-        Self { cookie, fields: Vec::new(), cookie_at: 0, dropped_on_load: false }
+        Self { cookie, fields: Vec::new(), cookie_at: 0, dropped_on_load: false, lifetime_absent: false }
     }
 
     /// Reads a stored document.
@@ -335,13 +349,21 @@ impl SessionDocument {
                 return Err(DocumentError::BadExpires(text));
             }
         }
-        let cookie: SessionCookie = serde_json::from_str(&cookie_json).map_err(DocumentError::BadCookie)?;
+        let mut cookie: SessionCookie = serde_json::from_str(&cookie_json).map_err(DocumentError::BadCookie)?;
+        // Absent, not null: serde reads both as None, the member list tells.
+        let lifetime_absent = match js_json::parse(&cookie_json) {
+            Some(Js::Object(members)) => !members.iter().any(|(k, _)| *k == JsStr::new("originalMaxAge")),
+            _ => false,
+        };
+        if lifetime_absent {
+            cookie.expires = None;
+        }
         // Beyond this a date can no longer be written (year 9999) and the
         // arithmetic on it could overflow; Node's Date tops out near it too.
         if cookie.original_max_age.is_some_and(|ms| !ms.is_finite() || ms.abs() > MAX_AGE_LIMIT_MS) {
             return Err(DocumentError::BadCookie(de::Error::custom("originalMaxAge out of range")));
         }
-        Ok(Self { cookie, fields, cookie_at, dropped_on_load })
+        Ok(Self { cookie, fields, cookie_at, dropped_on_load, lifetime_absent })
     }
 
     /// Whether loading dropped a stored field that a session cannot hold
@@ -358,7 +380,7 @@ impl SessionDocument {
     /// then the rest in insertion order, `cookie` where it was read), each
     /// as it was read or written.
     pub fn to_json(&self) -> String {
-        let cookie = serde_json::to_string(&self.cookie).unwrap_or_else(|_| "{}".into());
+        let cookie = self.cookie_json();
         let mut members: Vec<(&str, &str, &str)> = Vec::with_capacity(self.fields.len() + 1);
         for (i, f) in self.fields.iter().enumerate() {
             if i == self.cookie_at {
@@ -384,6 +406,23 @@ impl SessionDocument {
         }
         out.push('}');
         out
+    }
+
+    /// The `cookie` member as express-session's Cookie writes it (see
+    /// `lifetime_absent` for the one case without its lifetime members).
+    fn cookie_json(&self) -> String {
+        let full = serde_json::to_string(&self.cookie).unwrap_or_else(|_| "{}".into());
+        if !(self.lifetime_absent && self.cookie.original_max_age.is_none()) {
+            return full;
+        }
+        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&full) {
+            Ok(mut members) => {
+                members.shift_remove("originalMaxAge");
+                members.shift_remove("expires");
+                serde_json::to_string(&members).unwrap_or(full)
+            }
+            Err(_) => full,
+        }
     }
 
     /// Reads field `key` as `T`; `Ok(None)` when absent.
@@ -651,6 +690,36 @@ mod tests {
         let text = format!(r#"{{"cookie":{{"path":"/x"}},"a":1,"cookie":{cookie}}}"#);
         let doc = SessionDocument::parse(text.as_bytes()).unwrap();
         assert_eq!(doc.to_json(), format!(r#"{{"cookie":{cookie},"a":1}}"#));
+    }
+
+    #[test]
+    fn a_stored_cookie_without_original_max_age_loses_both_lifetime_members() {
+        // express-session: createSession keeps originalMaxAge undefined, the
+        // next touch makes expires undefined, JSON.stringify drops both.
+        for stored in [
+            r#"{"cookie":{"httpOnly":true,"path":"/"},"a":1}"#,
+            r#"{"cookie":{"expires":"2026-11-23T06:22:00.000Z","httpOnly":true,"path":"/"},"a":1}"#,
+        ] {
+            let mut doc = SessionDocument::parse(stored.as_bytes()).unwrap();
+            doc.cookie.reset_expiry(1_795_414_947_103);
+            assert_eq!(doc.cookie.expires, None);
+            assert_eq!(doc.to_json(), r#"{"cookie":{"httpOnly":true,"path":"/"},"a":1}"#, "{stored}");
+        }
+        // A stored null is not absent: both are written as null.
+        let stored = r#"{"cookie":{"originalMaxAge":null,"expires":null,"httpOnly":true,"path":"/"}}"#;
+        assert_eq!(SessionDocument::parse(stored.as_bytes()).unwrap().to_json(), stored);
+    }
+
+    #[test]
+    fn a_fractional_original_max_age_becomes_whole_at_the_next_touch() {
+        // Node: expires = new Date(now + 60000.5) truncates, and the expires
+        // setter recomputes originalMaxAge = expires - now.
+        let stored =
+            r#"{"cookie":{"originalMaxAge":60000.5,"expires":"2026-11-23T06:22:00.000Z","httpOnly":true,"path":"/"}}"#;
+        let mut doc = SessionDocument::parse(stored.as_bytes()).unwrap();
+        doc.cookie.reset_expiry(1_795_414_947_103);
+        assert_eq!(doc.cookie.original_max_age, Some(60000.0));
+        assert_eq!(doc.cookie.expires, Some(1_795_414_947_103 + 60_000));
     }
 
     #[test]

@@ -246,6 +246,7 @@ impl Session {
     /// together with a login, as Passport apps do, to persist it.
     pub fn set_max_age(&mut self, ms: Option<f64>, now: Millis) {
         self.doc.cookie.original_max_age = ms;
+        self.doc.lifetime_absent = false;
         self.doc.cookie.reset_expiry(now);
     }
 
