@@ -10,7 +10,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { once } from "node:events";
-import { startStack, cookiePair, setCookieLines, sidOf } from "../support/index.mjs";
+import signature from "cookie-signature";
+import { startStack, cookiePair, setCookieLines, sidOf, SECRET } from "../support/index.mjs";
 import { startExpress } from "../fixtures/express-app.mjs";
 
 let stack;
@@ -25,12 +26,17 @@ after(async () => {
   await stack?.stop();
 });
 
-/** A GET with the header lines exactly as given, over a raw socket, to Node. */
+/**
+ * A GET with the header lines exactly as given, over a raw socket: each
+ * character one byte (Latin-1), so a line can carry a byte that is not
+ * UTF-8. The answer is read as UTF-8 JSON.
+ */
 async function rawGet(baseUrl, path, headerLines) {
   const { hostname, port } = new URL(baseUrl);
   const socket = connect(Number(port), hostname);
   await once(socket, "connect");
-  socket.write([`GET ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, "Connection: close", ...headerLines, "", ""].join("\r\n"));
+  const request = [`GET ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, "Connection: close", ...headerLines, "", ""];
+  socket.write(Buffer.from(request.join("\r\n"), "latin1"));
   let text = "";
   socket.setEncoding("utf8");
   socket.on("data", (d) => (text += d));
@@ -76,4 +82,22 @@ test("worker: HTTP/2-style fields joined with '; ' and a single well-formed head
     const res = await stack.worker.fetch("/api/session", { headers: { Cookie: cookie } });
     assert.equal((await res.json()).sessionID, sid, cookie);
   }
+});
+
+test("deliberate difference: an unencoded non-ASCII byte in the Cookie header (é as 0xE9) is Latin-1 to Node, not to workerd", async () => {
+  // A session whose id has a non-ASCII character, sent unencoded (browsers
+  // and express-session always percent-encode; RFC 6265 §4.1.1 allows only
+  // ASCII cookie-octets). Node reads header bytes as Latin-1 and finds it;
+  // workerd hands the worker a value that no longer holds 0xE9, so the
+  // worker starts a new session, never looking up another key.
+  const sid = "abc\u00e9";
+  const expires = new Date(Date.now() + 60_000).toISOString();
+  const doc = JSON.stringify({ cookie: { originalMaxAge: 60000, expires, secure: false, httpOnly: true, path: "/" }, views: 5 });
+  await stack.redis.client.set(`sess:${sid}`, doc, { EX: 60 });
+  const cookie = `_redisDemo=s:${signature.sign(sid, SECRET)}`;
+  const node = await rawGet(express.url, "/api/session", [`Cookie: ${cookie}`]);
+  assert.equal(node.body.sessionID, sid, "express-session finds it");
+  const worker = await rawGet(stack.worker.url, "/api/session", [`Cookie: ${cookie}`]);
+  assert.notEqual(worker.body.sessionID, sid, "the worker starts a new session");
+  assert.equal(await stack.redis.client.get(`sess:${sid}`), doc, "the stored session is untouched");
 });
