@@ -24,7 +24,9 @@ pub use upstash::UpstashClient;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The request did not reach the store, or the exchange failed before
-    /// an answer (connection refused, DNS, reset): nothing was applied.
+    /// an answer (connection refused, DNS, reset). Usually nothing was
+    /// applied, but a connection that broke after the request was sent may
+    /// have delivered it: the transport cannot tell the two apart.
     #[error("session store unreachable")]
     Unreachable(#[source] TransportError),
     /// No answer within the configured time. The request may have reached
