@@ -206,6 +206,11 @@ export const CATEGORIES = {
     for (const k of r.shuffle(Object.keys(options)).slice(0, r.int(1, 4))) d.cookie.set(k, options[k]());
   },
   /** Cookie members express-session does not know (dropped by its Cookie). */
+  /** Optional cookie members stored as null (e.g. `domain: process.env.X ?? null` in an Express app). */
+  "cookie-null-members": (r, d) => {
+    const names = ["domain", "sameSite", "priority", "partitioned", "secure", "httpOnly", "path"];
+    for (const k of r.shuffle(names).slice(0, r.int(1, 3))) d.cookie.set(k, "null");
+  },
   "cookie-extra": (r, d) => {
     const extras = { foo: () => "1", data: () => "{}", maxAge: () => "5000", originalmaxage: () => "1", "": () => q("x"), nested: () => plainValue(r) };
     for (const k of r.shuffle(Object.keys(extras)).slice(0, r.int(1, 2))) d.cookie.set(k, extras[k]());

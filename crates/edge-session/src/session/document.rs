@@ -296,12 +296,28 @@ pub struct SessionDocument {
     /// writes neither member: a browser-session cookie without the two
     /// members, until the app sets a max age.
     pub(crate) lifetime_absent: bool,
+    /// Optional `cookie` members the stored document held as `null`
+    /// (`"domain":null`, say): Node's Cookie keeps a null member and
+    /// JSON.stringify writes it, while a member left out stays out.
+    stored_nulls: Vec<&'static str>,
 }
+
+/// The `cookie` members in the order express-session writes them
+/// (`Cookie.prototype.data`).
+const COOKIE_MEMBERS: [&str; 9] =
+    ["originalMaxAge", "partitioned", "priority", "expires", "secure", "httpOnly", "domain", "path", "sameSite"];
 
 impl SessionDocument {
     /// A fresh document with no fields.
     pub fn new(cookie: SessionCookie) -> Self {
-        Self { cookie, fields: Vec::new(), cookie_at: 0, dropped_on_load: false, lifetime_absent: false }
+        Self {
+            cookie,
+            fields: Vec::new(),
+            cookie_at: 0,
+            dropped_on_load: false,
+            lifetime_absent: false,
+            stored_nulls: Vec::new(),
+        }
     }
 
     /// Reads a stored document.
@@ -350,11 +366,16 @@ impl SessionDocument {
             }
         }
         let mut cookie: SessionCookie = serde_json::from_str(&cookie_json).map_err(DocumentError::BadCookie)?;
-        // Absent, not null: serde reads both as None, the member list tells.
-        let lifetime_absent = match js_json::parse(&cookie_json) {
-            Some(Js::Object(members)) => !members.iter().any(|(k, _)| *k == JsStr::new("originalMaxAge")),
-            _ => false,
+        // Absent or null: serde reads both as None, the member list tells.
+        let cookie_members = match js_json::parse(&cookie_json) {
+            Some(Js::Object(members)) => members,
+            _ => Vec::new(),
         };
+        let lifetime_absent = !cookie_members.iter().any(|(k, _)| *k == JsStr::new("originalMaxAge"));
+        let stored_nulls: Vec<&'static str> = COOKIE_MEMBERS
+            .into_iter()
+            .filter(|name| cookie_members.iter().any(|(k, v)| *k == JsStr::new(name) && matches!(v, Js::Null)))
+            .collect();
         if lifetime_absent {
             cookie.expires = None;
         }
@@ -363,7 +384,7 @@ impl SessionDocument {
         if cookie.original_max_age.is_some_and(|ms| !ms.is_finite() || ms.abs() > MAX_AGE_LIMIT_MS) {
             return Err(DocumentError::BadCookie(de::Error::custom("originalMaxAge out of range")));
         }
-        Ok(Self { cookie, fields, cookie_at, dropped_on_load, lifetime_absent })
+        Ok(Self { cookie, fields, cookie_at, dropped_on_load, lifetime_absent, stored_nulls })
     }
 
     /// Whether loading dropped a stored field that a session cannot hold
@@ -412,17 +433,28 @@ impl SessionDocument {
     /// `lifetime_absent` for the one case without its lifetime members).
     fn cookie_json(&self) -> String {
         let full = serde_json::to_string(&self.cookie).unwrap_or_else(|_| "{}".into());
-        if !(self.lifetime_absent && self.cookie.original_max_age.is_none()) {
+        let drop_lifetime = self.lifetime_absent && self.cookie.original_max_age.is_none();
+        if !drop_lifetime && self.stored_nulls.is_empty() {
             return full;
         }
-        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&full) {
-            Ok(mut members) => {
-                members.shift_remove("originalMaxAge");
-                members.shift_remove("expires");
-                serde_json::to_string(&members).unwrap_or(full)
-            }
-            Err(_) => full,
+        let Ok(mut members) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&full) else {
+            return full;
+        };
+        if drop_lifetime {
+            members.shift_remove("originalMaxAge");
+            members.shift_remove("expires");
         }
+        // A member still unset that was stored as null is written as null,
+        // in its place in express-session's order.
+        for name in &self.stored_nulls {
+            if members.contains_key(*name) {
+                continue;
+            }
+            let rank = |key: &str| COOKIE_MEMBERS.iter().position(|m| *m == key);
+            let at = members.keys().take_while(|k| rank(k) < rank(name)).count();
+            members.shift_insert(at, (*name).to_owned(), serde_json::Value::Null);
+        }
+        serde_json::to_string(&members).unwrap_or(full)
     }
 
     /// Reads field `key` as `T`; `Ok(None)` when absent.
@@ -708,6 +740,22 @@ mod tests {
         // A stored null is not absent: both are written as null.
         let stored = r#"{"cookie":{"originalMaxAge":null,"expires":null,"httpOnly":true,"path":"/"}}"#;
         assert_eq!(SessionDocument::parse(stored.as_bytes()).unwrap().to_json(), stored);
+    }
+
+    #[test]
+    fn cookie_members_stored_as_null_are_written_back_as_null_in_node_order() {
+        // Node's Cookie keeps a null member and JSON.stringify writes it.
+        let stored = r#"{"cookie":{"originalMaxAge":60000,"expires":null,"priority":null,"httpOnly":true,"path":"/","domain":null},"a":1}"#;
+        let doc = SessionDocument::parse(stored.as_bytes()).unwrap();
+        assert_eq!(doc.cookie.domain, None, "no Domain attribute");
+        assert_eq!(
+            doc.to_json(),
+            r#"{"cookie":{"originalMaxAge":60000,"priority":null,"expires":null,"httpOnly":true,"domain":null,"path":"/"},"a":1}"#
+        );
+        // A value set later replaces the null.
+        let mut doc = SessionDocument::parse(stored.as_bytes()).unwrap();
+        doc.cookie.domain = Some("example.com".into());
+        assert!(doc.to_json().contains(r#""domain":"example.com""#));
     }
 
     #[test]
