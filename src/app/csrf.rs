@@ -26,6 +26,12 @@ pub fn same_origin(req: &Request<'_>) -> bool {
 /// anything that is not an origin, which never matches.
 fn normalized_origin(origin: &str) -> Option<String> {
     let url = url::Url::parse(origin.trim()).ok()?;
+    // An origin is scheme, host and port only (RFC 6454 §7.1): one with a
+    // path, query, fragment or credentials is not an Origin header value.
+    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+    if !bare || !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
     let origin = url.origin();
     origin.is_tuple().then(|| origin.ascii_serialization())
 }
@@ -70,6 +76,9 @@ mod tests {
             (Some("https://beer.example:8443"), None, false),
             (Some("https://beer.example.evil"), None, false),
             (Some("not an origin"), None, false),
+            (Some("https://beer.example/x"), None, false),
+            (Some("https://beer.example?x=1"), None, false),
+            (Some("https://user@beer.example"), None, false),
             // Sec-Fetch-Site wins over a matching Origin.
             (Some("https://beer.example"), Some("cross-site"), false),
         ];

@@ -758,6 +758,28 @@ mod tests {
         assert!(doc.to_json().contains(r#""domain":"example.com""#));
     }
 
+    /// Deliberate differences (README): documents Node still reads that
+    /// the worker refuses, each starting a new session with the stored key
+    /// left as it was.
+    #[test]
+    fn limits_node_does_not_have() {
+        let cookie =
+            r#""cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:22:00.000Z","httpOnly":true,"path":"/"}"#;
+        // Nesting past 512 levels (the reader's stack bound on wasm32).
+        let deep = format!("{{{cookie},\"a\":{}1{}}}", "[".repeat(600), "]".repeat(600));
+        assert!(SessionDocument::parse(deep.as_bytes()).is_err());
+        let shallow = format!("{{{cookie},\"a\":{}1{}}}", "[".repeat(500), "]".repeat(500));
+        assert!(SessionDocument::parse(shallow.as_bytes()).is_ok());
+        // originalMaxAge beyond 10^14 ms (dates past year 9999 overflow).
+        let huge = r#"{"cookie":{"originalMaxAge":1e15,"expires":null}}"#;
+        assert!(SessionDocument::parse(huge.as_bytes()).is_err());
+        // expires spellings V8's Date guesses at: a number, a date alone, prose.
+        for expires in ["1795414947103", r#""2030-01-01""#, r#""January 1, 2030 10:00:00""#] {
+            let doc = format!(r#"{{"cookie":{{"originalMaxAge":60000,"expires":{expires}}}}}"#);
+            assert!(SessionDocument::parse(doc.as_bytes()).is_err(), "{expires}");
+        }
+    }
+
     #[test]
     fn a_fractional_original_max_age_becomes_whole_at_the_next_touch() {
         // Node: expires = new Date(now + 60000.5) truncates, and the expires

@@ -282,3 +282,20 @@ fn a_touch_with_no_time_left_deletes() {
     block_on(sessions.commit(s, NOW)).unwrap();
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("DEL sess:{SID}")]);
 }
+
+/// Deliberate difference: a stored cookie member of a type express-session
+/// never writes (`"httpOnly":"yes"`) makes the document unreadable: a new
+/// session with a notice, and the stored key is left as it was. Node would
+/// carry the odd value along.
+#[test]
+fn a_cookie_member_of_another_type_starts_a_new_session_and_keeps_the_old_key() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let stored = r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:22:00.000Z","httpOnly":"yes","path":"/"},"views":2}"#;
+    store.insert_raw(&format!("sess:{SID}"), stored.as_bytes(), Some(60));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    assert_eq!(s.id(), FRESH);
+    assert!(s.notice().is_some());
+    block_on(sessions.commit(s, NOW)).unwrap();
+    assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, stored.as_bytes(), "the old key is untouched");
+}
