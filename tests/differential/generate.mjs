@@ -205,12 +205,17 @@ export const CATEGORIES = {
     };
     for (const k of r.shuffle(Object.keys(options)).slice(0, r.int(1, 4))) d.cookie.set(k, options[k]());
   },
-  /** Cookie members express-session does not know (dropped by its Cookie). */
   /** Optional cookie members stored as null (e.g. `domain: process.env.X ?? null` in an Express app). */
   "cookie-null-members": (r, d) => {
     const names = ["domain", "sameSite", "priority", "partitioned", "secure", "httpOnly", "path"];
     for (const k of r.shuffle(names).slice(0, r.int(1, 3))) d.cookie.set(k, "null");
+    // Sometimes without originalMaxAge too: a stored "expires":null then goes.
+    if (r.chance(0.3)) {
+      d.cookie.delete("originalMaxAge");
+      d.cookie.set("expires", "null");
+    }
   },
+  /** Cookie members express-session does not know (dropped by its Cookie). */
   "cookie-extra": (r, d) => {
     const extras = { foo: () => "1", data: () => "{}", maxAge: () => "5000", originalmaxage: () => "1", "": () => q("x"), nested: () => plainValue(r) };
     for (const k of r.shuffle(Object.keys(extras)).slice(0, r.int(1, 2))) d.cookie.set(k, extras[k]());

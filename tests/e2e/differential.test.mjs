@@ -54,6 +54,8 @@ export const EXAMPLES = {
   "cookie-missing-httponly": { request: "pour", text: `{"cookie":{"originalMaxAge":60000,"expires":"<expires>","path":"/"}}` },
   "cookie-missing-path": { request: "pour", text: `{"cookie":{"originalMaxAge":60000,"expires":"<expires>","httpOnly":true}}` },
   "lifetime-missing": { request: "pour", text: `{"cookie":{"httpOnly":true,"path":"/"}}` },
+  // Found by review: "expires":null without originalMaxAge must go too, the other nulls stay.
+  "cookie-null-members": { request: "pour", text: `{"cookie":{"expires":null,"httpOnly":true,"path":"/","domain":null},"views":2}` },
   "expires-http-date": { request: "read", text: `{"cookie":{${DEMO('"<expires-http>"')}}}` },
   "max-age-fraction": { request: "pour", text: `{"cookie":{"originalMaxAge":60000.5,"expires":"<expires>","httpOnly":true,"path":"/"}}` },
   "key-order": { request: "pour", text: `{"a":1,"cookie":{${DEMO()}}}` },

@@ -369,6 +369,20 @@ mod tests {
         assert_eq!(find_cookie("a=%FF", "a").as_deref(), Some("%FF"), "not UTF-8 kept raw");
     }
 
+    /// Deliberate difference: a stored sameSite or priority value that
+    /// jshttp/cookie rejects (Node throws while answering) is left out.
+    #[test]
+    fn unknown_same_site_and_priority_values_send_no_attribute() {
+        let cookie = SessionCookie {
+            same_site: Some(SameSite::Text("foo".into())),
+            priority: Some("urgent".into()),
+            ..SessionCookie::default()
+        };
+        let line = set_cookie_header("_redisDemo", "x", &keyboard_cat(), &cookie);
+        assert!(line.ends_with("; Path=/; HttpOnly"), "{line}");
+        assert!(!line.contains("SameSite") && !line.contains("Priority"), "{line}");
+    }
+
     #[test]
     fn verified_id_cases() {
         let s = keyboard_cat();

@@ -372,8 +372,11 @@ impl SessionDocument {
             _ => Vec::new(),
         };
         let lifetime_absent = !cookie_members.iter().any(|(k, _)| *k == JsStr::new("originalMaxAge"));
+        // The lifetime members are written null when unset anyway (or both
+        // left out, `lifetime_absent`): only the optional ones are recorded.
         let stored_nulls: Vec<&'static str> = COOKIE_MEMBERS
             .into_iter()
+            .filter(|name| !matches!(*name, "originalMaxAge" | "expires"))
             .filter(|name| cookie_members.iter().any(|(k, v)| *k == JsStr::new(name) && matches!(v, Js::Null)))
             .collect();
         if lifetime_absent {
@@ -752,6 +755,12 @@ mod tests {
             doc.to_json(),
             r#"{"cookie":{"originalMaxAge":60000,"priority":null,"expires":null,"httpOnly":true,"domain":null,"path":"/"},"a":1}"#
         );
+        // Without originalMaxAge a stored `"expires":null` goes too, nulls
+        // of other members stay (Node: touch makes expires undefined).
+        let stored = r#"{"cookie":{"expires":null,"httpOnly":true,"path":"/","domain":null},"views":2}"#;
+        let mut doc = SessionDocument::parse(stored.as_bytes()).unwrap();
+        doc.cookie.reset_expiry(1_795_414_947_103);
+        assert_eq!(doc.to_json(), r#"{"cookie":{"httpOnly":true,"domain":null,"path":"/"},"views":2}"#);
         // A value set later replaces the null.
         let mut doc = SessionDocument::parse(stored.as_bytes()).unwrap();
         doc.cookie.domain = Some("example.com".into());

@@ -289,13 +289,19 @@ fn a_touch_with_no_time_left_deletes() {
 /// carry the odd value along.
 #[test]
 fn a_cookie_member_of_another_type_starts_a_new_session_and_keeps_the_old_key() {
-    let (cfg, store) = (config(), MemoryStore::new());
-    let stored = r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:22:00.000Z","httpOnly":"yes","path":"/"},"views":2}"#;
-    store.insert_raw(&format!("sess:{SID}"), stored.as_bytes(), Some(60));
-    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
-    let s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
-    assert_eq!(s.id(), FRESH);
-    assert!(s.notice().is_some());
-    block_on(sessions.commit(s, NOW)).unwrap();
-    assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, stored.as_bytes(), "the old key is untouched");
+    let cfg = config();
+    for stored in [
+        r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:22:00.000Z","httpOnly":"yes","path":"/"},"views":2}"#,
+        r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:22:00.000Z","httpOnly":true,"path":5},"views":2}"#,
+        r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:22:00.000Z","secure":"false","path":"/"},"views":2}"#,
+    ] {
+        let store = MemoryStore::new();
+        store.insert_raw(&format!("sess:{SID}"), stored.as_bytes(), Some(60));
+        let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+        let s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+        assert_eq!(s.id(), FRESH, "{stored}");
+        assert!(s.notice().is_some());
+        block_on(sessions.commit(s, NOW)).unwrap();
+        assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, stored.as_bytes(), "the old key is untouched");
+    }
 }
