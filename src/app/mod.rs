@@ -16,11 +16,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use edge_session::accounts::{AccountError, Accounts};
+use edge_session::error_chain;
 use edge_session::session::cookie::MAX_COOKIE_HEADER_BYTES;
 use edge_session::session::decide;
 use edge_session::session::document::Millis;
 use edge_session::session::{Session, SessionError, Sessions};
-use edge_session::store::{AccountStore, StoreError};
+use edge_session::store::AccountStore;
 
 use crate::config::Config;
 
@@ -146,7 +147,7 @@ impl AppError {
         let plain = |status: u16| (status, self.to_string(), vec![]);
         let (status, message, mut headers) = match &self {
             AppError::Session(SessionError::Store(e)) | AppError::Account(AccountError::Store(e)) => {
-                (503, store_failure_message(e).to_owned(), vec![("Retry-After", "5".to_string())])
+                (503, e.visitor_message().to_owned(), vec![("Retry-After", "5".to_string())])
             }
             AppError::CookieTooLarge(_) | AppError::BadRequest(_) => plain(400),
             AppError::Account(AccountError::Username(_) | AccountError::Password) => plain(400),
@@ -155,13 +156,13 @@ impl AppError {
             AppError::NotFound(_) | AppError::OutsideCookiePath { .. } => plain(404),
             AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
             AppError::ViewsNotCountable | AppError::Account(AccountError::Taken) => plain(409),
-            AppError::Session(SessionError::NotFound { .. }) => (409, chain(&self), vec![]),
+            AppError::Session(SessionError::NotFound { .. }) => (409, error_chain(&self), vec![]),
             AppError::BodyTooLarge(_) => plain(413),
             AppError::Account(AccountError::RateLimited { retry_after_seconds }) => {
                 (429, self.to_string(), vec![("Retry-After", retry_after_seconds.to_string())])
             }
             AppError::Session(SessionError::Field(_) | SessionError::Corrupt { .. })
-            | AppError::Account(AccountError::Hash(_) | AccountError::Record(_)) => (500, chain(&self), vec![]),
+            | AppError::Account(AccountError::Hash(_) | AccountError::Record(_)) => (500, error_chain(&self), vec![]),
         };
         // The page reads the wait from the body, not from the message text.
         let retry_after: Option<u64> =
@@ -173,32 +174,8 @@ impl AppError {
             None => serde_json::json!({ "error": message }),
         }
         .to_string();
-        Response { status, headers, body, detail: Some(chain(&self)) }
+        Response { status, headers, body, detail: Some(error_chain(&self)) }
     }
-}
-
-/// What a visitor is told when the store failed. A timeout says that the
-/// change may have been saved: the store may have applied it and answered
-/// too late.
-pub fn store_failure_message(e: &StoreError) -> &'static str {
-    match e {
-        StoreError::TimedOut { .. } => {
-            "the session store did not answer in time; your change may or may not have been saved, so reload before trying again"
-        }
-        _ => "the session store is unavailable; try again in a few seconds",
-    }
-}
-
-/// An error and its sources, joined with ": ".
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
-    }
-    out
 }
 
 /// The JSON of `/api/session` and `/api/pour`, with the seed demo's names.

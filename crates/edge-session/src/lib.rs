@@ -85,6 +85,19 @@
 
 #[cfg(feature = "accounts")]
 pub mod accounts;
+
+/// An error and its sources, joined with ": ": the whole story for a log
+/// line (upstream replies, Redis messages), never for a visitor.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        out.push_str(": ");
+        out.push_str(&e.to_string());
+        source = e.source();
+    }
+    out
+}
 pub mod config;
 pub mod keys;
 pub mod session;

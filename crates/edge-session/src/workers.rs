@@ -36,7 +36,7 @@ use crate::config::{ConfigError, UpstashConfig, Vars};
 use crate::session::cookie::MAX_COOKIE_HEADER_BYTES;
 use crate::session::document::{FieldError, Millis};
 use crate::session::{decide, Session, SessionConfig, SessionError, Sessions};
-use crate::store::{StoreError, UpstashClient};
+use crate::store::UpstashClient;
 
 /// Why the adapter could not serve a session.
 #[derive(Debug, thiserror::Error)]
@@ -105,17 +105,10 @@ impl Error {
     pub fn into_response(self) -> worker::Result<Response> {
         let status = self.status();
         if status >= 500 {
-            worker::console_error!("edge-session: {}", chain(&self));
+            worker::console_error!("edge-session: {}", crate::error_chain(&self));
         }
         let message = match &self {
-            // A timeout's outcome is unknown: the store may have applied
-            // the write and answered too late.
-            Error::Session(SessionError::Store(StoreError::TimedOut { .. })) => {
-                "the session store did not answer in time; the change may or may not have been saved".to_owned()
-            }
-            Error::Session(SessionError::Store(_)) => {
-                "the session store is unavailable; try again in a few seconds".to_owned()
-            }
+            Error::Session(SessionError::Store(e)) => e.visitor_message().to_owned(),
             Error::Runtime(_) | Error::Session(_) => "internal error".to_owned(),
             Error::Config(_) | Error::CookieTooLarge(_) | Error::OutsideCookiePath { .. } => self.to_string(),
         };
@@ -133,18 +126,6 @@ impl Error {
         }
         Ok(resp)
     }
-}
-
-/// An error and its sources, joined with ": ", for the log.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        out.push_str(": ");
-        out.push_str(&e.to_string());
-        source = e.source();
-    }
-    out
 }
 
 /// A variable's value from a worker's `Env`: a secret (`wrangler secret

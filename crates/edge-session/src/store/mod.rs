@@ -61,6 +61,20 @@ pub enum StoreError {
     NotJson(#[source] serde_json::Error),
 }
 
+impl StoreError {
+    /// What a visitor may be told (no upstream detail). A timeout says the
+    /// change may have been saved: the store may have applied it and
+    /// answered too late.
+    pub fn visitor_message(&self) -> &'static str {
+        match self {
+            StoreError::TimedOut { .. } => {
+                "the session store did not answer in time; your change may or may not have been saved, so reload before trying again"
+            }
+            _ => "the session store is unavailable; try again in a few seconds",
+        }
+    }
+}
+
 /// The operations the session layer needs, in connect-redis's terms.
 ///
 /// The futures are not `Send`: on wasm32 everything is single-threaded and
