@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use edge_session::accounts::SESSION_INDEX_TTL_SECONDS;
+use edge_session::keys;
 use edge_session::session::Session;
 use edge_session::store::AccountStore;
 
@@ -15,7 +17,7 @@ struct Credentials {
     password: String,
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, Clone)]
 #[serde(rename_all = "camelCase")]
 struct AccountView {
     #[serde(rename = "sessionID")]
@@ -67,6 +69,9 @@ pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>, session: Session
 pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
     let c = credentials(ctx.req)?;
     let name = ctx.accounts.authenticate(&c.username, &c.password, client_ip(ctx)).await?;
+    // The new session is indexed in the same step that creates it, so a
+    // logout everywhere either sees it or runs before it exists.
+    session.add_to_index(keys::user_sessions(&name), SESSION_INDEX_TTL_SECONDS);
     ctx.sessions.login(&mut session, &name, ctx.now).await?;
     let prefix = &ctx.config.session.prefix;
     ctx.accounts.index_session(&name, session.id().as_str(), prefix).await?;
@@ -91,10 +96,11 @@ pub(super) async fn logout<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Sessi
 /// one included, and this browser's cookie is cleared.
 pub(super) async fn logout_all<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
     let name: String = session.passport_user().ok().flatten().ok_or(AppError::NotLoggedIn)?;
-    let ended = ctx.accounts.logout_everywhere(&name, &ctx.config.session.prefix).await?;
-    // This session was one of them; make sure its key is gone even if it
-    // was never indexed.
-    ctx.sessions.destroy(&mut session).await?;
+    // This session ends with them, in the same step, even if it was never
+    // indexed (a login made by an Express app).
+    let own = ctx.sessions.key(session.id());
+    let ended = ctx.accounts.logout_everywhere(&name, &ctx.config.session.prefix, &[own]).await?;
+    session.mark_destroyed();
     let view = AccountView { sessions_ended: Some(ended), ..AccountView::default() };
     answer(ctx, session, &view, 200).await
 }
@@ -107,12 +113,14 @@ fn client_ip<'a, S>(ctx: &Ctx<'a, S>) -> &'a str {
 
 async fn answer<S: AccountStore>(
     ctx: &Ctx<'_, S>,
-    session: Session,
+    mut session: Session,
     view: &AccountView,
     status: u16,
 ) -> Result<Response, AppError> {
-    let set_cookies = ctx.sessions.commit(session, ctx.now).await?;
-    let mut resp = json_ok(view, set_cookies);
+    let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    // The id as saved: a session ended meanwhile has been replaced by a new one.
+    let view = AccountView { session_id: view.session_id.as_ref().map(|_| session.id().to_string()), ..view.clone() };
+    let mut resp = json_ok(&view, set_cookies);
     resp.status = status;
     Ok(resp)
 }

@@ -49,16 +49,21 @@ pub(super) async fn route<S: AccountStore>(ctx: &Ctx<'_, S>, mut s: Session) -> 
     // (Node saves when the error response ends); the error is answered after.
     let outcome = run_ops(ctx, &mut s, ops, &mut live).await;
     if let Err(err) = outcome {
-        let set_cookies = sessions.commit(s, now).await?;
+        let set_cookies = sessions.commit(&mut s, now).await?;
         let mut resp = err.into_response();
         resp.headers.extend(set_cookies.into_iter().map(|c| ("Set-Cookie", c)));
         return Ok(resp);
     }
+    // An unreadable passport.user is answered before anything is saved.
+    if live {
+        s.passport_user::<Value>().map_err(SessionError::from)?;
+    }
+    let set_cookies = sessions.commit(&mut s, now).await?;
+    // The session as saved (a session ended meanwhile is a new one now).
     let answer = Answer {
         session_id: live.then(|| s.id().to_string()),
-        user: if live { s.passport_user::<Value>().map_err(SessionError::from)? } else { None },
+        user: if live { s.passport_user::<Value>().ok().flatten() } else { None },
     };
-    let set_cookies = sessions.commit(s, now).await?;
     Ok(json_ok(&answer, set_cookies))
 }
 

@@ -156,6 +156,12 @@ impl AppError {
             AppError::NotFound(_) | AppError::OutsideCookiePath { .. } => plain(404),
             AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
             AppError::ViewsNotCountable | AppError::Account(AccountError::Taken) => plain(409),
+            // Other requests kept saving the session (or logging in) first:
+            // nothing was written, and trying again is safe.
+            AppError::Session(SessionError::Conflict { .. } | SessionError::ChangeRefused(_))
+            | AppError::Account(AccountError::Conflict { .. }) => {
+                (409, error_chain(&self), vec![("Retry-After", "1".to_string())])
+            }
             AppError::Session(SessionError::NotFound { .. }) => (409, error_chain(&self), vec![]),
             AppError::BodyTooLarge(_) => plain(413),
             AppError::Account(AccountError::RateLimited { retry_after_seconds }) => {
@@ -348,42 +354,49 @@ async fn serve<S: AccountStore>(
 }
 
 /// `GET /api/session`: the panel, with lifetime beers when logged in.
-async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>, session: Session) -> Result<Response, AppError> {
+async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
+    let expires_in = expires_in(&session, ctx.now);
+    // Read before the commit: a failing store then leaves no session behind.
+    let lifetime_beers = match session.passport_user::<String>().ok().flatten() {
+        Some(name) => Some(ctx.accounts.counter(&name, BEERS).await?),
+        None => None,
+    };
+    let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    // A session that was logged out meanwhile is a new, anonymous one now.
     let user = session.passport_user::<String>().ok().flatten();
-    let mut view = view_of(&session, user.clone(), ctx.now);
-    if let Some(name) = &user {
-        view.lifetime_beers = Some(ctx.accounts.counter(name, BEERS).await?);
-    }
-    commit_json(ctx, session, &view).await
+    let mut view = view_of(&session, user.clone(), expires_in);
+    view.lifetime_beers = lifetime_beers.filter(|_| user.is_some());
+    Ok(json_ok(&view, set_cookies))
 }
 
-/// `POST /api/pour`: `views + 1` as the seed's JavaScript counts, and one
-/// more lifetime beer when logged in.
+/// `POST /api/pour`: `views + 1` as the seed's JavaScript counts, applied to
+/// the session as saved (an update: a parallel pour that saves first is
+/// counted too), and one more lifetime beer when the saved session is
+/// logged in.
 async fn pour<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
+    let expires_in = expires_in(&session, ctx.now);
+    session.update(|s| {
+        let current = s.get::<Value>("views").map_err(SessionError::from)?;
+        let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;
+        s.insert("views", &views).map_err(|e| AppError::Session(e.into()))
+    })?;
+    let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     let user = session.passport_user::<String>().ok().flatten();
-    let mut view = view_of(&session, user.clone(), ctx.now);
-    let current = session.get::<Value>("views").map_err(SessionError::from)?;
-    let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;
-    session.insert("views", &views).map_err(SessionError::from)?;
+    let mut view = view_of(&session, user.clone(), expires_in);
+    // After the commit, so that a pour whose save gave up counts nothing.
     if let Some(name) = &user {
         view.lifetime_beers = Some(ctx.accounts.add_to_counter(name, BEERS).await?);
     }
     let beer = beer::random();
-    view.beers_viewed = Some(views);
     view.beer_name = Some(beer.name);
     view.beer_style = Some(beer.style);
-    commit_json(ctx, session, &view).await
+    Ok(json_ok(&view, set_cookies))
 }
 
-/// Commits the session and answers `body` as 200 JSON. The answer waits for
-/// the store: what the browser sees next is what Redis holds.
-async fn commit_json<S: AccountStore, T: Serialize>(
-    ctx: &Ctx<'_, S>,
-    session: Session,
-    body: &T,
-) -> Result<Response, AppError> {
-    let set_cookies = ctx.sessions.commit(session, ctx.now).await?;
-    Ok(json_ok(body, set_cookies))
+/// Seconds from `now` until the loaded document's `cookie.expires`, as the
+/// panel shows it (read before the commit resets the expiry).
+fn expires_in(session: &Session, now: Millis) -> Option<f64> {
+    session.cookie().remaining_ms(now).map(|ms| ms as f64 / 1000.0)
 }
 
 /// A 200 JSON answer, never cached, with the session's Set-Cookie lines.
@@ -418,10 +431,10 @@ pub fn next_views(current: Option<Value>) -> Option<Value> {
     })
 }
 
-fn view_of(session: &Session, user: Option<String>, now: Millis) -> SessionView {
+fn view_of(session: &Session, user: Option<String>, expires_in: Option<f64>) -> SessionView {
     SessionView {
         session_id: session.id().to_string(),
-        session_expire_time: session.cookie().remaining_ms(now).map(|ms| ms as f64 / 1000.0),
+        session_expire_time: expires_in,
         beers_viewed: session.get::<Value>("views").ok().flatten(),
         beer_name: None,
         beer_style: None,

@@ -53,7 +53,7 @@
 //! // A first visit: no cookie, a new session.
 //! let mut session = block_on(sessions.load(None, now_ms, false))?;
 //! session.insert("views", &1)?;
-//! let set_cookie = block_on(sessions.commit(session, now_ms))?.pop().expect("a new session sends its cookie");
+//! let set_cookie = block_on(sessions.commit(&mut session, now_ms))?.pop().expect("a new session sends its cookie");
 //! assert!(set_cookie.starts_with("_redisDemo=s%3A"));
 //!
 //! // The next request sends the cookie back and finds the same session.
@@ -61,19 +61,29 @@
 //! let mut session = block_on(sessions.load(Some(cookie), now_ms + 1_000, false))?;
 //! assert_eq!(session.get::<i64>("views")?, Some(1));
 //!
+//! // update: a change that is made again on a newer document if another
+//! // request saved the session meanwhile (compare-and-set at commit).
+//! session.update(|s| {
+//!     let views = s.get::<i64>("views")?.unwrap_or(0);
+//!     s.insert("views", &(views + 1))
+//! })?;
+//! block_on(sessions.commit(&mut session, now_ms + 1_000))?;
+//! assert_eq!(session.get::<i64>("views")?, Some(2));
+//! let mut session = block_on(sessions.load(Some(cookie), now_ms + 1_500, false))?;
+//!
 //! // regenerate: the old key is deleted now; a fresh id, an empty document.
 //! let old_id = session.id().clone();
 //! block_on(sessions.regenerate(&mut session, now_ms + 2_000))?;
 //! assert_ne!(session.id(), &old_id);
 //! assert_eq!(session.get::<i64>("views")?, None);
 //! assert_eq!(store.entry(&format!("sess:{old_id}")), None);
-//! let set_cookie = block_on(sessions.commit(session, now_ms + 2_000))?.pop().expect("the new id's cookie");
+//! let set_cookie = block_on(sessions.commit(&mut session, now_ms + 2_000))?.pop().expect("the new id's cookie");
 //!
 //! // destroy: the key is deleted, and commit clears the browser's cookie.
 //! let cookie = set_cookie.split(';').next().unwrap();
 //! let mut session = block_on(sessions.load(Some(cookie), now_ms + 3_000, false))?;
 //! block_on(sessions.destroy(&mut session))?;
-//! let cleared = block_on(sessions.commit(session, now_ms + 3_000))?.pop().expect("a clearing cookie");
+//! let cleared = block_on(sessions.commit(&mut session, now_ms + 3_000))?.pop().expect("a clearing cookie");
 //! assert!(cleared.contains("Expires=Thu, 01 Jan 1970 00:00:00 GMT"));
 //! # Ok(())
 //! # }

@@ -68,12 +68,13 @@ pub enum Error {
 
 impl Error {
     /// The HTTP status this error should be answered with: 500 for a
-    /// misconfiguration, 503 for a store failure, 400 for an oversized
-    /// cookie.
+    /// misconfiguration, 503 for a store failure, 409 when other requests
+    /// kept changing the session, 400 for an oversized cookie.
     pub fn status(&self) -> u16 {
         match self {
             Error::Config(_) | Error::Runtime(_) => 500,
             Error::Session(SessionError::Store(_)) => 503,
+            Error::Session(SessionError::Conflict { .. } | SessionError::ChangeRefused(_)) => 409,
             Error::Session(_) => 500,
             Error::CookieTooLarge(_) => 400,
             Error::OutsideCookiePath { .. } => 404,
@@ -92,7 +93,8 @@ impl From<FieldError> for Error {
 impl Error {
     /// The answer for this error: [`Error::status`], a JSON body
     /// `{"error": "<message>"}` (with `"retryAfter": 5` and `Retry-After: 5`
-    /// for a store failure, as the demo answers), never cached. The message
+    /// for a store failure, `1` for a conflict, as the demo answers), never
+    /// cached. The message
     /// names a misconfigured variable but never its value, and carries no
     /// upstream detail; 5xx errors are logged whole with `console_error!`.
     ///
@@ -109,10 +111,15 @@ impl Error {
         }
         let message = match &self {
             Error::Session(SessionError::Store(e)) => e.visitor_message().to_owned(),
+            Error::Session(SessionError::Conflict { .. } | SessionError::ChangeRefused(_)) => self.to_string(),
             Error::Runtime(_) | Error::Session(_) => "internal error".to_owned(),
             Error::Config(_) | Error::CookieTooLarge(_) | Error::OutsideCookiePath { .. } => self.to_string(),
         };
-        let retry_after = (status == 503).then_some(5);
+        let retry_after = match status {
+            503 => Some(5),
+            409 => Some(1),
+            _ => None,
+        };
         let body = match retry_after {
             Some(seconds) => serde_json::json!({ "error": message, "retryAfter": seconds }),
             None => serde_json::json!({ "error": message }),
@@ -233,8 +240,26 @@ impl EdgeSessions {
     ///
     /// [`Error::Session`] when the store fails; `resp` is dropped then, so
     /// no cookie for an unsaved session reaches the browser.
-    pub async fn commit(&self, session: Session, mut resp: Response) -> Result<Response, Error> {
-        for set_cookie in self.sessions().commit(session, now_ms()).await? {
+    pub async fn commit(&self, session: Session, resp: Response) -> Result<Response, Error> {
+        self.respond(session, |_| Ok(resp)).await
+    }
+
+    /// Ends the request as [`EdgeSessions::commit`] does, then builds the
+    /// answer from the session as saved: after a conflict the saved fields
+    /// are this request's changes applied to another request's newer
+    /// document, and after a logout elsewhere the session is a new one, so
+    /// an answer that shows the session is built here rather than before.
+    ///
+    /// # Errors
+    ///
+    /// As [`EdgeSessions::commit`], and `build`'s own error.
+    pub async fn respond<F>(&self, mut session: Session, build: F) -> Result<Response, Error>
+    where
+        F: FnOnce(&Session) -> Result<Response, Error>,
+    {
+        let set_cookies = self.sessions().commit(&mut session, now_ms()).await?;
+        let mut resp = build(&session)?;
+        for set_cookie in set_cookies {
             resp.headers_mut().append("Set-Cookie", &set_cookie).map_err(Error::Runtime)?;
         }
         Ok(resp)

@@ -29,14 +29,22 @@ async fn visit(req: Request, env: &Env) -> std::result::Result<Response, Error> 
     // One layer per isolate: it keeps Upstash's read-your-writes token.
     let layer = EdgeSessions::for_isolate(env)?;
     let mut session = layer.load(&req).await?;
-    let count = if req.method() == Method::Post && req.path() == "/reset" {
+    let reset = req.method() == Method::Post && req.path() == "/reset";
+    if reset {
         layer.destroy(&mut session).await?;
-        0
     } else {
-        let count = session.get::<i64>("count")?.unwrap_or(0) + 1;
-        session.insert("count", &count)?;
-        count
-    };
-    let resp = Response::from_json(&serde_json::json!({ "count": count })).map_err(Error::Runtime)?;
-    layer.commit(session, resp).await
+        // An update, not get + insert: if a parallel request of the same
+        // browser saves first, the commit runs it again on that count.
+        session.update(|s| {
+            let count = s.get::<i64>("count")?.unwrap_or(0);
+            s.insert("count", &(count + 1))
+        })?;
+    }
+    // The answer shows the count as saved.
+    layer
+        .respond(session, |s| {
+            let count = if reset { 0 } else { s.get::<i64>("count")?.unwrap_or(0) };
+            Response::from_json(&serde_json::json!({ "count": count })).map_err(Error::Runtime)
+        })
+        .await
 }

@@ -85,11 +85,11 @@ async fn conformance_suite() {
 async fn set_ex_sets_the_ttl_and_expire_resets_it() {
     let s = start();
     let c = client(&s.url);
-    c.set("sess:t", "{}", Some(60)).await.unwrap();
+    c.run(&Set { key: "sess:t".into(), value: "{}".into(), ex: Some(60), nx: false }).await.unwrap();
     assert_eq!(c.run(&Ttl { key: "sess:t".into() }).await.unwrap(), 60);
     assert!(c.expire("sess:t", 30).await.unwrap());
     assert_eq!(c.run(&Ttl { key: "sess:t".into() }).await.unwrap(), 30);
-    c.set("sess:forever", "{}", None).await.unwrap();
+    c.run(&Set { key: "sess:forever".into(), value: "{}".into(), ex: None, nx: false }).await.unwrap();
     assert_eq!(c.run(&Ttl { key: "sess:forever".into() }).await.unwrap(), -1);
     assert_eq!(c.run(&Ttl { key: "sess:none".into() }).await.unwrap(), -2);
     // NX does not overwrite.
@@ -191,7 +191,7 @@ async fn read_your_writes_token_is_kept_and_sent() {
     let s = start();
     let c = client(&s.url);
     assert_eq!(c.sync_token(), None);
-    c.set("ryw", "{}", Some(60)).await.unwrap();
+    c.run(&Set { key: "ryw".into(), value: "{}".into(), ex: Some(60), nx: false }).await.unwrap();
     let first = c.sync_token().expect("the store hands out a sync token");
     // The next request carries it (the server refuses text that is not a
     // token, so success shows it was sent as given) and gets a newer one.

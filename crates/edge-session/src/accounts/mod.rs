@@ -13,7 +13,8 @@ pub mod username;
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
-use crate::store::{AccountStore, CounterHit, StoreError};
+use crate::session::{pause_after_conflict, SAVE_ATTEMPTS};
+use crate::store::{AccountStore, CounterHit, EndOutcome, EndSessions, StoreError};
 use password::{HashError, PasswordHash};
 use username::UsernameError;
 
@@ -77,6 +78,13 @@ pub enum AccountError {
     /// A stored user record is not the expected JSON.
     #[error("stored user record {0} is unreadable")]
     Record(String),
+    /// The user's session index changed (logins) every time logout
+    /// everywhere tried to end it; nothing was ended.
+    #[error("new logins kept arriving each of the {attempts} times this request tried to end every session; nothing was ended")]
+    Conflict {
+        /// How many times it was tried.
+        attempts: u32,
+    },
 }
 
 /// A stored user.
@@ -227,21 +235,43 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         Ok(())
     }
 
-    /// Destroys every indexed session of `name` and the index itself with
-    /// one DEL after reading the index (two round trips; a login landing
-    /// between them is not ended); returns how many sessions were live.
+    /// Logout everywhere: deletes every indexed session of `name`, the
+    /// index itself and the sessions in `also` (the caller's own, indexed
+    /// or not) in one atomic step, after reading the index: two round trips.
+    /// A login that indexes a session between the read and the step makes
+    /// the step find the index changed; it is then tried again with the
+    /// members it found (up to [`SAVE_ATTEMPTS`] times), so no session that
+    /// was indexed when the step ran survives it. Returns how many of the
+    /// sessions existed.
     ///
     /// # Errors
     ///
-    /// [`AccountError::Store`] when the store fails; then no session was ended.
-    pub async fn logout_everywhere(&self, name: &str, session_prefix: &str) -> Result<u64, AccountError> {
+    /// [`AccountError::Store`] when the store fails, [`AccountError::Conflict`] when the index
+    /// kept changing; no session was ended then.
+    pub async fn logout_everywhere(
+        &self,
+        name: &str,
+        session_prefix: &str,
+        also: &[String],
+    ) -> Result<u64, AccountError> {
         let index = keys::user_sessions(name);
-        let mut doomed: Vec<String> =
-            self.store.members(&index).await?.iter().map(|id| keys::session(session_prefix, id)).collect();
-        doomed.push(index);
-        let removed = self.store.del(&doomed).await?;
-        // The index key itself was one of the removed keys.
-        Ok(removed.saturating_sub(1))
+        let mut members = self.store.members(&index).await?;
+        for attempt in 0..SAVE_ATTEMPTS {
+            let call = EndSessions {
+                index: index.clone(),
+                member_keys: members.iter().map(|id| keys::session(session_prefix, id)).collect(),
+                members,
+                also: also.to_vec(),
+            };
+            match self.store.end_sessions(&call).await? {
+                EndOutcome::Ended(n) => return Ok(n),
+                EndOutcome::Changed(now) => {
+                    members = now;
+                    pause_after_conflict(self.store, attempt).await;
+                }
+            }
+        }
+        Err(AccountError::Conflict { attempts: SAVE_ATTEMPTS })
     }
 
     /// Adds one to `name`'s counter `counter` (data that outlives every

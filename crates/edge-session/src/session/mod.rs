@@ -10,11 +10,14 @@ pub mod document;
 pub mod js_json;
 pub mod passport;
 
+use std::time::Duration;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::keys;
-use crate::store::{SessionStore, StoreError};
+use crate::store::{Digest, IndexEntry, Loaded, Save, SaveOutcome, SessionStore, StoreError, Ttl};
 use cookie::{Secrets, VerifiedSessionId};
 use decide::{Facts, Policy};
 use document::{DocumentError, FieldError, Millis, SameSite, SessionCookie, SessionDocument};
@@ -82,7 +85,20 @@ pub enum SessionError {
         /// The Redis key.
         key: String,
     },
-    /// `reload` found a stored document it cannot read.
+    /// The session was changed by other requests every time this one tried
+    /// to save it, [`SAVE_ATTEMPTS`] times; nothing was saved. Trying the
+    /// request again later is safe.
+    #[error("the session was changed by other requests each of the {attempts} times this request tried to save it; nothing was saved")]
+    Conflict {
+        /// How many saves were tried.
+        attempts: u32,
+    },
+    /// Applied again to the session as another request had just saved it, a
+    /// change of [`Session::update`] failed; nothing was saved.
+    #[error("the session changed while this request was served, and its change no longer applies")]
+    ChangeRefused(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// `reload`, or a save that met a newer document, found a stored
+    /// document it cannot read.
     #[error("failed to load session {key}")]
     Corrupt {
         /// The Redis key.
@@ -104,6 +120,54 @@ enum State {
 }
 
 type Fingerprint = Vec<(String, String)>;
+
+/// How many times a save is tried before the request gives up with
+/// [`SessionError::Conflict`]: each conflict costs one round trip (the
+/// store's answer carries the newer document) and a pause of
+/// [`conflict_backoff`].
+pub const SAVE_ATTEMPTS: u32 = 10;
+
+/// The pause before save attempt `attempt + 1` after a conflict: a random
+/// time up to 10 ms · 2^attempt, at most 500 ms ("full jitter"), so
+/// requests that collided do not collide again in lockstep.
+pub fn conflict_backoff(attempt: u32, random: u32) -> Duration {
+    let cap_ms = 10u64.saturating_mul(1 << attempt.min(16)).min(500);
+    Duration::from_millis(u64::from(random) % (cap_ms + 1))
+}
+
+/// Waits [`conflict_backoff`] with a random draw before attempt `attempt + 1`.
+pub(crate) async fn pause_after_conflict<S: SessionStore>(store: &S, attempt: u32) {
+    let mut random = [0u8; 4];
+    // Without randomness the pause is only less spread out.
+    let _ = getrandom::fill(&mut random);
+    store.backoff(conflict_backoff(attempt, u32::from_le_bytes(random))).await;
+}
+
+/// A change this request made to the session's fields, kept so that it can
+/// be applied again to a newer document after a conflict.
+enum Change {
+    /// `insert(key, value)`: an assignment, applied again as the same one.
+    Insert(String, Value),
+    /// `remove(key)`.
+    Remove(String),
+    /// `set_max_age(ms)`.
+    MaxAge(Option<f64>),
+    /// `update(f)`: `f` runs again on the newer fields.
+    Update(Box<UpdateFn>),
+}
+
+type UpdateFn = dyn FnMut(&mut Session) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+impl std::fmt::Debug for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::Insert(k, v) => write!(f, "Insert({k:?}, {v})"),
+            Change::Remove(k) => write!(f, "Remove({k:?})"),
+            Change::MaxAge(ms) => write!(f, "MaxAge({ms:?})"),
+            Change::Update(_) => f.write_str("Update(..)"),
+        }
+    }
+}
 
 /// A session id this layer may use as a store key: one it generated, or one
 /// whose cookie signature verified ([`VerifiedSessionId`] converts into it).
@@ -175,6 +239,18 @@ pub struct Session {
     /// differ from the new cookie's: the new cookie does not replace them in
     /// the browser, so commit also sends each one expired.
     ended_cookies: Vec<SessionCookie>,
+    /// Where the session is stored and the digest of the bytes last read or
+    /// written there: what the next save compares. `None` until a new
+    /// session's first write.
+    stored: Option<Loaded>,
+    /// This request's changes since the session was loaded (or
+    /// regenerated), in order.
+    changes: Vec<Change>,
+    /// Whether changes are being recorded (not while an update runs or
+    /// changes are applied again).
+    recording: bool,
+    /// A set to add the session's id to at its next write.
+    index: Option<(String, u64)>,
 }
 
 impl Session {
@@ -214,13 +290,84 @@ impl Session {
     /// # Errors
     ///
     /// [`FieldError`] when `value` cannot be serialized to JSON.
+    ///
+    /// The assignment is kept: if another request saves the session first,
+    /// it is made again on that newer document before this request saves.
+    /// A value computed from another field (`views + 1`) belongs in
+    /// [`Session::update`] instead, or the other request's change is lost.
     pub fn insert<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), FieldError> {
-        self.doc.insert(key, value)
+        self.doc.insert(key, value)?;
+        if self.recording {
+            let value = serde_json::to_value(value).map_err(|source| FieldError { field: key.into(), source })?;
+            self.changes.push(Change::Insert(key.into(), value));
+        }
+        Ok(())
     }
 
-    /// Removes field `key`.
+    /// Removes field `key` (kept like [`Session::insert`]'s assignments).
     pub fn remove(&mut self, key: &str) -> bool {
+        if self.recording {
+            self.changes.push(Change::Remove(key.into()));
+        }
         self.doc.remove(key)
+    }
+
+    /// Changes the session with `change`, now and again whenever the commit
+    /// finds that another request saved the session since it was loaded:
+    /// `change` then runs on the fields as that request left them, as in an
+    /// optimistic transaction. Read-modify-write belongs here, e.g. a
+    /// counter: `s.update(|s| { let n = s.get::<u64>("n")?.unwrap_or(0); s.insert("n", &(n + 1)) })`.
+    ///
+    /// `change` must depend only on the session (it may run several times),
+    /// and its side effects outside the session belong after the commit.
+    ///
+    /// # Errors
+    ///
+    /// `change`'s own error, from its first run. When a later run fails, the
+    /// commit fails with [`SessionError::ChangeRefused`] and saves nothing.
+    pub fn update<F, E>(&mut self, mut change: F) -> Result<(), E>
+    where
+        F: FnMut(&mut Session) -> Result<(), E> + 'static,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let recording = std::mem::replace(&mut self.recording, false);
+        let first = change(self);
+        self.recording = recording;
+        first?;
+        if recording {
+            self.changes.push(Change::Update(Box::new(move |s| change(s).map_err(|e| Box::new(e) as _))));
+        }
+        Ok(())
+    }
+
+    /// At the session's next write, also add its id to the set `set` (whose
+    /// TTL becomes `ttl_seconds`), in the same step: the session exists
+    /// exactly when it is in the set, so a "log out everywhere" that reads
+    /// the set cannot miss it. Used for a user's session index at login.
+    pub fn add_to_index(&mut self, set: String, ttl_seconds: u64) {
+        self.index = Some((set, ttl_seconds));
+    }
+
+    /// Applies this request's changes again, in order, to the current
+    /// document (a newer one than they were first made on).
+    fn replay(&mut self, now: Millis) -> Result<(), SessionError> {
+        let mut changes = std::mem::take(&mut self.changes);
+        self.recording = false;
+        let result = changes.iter_mut().try_for_each(|c| match c {
+            Change::Insert(k, v) => self.doc.insert(k, v).map_err(SessionError::from),
+            Change::Remove(k) => {
+                self.doc.remove(k);
+                Ok(())
+            }
+            Change::MaxAge(ms) => {
+                self.apply_max_age(*ms, now);
+                Ok(())
+            }
+            Change::Update(f) => f(self).map_err(SessionError::ChangeRefused),
+        });
+        self.recording = true;
+        self.changes = changes;
+        result
     }
 
     /// The document as it would be stored now.
@@ -245,9 +392,24 @@ impl Session {
     /// session is also modified, saved or rolling. Change the max age
     /// together with a login, as Passport apps do, to persist it.
     pub fn set_max_age(&mut self, ms: Option<f64>, now: Millis) {
+        if self.recording {
+            self.changes.push(Change::MaxAge(ms));
+        }
+        self.apply_max_age(ms, now);
+    }
+
+    fn apply_max_age(&mut self, ms: Option<f64>, now: Millis) {
         self.doc.cookie.original_max_age = ms;
         self.doc.lifetime_absent = false;
         self.doc.cookie.reset_expiry(now);
+    }
+
+    /// Records that the store no longer holds this session because the
+    /// caller deleted it by other means (e.g. with the accounts' logout
+    /// everywhere): commit then writes nothing and clears the cookie, as
+    /// after [`Sessions::destroy`].
+    pub fn mark_destroyed(&mut self) {
+        self.state = State::Destroyed;
     }
 
     /// express-session's `req.session = null`: what happens to the stored
@@ -337,13 +499,9 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         };
         match SessionDocument::parse(&bytes) {
             Ok(doc) => {
-                let mut original = doc.fields_fingerprint();
-                if doc.dropped_on_load() {
-                    // express-session's originalHash is of the stored object,
-                    // dropped fields included: the session reads as modified.
-                    original.push(("\u{0}dropped on load".into(), String::new()));
-                }
+                let original = loaded_fingerprint(&doc);
                 Ok(Session {
+                    stored: Some(Loaded { key: self.key(&sid), digest: Digest::of(&bytes) }),
                     id: sid.clone(),
                     cookie_id: Some(sid.clone()),
                     original_id: sid,
@@ -355,6 +513,9 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     notice: None,
                     retired: Vec::new(),
                     ended_cookies: Vec::new(),
+                    changes: Vec::new(),
+                    recording: true,
+                    index: None,
                 })
             }
             Err(err) => {
@@ -389,6 +550,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             notice,
             retired: Vec::new(),
             ended_cookies: Vec::new(),
+            stored: None,
+            changes: Vec::new(),
+            recording: true,
+            index: None,
         }
     }
 
@@ -420,12 +585,17 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             s.ended_cookies.push(ended);
         }
         s.state = State::Live;
+        // A new session: its first save creates the key, and the changes
+        // made to the ended one do not carry over.
+        s.stored = None;
+        s.changes.clear();
         Ok(())
     }
 
     /// A new id for the same data: at commit the session is saved under a
-    /// fresh id with a new cookie, and only then is the old key deleted, so
-    /// a failing store loses nothing. express-session has no such call (its
+    /// fresh id with a new cookie and the old key is deleted, in one step
+    /// and only if the old key still holds what was loaded, so a failing
+    /// store loses nothing and a session ended meanwhile stays ended. express-session has no such call (its
     /// users regenerate and copy the fields by hand).
     ///
     /// # Errors
@@ -447,7 +617,11 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     pub async fn reload(&self, s: &mut Session) -> Result<(), SessionError> {
         let key = self.key(&s.id);
         let bytes = self.store.get(&key).await?.ok_or_else(|| SessionError::NotFound { key: key.clone() })?;
-        s.doc = SessionDocument::parse(&bytes).map_err(|source| SessionError::Corrupt { key, source })?;
+        s.doc = SessionDocument::parse(&bytes).map_err(|source| SessionError::Corrupt { key: key.clone(), source })?;
+        // The request's unsaved changes are dropped with the old document.
+        s.stored = Some(Loaded { key, digest: Digest::of(&bytes) });
+        s.retired.clear();
+        s.changes.clear();
         Ok(())
     }
 
@@ -464,31 +638,100 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     }
 
     /// express-session's `save`: writes the document now (the TTL rule may
-    /// turn it into a delete).
+    /// turn it into a delete), with compare-and-set as at commit.
     ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] when the write fails.
+    /// [`SessionError::Store`] when the write fails, [`SessionError::Conflict`] or
+    /// [`SessionError::ChangeRefused`] as for [`Sessions::commit`].
     pub async fn save(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
-        s.doc.cookie.reset_expiry(now);
-        self.write(s, now).await?;
-        // Like express-session, `originalId` is left alone: after a
-        // regenerate, the end of the request saves once more.
-        s.saved = Some(s.doc.fields_fingerprint());
-        Ok(())
+        for attempt in 0..SAVE_ATTEMPTS {
+            s.doc.cookie.reset_expiry(now);
+            if self.try_write(s, now, attempt).await? {
+                // Like express-session, `originalId` is left alone: after a
+                // regenerate, the end of the request saves once more.
+                s.saved = Some(s.doc.fields_fingerprint());
+                return Ok(());
+            }
+        }
+        Err(SessionError::Conflict { attempts: SAVE_ATTEMPTS })
     }
 
-    async fn write(&self, s: &Session, now: Millis) -> Result<(), SessionError> {
-        let key = self.key(&s.id);
-        let ttl = s.doc.cookie.ttl_seconds(now, self.config.default_ttl_seconds);
-        if ttl > 0 {
-            let ex = (!self.config.disable_ttl).then_some(ttl as u64);
-            self.store.set(&key, &s.doc.to_json(), ex).await?;
-        } else {
-            // connect-redis deletes instead of writing an already-expired session.
-            self.store.del(&[key]).await?;
+    /// The compare-and-set save of the session as it is now.
+    fn save_request(&self, s: &Session, now: Millis) -> Save {
+        let ttl = match s.doc.cookie.ttl_seconds(now, self.config.default_ttl_seconds) {
+            t if t <= 0 => Ttl::Expired,
+            _ if self.config.disable_ttl => Ttl::Persist,
+            t => Ttl::Seconds(t as u64),
+        };
+        Save {
+            key: self.key(&s.id),
+            loaded: s.stored.clone(),
+            document: s.doc.to_json(),
+            ttl,
+            retire: s.retired.clone(),
+            index: s.index.as_ref().map(|(set, ttl_seconds)| IndexEntry {
+                set: set.clone(),
+                member: s.id.to_string(),
+                ttl_seconds: *ttl_seconds,
+            }),
         }
-        Ok(())
+    }
+
+    /// One save attempt: `true` when written. When it was not, the session
+    /// has been made ready for the next attempt: on a conflict, this
+    /// request's changes are applied to the newer document (after a pause
+    /// of [`conflict_backoff`]); when the loaded key is gone, the session
+    /// starts over as a new one, as express-session starts a session whose
+    /// id the store does not know, with this request's changes; when a new
+    /// session's id is taken, it gets another.
+    async fn try_write(&self, s: &mut Session, now: Millis, attempt: u32) -> Result<bool, SessionError> {
+        let save = self.save_request(s, now);
+        match self.store.save(&save).await? {
+            SaveOutcome::Saved => {
+                s.stored = (save.ttl != Ttl::Expired)
+                    .then(|| Loaded { key: save.key, digest: Digest::of(save.document.as_bytes()) });
+                s.retired.clear();
+                s.index = None;
+                Ok(true)
+            }
+            SaveOutcome::Conflict(newer) => {
+                let key = save.loaded.map_or(save.key, |l| l.key);
+                let doc = SessionDocument::parse(&newer)
+                    .map_err(|source| SessionError::Corrupt { key: key.clone(), source })?;
+                s.original = loaded_fingerprint(&doc);
+                if s.saved.is_some() {
+                    s.saved = Some(s.original.clone());
+                }
+                s.doc = doc;
+                s.stored = Some(Loaded { key, digest: Digest::of(&newer) });
+                s.replay(now)?;
+                pause_after_conflict(self.store, attempt).await;
+                Ok(false)
+            }
+            SaveOutcome::Gone => {
+                // Logout wins: the ended session is not written back. The
+                // request goes on as a new session, as it would have had it
+                // arrived after the logout.
+                s.id = (self.genid)();
+                s.original_id = s.id.clone();
+                s.doc = self.new_document(now, s.request_secure);
+                s.original = s.doc.fields_fingerprint();
+                s.saved = None;
+                s.stored = None;
+                s.retired.clear();
+                s.notice = Some(format!(
+                    "the session {} ended (logged out, destroyed or expired) while this request was served; a new session was started",
+                    save.loaded.map_or(save.key, |l| l.key)
+                ));
+                s.replay(now)?;
+                Ok(false)
+            }
+            SaveOutcome::Taken => {
+                s.id = (self.genid)();
+                Ok(false)
+            }
+        }
     }
 
     /// Ends the request: resets the expiry, writes or touches the session as
@@ -499,24 +742,34 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// before this returns: the state a browser sees after a response is the
     /// state in the store.
     ///
+    /// A save is a compare-and-set: when another request saved the session
+    /// since this one loaded it, this request's changes are applied to that
+    /// newer document and the save is tried again (up to [`SAVE_ATTEMPTS`]
+    /// times); when the session was ended meanwhile (logout, destroy,
+    /// expiry), it is not written back: the request goes on as a new
+    /// session. Afterwards `s` is the session as saved (its id, fields and
+    /// cookie), for the response.
+    ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] when the store fails; send no `Set-Cookie` then.
-    pub async fn commit(&self, mut s: Session, now: Millis) -> Result<Vec<String>, SessionError> {
+    /// [`SessionError::Store`] when the store fails, [`SessionError::Conflict`] when every
+    /// attempt met a newer document, [`SessionError::ChangeRefused`] when an update no longer
+    /// applies, [`SessionError::Corrupt`] when the newer document is unreadable. Nothing more is
+    /// written then; send no `Set-Cookie`.
+    pub async fn commit(&self, s: &mut Session, now: Millis) -> Result<Vec<String>, SessionError> {
         let cfg = self.config;
-        let ended = std::mem::take(&mut s.ended_cookies);
-        let request_secure = s.request_secure;
         let own = self.commit_own(s, now).await?;
+        let ended = std::mem::take(&mut s.ended_cookies);
         // A Secure cookie cannot be cleared over plain http either.
         let clears = ended
             .iter()
-            .filter(|c| decide::may_send_cookie(c.secure == Some(true), request_secure))
+            .filter(|c| decide::may_send_cookie(c.secure == Some(true), s.request_secure))
             .map(|c| cookie::clear_cookie_header(&cfg.cookie_name, c));
         Ok(clears.chain(own).collect())
     }
 
     /// The session's own Set-Cookie, after writing or touching it.
-    async fn commit_own(&self, mut s: Session, now: Millis) -> Result<Option<String>, SessionError> {
+    async fn commit_own(&self, s: &mut Session, now: Millis) -> Result<Option<String>, SessionError> {
         let cfg = self.config;
         match s.state {
             State::Live => {}
@@ -535,24 +788,46 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 return Ok(None);
             }
         }
-        s.doc.cookie.reset_expiry(now);
-        let facts = s.facts();
-        if decide::should_save(cfg.policy, facts) {
-            self.write(&s, now).await?;
-            self.store.del(&s.retired).await?;
-        } else if decide::should_touch(cfg.policy, facts) && !cfg.disable_touch && !cfg.disable_ttl {
-            let key = self.key(&s.id);
-            let ttl = s.doc.cookie.ttl_seconds(now, cfg.default_ttl_seconds);
-            if ttl > 0 {
-                self.store.expire(&key, ttl as u64).await?;
-            } else {
-                self.store.del(&[key]).await?;
+        let mut attempt = 0;
+        let facts = loop {
+            s.doc.cookie.reset_expiry(now);
+            let facts = s.facts();
+            if decide::should_save(cfg.policy, facts) {
+                if attempt == SAVE_ATTEMPTS {
+                    return Err(SessionError::Conflict { attempts: SAVE_ATTEMPTS });
+                }
+                if !self.try_write(s, now, attempt).await? {
+                    attempt += 1;
+                    continue;
+                }
+            } else if decide::should_touch(cfg.policy, facts) && !cfg.disable_touch && !cfg.disable_ttl {
+                // EXPIRE never creates a key: a touch cannot bring back a
+                // session that was ended meanwhile.
+                let key = self.key(&s.id);
+                let ttl = s.doc.cookie.ttl_seconds(now, cfg.default_ttl_seconds);
+                if ttl > 0 {
+                    self.store.expire(&key, ttl as u64).await?;
+                } else {
+                    self.store.del(&[key]).await?;
+                }
             }
-        }
+            break facts;
+        };
         let send = decide::should_set_cookie(cfg.policy, facts)
             && decide::may_send_cookie(s.doc.cookie.secure == Some(true), s.request_secure);
         Ok(send.then(|| cookie::set_cookie_header(&cfg.cookie_name, s.id.as_str(), &cfg.secrets, &s.doc.cookie)))
     }
+}
+
+/// express-session's `originalHash` of a loaded document: its fields, and a
+/// marker when loading dropped a stored field (the stored object had it, so
+/// the session reads as modified).
+fn loaded_fingerprint(doc: &SessionDocument) -> Fingerprint {
+    let mut original = doc.fields_fingerprint();
+    if doc.dropped_on_load() {
+        original.push(("\u{0}dropped on load".into(), String::new()));
+    }
+    original
 }
 
 fn corrupt_notice(key: &str, err: &DocumentError) -> String {

@@ -69,11 +69,12 @@ impl<S: SessionStore> Sessions<'_, S> {
     /// [`SessionError::Store`] when the store fails, [`SessionError::Field`] when `passport` cannot
     /// be rewritten.
     pub async fn logout(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
-        if let Some(raw) = s.doc.raw(KEY) {
-            if let Some(without_user) = remove_member(raw, "user") {
-                s.doc.insert(KEY, &without_user)?;
-            }
-        }
+        // An update, so that a save meeting a newer document removes the
+        // user from that one too.
+        s.update(|s| match s.doc.raw(KEY).and_then(|raw| remove_member(raw, "user")) {
+            Some(without_user) => s.doc.insert(KEY, &without_user),
+            None => Ok(()),
+        })?;
         self.save(s, now).await?;
         self.regenerate(s, now).await
     }

@@ -41,11 +41,11 @@ const STORED: &str = r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T
 fn no_cookie_saves_a_new_session_and_sends_a_cookie() {
     let (cfg, store) = (config(), MemoryStore::new());
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
-    let s = block_on(sessions.load(None, NOW, false)).unwrap();
+    let mut s = block_on(sessions.load(None, NOW, false)).unwrap();
     assert!(s.is_new());
     assert_eq!(s.cookie().remaining_ms(NOW), Some(60000));
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
-    assert_eq!(store.take_log(), [format!("SET sess:{FRESH} EX 60")]);
+    let set_cookie = block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap();
+    assert_eq!(store.take_log(), [format!("SAVE sess:{FRESH} EX 60")]);
     assert!(set_cookie.starts_with(&format!("{}; Path=/; Expires=", cookie_for(&cfg, FRESH))));
     assert!(set_cookie.ends_with("GMT; HttpOnly"));
     let (doc, ttl) = store.entry(&format!("sess:{FRESH}")).unwrap();
@@ -62,11 +62,11 @@ fn unmodified_session_is_touched_without_cookie() {
     store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let header = cookie_for(&cfg, SID);
-    let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+    let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     assert!(!s.is_new());
     assert_eq!(s.id(), SID);
     assert_eq!(s.get::<i64>("views").unwrap(), Some(2));
-    assert_eq!(block_on(sessions.commit(s, NOW)).unwrap(), Vec::<String>::new());
+    assert_eq!(block_on(sessions.commit(&mut s, NOW)).unwrap(), Vec::<String>::new());
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("EXPIRE sess:{SID} 60")]);
     // Touch does not rewrite the document.
     assert_eq!(store.entry(&format!("sess:{SID}")).unwrap(), (STORED.as_bytes().to_vec(), Some(60)));
@@ -80,10 +80,10 @@ fn modified_session_is_saved_with_the_same_cookie_value() {
     let header = cookie_for(&cfg, SID);
     let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     s.insert("views", &3).unwrap();
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
+    let set_cookie = block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap();
     assert!(set_cookie.starts_with(&header));
     assert!(set_cookie.contains("Expires=Mon, 23 Nov 2026 06:23:27 GMT"));
-    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{SID} EX 60")]);
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SAVE sess:{SID} EX 60")]);
     let (doc, _) = store.entry(&format!("sess:{SID}")).unwrap();
     assert_eq!(
         String::from_utf8(doc).unwrap(),
@@ -96,11 +96,11 @@ fn signed_but_unknown_id_gets_a_fresh_id() {
     let (cfg, store) = (config(), MemoryStore::new());
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let header = cookie_for(&cfg, SID);
-    let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+    let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     assert_eq!(s.id(), FRESH, "a client-chosen id is never adopted");
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
+    let set_cookie = block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap();
     assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
-    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{FRESH} EX 60")]);
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SAVE sess:{FRESH} EX 60")]);
 }
 
 #[test]
@@ -113,10 +113,13 @@ fn tampered_cookie_never_reaches_the_store() {
         format!("_redisDemo={SID}"),
         cookie_for(&cfg, SID).replace("_redisDemo=s%3A1", "_redisDemo=s%3A2"),
     ] {
-        let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+        let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
         assert_eq!(s.id(), FRESH);
-        block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
-        assert_eq!(store.take_log(), [format!("SET sess:{FRESH} EX 60")], "{header}");
+        block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap();
+        assert_eq!(store.take_log(), [format!("SAVE sess:{FRESH} EX 60")], "{header}");
+        // The fixed id is free again for the next new session.
+        block_on(store.del(&[format!("sess:{FRESH}")])).unwrap();
+        store.take_log();
     }
     assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, STORED.as_bytes());
 }
@@ -127,11 +130,11 @@ fn corrupt_document_starts_over_and_keeps_the_key() {
     store.insert_raw(&format!("sess:{SID}"), b"{not json", Some(10));
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let header = cookie_for(&cfg, SID);
-    let s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+    let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     assert_eq!(s.id(), FRESH);
     assert!(s.notice().unwrap().contains("could not be read"));
-    block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
-    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SET sess:{FRESH} EX 60")]);
+    block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap();
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SAVE sess:{FRESH} EX 60")]);
     assert_eq!(store.entry(&format!("sess:{SID}")).unwrap(), (b"{not json".to_vec(), Some(10)));
 }
 
@@ -143,8 +146,8 @@ fn store_down_writes_nothing() {
     let header = cookie_for(&cfg, SID);
     assert!(matches!(block_on(sessions.load(Some(&header), NOW, false)), Err(SessionError::Store(_))));
     // A new session is built in memory but its commit fails: no cookie.
-    let s = block_on(sessions.load(None, NOW, false)).unwrap();
-    assert!(block_on(sessions.commit(s, NOW)).is_err());
+    let mut s = block_on(sessions.load(None, NOW, false)).unwrap();
+    assert!(block_on(sessions.commit(&mut s, NOW)).is_err());
     assert!(store.entry(&format!("sess:{FRESH}")).is_none());
 }
 
@@ -157,11 +160,11 @@ fn regenerate_deletes_the_old_key_and_drops_data() {
     let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     block_on(sessions.regenerate(&mut s, NOW)).unwrap();
     assert_eq!(s.get::<i64>("views").unwrap(), None);
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
+    let set_cookie = block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap();
     assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
     assert_eq!(
         store.take_log(),
-        [format!("GET sess:{SID}"), format!("DEL sess:{SID}"), format!("SET sess:{FRESH} EX 60")]
+        [format!("GET sess:{SID}"), format!("DEL sess:{SID}"), format!("SAVE sess:{FRESH} EX 60")]
     );
 }
 
@@ -173,7 +176,7 @@ fn destroy_deletes_and_clears_the_cookie() {
     let header = cookie_for(&cfg, SID);
     let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
     block_on(sessions.destroy(&mut s)).unwrap();
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
+    let set_cookie = block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap();
     assert!(set_cookie.contains("Expires=Thu, 01 Jan 1970"));
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("DEL sess:{SID}")]);
 }
@@ -198,7 +201,7 @@ fn original_max_age_comes_from_the_document() {
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
     s.insert("views", &3).unwrap();
-    block_on(sessions.commit(s, NOW)).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
     let (stored, ttl) = store.entry(&format!("sess:{SID}")).unwrap();
     let stored = String::from_utf8(stored).unwrap();
     assert!(stored.contains(r#""originalMaxAge":59999,"expires":"2026-11-23T06:23:27.102Z""#), "{stored}");
@@ -211,10 +214,11 @@ fn secure_cookie_is_not_sent_over_http() {
     cfg.cookie.secure = Some(true);
     let store = MemoryStore::new();
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
-    let s = block_on(sessions.load(None, NOW, false)).unwrap();
-    assert_eq!(block_on(sessions.commit(s, NOW)).unwrap(), Vec::<String>::new());
-    let s = block_on(sessions.load(None, NOW, true)).unwrap();
-    assert!(block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap().contains("; Secure"));
+    let mut s = block_on(sessions.load(None, NOW, false)).unwrap();
+    assert_eq!(block_on(sessions.commit(&mut s, NOW)).unwrap(), Vec::<String>::new());
+    block_on(store.del(&[format!("sess:{FRESH}")])).unwrap();
+    let mut s = block_on(sessions.load(None, NOW, true)).unwrap();
+    assert!(block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap().contains("; Secure"));
 }
 
 #[test]
@@ -225,12 +229,12 @@ fn rotate_id_writes_the_new_key_before_deleting_the_old() {
     let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
     block_on(sessions.rotate_id(&mut s)).unwrap();
     assert_eq!(s.get::<i64>("views").unwrap(), Some(2), "data kept");
-    let set_cookie = block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap();
+    let set_cookie = block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap();
     assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
-    assert_eq!(
-        store.take_log(),
-        [format!("GET sess:{SID}"), format!("SET sess:{FRESH} EX 60"), format!("DEL sess:{SID}")]
-    );
+    // One step: written under the new id, the old key retired with it.
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SAVE sess:{FRESH} EX 60")]);
+    assert_eq!(store.entry(&format!("sess:{SID}")), None, "the old key is retired");
+    assert!(store.entry(&format!("sess:{FRESH}")).is_some());
 }
 
 #[test]
@@ -241,7 +245,7 @@ fn regenerate_expires_an_ended_cookie_of_another_domain_or_path() {
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
     block_on(sessions.logout(&mut s, NOW)).unwrap();
-    let lines = block_on(sessions.commit(s, NOW)).unwrap();
+    let lines = block_on(sessions.commit(&mut s, NOW)).unwrap();
     assert_eq!(lines.len(), 2, "{lines:?}");
     assert_eq!(
         lines[0],
@@ -249,10 +253,11 @@ fn regenerate_expires_an_ended_cookie_of_another_domain_or_path() {
     );
     assert!(lines[1].starts_with(&format!("{}; Path=/; Expires=", cookie_for(&cfg, FRESH))), "{}", lines[1]);
     // The same cookie attributes as the new one: the new cookie replaces it.
+    block_on(store.del(&[format!("sess:{FRESH}")])).unwrap();
     store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(60));
     let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
     block_on(sessions.regenerate(&mut s, NOW)).unwrap();
-    assert_eq!(block_on(sessions.commit(s, NOW)).unwrap().len(), 1);
+    assert_eq!(block_on(sessions.commit(&mut s, NOW)).unwrap().len(), 1);
 }
 
 #[test]
@@ -261,12 +266,13 @@ fn same_site_auto_follows_the_request_scheme() {
     cfg.same_site_auto = true;
     let store = MemoryStore::new();
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
-    let s = block_on(sessions.load(None, NOW, false)).unwrap();
-    assert!(block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap().ends_with("; HttpOnly; SameSite=Lax"));
+    let mut s = block_on(sessions.load(None, NOW, false)).unwrap();
+    assert!(block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap().ends_with("; HttpOnly; SameSite=Lax"));
     let (doc, _) = store.entry(&format!("sess:{FRESH}")).unwrap();
     assert!(String::from_utf8(doc).unwrap().contains(r#""sameSite":"lax""#));
-    let s = block_on(sessions.load(None, NOW, true)).unwrap();
-    assert!(block_on(sessions.commit(s, NOW)).unwrap().pop().unwrap().ends_with("; HttpOnly; SameSite=None"));
+    block_on(store.del(&[format!("sess:{FRESH}")])).unwrap();
+    let mut s = block_on(sessions.load(None, NOW, true)).unwrap();
+    assert!(block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap().ends_with("; HttpOnly; SameSite=None"));
 }
 
 /// Deliberate difference: a touch whose TTL is ≤ 0 (a stored
@@ -278,8 +284,8 @@ fn a_touch_with_no_time_left_deletes() {
     let stored = r#"{"cookie":{"originalMaxAge":-1000,"expires":"2026-11-23T06:22:00.000Z","secure":false,"httpOnly":true,"path":"/"},"views":2}"#;
     store.insert_raw(&format!("sess:{SID}"), stored.as_bytes(), Some(10));
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
-    let s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
-    block_on(sessions.commit(s, NOW)).unwrap();
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
     assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("DEL sess:{SID}")]);
 }
 
@@ -298,10 +304,165 @@ fn a_cookie_member_of_another_type_starts_a_new_session_and_keeps_the_old_key() 
         let store = MemoryStore::new();
         store.insert_raw(&format!("sess:{SID}"), stored.as_bytes(), Some(60));
         let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
-        let s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+        let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
         assert_eq!(s.id(), FRESH, "{stored}");
         assert!(s.notice().is_some());
-        block_on(sessions.commit(s, NOW)).unwrap();
+        block_on(sessions.commit(&mut s, NOW)).unwrap();
         assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, stored.as_bytes(), "the old key is untouched");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Compare-and-set saves (docs/PROTOCOL.md §11): conflicts, sessions ended
+// meanwhile, retries running out.
+
+/// `views + 1`, failing on a `views` that is not a number.
+fn pour(s: &mut Session) -> Result<(), FieldError> {
+    let views = s.get::<i64>("views")?.unwrap_or(0);
+    s.insert("views", &(views + 1))
+}
+
+fn stored_doc(store: &MemoryStore, sid: &str) -> Option<serde_json::Value> {
+    store.entry(&format!("sess:{sid}")).map(|(bytes, _)| serde_json::from_slice(&bytes).unwrap())
+}
+
+/// What another writer (an Express app, another isolate) leaves in the store.
+const NEWER: &str = r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:22:00.000Z","secure":false,"httpOnly":true,"path":"/"},"views":5,"express":true}"#;
+
+#[test]
+fn a_conflicting_save_applies_the_update_to_the_newer_document() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    s.update(pour).unwrap();
+    s.insert("note", "mine").unwrap();
+    assert_eq!(s.get::<i64>("views").unwrap(), Some(3));
+    store.insert_raw(&format!("sess:{SID}"), NEWER.as_bytes(), Some(10));
+    store.take_log();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(
+        store.take_log(),
+        [format!("SAVE sess:{SID} EX 60 (conflict)"), format!("SAVE sess:{SID} EX 60")],
+        "one more round trip: the conflict answer carries the newer document"
+    );
+    let doc = stored_doc(&store, SID).unwrap();
+    assert_eq!(doc["views"], 6, "5 + 1: the other writer's pour is kept");
+    assert_eq!(doc["express"], true, "the other writer's field is kept");
+    assert_eq!(doc["note"], "mine", "this request's assignment is made again");
+    assert_eq!(s.get::<i64>("views").unwrap(), Some(6), "the session as saved, for the answer");
+}
+
+#[test]
+fn a_session_ended_meanwhile_is_not_written_back() {
+    for (resave, rolling) in [(false, false), (true, false), (false, true), (true, true)] {
+        let mut cfg = config();
+        cfg.policy.resave = resave;
+        cfg.policy.rolling = rolling;
+        let store = MemoryStore::new();
+        let logged_in = STORED.replace(r#""views":2"#, r#""views":2,"passport":{"user":"alice"}"#);
+        store.insert_raw(&format!("sess:{SID}"), logged_in.as_bytes(), Some(10));
+        let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+        // A pour, and a plain read, each racing a logout that lands first.
+        for change in [true, false] {
+            let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+            if change {
+                s.update(pour).unwrap();
+            }
+            block_on(store.del(&[format!("sess:{SID}")])).unwrap();
+            let set_cookies = block_on(sessions.commit(&mut s, NOW)).unwrap();
+            let case = format!("resave {resave}, rolling {rolling}, change {change}");
+            assert_eq!(store.entry(&format!("sess:{SID}")), None, "{case}: the ended key stays gone");
+            if let Some(doc) = stored_doc(&store, FRESH) {
+                assert_eq!(doc.get("passport"), None, "{case}: no login data comes back under a new id");
+                assert_eq!(doc["views"], if change { serde_json::json!(1) } else { serde_json::Value::Null }, "{case}");
+                assert!(set_cookies.last().unwrap().starts_with(&cookie_for(&cfg, FRESH)), "{case}");
+                assert!(s.notice().unwrap().contains("ended"), "{case}");
+            }
+            block_on(store.del(&[format!("sess:{FRESH}")])).unwrap();
+            store.insert_raw(&format!("sess:{SID}"), logged_in.as_bytes(), Some(10));
+        }
+    }
+}
+
+#[test]
+fn a_touch_or_rotate_never_brings_back_an_ended_session() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    // An unmodified session is touched with EXPIRE, which creates nothing.
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(store.del(&[format!("sess:{SID}")])).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(store.entry(&format!("sess:{SID}")), None);
+    // A rotate moves the loaded data only if the loaded key still holds it.
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.rotate_id(&mut s)).unwrap();
+    block_on(store.del(&[format!("sess:{SID}")])).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(store.entry(&format!("sess:{SID}")), None);
+    let doc = stored_doc(&store, FRESH).unwrap();
+    assert_eq!(doc.get("views"), None, "the ended session's data is not moved to the new id");
+}
+
+/// A store where another writer saves the session before every save of ours.
+struct Busy(MemoryStore, std::cell::Cell<u32>);
+
+impl SessionStore for Busy {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.get(key).await
+    }
+    async fn save(&self, save: &Save) -> Result<SaveOutcome, StoreError> {
+        self.1.set(self.1.get() + 1);
+        let other = NEWER.replace(r#""views":5"#, &format!(r#""views":{}"#, 100 + self.1.get()));
+        self.0.insert_raw(&save.key, other.as_bytes(), Some(10));
+        self.0.save(save).await
+    }
+    async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError> {
+        self.0.expire(key, ttl_seconds).await
+    }
+    async fn del(&self, keys: &[String]) -> Result<u64, StoreError> {
+        self.0.del(keys).await
+    }
+    async fn backoff(&self, _wait: Duration) {}
+}
+
+#[test]
+fn retries_run_out_with_a_conflict_and_nothing_written() {
+    let cfg = config();
+    let store = Busy(MemoryStore::new(), Default::default());
+    store.0.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    s.update(pour).unwrap();
+    let err = block_on(sessions.commit(&mut s, NOW)).unwrap_err();
+    assert!(matches!(err, SessionError::Conflict { attempts: SAVE_ATTEMPTS }), "{err:?}");
+    assert_eq!(store.1.get(), SAVE_ATTEMPTS);
+    let doc = stored_doc(&store.0, SID).unwrap();
+    assert_eq!(doc["views"], 100 + SAVE_ATTEMPTS, "only the other writer's saves landed");
+}
+
+#[test]
+fn an_update_that_no_longer_applies_saves_nothing() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    s.update(pour).unwrap();
+    let other = STORED.replace(r#""views":2"#, r#""views":{"not":"a number"}"#);
+    store.insert_raw(&format!("sess:{SID}"), other.as_bytes(), Some(10));
+    let err = block_on(sessions.commit(&mut s, NOW)).unwrap_err();
+    assert!(matches!(err, SessionError::ChangeRefused(_)), "{err:?}");
+    assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, other.as_bytes());
+}
+
+#[test]
+fn conflict_backoff_is_bounded_full_jitter() {
+    assert_eq!(conflict_backoff(0, 0), Duration::ZERO);
+    assert_eq!(conflict_backoff(0, 10), Duration::from_millis(10));
+    assert_eq!(conflict_backoff(0, 11), Duration::ZERO, "at most 10 ms on the first retry");
+    assert_eq!(conflict_backoff(2, 40), Duration::from_millis(40));
+    assert_eq!(conflict_backoff(9, u32::MAX), Duration::from_millis(u64::from(u32::MAX) % 501));
+    assert!((0..64).all(|a| conflict_backoff(a, u32::MAX) <= Duration::from_millis(500)));
 }

@@ -11,7 +11,19 @@
 //! Each check panics with the name of the call that misbehaved: this is a
 //! test suite, to be called from `#[test]` functions.
 
+use super::script::{Digest, EndOutcome, EndSessions, IndexEntry, Loaded, Save, SaveOutcome, Ttl};
 use super::{AccountStore, CounterHit, SessionStore};
+
+/// A save of a new session's document at `key`.
+fn create(key: &str, document: &str, ttl: Ttl) -> Save {
+    Save { key: key.into(), loaded: None, document: document.into(), ttl, retire: vec![], index: None }
+}
+
+/// A save of `document` at `key` over what was loaded from there, `loaded_bytes`.
+fn update(key: &str, loaded_bytes: &[u8], document: &str, ttl: Ttl) -> Save {
+    let loaded = Some(Loaded { key: key.into(), digest: Digest::of(loaded_bytes) });
+    Save { loaded, ..create(key, document, ttl) }
+}
 
 /// Runs every [`SessionStore`] check against `store`, using keys under
 /// `prefix` only.
@@ -24,16 +36,59 @@ pub async fn run_all<S: SessionStore>(store: &S, prefix: &str) {
 
     // Bytes come back exactly as written, UTF-8 included.
     let doc = r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:23:27.103Z","httpOnly":true,"path":"/"},"name":"Zoë 🍺 日本","n":null}"#;
-    store.set(&key("a"), doc, Some(60)).await.unwrap();
-    assert_eq!(store.get(&key("a")).await.unwrap().as_deref(), Some(doc.as_bytes()), "GET after SET");
+    let saved = |o: SaveOutcome, what: &str| assert_eq!(o, SaveOutcome::Saved, "{what}");
+    saved(store.save(&create(&key("a"), doc, Ttl::Seconds(60))).await.unwrap(), "save of a new session");
+    assert_eq!(store.get(&key("a")).await.unwrap().as_deref(), Some(doc.as_bytes()), "GET after save");
+    assert_eq!(
+        store.save(&create(&key("a"), "{}", Ttl::Seconds(60))).await.unwrap(),
+        SaveOutcome::Taken,
+        "a new session's save where the key exists"
+    );
 
-    // Overwrite replaces.
-    store.set(&key("a"), "{}", Some(60)).await.unwrap();
+    // Compare and set: the loaded bytes must still be there.
+    saved(
+        store.save(&update(&key("a"), doc.as_bytes(), "{}", Ttl::Seconds(60))).await.unwrap(),
+        "save over the loaded",
+    );
     assert_eq!(store.get(&key("a")).await.unwrap().as_deref(), Some(&b"{}"[..]), "GET after overwrite");
+    assert_eq!(
+        store.save(&update(&key("a"), doc.as_bytes(), "{\"late\":1}", Ttl::Seconds(60))).await.unwrap(),
+        SaveOutcome::Conflict(b"{}".to_vec()),
+        "a save over bytes that changed meanwhile answers what is there now"
+    );
+    assert_eq!(
+        store.save(&update(&key("gone"), b"{}", "{}", Ttl::Seconds(60))).await.unwrap(),
+        SaveOutcome::Gone,
+        "a save of a session whose key is gone"
+    );
+    assert_eq!(store.get(&key("gone")).await.unwrap(), None, "a gone session stays gone");
 
-    // EXPIRE on an existing key, SET without TTL.
-    assert!(store.expire(&key("a"), 120).await.unwrap(), "EXPIRE of an existing key");
-    store.set(&key("b"), "{}", None).await.unwrap();
+    // An expired session is deleted by its save; no TTL keeps none.
+    store.save(&create(&key("b"), "{}", Ttl::Persist)).await.unwrap();
+    saved(store.save(&update(&key("b"), b"{}", "{}", Ttl::Expired)).await.unwrap(), "save of an expired session");
+    assert_eq!(store.get(&key("b")).await.unwrap(), None, "an expired session's save deletes it");
+
+    // A rotate: written under the new key, the old one retired, the id
+    // indexed, in the same step.
+    let rotate = Save {
+        key: key("new"),
+        loaded: Some(Loaded { key: key("a"), digest: Digest::of(b"{}") }),
+        document: "{\"r\":1}".into(),
+        ttl: Ttl::Seconds(60),
+        retire: vec![key("a")],
+        index: Some(IndexEntry { set: key("index"), member: "new".into(), ttl_seconds: 600 }),
+    };
+    saved(store.save(&rotate).await.unwrap(), "a rotate's save");
+    assert_eq!(store.get(&key("a")).await.unwrap(), None, "the retired key is gone");
+    assert_eq!(store.get(&key("new")).await.unwrap().as_deref(), Some(&b"{\"r\":1}"[..]), "the new key holds it");
+    assert_eq!(store.save(&rotate).await.unwrap(), SaveOutcome::Gone, "a rotate from a key that is gone");
+
+    // EXPIRE on an existing key, save without TTL.
+    assert!(store.expire(&key("new"), 120).await.unwrap(), "EXPIRE of an existing key");
+    store.save(&create(&key("b"), "{}", Ttl::Persist)).await.unwrap();
+    store.del(&[key("index")]).await.unwrap();
+    store.save(&create(&key("a"), "{}", Ttl::Seconds(60))).await.unwrap();
+    store.del(&[key("new")]).await.unwrap();
 
     // DEL counts what it removed.
     assert_eq!(store.del(&[key("a"), key("b"), key("missing")]).await.unwrap(), 2, "DEL of two of three");
@@ -50,13 +105,13 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     // few down by the time it answers).
     let within = |pttl: i64, seconds: i64| pttl > (seconds - 5) * 1000 && pttl <= seconds * 1000;
     assert_eq!(store.pttl(&key("missing")).await.unwrap(), -2, "PTTL of a missing key");
-    store.set(&key("ttl"), "x", Some(60)).await.unwrap();
-    assert!(within(store.pttl(&key("ttl")).await.unwrap(), 60), "PTTL after SET EX 60");
+    store.save(&create(&key("ttl"), "x", Ttl::Seconds(60))).await.unwrap();
+    assert!(within(store.pttl(&key("ttl")).await.unwrap(), 60), "PTTL after a save with a TTL of 60");
     assert!(store.expire(&key("ttl"), 120).await.unwrap());
     assert!(within(store.pttl(&key("ttl")).await.unwrap(), 120), "PTTL after EXPIRE 120");
-    store.set(&key("ttl"), "y", None).await.unwrap();
-    assert_eq!(store.pttl(&key("ttl")).await.unwrap(), -1, "SET without EX drops the TTL");
-    store.set(&key("ttl"), "x", Some(60)).await.unwrap();
+    store.save(&update(&key("ttl"), b"x", "y", Ttl::Persist)).await.unwrap();
+    assert_eq!(store.pttl(&key("ttl")).await.unwrap(), -1, "a save without a TTL drops the TTL");
+    store.save(&update(&key("ttl"), b"y", "x", Ttl::Seconds(60))).await.unwrap();
 
     // create is SET NX without TTL; put overwrites without TTL.
     assert!(store.create(&key("user"), "first").await.unwrap(), "create of a new key");
@@ -116,4 +171,33 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     store.add_to_set(&set, "c", 600).await.unwrap();
     let all = [set, beers, c1, key("user"), key("ttl")];
     assert_eq!(store.del(&all).await.unwrap(), 5, "DEL of a set and strings");
+
+    // Logout everywhere: only with the members as read, then all at once.
+    let index = key("sessions");
+    for id in ["s1", "s2"] {
+        store.save(&create(&key(id), "{}", Ttl::Seconds(60))).await.unwrap();
+        store.add_to_set(&index, id, 600).await.unwrap();
+    }
+    store.save(&create(&key("own"), "{}", Ttl::Seconds(60))).await.unwrap();
+    let end = |members: &[&str]| EndSessions {
+        index: index.clone(),
+        members: members.iter().map(|m| m.to_string()).collect(),
+        member_keys: members.iter().map(|m| key(m)).collect(),
+        also: vec![key("own")],
+    };
+    match store.end_sessions(&end(&["s1"])).await.unwrap() {
+        EndOutcome::Changed(mut now) => {
+            now.sort();
+            assert_eq!(now, ["s1", "s2"], "end_sessions answers the members it found");
+        }
+        other => panic!("end_sessions with a stale member list: {other:?}"),
+    }
+    assert!(store.get(&key("s1")).await.unwrap().is_some(), "a stale end_sessions ends nothing");
+    assert_eq!(store.end_sessions(&end(&["s2", "s1"])).await.unwrap(), EndOutcome::Ended(3), "end_sessions");
+    assert_eq!(
+        store.exist(&[index.clone(), key("s1"), key("s2"), key("own")]).await.unwrap(),
+        [false; 4],
+        "end_sessions deletes the set and every session"
+    );
+    assert_eq!(store.end_sessions(&end(&[])).await.unwrap(), EndOutcome::Ended(0), "end_sessions of no set");
 }

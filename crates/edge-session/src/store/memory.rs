@@ -8,6 +8,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 
+use super::script::{Digest, EndOutcome, EndSessions, Save, SaveOutcome, Ttl};
 use super::transport::TransportError;
 use super::{AccountStore, CounterHit, SessionStore, StoreError};
 
@@ -67,15 +68,55 @@ impl SessionStore for MemoryStore {
         Ok(self.data.borrow().get(key).map(|(v, _)| v.clone()))
     }
 
-    async fn set(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
-        let line = match ttl_seconds {
-            Some(t) => format!("SET {key} EX {t}"),
-            None => format!("SET {key}"),
+    /// What `scripts/save.lua` does, step for step (the conformance suite
+    /// holds the two to the same answers). Logged as `SAVE key [EX t]`, or
+    /// `SAVE key DEL` for an expired session, with ` (conflict)`, ` (gone)`
+    /// or ` (taken)` when nothing was written.
+    async fn save(&self, save: &Save) -> Result<SaveOutcome, StoreError> {
+        let line = match save.ttl {
+            Ttl::Seconds(t) => format!("SAVE {} EX {t}", save.key),
+            Ttl::Persist => format!("SAVE {}", save.key),
+            Ttl::Expired => format!("SAVE {} DEL", save.key),
         };
+        if self.down.get() {
+            return Err(self.record(line).expect_err("a store that is down refuses"));
+        }
+        let source = save.loaded.as_ref().map_or(&save.key, |l| &l.key);
+        let current = self.data.borrow().get(source).map(|(v, _)| v.clone());
+        let outcome = match (&save.loaded, current) {
+            (None, Some(_)) => Some(SaveOutcome::Taken),
+            (Some(_), None) => Some(SaveOutcome::Gone),
+            (Some(l), Some(bytes)) if Digest::of(&bytes) != l.digest => Some(SaveOutcome::Conflict(bytes)),
+            _ => None,
+        };
+        if let Some(outcome) = outcome {
+            let why = match outcome {
+                SaveOutcome::Taken => "taken",
+                SaveOutcome::Gone => "gone",
+                _ => "conflict",
+            };
+            self.record(format!("{line} ({why})"))?;
+            return Ok(outcome);
+        }
         self.record(line)?;
-        self.sets.borrow_mut().remove(key);
-        self.data.borrow_mut().insert(key.into(), (value.as_bytes().to_vec(), ttl_seconds));
-        Ok(())
+        let mut data = self.data.borrow_mut();
+        let mut sets = self.sets.borrow_mut();
+        sets.remove(&save.key);
+        match save.ttl {
+            Ttl::Seconds(t) => drop(data.insert(save.key.clone(), (save.document.as_bytes().to_vec(), Some(t)))),
+            Ttl::Persist => drop(data.insert(save.key.clone(), (save.document.as_bytes().to_vec(), None))),
+            Ttl::Expired => drop(data.remove(&save.key)),
+        }
+        for k in &save.retire {
+            data.remove(k);
+            sets.remove(k);
+        }
+        if let Some(index) = &save.index {
+            let (members, ttl) = sets.entry(index.set.clone()).or_default();
+            members.insert(index.member.clone());
+            *ttl = Some(index.ttl_seconds);
+        }
+        Ok(SaveOutcome::Saved)
     }
 
     async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError> {
@@ -100,6 +141,8 @@ impl SessionStore for MemoryStore {
         let mut sets = self.sets.borrow_mut();
         Ok(keys.iter().filter(|k| data.remove(k.as_str()).is_some() | sets.remove(k.as_str()).is_some()).count() as u64)
     }
+
+    async fn backoff(&self, _wait: std::time::Duration) {}
 }
 
 impl AccountStore for MemoryStore {
@@ -114,7 +157,10 @@ impl AccountStore for MemoryStore {
     }
 
     async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.set(key, value, None).await
+        self.record(format!("SET {key}"))?;
+        self.sets.borrow_mut().remove(key);
+        self.data.borrow_mut().insert(key.into(), (value.as_bytes().to_vec(), None));
+        Ok(())
     }
 
     async fn hit_counters(&self, keys: &[String], window_seconds: u64) -> Result<Vec<CounterHit>, StoreError> {
@@ -168,6 +214,24 @@ impl AccountStore for MemoryStore {
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError> {
         self.record(format!("SMEMBERS {set}"))?;
         Ok(self.sets.borrow().get(set).map(|(s, _)| s.iter().cloned().collect()).unwrap_or_default())
+    }
+
+    /// What `scripts/end_sessions.lua` does.
+    async fn end_sessions(&self, call: &EndSessions) -> Result<EndOutcome, StoreError> {
+        self.record(format!("END {}", call.index))?;
+        let current: BTreeSet<String> = self.sets.borrow().get(&call.index).map(|(s, _)| s.clone()).unwrap_or_default();
+        let read: BTreeSet<String> = call.members.iter().cloned().collect();
+        if current != read || read.len() != call.members.len() {
+            return Ok(EndOutcome::Changed(current.into_iter().collect()));
+        }
+        let mut keys: Vec<String> = call.member_keys.clone();
+        keys.extend(call.also.iter().filter(|k| !call.member_keys.contains(k)).cloned());
+        let mut data = self.data.borrow_mut();
+        let mut sets = self.sets.borrow_mut();
+        let ended =
+            keys.iter().filter(|k| data.remove(k.as_str()).is_some() | sets.remove(k.as_str()).is_some()).count();
+        sets.remove(&call.index);
+        Ok(EndOutcome::Ended(ended as u64))
     }
 
     async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {

@@ -9,12 +9,14 @@ pub mod command;
 pub mod conformance;
 #[cfg(feature = "test-support")]
 pub mod memory;
+pub mod script;
 pub mod transport;
 pub mod upstash;
 pub mod wire;
 
 #[cfg(feature = "test-support")]
 pub use memory::MemoryStore;
+pub use script::{Digest, EndOutcome, EndSessions, IndexEntry, Loaded, Save, SaveOutcome, Ttl};
 pub use transport::{HttpTransport, TransportError};
 pub use upstash::UpstashClient;
 
@@ -83,12 +85,21 @@ impl StoreError {
 pub trait SessionStore {
     /// `GET key`: the stored bytes, or `None` when the key does not exist.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// `SET key value [EX ttl_seconds]`.
-    async fn set(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError>;
-    /// `EXPIRE key ttl_seconds`: whether the key existed.
+    /// The compare-and-set save of one session ([`script::SAVE`]): writes
+    /// only where the loaded key still holds the bytes the request loaded
+    /// (or, for a new session, where the key does not exist), in one round
+    /// trip. Every write of a session document goes through here: there is
+    /// no unconditional `SET` of a session.
+    async fn save(&self, save: &Save) -> Result<SaveOutcome, StoreError>;
+    /// `EXPIRE key ttl_seconds`: whether the key existed. (A touch cannot
+    /// bring back a key that is gone: `EXPIRE` of a missing key does nothing.)
     async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError>;
     /// `DEL key...`: how many keys were removed.
     async fn del(&self, keys: &[String]) -> Result<u64, StoreError>;
+    /// Waits `wait` before the next attempt of a save that met a conflict,
+    /// so that parallel requests on one session spread out. Stores without
+    /// a clock (the in-memory test store) return at once.
+    async fn backoff(&self, wait: std::time::Duration);
 }
 
 /// One rate-limit counter after this attempt's `INCR`.
@@ -124,6 +135,10 @@ pub trait AccountStore: SessionStore {
     async fn add_to_set(&self, set: &str, member: &str, ttl_seconds: u64) -> Result<Vec<String>, StoreError>;
     /// `SMEMBERS set`.
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError>;
+    /// Logout everywhere ([`script::END_SESSIONS`]): deletes the index set
+    /// and the sessions it names in one step, if the set still holds the
+    /// members read.
+    async fn end_sessions(&self, call: &EndSessions) -> Result<EndOutcome, StoreError>;
     /// Which of `keys` exist.
     async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError>;
     /// `SREM set member...`.

@@ -64,11 +64,20 @@ impl HttpTransport {
     ) -> Result<HttpReply, TransportError> {
         imp::post_json(self, url, token, headers, body).await
     }
+
+    /// Waits `wait` (the runtime's timer: `worker::Delay` on wasm32, tokio's natively).
+    pub async fn sleep(&self, wait: Duration) {
+        imp::sleep(wait).await
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
 mod imp {
     use super::*;
+
+    pub(super) async fn sleep(wait: Duration) {
+        tokio::time::sleep(wait).await
+    }
 
     pub(super) async fn post_json(
         t: &HttpTransport,
@@ -108,6 +117,10 @@ mod imp {
     use futures_util::future::{select, Either};
     use std::pin::pin;
     use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+
+    pub(super) async fn sleep(wait: Duration) {
+        Delay::from(wait).await
+    }
 
     fn failed(e: worker::Error) -> TransportError {
         TransportError::Failed(e.to_string())

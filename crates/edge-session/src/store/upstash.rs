@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::command::{Command, Decr, Del, Exists, Expire, ExpireNx, Get, Incr, PTtl, SAdd, SMembers, SRem, Set};
+use super::script::{is_noscript, EndOutcome, EndSessions, Eval, EvalSha, Save, SaveOutcome, ScriptCall};
 use super::transport::{HttpReply, HttpTransport, TransportError};
 use super::wire::{self, CommandError, Encoding, SYNC_TOKEN_HEADER};
 use super::{AccountStore, CounterHit, SessionStore, StoreError};
@@ -59,6 +60,20 @@ impl UpstashClient {
         let result = self.send_raw(&self.base_url, &cmd.args()).await?;
         let result = wire::open_envelope(result)?;
         Ok(C::parse(result, Encoding::Base64)?)
+    }
+
+    /// Runs a script call: `EVALSHA`, and once more as `EVAL` (which also
+    /// loads the script) when the store answers `NOSCRIPT`. Only `NOSCRIPT`
+    /// is retried: it means the script did not run, so nothing was applied.
+    ///
+    /// # Errors
+    ///
+    /// As [`UpstashClient::run`].
+    pub async fn run_script<C: ScriptCall>(&self, call: &C) -> Result<C::Output, StoreError> {
+        match self.run(&EvalSha(call)).await {
+            Err(StoreError::Protocol(e)) if is_noscript(&e) => self.run(&Eval(call)).await,
+            other => other,
+        }
     }
 
     /// Runs several commands in one round trip on `/pipeline`; each has its
@@ -154,8 +169,8 @@ impl SessionStore for UpstashClient {
         self.run(&Get { key: key.into() }).await
     }
 
-    async fn set(&self, key: &str, value: &str, ttl_seconds: Option<u64>) -> Result<(), StoreError> {
-        self.run(&Set { key: key.into(), value: value.into(), ex: ttl_seconds, nx: false }).await.map(|_| ())
+    async fn save(&self, save: &Save) -> Result<SaveOutcome, StoreError> {
+        self.run_script(save).await
     }
 
     async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError> {
@@ -167,6 +182,10 @@ impl SessionStore for UpstashClient {
             return Ok(0);
         }
         self.run(&Del { keys: keys.to_vec() }).await
+    }
+
+    async fn backoff(&self, wait: Duration) {
+        self.transport.sleep(wait).await;
     }
 }
 
@@ -248,6 +267,10 @@ impl AccountStore for UpstashClient {
 
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError> {
         self.run(&SMembers { key: set.into() }).await
+    }
+
+    async fn end_sessions(&self, call: &EndSessions) -> Result<EndOutcome, StoreError> {
+        self.run_script(call).await
     }
 
     async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {

@@ -1,0 +1,48 @@
+#!lua flags=allow-key-locking
+-- Compare-and-set save of one session document (docs/PROTOCOL.md §11).
+-- Writes only where the stored document is still the one the request
+-- loaded, and never where the loaded key is gone: a logout, a destroy or an
+-- expiry that happened meanwhile wins over any later save.
+--
+-- KEYS[1]      the key to write (prefix .. id)
+-- KEYS[2]      the key the session was loaded from: KEYS[1], or the old key
+--              when the id was rotated; KEYS[1] again for a new session
+-- KEYS[3..]    ARGV[4] keys deleted after the write (ids retired by a
+--              rotate), then the index set when ARGV[5] is not empty
+-- ARGV[1]      SHA-1 (hex) of the bytes loaded from KEYS[2]; empty for a new
+--              session, whose key must not exist yet
+-- ARGV[2]      the document
+-- ARGV[3]      TTL in seconds; empty: no TTL (disableTTL); <= 0: the session
+--              has expired and is deleted instead (connect-redis's rule)
+-- ARGV[4]      how many retired keys follow in KEYS
+-- ARGV[5]      a session id to add to the index set; empty: none
+-- ARGV[6]      the index set's TTL in seconds
+--
+-- Answers {1} saved, {0, bytes} conflict (what KEYS[2] holds now),
+-- {-1} gone (KEYS[2] no longer exists), {-2} taken (a new session's key
+-- already exists).
+local current = redis.call('GET', KEYS[2])
+if ARGV[1] == '' then
+  if current then return {-2} end
+else
+  if not current then return {-1} end
+  if redis.sha1hex(current) ~= ARGV[1] then return {0, current} end
+end
+local ttl = ARGV[3]
+if ttl == '' then
+  redis.call('SET', KEYS[1], ARGV[2])
+elseif tonumber(ttl) > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ttl)
+else
+  redis.call('DEL', KEYS[1])
+end
+local retired = tonumber(ARGV[4])
+if retired > 0 then
+  redis.call('DEL', unpack(KEYS, 3, 2 + retired))
+end
+if ARGV[5] ~= '' then
+  local index = KEYS[3 + retired]
+  redis.call('SADD', index, ARGV[5])
+  redis.call('EXPIRE', index, ARGV[6])
+end
+return {1}
