@@ -6,6 +6,33 @@ import { setTimeout as sleep } from "node:timers/promises";
 /** Commands of connection housekeeping, not session traffic. */
 export const HOUSEKEEPING = new Set(["CLIENT", "HELLO", "SELECT", "PING", "AUTH", "INFO", "COMMAND", "READONLY"]);
 
+/** The commands that call a script. */
+const SCRIPT_CALLS = new Set(["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "SCRIPT"]);
+/** Reads a script makes to compare before it writes (docs/PROTOCOL.md §11). */
+const SCRIPT_READS = new Set(["GET", "EXISTS", "SCARD", "SISMEMBER", "SMEMBERS"]);
+
+/**
+ * Which commands a MONITOR recording keeps, by `view`:
+ * - "effects" (the default): what the session layer did to the data, in
+ *   Redis's own commands: the script calls (EVALSHA, EVAL) and the reads a
+ *   script makes to compare are left out, the writes a script makes are
+ *   kept. A compare-and-set save then reads as the `SET` connect-redis
+ *   sends, which is what the golden and interop tests compare.
+ * - "calls": the commands clients sent, one per command of a request to the
+ *   store (a script call is one, its inner commands are left out): what
+ *   round-trip counts are made of.
+ * - "all": everything, script internals marked `script: true`.
+ */
+export function monitorView(commands, view = "effects") {
+  if (view === "all") return commands;
+  if (view === "calls") return commands.filter((c) => !c.script);
+  return commands.filter((c) => {
+    const verb = c[0]?.toUpperCase();
+    if (!c.script) return !SCRIPT_CALLS.has(verb);
+    return !SCRIPT_READS.has(verb);
+  });
+}
+
 /**
  * Records every command Redis executes, on a second connection of `client`
  * (the test's own node-redis client, through which markers are sent).
@@ -16,11 +43,13 @@ export const HOUSEKEEPING = new Set(["CLIENT", "HELLO", "SELECT", "PING", "AUTH"
  *   (the start, or the end of the previous `since`);
  * - `stop()` returns `since()` and closes the MONITOR connection.
  *
- * Commands are arrays of strings (UTF-8), in order. Options:
+ * Commands are arrays of strings (UTF-8), in order; a command a script ran
+ * carries a non-enumerable `script: true`. Options:
  * `others: true` leaves out the commands of `client` itself (by address);
- * `housekeeping: false` leaves out {@link HOUSEKEEPING} commands.
+ * `housekeeping: false` leaves out {@link HOUSEKEEPING} commands;
+ * `view` ("effects", "calls" or "all"): see {@link monitorView}.
  */
-export async function startMonitor(client, { others = false, housekeeping = true } = {}) {
+export async function startMonitor(client, { others = false, housekeeping = true, view = "effects" } = {}) {
   const own = others ? String(await client.sendCommand(["CLIENT", "INFO"])).match(/\baddr=(\S+)/)[1] : null;
   const mon = client.duplicate();
   mon.on("error", () => {});
@@ -47,10 +76,11 @@ export async function startMonitor(client, { others = false, housekeeping = true
     const end = await waitFor(to);
     const slice = lines.slice(start, end);
     lines = lines.slice(end + 1);
-    return slice
+    const commands = slice
       .map(parseMonitorLine)
       .filter((c) => (own === null || c.addr !== own) && (housekeeping || !HOUSEKEEPING.has(c.args[0]?.toUpperCase())))
-      .map((c) => c.args);
+      .map((c) => Object.defineProperty(c.args, "script", { value: c.addr === "lua", enumerable: false }));
+    return monitorView(commands, view);
   };
   return {
     mark,

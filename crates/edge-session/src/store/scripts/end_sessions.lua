@@ -17,7 +17,9 @@ for i = 1, #ARGV do
   changed = redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0
 end
 if changed then return {0, redis.call('SMEMBERS', KEYS[1])} end
-local ended = 0
-if #KEYS > 1 then ended = redis.call('DEL', unpack(KEYS, 2)) end
-redis.call('DEL', KEYS[1])
-return {1, ended}
+-- One DEL of the set and every session. The set exists exactly when it has
+-- members (Redis deletes an empty set), so it is one of the keys deleted
+-- exactly when members were read.
+local deleted = redis.call('DEL', unpack(KEYS))
+if #ARGV > 0 then deleted = deleted - 1 end
+return {1, deleted}
