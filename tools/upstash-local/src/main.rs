@@ -7,12 +7,16 @@
 //! `Authorization: Bearer <token>` (400 when missing, 401 when wrong),
 //! `{"result": ...}` / `{"error": ...}` answers, `Upstash-Encoding: base64`,
 //! and `upstash-sync-token` (read-your-writes) handed out and checked.
-//! Arguments reach Redis unchanged. Replies are written with the same codec
-//! the worker's client reads them with (`edge_session::store::wire`).
+//! Arguments reach Redis unchanged, except Lua scripts with Upstash's
+//! `allow-key-locking` flag, which redis-server does not know (`script`).
+//! Replies are written with the same codec the worker's client reads them
+//! with (`edge_session::store::wire`).
+
+mod script;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -26,9 +30,29 @@ use redis::aio::ConnectionManager;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
+const LONG_ABOUT: &str = "\
+Upstash-compatible Redis REST server over a real redis-server.
+
+Endpoints: POST / (one command as a JSON array), POST /pipeline and
+POST /multi-exec (an array of commands), with `Authorization: Bearer <token>`.
+
+Lua scripts: a script whose shebang carries Upstash's `allow-key-locking`
+flag (`#!lua flags=allow-key-locking`) runs as on Upstash: redis-server
+does not know the flag, so upstash-local rewrites the script before it
+reaches Redis (the flag dropped, other flags kept, and every redis.call /
+redis.pcall checked against KEYS). A command naming a key not in KEYS fails
+with Upstash's error `ERR Dynamic keys are not allowed in Lua scripts when
+'allow-key-locking' flag is set. Key was: <key>`; a command whose key
+positions upstash-local does not know is refused too. EVALSHA, SCRIPT LOAD
+and SCRIPT EXISTS use the SHA1 of the text the client sent; an unknown one
+gets Redis's `NOSCRIPT No matching script. Please use EVAL.` (also for
+every flagged script after a restart of upstash-local). Other scripts
+reach Redis unchanged.
+";
+
 /// Command-line options.
 #[derive(Parser, Debug)]
-#[command(version, about = "Upstash-compatible Redis REST server over a real redis-server")]
+#[command(version, about = "Upstash-compatible Redis REST server over a real redis-server", long_about = LONG_ABOUT)]
 struct Args {
     /// Address to listen on; port 0 picks a free port (printed on stdout).
     #[arg(long, default_value = "127.0.0.1:8079")]
@@ -48,6 +72,9 @@ struct AppState {
     /// requests. One Redis has no replicas to wait for, so the token only
     /// has to be well formed.
     sync: AtomicU64,
+    /// Client SHA1 → SHA1 of the rewritten text, for scripts with the
+    /// `allow-key-locking` flag (`script`).
+    scripts: Mutex<script::ShaMap>,
 }
 
 #[tokio::main]
@@ -56,7 +83,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = redis::Client::open(args.redis_url.as_str())?;
     let redis =
         ConnectionManager::new(client).await.map_err(|e| format!("cannot reach redis at {}: {e}", args.redis_url))?;
-    let state = Arc::new(AppState { redis, token: args.token, sync: AtomicU64::new(0) });
+    let state = Arc::new(AppState {
+        redis,
+        token: args.token,
+        sync: AtomicU64::new(0),
+        scripts: Mutex::new(script::ShaMap::new()),
+    });
     let app = Router::new()
         .route("/", post(single))
         .route("/pipeline", post(pipeline))
@@ -137,16 +169,37 @@ fn authorize(headers: &HeaderMap, token: &str) -> Result<(), ApiError> {
     }
 }
 
-/// One command from a JSON array of strings, numbers or booleans.
-fn parse_command(v: &Value) -> Result<redis::Cmd, ApiError> {
+/// One command's arguments, its name first, from a JSON array of strings,
+/// numbers or booleans.
+fn parse_command(v: &Value) -> Result<Vec<Vec<u8>>, ApiError> {
     let bad = |m: &str| ApiError::BadRequest(m.to_owned());
     let items =
         v.as_array().filter(|a| !a.is_empty()).ok_or_else(|| bad("ERR command must be a non-empty JSON array"))?;
+    items
+        .iter()
+        .map(|item| argument_bytes(item).ok_or_else(|| bad("ERR arguments must be strings, numbers or booleans")))
+        .collect()
+}
+
+/// The command for Redis: scripts with Upstash's `allow-key-locking` flag
+/// rewritten (`script::translate`), everything else as it came.
+fn redis_command(state: &AppState, mut args: Vec<Vec<u8>>) -> (redis::Cmd, script::Reply) {
+    let fix = script::translate(&mut state.scripts.lock().unwrap_or_else(|e| e.into_inner()), &mut args);
     let mut cmd = redis::Cmd::new();
-    for item in items {
-        cmd.arg(argument_bytes(item).ok_or_else(|| bad("ERR arguments must be strings, numbers or booleans"))?);
+    for arg in args {
+        cmd.arg(arg);
     }
-    Ok(cmd)
+    (cmd, fix)
+}
+
+/// Redis's reply as the client is to see it: a `SCRIPT LOAD` of a
+/// rewritten script answers the SHA1 of the text the client sent.
+fn client_reply(reply: Reply, fix: script::Reply) -> Reply {
+    match (reply, fix) {
+        (Reply::Error(e), _) => Reply::Error(e),
+        (_, script::Reply::ClientSha(sha)) => Reply::Bulk(sha.into_bytes()),
+        (reply, script::Reply::AsIs) => reply,
+    }
 }
 
 fn to_reply(v: redis::Value) -> Reply {
@@ -204,9 +257,10 @@ fn prepare(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Encod
 
 async fn single(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let (enc, value) = prepare(&state, &headers, &body)?;
-    let cmd = parse_command(&value)?;
+    let args = parse_command(&value)?;
+    let (cmd, fix) = redis_command(&state, args);
     let mut conn = state.redis.clone();
-    match to_reply(cmd.query_async::<redis::Value>(&mut conn).await.map_err(redis_failure)?) {
+    match client_reply(to_reply(cmd.query_async::<redis::Value>(&mut conn).await.map_err(redis_failure)?), fix) {
         Reply::Error(e) => Err(ApiError::Redis(e)),
         reply => Ok(ok(&state, reply.to_envelope(enc))),
     }
@@ -231,16 +285,21 @@ async fn batch(
         .as_array()
         .filter(|a| !a.is_empty())
         .ok_or_else(|| ApiError::BadRequest("ERR body must be a non-empty JSON array of commands".into()))?;
+    let commands = commands.iter().map(parse_command).collect::<Result<Vec<_>, _>>()?;
     let mut pipe = redis::pipe();
     if atomic {
         pipe.atomic();
     }
     // One command's error is that command's {"error"}, not the whole answer's.
     pipe.ignore_errors();
-    for c in commands {
-        pipe.add_command(parse_command(c)?);
+    let mut fixes = Vec::with_capacity(commands.len());
+    for args in commands {
+        let (cmd, fix) = redis_command(&state, args);
+        pipe.add_command(cmd);
+        fixes.push(fix);
     }
     let mut conn = state.redis.clone();
     let values = pipe.query_async::<Vec<redis::Value>>(&mut conn).await.map_err(redis_failure)?;
-    Ok(ok(&state, Value::Array(values.into_iter().map(|v| to_reply(v).to_envelope(enc)).collect())))
+    let envelopes = values.into_iter().zip(fixes).map(|(v, fix)| client_reply(to_reply(v), fix).to_envelope(enc));
+    Ok(ok(&state, Value::Array(envelopes.collect())))
 }

@@ -3,73 +3,17 @@
 //! these tests): the shared store conformance suite, TTLs, pipeline
 //! and multi-exec, auth failures and error shapes, an unreachable and a slow
 //! store. Each test starts its own servers on free ports and stops them by
-//! PID when it ends.
+//! PID when it ends (`support`).
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::Command;
 use std::time::Duration;
 
 use edge_session::store::command::{self, Get, Set, Ttl};
 use edge_session::store::wire::{CommandError, Encoding};
 use edge_session::store::{conformance, SessionStore, StoreError, TransportError, UpstashClient};
-
-const TOKEN: &str = "integration-token";
-
-/// Kills its child process when dropped, so a failing test leaves nothing
-/// running.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Servers {
-    url: String,
-    // Dropped in reverse order: the REST server first, then Redis.
-    _upstash: Proc,
-    _redis: Proc,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn upstash_local_bin() -> PathBuf {
-    // Cargo builds this package's binary for its own integration tests and
-    // says where: always the fresh one, whatever else is in target/.
-    PathBuf::from(env!("CARGO_BIN_EXE_upstash-local"))
-}
-
-fn start() -> Servers {
-    let port = free_port();
-    let mut redis = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("redis-server must be installed (scripts/setup.sh installs it)");
-    let out = BufReader::new(redis.stdout.take().unwrap());
-    let redis = Proc(redis);
-    for line in out.lines() {
-        if line.unwrap().contains("Ready to accept connections") {
-            break;
-        }
-    }
-    let mut upstash = Command::new(upstash_local_bin())
-        .args(["--listen", "127.0.0.1:0", "--redis-url", &format!("redis://127.0.0.1:{port}"), "--token", TOKEN])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(upstash.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
-    Servers { url, _upstash: Proc(upstash), _redis: redis }
-}
+use support::{free_port, start, Proc, TOKEN};
 
 fn client(url: &str) -> UpstashClient {
     UpstashClient::new(url, TOKEN, Duration::from_secs(5))
@@ -246,7 +190,7 @@ async fn redis_gone_is_a_server_error() {
     let mut s = start();
     // Stop Redis under the REST server: it answers 500, the client reports
     // an HTTP failure rather than a missing key.
-    drop(std::mem::replace(&mut s._redis, Proc(Command::new("true").spawn().unwrap())));
+    drop(std::mem::replace(&mut s.redis, Proc(Command::new("true").spawn().unwrap())));
     let c = client(&s.url);
     match c.get("k").await {
         Err(StoreError::Http { status: 500, .. }) => {}

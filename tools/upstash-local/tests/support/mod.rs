@@ -1,0 +1,99 @@
+//! How the integration tests start their servers: a real redis-server and
+//! the real upstash-local (this package's binary, so cargo builds it for
+//! them), each on a free port, each stopped by PID when dropped.
+
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+pub const TOKEN: &str = "integration-token";
+
+/// Kills its child process when dropped, so a failing test leaves nothing
+/// running.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub struct Servers {
+    pub url: String,
+    pub redis_port: u16,
+    // Dropped in reverse order: the REST server first, then Redis.
+    pub upstash: Proc,
+    pub redis: Proc,
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn upstash_local_bin() -> PathBuf {
+    // Cargo builds this package's binary for its own integration tests and
+    // says where: always the fresh one, whatever else is in target/.
+    PathBuf::from(env!("CARGO_BIN_EXE_upstash-local"))
+}
+
+/// A redis-server on a free port, ready; and its port.
+pub fn start_redis() -> (Proc, u16) {
+    let port = free_port();
+    let mut redis = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("redis-server must be installed (scripts/setup.sh installs it)");
+    let out = BufReader::new(redis.stdout.take().unwrap());
+    let redis = Proc(redis);
+    for line in out.lines() {
+        if line.unwrap().contains("Ready to accept connections") {
+            break;
+        }
+    }
+    (redis, port)
+}
+
+/// upstash-local in front of the Redis on `redis_port`, with `extra`
+/// arguments; its URL, read from its first line.
+pub fn start_upstash(redis_port: u16, extra: &[&str]) -> (Proc, String) {
+    let redis_url = format!("redis://127.0.0.1:{redis_port}");
+    let mut upstash = Command::new(upstash_local_bin())
+        .args(["--listen", "127.0.0.1:0", "--redis-url", &redis_url, "--token", TOKEN])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(upstash.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "unexpected first line {line:?}");
+    (Proc(upstash), url)
+}
+
+/// Both, upstash-local with `extra` arguments.
+pub fn start_with(extra: &[&str]) -> Servers {
+    let (redis, redis_port) = start_redis();
+    let (upstash, url) = start_upstash(redis_port, extra);
+    Servers { url, redis_port, upstash, redis }
+}
+
+pub fn start() -> Servers {
+    start_with(&[])
+}
+
+/// One raw request to upstash-local: status and body text.
+pub async fn post(url: &str, path: &str, body: &str) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .post(format!("{url}{path}"))
+        .bearer_auth(TOKEN)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
