@@ -23,6 +23,12 @@
 //! | `login` | Passport login of JSON `user` | `req.login(user)` |
 //! | `logout` | Passport logout | `req.logout()` |
 //! | `rotate` | new id, data kept (worker only) | — |
+//! | `incr` | field `key` + 1 as an update (worker only) | — |
+//! | `wait` | pauses `wait_ms` ms before the next op (worker only) | — |
+//!
+//! `incr` and `wait` let the tests put another writer between this
+//! request's load and its save (`/lab/incr,wait`): the save then meets a
+//! conflict, and the update is applied again to the other writer's document.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -108,6 +114,20 @@ async fn run_ops<S: AccountStore>(
             "login" => sessions.login(s, &json_param("user")?, now).await?,
             "logout" => sessions.logout(s, now).await?,
             "rotate" => sessions.rotate_id(s).await?,
+            "incr" => {
+                let key = param("key")?;
+                s.update(move |s| {
+                    let n = s.get::<i64>(&key)?.unwrap_or(0);
+                    s.insert(&key, &(n + 1))
+                })
+                .map_err(SessionError::from)?;
+            }
+            "wait" => {
+                let ms: u64 = param("wait_ms")?
+                    .parse()
+                    .map_err(|_| AppError::BadRequest("?wait_ms= must be whole milliseconds".into()))?;
+                ctx.store.backoff(std::time::Duration::from_millis(ms.min(10_000))).await;
+            }
             other => return Err(AppError::NotFound(format!("/lab/{other}"))),
         }
     }

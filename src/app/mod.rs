@@ -291,6 +291,8 @@ pub struct Ctx<'a, S> {
     pub sessions: Sessions<'a, S>,
     /// The account layer.
     pub accounts: Accounts<'a, S>,
+    /// The store both layers use.
+    pub store: &'a S,
     /// The time the request is served at.
     pub now: Millis,
     /// The normalized path.
@@ -336,6 +338,7 @@ async fn serve<S: AccountStore>(
         req,
         sessions: Sessions::new(&config.session, store),
         accounts: Accounts::new(&config.accounts, store),
+        store,
         now,
         path,
     };

@@ -453,10 +453,11 @@ test("an Origin with the scheme's default port is the same origin (RFC 6454): PO
   await assertJsonError(await post("http://beer.example:443"), 403);
 });
 
-test("a store that applies a SET at once but answers after 3 s: 503 'outcome unknown' at SESSION_STORE_TIMEOUT_MS=1500, and the write did land", async () => {
+test("a store that applies a save at once but answers after 3 s: 503 'outcome unknown' at SESSION_STORE_TIMEOUT_MS=1500, and the write did land", async () => {
   // A proxy in front of upstash-local that forwards every request at once
-  // and holds back only the answers to SET for 3 s: the store has applied
-  // the write by the time the worker gives up on it.
+  // and holds back only the answers to saves (the compare-and-set script)
+  // for 3 s: the store has applied the write by the time the worker gives
+  // up on it.
   const { createServer } = await import("node:http");
   const proxy = createServer(async (req, res) => {
     const chunks = [];
@@ -468,7 +469,7 @@ test("a store that applies a SET at once but answers after 3 s: 503 'outcome unk
     const answer = await fetch(stack.upstash.url + req.url, { method: req.method, headers, body });
     const text = await answer.text();
     const command = String(JSON.parse(body)[0] ?? "").toUpperCase();
-    if (command === "SET") await sleep(3000);
+    if (["EVALSHA", "EVAL"].includes(command)) await sleep(3000);
     res.writeHead(answer.status, Object.fromEntries(answer.headers));
     res.end(text);
   });
