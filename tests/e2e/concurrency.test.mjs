@@ -143,7 +143,9 @@ for (const [label, vars] of [
             if (i === 4) requests.push(request(worker, ending, { method: "POST", cookie: user.cookie, headers: SAME_SITE }));
           }
           const answers = await Promise.all(requests);
-          for (const a of answers) assert.ok([200, 401].includes(a.status), `${a.status} ${a.text}`);
+          // 409: the save gave up under contention and wrote nothing, which
+          // is what this test is about too.
+          for (const a of answers) assert.ok([200, 401, 409].includes(a.status), `${a.status} ${a.text}`);
           assert.equal(await redis.exists(sess(user.sid)), 0, `round ${round}: ${sess(user.sid)} came back after ${ending}`);
           // Whatever session a racing request ended up with is anonymous.
           for (const a of answers) {

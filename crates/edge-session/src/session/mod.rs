@@ -125,13 +125,15 @@ type Fingerprint = Vec<(String, String)>;
 /// [`SessionError::Conflict`]: each conflict costs one round trip (the
 /// store's answer carries the newer document) and a pause of
 /// [`conflict_backoff`].
-pub const SAVE_ATTEMPTS: u32 = 10;
+pub const SAVE_ATTEMPTS: u32 = 16;
 
 /// The pause before save attempt `attempt + 1` after a conflict: a random
-/// time up to 10 ms · 2^attempt, at most 500 ms ("full jitter"), so
-/// requests that collided do not collide again in lockstep.
+/// time up to 10 ms · 2^attempt, at most 200 ms ("full jitter"), so
+/// requests that collided do not collide again in lockstep. The cap is low
+/// so that a request that has already lost several times is not outrun by
+/// every newcomer (each attempt already costs a round trip to the store).
 pub fn conflict_backoff(attempt: u32, random: u32) -> Duration {
-    let cap_ms = 10u64.saturating_mul(1 << attempt.min(16)).min(500);
+    let cap_ms = 10u64.saturating_mul(1 << attempt.min(16)).min(200);
     Duration::from_millis(u64::from(random) % (cap_ms + 1))
 }
 
