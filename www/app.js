@@ -159,7 +159,9 @@
       const retry = retryAfter(resp, body);
       if (resp.status === 503 && retry !== null) {
         message += ` (retry in ${retry} s)`;
-      } else if (resp.status === 429 && retry !== null) {
+      } else if ((resp.status === 429 || resp.status === 409) && retry !== null) {
+        // 409 with a wait: other requests of this session saved first and
+        // nothing was written; sending it again is safe.
         message += ` (try again in ${retry} s)`;
       }
       throw new Error(message);
