@@ -10,8 +10,10 @@
 //! Arguments reach Redis unchanged, except Lua scripts with Upstash's
 //! `allow-key-locking` flag, which redis-server does not know (`script`).
 //! Replies are written with the same codec the worker's client reads them
-//! with (`edge_session::store::wire`).
+//! with (`edge_session::store::wire`). With `--fault-injection`, store
+//! faults can be switched on at run time (`faults`).
 
+mod faults;
 mod script;
 
 use std::net::SocketAddr;
@@ -22,10 +24,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use clap::Parser;
 use edge_session::store::wire::{argument_bytes, Encoding, Reply, SYNC_TOKEN_HEADER};
+use faults::{Action, Fault};
 use redis::aio::ConnectionManager;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
@@ -48,7 +51,23 @@ and SCRIPT EXISTS use the SHA1 of the text the client sent; an unknown one
 gets Redis's `NOSCRIPT No matching script. Please use EVAL.` (also for
 every flagged script after a restart of upstash-local). Other scripts
 reach Redis unchanged.
-";
+
+Fault injection (only with --fault-injection; otherwise /_fault is 404):
+  POST /_fault with the bearer token and a JSON body
+    {\"mode\": \"none\"|\"delay\"|\"status500\"|\"garbage\"|\"truncated\",
+     \"delay_ms\": N, \"only\": \"EVALSHA\"|null}
+  sets the fault in force (answers it back); GET /_fault reads it. It
+  applies to the command endpoints after the token and the body are checked,
+  to every request or only to those carrying a command named `only`, and no
+  faulty request reaches Redis:
+    delay      the request waits delay_ms first; a client that hangs up
+               meanwhile cancels it, so its commands never run; one that
+               waits gets the real answer, late
+    status500  HTTP 500 {\"error\":\"ERR upstash-local fault injection: status500\"}
+    garbage    HTTP 200 with an HTML body, not JSON
+    truncated  HTTP 200 with the first half of a JSON answer
+    none       answer normally
+A wrong token needs no switch: a client with another token gets 401.";
 
 /// Command-line options.
 #[derive(Parser, Debug)]
@@ -63,6 +82,10 @@ struct Args {
     /// The bearer token clients must present.
     #[arg(long, env = "UPSTASH_LOCAL_TOKEN")]
     token: String,
+    /// Serve POST/GET /_fault, which switches store faults on and off at run
+    /// time (see above). For tests only; without it there is no such route.
+    #[arg(long)]
+    fault_injection: bool,
 }
 
 struct AppState {
@@ -75,6 +98,8 @@ struct AppState {
     /// Client SHA1 → SHA1 of the rewritten text, for scripts with the
     /// `allow-key-locking` flag (`script`).
     scripts: Mutex<script::ShaMap>,
+    /// The fault in force, when started with `--fault-injection`.
+    fault: Option<Mutex<Fault>>,
 }
 
 #[tokio::main]
@@ -83,17 +108,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = redis::Client::open(args.redis_url.as_str())?;
     let redis =
         ConnectionManager::new(client).await.map_err(|e| format!("cannot reach redis at {}: {e}", args.redis_url))?;
+    let fault = args.fault_injection.then(|| Mutex::new(Fault::default()));
     let state = Arc::new(AppState {
         redis,
         token: args.token,
         sync: AtomicU64::new(0),
         scripts: Mutex::new(script::ShaMap::new()),
+        fault,
     });
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/", post(single))
         .route("/pipeline", post(pipeline))
-        .route("/multi-exec", post(multi_exec))
-        .with_state(state);
+        .route("/multi-exec", post(multi_exec));
+    if args.fault_injection {
+        app = app.route("/_fault", get(fault_get).post(fault_set));
+    }
+    let app = app.with_state(state);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     // Tests read this line to learn the port when started with port 0.
     println!("upstash-local listening on http://{}", listener.local_addr()?);
@@ -255,9 +285,44 @@ fn prepare(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Encod
     Ok((enc, value))
 }
 
+/// What the fault in force (if any) does to a request with these commands.
+fn fault_action(state: &AppState, commands: &[Vec<Vec<u8>>], batch: bool) -> Action {
+    match &state.fault {
+        None => Action::Proceed,
+        Some(fault) => {
+            let fault = fault.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            fault.action(commands.iter().map(|c| c[0].as_slice()), commands.len(), batch)
+        }
+    }
+}
+
+/// Applies the fault in force: `Some(answer)` to send instead of going on
+/// to Redis; `None` to go on (after the fault's delay, if any). A client
+/// that hangs up during the delay drops this future, so nothing reaches Redis.
+async fn injected(state: &AppState, commands: &[Vec<Vec<u8>>], batch: bool) -> Option<Response> {
+    match fault_action(state, commands, batch) {
+        Action::Proceed => None,
+        Action::Wait(delay) => {
+            tokio::time::sleep(delay).await;
+            None
+        }
+        Action::Answer(status, content_type, body) => Some(
+            (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                [(header::CONTENT_TYPE, content_type)],
+                body,
+            )
+                .into_response(),
+        ),
+    }
+}
+
 async fn single(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let (enc, value) = prepare(&state, &headers, &body)?;
     let args = parse_command(&value)?;
+    if let Some(answer) = injected(&state, std::slice::from_ref(&args), false).await {
+        return Ok(answer);
+    }
     let (cmd, fix) = redis_command(&state, args);
     let mut conn = state.redis.clone();
     match client_reply(to_reply(cmd.query_async::<redis::Value>(&mut conn).await.map_err(redis_failure)?), fix) {
@@ -286,6 +351,9 @@ async fn batch(
         .filter(|a| !a.is_empty())
         .ok_or_else(|| ApiError::BadRequest("ERR body must be a non-empty JSON array of commands".into()))?;
     let commands = commands.iter().map(parse_command).collect::<Result<Vec<_>, _>>()?;
+    if let Some(answer) = injected(&state, &commands, true).await {
+        return Ok(answer);
+    }
     let mut pipe = redis::pipe();
     if atomic {
         pipe.atomic();
@@ -302,4 +370,25 @@ async fn batch(
     let values = pipe.query_async::<Vec<redis::Value>>(&mut conn).await.map_err(redis_failure)?;
     let envelopes = values.into_iter().zip(fixes).map(|(v, fix)| client_reply(to_reply(v), fix).to_envelope(enc));
     Ok(ok(&state, Value::Array(envelopes.collect())))
+}
+
+/// `GET /_fault`: the fault in force.
+async fn fault_get(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&headers, &state.token)?;
+    let fault = state.fault.as_ref().map(|f| f.lock().unwrap_or_else(|e| e.into_inner()).clone()).unwrap_or_default();
+    Ok(ok(&state, fault.to_json()))
+}
+
+/// `POST /_fault`: sets the fault in force (`faults::Fault::from_json`) and
+/// answers it back.
+async fn fault_set(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    authorize(&headers, &state.token)?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("ERR request body is not JSON: {e}")))?;
+    let fault = Fault::from_json(&value).map_err(|e| ApiError::BadRequest(format!("ERR {e}")))?;
+    let answer = fault.to_json();
+    if let Some(slot) = &state.fault {
+        *slot.lock().unwrap_or_else(|e| e.into_inner()) = fault;
+    }
+    Ok(ok(&state, answer))
 }
