@@ -5,7 +5,7 @@
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use edge_session::store::UpstashClient;
+use edge_session::store::{StoreError, UpstashClient};
 use edge_session::workers::{env_var, now_ms};
 use worker::{console_error, event, Context, Env, Request, Response, Result};
 
@@ -83,9 +83,21 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let answer = app::handle(&state.config, &state.store, &request, now_ms()).await;
     if answer.status >= 500 {
         let detail = answer.detail.as_deref().unwrap_or(&answer.body);
-        console_error!("{} {} -> {}: {}", method, url.path(), answer.status, detail);
+        // A refused token is no outage: no retry helps until it is fixed.
+        let prefix = match refused_token(detail) {
+            true => "edge-session configuration error: the session store refused UPSTASH_REDIS_REST_TOKEN; ",
+            false => "",
+        };
+        console_error!("{prefix}{} {} -> {}: {}", method, url.path(), answer.status, detail);
     }
     json_response(answer.status, &answer.body, &answer.headers)
+}
+
+/// Whether an answer's log detail says the store refused our credentials
+/// ([`StoreError::Unauthorized`], whose text is matched as the library
+/// writes it: the app hands over only the error chain's text).
+fn refused_token(detail: &str) -> bool {
+    [400, 401, 403].into_iter().any(|status| detail.contains(&StoreError::Unauthorized { status }.to_string()))
 }
 
 /// The body, read chunk by chunk and abandoned past the app's limit: a
