@@ -126,12 +126,14 @@ export async function startRedis() {
 }
 
 /**
- * Starts target/release/upstash-local in front of `redisUrl`.
- * Returns { url, token, pid, stop() }.
+ * Starts target/release/upstash-local in front of `redisUrl`, listening on
+ * `listen` (a free port by default; the same address again starts a
+ * replacement of a stopped one), with `args` added (e.g.
+ * ["--fault-injection"]). Returns { url, token, pid, stop() }.
  */
-export async function startUpstashLocal({ redisUrl, token = TOKEN }) {
+export async function startUpstashLocal({ redisUrl, token = TOKEN, listen = "127.0.0.1:0", args = [] }) {
   const bin = path.join(ROOT, "target/release/upstash-local");
-  const child = spawn(bin, ["--listen", "127.0.0.1:0", "--redis-url", redisUrl, "--token", token], {
+  const child = spawn(bin, ["--listen", listen, "--redis-url", redisUrl, "--token", token, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const m = await waitForLine(child, /listening on (http:\/\/\S+)/, "upstash-local");
@@ -172,11 +174,14 @@ export async function startMiniflare({ wrangler = "wrangler.toml", ...options })
  * "examples/minimal/build"…) in workerd. Its bindings are the test secret,
  * upstash-local's URL and token, the [vars] of `wrangler` (a wrangler.toml,
  * relative to the root or absolute; its compatibility_date too), and `vars`
- * over them. Returns what {@link startMiniflare} does.
+ * over them; `miniflare`: more of Miniflare's options (e.g.
+ * handleRuntimeStdio, to read the worker's log). Returns what
+ * {@link startMiniflare} does.
  */
-export async function startWorker({ upstashUrl, token = TOKEN, vars = {}, build = "build", wrangler = "wrangler.toml" }) {
+export async function startWorker({ upstashUrl, token = TOKEN, vars = {}, build = "build", wrangler = "wrangler.toml", miniflare = {} }) {
   const dir = path.resolve(ROOT, build);
   return startMiniflare({
+    ...miniflare,
     wrangler,
     scriptPath: path.join(dir, "index.js"),
     modulesRoot: dir,
