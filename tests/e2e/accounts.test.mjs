@@ -301,21 +301,30 @@ test("login and logout regenerate like Passport 0.6+: old key deleted, new sid i
   await register("bob");
   // An anonymous session on each side, then a login on each side: the same
   // session commands (load, DEL the old key, SET the new one twice: Passport's
-  // save, then express-session's at the end of the request) and
-  // byte-identical documents (apart from the expiry instant).
+  // save, then express-session's at the end of the request; the worker's DEL
+  // travels with the first SET) and byte-identical documents (apart from the
+  // expiry instant).
   const wAnon = await anonymous();
   const eAnon = parseSetCookie(await call(express, "/whoami", { method: "GET" }));
   let w;
   let e;
   const wLogin = await sessionTraffic(async () => (w = await login("alice", PASSWORD, { cookie: wAnon.cookie })));
   const eLogin = await sessionTraffic(async () => (e = await login("bob", PASSWORD, { base: express, cookie: eAnon.pair })));
-  assert.deepEqual(wLogin, [
+  assert.deepEqual(eLogin, [
     ["GET", "sess:#1"],
     ["DEL", "sess:#1"],
     ["SET", "sess:#2", "EX", "60"],
     ["SET", "sess:#2", "EX", "60"],
   ]);
-  assert.deepEqual(wLogin, eLogin, "the worker's login is Passport's");
+  // The same commands, but the worker deletes the old key in the script that
+  // writes the new session (README, deliberate differences): a store failing
+  // in between leaves the old session as it was.
+  assert.deepEqual(wLogin, [
+    ["GET", "sess:#1"],
+    ["SET", "sess:#2", "EX", "60"],
+    ["DEL", "sess:#1"],
+    ["SET", "sess:#2", "EX", "60"],
+  ]);
   assert.equal(await redis.exists(sess(wAnon.sid)), 0);
   assert.equal(await redis.exists(sess(eAnon.sid)), 0);
   assert.deepEqual(e.res.body, { sessionID: e.sid, user: "bob" });
@@ -333,13 +342,18 @@ test("login and logout regenerate like Passport 0.6+: old key deleted, new sid i
   let eOut;
   const wLogout = await sessionTraffic(async () => (wOut = await call(worker, "/api/logout", { cookie: w.cookie })));
   const eLogout = await sessionTraffic(async () => (eOut = await call(express, "/logout", { cookie: e.cookie })));
-  assert.deepEqual(wLogout, [
+  assert.deepEqual(eLogout, [
     ["GET", "sess:#1"],
     ["SET", "sess:#1", "EX", "60"],
     ["DEL", "sess:#1"],
     ["SET", "sess:#2", "EX", "60"],
   ]);
-  assert.deepEqual(wLogout, eLogout, "the worker's logout is Passport's");
+  assert.deepEqual(wLogout, [
+    ["GET", "sess:#1"],
+    ["SET", "sess:#1", "EX", "60"],
+    ["SET", "sess:#2", "EX", "60"],
+    ["DEL", "sess:#1"],
+  ]);
   assert.equal(wOut.status, 200);
   assert.equal(eOut.status, 200);
   const wNew = parseSetCookie(wOut);

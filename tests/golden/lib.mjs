@@ -156,7 +156,9 @@ export async function runSequence({ side, redis, monitor, set, seq, quirk }) {
     const res = await side.request(path, { transport, cookie });
     const t1 = Date.now();
     const win = { t0, t1 };
-    const commands = await monitor.since(marker);
+    let commands = await monitor.since(marker);
+    // (Express runs no scripts: this changes only what the worker sent.)
+    if (/(^|[/,])(login|logout|regenerate)([,?]|$)/.test(path)) commands = regenerateAsExpressOrdersIt(commands);
 
     const keys = await redis.keys("*");
     for (const k of keys) known.add(k);
@@ -204,4 +206,25 @@ export function isEndedCookieClearing(line, set) {
   if (!m || m[1] !== set.name) return false;
   const [domain, path] = [m[2], m[3]];
   return domain !== set.cookie.domain || path !== (set.cookie.path ?? "/");
+}
+
+/**
+ * The worker's commands of a step that regenerates (login, logout,
+ * regenerate) in the order express-session sends them. express-session
+ * deletes the ended key at once and then writes the new session; the worker
+ * deletes it inside the compare-and-set script that writes the new session,
+ * right after that `SET`, so that a store failing in between loses nothing
+ * (a deliberate difference, README). Only that pattern is moved: a `DEL` a
+ * script ran directly after a `SET` of another key in the same script goes
+ * back before it. Everything else, and the Redis state, is compared as is.
+ */
+export function regenerateAsExpressOrdersIt(commands) {
+  const out = [...commands];
+  for (let i = 1; i < out.length; i++) {
+    const [set, del] = [out[i - 1], out[i]];
+    if (del.script && set.script && del[0] === "DEL" && set[0] === "SET" && !del.slice(1).includes(set[1])) {
+      [out[i - 1], out[i]] = [del, set];
+    }
+  }
+  return out;
 }

@@ -71,13 +71,14 @@
 //! assert_eq!(session.get::<i64>("views")?, Some(2));
 //! let mut session = block_on(sessions.load(Some(cookie), now_ms + 1_500, false))?;
 //!
-//! // regenerate: the old key is deleted now; a fresh id, an empty document.
+//! // regenerate: a fresh id and an empty document; the old key is deleted
+//! // by the save that writes the new one, in one step.
 //! let old_id = session.id().clone();
 //! block_on(sessions.regenerate(&mut session, now_ms + 2_000))?;
 //! assert_ne!(session.id(), &old_id);
 //! assert_eq!(session.get::<i64>("views")?, None);
-//! assert_eq!(store.entry(&format!("sess:{old_id}")), None);
 //! let set_cookie = block_on(sessions.commit(&mut session, now_ms + 2_000))?.pop().expect("the new id's cookie");
+//! assert_eq!(store.entry(&format!("sess:{old_id}")), None);
 //!
 //! // destroy: the key is deleted, and commit clears the browser's cookie.
 //! let cookie = set_cookie.split(';').next().unwrap();

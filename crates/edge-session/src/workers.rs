@@ -265,8 +265,10 @@ impl EdgeSessions {
         Ok(resp)
     }
 
-    /// express-session's `regenerate`: the old key is deleted now; the
-    /// session gets a fresh id and an empty document, saved at commit.
+    /// express-session's `regenerate`: the session gets a fresh id and an
+    /// empty document, saved at commit, and the old key is deleted by that
+    /// same save (in one step: a failing store leaves the old session as it
+    /// was).
     ///
     /// # Errors
     ///

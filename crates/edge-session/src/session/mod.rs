@@ -571,16 +571,24 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         SessionDocument::new(cookie)
     }
 
-    /// express-session's `regenerate`: the old key is deleted now, the
-    /// session gets a fresh id and an empty document; the new session is
-    /// saved and its cookie sent at commit. Used at login and logout so a
-    /// session id known before authentication is worthless after it.
+    /// express-session's `regenerate`: the session gets a fresh id and an
+    /// empty document, saved at commit (or at the next `save`); the old key
+    /// is deleted by that same save, in one step. Used at login and logout
+    /// so a session id known before authentication is worthless after it.
+    ///
+    /// Unlike express-session, which deletes the old key at once, nothing
+    /// is deleted before the new session is written: a store that fails in
+    /// between leaves the old session as it was, and a login is never half
+    /// done.
     ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] when the DEL fails; the session is unchanged then.
+    /// None today; the signature leaves room for a store call.
     pub async fn regenerate(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
-        self.store.del(&[self.key(&s.id)]).await?;
+        let old = self.key(&s.id);
+        if !s.retired.contains(&old) {
+            s.retired.push(old);
+        }
         s.id = (self.genid)();
         let ended = std::mem::replace(&mut s.doc, self.new_document(now, s.request_secure)).cookie;
         if decide::ended_cookie_survives(&ended, &s.doc.cookie) {
@@ -627,14 +635,21 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         Ok(())
     }
 
-    /// express-session's `destroy`: the key is deleted now; commit writes
-    /// nothing and sends a Set-Cookie that clears the browser's cookie.
+    /// express-session's `destroy`: the key is deleted now (with the keys a
+    /// `regenerate` or rotate retired); commit writes nothing and sends a
+    /// Set-Cookie that clears the browser's cookie.
     ///
     /// # Errors
     ///
     /// [`SessionError::Store`] when the DEL fails; the session is live then.
     pub async fn destroy(&self, s: &mut Session) -> Result<(), SessionError> {
-        self.store.del(&[self.key(&s.id)]).await?;
+        let mut doomed = std::mem::take(&mut s.retired);
+        doomed.push(self.key(&s.id));
+        if let Err(e) = self.store.del(&doomed).await {
+            doomed.pop();
+            s.retired = doomed;
+            return Err(e.into());
+        }
         s.state = State::Destroyed;
         Ok(())
     }
@@ -784,9 +799,11 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 return Ok(send.then(|| cookie::clear_cookie_header(&cfg.cookie_name, &s.doc.cookie)));
             }
             State::Unset => {
+                let mut doomed = std::mem::take(&mut s.retired);
                 if cfg.unset == Unset::Destroy {
-                    self.store.del(&[self.key(&s.id)]).await?;
+                    doomed.push(self.key(&s.id));
                 }
+                self.store.del(&doomed).await?;
                 return Ok(None);
             }
         }
@@ -802,7 +819,16 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     attempt += 1;
                     continue;
                 }
-            } else if decide::should_touch(cfg.policy, facts) && !cfg.disable_touch && !cfg.disable_ttl {
+            } else if !s.retired.is_empty() {
+                // Not saved (e.g. `saveUninitialized: false`), but a
+                // regenerate or rotate ended these keys.
+                self.store.del(&std::mem::take(&mut s.retired)).await?;
+            }
+            if !decide::should_save(cfg.policy, facts)
+                && decide::should_touch(cfg.policy, facts)
+                && !cfg.disable_touch
+                && !cfg.disable_ttl
+            {
                 // EXPIRE never creates a key: a touch cannot bring back a
                 // session that was ended meanwhile.
                 let key = self.key(&s.id);

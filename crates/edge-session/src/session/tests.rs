@@ -162,10 +162,21 @@ fn regenerate_deletes_the_old_key_and_drops_data() {
     assert_eq!(s.get::<i64>("views").unwrap(), None);
     let set_cookie = block_on(sessions.commit(&mut s, NOW)).unwrap().pop().unwrap();
     assert!(set_cookie.starts_with(&cookie_for(&cfg, FRESH)));
-    assert_eq!(
-        store.take_log(),
-        [format!("GET sess:{SID}"), format!("DEL sess:{SID}"), format!("SAVE sess:{FRESH} EX 60")]
-    );
+    // The old key goes in the same step that writes the new one.
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}"), format!("SAVE sess:{FRESH} EX 60")]);
+    assert_eq!(store.entry(&format!("sess:{SID}")), None, "the old key is gone");
+}
+
+#[test]
+fn a_regenerate_whose_save_fails_keeps_the_old_session() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    store.set_down(true);
+    assert!(block_on(sessions.login(&mut s, "bob", NOW)).is_err(), "the store is down");
+    store.set_down(false);
+    assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, STORED.as_bytes(), "a failed login loses nothing");
 }
 
 #[test]
