@@ -32,9 +32,26 @@ pub type Millis = i64;
 /// larger and the expiry date could not be written.
 pub const MAX_AGE_LIMIT_MS: f64 = 1e14;
 
+/// The largest stored document read, in bytes (1 MiB). A session document
+/// is usually well under 1 KiB; a larger one is not parsed at all, so a
+/// document that grew by a bug, or was written to hurt, costs the worker
+/// neither the CPU time nor the memory of parsing it (a few times its size).
+/// express-session + connect-redis read any size; a document over this is
+/// treated as unreadable: a new session, the stored key left as it was.
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
 /// Why a stored document could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
+    /// The stored bytes are more than [`MAX_DOCUMENT_BYTES`]; they were not
+    /// parsed.
+    #[error("stored session is {bytes} bytes long; at most {limit} are read")]
+    TooLarge {
+        /// The stored document's length, in bytes.
+        bytes: usize,
+        /// [`MAX_DOCUMENT_BYTES`].
+        limit: usize,
+    },
     /// The bytes are not UTF-8 JSON with an object at the top.
     #[error("stored session is not a JSON object")]
     NotJson(#[source] serde_json::Error),
@@ -325,8 +342,12 @@ impl SessionDocument {
     /// # Errors
     ///
     /// [`DocumentError`] when the bytes are not a JSON object with a readable `cookie` member
-    /// (connect-redis would fail to load it too).
+    /// (connect-redis would fail to load it too), or are more than
+    /// [`MAX_DOCUMENT_BYTES`] ([`DocumentError::TooLarge`], not parsed).
     pub fn parse(bytes: &[u8]) -> Result<Self, DocumentError> {
+        if bytes.len() > MAX_DOCUMENT_BYTES {
+            return Err(DocumentError::TooLarge { bytes: bytes.len(), limit: MAX_DOCUMENT_BYTES });
+        }
         let not_json = |why: &str| DocumentError::NotJson(de::Error::custom(why));
         let text = std::str::from_utf8(bytes).map_err(|_| not_json("not UTF-8"))?;
         let Some(Js::Object(members)) = js_json::parse(text) else {
@@ -633,6 +654,22 @@ mod tests {
             Err(DocumentError::BadCookie(_))
         ));
         assert!(matches!(SessionDocument::parse(&[0xff, 0xfe]), Err(DocumentError::NotJson(_))));
+    }
+
+    /// Deliberate difference (README): Node reads a document of any size.
+    #[test]
+    fn a_document_over_one_mib_is_too_large_and_not_parsed() {
+        let head = r#"{"cookie":{"originalMaxAge":60000,"expires":null},"pad":""#;
+        let doc = |len: usize| format!("{head}{}\"}}", "x".repeat(len - head.len() - 2));
+        assert!(SessionDocument::parse(doc(MAX_DOCUMENT_BYTES).as_bytes()).is_ok());
+        let over = doc(MAX_DOCUMENT_BYTES + 1);
+        assert!(matches!(
+            SessionDocument::parse(over.as_bytes()),
+            Err(DocumentError::TooLarge { bytes, limit: MAX_DOCUMENT_BYTES }) if bytes == MAX_DOCUMENT_BYTES + 1
+        ));
+        // Not parsed: the same length of garbage is the same error.
+        let garbage = vec![b'{'; MAX_DOCUMENT_BYTES + 1];
+        assert!(matches!(SessionDocument::parse(&garbage), Err(DocumentError::TooLarge { .. })));
     }
 
     #[test]
