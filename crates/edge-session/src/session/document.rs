@@ -461,24 +461,29 @@ impl SessionDocument {
         if !drop_lifetime && self.stored_nulls.is_empty() {
             return full;
         }
-        let Ok(mut members) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&full) else {
+        // Edited as JavaScript values, not serde_json's: a number keeps
+        // Node's spelling (`"originalMaxAge":0.000001`, where serde_json
+        // would write `1e-6`).
+        let Some(Js::Object(mut members)) = js_json::parse(&full) else {
             return full;
         };
         if drop_lifetime {
-            members.shift_remove("originalMaxAge");
-            members.shift_remove("expires");
+            members.retain(|(k, _)| *k != JsStr::new("originalMaxAge") && *k != JsStr::new("expires"));
         }
         // A member still unset that was stored as null is written as null,
         // in its place in express-session's order.
+        let rank = |key: &JsStr| COOKIE_MEMBERS.iter().position(|m| JsStr::new(m) == *key);
         for name in &self.stored_nulls {
-            if members.contains_key(*name) {
+            let key = JsStr::new(name);
+            if members.iter().any(|(k, _)| *k == key) {
                 continue;
             }
-            let rank = |key: &str| COOKIE_MEMBERS.iter().position(|m| *m == key);
-            let at = members.keys().take_while(|k| rank(k) < rank(name)).count();
-            members.shift_insert(at, (*name).to_owned(), serde_json::Value::Null);
+            let at = members.iter().take_while(|(k, _)| rank(k) < rank(&key)).count();
+            members.insert(at, (key, Js::Null));
         }
-        serde_json::to_string(&members).unwrap_or(full)
+        let mut out = String::with_capacity(full.len() + 16);
+        js_json::write_js(&Js::Object(members), &mut out);
+        out
     }
 
     /// Reads field `key` as `T`; `Ok(None)` when absent.
@@ -823,6 +828,24 @@ mod tests {
         for expires in ["1795414947103", r#""2030-01-01""#, r#""January 1, 2030 10:00:00""#] {
             let doc = format!(r#"{{"cookie":{{"originalMaxAge":60000,"expires":{expires}}}}}"#);
             assert!(SessionDocument::parse(doc.as_bytes()).is_err(), "{expires}");
+        }
+    }
+
+    /// Found by tests/properties.rs (document_node_bytes_read_back_unchanged):
+    /// with a `cookie` member stored as null, the cookie was rewritten
+    /// through serde_json's numbers, and an `originalMaxAge` of 0.000001
+    /// came back as `1e-6`.
+    #[test]
+    fn regression_original_max_age_keeps_nodes_spelling_beside_a_stored_null() {
+        for n in ["0.000001", "0.00001", "-0.000001", "0.0001234", "60000.5"] {
+            let doc = format!(
+                r#"{{"cookie":{{"originalMaxAge":{n},"expires":null,"secure":null,"httpOnly":null,"path":null}}}}"#
+            );
+            assert_eq!(SessionDocument::parse(doc.as_bytes()).unwrap().to_json(), doc);
+            let doc = format!(
+                r#"{{"cookie":{{"originalMaxAge":{n},"expires":null,"httpOnly":true,"domain":null,"path":"/"}},"a":1}}"#
+            );
+            assert_eq!(SessionDocument::parse(doc.as_bytes()).unwrap().to_json(), doc);
         }
     }
 
