@@ -263,7 +263,7 @@ mod iso_millis {
 /// `new Session(req, data)` copies only the properties `!(prop in this)`,
 /// so the names of `Session.prototype`, of `Object.prototype` and the
 /// session's own `id` and `req` are dropped.
-const SESSION_PROPERTIES: &[&str] = &[
+pub const SESSION_PROPERTIES: &[&str] = &[
     "__proto__",
     "__defineGetter__",
     "__defineSetter__",
