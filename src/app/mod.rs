@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use edge_session::accounts::{AccountError, Accounts};
 use edge_session::error_chain;
-use edge_session::session::cookie::MAX_COOKIE_HEADER_BYTES;
+use edge_session::session::cookie::{check_cookie_header, CookieHeaderError};
 use edge_session::session::decide;
 use edge_session::session::document::Millis;
 use edge_session::session::{Session, SessionError, Sessions};
@@ -104,9 +104,10 @@ pub enum AppError {
     /// An account operation failed.
     #[error(transparent)]
     Account(#[from] AccountError),
-    /// The `Cookie` header is longer than [`MAX_COOKIE_HEADER_BYTES`].
-    #[error("the Cookie header is {0} bytes long; at most {MAX_COOKIE_HEADER_BYTES} are accepted")]
-    CookieTooLarge(usize),
+    /// The `Cookie` header is over one of its limits: its length, its
+    /// number of cookies or the size of one cookie.
+    #[error(transparent)]
+    CookieTooLarge(#[from] CookieHeaderError),
     /// A known route was asked with another method.
     #[error("{method} is not allowed on {path}; use {allow}")]
     MethodNotAllowed {
@@ -315,10 +316,7 @@ async fn serve<S: AccountStore>(
 ) -> Result<Response, AppError> {
     let path = normalize_path(req.path);
     let route = resolve(&path, req.method, req.path)?;
-    let cookie_len = req.cookie.map_or(0, str::len);
-    if cookie_len > MAX_COOKIE_HEADER_BYTES {
-        return Err(AppError::CookieTooLarge(cookie_len));
-    }
+    req.cookie.map_or(Ok(()), check_cookie_header)?;
     if req.body.len() > MAX_BODY_BYTES {
         return Err(AppError::BodyTooLarge(req.body.len()));
     }

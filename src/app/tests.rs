@@ -83,7 +83,7 @@ fn errors_become_clear_answers() {
     assert_eq!((r.status, header(&r, "Allow")), (405, Some("POST")));
     let r = block_on(handle(&cfg, &store, &req("GET", "/api/nope", None), NOW));
     assert_eq!(r.status, 404);
-    let huge = format!("_redisDemo={}", "a".repeat(MAX_COOKIE_HEADER_BYTES));
+    let huge = format!("_redisDemo={}", "a".repeat(edge_session::session::cookie::MAX_COOKIE_HEADER_BYTES));
     let r = block_on(handle(&cfg, &store, &req("GET", "/api/session", Some(&huge)), NOW));
     assert_eq!(r.status, 400);
     assert!(json(&r)["error"].as_str().unwrap().contains("Cookie header"));

@@ -33,7 +33,7 @@ use std::rc::Rc;
 use worker::{Date, Env, Request, Response};
 
 use crate::config::{ConfigError, UpstashConfig, Vars};
-use crate::session::cookie::MAX_COOKIE_HEADER_BYTES;
+use crate::session::cookie::{check_cookie_header, CookieHeaderError};
 use crate::session::document::{FieldError, Millis};
 use crate::session::{decide, Session, SessionConfig, SessionError, Sessions};
 use crate::store::UpstashClient;
@@ -48,9 +48,10 @@ pub enum Error {
     /// refused us); nothing was written after the failure.
     #[error(transparent)]
     Session(#[from] SessionError),
-    /// The `Cookie` header is longer than [`MAX_COOKIE_HEADER_BYTES`].
-    #[error("the Cookie header is {0} bytes long; at most {MAX_COOKIE_HEADER_BYTES} are accepted")]
-    CookieTooLarge(usize),
+    /// The `Cookie` header is over one of its limits: its length, its
+    /// number of cookies or the size of one cookie ([`CookieHeaderError`]).
+    #[error(transparent)]
+    CookieTooLarge(#[from] CookieHeaderError),
     /// The request's path is outside the session cookie's Path
     /// (`SESSION_COOKIE_PATH`): as express-session, no session there, and
     /// nothing was read or written.
@@ -69,7 +70,7 @@ pub enum Error {
 impl Error {
     /// The HTTP status this error should be answered with: 500 for a
     /// misconfiguration, 503 for a store failure, 409 when other requests
-    /// kept changing the session, 400 for an oversized cookie.
+    /// kept changing the session, 400 for a `Cookie` header over a limit.
     pub fn status(&self) -> u16 {
         match self {
             Error::Config(_) | Error::Runtime(_) => 500,
@@ -209,16 +210,13 @@ impl EdgeSessions {
     /// # Errors
     ///
     /// [`Error::OutsideCookiePath`] for a path outside the cookie's Path
-    /// and [`Error::CookieTooLarge`] for a `Cookie` header over 8 KiB
+    /// and [`Error::CookieTooLarge`] for a `Cookie` header over 8 KiB, with
+    /// more than 180 cookies or a cookie over 4 KiB
     /// (nothing is read either way), [`Error::Session`] when the store fails.
     pub async fn load(&self, req: &Request) -> Result<Session, Error> {
         let headers = req.headers();
         let cookie = headers.get("Cookie").map_err(Error::Runtime)?;
-        if let Some(c) = &cookie {
-            if c.len() > MAX_COOKIE_HEADER_BYTES {
-                return Err(Error::CookieTooLarge(c.len()));
-            }
-        }
+        cookie.as_deref().map_or(Ok(()), check_cookie_header)?;
         let url = req.url().map_err(Error::Runtime)?;
         let cookie_path = self.config.cookie.path.as_deref();
         if !decide::in_cookie_path(url.path(), cookie_path) {

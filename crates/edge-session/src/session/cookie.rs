@@ -17,6 +17,65 @@ use super::document::{format_http_date, Millis, SameSite, SessionCookie};
 /// is an attack or a bug, answered with 400 before any parsing.
 pub const MAX_COOKIE_HEADER_BYTES: usize = 8192;
 
+/// The most cookies read from one `Cookie` header. Chromium and Firefox
+/// keep at most 180 cookies per domain (RFC 6265 §6.1 asks for at least
+/// 50), so a browser that talks to one site sends at most about that many;
+/// a header with more is made by hand, answered with 400 before any
+/// parsing. (A site whose parent domains set cookies too could in theory
+/// push a browser past it; the demo's one cookie never does.)
+pub const MAX_COOKIES_PER_HEADER: usize = 180;
+
+/// The longest single cookie read, in bytes of its name and value together
+/// (the `=` and the spaces around the pair not counted). RFC 6265 §6.1 asks
+/// browsers to store cookies of at least 4096 bytes, and Chromium and
+/// Firefox refuse to store a longer name and value, so no browser sends a
+/// longer one; a session cookie is about 100 bytes. Over this: 400 before
+/// any parsing.
+pub const MAX_COOKIE_BYTES: usize = 4096;
+
+/// Why a `Cookie` request header is refused unread (each limit is also a
+/// deliberate difference from express-session, which has none).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CookieHeaderError {
+    /// The whole header is longer than [`MAX_COOKIE_HEADER_BYTES`].
+    #[error("the Cookie header is {0} bytes long; at most {MAX_COOKIE_HEADER_BYTES} are accepted")]
+    TooLong(usize),
+    /// The header holds more than [`MAX_COOKIES_PER_HEADER`] cookies (the
+    /// number it holds).
+    #[error("the Cookie header holds {0} cookies; at most {MAX_COOKIES_PER_HEADER} are accepted")]
+    TooManyCookies(usize),
+    /// One cookie's name and value are longer than [`MAX_COOKIE_BYTES`]
+    /// (that length, in bytes).
+    #[error("a cookie in the Cookie header is {0} bytes long; at most {MAX_COOKIE_BYTES} are accepted")]
+    CookieTooLong(usize),
+}
+
+/// Checks a `Cookie` request header against the three limits before it is
+/// read: its length ([`MAX_COOKIE_HEADER_BYTES`]), its number of cookies
+/// ([`MAX_COOKIES_PER_HEADER`]) and the size of each cookie
+/// ([`MAX_COOKIE_BYTES`]). A cookie is what [`find_cookie`] reads as one:
+/// a `name=value` pair between `;` (or a `, ` that joined two header
+/// fields); a piece without `=` is no cookie and is not counted.
+///
+/// # Errors
+///
+/// [`CookieHeaderError`]: the first limit the header is over, in the order
+/// length, count, size of one cookie (the longest one's size).
+pub fn check_cookie_header(header: &str) -> Result<(), CookieHeaderError> {
+    if header.len() > MAX_COOKIE_HEADER_BYTES {
+        return Err(CookieHeaderError::TooLong(header.len()));
+    }
+    let cookies = || cookie_pairs(header).filter_map(|pair| pair.split_once('='));
+    let count = cookies().count();
+    if count > MAX_COOKIES_PER_HEADER {
+        return Err(CookieHeaderError::TooManyCookies(count));
+    }
+    match cookies().map(|(name, value)| name.trim().len() + value.trim().len()).max() {
+        Some(bytes) if bytes > MAX_COOKIE_BYTES => Err(CookieHeaderError::CookieTooLong(bytes)),
+        _ => Ok(()),
+    }
+}
+
 /// The prefix express-session puts in front of a signed value.
 const SIGNED_PREFIX: &str = "s:";
 
@@ -407,6 +466,38 @@ mod tests {
         assert_eq!(verified_session_id(None, "_redisDemo", &s), None);
         // Signed empty id.
         assert_eq!(check(&format!("_redisDemo=s:{}", s.sign(""))), None);
+    }
+
+    /// Deliberate differences (README): the Cookie header's limits,
+    /// express-session has none.
+    #[test]
+    fn cookie_header_limits() {
+        let many = |n: usize| (0..n).map(|i| format!("c{i}=1")).collect::<Vec<_>>().join("; ");
+        assert_eq!(check_cookie_header(&many(MAX_COOKIES_PER_HEADER)), Ok(()));
+        assert_eq!(
+            check_cookie_header(&many(MAX_COOKIES_PER_HEADER + 1)),
+            Err(CookieHeaderError::TooManyCookies(MAX_COOKIES_PER_HEADER + 1))
+        );
+        // Pieces without `=` are no cookies; `, name=` joins count.
+        let padded = format!("{}; ;;novalue; x", many(MAX_COOKIES_PER_HEADER));
+        assert_eq!(check_cookie_header(&padded), Ok(()));
+        assert!(check_cookie_header(&format!("{}, z=1", many(MAX_COOKIES_PER_HEADER))).is_err());
+        // One cookie: name and value, without `=` and the spaces around.
+        let name_and_value = |n: usize| format!("a=1; pad={} ; b=2", "x".repeat(n - 3));
+        assert_eq!(check_cookie_header(&name_and_value(MAX_COOKIE_BYTES)), Ok(()));
+        assert_eq!(
+            check_cookie_header(&name_and_value(MAX_COOKIE_BYTES + 1)),
+            Err(CookieHeaderError::CookieTooLong(MAX_COOKIE_BYTES + 1))
+        );
+        // The whole header first.
+        let long = "x".repeat(MAX_COOKIE_HEADER_BYTES + 1);
+        assert_eq!(check_cookie_header(&long), Err(CookieHeaderError::TooLong(MAX_COOKIE_HEADER_BYTES + 1)));
+        assert_eq!(check_cookie_header(""), Ok(()));
+        for err in
+            [CookieHeaderError::TooLong(1), CookieHeaderError::TooManyCookies(1), CookieHeaderError::CookieTooLong(1)]
+        {
+            assert!(err.to_string().contains("Cookie header"), "{err}");
+        }
     }
 
     #[test]

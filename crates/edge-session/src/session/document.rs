@@ -32,9 +32,26 @@ pub type Millis = i64;
 /// larger and the expiry date could not be written.
 pub const MAX_AGE_LIMIT_MS: f64 = 1e14;
 
+/// The largest stored document read, in bytes (1 MiB). A session document
+/// is usually well under 1 KiB; a larger one is not parsed at all, so a
+/// document that grew by a bug, or was written to hurt, costs the worker
+/// neither the CPU time nor the memory of parsing it (a few times its size).
+/// express-session + connect-redis read any size; a document over this is
+/// treated as unreadable: a new session, the stored key left as it was.
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
 /// Why a stored document could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
+    /// The stored bytes are more than [`MAX_DOCUMENT_BYTES`]; they were not
+    /// parsed.
+    #[error("stored session is {bytes} bytes long; at most {limit} are read")]
+    TooLarge {
+        /// The stored document's length, in bytes.
+        bytes: usize,
+        /// [`MAX_DOCUMENT_BYTES`].
+        limit: usize,
+    },
     /// The bytes are not UTF-8 JSON with an object at the top.
     #[error("stored session is not a JSON object")]
     NotJson(#[source] serde_json::Error),
@@ -246,7 +263,7 @@ mod iso_millis {
 /// `new Session(req, data)` copies only the properties `!(prop in this)`,
 /// so the names of `Session.prototype`, of `Object.prototype` and the
 /// session's own `id` and `req` are dropped.
-const SESSION_PROPERTIES: &[&str] = &[
+pub const SESSION_PROPERTIES: &[&str] = &[
     "__proto__",
     "__defineGetter__",
     "__defineSetter__",
@@ -325,8 +342,12 @@ impl SessionDocument {
     /// # Errors
     ///
     /// [`DocumentError`] when the bytes are not a JSON object with a readable `cookie` member
-    /// (connect-redis would fail to load it too).
+    /// (connect-redis would fail to load it too), or are more than
+    /// [`MAX_DOCUMENT_BYTES`] ([`DocumentError::TooLarge`], not parsed).
     pub fn parse(bytes: &[u8]) -> Result<Self, DocumentError> {
+        if bytes.len() > MAX_DOCUMENT_BYTES {
+            return Err(DocumentError::TooLarge { bytes: bytes.len(), limit: MAX_DOCUMENT_BYTES });
+        }
         let not_json = |why: &str| DocumentError::NotJson(de::Error::custom(why));
         let text = std::str::from_utf8(bytes).map_err(|_| not_json("not UTF-8"))?;
         let Some(Js::Object(members)) = js_json::parse(text) else {
@@ -440,24 +461,29 @@ impl SessionDocument {
         if !drop_lifetime && self.stored_nulls.is_empty() {
             return full;
         }
-        let Ok(mut members) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&full) else {
+        // Edited as JavaScript values, not serde_json's: a number keeps
+        // Node's spelling (`"originalMaxAge":0.000001`, where serde_json
+        // would write `1e-6`).
+        let Some(Js::Object(mut members)) = js_json::parse(&full) else {
             return full;
         };
         if drop_lifetime {
-            members.shift_remove("originalMaxAge");
-            members.shift_remove("expires");
+            members.retain(|(k, _)| *k != JsStr::new("originalMaxAge") && *k != JsStr::new("expires"));
         }
         // A member still unset that was stored as null is written as null,
         // in its place in express-session's order.
+        let rank = |key: &JsStr| COOKIE_MEMBERS.iter().position(|m| JsStr::new(m) == *key);
         for name in &self.stored_nulls {
-            if members.contains_key(*name) {
+            let key = JsStr::new(name);
+            if members.iter().any(|(k, _)| *k == key) {
                 continue;
             }
-            let rank = |key: &str| COOKIE_MEMBERS.iter().position(|m| *m == key);
-            let at = members.keys().take_while(|k| rank(k) < rank(name)).count();
-            members.shift_insert(at, (*name).to_owned(), serde_json::Value::Null);
+            let at = members.iter().take_while(|(k, _)| rank(k) < rank(&key)).count();
+            members.insert(at, (key, Js::Null));
         }
-        serde_json::to_string(&members).unwrap_or(full)
+        let mut out = String::with_capacity(full.len() + 16);
+        js_json::write_js(&Js::Object(members), &mut out);
+        out
     }
 
     /// Reads field `key` as `T`; `Ok(None)` when absent.
@@ -635,6 +661,22 @@ mod tests {
         assert!(matches!(SessionDocument::parse(&[0xff, 0xfe]), Err(DocumentError::NotJson(_))));
     }
 
+    /// Deliberate difference (README): Node reads a document of any size.
+    #[test]
+    fn a_document_over_one_mib_is_too_large_and_not_parsed() {
+        let head = r#"{"cookie":{"originalMaxAge":60000,"expires":null},"pad":""#;
+        let doc = |len: usize| format!("{head}{}\"}}", "x".repeat(len - head.len() - 2));
+        assert!(SessionDocument::parse(doc(MAX_DOCUMENT_BYTES).as_bytes()).is_ok());
+        let over = doc(MAX_DOCUMENT_BYTES + 1);
+        assert!(matches!(
+            SessionDocument::parse(over.as_bytes()),
+            Err(DocumentError::TooLarge { bytes, limit: MAX_DOCUMENT_BYTES }) if bytes == MAX_DOCUMENT_BYTES + 1
+        ));
+        // Not parsed: the same length of garbage is the same error.
+        let garbage = vec![b'{'; MAX_DOCUMENT_BYTES + 1];
+        assert!(matches!(SessionDocument::parse(&garbage), Err(DocumentError::TooLarge { .. })));
+    }
+
     #[test]
     fn modified_is_about_fields_not_cookie() {
         let mut doc = SessionDocument::parse(NODE_DOC.as_bytes()).unwrap();
@@ -786,6 +828,24 @@ mod tests {
         for expires in ["1795414947103", r#""2030-01-01""#, r#""January 1, 2030 10:00:00""#] {
             let doc = format!(r#"{{"cookie":{{"originalMaxAge":60000,"expires":{expires}}}}}"#);
             assert!(SessionDocument::parse(doc.as_bytes()).is_err(), "{expires}");
+        }
+    }
+
+    /// Found by tests/properties.rs (document_node_bytes_read_back_unchanged):
+    /// with a `cookie` member stored as null, the cookie was rewritten
+    /// through serde_json's numbers, and an `originalMaxAge` of 0.000001
+    /// came back as `1e-6`.
+    #[test]
+    fn regression_original_max_age_keeps_nodes_spelling_beside_a_stored_null() {
+        for n in ["0.000001", "0.00001", "-0.000001", "0.0001234", "60000.5"] {
+            let doc = format!(
+                r#"{{"cookie":{{"originalMaxAge":{n},"expires":null,"secure":null,"httpOnly":null,"path":null}}}}"#
+            );
+            assert_eq!(SessionDocument::parse(doc.as_bytes()).unwrap().to_json(), doc);
+            let doc = format!(
+                r#"{{"cookie":{{"originalMaxAge":{n},"expires":null,"httpOnly":true,"domain":null,"path":"/"}},"a":1}}"#
+            );
+            assert_eq!(SessionDocument::parse(doc.as_bytes()).unwrap().to_json(), doc);
         }
     }
 
