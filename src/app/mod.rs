@@ -168,7 +168,9 @@ impl AppError {
             AppError::Account(AccountError::RateLimited { retry_after_seconds }) => {
                 (429, self.to_string(), vec![("Retry-After", retry_after_seconds.to_string())])
             }
-            AppError::Session(SessionError::Field(_) | SessionError::Corrupt { .. })
+            AppError::Session(
+                SessionError::Field(_) | SessionError::Corrupt { .. } | SessionError::DocumentTooLarge { .. },
+            )
             | AppError::Account(AccountError::Hash(_) | AccountError::Record(_)) => (500, error_chain(&self), vec![]),
         };
         // The page reads the wait from the body, not from the message text.

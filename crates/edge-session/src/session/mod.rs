@@ -97,6 +97,16 @@ pub enum SessionError {
     /// change of [`Session::update`] failed; nothing was saved.
     #[error("the session changed while this request was served, and its change no longer applies")]
     ChangeRefused(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The document to save is longer than
+    /// [`document::MAX_DOCUMENT_BYTES`]: no request could read it back, so
+    /// it is not written (the stored session stays as it was).
+    #[error("the session document is {bytes} bytes long; at most {limit} are saved")]
+    DocumentTooLarge {
+        /// Its length in bytes.
+        bytes: usize,
+        /// [`document::MAX_DOCUMENT_BYTES`].
+        limit: usize,
+    },
     /// `reload`, or a save that met a newer document, found a stored
     /// document it cannot read.
     #[error("failed to load session {key}")]
@@ -704,6 +714,14 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// session's id is taken, it gets another.
     async fn try_write(&self, s: &mut Session, now: Millis, attempt: u32) -> Result<bool, SessionError> {
         let save = self.save_request(s, now);
+        // The load path refuses documents over the limit (unread, never
+        // overwritten), so writing one would lock the visitor out of it.
+        if save.document.len() > document::MAX_DOCUMENT_BYTES {
+            return Err(SessionError::DocumentTooLarge {
+                bytes: save.document.len(),
+                limit: document::MAX_DOCUMENT_BYTES,
+            });
+        }
         match self.store.save(&save).await? {
             SaveOutcome::Saved => {
                 s.stored = (save.ttl != Ttl::Expired)

@@ -477,3 +477,15 @@ fn conflict_backoff_is_bounded_full_jitter() {
     assert_eq!(conflict_backoff(9, u32::MAX), Duration::from_millis(u64::from(u32::MAX) % 201));
     assert!((0..64).all(|a| conflict_backoff(a, u32::MAX) <= Duration::from_millis(200)));
 }
+
+#[test]
+fn a_document_over_the_limit_is_not_saved() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    s.insert("blob", &"x".repeat(document::MAX_DOCUMENT_BYTES)).unwrap();
+    let err = block_on(sessions.commit(&mut s, NOW)).unwrap_err();
+    assert!(matches!(err, SessionError::DocumentTooLarge { limit: document::MAX_DOCUMENT_BYTES, .. }), "{err:?}");
+    assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, STORED.as_bytes(), "the stored session is kept");
+}
