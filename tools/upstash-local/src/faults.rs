@@ -19,6 +19,9 @@
 //!   right shape (`{"result":null}`, or an array of them for a batch); its
 //!   `Content-Length` is that half, as after a proxy cut the body.
 //! - `none`: no fault.
+//!
+//! With `times: N`, the fault applies to the next N requests it picks and
+//! then switches itself off (a store that fails once and recovers).
 
 use std::time::Duration;
 
@@ -49,11 +52,13 @@ pub struct Fault {
     pub mode: Mode,
     /// Only requests carrying a command of this name (uppercase), or all.
     pub only: Option<String>,
+    /// How many more requests it applies to; `None`: until switched off.
+    pub times: Option<u32>,
 }
 
 impl Default for Fault {
     fn default() -> Self {
-        Fault { mode: Mode::None, only: None }
+        Fault { mode: Mode::None, only: None, times: None }
     }
 }
 
@@ -70,15 +75,15 @@ pub enum Action {
 
 impl Fault {
     /// Reads the control endpoint's body:
-    /// `{"mode": "none"|"delay"|"status500"|"garbage"|"truncated", "delay_ms": N, "only": "NAME"|null}`
-    /// (`delay_ms` with `delay` only, required there; `only` optional).
+    /// `{"mode": "none"|"delay"|"status500"|"garbage"|"truncated", "delay_ms": N, "only": "NAME"|null, "times": N|null}`
+    /// (`delay_ms` with `delay` only, required there; `only` and `times` optional).
     ///
     /// # Errors
     ///
     /// A message saying what is wrong with the body.
     pub fn from_json(v: &Value) -> Result<Fault, String> {
         let obj = v.as_object().ok_or("the body must be a JSON object")?;
-        if let Some(key) = obj.keys().find(|k| !["mode", "delay_ms", "only"].contains(&k.as_str())) {
+        if let Some(key) = obj.keys().find(|k| !["mode", "delay_ms", "only", "times"].contains(&k.as_str())) {
             return Err(format!("unknown member {key:?}"));
         }
         let delay = obj.get("delay_ms");
@@ -104,7 +109,16 @@ impl Fault {
             Some(Value::String(name)) if !name.is_empty() => Some(name.to_ascii_uppercase()),
             Some(_) => return Err("\"only\" must be a command name or null".into()),
         };
-        Ok(Fault { mode, only })
+        let times = match obj.get("times") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .filter(|n| *n > 0)
+                    .ok_or("\"times\" must be a positive whole number or null")?,
+            ),
+        };
+        Ok(Fault { mode, only, times })
     }
 
     /// The fault as the control endpoint reports it.
@@ -117,7 +131,22 @@ impl Fault {
             Mode::Truncated => json!({ "mode": "truncated" }),
         };
         v["only"] = json!(self.only);
+        if let Some(n) = self.times {
+            v["times"] = json!(n);
+        }
         v
+    }
+
+    /// [`Fault::action`] for one request, counting it against `times`: the
+    /// fault switches itself off after the last one.
+    pub fn take<'a>(&mut self, names: impl Iterator<Item = &'a [u8]>, commands: usize, batch: bool) -> Action {
+        let action = self.action(names, commands, batch);
+        match self.times {
+            Some(n) if action != Action::Proceed && n <= 1 => *self = Fault::default(),
+            Some(n) if action != Action::Proceed => self.times = Some(n - 1),
+            _ => {}
+        }
+        action
     }
 
     /// What happens to a request carrying these commands (their names, in
@@ -178,6 +207,19 @@ mod tests {
     }
 
     #[test]
+    fn times_switches_the_fault_off_after_the_last_request() {
+        let mut f = fault(json!({"mode": "status500", "only": "GET", "times": 2})).unwrap();
+        assert_eq!(f.to_json(), json!({"mode": "status500", "only": "GET", "times": 2}));
+        let get: &[u8] = b"GET";
+        let set: &[u8] = b"SET";
+        assert_eq!(f.take([set].into_iter(), 1, false), Action::Proceed, "another command does not count");
+        assert!(matches!(f.take([get].into_iter(), 1, false), Action::Answer(500, ..)));
+        assert!(matches!(f.take([get].into_iter(), 1, false), Action::Answer(500, ..)));
+        assert_eq!(f.take([get].into_iter(), 1, false), Action::Proceed, "off after two");
+        assert_eq!(f, Fault::default());
+    }
+
+    #[test]
     fn refuses_what_it_does_not_understand() {
         for body in [
             json!([]),
@@ -190,6 +232,8 @@ mod tests {
             json!({"mode": "garbage", "only": 5}),
             json!({"mode": "garbage", "only": ""}),
             json!({"mode": "garbage", "extra": true}),
+            json!({"mode": "garbage", "times": 0}),
+            json!({"mode": "garbage", "times": "once"}),
         ] {
             assert!(fault(body.clone()).is_err(), "{body}");
         }

@@ -55,11 +55,12 @@ reach Redis unchanged.
 Fault injection (only with --fault-injection; otherwise /_fault is 404):
   POST /_fault with the bearer token and a JSON body
     {\"mode\": \"none\"|\"delay\"|\"status500\"|\"garbage\"|\"truncated\",
-     \"delay_ms\": N, \"only\": \"EVALSHA\"|null}
+     \"delay_ms\": N, \"only\": \"EVALSHA\"|null, \"times\": N|null}
   sets the fault in force (answers it back); GET /_fault reads it. It
   applies to the command endpoints after the token and the body are checked,
-  to every request or only to those carrying a command named `only`, and no
-  faulty request reaches Redis:
+  to every request or only to those carrying a command named `only`, for the
+  next `times` of them or until switched off, and no faulty request reaches
+  Redis:
     delay      the request waits delay_ms first; a client that hangs up
                meanwhile cancels it, so its commands never run; one that
                waits gets the real answer, late
@@ -290,8 +291,8 @@ fn fault_action(state: &AppState, commands: &[Vec<Vec<u8>>], batch: bool) -> Act
     match &state.fault {
         None => Action::Proceed,
         Some(fault) => {
-            let fault = fault.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            fault.action(commands.iter().map(|c| c[0].as_slice()), commands.len(), batch)
+            let mut fault = fault.lock().unwrap_or_else(|e| e.into_inner());
+            fault.take(commands.iter().map(|c| c[0].as_slice()), commands.len(), batch)
         }
     }
 }

@@ -106,3 +106,81 @@ async fn only_limits_the_fault_to_requests_with_that_command() {
     assert_eq!(post(&s.url, "/pipeline", batch).await, (500, faulty.into()));
     assert_eq!(exists(&s.url, "k").await, r#"{"result":1}"#);
 }
+
+#[tokio::test]
+async fn an_error_status_is_not_repeated_and_a_save_never() {
+    use edge_session::store::command::Get;
+    use edge_session::store::{Save, SessionStore, Ttl};
+    let s = start_with(&["--fault-injection"]);
+    let c = UpstashClient::new(&s.url, TOKEN, Duration::from_secs(5));
+    c.run(&set("r")).await.unwrap();
+    // A 500 stands, even for a read (only network errors are repeated).
+    set_fault(&s.url, json!({"mode": "status500", "only": "GET", "times": 1})).await;
+    assert!(matches!(c.run(&Get { key: "r".into() }).await, Err(StoreError::Http { status: 500, .. })));
+    assert_eq!(c.run(&Get { key: "r".into() }).await.unwrap().as_deref(), Some(&b"v"[..]), "the switch is off again");
+    // A save: one 500 is the answer, and nothing was written.
+    set_fault(&s.url, json!({"mode": "status500", "only": "EVALSHA", "times": 1})).await;
+    let save = Save {
+        key: "s".into(),
+        loaded: None,
+        document: "{}".into(),
+        ttl: Ttl::Seconds(60),
+        retire: vec![],
+        index: None,
+    };
+    assert!(matches!(c.save(&save).await, Err(StoreError::Http { status: 500, .. })));
+    assert_eq!(exists(&s.url, "s").await, r#"{"result":0}"#);
+    let resp = reqwest::Client::new().get(format!("{}/_fault", s.url)).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(resp.text().await.unwrap(), r#"{"mode":"none","only":null}"#);
+}
+
+/// A server that drops the first connection without answering, then
+/// answers every request with `body`; returns its URL and how many
+/// connections it accepted.
+fn flaky_server(body: &'static str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            if counter.fetch_add(1, Ordering::SeqCst) == 0 {
+                continue; // dropped: the client sees the connection close
+            }
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn a_read_is_sent_once_more_after_a_network_error_and_a_save_is_not() {
+    use edge_session::store::command::Get;
+    use edge_session::store::{Save, SessionStore, Ttl};
+    // "dg==" is "v" in base64, the encoding the client asks for.
+    let (url, seen) = flaky_server(r#"{"result":"dg=="}"#);
+    let c = UpstashClient::new(&url, TOKEN, Duration::from_secs(5));
+    assert_eq!(c.run(&Get { key: "r".into() }).await.unwrap().as_deref(), Some(&b"v"[..]));
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2, "sent twice");
+    let (url, seen) = flaky_server(r#"{"result":[1]}"#);
+    let c = UpstashClient::new(&url, TOKEN, Duration::from_secs(5));
+    let save = Save {
+        key: "s".into(),
+        loaded: None,
+        document: "{}".into(),
+        ttl: Ttl::Seconds(60),
+        retire: vec![],
+        index: None,
+    };
+    assert!(matches!(c.save(&save).await, Err(StoreError::Unreachable(_))));
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1, "a save is sent once");
+}

@@ -14,6 +14,10 @@ pub trait Command {
     type Output;
     /// The command's name, for messages.
     const NAME: &'static str;
+    /// Whether the command only reads, so that sending it twice changes
+    /// nothing: only such a command is sent again after a transient failure
+    /// (see `UpstashClient::run`).
+    const READ_ONLY: bool = false;
     /// The JSON array element strings: `["SET", key, value, "EX", "60"]`.
     fn args(&self) -> Vec<String>;
     /// Reads the `result` value.
@@ -32,6 +36,7 @@ pub struct Get {
 }
 
 impl Command for Get {
+    const READ_ONLY: bool = true;
     type Output = Option<Vec<u8>>;
     const NAME: &'static str = "GET";
     fn args(&self) -> Vec<String> {
@@ -131,6 +136,7 @@ pub struct Ttl {
 }
 
 impl Command for Ttl {
+    const READ_ONLY: bool = true;
     type Output = i64;
     const NAME: &'static str = "TTL";
     fn args(&self) -> Vec<String> {
@@ -185,6 +191,7 @@ pub struct PTtl {
 }
 
 impl Command for PTtl {
+    const READ_ONLY: bool = true;
     type Output = i64;
     const NAME: &'static str = "PTTL";
     fn args(&self) -> Vec<String> {
@@ -266,6 +273,7 @@ pub struct SMembers {
 }
 
 impl Command for SMembers {
+    const READ_ONLY: bool = true;
     type Output = Vec<String>;
     const NAME: &'static str = "SMEMBERS";
     fn args(&self) -> Vec<String> {
@@ -294,6 +302,7 @@ pub struct Exists {
 }
 
 impl Command for Exists {
+    const READ_ONLY: bool = true;
     type Output = bool;
     const NAME: &'static str = "EXISTS";
     fn args(&self) -> Vec<String> {

@@ -50,14 +50,22 @@ impl UpstashClient {
         self.sync_token.borrow().clone()
     }
 
-    /// Runs one command and decodes its result.
+    /// Runs one command and decodes its result. A command that only reads
+    /// ([`Command::READ_ONLY`]) is sent once more after a transient failure
+    /// ([`is_transient`]): repeating it is safe. A write never is: it may
+    /// have been applied, and a compare-and-set save repeated after its own
+    /// write would meet that write as a conflict and apply its change twice.
     ///
     /// # Errors
     ///
     /// [`StoreError`] when the store is unreachable, refuses the token, answers a Redis error or
     /// something that is not this command's reply.
     pub async fn run<C: Command>(&self, cmd: &C) -> Result<C::Output, StoreError> {
-        let result = self.send_raw(&self.base_url, &cmd.args()).await?;
+        let args = cmd.args();
+        let result = match self.send_raw(&self.base_url, &args).await {
+            Err(e) if C::READ_ONLY && is_transient(&e) => self.send_raw(&self.base_url, &args).await?,
+            other => other?,
+        };
         let result = wire::open_envelope(result)?;
         Ok(C::parse(result, Encoding::Base64)?)
     }
@@ -136,6 +144,17 @@ impl UpstashClient {
         }
         interpret(reply)
     }
+}
+
+/// Whether a failure may pass by itself, so that a read is worth sending
+/// once more: the exchange failed before an answer (connection refused or
+/// reset), as the official `@upstash/redis` client retries network errors
+/// only. Not an HTTP error status (a store that answers 500 usually answers
+/// it again, and may hang the second time), not a timeout (a second wait
+/// would double the visitor's), not a refused token or an answer that is not
+/// JSON.
+pub fn is_transient(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unreachable(_))
 }
 
 /// Turns an HTTP answer into the JSON it carries or a typed error.
@@ -300,6 +319,27 @@ mod tests {
     fn reply(status: u16, body: &str) -> HttpReply {
         HttpReply { status, body: body.as_bytes().to_vec(), sync_token: None }
     }
+
+    #[test]
+    fn transient_failures_truth_table() {
+        use std::time::Duration;
+        let http = |status| StoreError::Http { status, body: String::new() };
+        assert!(is_transient(&StoreError::Unreachable(TransportError::Failed("reset".into()))));
+        assert!(!is_transient(&http(500)));
+        assert!(!is_transient(&http(503)));
+        assert!(!is_transient(&StoreError::TimedOut { after: Duration::from_secs(1) }));
+        assert!(!is_transient(&StoreError::Unauthorized { status: 401 }));
+        assert!(!is_transient(&interpret(reply(200, "nope")).unwrap_err()));
+        assert!(!is_transient(&StoreError::Protocol(CommandError::Redis("ERR".into()))));
+    }
+
+    // Only reads are repeated: checked when the tests compile.
+    const _: () = {
+        use crate::store::command::{Command, Exists, Get, SMembers, Set};
+        use crate::store::script::{Eval, EvalSha, Save};
+        assert!(Get::READ_ONLY && SMembers::READ_ONLY && Exists::READ_ONLY);
+        assert!(!Set::READ_ONLY && !EvalSha::<Save>::READ_ONLY && !Eval::<Save>::READ_ONLY);
+    };
 
     #[test]
     fn statuses_map_to_errors() {
