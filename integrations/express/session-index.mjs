@@ -3,11 +3,12 @@
 //
 // The worker keeps, per user, the set of session ids logged in as that user
 // (crates/edge-session/src/keys.rs `user_sessions`, and
-// crates/edge-session/src/accounts/mod.rs `Accounts::index_session`):
+// crates/edge-session/src/session/mod.rs `Session::add_to_index`):
 //
 //   user-sessions:<username>   Redis set of session ids (the bare id, no
-//                              `sess:` prefix), TTL 30 days refreshed at
-//                              every login (SESSION_INDEX_TTL_SECONDS)
+//                              `sess:` prefix), without a TTL: a TTL shorter
+//                              than a session's life would let "log out
+//                              everywhere" miss that session
 //
 // `<username>` is the canonical (normalized) name, which is also what
 // Passport must store as `req.session.passport.user`: serialize the user as
@@ -22,10 +23,7 @@
 // drops the ids whose session key no longer exists, so ids of sessions that
 // expired or were logged out on either side do not pile up.
 //
-// Only node-redis is needed (v4 and later: `multi().sAdd().expire().exec()`).
-
-/** How long a user's index lives after the last login, in seconds (crates/edge-session/src/accounts/mod.rs SESSION_INDEX_TTL_SECONDS). */
-export const SESSION_INDEX_TTL_SECONDS = 30 * 24 * 3600;
+// Only node-redis is needed (v4 and later: `multi().sAdd().persist().exec()`).
 
 /** The Redis set of `username`'s session ids (crates/edge-session/src/keys.rs `user_sessions`). */
 export function indexKey(username) {
@@ -34,8 +32,9 @@ export function indexKey(username) {
 
 /**
  * Records that session `sessionID` is logged in as `username`:
- * `SADD user-sessions:<username> <sessionID>` and `EXPIRE … 2592000`, in one
- * MULTI (the worker sends the same two commands in one pipeline).
+ * `SADD user-sessions:<username> <sessionID>` and `PERSIST` (an index an
+ * older version left with a TTL loses it), in one MULTI (the worker sends
+ * the same two commands in the script that saves a new login).
  */
 export async function indexSession(redisClient, username, sessionID) {
   if (typeof username !== "string" || username === "") {
@@ -43,7 +42,7 @@ export async function indexSession(redisClient, username, sessionID) {
   }
   if (typeof sessionID !== "string" || sessionID === "") throw new TypeError("no session id to index");
   const key = indexKey(username);
-  await redisClient.multi().sAdd(key, sessionID).expire(key, SESSION_INDEX_TTL_SECONDS).exec();
+  await redisClient.multi().sAdd(key, sessionID).persist(key).exec();
 }
 
 /**

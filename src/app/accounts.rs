@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use edge_session::accounts::SESSION_INDEX_TTL_SECONDS;
 use edge_session::keys;
 use edge_session::session::Session;
 use edge_session::store::AccountStore;
@@ -63,25 +62,30 @@ pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>, session: Session
     answer(ctx, session, &view, 201).await
 }
 
-/// `POST /api/login`: Passport's login (the pre-login id is deleted, a
-/// fresh one carries `passport.user`, so an id planted before login is
-/// useless), then the per-user session index.
+/// `POST /api/login`: Passport's login (a fresh id carries `passport.user`,
+/// so an id planted before login is useless). Everything the login writes
+/// goes in one step at the commit: the new session, the old key's deletion
+/// and the new id in the user's index; what it reads (the lifetime count)
+/// is read before, so a failing store leaves everything as it was.
 pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
     let c = credentials(ctx.req)?;
     let name = ctx.accounts.authenticate(&c.username, &c.password, client_ip(ctx)).await?;
+    let lifetime_beers = ctx.accounts.counter(&name, super::BEERS).await?;
     // The new session is indexed in the same step that creates it, so a
     // logout everywhere either sees it or runs before it exists.
-    session.add_to_index(keys::user_sessions(&name), SESSION_INDEX_TTL_SECONDS);
+    session.add_to_index(keys::user_sessions(&name));
     ctx.sessions.login(&mut session, &name, ctx.now).await?;
-    let prefix = &ctx.config.session.prefix;
-    ctx.accounts.index_session(&name, session.id().as_str(), prefix).await?;
+    let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    // Housekeeping after the login is complete: its failure changes nothing
+    // the visitor is told (the dead ids stay until the next login).
+    let _ = ctx.accounts.prune_index(&name, session.id().as_str(), &ctx.config.session.prefix).await;
     let view = AccountView {
-        lifetime_beers: Some(ctx.accounts.counter(&name, super::BEERS).await?),
+        lifetime_beers: Some(lifetime_beers),
         user: Some(name),
         session_id: Some(session.id().to_string()),
         ..AccountView::default()
     };
-    answer(ctx, session, &view, 200).await
+    Ok(json_ok(&view, set_cookies))
 }
 
 /// `POST /api/logout`: Passport's logout (`passport.user` removed, then a

@@ -113,7 +113,14 @@ async fn run_ops<S: AccountStore>(
             }
             "login" => sessions.login(s, &json_param("user")?, now).await?,
             "logout" => sessions.logout(s, now).await?,
-            "rotate" => sessions.rotate_id(s).await?,
+            "rotate" => {
+                sessions.rotate_id(s).await?;
+                // A logged-in session's new id joins the user's index, so
+                // logout everywhere reaches it (as at login).
+                if let Some(name) = s.passport_user::<String>().ok().flatten() {
+                    s.add_to_index(edge_session::keys::user_sessions(&name));
+                }
+            }
             "incr" => {
                 let key = param("key")?;
                 s.update(move |s| {

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use edge_session::accounts::{AccountError, Accounts};
 use edge_session::error_chain;
+use edge_session::keys;
 use edge_session::session::cookie::{check_cookie_header, CookieHeaderError};
 use edge_session::session::decide;
 use edge_session::session::document::Millis;
@@ -374,8 +375,8 @@ async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -
 
 /// `POST /api/pour`: `views + 1` as the seed's JavaScript counts, applied to
 /// the session as saved (an update: a parallel pour that saves first is
-/// counted too), and one more lifetime beer when the saved session is
-/// logged in.
+/// counted too), and one more lifetime beer, in the same step, when the
+/// session is logged in.
 async fn pour<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
     let expires_in = expires_in(&session, ctx.now);
     session.update(|s| {
@@ -383,13 +384,16 @@ async fn pour<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result
         let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;
         s.insert("views", &views).map_err(|e| AppError::Session(e.into()))
     })?;
+    // A logged-in pour also counts a lifetime beer, in the same step as the
+    // session's save: both land or neither does (and not at all when the
+    // session turns out to have been logged out meanwhile).
+    if let Some(name) = session.passport_user::<String>().ok().flatten() {
+        session.count_on_save(keys::user_counter(BEERS, &name));
+    }
     let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     let user = session.passport_user::<String>().ok().flatten();
     let mut view = view_of(&session, user.clone(), expires_in);
-    // After the commit, so that a pour whose save gave up counts nothing.
-    if let Some(name) = &user {
-        view.lifetime_beers = Some(ctx.accounts.add_to_counter(name, BEERS).await?);
-    }
+    view.lifetime_beers = session.counted().filter(|_| user.is_some());
     let beer = beer::random();
     view.beer_name = Some(beer.name);
     view.beer_style = Some(beer.style);

@@ -19,7 +19,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { parseSetCookie, rawGet, request, sleep, startMonitor, startStack, startWorker } from "../support/index.mjs";
+import { parseSetCookie, rawGet, request, setFault, sleep, startMonitor, startStack, startUpstashLocal, startWorker } from "../support/index.mjs";
 import { startExpress } from "../fixtures/express-app.mjs";
 import { OPTION_SETS, expressConfig, workerVars } from "../golden/options.mjs";
 
@@ -238,4 +238,60 @@ test("an uncontended pour is one read and one script call; a first visit one scr
   const nextCalls = await mon.stop();
   assert.deepEqual(firstCalls.map((c) => c[0].toUpperCase()), ["EVALSHA"]);
   assert.deepEqual(nextCalls.map((c) => c[0].toUpperCase()), ["GET", "EVALSHA"]);
+});
+
+// ---------------------------------------------------------------------------
+// Logout everywhere and a login, each held back in turn (found by review):
+// the login's script (session, old key, index in one step) lands after the
+// logout everywhere, or the logout everywhere's script lands after the login
+// and finds the index changed. Either way no logged-in session is left
+// outside the index. A second upstash-local with the fault switch, on the
+// same Redis, carries the request that is held back.
+
+test("logout everywhere and a login held back in turn: the late login is indexed, the late logout everywhere ends it", async () => {
+  const slow = await startUpstashLocal({ redisUrl: stack.redis.url, args: ["--fault-injection"] });
+  const held = await startWorker({ upstashUrl: slow.url });
+  try {
+    for (const late of ["login", "logout-all"]) {
+      const a = await loggedIn(stack.worker);
+      // Hold back the first script call through `slow` for 800 ms.
+      await setFault(slow, { mode: "delay", delay_ms: 800, only: "EVALSHA", times: 1 });
+      const [viaLogin, viaLogoutAll] = late === "login" ? [held, stack.worker] : [stack.worker, held];
+      const loginDone = login(viaLogin, a.name);
+      await sleep(300);
+      const ended = await request(viaLogoutAll, "/api/logout-all", { method: "POST", cookie: a.cookie, headers: SAME_SITE });
+      const b = await loginDone;
+      assert.equal(ended.status, 200, ended.text);
+      assert.equal(await redis.exists(sess(a.sid)), 0);
+      if (late === "login") {
+        // The login landed after: a new login, in the index.
+        assert.equal(await redis.exists(sess(b.sid)), 1);
+        assert.ok(await redis.sIsMember(`user-sessions:${a.name}`, b.sid), "the late login is indexed");
+        const again = await request(stack.worker, "/api/logout-all", { method: "POST", cookie: b.cookie, headers: SAME_SITE });
+        assert.equal(again.status, 200);
+      }
+      assert.equal(await redis.exists(sess(b.sid)), 0, `${late} held back: the other browser is logged out`);
+      assert.equal((await request(stack.worker, "/api/session", { cookie: b.cookie })).body.user, undefined);
+    }
+  } finally {
+    await held.stop();
+    await slow.stop();
+  }
+});
+
+test("a rotated logged-in session joins the index: logout everywhere ends it", async () => {
+  const lab = await startWorker({ upstashUrl: stack.upstash.url, build: "build-lab" });
+  try {
+    const user = await loggedIn(lab);
+    const rotated = await request(lab, "/lab/rotate", { cookie: user.cookie });
+    assert.equal(rotated.status, 200, rotated.text);
+    const { sid, pair } = parseSetCookie(rotated);
+    assert.notEqual(sid, user.sid);
+    assert.ok(await redis.sIsMember(`user-sessions:${user.name}`, sid));
+    const ended = await request(lab, "/api/logout-all", { method: "POST", cookie: pair, headers: SAME_SITE });
+    assert.equal(ended.status, 200, ended.text);
+    assert.equal(await redis.exists(sess(sid)), 0);
+  } finally {
+    await lab.stop();
+  }
 });

@@ -36,6 +36,7 @@ import {
   assertJsonError,
   parseSetCookie,
   sleep,
+  setFault as setFaultOf,
 } from "../support/index.mjs";
 
 /** The worker's limit per store call; every fault below is past it or immediate. */
@@ -61,15 +62,8 @@ after(async () => {
   await redis?.stop();
 });
 
-/** Sets upstash-local's fault switch: {mode, delay_ms?, only?}. */
-async function setFault(fault) {
-  const res = await fetch(`${upstash.url}/_fault`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-    body: JSON.stringify(fault),
-  });
-  assert.equal(res.status, 200, await res.text());
-}
+/** Sets this file's upstash-local fault switch: {mode, delay_ms?, only?}. */
+const setFault = (fault) => setFaultOf(upstash, fault);
 
 // ---------------------------------------------------------------- Redis
 

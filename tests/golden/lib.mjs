@@ -228,3 +228,24 @@ export function regenerateAsExpressOrdersIt(commands) {
   }
   return out;
 }
+
+/**
+ * Express's commands for a Passport login or logout step as the worker sends
+ * them (a deliberate difference, README): Passport saves the session itself
+ * — at login the new session, which express-session then saves again at the
+ * end of the request; at logout the old session without the user, which the
+ * regenerate then deletes — and the worker leaves that save out, writing
+ * everything at the commit in one compare-and-set script. So at login the
+ * first of two `SET`s of the same key in a row goes, and at logout a `SET`
+ * of a key followed by that key's `DEL`. The keys and bytes in Redis
+ * afterwards are compared as they are.
+ */
+export function passportSavesOnce(commands, ops) {
+  const drop = new Set();
+  commands.forEach((c, i) => {
+    const next = commands[i + 1];
+    if (c[0] !== "SET" || !next || next[1] !== c[1]) return;
+    if ((ops.includes("login") && next[0] === "SET") || (ops.includes("logout") && next[0] === "DEL")) drop.add(i);
+  });
+  return commands.filter((_, i) => !drop.has(i));
+}

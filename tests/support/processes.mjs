@@ -140,6 +140,20 @@ export async function startUpstashLocal({ redisUrl, token = TOKEN, listen = "127
   return { url: m[1], token, pid: child.pid, stop: () => stopChild(child, "SIGINT") };
 }
 
+/**
+ * Sets the fault switch of an upstash-local started with
+ * `args: ["--fault-injection"]` (docs/PROTOCOL.md §5.5): `fault` is
+ * {mode, delay_ms?, only?, times?}.
+ */
+export async function setFault(upstash, fault) {
+  const res = await fetch(`${upstash.url}/_fault`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${upstash.token}`, "content-type": "application/json" },
+    body: JSON.stringify(fault),
+  });
+  if (res.status !== 200) throw new Error(`upstash-local refused the fault ${JSON.stringify(fault)}: ${res.status} ${await res.text()}`);
+}
+
 // ---------------------------------------------------------------------------
 // workerd (Miniflare)
 

@@ -20,10 +20,19 @@
 //! async fn visit(req: Request, env: &Env) -> Result<Response, Error> {
 //!     let layer = EdgeSessions::for_isolate(env)?;
 //!     let mut session = layer.load(&req).await?;
-//!     let count = session.get::<i64>("count")?.unwrap_or(0) + 1;
-//!     session.insert("count", &count)?;
-//!     let resp = Response::ok(format!("visit {count}")).map_err(Error::Runtime)?;
-//!     layer.commit(session, resp).await
+//!     // A change that can run again: if another request saves the session
+//!     // first, the commit applies it to that newer document.
+//!     session.update(|s| {
+//!         let count = s.get::<i64>("count")?.unwrap_or(0);
+//!         s.insert("count", &(count + 1))
+//!     })?;
+//!     // Saved first, then answered from the session as saved.
+//!     layer
+//!         .respond(session, |s| {
+//!             let count = s.get::<i64>("count")?.unwrap_or(0);
+//!             Response::ok(format!("visit {count}")).map_err(Error::Runtime)
+//!         })
+//!         .await
 //! }
 //! ```
 
@@ -236,7 +245,9 @@ impl EdgeSessions {
     ///
     /// # Errors
     ///
-    /// [`Error::Session`] when the store fails; `resp` is dropped then, so
+    /// [`Error::Session`] when the store fails (503), when other requests
+    /// kept saving the session first or an update no longer applies (409),
+    /// or when the document is over 1 MiB (500); `resp` is dropped then, so
     /// no cookie for an unsaved session reaches the browser.
     pub async fn commit(&self, session: Session, resp: Response) -> Result<Response, Error> {
         self.respond(session, |_| Ok(resp)).await

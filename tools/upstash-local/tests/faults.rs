@@ -127,6 +127,7 @@ async fn an_error_status_is_not_repeated_and_a_save_never() {
         ttl: Ttl::Seconds(60),
         retire: vec![],
         index: None,
+        counter: None,
     };
     assert!(matches!(c.save(&save).await, Err(StoreError::Http { status: 500, .. })));
     assert_eq!(exists(&s.url, "s").await, r#"{"result":0}"#);
@@ -180,6 +181,7 @@ async fn a_read_is_sent_once_more_after_a_network_error_and_a_save_is_not() {
         ttl: Ttl::Seconds(60),
         retire: vec![],
         index: None,
+        counter: None,
     };
     assert!(matches!(c.save(&save).await, Err(StoreError::Unreachable(_))));
     assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1, "a save is sent once");

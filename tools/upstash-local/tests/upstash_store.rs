@@ -197,3 +197,28 @@ async fn redis_gone_is_a_server_error() {
         other => panic!("expected HTTP 500, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn logout_everywhere_ends_nine_thousand_sessions() {
+    // Found by review: one DEL of every key overflowed Lua's unpack() at
+    // about 8 000 keys; the script deletes in slices.
+    use edge_session::store::{AccountStore, EndOutcome, EndSessions};
+    let s = start();
+    let c = client(&s.url);
+    let ids: Vec<String> = (0..9001).map(|i| format!("id{i}")).collect();
+    let sets: Vec<Vec<String>> = ids.iter().map(|id| vec!["SET".into(), format!("sess:{id}"), "{}".into()]).collect();
+    for r in c.pipeline(&sets).await.unwrap() {
+        r.unwrap();
+    }
+    let mut sadd = vec!["SADD".to_string(), "user-sessions:many".into()];
+    sadd.extend(ids.iter().cloned());
+    c.pipeline(&[sadd]).await.unwrap().pop().unwrap().unwrap();
+    let call = EndSessions {
+        index: "user-sessions:many".into(),
+        member_keys: ids.iter().map(|id| format!("sess:{id}")).collect(),
+        members: ids,
+        also: vec![],
+    };
+    assert_eq!(c.end_sessions(&call).await.unwrap(), EndOutcome::Ended(9001));
+    assert!(c.members("user-sessions:many").await.unwrap().is_empty());
+}

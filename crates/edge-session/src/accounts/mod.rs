@@ -4,7 +4,8 @@
 //!
 //! The Redis keys are named in [`crate::keys`]; a user record is
 //! `{"username":…,"password":"pbkdf2-sha256$…"}` without TTL, and a user's
-//! session index lives [`SESSION_INDEX_TTL_SECONDS`] after the last login.
+//! session index has no TTL (it is pruned at each login and deleted by
+//! logout everywhere).
 
 pub mod kdf;
 pub mod password;
@@ -40,8 +41,6 @@ pub struct AccountsConfig {
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 /// The shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
-/// How long a user's session index lives after the last login.
-pub const SESSION_INDEX_TTL_SECONDS: u64 = 30 * 24 * 3600;
 /// How many indexed ids one login checks for expiry.
 pub const PRUNE_BATCH: usize = 32;
 
@@ -205,26 +204,23 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         Ok(Some((record, hash)))
     }
 
-    /// Records that session `sid` is logged in as `name`, and forgets ids
-    /// of that user's sessions that have expired (`session_prefix` + id no
-    /// longer exists): one round trip, a second to check the other ids, a
-    /// third only when some are dead.
+    /// Forgets ids in `name`'s session index whose sessions no longer exist
+    /// (`session_prefix` + id: expired, logged out, destroyed), checking at
+    /// most [`PRUNE_BATCH`] of them besides `keep` (the session just logged
+    /// in): `SMEMBERS`, then a pipeline of `EXISTS`, then `SREM` when some
+    /// are gone. The index is written by the save that creates a logged-in
+    /// session ([`crate::session::Session::add_to_index`]), not here; this
+    /// only keeps it from growing, so it can run after the answer.
     ///
     /// # Errors
     ///
-    /// [`AccountError::Store`] when the store fails.
-    pub async fn index_session(&self, name: &str, sid: &str, session_prefix: &str) -> Result<(), AccountError> {
+    /// [`AccountError::Store`] when the store fails; nothing but dead ids is ever removed.
+    pub async fn prune_index(&self, name: &str, keep: &str, session_prefix: &str) -> Result<(), AccountError> {
         let index = keys::user_sessions(name);
         // At most PRUNE_BATCH other ids are checked per login, so a user with
         // very many live sessions does not make every login slower.
-        let others: Vec<String> = self
-            .store
-            .add_to_set(&index, sid, SESSION_INDEX_TTL_SECONDS)
-            .await?
-            .into_iter()
-            .filter(|id| id != sid)
-            .take(PRUNE_BATCH)
-            .collect();
+        let others: Vec<String> =
+            self.store.members(&index).await?.into_iter().filter(|id| id != keep).take(PRUNE_BATCH).collect();
         if others.is_empty() {
             return Ok(());
         }

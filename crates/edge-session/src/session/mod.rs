@@ -262,7 +262,11 @@ pub struct Session {
     /// changes are applied again).
     recording: bool,
     /// A set to add the session's id to at its next write.
-    index: Option<(String, u64)>,
+    index: Option<String>,
+    /// A counter to add one to at the next write (`count_on_save`).
+    counter: Option<String>,
+    /// The counter's value after that write.
+    counted: Option<i64>,
 }
 
 impl Session {
@@ -335,29 +339,53 @@ impl Session {
     ///
     /// # Errors
     ///
-    /// `change`'s own error, from its first run. When a later run fails, the
-    /// commit fails with [`SessionError::ChangeRefused`] and saves nothing.
+    /// `change`'s own error, from its first run; the session is then as it
+    /// was before. When a later run fails, the commit fails with
+    /// [`SessionError::ChangeRefused`] and saves nothing.
     pub fn update<F, E>(&mut self, mut change: F) -> Result<(), E>
     where
         F: FnMut(&mut Session) -> Result<(), E> + 'static,
         E: std::error::Error + Send + Sync + 'static,
     {
         let recording = std::mem::replace(&mut self.recording, false);
+        let before = self.doc.clone();
         let first = change(self);
         self.recording = recording;
-        first?;
+        if let Err(e) = first {
+            // All or nothing: a change that failed half way leaves no trace.
+            self.doc = before;
+            return Err(e);
+        }
         if recording {
             self.changes.push(Change::Update(Box::new(move |s| change(s).map_err(|e| Box::new(e) as _))));
         }
         Ok(())
     }
 
-    /// At the session's next write, also add its id to the set `set` (whose
-    /// TTL becomes `ttl_seconds`), in the same step: the session exists
-    /// exactly when it is in the set, so a "log out everywhere" that reads
-    /// the set cannot miss it. Used for a user's session index at login.
-    pub fn add_to_index(&mut self, set: String, ttl_seconds: u64) {
-        self.index = Some((set, ttl_seconds));
+    /// At the session's next write, also add its id to the set `set`, in
+    /// the same step: the session exists exactly when it is in the set, so
+    /// a "log out everywhere" that reads the set cannot miss it. The set
+    /// gets no TTL (one shorter than a session's life would let a logout
+    /// everywhere miss that session). Used for a user's session index at
+    /// login, and again after a rotate of a logged-in session.
+    pub fn add_to_index(&mut self, set: String) {
+        self.index = Some(set);
+    }
+
+    /// At the session's next write, also add one to the counter at key
+    /// `key` (Redis `INCR`), in the same step: the count and the session
+    /// change land together or not at all. Not done when the session turns
+    /// out to have ended meanwhile (it goes on as a new one). The new value
+    /// is [`Session::counted`] after the commit.
+    pub fn count_on_save(&mut self, key: String) {
+        self.counter = Some(key);
+        self.counted = None;
+    }
+
+    /// The counter's value after the write that [`Session::count_on_save`]
+    /// asked for; `None` when no such write happened.
+    pub fn counted(&self) -> Option<i64> {
+        self.counted
     }
 
     /// Applies this request's changes again, in order, to the current
@@ -528,6 +556,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     changes: Vec::new(),
                     recording: true,
                     index: None,
+                    counter: None,
+                    counted: None,
                 })
             }
             Err(err) => {
@@ -566,6 +596,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             changes: Vec::new(),
             recording: true,
             index: None,
+            counter: None,
+            counted: None,
         }
     }
 
@@ -615,7 +647,12 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// A new id for the same data: at commit the session is saved under a
     /// fresh id with a new cookie and the old key is deleted, in one step
     /// and only if the old key still holds what was loaded, so a failing
-    /// store loses nothing and a session ended meanwhile stays ended. express-session has no such call (its
+    /// store loses nothing and a session ended meanwhile stays ended.
+    ///
+    /// A session kept in an index (a logged-in session in its user's index,
+    /// for logout everywhere) must be added again under its new id: call
+    /// [`Session::add_to_index`] before the commit, or logout everywhere
+    /// will not find it. express-session has no such call (its
     /// users regenerate and copy the fields by hand).
     ///
     /// # Errors
@@ -697,11 +734,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             document: s.doc.to_json(),
             ttl,
             retire: s.retired.clone(),
-            index: s.index.as_ref().map(|(set, ttl_seconds)| IndexEntry {
-                set: set.clone(),
-                member: s.id.to_string(),
-                ttl_seconds: *ttl_seconds,
-            }),
+            index: s.index.as_ref().map(|set| IndexEntry { set: set.clone(), member: s.id.to_string() }),
+            counter: s.counter.clone(),
         }
     }
 
@@ -723,11 +757,17 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             });
         }
         match self.store.save(&save).await? {
-            SaveOutcome::Saved => {
+            SaveOutcome::Saved(counted) => {
                 s.stored = (save.ttl != Ttl::Expired)
                     .then(|| Loaded { key: save.key, digest: Digest::of(save.document.as_bytes()) });
                 s.retired.clear();
                 s.index = None;
+                if s.counter.take().is_some() {
+                    s.counted = counted;
+                }
+                // What is saved is no longer this request's to apply again:
+                // a later conflict applies only the changes made after it.
+                s.changes.clear();
                 Ok(true)
             }
             SaveOutcome::Conflict(newer) => {
@@ -755,6 +795,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 s.saved = None;
                 s.stored = None;
                 s.retired.clear();
+                s.index = None;
+                s.counter = None;
                 s.notice = Some(format!(
                     "the session {} ended (logged out, destroyed or expired) while this request was served; a new session was started",
                     save.loaded.map_or(save.key, |l| l.key)

@@ -37,14 +37,20 @@ impl Session {
 }
 
 impl<S: SessionStore> Sessions<'_, S> {
-    /// Passport's `req.login(user)`: regenerate (the old key is deleted, its
-    /// data dropped), set `passport.user`, save. Commit then saves again and
-    /// sends the new cookie, as express-session does after Passport's save.
+    /// Passport's `req.login(user)`: regenerate (the old session's data
+    /// dropped) and set `passport.user`. The commit then writes the new
+    /// session and deletes the old key in one step (compare-and-set script),
+    /// and sends the new id.
+    ///
+    /// Passport saves the session at once and express-session saves it again
+    /// at the end of the request; the worker saves once, at the commit, so
+    /// that a login is never half done: a store that fails leaves the old
+    /// session as it was (a deliberate difference: the stored result is the
+    /// same).
     ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] when the store fails, [`SessionError::Field`] when `user` cannot be
-    /// serialized.
+    /// [`SessionError::Field`] when `user` cannot be serialized.
     pub async fn login<T: Serialize + ?Sized>(
         &self,
         s: &mut Session,
@@ -57,25 +63,27 @@ impl<S: SessionStore> Sessions<'_, S> {
             user: &'a U,
         }
         s.insert(KEY, &Passport { user })?;
-        self.save(s, now).await
+        Ok(())
     }
 
     /// Passport's `req.logout()`: remove `passport.user` (other members of
-    /// `passport` stay), save that, then regenerate so the id that was
-    /// authenticated is worthless.
+    /// `passport` stay), then regenerate so the id that was authenticated is
+    /// worthless. The commit writes the new session and deletes the old key
+    /// in one step.
+    ///
+    /// Passport first saves the session without the user, then regenerates;
+    /// the worker leaves out that intermediate save (a deliberate
+    /// difference): the old key is deleted by the commit anyway, and the
+    /// intermediate compare-and-set save could lose to the same browser's
+    /// parallel saves and fail the logout.
     ///
     /// # Errors
     ///
-    /// [`SessionError::Store`] when the store fails, [`SessionError::Field`] when `passport` cannot
-    /// be rewritten.
+    /// [`SessionError::Field`] when `passport` cannot be rewritten.
     pub async fn logout(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
-        // An update, so that a save meeting a newer document removes the
-        // user from that one too.
-        s.update(|s| match s.doc.raw(KEY).and_then(|raw| remove_member(raw, "user")) {
-            Some(without_user) => s.doc.insert(KEY, &without_user),
-            None => Ok(()),
-        })?;
-        self.save(s, now).await?;
+        if let Some(without_user) = s.doc.raw(KEY).and_then(|raw| remove_member(raw, "user")) {
+            s.insert(KEY, &without_user)?;
+        }
         self.regenerate(s, now).await
     }
 }

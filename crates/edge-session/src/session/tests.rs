@@ -173,8 +173,9 @@ fn a_regenerate_whose_save_fails_keeps_the_old_session() {
     store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.login(&mut s, "bob", NOW)).unwrap();
     store.set_down(true);
-    assert!(block_on(sessions.login(&mut s, "bob", NOW)).is_err(), "the store is down");
+    assert!(block_on(sessions.commit(&mut s, NOW)).is_err(), "the store is down");
     store.set_down(false);
     assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, STORED.as_bytes(), "a failed login loses nothing");
 }
@@ -488,4 +489,83 @@ fn a_document_over_the_limit_is_not_saved() {
     let err = block_on(sessions.commit(&mut s, NOW)).unwrap_err();
     assert!(matches!(err, SessionError::DocumentTooLarge { limit: document::MAX_DOCUMENT_BYTES, .. }), "{err:?}");
     assert_eq!(store.entry(&format!("sess:{SID}")).unwrap().0, STORED.as_bytes(), "the stored session is kept");
+}
+
+#[test]
+fn a_login_ended_before_its_commit_does_not_come_back() {
+    // Found by review: a logout everywhere deleting the new session between
+    // an explicit save and the commit must not leave a logged-in session.
+    let (cfg, store) = (config(), MemoryStore::new());
+    let sessions = Sessions::new(&cfg, &store);
+    let mut s = block_on(sessions.load(None, NOW, false)).unwrap();
+    s.add_to_index("user-sessions:alice".into());
+    block_on(sessions.login(&mut s, "alice", NOW)).unwrap();
+    block_on(sessions.save(&mut s, NOW)).unwrap();
+    let logged_in = s.id().clone();
+    block_on(store.del(&[format!("sess:{logged_in}"), "user-sessions:alice".into()])).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_ne!(s.id(), &logged_in);
+    assert_eq!(stored_doc(&store, logged_in.as_str()), None);
+    if let Some(doc) = stored_doc(&store, s.id().as_str()) {
+        assert_eq!(doc.get("passport"), None, "logged out everywhere means logged out");
+    }
+    assert_eq!(s.passport_user::<String>().unwrap(), None);
+}
+
+#[test]
+fn a_saved_update_is_not_applied_again_after_a_later_conflict() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(60));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    s.update(pour).unwrap();
+    block_on(sessions.save(&mut s, NOW)).unwrap();
+    s.insert("note", "x").unwrap();
+    // Another request pours on what was saved (3): 4.
+    store.insert_raw(&format!("sess:{SID}"), STORED.replace(r#""views":2"#, r#""views":4"#).as_bytes(), Some(60));
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    let doc = stored_doc(&store, SID).unwrap();
+    assert_eq!((doc["views"].as_i64(), doc["note"].as_str()), (Some(4), Some("x")), "2 + ours + theirs, once each");
+}
+
+#[test]
+fn a_failed_update_leaves_no_partial_change() {
+    #[derive(Debug, thiserror::Error)]
+    #[error("refused")]
+    struct Refused;
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(60));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    let failed = s.update(|s| {
+        s.insert("half", &1).map_err(|_| Refused)?;
+        Err::<(), _>(Refused)
+    });
+    assert!(failed.is_err());
+    assert_eq!(s.get::<i64>("half").unwrap(), None, "rolled back");
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(stored_doc(&store, SID).unwrap().get("half"), None);
+}
+
+#[test]
+fn a_count_on_save_lands_with_the_save_and_not_for_an_ended_session() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(60));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    s.update(pour).unwrap();
+    s.count_on_save("user-beers:alice".into());
+    // A conflict first: the count is made once, with the save that lands.
+    store.insert_raw(&format!("sess:{SID}"), NEWER.as_bytes(), Some(60));
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(s.counted(), Some(1));
+    assert_eq!(store.entry("user-beers:alice").unwrap().0, b"1");
+    // The session ended meanwhile: no count.
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    s.update(pour).unwrap();
+    s.count_on_save("user-beers:alice".into());
+    block_on(store.del(&[format!("sess:{SID}")])).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(s.counted(), None);
+    assert_eq!(store.entry("user-beers:alice").unwrap().0, b"1", "not counted for a session that ended");
 }

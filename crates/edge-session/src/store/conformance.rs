@@ -16,7 +16,7 @@ use super::{AccountStore, CounterHit, SessionStore};
 
 /// A save of a new session's document at `key`.
 fn create(key: &str, document: &str, ttl: Ttl) -> Save {
-    Save { key: key.into(), loaded: None, document: document.into(), ttl, retire: vec![], index: None }
+    Save { key: key.into(), loaded: None, document: document.into(), ttl, retire: vec![], index: None, counter: None }
 }
 
 /// A save of `document` at `key` over what was loaded from there, `loaded_bytes`.
@@ -36,7 +36,7 @@ pub async fn run_all<S: SessionStore>(store: &S, prefix: &str) {
 
     // Bytes come back exactly as written, UTF-8 included.
     let doc = r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:23:27.103Z","httpOnly":true,"path":"/"},"name":"Zoë 🍺 日本","n":null}"#;
-    let saved = |o: SaveOutcome, what: &str| assert_eq!(o, SaveOutcome::Saved, "{what}");
+    let saved = |o: SaveOutcome, what: &str| assert_eq!(o, SaveOutcome::Saved(None), "{what}");
     saved(store.save(&create(&key("a"), doc, Ttl::Seconds(60))).await.unwrap(), "save of a new session");
     assert_eq!(store.get(&key("a")).await.unwrap().as_deref(), Some(doc.as_bytes()), "GET after save");
     assert_eq!(
@@ -76,12 +76,19 @@ pub async fn run_all<S: SessionStore>(store: &S, prefix: &str) {
         document: "{\"r\":1}".into(),
         ttl: Ttl::Seconds(60),
         retire: vec![key("a")],
-        index: Some(IndexEntry { set: key("index"), member: "new".into(), ttl_seconds: 600 }),
+        index: Some(IndexEntry { set: key("index"), member: "new".into() }),
+        counter: Some(key("counter")),
     };
-    saved(store.save(&rotate).await.unwrap(), "a rotate's save");
+    assert_eq!(store.save(&rotate).await.unwrap(), SaveOutcome::Saved(Some(1)), "a rotate's save, counted");
     assert_eq!(store.get(&key("a")).await.unwrap(), None, "the retired key is gone");
     assert_eq!(store.get(&key("new")).await.unwrap().as_deref(), Some(&b"{\"r\":1}"[..]), "the new key holds it");
     assert_eq!(store.save(&rotate).await.unwrap(), SaveOutcome::Gone, "a rotate from a key that is gone");
+    assert_eq!(
+        store.get(&key("counter")).await.unwrap().as_deref(),
+        Some(&b"1"[..]),
+        "a save that is not made counts nothing"
+    );
+    store.del(&[key("counter")]).await.unwrap();
 
     // EXPIRE on an existing key, save without TTL.
     assert!(store.expire(&key("new"), 120).await.unwrap(), "EXPIRE of an existing key");
@@ -143,14 +150,18 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     assert_eq!(store.get(&beers).await.unwrap().as_deref(), Some(&b"2"[..]), "INCR stores the number as text");
     assert_eq!(store.pttl(&beers).await.unwrap(), -1, "INCR sets no TTL");
 
-    // Sets: add (with the set's TTL), members, exist, remove.
+    // Sets, as a save's index writes them: members, no TTL (a TTL the set
+    // had is dropped), exist, remove.
     let set = key("set");
-    let mut members = store.add_to_set(&set, "a", 600).await.unwrap();
-    assert_eq!(members, ["a"], "add_to_set of the first member");
-    members = store.add_to_set(&set, "b", 600).await.unwrap();
-    members.sort();
-    assert_eq!(members, ["a", "b"], "add_to_set returns every member");
-    assert!(within(store.pttl(&set).await.unwrap(), 600), "add_to_set sets the set's TTL");
+    let indexed = |id: &str| Save {
+        index: Some(IndexEntry { set: set.clone(), member: id.into() }),
+        ..create(&key(&format!("indexed-{id}")), "{}", Ttl::Seconds(60))
+    };
+    store.save(&indexed("a")).await.unwrap();
+    assert!(store.expire(&set, 600).await.unwrap());
+    store.save(&indexed("b")).await.unwrap();
+    assert_eq!(store.pttl(&set).await.unwrap(), -1, "a save's index has no TTL");
+    store.del(&[key("indexed-a"), key("indexed-b")]).await.unwrap();
     let mut listed = store.members(&set).await.unwrap();
     listed.sort();
     assert_eq!(listed, ["a", "b"], "members");
@@ -168,15 +179,19 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     assert_eq!(store.exist(std::slice::from_ref(&set)).await.unwrap(), [false], "a set without members is gone");
 
     // DEL removes sets as well as strings.
-    store.add_to_set(&set, "c", 600).await.unwrap();
+    store.save(&indexed("c")).await.unwrap();
+    store.del(&[key("indexed-c")]).await.unwrap();
     let all = [set, beers, c1, key("user"), key("ttl")];
     assert_eq!(store.del(&all).await.unwrap(), 5, "DEL of a set and strings");
 
     // Logout everywhere: only with the members as read, then all at once.
     let index = key("sessions");
     for id in ["s1", "s2"] {
-        store.save(&create(&key(id), "{}", Ttl::Seconds(60))).await.unwrap();
-        store.add_to_set(&index, id, 600).await.unwrap();
+        let save = Save {
+            index: Some(IndexEntry { set: index.clone(), member: id.into() }),
+            ..create(&key(id), "{}", Ttl::Seconds(60))
+        };
+        store.save(&save).await.unwrap();
     }
     store.save(&create(&key("own"), "{}", Ttl::Seconds(60))).await.unwrap();
     let end = |members: &[&str]| EndSessions {

@@ -114,9 +114,15 @@ impl SessionStore for MemoryStore {
         if let Some(index) = &save.index {
             let (members, ttl) = sets.entry(index.set.clone()).or_default();
             members.insert(index.member.clone());
-            *ttl = Some(index.ttl_seconds);
+            *ttl = None;
         }
-        Ok(SaveOutcome::Saved)
+        let counted = save.counter.as_ref().map(|key| {
+            let entry = data.entry(key.clone()).or_insert_with(|| (b"0".to_vec(), None));
+            let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) + 1;
+            entry.0 = n.to_string().into_bytes();
+            n
+        });
+        Ok(SaveOutcome::Saved(counted))
     }
 
     async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError> {
@@ -200,15 +206,6 @@ impl AccountStore for MemoryStore {
         let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) + 1;
         entry.0 = n.to_string().into_bytes();
         Ok(n)
-    }
-
-    async fn add_to_set(&self, set: &str, member: &str, ttl_seconds: u64) -> Result<Vec<String>, StoreError> {
-        self.record(format!("SADD+EXPIRE+SMEMBERS {set} {member}"))?;
-        let mut sets = self.sets.borrow_mut();
-        let (members, ttl) = sets.entry(set.into()).or_default();
-        members.insert(member.into());
-        *ttl = Some(ttl_seconds);
-        Ok(members.iter().cloned().collect())
     }
 
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError> {

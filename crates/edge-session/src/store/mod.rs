@@ -130,9 +130,6 @@ pub trait AccountStore: SessionStore {
     async fn settle_counters(&self, delete: &[String], decrement: &[String]) -> Result<(), StoreError>;
     /// `INCR key`: the new value.
     async fn incr(&self, key: &str) -> Result<i64, StoreError>;
-    /// `SADD set member`, `EXPIRE set ttl_seconds` and `SMEMBERS set` in one
-    /// round trip: adds `member` and returns every member.
-    async fn add_to_set(&self, set: &str, member: &str, ttl_seconds: u64) -> Result<Vec<String>, StoreError>;
     /// `SMEMBERS set`.
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError>;
     /// Logout everywhere ([`script::END_SESSIONS`]): deletes the index set

@@ -137,15 +137,13 @@ pub enum Ttl {
 
 /// Also add the saved session's id to a set, in the same step (a user's
 /// session index, for logout everywhere: a login is indexed exactly when its
-/// session exists).
+/// session exists). The set gets no TTL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
     /// The set's key.
     pub set: String,
     /// The member to add (the session id).
     pub member: String,
-    /// The set's TTL, renewed by the add.
-    pub ttl_seconds: u64,
 }
 
 /// What the session was loaded from, for the compare of a save.
@@ -173,13 +171,16 @@ pub struct Save {
     pub retire: Vec<String>,
     /// A set to add the session's id to in the same step.
     pub index: Option<IndexEntry>,
+    /// A counter to add one to (`INCR`) in the same step.
+    pub counter: Option<String>,
 }
 
 /// What a [`Save`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveOutcome {
-    /// Written (or, for [`Ttl::Expired`], deleted).
-    Saved,
+    /// Written (or, for [`Ttl::Expired`], deleted); with the counter's new
+    /// value when the save had one.
+    Saved(Option<i64>),
     /// Nothing written: the loaded key holds other bytes now, given here so
     /// the change can be applied to them without another read.
     Conflict(Vec<u8>),
@@ -199,6 +200,7 @@ impl ScriptCall for Save {
         let mut keys = vec![self.key.clone(), source.clone()];
         keys.extend(self.retire.iter().cloned());
         keys.extend(self.index.iter().map(|i| i.set.clone()));
+        keys.extend(self.counter.iter().cloned());
         keys
     }
 
@@ -209,18 +211,19 @@ impl ScriptCall for Save {
             Ttl::Persist => String::new(),
             Ttl::Expired => "0".into(),
         };
-        let (member, index_ttl) = self
-            .index
-            .as_ref()
-            .map_or((String::new(), String::new()), |i| (i.member.clone(), i.ttl_seconds.to_string()));
-        vec![digest, self.document.clone(), ttl, self.retire.len().to_string(), member, index_ttl]
+        let member = self.index.as_ref().map_or(String::new(), |i| i.member.clone());
+        let counter = if self.counter.is_some() { "1" } else { "" };
+        vec![digest, self.document.clone(), ttl, self.retire.len().to_string(), member, counter.to_owned()]
     }
 
     fn parse(result: Value, enc: Encoding) -> Result<SaveOutcome, CommandError> {
         let name = "EVALSHA save";
         let items = result.as_array().ok_or_else(|| unexpected(name, &result))?;
         match (items.first().and_then(Value::as_i64), items.get(1)) {
-            (Some(1), None) => Ok(SaveOutcome::Saved),
+            (Some(1), None) => Ok(SaveOutcome::Saved(None)),
+            (Some(1), Some(Value::Number(n))) => {
+                n.as_i64().map(|n| SaveOutcome::Saved(Some(n))).ok_or_else(|| unexpected(name, &result))
+            }
             (Some(0), Some(Value::String(bytes))) => Ok(SaveOutcome::Conflict(enc.decode_bulk(name, bytes)?)),
             (Some(-1), None) => Ok(SaveOutcome::Gone),
             (Some(-2), None) => Ok(SaveOutcome::Taken),
@@ -322,14 +325,15 @@ mod tests {
             document: "{}".into(),
             ttl: Ttl::Seconds(60),
             retire: vec!["sess:old".into()],
-            index: Some(IndexEntry { set: "user-sessions:al".into(), member: "new".into(), ttl_seconds: 9 }),
+            index: Some(IndexEntry { set: "user-sessions:al".into(), member: "new".into() }),
+            counter: Some("user-beers:al".into()),
         };
-        assert_eq!(save.keys(), ["sess:new", "sess:old", "sess:old", "user-sessions:al"]);
-        assert_eq!(save.argv(), ["a9993e364706816aba3e25717850c26c9cd0d89d", "{}", "60", "1", "new", "9"]);
+        assert_eq!(save.keys(), ["sess:new", "sess:old", "sess:old", "user-sessions:al", "user-beers:al"]);
+        assert_eq!(save.argv(), ["a9993e364706816aba3e25717850c26c9cd0d89d", "{}", "60", "1", "new", "1"]);
         let args = EvalSha(&save).args();
-        assert_eq!(&args[..3], ["EVALSHA", &SAVE.sha1(), "4"]);
+        assert_eq!(&args[..3], ["EVALSHA", &SAVE.sha1(), "5"]);
         assert_eq!(Eval(&save).args()[1], SAVE.source);
-        let fresh = Save { loaded: None, ttl: Ttl::Persist, retire: vec![], index: None, ..save };
+        let fresh = Save { loaded: None, ttl: Ttl::Persist, retire: vec![], index: None, counter: None, ..save };
         assert_eq!(fresh.keys(), ["sess:new", "sess:new"]);
         assert_eq!(fresh.argv(), ["", "{}", "", "0", "", ""]);
         assert_eq!(Save { ttl: Ttl::Expired, ..fresh }.argv()[2], "0");
@@ -339,7 +343,11 @@ mod tests {
     fn save_answers() {
         let int = Reply::Integer;
         for enc in [Encoding::Plain, Encoding::Base64] {
-            assert_eq!(round_trip::<Save>(Reply::Array(vec![int(1)]), enc).unwrap(), SaveOutcome::Saved);
+            assert_eq!(round_trip::<Save>(Reply::Array(vec![int(1)]), enc).unwrap(), SaveOutcome::Saved(None));
+            assert_eq!(
+                round_trip::<Save>(Reply::Array(vec![int(1), int(7)]), enc).unwrap(),
+                SaveOutcome::Saved(Some(7))
+            );
             assert_eq!(round_trip::<Save>(Reply::Array(vec![int(-1)]), enc).unwrap(), SaveOutcome::Gone);
             assert_eq!(round_trip::<Save>(Reply::Array(vec![int(-2)]), enc).unwrap(), SaveOutcome::Taken);
             let conflict = Reply::Array(vec![int(0), Reply::Bulk(b"{\"v\":1}".to_vec())]);

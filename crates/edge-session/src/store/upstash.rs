@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::command::{Command, Decr, Del, Exists, Expire, ExpireNx, Get, Incr, PTtl, SAdd, SMembers, SRem, Set};
+use super::command::{Command, Decr, Del, Exists, Expire, ExpireNx, Get, Incr, PTtl, SMembers, SRem, Set};
 use super::script::{is_noscript, EndOutcome, EndSessions, Eval, EvalSha, Save, SaveOutcome, ScriptCall};
 use super::transport::{HttpReply, HttpTransport, TransportError};
 use super::wire::{self, CommandError, Encoding, SYNC_TOKEN_HEADER};
@@ -267,21 +267,6 @@ impl AccountStore for UpstashClient {
 
     async fn incr(&self, key: &str) -> Result<i64, StoreError> {
         self.run(&Incr { key: key.into() }).await
-    }
-
-    async fn add_to_set(&self, set: &str, member: &str, ttl_seconds: u64) -> Result<Vec<String>, StoreError> {
-        let cmds = [
-            SAdd { key: set.into(), member: member.into() }.args(),
-            Expire { key: set.into(), seconds: ttl_seconds }.args(),
-            SMembers { key: set.into() }.args(),
-        ];
-        let mut results = self.pipeline(&cmds).await?.into_iter();
-        let (Some(added), Some(expired), Some(members)) = (results.next(), results.next(), results.next()) else {
-            return Err(short_batch());
-        };
-        item::<SAdd>(added)?;
-        item::<Expire>(expired)?;
-        item::<SMembers>(members)
     }
 
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError> {

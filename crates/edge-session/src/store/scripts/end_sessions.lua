@@ -20,6 +20,10 @@ if changed then return {0, redis.call('SMEMBERS', KEYS[1])} end
 -- One DEL of the set and every session. The set exists exactly when it has
 -- members (Redis deletes an empty set), so it is one of the keys deleted
 -- exactly when members were read.
-local deleted = redis.call('DEL', unpack(KEYS))
+-- (In slices of 1000: unpack() of many thousand keys overflows Lua's stack.)
+local deleted = 0
+for i = 1, #KEYS, 1000 do
+  deleted = deleted + redis.call('DEL', unpack(KEYS, i, math.min(i + 999, #KEYS)))
+end
 if #ARGV > 0 then deleted = deleted - 1 end
 return {1, deleted}

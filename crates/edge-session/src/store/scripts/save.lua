@@ -8,19 +8,21 @@
 -- KEYS[2]      the key the session was loaded from: KEYS[1], or the old key
 --              when the id was rotated; KEYS[1] again for a new session
 -- KEYS[3..]    ARGV[4] keys deleted after the write (ids retired by a
---              rotate), then the index set when ARGV[5] is not empty
+--              regenerate or rotate), then the index set when ARGV[5] is
+--              not empty, then the counter when ARGV[6] is not empty
 -- ARGV[1]      SHA-1 (hex) of the bytes loaded from KEYS[2]; empty for a new
 --              session, whose key must not exist yet
 -- ARGV[2]      the document
 -- ARGV[3]      TTL in seconds; empty: no TTL (disableTTL); <= 0: the session
 --              has expired and is deleted instead (connect-redis's rule)
 -- ARGV[4]      how many retired keys follow in KEYS
--- ARGV[5]      a session id to add to the index set; empty: none
--- ARGV[6]      the index set's TTL in seconds
+-- ARGV[5]      a session id to add to the index set (which gets no TTL);
+--              empty: none
+-- ARGV[6]      '1': add one to the counter (INCR); empty: none
 --
--- Answers {1} saved, {0, bytes} conflict (what KEYS[2] holds now),
--- {-1} gone (KEYS[2] no longer exists), {-2} taken (a new session's key
--- already exists).
+-- Answers {1} saved, or {1, n} saved and the counter is now n;
+-- {0, bytes} conflict (what KEYS[2] holds now); {-1} gone (KEYS[2] no
+-- longer exists); {-2} taken (a new session's key already exists).
 local current = redis.call('GET', KEYS[2])
 if ARGV[1] == '' then
   if current then return {-2} end
@@ -40,9 +42,13 @@ local retired = tonumber(ARGV[4])
 if retired > 0 then
   redis.call('DEL', unpack(KEYS, 3, 2 + retired))
 end
+local next = 3 + retired
 if ARGV[5] ~= '' then
-  local index = KEYS[3 + retired]
-  redis.call('SADD', index, ARGV[5])
-  redis.call('EXPIRE', index, ARGV[6])
+  redis.call('SADD', KEYS[next], ARGV[5])
+  redis.call('PERSIST', KEYS[next])
+  next = next + 1
+end
+if ARGV[6] ~= '' then
+  return {1, redis.call('INCR', KEYS[next])}
 end
 return {1}
