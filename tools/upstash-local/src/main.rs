@@ -233,14 +233,20 @@ fn client_reply(reply: Reply, fix: script::Reply) -> Reply {
     }
 }
 
+/// Redis's reply as Upstash carries it. Under `Upstash-Encoding: base64`
+/// Upstash encodes "all strings in the response … except for the OK
+/// response" (its REST API documentation), so a status reply other than
+/// `OK` (`TYPE`'s `string`, `PING`'s `PONG`) travels as a bulk string does;
+/// the official SDK base64-decodes every string but `"OK"`.
 fn to_reply(v: redis::Value) -> Reply {
     use redis::Value as V;
     match v {
         V::Nil => Reply::Nil,
         V::Int(n) => Reply::Integer(n),
         V::BulkString(b) => Reply::Bulk(b),
-        V::SimpleString(s) => Reply::Status(s),
         V::Okay => Reply::Status("OK".into()),
+        V::SimpleString(s) if s == "OK" => Reply::Status(s),
+        V::SimpleString(s) => Reply::Bulk(s.into_bytes()),
         V::Array(items) | V::Set(items) => Reply::Array(items.into_iter().map(to_reply).collect()),
         V::Map(pairs) => Reply::Array(pairs.into_iter().flat_map(|(k, v)| [to_reply(k), to_reply(v)]).collect()),
         V::Double(d) => Reply::Bulk(d.to_string().into_bytes()),
@@ -449,5 +455,18 @@ mod tests {
         check_sync_token(headers.get(SYNC_TOKEN_HEADER)).unwrap();
         let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
         assert_eq!(enc, Encoding::Base64);
+    }
+
+    #[test]
+    fn under_base64_every_string_but_ok_is_encoded() {
+        let envelope = |v| to_reply(v).to_envelope(Encoding::Base64);
+        assert_eq!(envelope(redis::Value::Okay), serde_json::json!({"result": "OK"}));
+        assert_eq!(envelope(redis::Value::SimpleString("OK".into())), serde_json::json!({"result": "OK"}));
+        // TYPE's and PING's status replies, base64 ("string", "PONG").
+        assert_eq!(envelope(redis::Value::SimpleString("string".into())), serde_json::json!({"result": "c3RyaW5n"}));
+        assert_eq!(envelope(redis::Value::SimpleString("PONG".into())), serde_json::json!({"result": "UE9ORw=="}));
+        // Without base64 they are plain strings, as before.
+        let plain = to_reply(redis::Value::SimpleString("PONG".into())).to_envelope(Encoding::Plain);
+        assert_eq!(plain, serde_json::json!({"result": "PONG"}));
     }
 }
