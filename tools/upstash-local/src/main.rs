@@ -233,14 +233,20 @@ fn client_reply(reply: Reply, fix: script::Reply) -> Reply {
     }
 }
 
+/// Redis's reply as Upstash carries it. Under `Upstash-Encoding: base64`
+/// Upstash encodes "all strings in the response … except for the OK
+/// response" (its REST API documentation), so a status reply other than
+/// `OK` (`TYPE`'s `string`, `PING`'s `PONG`) travels as a bulk string does;
+/// the official SDK base64-decodes every string but `"OK"`.
 fn to_reply(v: redis::Value) -> Reply {
     use redis::Value as V;
     match v {
         V::Nil => Reply::Nil,
         V::Int(n) => Reply::Integer(n),
         V::BulkString(b) => Reply::Bulk(b),
-        V::SimpleString(s) => Reply::Status(s),
         V::Okay => Reply::Status("OK".into()),
+        V::SimpleString(s) if s == "OK" => Reply::Status(s),
+        V::SimpleString(s) => Reply::Bulk(s.into_bytes()),
         V::Array(items) | V::Set(items) => Reply::Array(items.into_iter().map(to_reply).collect()),
         V::Map(pairs) => Reply::Array(pairs.into_iter().flat_map(|(k, v)| [to_reply(k), to_reply(v)]).collect()),
         V::Double(d) => Reply::Bulk(d.to_string().into_bytes()),
@@ -269,17 +275,25 @@ fn redis_failure(e: redis::RedisError) -> ApiError {
     }
 }
 
+/// Checks a request's `upstash-sync-token`. One Redis is never behind its
+/// own writes, so any token of ours is satisfied at once; one from a
+/// previous run of this server (a larger number) is too. An empty one is no
+/// token: the official `@upstash/redis` SDK sends `upstash-sync-token: ""`
+/// until it has received a token (its `HttpClient` starts with `""`), and
+/// Upstash serves it. Only text that is no token at all is refused.
+fn check_sync_token(given: Option<&header::HeaderValue>) -> Result<(), ApiError> {
+    let Some(given) = given else { return Ok(()) };
+    match given.to_str().map(str::trim) {
+        Ok("") => Ok(()),
+        Ok(t) if t.parse::<u64>().is_ok() => Ok(()),
+        _ => Err(ApiError::BadSyncToken),
+    }
+}
+
 /// The checks every endpoint starts with: token, sync token, encoding, JSON body.
 fn prepare(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Encoding, Value), ApiError> {
     authorize(headers, &state.token)?;
-    // One Redis is never behind its own writes, so any token of ours is
-    // satisfied at once; one from a previous run of this server (a larger
-    // number) is too. Only text that is no token at all is refused.
-    if let Some(given) = headers.get(SYNC_TOKEN_HEADER) {
-        if given.to_str().ok().and_then(|t| t.trim().parse::<u64>().ok()).is_none() {
-            return Err(ApiError::BadSyncToken);
-        }
-    }
+    check_sync_token(headers.get(SYNC_TOKEN_HEADER))?;
     let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
     let value =
         serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("ERR request body is not JSON: {e}")))?;
@@ -392,4 +406,67 @@ async fn fault_set(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = fault;
     }
     Ok(ok(&state, answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn an_empty_sync_token_is_no_token() {
+        // What the official @upstash/redis SDK sends before it has a token.
+        for empty in ["", " ", "\t"] {
+            assert!(check_sync_token(Some(&HeaderValue::from_static(empty))).is_ok(), "{empty:?}");
+        }
+        assert!(check_sync_token(None).is_ok());
+    }
+
+    #[test]
+    fn a_sync_token_of_ours_is_accepted_and_text_that_is_none_is_refused() {
+        for token in ["0", "1", " 42 ", "18446744073709551615"] {
+            assert!(check_sync_token(Some(&HeaderValue::from_static(token))).is_ok(), "{token:?}");
+        }
+        for bad in ["abc", "-1", "1.5", "18446744073709551616"] {
+            let err = check_sync_token(Some(&HeaderValue::from_static(bad))).unwrap_err();
+            assert!(matches!(err, ApiError::BadSyncToken), "{bad:?}: {err:?}");
+        }
+        let not_text = HeaderValue::from_bytes(b"\xff").unwrap();
+        assert!(matches!(check_sync_token(Some(&not_text)), Err(ApiError::BadSyncToken)));
+    }
+
+    #[test]
+    fn the_sdk_default_headers_pass_the_checks() {
+        // Exactly the headers @upstash/redis 1.39.0 sends on its first call
+        // (pkg/http.ts: HttpClient), before any sync token came back.
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("authorization", "Bearer t"),
+            ("content-type", "application/json"),
+            ("upstash-encoding", "base64"),
+            ("upstash-telemetry-runtime", "node@v20.20.2"),
+            ("upstash-telemetry-platform", "unknown"),
+            ("upstash-telemetry-sdk", "@upstash/redis@v1.39.0"),
+            ("upstash-sync-token", ""),
+        ] {
+            headers.insert(header::HeaderName::from_static(name), HeaderValue::from_static(value));
+        }
+        authorize(&headers, "t").unwrap();
+        check_sync_token(headers.get(SYNC_TOKEN_HEADER)).unwrap();
+        let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
+        assert_eq!(enc, Encoding::Base64);
+    }
+
+    #[test]
+    fn under_base64_every_string_but_ok_is_encoded() {
+        let envelope = |v| to_reply(v).to_envelope(Encoding::Base64);
+        assert_eq!(envelope(redis::Value::Okay), serde_json::json!({"result": "OK"}));
+        assert_eq!(envelope(redis::Value::SimpleString("OK".into())), serde_json::json!({"result": "OK"}));
+        // TYPE's and PING's status replies, base64 ("string", "PONG").
+        assert_eq!(envelope(redis::Value::SimpleString("string".into())), serde_json::json!({"result": "c3RyaW5n"}));
+        assert_eq!(envelope(redis::Value::SimpleString("PONG".into())), serde_json::json!({"result": "UE9ORw=="}));
+        // Without base64 they are plain strings, as before.
+        let plain = to_reply(redis::Value::SimpleString("PONG".into())).to_envelope(Encoding::Plain);
+        assert_eq!(plain, serde_json::json!({"result": "PONG"}));
+    }
 }
