@@ -80,7 +80,12 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
         content_type: content_type.as_deref(),
         body: &body,
     };
-    let answer = app::handle(&state.config, &state.store, &request, now_ms()).await;
+    // A client of this request's own: its meter counts only this request's
+    // store calls, though other requests of the isolate run meanwhile.
+    let store = state.store.metered();
+    let mut answer = app::handle(&state.config, &store, &request, now_ms()).await;
+    let timing = app::server_timing(answer.outcome, store.meter().round_trips(), store.meter().millis());
+    answer.headers.push(("Server-Timing", timing));
     if answer.status >= 500 {
         let detail = answer.detail.as_deref().unwrap_or(&answer.body);
         // A refused token is no outage: no retry helps until it is fixed.
@@ -135,6 +140,10 @@ fn json_response(status: u16, body: &str, headers: &[(&'static str, String)]) ->
     let h = resp.headers_mut();
     if headers.is_empty() {
         h.set("Content-Type", "application/json; charset=utf-8")?;
+    }
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("Server-Timing")) {
+        // Answered before any store call (a bad body, a misconfiguration).
+        h.set("Server-Timing", &app::server_timing(None, 0, 0.0))?;
     }
     for (k, v) in headers {
         // `set` replaces the default text/plain Content-Type; Set-Cookie is

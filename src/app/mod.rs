@@ -21,7 +21,7 @@ use edge_session::keys;
 use edge_session::session::cookie::{check_cookie_header, CookieHeaderError};
 use edge_session::session::decide;
 use edge_session::session::document::Millis;
-use edge_session::session::{Session, SessionError, Sessions};
+use edge_session::session::{LoadOutcome, Session, SessionError, Sessions};
 use edge_session::store::AccountStore;
 
 use crate::config::Config;
@@ -87,6 +87,11 @@ pub struct Response {
     /// For the log only, never sent: the whole error chain behind an error
     /// answer (upstream replies, Redis messages).
     pub detail: Option<String>,
+    /// How the session layer fared, for `Server-Timing` ([`server_timing`]):
+    /// `new`, `hit`, `miss`, `tampered`, `expired`, `unreadable`,
+    /// `conflict-retry` or `store-error`; `None` when the request was
+    /// answered before its session was looked for.
+    pub outcome: Option<&'static str>,
 }
 
 /// Why a request could not be served; each maps to one HTTP answer in
@@ -184,7 +189,21 @@ impl AppError {
             None => serde_json::json!({ "error": message }),
         }
         .to_string();
-        Response { status, headers, body, detail: Some(error_chain(&self)) }
+        Response { status, headers, body, detail: Some(error_chain(&self)), outcome: None }
+    }
+}
+
+/// The `Server-Timing` header value (W3C Server Timing) of an answer: how
+/// the session was found (`outcome`, see [`Response::outcome`]) and the
+/// store round trips it took with their total milliseconds, e.g.
+/// `session;desc="hit", store;desc="2 round trips";dur=3.1`, so that a
+/// browser's network panel shows what the session layer cost.
+pub fn server_timing(outcome: Option<&str>, round_trips: u32, millis: f64) -> String {
+    let trips = if round_trips == 1 { "1 round trip".to_owned() } else { format!("{round_trips} round trips") };
+    let store = format!("store;desc=\"{trips}\";dur={:.1}", millis.max(0.0));
+    match outcome {
+        Some(o) => format!("session;desc=\"{o}\", {store}"),
+        None => store,
     }
 }
 
@@ -343,17 +362,34 @@ async fn serve<S: AccountStore>(
         now,
         path,
     };
-    let secure = req.is_secure(config.session.trust_proxy);
+    let result = route_session(&ctx, route).await;
+    // Once the session was looked for, every answer says how that went.
+    let store_failed =
+        matches!(&result, Err(AppError::Session(SessionError::Store(_)) | AppError::Account(AccountError::Store(_))));
+    let outcome = match (store_failed, ctx.sessions.conflicts(), ctx.sessions.outcome()) {
+        (true, _, _) => Some("store-error"),
+        (false, n, _) if n > 0 => Some("conflict-retry"),
+        (false, _, loaded) => loaded.map(LoadOutcome::as_str),
+    };
+    let mut resp = result.unwrap_or_else(AppError::into_response);
+    resp.outcome = outcome;
+    Ok(resp)
+}
+
+/// Loads the request's session and runs the route's handler on it.
+async fn route_session<S: AccountStore>(ctx: &Ctx<'_, S>, route: Route) -> Result<Response, AppError> {
+    let (req, now) = (ctx.req, ctx.now);
+    let secure = req.is_secure(ctx.config.session.trust_proxy);
     let session = ctx.sessions.load(req.cookie, now, secure).await?;
     match route {
-        Route::Session => show_session(&ctx, session).await,
-        Route::Pour => pour(&ctx, session).await,
-        Route::Register => accounts::register(&ctx, session).await,
-        Route::Login => accounts::login(&ctx, session).await,
-        Route::Logout => accounts::logout(&ctx, session).await,
-        Route::LogoutAll => accounts::logout_all(&ctx, session).await,
+        Route::Session => show_session(ctx, session).await,
+        Route::Pour => pour(ctx, session).await,
+        Route::Register => accounts::register(ctx, session).await,
+        Route::Login => accounts::login(ctx, session).await,
+        Route::Logout => accounts::logout(ctx, session).await,
+        Route::LogoutAll => accounts::logout_all(ctx, session).await,
         #[cfg(feature = "lab")]
-        Route::Lab => lab::route(&ctx, session).await,
+        Route::Lab => lab::route(ctx, session).await,
     }
 }
 
@@ -414,7 +450,7 @@ fn json_ok<T: Serialize>(body: &T, set_cookies: Vec<String>) -> Response {
     ];
     headers.extend(set_cookies.into_iter().map(|c| ("Set-Cookie", c)));
     let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
-    Response { status: 200, headers, body, detail: None }
+    Response { status: 200, headers, body, detail: None, outcome: None }
 }
 
 /// The seed's `views = views ? views + 1 : 1` with JavaScript's meaning, so

@@ -210,3 +210,31 @@ fn requests_outside_the_cookie_path_have_no_session() {
     assert!(header(&r, "Set-Cookie").is_none());
     assert!(store.take_log().is_empty(), "no store call");
 }
+
+#[test]
+fn server_timing_names_the_outcome_and_the_store_cost() {
+    assert_eq!(server_timing(Some("hit"), 2, 3.06), r#"session;desc="hit", store;desc="2 round trips";dur=3.1"#);
+    assert_eq!(server_timing(Some("new"), 1, 0.0), r#"session;desc="new", store;desc="1 round trip";dur=0.0"#);
+    assert_eq!(server_timing(None, 0, -1.0), r#"store;desc="0 round trips";dur=0.0"#);
+}
+
+#[test]
+fn every_answer_after_the_load_says_how_the_session_fared() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let first = block_on(handle(&cfg, &store, &req("POST", "/api/pour", None), NOW));
+    assert_eq!(first.outcome, Some("new"));
+    let pair = first.headers.iter().find(|(k, _)| *k == "Set-Cookie").unwrap().1.split(';').next().unwrap().to_owned();
+    let again = block_on(handle(&cfg, &store, &req("GET", "/api/session", Some(&pair)), NOW));
+    assert_eq!(again.outcome, Some("hit"));
+    let forged = pair.replace("s%3A", "s%3AX");
+    assert_eq!(
+        block_on(handle(&cfg, &store, &req("GET", "/api/session", Some(&forged)), NOW)).outcome,
+        Some("tampered")
+    );
+    store.set_down(true);
+    let down = block_on(handle(&cfg, &store, &req("GET", "/api/session", Some(&pair)), NOW));
+    assert_eq!((down.status, down.outcome), (503, Some("store-error")));
+    store.set_down(false);
+    // Answered before the session is looked for: no outcome.
+    assert_eq!(block_on(handle(&cfg, &store, &req("GET", "/nope", None), NOW)).outcome, None);
+}

@@ -497,3 +497,22 @@ test("a store that applies a save at once but answers after 3 s: 503 'outcome un
     await new Promise((r) => proxy.close(r));
   }
 });
+
+test("Server-Timing on every answer: how the session was found, the store round trips and their time", async () => {
+  const timing = (res) => res.headers.get("server-timing");
+  const shape = (outcome, trips) =>
+    new RegExp(`^session;desc="${outcome}", store;desc="${trips} round trips?";dur=\\d+\\.\\d$`);
+  // The first save of a fresh store also loads the script (EVALSHA, then EVAL).
+  await stack.worker.fetch("/api/pour", { method: "POST" });
+  const first = await stack.worker.fetch("/api/pour", { method: "POST" });
+  assert.match(timing(first), shape("new", 1), "a new session: one save");
+  const { pair } = parseSetCookie(first);
+  const read = await stack.worker.fetch("/api/session", { headers: { Cookie: pair } });
+  assert.match(timing(read), shape("hit", 2), "a read: GET, then the touch");
+  const forged = await stack.worker.fetch("/api/session", { headers: { Cookie: pair.replace("s%3A", "s%3AX") } });
+  assert.match(timing(forged), shape("tampered", 1));
+  const unknown = await stack.worker.fetch("/api/session", { headers: { Cookie: cookieFor(randomUUID()) } });
+  assert.match(timing(unknown), shape("miss", 2));
+  const wrong = await stack.worker.fetch("/api/session", { method: "DELETE" });
+  assert.equal(timing(wrong), 'store;desc="0 round trips";dur=0.0', "answered before the session is looked for");
+});

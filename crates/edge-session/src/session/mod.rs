@@ -471,17 +471,70 @@ impl Session {
     }
 }
 
-/// The session layer bound to a configuration and a store.
+/// How a request's session was found, as `Server-Timing` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadOutcome {
+    /// No session cookie: a new session.
+    New,
+    /// The cookie's session was in the store.
+    Hit,
+    /// A signed id the store did not know (expired, logged out, destroyed).
+    Miss,
+    /// A session cookie whose signature did not verify (or not signed).
+    Tampered,
+    /// The cookie's session was in the store but its `cookie.expires` had
+    /// passed (a store without TTLs): used, as express-session uses it.
+    Expired,
+    /// The stored document could not be read: a new session.
+    Unreadable,
+}
+
+impl LoadOutcome {
+    /// The name `Server-Timing` carries: `new`, `hit`, `miss`, `tampered`,
+    /// `expired`, `unreadable`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadOutcome::New => "new",
+            LoadOutcome::Hit => "hit",
+            LoadOutcome::Miss => "miss",
+            LoadOutcome::Tampered => "tampered",
+            LoadOutcome::Expired => "expired",
+            LoadOutcome::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// The session layer bound to a configuration and a store, for one request
+/// (it records how that request's session was found and how many saves met
+/// a conflict).
 pub struct Sessions<'a, S> {
     config: &'a SessionConfig,
     store: &'a S,
     genid: fn() -> SessionId,
+    outcome: std::cell::Cell<Option<LoadOutcome>>,
+    conflicts: std::cell::Cell<u32>,
 }
 
 impl<'a, S: SessionStore> Sessions<'a, S> {
     /// Binds `config` and `store`; ids come from [`SessionId::generate`].
     pub fn new(config: &'a SessionConfig, store: &'a S) -> Self {
-        Self { config, store, genid: SessionId::generate }
+        Self {
+            config,
+            store,
+            genid: SessionId::generate,
+            outcome: std::cell::Cell::new(None),
+            conflicts: std::cell::Cell::new(0),
+        }
+    }
+
+    /// How the last [`Sessions::load`] found its session; `None` before one.
+    pub fn outcome(&self) -> Option<LoadOutcome> {
+        self.outcome.get()
+    }
+
+    /// How many saves met a newer document (each then tried again).
+    pub fn conflicts(&self) -> u32 {
+        self.conflicts.get()
     }
 
     /// Uses `genid` for new session ids (tests use fixed ids).
@@ -527,6 +580,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         // Trust boundary: an unsigned or forged cookie yields `None` here and
         // the store is not consulted at all for it.
         let Some(verified) = cookie::verified_session_id(cookie_header, &cfg.cookie_name, &cfg.secrets) else {
+            let sent = cookie_header.and_then(|h| cookie::find_cookie(h, &cfg.cookie_name)).is_some();
+            self.outcome.set(Some(if sent { LoadOutcome::Tampered } else { LoadOutcome::New }));
             return Ok(self.generate(None, now, request_secure, None));
         };
         let stored = self.fetch(&verified).await?;
@@ -535,10 +590,13 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             // Signed by us but unknown to the store (expired, destroyed):
             // start over under a fresh id. The cookie's id is never adopted,
             // so a client cannot choose the id of its next session.
+            self.outcome.set(Some(LoadOutcome::Miss));
             return Ok(self.generate(Some(sid), now, request_secure, None));
         };
         match SessionDocument::parse(&bytes) {
             Ok(doc) => {
+                let expired = doc.cookie.expires.is_some_and(|e| e <= now);
+                self.outcome.set(Some(if expired { LoadOutcome::Expired } else { LoadOutcome::Hit }));
                 let original = loaded_fingerprint(&doc);
                 Ok(Session {
                     stored: Some(Loaded { key: self.key(&sid), digest: Digest::of(&bytes) }),
@@ -561,6 +619,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 })
             }
             Err(err) => {
+                self.outcome.set(Some(LoadOutcome::Unreadable));
                 // The stored bytes are unusable. Start a new session under a
                 // new id and leave the old key alone: it is never
                 // overwritten or deleted here, so nothing that might be
@@ -771,6 +830,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 Ok(true)
             }
             SaveOutcome::Conflict(newer) => {
+                self.conflicts.set(self.conflicts.get() + 1);
                 let key = save.loaded.map_or(save.key, |l| l.key);
                 let doc = SessionDocument::parse(&newer)
                     .map_err(|source| SessionError::Corrupt { key: key.clone(), source })?;

@@ -18,6 +18,13 @@ pub enum TransportError {
     Failed(String),
 }
 
+/// The clock store calls are timed with, in milliseconds: `Date.now()` on
+/// wasm32 (which the Workers runtime advances across I/O), the system clock
+/// natively.
+pub fn now_ms() -> f64 {
+    imp::now_ms()
+}
+
 /// An HTTP answer: status, body bytes, and the one header the store
 /// protocol uses.
 #[derive(Debug, Clone)]
@@ -79,6 +86,10 @@ mod imp {
         tokio::time::sleep(wait).await
     }
 
+    pub(super) fn now_ms() -> f64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+
     pub(super) async fn post_json(
         t: &HttpTransport,
         url: &str,
@@ -120,6 +131,10 @@ mod imp {
 
     pub(super) async fn sleep(wait: Duration) {
         Delay::from(wait).await
+    }
+
+    pub(super) fn now_ms() -> f64 {
+        js_sys::Date::now()
     }
 
     fn failed(e: worker::Error) -> TransportError {

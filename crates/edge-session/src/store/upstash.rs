@@ -3,7 +3,8 @@
 //! (a transaction). We write our own because the `upstash-redis-rs` crate
 //! builds neither on stable Rust nor on wasm32 (docs/PROTOCOL.md §5).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -23,7 +24,29 @@ pub struct UpstashClient {
     /// The newest `upstash-sync-token` seen. Sent with every request so a
     /// read served by a replica reflects this client's earlier writes
     /// (Upstash's read-your-writes), as the official SDKs do per client.
-    sync_token: RefCell<Option<String>>,
+    /// Shared by the client's clones ([`UpstashClient::metered`]).
+    sync_token: Rc<RefCell<Option<String>>>,
+    /// What this client (clone) has sent so far.
+    meter: Rc<Meter>,
+}
+
+/// Store traffic so far: HTTP round trips and the time they took.
+#[derive(Debug, Default)]
+pub struct Meter {
+    round_trips: Cell<u32>,
+    millis: Cell<f64>,
+}
+
+impl Meter {
+    /// HTTP calls made (a pipeline or a script is one).
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips.get()
+    }
+
+    /// Their total time in milliseconds, from sending to the whole answer.
+    pub fn millis(&self) -> f64 {
+        self.millis.get()
+    }
 }
 
 impl std::fmt::Debug for UpstashClient {
@@ -41,8 +64,24 @@ impl UpstashClient {
             base_url: url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
             transport: HttpTransport::new(timeout),
-            sync_token: RefCell::new(None),
+            sync_token: Rc::new(RefCell::new(None)),
+            meter: Rc::new(Meter::default()),
         }
+    }
+
+    /// A client for one request: the same connection settings and
+    /// read-your-writes token (shared with `self`), with a meter of its own,
+    /// so that a request's store traffic can be reported
+    /// ([`UpstashClient::meter`]) even while other requests of the same
+    /// isolate use the store.
+    pub fn metered(&self) -> Self {
+        Self { meter: Rc::new(Meter::default()), ..self.clone() }
+    }
+
+    /// The traffic this client has sent since [`UpstashClient::metered`]
+    /// made it (or since it was made).
+    pub fn meter(&self) -> &Meter {
+        &self.meter
     }
 
     /// The newest read-your-writes token the store has given this client.
@@ -131,7 +170,11 @@ impl UpstashClient {
         if let Some(t) = token.as_deref() {
             headers.push((SYNC_TOKEN_HEADER, t));
         }
-        let reply = self.transport.post_json(url, &self.token, &headers, body).await.map_err(|e| match e {
+        let started = super::transport::now_ms();
+        let reply = self.transport.post_json(url, &self.token, &headers, body).await;
+        self.meter.round_trips.set(self.meter.round_trips.get() + 1);
+        self.meter.millis.set(self.meter.millis.get() + (super::transport::now_ms() - started).max(0.0));
+        let reply = reply.map_err(|e| match e {
             TransportError::Timeout(after) => StoreError::TimedOut { after },
             other => StoreError::Unreachable(other),
         })?;
