@@ -418,14 +418,16 @@ async fn pour<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result
     session.update(|s| {
         let current = s.get::<Value>("views").map_err(SessionError::from)?;
         let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;
-        s.insert("views", &views).map_err(|e| AppError::Session(e.into()))
+        s.insert("views", &views).map_err(|e| AppError::Session(e.into()))?;
+        // A logged-in pour also counts a lifetime beer, in the same step as
+        // the session's save: both land or neither does. Decided here, so
+        // that it is decided again if another request (a logout on an
+        // Express app, say) saved the session first.
+        if let Some(name) = s.passport_user::<String>().ok().flatten() {
+            s.count_on_save(keys::user_counter(BEERS, &name));
+        }
+        Ok::<(), AppError>(())
     })?;
-    // A logged-in pour also counts a lifetime beer, in the same step as the
-    // session's save: both land or neither does (and not at all when the
-    // session turns out to have been logged out meanwhile).
-    if let Some(name) = session.passport_user::<String>().ok().flatten() {
-        session.count_on_save(keys::user_counter(BEERS, &name));
-    }
     let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     let user = session.passport_user::<String>().ok().flatten();
     let mut view = view_of(&session, user.clone(), expires_in);

@@ -339,8 +339,8 @@ impl Session {
     ///
     /// # Errors
     ///
-    /// `change`'s own error, from its first run; the session is then as it
-    /// was before. When a later run fails, the commit fails with
+    /// `change`'s own error, from its first run; the fields (and a
+    /// [`Session::count_on_save`]) are then as they were before. When a later run fails, the commit fails with
     /// [`SessionError::ChangeRefused`] and saves nothing.
     pub fn update<F, E>(&mut self, mut change: F) -> Result<(), E>
     where
@@ -348,12 +348,14 @@ impl Session {
         E: std::error::Error + Send + Sync + 'static,
     {
         let recording = std::mem::replace(&mut self.recording, false);
-        let before = self.doc.clone();
+        let (doc, counter) = (self.doc.clone(), self.counter.clone());
         let first = change(self);
         self.recording = recording;
         if let Err(e) = first {
-            // All or nothing: a change that failed half way leaves no trace.
-            self.doc = before;
+            // All or nothing: a change that failed half way leaves no trace
+            // in the fields or the count.
+            self.doc = doc;
+            self.counter = counter;
             return Err(e);
         }
         if recording {
@@ -375,8 +377,11 @@ impl Session {
     /// At the session's next write, also add one to the counter at key
     /// `key` (Redis `INCR`), in the same step: the count and the session
     /// change land together or not at all. Not done when the session turns
-    /// out to have ended meanwhile (it goes on as a new one). The new value
-    /// is [`Session::counted`] after the commit.
+    /// out to have ended meanwhile (it goes on as a new one), and forgotten
+    /// when the save meets a newer document: call it inside
+    /// [`Session::update`] so that it is decided again on that document
+    /// (e.g. only while it is still logged in). The new value is
+    /// [`Session::counted`] after the commit.
     pub fn count_on_save(&mut self, key: String) {
         self.counter = Some(key);
         self.counted = None;
@@ -840,6 +845,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 }
                 s.doc = doc;
                 s.stored = Some(Loaded { key, digest: Digest::of(&newer) });
+                // Decided again by the changes, on the newer document.
+                s.counter = None;
                 s.replay(now)?;
                 pause_after_conflict(self.store, attempt).await;
                 Ok(false)

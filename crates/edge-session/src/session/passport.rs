@@ -5,10 +5,8 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use super::document::{FieldError, Millis};
-use super::js_json::{self, Js, JsStr};
 use super::{Session, SessionError, Sessions};
 use crate::store::SessionStore;
 
@@ -66,50 +64,21 @@ impl<S: SessionStore> Sessions<'_, S> {
         Ok(())
     }
 
-    /// Passport's `req.logout()`: remove `passport.user` (other members of
-    /// `passport` stay), then regenerate so the id that was authenticated is
-    /// worthless. The commit writes the new session and deletes the old key
-    /// in one step.
+    /// Passport's `req.logout()`: the session is regenerated, so the id
+    /// that was authenticated is worthless and `passport.user` is gone with
+    /// the old document (express-session's `regenerate` keeps nothing). The
+    /// commit writes the new session and deletes the old key in one step.
     ///
-    /// Passport first saves the session without the user, then regenerates;
-    /// the worker leaves out that intermediate save (a deliberate
-    /// difference): the old key is deleted by the commit anyway, and the
-    /// intermediate compare-and-set save could lose to the same browser's
-    /// parallel saves and fail the logout.
+    /// Passport first removes `passport.user` and saves the session, then
+    /// regenerates; the worker leaves out that intermediate save (a
+    /// deliberate difference): the old key is deleted by the commit anyway,
+    /// and the intermediate compare-and-set save could lose to the same
+    /// browser's parallel saves and fail the logout.
     ///
     /// # Errors
     ///
-    /// [`SessionError::Field`] when `passport` cannot be rewritten.
+    /// None today; the signature leaves room for a store call.
     pub async fn logout(&self, s: &mut Session, now: Millis) -> Result<(), SessionError> {
-        if let Some(without_user) = s.doc.raw(KEY).and_then(|raw| remove_member(raw, "user")) {
-            s.insert(KEY, &without_user)?;
-        }
         self.regenerate(s, now).await
-    }
-}
-
-/// `raw` without its member `key`, the other members kept in order and byte
-/// for byte; `None` when `raw` is not an object.
-fn remove_member(raw: &RawValue, key: &str) -> Option<Box<RawValue>> {
-    let Some(Js::Object(mut members)) = js_json::parse(raw.get()) else { return None };
-    let key = JsStr::new(key);
-    members.retain(|(k, _)| *k != key);
-    let mut out = String::new();
-    js_json::write_js(&Js::Object(members), &mut out);
-    RawValue::from_string(out).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn remove_member_keeps_the_rest() {
-        let raw = RawValue::from_string(r#"{"a":1,"user":{"id":7},"b":"ü"}"#.into()).unwrap();
-        assert_eq!(remove_member(&raw, "user").unwrap().get(), r#"{"a":1,"b":"ü"}"#);
-        let raw = RawValue::from_string(r#"{"user":1}"#.into()).unwrap();
-        assert_eq!(remove_member(&raw, "user").unwrap().get(), "{}");
-        let raw = RawValue::from_string("5".into()).unwrap();
-        assert!(remove_member(&raw, "user").is_none());
     }
 }

@@ -553,8 +553,12 @@ fn a_count_on_save_lands_with_the_save_and_not_for_an_ended_session() {
     store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(60));
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
-    s.update(pour).unwrap();
-    s.count_on_save("user-beers:alice".into());
+    s.update(|s| {
+        pour(s)?;
+        s.count_on_save("user-beers:alice".into());
+        Ok::<(), FieldError>(())
+    })
+    .unwrap();
     // A conflict first: the count is made once, with the save that lands.
     store.insert_raw(&format!("sess:{SID}"), NEWER.as_bytes(), Some(60));
     block_on(sessions.commit(&mut s, NOW)).unwrap();
@@ -568,4 +572,28 @@ fn a_count_on_save_lands_with_the_save_and_not_for_an_ended_session() {
     block_on(sessions.commit(&mut s, NOW)).unwrap();
     assert_eq!(s.counted(), None);
     assert_eq!(store.entry("user-beers:alice").unwrap().0, b"1", "not counted for a session that ended");
+}
+
+#[test]
+fn a_count_is_decided_again_on_the_newer_document() {
+    // Found by review: a logout written by another app (passport.user
+    // removed) between the load and the save: no lifetime count for it.
+    let (cfg, store) = (config(), MemoryStore::new());
+    let logged_in = STORED.replace(r#""views":2"#, r#""views":2,"passport":{"user":"hank"}"#);
+    store.insert_raw(&format!("sess:{SID}"), logged_in.as_bytes(), Some(60));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    s.update(|s| {
+        pour(s)?;
+        if let Some(name) = s.passport_user::<String>()? {
+            s.count_on_save(format!("user-beers:{name}"));
+        }
+        Ok::<(), FieldError>(())
+    })
+    .unwrap();
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(60));
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(s.counted(), None);
+    assert_eq!(store.entry("user-beers:hank"), None, "no count for a session logged out meanwhile");
+    assert_eq!(stored_doc(&store, SID).unwrap()["views"], 3);
 }
