@@ -154,6 +154,26 @@ export async function setFault(upstash, fault) {
   if (res.status !== 200) throw new Error(`upstash-local refused the fault ${JSON.stringify(fault)}: ${res.status} ${await res.text()}`);
 }
 
+/** One call to a control endpoint of upstash-local (`/_stats`…), with its token: the JSON answer. */
+async function control(upstash, method, path) {
+  const res = await fetch(`${upstash.url}${path}`, { method, headers: { authorization: `Bearer ${upstash.token}` } });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`upstash-local ${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/**
+ * The counts of an upstash-local started with `args: ["--stats"]`
+ * (docs/PROTOCOL.md §5.5) since its start or the last reset:
+ * { http_calls, commands, by_endpoint: {"/", "/pipeline", "/multi-exec"},
+ * calls: [[command names of each call], …] }. A call is counted once its
+ * answer is ready, so the calls a client has had answered are all in.
+ */
+export const storeStats = (upstash) => control(upstash, "GET", "/_stats");
+
+/** Starts the counts of {@link storeStats} again from zero; resolves with the counts it cleared. */
+export const resetStoreStats = (upstash) => control(upstash, "POST", "/_stats/reset");
+
 // ---------------------------------------------------------------------------
 // workerd (Miniflare)
 
@@ -211,14 +231,15 @@ export async function startWorker({ upstashUrl, token = TOKEN, vars = {}, build 
 }
 
 /**
- * redis-server + upstash-local, and (unless `worker: false`) the worker on
- * them (`vars`, `build`, `wrangler` as in {@link startWorker}); with
- * `monitor` (startMonitor()'s options, or true), a MONITOR on the Redis for
- * the whole run. Returns { redis, upstash, worker, monitor, stop() }.
+ * redis-server + upstash-local (with `upstashArgs` added, e.g. ["--stats"]),
+ * and (unless `worker: false`) the worker on them (`vars`, `build`,
+ * `wrangler` as in {@link startWorker}); with `monitor` (startMonitor()'s
+ * options, or true), a MONITOR on the Redis for the whole run. Returns
+ * { redis, upstash, worker, monitor, stop() }.
  */
-export async function startStack({ worker = true, monitor = false, vars, build, wrangler } = {}) {
+export async function startStack({ worker = true, monitor = false, vars, build, wrangler, upstashArgs = [] } = {}) {
   const redis = await startRedis();
-  const upstash = await startUpstashLocal({ redisUrl: redis.url });
+  const upstash = await startUpstashLocal({ redisUrl: redis.url, args: upstashArgs });
   const w = worker ? await startWorker({ upstashUrl: upstash.url, vars, build, wrangler }) : null;
   const mon = monitor ? await startMonitor(redis.client, monitor === true ? {} : monitor) : null;
   return {

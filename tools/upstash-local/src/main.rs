@@ -11,11 +11,14 @@
 //! `allow-key-locking` flag, which redis-server does not know (`script`).
 //! Replies are written with the same codec the worker's client reads them
 //! with (`edge_session::store::wire`). With `--fault-injection`, store
-//! faults can be switched on at run time (`faults`).
+//! faults can be switched on at run time (`faults`); with `--stats`, the
+//! HTTP calls and Redis commands clients sent are counted (`stats`).
 
 mod faults;
 mod script;
+mod stats;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,6 +34,7 @@ use edge_session::store::wire::{argument_bytes, Encoding, Reply, SYNC_TOKEN_HEAD
 use faults::{Action, Fault};
 use redis::aio::ConnectionManager;
 use serde_json::Value;
+use stats::{Endpoint, Stats};
 use subtle::ConstantTimeEq;
 
 const LONG_ABOUT: &str = "\
@@ -68,7 +72,21 @@ Fault injection (only with --fault-injection; otherwise /_fault is 404):
     garbage    HTTP 200 with an HTML body, not JSON
     truncated  HTTP 200 with the first half of a JSON answer
     none       answer normally
-A wrong token needs no switch: a client with another token gets 401.";
+A wrong token needs no switch: a client with another token gets 401.
+
+Counts (only with --stats; otherwise /_stats is 404):
+  GET /_stats with the bearer token answers the HTTP calls and Redis
+  commands clients sent since the start or the last reset:
+    {\"http_calls\": N, \"commands\": M,
+     \"by_endpoint\": {\"/\": a, \"/pipeline\": b, \"/multi-exec\": c},
+     \"calls\": [[\"GET\"], [\"INCR\", \"EXPIRE\", \"PTTL\"], [\"EVALSHA\"], ...]}
+  POST /_stats/reset answers the same and starts again from zero. A call is
+  one request to /, /pipeline or /multi-exec, whatever its answer, counted
+  when its answer is ready (after a fault's delay and Redis's answer; one
+  whose client hung up first is not counted); its commands are the
+  upper-cased names in its body, a script call (EVALSHA, EVAL) being one.
+  The commands a script runs inside Redis are not counted. The control
+  endpoints (/_stats, /_fault) are not calls.";
 
 /// Command-line options.
 #[derive(Parser, Debug)]
@@ -87,6 +105,11 @@ struct Args {
     /// time (see above). For tests only; without it there is no such route.
     #[arg(long)]
     fault_injection: bool,
+    /// Count the HTTP calls and Redis commands clients send, and serve
+    /// GET /_stats and POST /_stats/reset (see above). For tests only;
+    /// without it there is no such route and nothing is counted.
+    #[arg(long)]
+    stats: bool,
 }
 
 struct AppState {
@@ -101,6 +124,8 @@ struct AppState {
     scripts: Mutex<script::ShaMap>,
     /// The fault in force, when started with `--fault-injection`.
     fault: Option<Mutex<Fault>>,
+    /// The calls counted, when started with `--stats`.
+    stats: Option<Mutex<Stats>>,
 }
 
 #[tokio::main]
@@ -110,12 +135,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let redis =
         ConnectionManager::new(client).await.map_err(|e| format!("cannot reach redis at {}: {e}", args.redis_url))?;
     let fault = args.fault_injection.then(|| Mutex::new(Fault::default()));
+    let stats = args.stats.then(|| Mutex::new(Stats::default()));
     let state = Arc::new(AppState {
         redis,
         token: args.token,
         sync: AtomicU64::new(0),
         scripts: Mutex::new(script::ShaMap::new()),
         fault,
+        stats,
     });
     let mut app = Router::new()
         .route("/", post(single))
@@ -123,6 +150,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/multi-exec", post(multi_exec));
     if args.fault_injection {
         app = app.route("/_fault", get(fault_get).post(fault_set));
+    }
+    if args.stats {
+        app = app.route("/_stats", get(stats_get)).route("/_stats/reset", post(stats_reset));
     }
     let app = app.with_state(state);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
@@ -332,41 +362,57 @@ async fn injected(state: &AppState, commands: &[Vec<Vec<u8>>], batch: bool) -> O
     }
 }
 
-async fn single(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let (enc, value) = prepare(&state, &headers, &body)?;
+/// Runs a command endpoint's `answer` and, with `--stats`, counts the call
+/// once the answer is ready, before it is sent: a client that has its
+/// answer finds its call in the counts. A call whose client hangs up first
+/// is dropped with this future and not counted.
+async fn counted(
+    state: &AppState,
+    endpoint: Endpoint,
+    body: &Bytes,
+    answer: impl Future<Output = Result<Response, ApiError>>,
+) -> Response {
+    let answer = answer.await.into_response();
+    if let Some(stats) = &state.stats {
+        stats.lock().unwrap_or_else(|e| e.into_inner()).record(endpoint, body);
+    }
+    answer
+}
+
+async fn single(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    counted(&state, Endpoint::Single, &body, run_single(&state, &headers, &body)).await
+}
+
+async fn pipeline(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    counted(&state, Endpoint::Pipeline, &body, batch(&state, &headers, &body, false)).await
+}
+
+async fn multi_exec(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    counted(&state, Endpoint::MultiExec, &body, batch(&state, &headers, &body, true)).await
+}
+
+async fn run_single(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Response, ApiError> {
+    let (enc, value) = prepare(state, headers, body)?;
     let args = parse_command(&value)?;
-    if let Some(answer) = injected(&state, std::slice::from_ref(&args), false).await {
+    if let Some(answer) = injected(state, std::slice::from_ref(&args), false).await {
         return Ok(answer);
     }
-    let (cmd, fix) = redis_command(&state, args);
+    let (cmd, fix) = redis_command(state, args);
     let mut conn = state.redis.clone();
     match client_reply(to_reply(cmd.query_async::<redis::Value>(&mut conn).await.map_err(redis_failure)?), fix) {
         Reply::Error(e) => Err(ApiError::Redis(e)),
-        reply => Ok(ok(&state, reply.to_envelope(enc))),
+        reply => Ok(ok(state, reply.to_envelope(enc))),
     }
 }
 
-async fn pipeline(state: State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    batch(state, headers, body, false).await
-}
-
-async fn multi_exec(state: State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    batch(state, headers, body, true).await
-}
-
-async fn batch(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Bytes,
-    atomic: bool,
-) -> Result<Response, ApiError> {
-    let (enc, value) = prepare(&state, &headers, &body)?;
+async fn batch(state: &AppState, headers: &HeaderMap, body: &Bytes, atomic: bool) -> Result<Response, ApiError> {
+    let (enc, value) = prepare(state, headers, body)?;
     let commands = value
         .as_array()
         .filter(|a| !a.is_empty())
         .ok_or_else(|| ApiError::BadRequest("ERR body must be a non-empty JSON array of commands".into()))?;
     let commands = commands.iter().map(parse_command).collect::<Result<Vec<_>, _>>()?;
-    if let Some(answer) = injected(&state, &commands, true).await {
+    if let Some(answer) = injected(state, &commands, true).await {
         return Ok(answer);
     }
     let mut pipe = redis::pipe();
@@ -377,14 +423,14 @@ async fn batch(
     pipe.ignore_errors();
     let mut fixes = Vec::with_capacity(commands.len());
     for args in commands {
-        let (cmd, fix) = redis_command(&state, args);
+        let (cmd, fix) = redis_command(state, args);
         pipe.add_command(cmd);
         fixes.push(fix);
     }
     let mut conn = state.redis.clone();
     let values = pipe.query_async::<Vec<redis::Value>>(&mut conn).await.map_err(redis_failure)?;
     let envelopes = values.into_iter().zip(fixes).map(|(v, fix)| client_reply(to_reply(v), fix).to_envelope(enc));
-    Ok(ok(&state, Value::Array(envelopes.collect())))
+    Ok(ok(state, Value::Array(envelopes.collect())))
 }
 
 /// `GET /_fault`: the fault in force.
@@ -406,6 +452,22 @@ async fn fault_set(State(state): State<Arc<AppState>>, headers: HeaderMap, body:
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = fault;
     }
     Ok(ok(&state, answer))
+}
+
+/// `GET /_stats`: the counts since the start or the last reset.
+async fn stats_get(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    stats_answer(&state, &headers, |s| s.to_json())
+}
+
+/// `POST /_stats/reset`: the counts, then zero.
+async fn stats_reset(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    stats_answer(&state, &headers, Stats::reset)
+}
+
+fn stats_answer(state: &AppState, headers: &HeaderMap, read: fn(&mut Stats) -> Value) -> Result<Response, ApiError> {
+    authorize(headers, &state.token)?;
+    let report = state.stats.as_ref().map(|s| read(&mut s.lock().unwrap_or_else(|e| e.into_inner())));
+    Ok(ok(state, report.unwrap_or_else(|| Stats::default().to_json())))
 }
 
 #[cfg(test)]

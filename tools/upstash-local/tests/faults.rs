@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use edge_session::store::command::Set;
 use edge_session::store::{StoreError, UpstashClient};
 use serde_json::json;
-use support::{post, start, start_with, TOKEN};
+use support::{new_session_save, post, start, start_with, TOKEN};
 
 /// `SET key v EX 60`.
 fn set(key: &str) -> Set {
@@ -110,7 +110,7 @@ async fn only_limits_the_fault_to_requests_with_that_command() {
 #[tokio::test]
 async fn an_error_status_is_not_repeated_and_a_save_never() {
     use edge_session::store::command::Get;
-    use edge_session::store::{Save, SessionStore, Ttl};
+    use edge_session::store::SessionStore;
     let s = start_with(&["--fault-injection"]);
     let c = UpstashClient::new(&s.url, TOKEN, Duration::from_secs(5));
     c.run(&set("r")).await.unwrap();
@@ -120,15 +120,7 @@ async fn an_error_status_is_not_repeated_and_a_save_never() {
     assert_eq!(c.run(&Get { key: "r".into() }).await.unwrap().as_deref(), Some(&b"v"[..]), "the switch is off again");
     // A save: one 500 is the answer, and nothing was written.
     set_fault(&s.url, json!({"mode": "status500", "only": "EVALSHA", "times": 1})).await;
-    let save = Save {
-        key: "s".into(),
-        loaded: None,
-        document: "{}".into(),
-        ttl: Ttl::Seconds(60),
-        retire: vec![],
-        index: None,
-        counter: None,
-    };
+    let save = new_session_save("s");
     assert!(matches!(c.save(&save).await, Err(StoreError::Http { status: 500, .. })));
     assert_eq!(exists(&s.url, "s").await, r#"{"result":0}"#);
     let resp = reqwest::Client::new().get(format!("{}/_fault", s.url)).bearer_auth(TOKEN).send().await.unwrap();
@@ -166,7 +158,7 @@ fn flaky_server(body: &'static str) -> (String, std::sync::Arc<std::sync::atomic
 #[tokio::test]
 async fn a_read_is_sent_once_more_after_a_network_error_and_a_save_is_not() {
     use edge_session::store::command::Get;
-    use edge_session::store::{Save, SessionStore, Ttl};
+    use edge_session::store::SessionStore;
     // "dg==" is "v" in base64, the encoding the client asks for.
     let (url, seen) = flaky_server(r#"{"result":"dg=="}"#);
     let c = UpstashClient::new(&url, TOKEN, Duration::from_secs(5));
@@ -174,15 +166,7 @@ async fn a_read_is_sent_once_more_after_a_network_error_and_a_save_is_not() {
     assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 2, "sent twice");
     let (url, seen) = flaky_server(r#"{"result":[1]}"#);
     let c = UpstashClient::new(&url, TOKEN, Duration::from_secs(5));
-    let save = Save {
-        key: "s".into(),
-        loaded: None,
-        document: "{}".into(),
-        ttl: Ttl::Seconds(60),
-        retire: vec![],
-        index: None,
-        counter: None,
-    };
+    let save = new_session_save("s");
     assert!(matches!(c.save(&save).await, Err(StoreError::Unreachable(_))));
     assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1, "a save is sent once");
 }

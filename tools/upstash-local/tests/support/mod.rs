@@ -97,3 +97,17 @@ pub async fn post(url: &str, path: &str, body: &str) -> (u16, String) {
         .unwrap();
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
+
+/// The library's save of a new, empty session under `key` with a TTL of 60
+/// seconds: one script call and nothing else.
+pub fn new_session_save(key: &str) -> edge_session::store::Save {
+    edge_session::store::Save {
+        key: key.into(),
+        loaded: None,
+        document: "{}".into(),
+        ttl: edge_session::store::Ttl::Seconds(60),
+        retire: vec![],
+        index: None,
+        counter: None,
+    }
+}

@@ -1,0 +1,274 @@
+// Counts are tests, not benchmarks (issue 10, point 3): the store round trips
+// the real built worker (build/, in workerd) makes before its response, for
+// each row of the budget table, counted by upstash-local (`--stats`, in front
+// of a real redis-server) and checked against the worker's own count in
+// Server-Timing. Counts are deterministic, so they are asserted exactly.
+//
+// For each request of a row: the setup it needs (a session, a logged-in
+// user), a pause for anything the setup left running, the counts reset, the
+// one request, the counts read right after its answer. upstash-local counts
+// a call when its answer is ready, so every call the worker waited for is
+// in; a touch deferred past the response (Workers' waitUntil) is kept out by
+// holding every EXPIRE back for DELAY_MS (the fault switch), and is listed in
+// the diagnostics as "after the response". The script cache is warmed first
+// (every request once, unmeasured), so EVALSHA → NOSCRIPT → EVAL is not
+// counted.
+//
+// A request the worker does not meet the budget with yet runs all the same:
+// its budget subtest is todo, with today's count and calls (TODAY below,
+// measured on main). Remove its entry from TODAY when the worker meets the
+// budget.
+//
+//   node --test --test-concurrency=1 tests/e2e/round-trips.test.mjs
+//
+// Prerequisites: build/index.js (scripts/build.sh), target/release/upstash-local.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import {
+  COOKIE_NAME,
+  cookieFor,
+  parseSetCookie,
+  request,
+  resetStoreStats,
+  setFault,
+  sleep,
+  startStack,
+  storeStats,
+} from "../support/index.mjs";
+
+/** The budget table of issue 10: store round trips before the response. */
+const BUDGET = {
+  "first visit, no cookie": 1,
+  "tampered or unsigned cookie": 1,
+  "read, valid cookie": 1,
+  "read, logged in": 1,
+  pour: 2,
+  "pour, logged in": 2,
+  register: 2,
+  login: 2,
+  logout: 2,
+  "logout everywhere": 2,
+};
+
+/**
+ * What the worker sends today where it is over budget: the commands of each
+ * HTTP call, in order (measured with this file on main at a60fdc1). The key
+ * is the row, or "row: request" where a row has more than one kind.
+ */
+const TODAY_LOGIN = [
+  ["GET"],
+  ["INCR", "EXPIRE", "PTTL", "INCR", "EXPIRE", "PTTL"],
+  ["GET"],
+  ["DECR", "DEL"],
+  ["GET"],
+  ["EVALSHA"],
+  ["SMEMBERS"],
+];
+const TODAY = {
+  "read, valid cookie": [["GET"], ["EXPIRE"]],
+  "read, logged in": [["GET"], ["GET"], ["EXPIRE"]],
+  register: [["GET"], ["INCR", "EXPIRE", "PTTL"], ["SET"], ["EXPIRE"]],
+  "login: a first login": TODAY_LOGIN,
+  // The index holds the logged-out id: the login prunes it.
+  "login: again after a logout": [...TODAY_LOGIN, ["EXISTS"], ["SREM"]],
+  "logout everywhere": [["GET"], ["SMEMBERS"], ["EVALSHA"]],
+};
+
+/** The command a deferred touch sends (connect-redis's touch), held back this long by upstash-local. */
+const DEFERRED = "EXPIRE";
+const DELAY_MS = 500;
+/** How long to wait for what a request left running (deferred calls) before the next reset. */
+const SETTLE_MS = DELAY_MS + 400;
+
+const PASSWORD = "correct horse battery";
+const SAME_ORIGIN = { "sec-fetch-site": "same-origin" };
+
+let stack;
+
+before(async () => {
+  stack = await startStack({ upstashArgs: ["--stats", "--fault-injection"] });
+  await setFault(stack.upstash, { mode: "delay", delay_ms: DELAY_MS, only: DEFERRED });
+  // Warm the script cache: every request once, unmeasured.
+  for (const { setup, send } of ROWS.flatMap((row) => row.requests)) await send(await setup());
+  await sleep(SETTLE_MS);
+});
+
+after(async () => {
+  await stack?.stop();
+});
+
+// ---------------------------------------------------------------------------
+// The requests, as a browser on the demo page sends them
+
+const get = (path, cookie) => request(stack.worker, path, { cookie });
+const post = (path, { cookie, json, ip } = {}) =>
+  request(stack.worker, path, { method: "POST", cookie, json, ip, headers: SAME_ORIGIN });
+
+/** Asserts an answer's status; returns the answer. */
+const expect = (status) => (res) => {
+  assert.equal(res.status, status, res.text);
+  return res;
+};
+
+/** A new anonymous session: { sid, cookie }. */
+async function visitor() {
+  const res = await get("/api/session").then(expect(200));
+  const { sid, pair } = parseSetCookie(res);
+  return { sid, cookie: pair };
+}
+
+let users = 0;
+/** A new user's name and address (a fresh address each: registrations are limited per address). */
+function newUser() {
+  users += 1;
+  return { name: `tripper${users}`, ip: `203.0.113.${users % 250}` };
+}
+
+const register = ({ cookie, name, ip }) =>
+  post("/api/register", { cookie, json: { username: name, password: PASSWORD }, ip }).then(expect(201));
+const login = ({ cookie, name, ip }) =>
+  post("/api/login", { cookie, json: { username: name, password: PASSWORD }, ip }).then(expect(200));
+
+/** A visitor about to register as a new user: { sid, cookie, name, ip }. */
+const newcomer = async () => ({ ...(await visitor()), ...newUser() });
+
+/** A visitor who registered a new user: { sid, cookie, name, ip }. */
+async function registered() {
+  const r = await newcomer();
+  await register(r);
+  return r;
+}
+
+/** A registered user, logged in: { sid, cookie, name, ip }. */
+async function loggedIn() {
+  const r = await registered();
+  const { sid, pair } = parseSetCookie(await login(r));
+  return { ...r, sid, cookie: pair };
+}
+
+/** A user who logged in and out again (the old id is still in the user's index): { sid, cookie, name, ip }. */
+async function loggedOut() {
+  const u = await loggedIn();
+  const { sid, pair } = parseSetCookie(await post("/api/logout", { cookie: u.cookie }).then(expect(200)));
+  return { ...u, sid, cookie: pair };
+}
+
+const read = ({ cookie }) => get("/api/session", cookie).then(expect(200));
+const pour = ({ cookie }) => post("/api/pour", { cookie }).then(expect(200));
+
+/**
+ * The rows of the budget table, each with its requests: `setup()` makes
+ * what the request needs, `send(ctx)` sends it; a row with more than one
+ * kind of request (`label`) measures each on its own.
+ */
+const ROWS = [
+  { name: "first visit, no cookie", requests: [{ setup: async () => ({}), send: read }] },
+  {
+    name: "tampered or unsigned cookie",
+    requests: [
+      { label: "tampered", setup: visitor, send: ({ sid }) => read({ cookie: cookieFor(sid, "not the secret") }) },
+      { label: "unsigned", setup: visitor, send: ({ sid }) => read({ cookie: `${COOKIE_NAME}=${sid}` }) },
+    ],
+  },
+  { name: "read, valid cookie", requests: [{ setup: visitor, send: read }] },
+  { name: "read, logged in", requests: [{ setup: loggedIn, send: read }] },
+  { name: "pour", requests: [{ setup: visitor, send: pour }] },
+  { name: "pour, logged in", requests: [{ setup: loggedIn, send: pour }] },
+  { name: "register", requests: [{ setup: newcomer, send: register }] },
+  {
+    name: "login",
+    requests: [
+      { label: "a first login", setup: registered, send: login },
+      { label: "again after a logout", setup: loggedOut, send: login },
+    ],
+  },
+  { name: "logout", requests: [{ setup: loggedIn, send: ({ cookie }) => post("/api/logout", { cookie }).then(expect(200)) }] },
+  {
+    name: "logout everywhere",
+    requests: [{ setup: loggedIn, send: ({ cookie }) => post("/api/logout-all", { cookie }).then(expect(200)) }],
+  },
+];
+
+// ---------------------------------------------------------------------------
+// Measuring
+
+/** The worker's own count of this request's store round trips, from Server-Timing. */
+function serverTimingTrips(res) {
+  const header = res.headers.get("server-timing") ?? "";
+  const m = header.match(/store;desc="(\d+) round trips?"/);
+  assert.ok(m, `no store round trips in Server-Timing: ${JSON.stringify(header)}`);
+  return Number(m[1]);
+}
+
+/** Calls as text: the commands of one call joined by "+", calls by " | ". */
+const callsText = (calls) => (calls.length ? calls.map((c) => c.join("+") || "(no command)").join(" | ") : "none");
+
+/**
+ * One measured request: the counts reset, `send(ctx)`, the counts read at
+ * once; then, after SETTLE_MS, what came after the response. Resolves with
+ * { res, stats, after (the calls after the response) }.
+ */
+async function measure(send, ctx) {
+  await resetStoreStats(stack.upstash);
+  const res = await send(ctx);
+  const stats = await storeStats(stack.upstash);
+  await sleep(SETTLE_MS);
+  const later = await storeStats(stack.upstash);
+  return { res, stats, after: later.calls.slice(stats.calls.length) };
+}
+
+for (const row of ROWS) {
+  const budget = BUDGET[row.name];
+  test(`${row.name}: ${budget} round trip${budget === 1 ? "" : "s"} before the response`, async (t) => {
+    for (const { label, setup, send } of row.requests) {
+      const name = label ? `${row.name}: ${label}` : row.name;
+      const ctx = await setup();
+      await sleep(SETTLE_MS);
+      const { res, stats, after } = await measure(send, ctx);
+      t.diagnostic(
+        `${name}: ${stats.http_calls} HTTP calls, ${stats.commands} commands: ${callsText(stats.calls)}; ` +
+          `after the response: ${callsText(after)}; Server-Timing: ${res.headers.get("server-timing")}`,
+      );
+      assert.equal(stats.calls.length, stats.http_calls);
+      assert.equal(stats.commands, stats.calls.flat().length);
+      assert.equal(serverTimingTrips(res), stats.http_calls, `${name}: the worker's Server-Timing counts what upstash-local counts`);
+      const today = TODAY[name];
+      const todo = today && today.length !== budget ? `today ${today.length} round trips: ${callsText(today)}` : undefined;
+      await t.test(`${name}: ${budget}`, { todo }, () => {
+        assert.equal(stats.http_calls, budget, `round trips before the response: ${callsText(stats.calls)}`);
+      });
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The deferred touch
+
+test(
+  `the touch of a read with a valid cookie comes after the response: held back ${DELAY_MS} ms, the ${DEFERRED} reaches Redis after the answer, within 2 s`,
+  { todo: `today the touch (${DEFERRED}) is sent before the response, which waits for it` },
+  async () => {
+    const { cookie, sid } = await visitor();
+    await sleep(SETTLE_MS);
+    await resetStoreStats(stack.upstash);
+    const ttlBefore = await stack.redis.client.pTTL(`sess:${sid}`);
+    const started = Date.now();
+    await read({ cookie });
+    const answeredIn = Date.now() - started;
+    const atAnswer = await storeStats(stack.upstash);
+    assert.ok(
+      !atAnswer.calls.flat().includes(DEFERRED),
+      `the ${DEFERRED} reached Redis before the response (answered in ${answeredIn} ms; calls: ${callsText(atAnswer.calls)})`,
+    );
+    const deadline = Date.now() + 2000;
+    let calls = atAnswer.calls;
+    while (!calls.flat().includes(DEFERRED)) {
+      assert.ok(Date.now() < deadline, `no ${DEFERRED} within 2 s of the response (calls: ${callsText(calls)})`);
+      await sleep(20);
+      calls = (await storeStats(stack.upstash)).calls;
+    }
+    const ttlAfter = await stack.redis.client.pTTL(`sess:${sid}`);
+    assert.ok(ttlAfter > ttlBefore, `the touch reset the TTL (${ttlBefore} → ${ttlAfter} ms)`);
+  },
+);
