@@ -237,15 +237,17 @@ export function regenerateAsExpressOrdersIt(commands) {
  * regenerate then deletes — and the worker leaves that save out, writing
  * everything at the commit in one compare-and-set script. So at login the
  * first of two `SET`s of the same key in a row goes, and at logout a `SET`
- * of a key followed by that key's `DEL`. The keys and bytes in Redis
- * afterwards are compared as they are.
+ * of a key followed by that key's `DEL`: one command, the first such, and
+ * nothing else. The keys and bytes in Redis afterwards are compared as
+ * they are.
  */
 export function passportSavesOnce(commands, ops) {
-  const drop = new Set();
-  commands.forEach((c, i) => {
-    const next = commands[i + 1];
-    if (c[0] !== "SET" || !next || next[1] !== c[1]) return;
-    if ((ops.includes("login") && next[0] === "SET") || (ops.includes("logout") && next[0] === "DEL")) drop.add(i);
+  // Only the first such SET: Passport saves once; any other save of the
+  // step stays in the comparison.
+  const i = commands.findIndex((c, j) => {
+    const next = commands[j + 1];
+    if (c[0] !== "SET" || !next || next[1] !== c[1]) return false;
+    return (ops.includes("login") && next[0] === "SET") || (ops.includes("logout") && next[0] === "DEL");
   });
-  return commands.filter((_, i) => !drop.has(i));
+  return i < 0 ? commands : commands.filter((_, j) => j !== i);
 }

@@ -88,6 +88,10 @@ Counts (only with --stats; otherwise /_stats is 404):
   The commands a script runs inside Redis are not counted. The control
   endpoints (/_stats, /_fault) are not calls.";
 
+/// The largest request body accepted, in bytes: Upstash's limit for a REST
+/// request (10 MB).
+const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
+
 /// Command-line options.
 #[derive(Parser, Debug)]
 #[command(version, about = "Upstash-compatible Redis REST server over a real redis-server", long_about = LONG_ABOUT)]
@@ -154,7 +158,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.stats {
         app = app.route("/_stats", get(stats_get)).route("/_stats/reset", post(stats_reset));
     }
-    let app = app.with_state(state);
+    // Upstash takes request bodies up to 10 MB (axum's default is 2 MB): a
+    // logout everywhere of many sessions sends every key in one script call.
+    let app = app.layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES)).with_state(state);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     // Tests read this line to learn the port when started with port 0.
     println!("upstash-local listening on http://{}", listener.local_addr()?);

@@ -17,7 +17,7 @@ for i = 1, #ARGV do
   changed = redis.call('SISMEMBER', KEYS[1], ARGV[i]) == 0
 end
 if changed then return {0, redis.call('SMEMBERS', KEYS[1])} end
--- One DEL of the set and every session. The set exists exactly when it has
+-- DEL of the set and every session. The set exists exactly when it has
 -- members (Redis deletes an empty set), so it is one of the keys deleted
 -- exactly when members were read.
 -- (In slices of 1000: unpack() of many thousand keys overflows Lua's stack.)
