@@ -76,6 +76,17 @@ mod tests {
     }
 
     #[test]
+    fn touch_after_takes_zero_and_seconds() {
+        assert_eq!(with(&[]).unwrap().session.touch_after_seconds, 0, "every request, as connect-redis");
+        assert_eq!(with(&[("SESSION_TOUCH_AFTER_SECONDS", "0")]).unwrap().session.touch_after_seconds, 0);
+        assert_eq!(with(&[("SESSION_TOUCH_AFTER_SECONDS", " 30 ")]).unwrap().session.touch_after_seconds, 30);
+        for bad in ["-1", "1.5", "soon"] {
+            let err = with(&[("SESSION_TOUCH_AFTER_SECONDS", bad)]).unwrap_err().to_string();
+            assert!(err.contains("SESSION_TOUCH_AFTER_SECONDS"), "{err}");
+        }
+    }
+
+    #[test]
     fn missing_and_bad_values_name_the_variable() {
         let missing = Config::from_vars(|_| None).unwrap_err();
         assert_eq!(missing, ConfigError::Missing { name: "SESSION_SECRET" });

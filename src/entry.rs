@@ -5,6 +5,7 @@
 use std::cell::OnceCell;
 use std::rc::Rc;
 
+use edge_session::session::run_deferred;
 use edge_session::store::{StoreError, UpstashClient};
 use edge_session::workers::{env_var, now_ms};
 use worker::{console_error, event, Context, Env, Request, Response, Result};
@@ -26,7 +27,7 @@ thread_local! {
 }
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     let state = STATE.with(|cell| cell.get_or_init(|| init(&env)).clone());
     let state = match state {
         Ok(state) => state,
@@ -84,8 +85,25 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     // store calls, though other requests of the isolate run meanwhile.
     let store = state.store.metered();
     let mut answer = app::handle(&state.config, &store, &request, now_ms()).await;
-    let timing = app::server_timing(answer.outcome, store.meter().round_trips(), store.meter().millis());
+    let meter = store.meter();
+    let timing = app::server_timing(answer.outcome, meter.round_trips(), meter.millis(), answer.deferred.len());
     answer.headers.push(("Server-Timing", timing));
+    // The touch of an unmodified session goes after the answer: the
+    // visitor does not wait for a write to the store's primary. A failure is
+    // logged and loses nothing (the session stays; only its TTL was not
+    // renewed this time).
+    for write in std::mem::take(&mut answer.deferred) {
+        let store = state.store.clone();
+        ctx.wait_until(async move {
+            if let Err(e) = run_deferred(&store, &write).await {
+                console_error!(
+                    "edge-session: the deferred touch of {} failed: {}",
+                    write.key(),
+                    edge_session::error_chain(&e)
+                );
+            }
+        });
+    }
     if answer.status >= 500 {
         let detail = answer.detail.as_deref().unwrap_or(&answer.body);
         // A refused token is no outage: no retry helps until it is fixed.
@@ -143,7 +161,7 @@ fn json_response(status: u16, body: &str, headers: &[(&'static str, String)]) ->
     }
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("Server-Timing")) {
         // Answered before any store call (a bad body, a misconfiguration).
-        h.set("Server-Timing", &app::server_timing(None, 0, 0.0))?;
+        h.set("Server-Timing", &app::server_timing(None, 0, 0.0, 0))?;
     }
     for (k, v) in headers {
         // `set` replaces the default text/plain Content-Type; Set-Cookie is

@@ -3,7 +3,7 @@
 //! end-to-end tests (tests/e2e/accounts.test.mjs) repeat the important
 //! cases against the real worker, Redis and Express.
 
-use super::tests::{config_with, header, json, req, NOW};
+use super::tests::{config_with, handle, header, json, req, NOW};
 use super::*;
 use edge_session::keys;
 use edge_session::store::MemoryStore;

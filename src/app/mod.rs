@@ -21,7 +21,7 @@ use edge_session::keys;
 use edge_session::session::cookie::{check_cookie_header, CookieHeaderError};
 use edge_session::session::decide;
 use edge_session::session::document::Millis;
-use edge_session::session::{LoadOutcome, Session, SessionError, Sessions};
+use edge_session::session::{Deferred, LoadOutcome, Session, SessionError, Sessions};
 use edge_session::store::AccountStore;
 
 use crate::config::Config;
@@ -92,6 +92,10 @@ pub struct Response {
     /// `conflict-retry` or `store-error`; `None` when the request was
     /// answered before its session was looked for.
     pub outcome: Option<&'static str>,
+    /// Writes to send after the answer (the touch of an unmodified session),
+    /// with [`edge_session::session::run_deferred`]: the entry hands them to
+    /// the platform's `waitUntil`.
+    pub deferred: Vec<Deferred>,
 }
 
 /// Why a request could not be served; each maps to one HTTP answer in
@@ -189,22 +193,27 @@ impl AppError {
             None => serde_json::json!({ "error": message }),
         }
         .to_string();
-        Response { status, headers, body, detail: Some(error_chain(&self)), outcome: None }
+        Response { status, headers, body, detail: Some(error_chain(&self)), outcome: None, deferred: Vec::new() }
     }
 }
 
 /// The `Server-Timing` header value (W3C Server Timing) of an answer: how
-/// the session was found (`outcome`, see [`Response::outcome`]) and the
-/// store round trips it took with their total milliseconds, e.g.
-/// `session;desc="hit", store;desc="2 round trips";dur=3.1`, so that a
-/// browser's network panel shows what the session layer cost.
-pub fn server_timing(outcome: Option<&str>, round_trips: u32, millis: f64) -> String {
+/// the session was found (`outcome`, see [`Response::outcome`]), the store
+/// round trips it took before the answer with their total milliseconds,
+/// and how many writes wait until after it (`deferred`, left out when 0),
+/// e.g. `session;desc="hit", store;desc="1 round trip";dur=3.1,
+/// deferred;desc="1"`, so that a browser's network panel shows what the
+/// session layer cost.
+pub fn server_timing(outcome: Option<&str>, round_trips: u32, millis: f64, deferred: usize) -> String {
     let trips = if round_trips == 1 { "1 round trip".to_owned() } else { format!("{round_trips} round trips") };
-    let store = format!("store;desc=\"{trips}\";dur={:.1}", millis.max(0.0));
-    match outcome {
-        Some(o) => format!("session;desc=\"{o}\", {store}"),
-        None => store,
+    let mut value = format!("store;desc=\"{trips}\";dur={:.1}", millis.max(0.0));
+    if let Some(o) = outcome {
+        value = format!("session;desc=\"{o}\", {value}");
     }
+    if deferred > 0 {
+        value.push_str(&format!(", deferred;desc=\"{deferred}\""));
+    }
+    value
 }
 
 /// The JSON of `/api/session` and `/api/pour`, with the seed demo's names.
@@ -322,6 +331,19 @@ pub struct Ctx<'a, S> {
     pub path: String,
 }
 
+/// The session layer of one request. The touch of an unmodified session
+/// waits until the answer is sent ([`Response::deferred`]), except in the
+/// `lab` build, whose requests the golden tests compare with
+/// express-session's command by command.
+fn sessions<'a, S: AccountStore>(config: &'a Config, store: &'a S) -> Sessions<'a, S> {
+    let sessions = Sessions::new(&config.session, store);
+    if cfg!(feature = "lab") {
+        sessions
+    } else {
+        sessions.deferring_writes()
+    }
+}
+
 /// Serves one request of the demo.
 pub async fn handle<S: AccountStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Response {
     match serve(config, store, req, now).await {
@@ -356,7 +378,7 @@ async fn serve<S: AccountStore>(
     let ctx = Ctx {
         config,
         req,
-        sessions: Sessions::new(&config.session, store),
+        sessions: sessions(config, store),
         accounts: Accounts::new(&config.accounts, store),
         store,
         now,
@@ -373,6 +395,7 @@ async fn serve<S: AccountStore>(
     };
     let mut resp = result.unwrap_or_else(AppError::into_response);
     resp.outcome = outcome;
+    resp.deferred = ctx.sessions.take_deferred();
     Ok(resp)
 }
 
@@ -452,7 +475,7 @@ fn json_ok<T: Serialize>(body: &T, set_cookies: Vec<String>) -> Response {
     ];
     headers.extend(set_cookies.into_iter().map(|c| ("Set-Cookie", c)));
     let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
-    Response { status: 200, headers, body, detail: None, outcome: None }
+    Response { status: 200, headers, body, detail: None, outcome: None, deferred: Vec::new() }
 }
 
 /// The seed's `views = views ? views + 1 : 1` with JavaScript's meaning, so

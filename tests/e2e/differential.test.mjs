@@ -27,7 +27,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { isUtf8 } from "node:buffer";
-import { SECRET, startStack, request, cookieFor, rawGet, imfOf, undoClockQuirk, UUID_ANY } from "../support/index.mjs";
+import { SECRET, startStack, request, cookieFor, rawGet, imfOf, undoClockQuirk, UUID_ANY, serverTiming, eventually } from "../support/index.mjs";
 import { startExpress } from "../fixtures/express-app.mjs";
 import { CATEGORY_NAMES, generate } from "../differential/generate.mjs";
 
@@ -118,9 +118,17 @@ function bytesText(buf) {
 
 /** The request on one side; what it answered and left in Redis, ids and instants still raw. */
 async function observe(target, sid, req) {
+  const ttlBefore = await client.pTTL(`sess:${sid}`);
   const t0 = Date.now();
   const answer = await request(target, req.path, { method: req.method, cookie: cookieFor(sid) });
   const t1 = Date.now();
+  // The worker touches an unmodified session after its answer: wait until
+  // the key's TTL shows it (or, when the touch sets the TTL it already had,
+  // until it must have landed).
+  if (serverTiming(answer).deferred > 0) {
+    const touched = async () => Math.abs((await client.pTTL(`sess:${sid}`)) - (ttlBefore - (Date.now() - t0))) > 1500;
+    await eventually(touched, "the deferred touch", 300).catch(() => {});
+  }
   const ids = [sid, ...new Set(answer.cookies.join("\n").match(UUID_ANY) ?? [])].filter((id, i, all) => all.indexOf(id) === i);
   const keys = {};
   for (const id of ids) {

@@ -111,3 +111,33 @@ export function closeAgents() {
   insecureTls.destroy();
   plainAgent.destroy();
 }
+
+/**
+ * `Server-Timing` of a worker answer (a fetch Response or a
+ * {@link readAnswer} answer), read: { outcome, roundTrips, ms, deferred }
+ * (docs/PROTOCOL.md §6.1; `deferred`: writes left for after the answer).
+ */
+export function serverTiming(res) {
+  const value = res.headers.get("server-timing") ?? "";
+  const desc = (name) => value.match(new RegExp(`(?:^|, )${name};desc="([^"]*)"`))?.[1];
+  return {
+    outcome: desc("session") ?? null,
+    roundTrips: Number(desc("store")?.match(/^(\d+)/)?.[1] ?? NaN),
+    ms: Number(value.match(/store;[^,]*dur=([\d.]+)/)?.[1] ?? NaN),
+    deferred: Number(desc("deferred")?.match(/^(\d+)/)?.[1] ?? 0),
+  };
+}
+
+/**
+ * Resolves once `check()` (sync or async) is truthy, polling every 10 ms;
+ * rejects after `timeoutMs` naming `what`. For what a worker does after its
+ * answer (a deferred touch), which a test can only wait for.
+ */
+export async function eventually(check, what, timeoutMs = 3000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

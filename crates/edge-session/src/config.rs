@@ -206,6 +206,17 @@ impl SessionConfig {
                 "keep or destroy",
             )?,
             disable_touch: v.flag("SESSION_DISABLE_TOUCH", false)?,
+            // 0 (the default) touches on every request, as connect-redis;
+            // `number` takes only positive values, so 0 is read here.
+            touch_after_seconds: match v.text("SESSION_TOUCH_AFTER_SECONDS").as_deref().map(str::trim) {
+                Some("0") => 0,
+                _ => v.number(
+                    "SESSION_TOUCH_AFTER_SECONDS",
+                    0,
+                    HUNDRED_YEARS_SECONDS,
+                    "seconds (0 or a positive integer)",
+                )?,
+            },
             disable_ttl: v.flag("SESSION_DISABLE_TTL", false)?,
             trust_proxy: v.flag("SESSION_PROXY", false)?,
         };

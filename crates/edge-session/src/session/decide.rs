@@ -57,6 +57,18 @@ pub fn should_touch(p: Policy, f: Facts) -> bool {
     f.cookie_matches && !should_save(p, f)
 }
 
+/// `touchAfter` (connect-mongo's option, `SESSION_TOUCH_AFTER_SECONDS`):
+/// whether an unmodified session's touch is due. The store set the key's
+/// TTL to `lifetime_seconds` at its last write or touch, so `pttl_ms` (what
+/// is left, read with the session) tells how long ago that was. Always due
+/// with `touch_after_seconds` 0 (connect-redis's every-request touch), and
+/// when the TTL is unknown or absent (`None`, -1, -2).
+pub fn touch_due(touch_after_seconds: u64, lifetime_seconds: i64, pttl_ms: Option<i64>) -> bool {
+    let Some(pttl) = pttl_ms.filter(|p| *p >= 0) else { return true };
+    let since_ms = lifetime_seconds.saturating_mul(1000).saturating_sub(pttl);
+    touch_after_seconds == 0 || since_ms >= (touch_after_seconds as i64).saturating_mul(1000)
+}
+
 /// `shouldSetCookie`: send Set-Cookie on this response.
 pub fn should_set_cookie(p: Policy, f: Facts) -> bool {
     if !f.cookie_matches {
@@ -103,6 +115,26 @@ pub fn is_secure(https: bool, forwarded_proto: Option<&str>, trust_proxy: bool) 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn touch_due_truth_table() {
+        use super::touch_due;
+        // (touchAfter s, lifetime s, PTTL ms) → due
+        let rows = [
+            (0, 60, Some(59_000), true),   // every request, as connect-redis
+            (10, 60, None, true),          // TTL not read
+            (10, 60, Some(-1), true),      // no TTL: a touch sets one
+            (10, 60, Some(-2), true),      // gone: the touch does nothing anyway
+            (10, 60, Some(55_000), false), // touched 5 s ago
+            (10, 60, Some(50_000), true),  // 10 s ago
+            (10, 60, Some(49_999), true),
+            (10, 60, Some(60_000), false), // just written
+            (10, 60, Some(90_000), false), // a longer TTL than the lifetime (set elsewhere)
+        ];
+        for (after, lifetime, pttl, due) in rows {
+            assert_eq!(touch_due(after, lifetime, pttl), due, "{after} {lifetime} {pttl:?}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -52,6 +52,11 @@ pub struct SessionConfig {
     pub unset: Unset,
     /// connect-redis `disableTouch`: never send EXPIRE for an unmodified session.
     pub disable_touch: bool,
+    /// connect-mongo's `touchAfter` (`SESSION_TOUCH_AFTER_SECONDS`): skip
+    /// the touch of an unmodified session (and, with `resave`, its
+    /// rewrite) while less than this many seconds have passed since the
+    /// last one; 0 touches on every request, as connect-redis does.
+    pub touch_after_seconds: u64,
     /// connect-redis `disableTTL`: write keys without a TTL (and never touch).
     pub disable_ttl: bool,
     /// express-session `proxy`: also believe the first `X-Forwarded-Proto`
@@ -267,6 +272,8 @@ pub struct Session {
     counter: Option<String>,
     /// The counter's value after that write.
     counted: Option<i64>,
+    /// The key's PTTL read with the document (`touchAfter` only).
+    loaded_pttl_ms: Option<i64>,
 }
 
 impl Session {
@@ -476,6 +483,54 @@ impl Session {
     }
 }
 
+/// A write that may wait until the answer has been sent (on Workers, with
+/// the request context's `waitUntil`): the touch of an unmodified session,
+/// and, with `resave`, its rewrite. Nothing in it changes what the visitor
+/// sees; [`run_deferred`] sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deferred {
+    /// `EXPIRE key ttl_seconds` (connect-redis's `touch`).
+    Touch {
+        /// The session's key.
+        key: String,
+        /// The new TTL.
+        ttl_seconds: u64,
+    },
+    /// `DEL key`: a touch with no time left (connect-redis deletes).
+    Delete {
+        /// The session's key.
+        key: String,
+    },
+    /// The compare-and-set rewrite of an unchanged session (`resave`).
+    Resave(Save),
+}
+
+impl Deferred {
+    /// The session key it writes (for a log line: never the document).
+    pub fn key(&self) -> &str {
+        match self {
+            Deferred::Touch { key, .. } | Deferred::Delete { key } => key,
+            Deferred::Resave(save) => &save.key,
+        }
+    }
+}
+
+/// Sends a [`Deferred`] write. A rewrite that meets a newer document or a
+/// key that is gone is dropped: someone else saved or ended the session,
+/// and an unchanged document has nothing to add.
+///
+/// # Errors
+///
+/// [`StoreError`] when the store fails; the caller logs it. Nothing is lost
+/// then: the session stays as it was, only its TTL was not renewed.
+pub async fn run_deferred<S: SessionStore>(store: &S, write: &Deferred) -> Result<(), StoreError> {
+    match write {
+        Deferred::Touch { key, ttl_seconds } => store.expire(key, *ttl_seconds).await.map(|_| ()),
+        Deferred::Delete { key } => store.del(std::slice::from_ref(key)).await.map(|_| ()),
+        Deferred::Resave(save) => store.save(save).await.map(|_| ()),
+    }
+}
+
 /// How a request's session was found, as `Server-Timing` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadOutcome {
@@ -518,6 +573,9 @@ pub struct Sessions<'a, S> {
     genid: fn() -> SessionId,
     outcome: std::cell::Cell<Option<LoadOutcome>>,
     conflicts: std::cell::Cell<u32>,
+    /// Whether touches wait until after the answer ([`Sessions::deferring_writes`]).
+    defer: bool,
+    deferred: std::cell::RefCell<Vec<Deferred>>,
 }
 
 impl<'a, S: SessionStore> Sessions<'a, S> {
@@ -529,7 +587,25 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             genid: SessionId::generate,
             outcome: std::cell::Cell::new(None),
             conflicts: std::cell::Cell::new(0),
+            defer: false,
+            deferred: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// Commits leave the touch of an unmodified session (and, with
+    /// `resave`, its rewrite) to the caller, to be sent after the answer
+    /// ([`Sessions::take_deferred`], [`run_deferred`]): a read then makes
+    /// one store call, a read, before the visitor has the answer. Only for
+    /// callers that do send them (on Workers, with `waitUntil`); otherwise
+    /// sessions would expire early.
+    pub fn deferring_writes(mut self) -> Self {
+        self.defer = true;
+        self
+    }
+
+    /// The writes commits have left for after the answer.
+    pub fn take_deferred(&self) -> Vec<Deferred> {
+        std::mem::take(&mut self.deferred.borrow_mut())
     }
 
     /// How the last [`Sessions::load`] found its session; `None` before one.
@@ -561,8 +637,14 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
     /// The stored bytes of the session a verified cookie names. The only
     /// store read keyed by client input, and it takes only a
     /// [`VerifiedSessionId`]: an id a client made up cannot reach it.
-    async fn fetch(&self, sid: &VerifiedSessionId) -> Result<Option<Vec<u8>>, StoreError> {
-        self.store.get(&keys::session(&self.config.prefix, sid.as_str())).await
+    /// With `touchAfter`, the key's PTTL comes with it, in the same round
+    /// trip.
+    async fn fetch(&self, sid: &VerifiedSessionId) -> Result<Option<(Vec<u8>, Option<i64>)>, StoreError> {
+        let key = keys::session(&self.config.prefix, sid.as_str());
+        if self.config.touch_after_seconds == 0 {
+            return Ok(self.store.get(&key).await?.map(|b| (b, None)));
+        }
+        Ok(self.store.get_with_pttl(&key).await?.map(|(b, pttl)| (b, Some(pttl))))
     }
 
     /// Resolves the request's session: a verified cookie whose id the store
@@ -591,7 +673,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         };
         let stored = self.fetch(&verified).await?;
         let sid = SessionId::from(verified);
-        let Some(bytes) = stored else {
+        let Some((bytes, pttl_ms)) = stored else {
             // Signed by us but unknown to the store (expired, destroyed):
             // start over under a fresh id. The cookie's id is never adopted,
             // so a client cannot choose the id of its next session.
@@ -621,6 +703,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     index: None,
                     counter: None,
                     counted: None,
+                    loaded_pttl_ms: pttl_ms,
                 })
             }
             Err(err) => {
@@ -662,6 +745,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             index: None,
             counter: None,
             counted: None,
+            loaded_pttl_ms: None,
         }
     }
 
@@ -783,6 +867,12 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             }
         }
         Err(SessionError::Conflict { attempts: SAVE_ATTEMPTS })
+    }
+
+    /// `touchAfter`: whether the deferred touch (or rewrite) of `s` is due.
+    fn touch_due(&self, s: &Session, now: Millis) -> bool {
+        let lifetime = s.doc.cookie.ttl_seconds(now, self.config.default_ttl_seconds);
+        decide::touch_due(self.config.touch_after_seconds, lifetime, s.loaded_pttl_ms)
     }
 
     /// The compare-and-set save of the session as it is now.
@@ -938,7 +1028,19 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         let facts = loop {
             s.doc.cookie.reset_expiry(now);
             let facts = s.facts();
-            if decide::should_save(cfg.policy, facts) {
+            let unchanged = !facts.modified
+                && facts.cookie_matches
+                && s.retired.is_empty()
+                && s.index.is_none()
+                && s.counter.is_none();
+            let save = decide::should_save(cfg.policy, facts);
+            if save && unchanged && !self.touch_due(s, now) {
+                // `resave` of an unchanged session, throttled by touchAfter.
+            } else if save && unchanged && self.defer {
+                // A rewrite that changes nothing the visitor sees: after
+                // the answer.
+                self.deferred.borrow_mut().push(Deferred::Resave(self.save_request(s, now)));
+            } else if save {
                 if attempt == SAVE_ATTEMPTS {
                     return Err(SessionError::Conflict { attempts: SAVE_ATTEMPTS });
                 }
@@ -951,19 +1053,19 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 // regenerate or rotate ended these keys.
                 self.store.del(&std::mem::take(&mut s.retired)).await?;
             }
-            if !decide::should_save(cfg.policy, facts)
-                && decide::should_touch(cfg.policy, facts)
-                && !cfg.disable_touch
-                && !cfg.disable_ttl
-            {
+            if !save && decide::should_touch(cfg.policy, facts) && !cfg.disable_touch && !cfg.disable_ttl {
                 // EXPIRE never creates a key: a touch cannot bring back a
                 // session that was ended meanwhile.
                 let key = self.key(&s.id);
                 let ttl = s.doc.cookie.ttl_seconds(now, cfg.default_ttl_seconds);
-                if ttl > 0 {
-                    self.store.expire(&key, ttl as u64).await?;
+                let write =
+                    if ttl > 0 { Deferred::Touch { key, ttl_seconds: ttl as u64 } } else { Deferred::Delete { key } };
+                if !self.touch_due(s, now) {
+                    // touchAfter: touched recently enough.
+                } else if self.defer {
+                    self.deferred.borrow_mut().push(write);
                 } else {
-                    self.store.del(&[key]).await?;
+                    run_deferred(self.store, &write).await?;
                 }
             }
             break facts;

@@ -25,6 +25,7 @@ fn config() -> SessionConfig {
         default_ttl_seconds: document::DEFAULT_TTL_SECONDS,
         unset: Unset::Keep,
         disable_touch: false,
+        touch_after_seconds: 0,
         disable_ttl: false,
         trust_proxy: false,
     }
@@ -425,6 +426,9 @@ impl SessionStore for Busy {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.0.get(key).await
     }
+    async fn get_with_pttl(&self, key: &str) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
+        self.0.get_with_pttl(key).await
+    }
     async fn save(&self, save: &Save) -> Result<SaveOutcome, StoreError> {
         self.1.set(self.1.get() + 1);
         let other = NEWER.replace(r#""views":5"#, &format!(r#""views":{}"#, 100 + self.1.get()));
@@ -596,4 +600,48 @@ fn a_count_is_decided_again_on_the_newer_document() {
     assert_eq!(s.counted(), None);
     assert_eq!(store.entry("user-beers:hank"), None, "no count for a session logged out meanwhile");
     assert_eq!(stored_doc(&store, SID).unwrap()["views"], 3);
+}
+
+#[test]
+fn touch_after_skips_a_recent_touch_and_reads_the_ttl_in_the_same_call() {
+    let mut cfg = config();
+    cfg.touch_after_seconds = 10;
+    let store = MemoryStore::new();
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    // Written 5 s ago (TTL 55 of 60 left): not due.
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(55));
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(store.take_log(), [format!("GET+PTTL sess:{SID}")], "one read, no touch");
+    // 20 s ago: due.
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(40));
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(store.take_log(), [format!("GET+PTTL sess:{SID}"), format!("EXPIRE sess:{SID} 60")]);
+}
+
+#[test]
+fn deferred_writes_wait_for_the_caller() {
+    let mut cfg = config();
+    cfg.policy.resave = true;
+    let store = MemoryStore::new();
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh).deferring_writes();
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(store.take_log(), [format!("GET sess:{SID}")], "the rewrite waits");
+    let deferred = sessions.take_deferred();
+    assert!(matches!(deferred.as_slice(), [Deferred::Resave(_)]));
+    // Logged out meanwhile: the late rewrite brings nothing back.
+    block_on(store.del(&[format!("sess:{SID}")])).unwrap();
+    block_on(run_deferred(&store, &deferred[0])).unwrap();
+    assert_eq!(store.entry(&format!("sess:{SID}")), None);
+    // A change is saved before the answer, as always.
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(10));
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    s.update(pour).unwrap();
+    store.take_log();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(store.take_log(), [format!("SAVE sess:{SID} EX 60")]);
+    assert!(sessions.take_deferred().is_empty());
 }

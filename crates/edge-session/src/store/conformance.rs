@@ -39,6 +39,9 @@ pub async fn run_all<S: SessionStore>(store: &S, prefix: &str) {
     let saved = |o: SaveOutcome, what: &str| assert_eq!(o, SaveOutcome::Saved(None), "{what}");
     saved(store.save(&create(&key("a"), doc, Ttl::Seconds(60))).await.unwrap(), "save of a new session");
     assert_eq!(store.get(&key("a")).await.unwrap().as_deref(), Some(doc.as_bytes()), "GET after save");
+    let (bytes, pttl) = store.get_with_pttl(&key("a")).await.unwrap().expect("GET+PTTL of an existing key");
+    assert_eq!((bytes.as_slice(), pttl > 55_000 && pttl <= 60_000), (doc.as_bytes(), true), "GET+PTTL: {pttl}");
+    assert_eq!(store.get_with_pttl(&key("missing")).await.unwrap(), None, "GET+PTTL of a missing key");
     assert_eq!(
         store.save(&create(&key("a"), "{}", Ttl::Seconds(60))).await.unwrap(),
         SaveOutcome::Taken,

@@ -68,6 +68,11 @@ impl SessionStore for MemoryStore {
         Ok(self.data.borrow().get(key).map(|(v, _)| v.clone()))
     }
 
+    async fn get_with_pttl(&self, key: &str) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
+        self.record(format!("GET+PTTL {key}"))?;
+        Ok(self.data.borrow().get(key).map(|(v, ttl)| (v.clone(), ttl.map_or(-1, |t| t as i64 * 1000))))
+    }
+
     /// What `scripts/save.lua` does, step for step (the conformance suite
     /// holds the two to the same answers). Logged as `SAVE key [EX t]`, or
     /// `SAVE key DEL` for an expired session, with ` (conflict)`, ` (gone)`

@@ -85,6 +85,10 @@ impl StoreError {
 pub trait SessionStore {
     /// `GET key`: the stored bytes, or `None` when the key does not exist.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// `GET key` and `PTTL key` in one round trip (a read): the bytes and
+    /// the milliseconds left (-1 without a TTL), or `None` when the key
+    /// does not exist. What `touchAfter` decides with.
+    async fn get_with_pttl(&self, key: &str) -> Result<Option<(Vec<u8>, i64)>, StoreError>;
     /// The compare-and-set save of one session ([`script::SAVE`]): writes
     /// only where the loaded key still holds the bytes the request loaded
     /// (or, for a new session, where the key does not exist), in one round

@@ -231,6 +231,21 @@ impl SessionStore for UpstashClient {
         self.run(&Get { key: key.into() }).await
     }
 
+    async fn get_with_pttl(&self, key: &str) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
+        let cmds = [Get { key: key.into() }.args(), PTtl { key: key.into() }.args()];
+        let mut results = match self.pipeline(&cmds).await {
+            // Both only read: repeated once after a network error, as `run` does.
+            Err(e) if is_transient(&e) => self.pipeline(&cmds).await?,
+            other => other?,
+        }
+        .into_iter();
+        let (Some(bytes), Some(pttl)) = (results.next(), results.next()) else {
+            return Err(short_batch());
+        };
+        let pttl = item::<PTtl>(pttl)?;
+        Ok(item::<Get>(bytes)?.map(|b| (b, pttl)))
+    }
+
     async fn save(&self, save: &Save) -> Result<SaveOutcome, StoreError> {
         self.run_script(save).await
     }
