@@ -8,7 +8,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 
-use super::script::{Digest, EndOutcome, EndSessions, Save, SaveOutcome, Ttl};
+use super::script::{Digest, EndOutcome, EndSessions, Save, SaveOutcome, ScriptCall, Ttl};
 use super::transport::TransportError;
 use super::{AccountStore, CounterHit, SessionStore, StoreError};
 
@@ -53,13 +53,27 @@ impl MemoryStore {
         std::mem::take(&mut self.log.borrow_mut())
     }
 
-    fn record(&self, line: String) -> Result<(), StoreError> {
-        if self.down.get() {
-            return Err(StoreError::Unreachable(TransportError::Failed("memory store is down".into())));
+    fn refuse_if_down(&self) -> Result<(), StoreError> {
+        match self.down.get() {
+            true => Err(StoreError::Unreachable(TransportError::Failed("memory store is down".into()))),
+            false => Ok(()),
         }
+    }
+
+    fn record(&self, line: String) -> Result<(), StoreError> {
+        self.refuse_if_down()?;
         self.log.borrow_mut().push(line);
         Ok(())
     }
+}
+
+/// Redis's `INCRBY key by` on a map entry (a missing key counts from 0, its
+/// TTL untouched): the new value.
+fn add(data: &mut HashMap<String, Entry>, key: &str, by: i64) -> i64 {
+    let entry = data.entry(key.to_owned()).or_insert_with(|| (b"0".to_vec(), None));
+    let n = String::from_utf8_lossy(&entry.0).parse::<i64>().unwrap_or(0) + by;
+    entry.0 = n.to_string().into_bytes();
+    n
 }
 
 impl SessionStore for MemoryStore {
@@ -83,10 +97,9 @@ impl SessionStore for MemoryStore {
             Ttl::Persist => format!("SAVE {}", save.key),
             Ttl::Expired => format!("SAVE {} DEL", save.key),
         };
-        if self.down.get() {
-            return Err(self.record(line).expect_err("a store that is down refuses"));
-        }
-        let source = save.loaded.as_ref().map_or(&save.key, |l| &l.key);
+        self.refuse_if_down()?;
+        // The script's own KEYS[2]: where the session was loaded from.
+        let source = &save.keys()[1];
         let current = self.data.borrow().get(source).map(|(v, _)| v.clone());
         let outcome = match (&save.loaded, current) {
             (None, Some(_)) => Some(SaveOutcome::Taken),
@@ -121,12 +134,7 @@ impl SessionStore for MemoryStore {
             members.insert(index.member.clone());
             *ttl = None;
         }
-        let counted = save.counter.as_ref().map(|key| {
-            let entry = data.entry(key.clone()).or_insert_with(|| (b"0".to_vec(), None));
-            let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) + 1;
-            entry.0 = n.to_string().into_bytes();
-            n
-        });
+        let counted = save.counter.as_ref().map(|key| add(&mut data, key, 1));
         Ok(SaveOutcome::Saved(counted))
     }
 
@@ -180,11 +188,10 @@ impl AccountStore for MemoryStore {
         Ok(keys
             .iter()
             .map(|k| {
-                let entry = data.entry(k.clone()).or_insert_with(|| (b"0".to_vec(), None));
-                let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) + 1;
-                entry.0 = n.to_string().into_bytes();
-                let ttl = *entry.1.get_or_insert(window_seconds);
-                CounterHit { count: n, pttl_ms: ttl as i64 * 1000 }
+                let count = add(&mut data, k, 1);
+                // The first hit starts the window (EXPIRE NX).
+                let ttl = data.get_mut(k).map_or(window_seconds, |e| *e.1.get_or_insert(window_seconds));
+                CounterHit { count, pttl_ms: ttl as i64 * 1000 }
             })
             .collect())
     }
@@ -193,9 +200,8 @@ impl AccountStore for MemoryStore {
         self.record(format!("DECR {} + DEL {}", decrement.join(" "), delete.join(" ")))?;
         let mut data = self.data.borrow_mut();
         for k in decrement {
-            if let Some(entry) = data.get_mut(k) {
-                let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) - 1;
-                entry.0 = n.to_string().into_bytes();
+            if data.contains_key(k) {
+                add(&mut data, k, -1);
             }
         }
         for k in delete {
@@ -206,11 +212,7 @@ impl AccountStore for MemoryStore {
 
     async fn incr(&self, key: &str) -> Result<i64, StoreError> {
         self.record(format!("INCR {key}"))?;
-        let mut data = self.data.borrow_mut();
-        let entry = data.entry(key.into()).or_insert_with(|| (b"0".to_vec(), None));
-        let n: i64 = String::from_utf8_lossy(&entry.0).parse().unwrap_or(0) + 1;
-        entry.0 = n.to_string().into_bytes();
-        Ok(n)
+        Ok(add(&mut self.data.borrow_mut(), key, 1))
     }
 
     async fn members(&self, set: &str) -> Result<Vec<String>, StoreError> {
@@ -226,13 +228,13 @@ impl AccountStore for MemoryStore {
         if current != read || read.len() != call.members.len() {
             return Ok(EndOutcome::Changed(current.into_iter().collect()));
         }
-        let mut keys: Vec<String> = call.member_keys.clone();
-        keys.extend(call.also.iter().filter(|k| !call.member_keys.contains(k)).cloned());
+        // The script's own KEYS: the set first, then the sessions.
+        let keys = call.keys();
         let mut data = self.data.borrow_mut();
         let mut sets = self.sets.borrow_mut();
-        let ended =
-            keys.iter().filter(|k| data.remove(k.as_str()).is_some() | sets.remove(k.as_str()).is_some()).count();
         sets.remove(&call.index);
+        let ended =
+            keys[1..].iter().filter(|k| data.remove(k.as_str()).is_some() | sets.remove(k.as_str()).is_some()).count();
         Ok(EndOutcome::Ended(ended as u64))
     }
 

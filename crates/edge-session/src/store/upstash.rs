@@ -100,11 +100,7 @@ impl UpstashClient {
     /// [`StoreError`] when the store is unreachable, refuses the token, answers a Redis error or
     /// something that is not this command's reply.
     pub async fn run<C: Command>(&self, cmd: &C) -> Result<C::Output, StoreError> {
-        let args = cmd.args();
-        let result = match self.send_raw(&self.base_url, &args).await {
-            Err(e) if C::READ_ONLY && is_transient(&e) => self.send_raw(&self.base_url, &args).await?,
-            other => other?,
-        };
+        let result = self.send(&self.base_url, &cmd.args(), C::READ_ONLY).await?;
         let result = wire::open_envelope(result)?;
         Ok(C::parse(result, Encoding::Base64)?)
     }
@@ -131,7 +127,7 @@ impl UpstashClient {
     /// [`StoreError`] when the batch as a whole fails (unreachable, refused, not JSON); a command's
     /// own error is its item's `Err`.
     pub async fn pipeline(&self, commands: &[Vec<String>]) -> Result<Vec<Result<Value, CommandError>>, StoreError> {
-        self.batch("pipeline", commands).await
+        self.batch("pipeline", commands, false).await
     }
 
     /// Runs several commands as one transaction on `/multi-exec`.
@@ -141,7 +137,7 @@ impl UpstashClient {
     /// [`StoreError`] when the transaction as a whole fails (unreachable, refused, not JSON); a
     /// command's own error is its item's `Err`.
     pub async fn multi_exec(&self, commands: &[Vec<String>]) -> Result<Vec<Result<Value, CommandError>>, StoreError> {
-        self.batch("multi-exec", commands).await
+        self.batch("multi-exec", commands, false).await
     }
 
     /// The string results of a batch are base64 like every other answer of
@@ -150,14 +146,30 @@ impl UpstashClient {
         &self,
         path: &str,
         commands: &[Vec<String>],
+        read_only: bool,
     ) -> Result<Vec<Result<Value, CommandError>>, StoreError> {
         let url = format!("{}/{path}", self.base_url);
-        match self.send_raw(&url, commands).await? {
+        match self.send(&url, commands, read_only).await? {
             Value::Array(items) => Ok(items.into_iter().map(wire::open_envelope).collect()),
             other => Err(StoreError::Protocol(CommandError::Unexpected {
                 command: "pipeline",
                 reply: other.to_string().chars().take(200).collect(),
             })),
+        }
+    }
+
+    /// [`UpstashClient::send_raw`], once more after a transient failure
+    /// ([`is_transient`]) when the request only reads (`read_only`): only
+    /// that is safe to repeat.
+    async fn send<B: serde::Serialize + ?Sized>(
+        &self,
+        url: &str,
+        body: &B,
+        read_only: bool,
+    ) -> Result<Value, StoreError> {
+        match self.send_raw(url, body).await {
+            Err(e) if read_only && is_transient(&e) => self.send_raw(url, body).await,
+            other => other,
         }
     }
 
@@ -233,12 +245,8 @@ impl SessionStore for UpstashClient {
 
     async fn get_with_pttl(&self, key: &str) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
         let cmds = [Get { key: key.into() }.args(), PTtl { key: key.into() }.args()];
-        let mut results = match self.pipeline(&cmds).await {
-            // Both only read: repeated once after a network error, as `run` does.
-            Err(e) if is_transient(&e) => self.pipeline(&cmds).await?,
-            other => other?,
-        }
-        .into_iter();
+        // Both only read: repeated once after a network error.
+        let mut results = self.batch("pipeline", &cmds, true).await?.into_iter();
         let (Some(bytes), Some(pttl)) = (results.next(), results.next()) else {
             return Err(short_batch());
         };
