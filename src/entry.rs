@@ -83,8 +83,17 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     };
     // A client of this request's own: its meter counts only this request's
     // store calls, though other requests of the isolate run meanwhile.
-    let store = state.store.metered();
-    let mut answer = app::handle(&state.config, &store, &request, now_ms()).await;
+    // The browser brings the sync token of its last write, so this
+    // request's reads see that write even on a read replica.
+    let store = state.store.for_request(app::companion::sync_token(request.cookie, &state.config));
+    let now = now_ms();
+    let mut answer = app::handle(&state.config, &store, &request, now).await;
+    // ... and takes this request's, when it wrote before answering.
+    let secure = request.is_secure(state.config.session.trust_proxy);
+    let token = store.written_sync_token().filter(|_| answer.status < 400);
+    if let Some(line) = token.and_then(|t| app::companion::sync_cookie(&state.config, &t, now, secure)) {
+        answer.headers.push(("Set-Cookie", line));
+    }
     let meter = store.meter();
     let timing = app::server_timing(answer.outcome, meter.round_trips(), meter.millis(), answer.deferred.len());
     answer.headers.push(("Server-Timing", timing));

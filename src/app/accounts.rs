@@ -4,11 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use edge_session::accounts::{counter_value, registered};
 use edge_session::keys;
 use edge_session::session::Session;
-use edge_session::store::AccountStore;
+use edge_session::store::{AccountStore, Found, Lookup};
 
-use super::{json_ok, AppError, Ctx, Request, Response};
+use super::{companion, json_ok, AppError, Ctx, Request, Response};
 
 #[derive(Deserialize)]
 struct Credentials {
@@ -54,31 +55,68 @@ fn credentials(req: &Request<'_>) -> Result<Credentials, AppError> {
 }
 
 /// `POST /api/register`: creates the account; the session is untouched
-/// (no login until `/api/login`). 201.
-pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>, session: Session) -> Result<Response, AppError> {
+/// (no login until `/api/login`). 201. Two round trips: the session with
+/// the registration's rate-limit hit, then the session's commit with the
+/// new record (`SET NX`).
+pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
     let c = credentials(ctx.req)?;
-    let name = ctx.accounts.register(&c.username, &c.password, client_ip(ctx)).await?;
+    let (mut session, found) = ctx.load(&ctx.accounts.registration_lookups(client_ip(ctx))).await?;
+    let (name, create) = ctx.accounts.prepare_registration(&c.username, &c.password, &found).await?;
+    session.also_write(create);
+    let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    let name = registered(name, session.written().first())?;
     let view = AccountView { user: Some(name), session_id: Some(session.id().to_string()), ..AccountView::default() };
-    answer(ctx, session, &view, 201).await
+    let mut resp = json_ok(&view, set_cookies);
+    resp.status = 201;
+    Ok(resp)
 }
 
 /// `POST /api/login`: Passport's login (a fresh id carries `passport.user`,
-/// so an id planted before login is useless). Everything the login writes
-/// goes in one step at the commit: the new session, the old key's deletion
-/// and the new id in the user's index; what it reads (the lifetime count)
-/// is read before, so a failing store leaves everything as it was.
-pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
+/// so an id planted before login is useless), in two round trips. The
+/// first reads the session, counts the attempt against the rate limits and
+/// reads the user record, the lifetime count and the user's session index.
+/// The second writes everything the login changes: the new session, the
+/// old key's deletion and the new id in the user's index (one step, the
+/// save script), the rate-limit counters settled, a rehashed password, the
+/// index pruned of sessions that are gone (each its own command in the
+/// same pipeline). A failing store before the second leaves everything but
+/// the attempt's count as it was.
+pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
     let c = credentials(ctx.req)?;
-    let name = ctx.accounts.authenticate(&c.username, &c.password, client_ip(ctx)).await?;
-    let lifetime_beers = ctx.accounts.counter(&name, super::BEERS).await?;
+    // An impossible name is refused here, before the store.
+    let attempt = ctx.accounts.login_attempt(&c.username, client_ip(ctx))?;
+    let mut lookups = ctx.accounts.login_lookups(&attempt);
+    let reads = lookups.len();
+    lookups.push(Lookup::Get(keys::user_counter(super::BEERS, attempt.name())));
+    lookups.push(Lookup::Members(keys::user_sessions(attempt.name())));
+    let (mut session, mut found) = ctx.load(&lookups).await?;
+    let verdict = ctx.accounts.check_login(&attempt, &c.password, &found).await;
+    let name = match verdict.result {
+        Ok(name) => name,
+        Err(e) => {
+            // A refusal still takes back what it counted.
+            ctx.store.write(None, &verdict.writes).await.map_err(edge_session::accounts::AccountError::from)?;
+            return Err(e.into());
+        }
+    };
+    let mut ours = found.split_off(reads).into_iter();
+    let lifetime_beers = counter_value(ours.next().and_then(Found::into_value));
+    let index = ours.next().and_then(Found::into_members).unwrap_or_default();
+    for write in verdict.writes {
+        session.also_write(write);
+    }
     // The new session is indexed in the same step that creates it, so a
     // logout everywhere either sees it or runs before it exists.
     session.add_to_index(keys::user_sessions(&name));
     ctx.sessions.login(&mut session, &name, ctx.now).await?;
-    let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
-    // Housekeeping after the login is complete: its failure changes nothing
-    // the visitor is told (the dead ids stay until the next login).
-    let _ = ctx.accounts.prune_index(&name, session.id().as_str(), &ctx.config.session.prefix).await;
+    // Housekeeping in the same round trip: ids of sessions that are gone
+    // leave the index (the script checks each; a live one stays).
+    let prefix = &ctx.config.session.prefix;
+    if let Some(prune) = ctx.accounts.prune_write(&name, index, session.id().as_str(), prefix) {
+        session.also_write(prune);
+    }
+    let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    set_cookies.extend(ctx.user_cookie(&session));
     let view = AccountView {
         lifetime_beers: Some(lifetime_beers),
         user: Some(name),
@@ -97,13 +135,21 @@ pub(super) async fn logout<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Sessi
 }
 
 /// `POST /api/logout-all`: every indexed session of the user ends, this
-/// one included, and this browser's cookie is cleared.
-pub(super) async fn logout_all<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
+/// one included, and this browser's cookie is cleared. Two round trips
+/// when the browser's `<name>.user` cookie names the session's user: the
+/// index is read with the session, then the one step that ends them all.
+pub(super) async fn logout_all<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
+    let lookups: Vec<Lookup> = ctx.hint.iter().map(|name| Lookup::Members(keys::user_sessions(name))).collect();
+    let (mut session, found) = ctx.load(&lookups).await?;
     let name: String = session.passport_user().ok().flatten().ok_or(AppError::NotLoggedIn)?;
+    let members = match companion::hint_holds(ctx.hint.as_deref(), Some(&name)) {
+        true => found.into_iter().next().and_then(Found::into_members),
+        false => None,
+    };
     // This session ends with them, in the same step, even if it was never
     // indexed (a login made by an Express app).
     let own = ctx.sessions.key(session.id());
-    let ended = ctx.accounts.logout_everywhere(&name, &ctx.config.session.prefix, &[own]).await?;
+    let ended = ctx.accounts.logout_everywhere(&name, &ctx.config.session.prefix, &[own], members).await?;
     session.mark_destroyed();
     let view = AccountView { sessions_ended: Some(ended), ..AccountView::default() };
     answer(ctx, session, &view, 200).await
@@ -121,7 +167,8 @@ async fn answer<S: AccountStore>(
     view: &AccountView,
     status: u16,
 ) -> Result<Response, AppError> {
-    let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    set_cookies.extend(ctx.user_cookie(&session));
     // The id as saved: a session ended meanwhile has been replaced by a new one.
     let view = AccountView { session_id: view.session_id.as_ref().map(|_| session.id().to_string()), ..view.clone() };
     let mut resp = json_ok(&view, set_cookies);

@@ -8,6 +8,7 @@
 
 mod accounts;
 pub mod beer;
+pub mod companion;
 pub mod csrf;
 #[cfg(feature = "lab")]
 pub mod lab;
@@ -15,14 +16,14 @@ pub mod lab;
 use serde::Serialize;
 use serde_json::Value;
 
-use edge_session::accounts::{AccountError, Accounts};
+use edge_session::accounts::{counter_value, AccountError, Accounts};
 use edge_session::error_chain;
 use edge_session::keys;
 use edge_session::session::cookie::{check_cookie_header, CookieHeaderError};
 use edge_session::session::decide;
 use edge_session::session::document::Millis;
 use edge_session::session::{Deferred, LoadOutcome, Session, SessionError, Sessions};
-use edge_session::store::AccountStore;
+use edge_session::store::{AccountStore, Found, Lookup};
 
 use crate::config::Config;
 
@@ -329,6 +330,25 @@ pub struct Ctx<'a, S> {
     pub now: Millis,
     /// The normalized path.
     pub path: String,
+    /// The user the request's `<name>.user` cookie names (untrusted: see
+    /// [`companion`]).
+    pub hint: Option<String>,
+}
+
+impl<S: AccountStore> Ctx<'_, S> {
+    /// Loads the request's session with `lookups` in the same round trip.
+    async fn load(&self, lookups: &[Lookup]) -> Result<(Session, Vec<Found>), AppError> {
+        let secure = self.req.is_secure(self.config.session.trust_proxy);
+        Ok(self.sessions.load_with(self.req.cookie, self.now, secure, lookups).await?)
+    }
+
+    /// The `Set-Cookie` line that brings the browser's `<name>.user` up to
+    /// date with the session as committed, if it needs one.
+    fn user_cookie(&self, session: &Session) -> Option<String> {
+        let user = session.passport_user::<String>().ok().flatten().filter(|_| !session.is_ended());
+        let secure = self.req.is_secure(self.config.session.trust_proxy);
+        companion::user_cookie(self.config, self.hint.as_deref(), user.as_deref(), session.cookie(), secure)
+    }
 }
 
 /// The session layer of one request. The touch of an unmodified session
@@ -383,6 +403,7 @@ async fn serve<S: AccountStore>(
         store,
         now,
         path,
+        hint: companion::hinted_user(req.cookie, config),
     };
     let result = route_session(&ctx, route).await;
     // Once the session was looked for, every answer says how that went.
@@ -399,32 +420,40 @@ async fn serve<S: AccountStore>(
     Ok(resp)
 }
 
-/// Loads the request's session and runs the route's handler on it.
+/// Runs the route's handler; each loads the request's session with the
+/// reads it needs in the same round trip.
 async fn route_session<S: AccountStore>(ctx: &Ctx<'_, S>, route: Route) -> Result<Response, AppError> {
-    let (req, now) = (ctx.req, ctx.now);
-    let secure = req.is_secure(ctx.config.session.trust_proxy);
-    let session = ctx.sessions.load(req.cookie, now, secure).await?;
     match route {
-        Route::Session => show_session(ctx, session).await,
-        Route::Pour => pour(ctx, session).await,
-        Route::Register => accounts::register(ctx, session).await,
-        Route::Login => accounts::login(ctx, session).await,
-        Route::Logout => accounts::logout(ctx, session).await,
-        Route::LogoutAll => accounts::logout_all(ctx, session).await,
+        Route::Session => show_session(ctx).await,
+        Route::Pour => pour(ctx, ctx.load(&[]).await?.0).await,
+        Route::Register => accounts::register(ctx).await,
+        Route::Login => accounts::login(ctx).await,
+        Route::Logout => accounts::logout(ctx, ctx.load(&[]).await?.0).await,
+        Route::LogoutAll => accounts::logout_all(ctx).await,
         #[cfg(feature = "lab")]
-        Route::Lab => lab::route(ctx, session).await,
+        Route::Lab => lab::route(ctx, ctx.load(&[]).await?.0).await,
     }
 }
 
-/// `GET /api/session`: the panel, with lifetime beers when logged in.
-async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
+/// `GET /api/session`: the panel, with lifetime beers when logged in. The
+/// count is read with the session, in one round trip, for the user the
+/// browser's `<name>.user` cookie names; it is shown only when that is the
+/// session's user (otherwise it is read again, and the cookie put right).
+async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
+    let lookups: Vec<Lookup> = ctx.hint.iter().map(|name| Lookup::Get(keys::user_counter(BEERS, name))).collect();
+    let (mut session, found) = ctx.load(&lookups).await?;
     let expires_in = expires_in(&session, ctx.now);
     // Read before the commit: a failing store then leaves no session behind.
-    let lifetime_beers = match session.passport_user::<String>().ok().flatten() {
+    let loaded_user = session.passport_user::<String>().ok().flatten();
+    let lifetime_beers = match loaded_user {
+        Some(_) if companion::hint_holds(ctx.hint.as_deref(), loaded_user.as_deref()) => {
+            Some(counter_value(found.into_iter().next().and_then(Found::into_value)))
+        }
         Some(name) => Some(ctx.accounts.counter(&name, BEERS).await?),
         None => None,
     };
-    let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    set_cookies.extend(ctx.user_cookie(&session));
     // A session that was logged out meanwhile is a new, anonymous one now.
     let user = session.passport_user::<String>().ok().flatten();
     let mut view = view_of(&session, user.clone(), expires_in);

@@ -9,7 +9,7 @@
 
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CookieJar, closeAgents, cookieValue, nodeGet, rawGet, startStack, Normalizer } from "../support/index.mjs";
+import { CookieJar, closeAgents, cookieValue, nodeGet, rawGet, setCookieLines, startStack, Normalizer } from "../support/index.mjs";
 
 /** A secret no option set configures: cookies signed with it never verify. */
 export const FOREIGN_SECRET = "not a configured secret";
@@ -58,7 +58,9 @@ export function workerSide(worker) {
       const headers = { ...transportHeaders(transport) };
       if (cookie) headers.Cookie = cookie;
       const res = await worker.mf.dispatchFetch(origin + path, { headers, redirect: "manual" });
-      return { status: res.status, setCookies: res.headers.getSetCookie(), text: await res.text() };
+      // The session's own lines: the companion cookies are no part of
+      // express-session's answer (README, deliberate differences).
+      return { status: res.status, setCookies: setCookieLines(res), text: await res.text() };
     },
   };
 }

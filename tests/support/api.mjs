@@ -19,7 +19,7 @@ export async function readAnswer(res) {
   try {
     body = text ? JSON.parse(text) : null;
   } catch {}
-  return { status: res.status, headers: res.headers, text, body, cookies: res.headers.getSetCookie() };
+  return { status: res.status, headers: res.headers, text, body, cookies: setCookieLines(res) };
 }
 
 /**

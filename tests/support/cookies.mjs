@@ -50,9 +50,26 @@ export function sidOf(pair) {
   return value.slice(2, value.lastIndexOf("."));
 }
 
-/** The Set-Cookie lines of a fetch Response, of an api.mjs answer, or a list of lines as is. */
-export function setCookieLines(res) {
+/**
+ * Whether a Set-Cookie line is one of the two cookies the worker sends
+ * beside the session's own (`<name>.user`, `<name>.sync`: docs/PROTOCOL.md
+ * §12, a deliberate difference from express-session with tests of its own
+ * in tests/e2e/companion-cookies.test.mjs).
+ */
+export const isCompanion = (line) => /^[^=;]*\.(user|sync)=/.test(line);
+
+/** Every Set-Cookie line of a fetch Response, of an api.mjs answer, or of a list of lines, the companions included. */
+export function allSetCookieLines(res) {
   return Array.isArray(res) ? res : res.headers.getSetCookie();
+}
+
+/**
+ * The session's Set-Cookie lines of a fetch Response, of an api.mjs answer,
+ * or of a list of lines: what express-session would send, so the companion
+ * cookies ({@link isCompanion}) are left out.
+ */
+export function setCookieLines(res) {
+  return allSetCookieLines(res).filter((line) => !isCompanion(line));
 }
 
 /**

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys;
 use crate::session::{pause_after_conflict, SAVE_ATTEMPTS};
-use crate::store::{AccountStore, CounterHit, EndOutcome, EndSessions, StoreError};
+use crate::store::{
+    AccountStore, CounterHit, EndOutcome, EndSessions, Found, Lookup, PruneIndex, StoreError, Write, Written,
+};
 use password::{HashError, PasswordHash};
 use username::UsernameError;
 
@@ -114,21 +116,51 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         keys::user(&self.config.user_prefix, name)
     }
 
-    /// Creates an account; returns the canonical username. Every attempt
-    /// counts against the client's address first: registration has to say
-    /// when a name is taken, so without a limit it would be a free oracle
-    /// of which accounts exist (and a free PBKDF2 and key per request).
+    /// Creates an account; returns the canonical username: the halves
+    /// below with a round trip each ([`Accounts::registration_lookups`],
+    /// [`Accounts::prepare_registration`], then [`registered`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Accounts::prepare_registration`] and [`registered`], and
+    /// [`AccountError::Store`] when the store fails.
+    pub async fn register(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
+        let fetched = self.store.read(None, false, &self.registration_lookups(client_ip)).await?;
+        let (name, create) = self.prepare_registration(raw_name, password, &fetched.found).await?;
+        let wrote = self.store.write(None, std::slice::from_ref(&create)).await?;
+        registered(name, wrote.written.first())
+    }
+
+    /// What a registration reads first, with the session's load: one hit
+    /// on the client address's registration counter. Every attempt counts:
+    /// registration has to say when a name is taken, so without a limit it
+    /// would be a free oracle of which accounts exist (and a free PBKDF2
+    /// and key per request).
+    pub fn registration_lookups(&self, client_ip: &str) -> Vec<Lookup> {
+        let key = keys::registrations_for_address(&client_bucket(client_ip));
+        vec![Lookup::Hit { key, window_seconds: self.config.failure_window_seconds }]
+    }
+
+    /// Checks a registration against what [`Accounts::registration_lookups`]
+    /// found (`found` starts with it) and hashes the password; returns the
+    /// canonical username and the write that creates the record (`SET NX`:
+    /// two registrations racing for one name cannot both win), to send with
+    /// the session's save and read back with [`registered`].
     ///
     /// # Errors
     ///
     /// [`AccountError::RateLimited`] past the per-address registration limit,
     /// [`AccountError::Username`] or [`AccountError::Password`] for an unacceptable name or
-    /// password, [`AccountError::Taken`] when the name exists, [`AccountError::Hash`] when hashing
-    /// fails, [`AccountError::Store`] when the store fails.
-    pub async fn register(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
-        let counter = [keys::registrations_for_address(&client_bucket(client_ip))];
+    /// password, [`AccountError::Hash`] when hashing fails,
+    /// [`AccountError::Store`] when `found` is not what the lookups find.
+    pub async fn prepare_registration(
+        &self,
+        raw_name: &str,
+        password: &str,
+        found: &[Found],
+    ) -> Result<(String, Write), AccountError> {
+        let hits = hits(found, 1)?;
         let window = self.config.failure_window_seconds;
-        let hits = self.store.hit_counters(&counter, window).await?;
         if let Some(wait) = retry_after(&hits, &[self.config.max_registrations_per_ip], window) {
             return Err(AccountError::RateLimited { retry_after_seconds: wait });
         }
@@ -136,20 +168,94 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         check_password(password)?;
         let hash = PasswordHash::create(password, self.config.iterations).await?;
         let record = UserRecord { username: name.clone(), password: hash.to_text() };
-        let json = serde_json::to_string(&record).map_err(|_| AccountError::Record(name.clone()))?;
-        // SET NX: two registrations racing for one name cannot both win.
-        if !self.store.create(&self.user_key(&name), &json).await? {
-            return Err(AccountError::Taken);
-        }
-        Ok(name)
+        let value = serde_json::to_string(&record).map_err(|_| AccountError::Record(name.clone()))?;
+        let create = Write::Create { key: self.user_key(&name), value };
+        Ok((name, create))
     }
 
-    /// Checks a login; returns the canonical username.
+    /// Starts a login: the canonical name and the counters the attempt
+    /// counts against. Nothing is sent yet.
     ///
-    /// Every attempt is counted against the name and the client IP before
-    /// the password is looked at, so parallel guesses cannot slip past the
-    /// limit; attempts that turn out not to be failures (refused for the
-    /// limit, or successful) are taken back, so the counters hold failures.
+    /// # Errors
+    ///
+    /// [`AccountError::BadCredentials`] for a name that cannot exist (the
+    /// same answer as a wrong password), before any store call.
+    pub fn login_attempt(&self, raw_name: &str, client_ip: &str) -> Result<LoginAttempt, AccountError> {
+        let name = username::normalize(raw_name).map_err(|_| AccountError::BadCredentials)?;
+        let counters =
+            [keys::login_failures_for_user(&name), keys::login_failures_for_address(&client_bucket(client_ip))];
+        Ok(LoginAttempt { name, counters })
+    }
+
+    /// What a login reads first, with the session's load: a hit on the
+    /// name's and the address's failure counters (counted before the
+    /// password is looked at, so parallel guesses cannot slip past the
+    /// limit), then the user record. Three lookups.
+    pub fn login_lookups(&self, attempt: &LoginAttempt) -> Vec<Lookup> {
+        let window_seconds = self.config.failure_window_seconds;
+        let mut lookups: Vec<Lookup> =
+            attempt.counters.iter().map(|key| Lookup::Hit { key: key.clone(), window_seconds }).collect();
+        lookups.push(Lookup::Get(self.user_key(&attempt.name)));
+        lookups
+    }
+
+    /// Decides a login from what [`Accounts::login_lookups`] found (`found`
+    /// starts with it): the canonical username, or why not, and in either
+    /// case what to write with the session's save. Hits that turn out not
+    /// to be failures are taken back (refused for the limit: both; a
+    /// success: the name's failures are forgiven and the address's hit
+    /// taken back), so the counters hold failures. An old hash is upgraded
+    /// on success.
+    ///
+    /// The verdict's error is one of [`Accounts::authenticate`]'s.
+    pub async fn check_login(&self, attempt: &LoginAttempt, password: &str, found: &[Found]) -> Verdict<String> {
+        match self.judge_login(attempt, password, found).await {
+            Ok((name, writes)) => Verdict { result: Ok(name), writes },
+            Err((e, writes)) => Verdict { result: Err(e), writes },
+        }
+    }
+
+    async fn judge_login(
+        &self,
+        attempt: &LoginAttempt,
+        password: &str,
+        found: &[Found],
+    ) -> Result<(String, Vec<Write>), (AccountError, Vec<Write>)> {
+        let [user_counter, address_counter] = &attempt.counters;
+        let fail = |e: AccountError| (e, Vec::new());
+        let hits = hits(found, 2).map_err(fail)?;
+        let limits = [self.config.max_failures_per_user, self.config.max_failures_per_ip];
+        if let Some(wait) = retry_after(&hits, &limits, self.config.failure_window_seconds) {
+            let take_back = vec![Write::Decr(user_counter.clone()), Write::Decr(address_counter.clone())];
+            return Err((AccountError::RateLimited { retry_after_seconds: wait }, take_back));
+        }
+        let name = &attempt.name;
+        let stored = found.get(2).cloned().and_then(Found::into_value);
+        let (record, hash) = match stored.map(|bytes| parse_record(name, &bytes)).transpose().map_err(fail)? {
+            Some(user) if password.len() <= MAX_PASSWORD_BYTES => user,
+            _ => {
+                // Unknown user (or absurd password): spend the same work.
+                let _ = kdf::pbkdf2_sha256(password.as_bytes(), DECOY_SALT, self.config.iterations).await;
+                return Err(fail(AccountError::BadCredentials));
+            }
+        };
+        if !hash.verify(password).await.map_err(|e| fail(e.into()))? {
+            return Err(fail(AccountError::BadCredentials));
+        }
+        // A success forgives the name's failures and was no address failure.
+        let mut writes = vec![Write::Decr(address_counter.clone()), Write::Del(vec![user_counter.clone()])];
+        if hash.needs_rehash(self.config.iterations) {
+            let fresh = PasswordHash::create(password, self.config.iterations).await.map_err(|e| fail(e.into()))?;
+            let updated = UserRecord { password: fresh.to_text(), ..record };
+            let value = serde_json::to_string(&updated).map_err(|_| fail(AccountError::Record(name.clone())))?;
+            writes.push(Write::Put { key: self.user_key(name), value });
+        }
+        Ok((name.clone(), writes))
+    }
+
+    /// Checks a login; returns the canonical username: the halves above
+    /// with a round trip each ([`Accounts::login_lookups`], then the
+    /// verdict's writes).
     ///
     /// # Errors
     ///
@@ -158,82 +264,38 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// [`AccountError::Hash`] or [`AccountError::Record`] for an unreadable stored record,
     /// [`AccountError::Store`] when the store fails.
     pub async fn authenticate(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
-        // An invalid name cannot exist: same answer as a wrong password.
-        let name = username::normalize(raw_name).map_err(|_| AccountError::BadCredentials)?;
-        let counters =
-            [keys::login_failures_for_user(&name), keys::login_failures_for_address(&client_bucket(client_ip))];
-        let limits = [self.config.max_failures_per_user, self.config.max_failures_per_ip];
-        let window = self.config.failure_window_seconds;
-        let hits = self.store.hit_counters(&counters, window).await?;
-        if let Some(wait) = retry_after(&hits, &limits, window) {
-            self.store.settle_counters(&[], &counters).await?;
-            return Err(AccountError::RateLimited { retry_after_seconds: wait });
-        }
-
-        let ok = match self.load_user(&name).await? {
-            Some((record, hash)) if password.len() <= MAX_PASSWORD_BYTES => {
-                let ok = hash.verify(password).await?;
-                if ok && hash.needs_rehash(self.config.iterations) {
-                    let fresh = PasswordHash::create(password, self.config.iterations).await?;
-                    let updated = UserRecord { password: fresh.to_text(), ..record };
-                    let json = serde_json::to_string(&updated).map_err(|_| AccountError::Record(name.clone()))?;
-                    self.store.put(&self.user_key(&name), &json).await?;
-                }
-                ok
-            }
-            _ => {
-                // Unknown user (or absurd password): spend the same work.
-                let _ = kdf::pbkdf2_sha256(password.as_bytes(), DECOY_SALT, self.config.iterations).await;
-                false
-            }
-        };
-        if !ok {
-            return Err(AccountError::BadCredentials);
-        }
-        // A success forgives the name's failures and was no IP failure.
-        self.store.settle_counters(&counters[..1], &counters[1..]).await?;
-        Ok(name)
+        let attempt = self.login_attempt(raw_name, client_ip)?;
+        let fetched = self.store.read(None, false, &self.login_lookups(&attempt)).await?;
+        let verdict = self.check_login(&attempt, password, &fetched.found).await;
+        self.store.write(None, &verdict.writes).await?;
+        verdict.result
     }
 
-    async fn load_user(&self, name: &str) -> Result<Option<(UserRecord, PasswordHash)>, AccountError> {
-        let Some(bytes) = self.store.get(&self.user_key(name)).await? else {
-            return Ok(None);
-        };
-        let record: UserRecord = serde_json::from_slice(&bytes).map_err(|_| AccountError::Record(name.into()))?;
-        let hash = PasswordHash::parse(&record.password)?;
-        Ok(Some((record, hash)))
-    }
-
-    /// Forgets ids in `name`'s session index whose sessions no longer exist
-    /// (`session_prefix` + id: expired, logged out, destroyed), checking at
-    /// most [`PRUNE_BATCH`] of them besides `keep` (the session just logged
-    /// in): `SMEMBERS`, then a pipeline of `EXISTS`, then `SREM` when some
-    /// are gone. The index is written by the save that creates a logged-in
-    /// session ([`crate::session::Session::add_to_index`]), not here; this
-    /// only keeps it from growing, so it can run after the answer.
-    ///
-    /// # Errors
-    ///
-    /// [`AccountError::Store`] when the store fails; nothing but dead ids is ever removed.
-    pub async fn prune_index(&self, name: &str, keep: &str, session_prefix: &str) -> Result<(), AccountError> {
-        let index = keys::user_sessions(name);
-        // At most PRUNE_BATCH other ids are checked per login, so a user with
-        // very many live sessions does not make every login slower.
-        let others: Vec<String> =
-            self.store.members(&index).await?.into_iter().filter(|id| id != keep).take(PRUNE_BATCH).collect();
-        if others.is_empty() {
-            return Ok(());
+    /// The write that forgets ids in `name`'s session index whose sessions
+    /// no longer exist (`session_prefix` + id: expired, logged out,
+    /// destroyed), given the index's `members` as read with the session
+    /// (a [`Lookup::Members`] of [`keys::user_sessions`]); at most
+    /// [`PRUNE_BATCH`] of them besides `keep` (the session just logged in)
+    /// are checked. `None` when there is nothing to check. The index is
+    /// written by the save that creates a logged-in session
+    /// ([`crate::session::Session::add_to_index`]), not here; this only
+    /// keeps it from growing, and removes nothing but dead ids.
+    pub fn prune_write(&self, name: &str, members: Vec<String>, keep: &str, session_prefix: &str) -> Option<Write> {
+        // At most PRUNE_BATCH other ids per login, so a user with very many
+        // live sessions does not make every login slower.
+        let members: Vec<String> = members.into_iter().filter(|id| id != keep).take(PRUNE_BATCH).collect();
+        if members.is_empty() {
+            return None;
         }
-        let session_keys: Vec<String> = others.iter().map(|id| keys::session(session_prefix, id)).collect();
-        let alive = self.store.exist(&session_keys).await?;
-        let dead: Vec<String> = others.into_iter().zip(alive).filter(|(_, a)| !a).map(|(id, _)| id).collect();
-        self.store.remove_from_set(&index, &dead).await?;
-        Ok(())
+        let member_keys = members.iter().map(|id| keys::session(session_prefix, id)).collect();
+        Some(Write::Prune(PruneIndex { index: keys::user_sessions(name), members, member_keys }))
     }
 
     /// Logout everywhere: deletes every indexed session of `name`, the
     /// index itself and the sessions in `also` (the caller's own, indexed
-    /// or not) in one atomic step, after reading the index: two round trips.
+    /// or not) in one atomic step, after reading the index: two round trips,
+    /// or one when the caller read the index already (`members`, e.g. with
+    /// the session's load).
     /// A login that indexes a session between the read and the step makes
     /// the step find the index changed; it is then tried again with the
     /// members it found (up to [`SAVE_ATTEMPTS`] times), so no session that
@@ -249,9 +311,13 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         name: &str,
         session_prefix: &str,
         also: &[String],
+        members: Option<Vec<String>>,
     ) -> Result<u64, AccountError> {
         let index = keys::user_sessions(name);
-        let mut members = self.store.members(&index).await?;
+        let mut members = match members {
+            Some(members) => members,
+            None => self.store.members(&index).await?,
+        };
         for attempt in 0..SAVE_ATTEMPTS {
             let call = EndSessions {
                 index: index.clone(),
@@ -287,9 +353,72 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     ///
     /// [`AccountError::Store`] when the store fails.
     pub async fn counter(&self, name: &str, counter: &str) -> Result<i64, AccountError> {
-        let stored = self.store.get(&keys::user_counter(counter, name)).await?;
-        Ok(stored.and_then(|b| String::from_utf8(b).ok()).and_then(|t| t.parse().ok()).unwrap_or(0))
+        Ok(counter_value(self.store.get(&keys::user_counter(counter, name)).await?))
     }
+}
+
+/// A login under way: its canonical name and the counters it counts
+/// against ([`Accounts::login_attempt`]).
+#[derive(Debug, Clone)]
+pub struct LoginAttempt {
+    name: String,
+    /// The name's failures, then the address's.
+    counters: [String; 2],
+}
+
+impl LoginAttempt {
+    /// The canonical username tried.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// An account decision and the writes it needs whatever it is (a refused
+/// login still takes back its hits).
+#[derive(Debug)]
+pub struct Verdict<T> {
+    /// The decision.
+    pub result: Result<T, AccountError>,
+    /// What to write, with the session's save or alone.
+    pub writes: Vec<Write>,
+}
+
+/// The outcome of a registration's [`Write::Create`]: the name, or
+/// [`AccountError::Taken`] when the record existed.
+///
+/// # Errors
+///
+/// [`AccountError::Taken`] when the name exists, [`AccountError::Store`] when `written` is not a
+/// create's result.
+pub fn registered(name: String, written: Option<&Written>) -> Result<String, AccountError> {
+    match written {
+        Some(Written::Created(true)) => Ok(name),
+        Some(Written::Created(false)) => Err(AccountError::Taken),
+        _ => Err(AccountError::Store(crate::store::batch::short_batch())),
+    }
+}
+
+/// A counter's value as stored (text digits); 0 when it was never counted
+/// or holds something else.
+pub fn counter_value(stored: Option<Vec<u8>>) -> i64 {
+    stored.and_then(|b| String::from_utf8(b).ok()).and_then(|t| t.parse().ok()).unwrap_or(0)
+}
+
+/// The first `n` of `found` as rate-limit hits.
+fn hits(found: &[Found], n: usize) -> Result<Vec<CounterHit>, AccountError> {
+    let hits: Vec<CounterHit> = found.iter().take(n).filter_map(Found::hit).collect();
+    match hits.len() == n {
+        true => Ok(hits),
+        // Fail closed: a limit is never skipped for a missing count.
+        false => Err(AccountError::Store(crate::store::batch::short_batch())),
+    }
+}
+
+/// A stored user record and its hash.
+fn parse_record(name: &str, bytes: &[u8]) -> Result<(UserRecord, PasswordHash), AccountError> {
+    let record: UserRecord = serde_json::from_slice(bytes).map_err(|_| AccountError::Record(name.into()))?;
+    let hash = PasswordHash::parse(&record.password)?;
+    Ok((record, hash))
 }
 
 /// The address a limit counts against: an IPv4 address as it is, an IPv6

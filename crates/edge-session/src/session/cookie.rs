@@ -266,18 +266,24 @@ pub fn verified_session_id(header: Option<&str>, name: &str, secrets: &Secrets) 
 /// jshttp/cookie's order (Domain, Path, Expires, HttpOnly, Secure,
 /// Partitioned, Priority, SameSite). Max-Age is never sent.
 pub fn set_cookie_header(name: &str, sid: &str, secrets: &Secrets, cookie: &SessionCookie) -> String {
-    let value = format!("{SIGNED_PREFIX}{}", secrets.sign(sid));
-    let mut out = format!("{name}={}", utf8_percent_encode(&value, URI_COMPONENT));
-    write_attributes(&mut out, cookie, cookie.expires);
-    out
+    cookie_header(name, &format!("{SIGNED_PREFIX}{}", secrets.sign(sid)), cookie, cookie.expires)
 }
 
 /// A `Set-Cookie` value that makes the browser drop the cookie: same name
 /// and attributes (a browser only replaces a cookie with the same Domain,
 /// Path and, for CHIPS, Partitioned), empty value, an Expires in 1970.
 pub fn clear_cookie_header(name: &str, cookie: &SessionCookie) -> String {
-    let mut out = format!("{name}=");
-    write_attributes(&mut out, cookie, Some(0));
+    cookie_header(name, "", cookie, Some(0))
+}
+
+/// A `Set-Cookie` value as jshttp/cookie's `serialize` writes it:
+/// `name=encodeURIComponent(value)`, then `cookie`'s attributes in its
+/// order with `expires` (Unix milliseconds; `None`: a browser-session
+/// cookie) as Expires. The session cookie's own lines, and any cookie sent
+/// beside it with the same attributes, are written here.
+pub fn cookie_header(name: &str, value: &str, cookie: &SessionCookie, expires: Option<Millis>) -> String {
+    let mut out = format!("{name}={}", utf8_percent_encode(value, URI_COMPONENT));
+    write_attributes(&mut out, cookie, expires);
     out
 }
 

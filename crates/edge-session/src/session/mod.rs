@@ -17,7 +17,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::keys;
-use crate::store::{Digest, IndexEntry, Loaded, Save, SaveOutcome, SessionStore, StoreError, Ttl};
+use crate::store::{
+    Digest, Found, IndexEntry, Loaded, Lookup, Save, SaveOutcome, SessionStore, StoreError, Ttl, Write, Written,
+};
 use cookie::{Secrets, VerifiedSessionId};
 use decide::{Facts, Policy};
 use document::{DocumentError, FieldError, Millis, SameSite, SessionCookie, SessionDocument};
@@ -274,6 +276,10 @@ pub struct Session {
     counted: Option<i64>,
     /// The key's PTTL read with the document (`touchAfter` only).
     loaded_pttl_ms: Option<i64>,
+    /// Writes to send with the next store write (`also_write`).
+    also: Vec<Write>,
+    /// What those writes did, once sent.
+    written: Vec<Written>,
 }
 
 impl Session {
@@ -400,6 +406,23 @@ impl Session {
         self.counted
     }
 
+    /// Sends `write` with the session's next store write, in the same round
+    /// trip: with its save, or, when the commit has nothing of the
+    /// session's own to write before the answer, alone at the commit. Not
+    /// atomic with the save, and sent once even when the save is tried
+    /// again after a conflict: for changes that stand on their own (a new
+    /// user record, settled rate-limit counters). What it did is
+    /// [`Session::written`] after the commit.
+    pub fn also_write(&mut self, write: Write) {
+        self.also.push(write);
+    }
+
+    /// What the writes of [`Session::also_write`] did, in order; empty
+    /// before they were sent.
+    pub fn written(&self) -> &[Written] {
+        &self.written
+    }
+
     /// Applies this request's changes again, in order, to the current
     /// document (a newer one than they were first made on).
     fn replay(&mut self, now: Millis) -> Result<(), SessionError> {
@@ -462,6 +485,12 @@ impl Session {
     /// after [`Sessions::destroy`].
     pub fn mark_destroyed(&mut self) {
         self.state = State::Destroyed;
+    }
+
+    /// Whether the session has ended in this request (destroyed, unset, or
+    /// [`Session::mark_destroyed`]): the browser keeps no session after it.
+    pub fn is_ended(&self) -> bool {
+        !matches!(self.state, State::Live)
     }
 
     /// express-session's `req.session = null`: what happens to the stored
@@ -634,17 +663,18 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         keys::session(&self.config.prefix, sid.as_str())
     }
 
-    /// The stored bytes of the session a verified cookie names. The only
-    /// store read keyed by client input, and it takes only a
-    /// [`VerifiedSessionId`]: an id a client made up cannot reach it.
-    /// With `touchAfter`, the key's PTTL comes with it, in the same round
-    /// trip.
-    async fn fetch(&self, sid: &VerifiedSessionId) -> Result<Option<(Vec<u8>, Option<i64>)>, StoreError> {
-        let key = keys::session(&self.config.prefix, sid.as_str());
-        if self.config.touch_after_seconds == 0 {
-            return Ok(self.store.get(&key).await?.map(|b| (b, None)));
-        }
-        Ok(self.store.get_with_pttl(&key).await?.map(|(b, pttl)| (b, Some(pttl))))
+    /// The stored bytes of the session a verified cookie names, with the
+    /// lookups, in one round trip. The only store read keyed by client
+    /// input, and it takes only a [`VerifiedSessionId`]: an id a client made
+    /// up cannot reach it. With `touchAfter`, the key's PTTL comes with it.
+    async fn fetch(
+        &self,
+        sid: Option<&VerifiedSessionId>,
+        lookups: &[Lookup],
+    ) -> Result<(Option<(Vec<u8>, Option<i64>)>, Vec<Found>), StoreError> {
+        let key = sid.map(|sid| keys::session(&self.config.prefix, sid.as_str()));
+        let fetched = self.store.read(key.as_deref(), self.config.touch_after_seconds > 0, lookups).await?;
+        Ok((fetched.session, fetched.found))
     }
 
     /// Resolves the request's session: a verified cookie whose id the store
@@ -663,29 +693,48 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         now: Millis,
         request_secure: bool,
     ) -> Result<Session, SessionError> {
+        Ok(self.load_with(cookie_header, now, request_secure, &[]).await?.0)
+    }
+
+    /// [`Sessions::load`], with `lookups` in the same round trip (the
+    /// request's other reads: a user record, a counter, a rate-limit hit),
+    /// and what they found, in order. Without a valid cookie the lookups
+    /// are still made (alone).
+    ///
+    /// # Errors
+    ///
+    /// As [`Sessions::load`].
+    pub async fn load_with(
+        &self,
+        cookie_header: Option<&str>,
+        now: Millis,
+        request_secure: bool,
+        lookups: &[Lookup],
+    ) -> Result<(Session, Vec<Found>), SessionError> {
         let cfg = self.config;
         // Trust boundary: an unsigned or forged cookie yields `None` here and
-        // the store is not consulted at all for it.
-        let Some(verified) = cookie::verified_session_id(cookie_header, &cfg.cookie_name, &cfg.secrets) else {
+        // the store is not consulted for it (only for the lookups).
+        let verified = cookie::verified_session_id(cookie_header, &cfg.cookie_name, &cfg.secrets);
+        let (stored, found) = self.fetch(verified.as_ref(), lookups).await?;
+        let Some(verified) = verified else {
             let sent = cookie_header.and_then(|h| cookie::find_cookie(h, &cfg.cookie_name)).is_some();
             self.outcome.set(Some(if sent { LoadOutcome::Tampered } else { LoadOutcome::New }));
-            return Ok(self.generate(None, now, request_secure, None));
+            return Ok((self.generate(None, now, request_secure, None), found));
         };
-        let stored = self.fetch(&verified).await?;
         let sid = SessionId::from(verified);
         let Some((bytes, pttl_ms)) = stored else {
             // Signed by us but unknown to the store (expired, destroyed):
             // start over under a fresh id. The cookie's id is never adopted,
             // so a client cannot choose the id of its next session.
             self.outcome.set(Some(LoadOutcome::Miss));
-            return Ok(self.generate(Some(sid), now, request_secure, None));
+            return Ok((self.generate(Some(sid), now, request_secure, None), found));
         };
-        match SessionDocument::parse(&bytes) {
+        let session = match SessionDocument::parse(&bytes) {
             Ok(doc) => {
                 let expired = doc.cookie.expires.is_some_and(|e| e <= now);
                 self.outcome.set(Some(if expired { LoadOutcome::Expired } else { LoadOutcome::Hit }));
                 let original = loaded_fingerprint(&doc);
-                Ok(Session {
+                Session {
                     stored: Some(Loaded { key: self.key(&sid), digest: Digest::of(&bytes) }),
                     id: sid.clone(),
                     cookie_id: Some(sid.clone()),
@@ -704,7 +753,9 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     counter: None,
                     counted: None,
                     loaded_pttl_ms: pttl_ms,
-                })
+                    also: Vec::new(),
+                    written: Vec::new(),
+                }
             }
             Err(err) => {
                 self.outcome.set(Some(LoadOutcome::Unreadable));
@@ -713,9 +764,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 // overwritten or deleted here, so nothing that might be
                 // recovered is lost, and it expires by its own TTL.
                 let notice = corrupt_notice(&self.key(&sid), &err);
-                Ok(self.generate(Some(sid), now, request_secure, Some(notice)))
+                self.generate(Some(sid), now, request_secure, Some(notice))
             }
-        }
+        };
+        Ok((session, found))
     }
 
     fn generate(
@@ -746,6 +798,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             counter: None,
             counted: None,
             loaded_pttl_ms: None,
+            also: Vec::new(),
+            written: Vec::new(),
         }
     }
 
@@ -910,7 +964,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 limit: document::MAX_DOCUMENT_BYTES,
             });
         }
-        match self.store.save(&save).await? {
+        let also = std::mem::take(&mut s.also);
+        let wrote = self.store.write(Some(&save), &also).await?;
+        s.written.extend(wrote.written);
+        match wrote.saved.ok_or_else(crate::store::batch::short_batch)? {
             SaveOutcome::Saved(counted) => {
                 s.stored = (save.ttl != Ttl::Expired)
                     .then(|| Loaded { key: save.key, digest: Digest::of(save.document.as_bytes()) });
@@ -1008,7 +1065,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         match s.state {
             State::Live => {}
             State::Destroyed => {
-                self.store.del(&s.retired).await?;
+                let retired = std::mem::take(&mut s.retired);
+                self.send_also(s, retired).await?;
                 // Unlike express-session, also tell the browser to drop the
                 // cookie: it names a session that no longer exists. (A
                 // Secure cookie cannot be cleared over plain http either.)
@@ -1020,7 +1078,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 if cfg.unset == Unset::Destroy {
                     doomed.push(self.key(&s.id));
                 }
-                self.store.del(&doomed).await?;
+                self.send_also(s, doomed).await?;
                 return Ok(None);
             }
         }
@@ -1051,7 +1109,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             } else if !s.retired.is_empty() {
                 // Not saved (e.g. `saveUninitialized: false`), but a
                 // regenerate or rotate ended these keys.
-                self.store.del(&std::mem::take(&mut s.retired)).await?;
+                let retired = std::mem::take(&mut s.retired);
+                self.send_also(s, retired).await?;
             }
             if !save && decide::should_touch(cfg.policy, facts) && !cfg.disable_touch && !cfg.disable_ttl {
                 // EXPIRE never creates a key: a touch cannot bring back a
@@ -1070,9 +1129,28 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             }
             break facts;
         };
+        // The writes that came with the request and found no save to go with.
+        self.send_also(s, Vec::new()).await?;
         let send = decide::should_set_cookie(cfg.policy, facts)
             && decide::may_send_cookie(s.doc.cookie.secure == Some(true), s.request_secure);
         Ok(send.then(|| cookie::set_cookie_header(&cfg.cookie_name, s.id.as_str(), &cfg.secrets, &s.doc.cookie)))
+    }
+}
+
+impl<S: SessionStore> Sessions<'_, S> {
+    /// Sends the session's [`Session::also_write`]s that are still waiting,
+    /// and a `DEL` of `doomed` keys (none: nothing), in one round trip; no
+    /// call when there is nothing to send.
+    async fn send_also(&self, s: &mut Session, doomed: Vec<String>) -> Result<(), StoreError> {
+        let mut also = std::mem::take(&mut s.also);
+        let deletes = !doomed.is_empty();
+        if deletes {
+            also.insert(0, Write::Del(doomed));
+        }
+        let wrote = self.store.write(None, &also).await?;
+        // The DEL's own result is not the caller's.
+        s.written.extend(wrote.written.into_iter().skip(usize::from(deletes)));
+        Ok(())
     }
 }
 

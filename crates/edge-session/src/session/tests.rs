@@ -2,7 +2,7 @@
 //! request, against the in-memory store that logs commands.
 
 use super::*;
-use crate::store::MemoryStore;
+use crate::store::{Fetched, MemoryStore, Wrote};
 use crate::testing::block_on;
 
 const NOW: Millis = 1_795_414_947_103;
@@ -426,14 +426,16 @@ impl SessionStore for Busy {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.0.get(key).await
     }
-    async fn get_with_pttl(&self, key: &str) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
-        self.0.get_with_pttl(key).await
+    async fn read(&self, key: Option<&str>, with_pttl: bool, lookups: &[Lookup]) -> Result<Fetched, StoreError> {
+        self.0.read(key, with_pttl, lookups).await
     }
-    async fn save(&self, save: &Save) -> Result<SaveOutcome, StoreError> {
-        self.1.set(self.1.get() + 1);
-        let other = NEWER.replace(r#""views":5"#, &format!(r#""views":{}"#, 100 + self.1.get()));
-        self.0.insert_raw(&save.key, other.as_bytes(), Some(10));
-        self.0.save(save).await
+    async fn write(&self, save: Option<&Save>, also: &[Write]) -> Result<Wrote, StoreError> {
+        if let Some(save) = save {
+            self.1.set(self.1.get() + 1);
+            let other = NEWER.replace(r#""views":5"#, &format!(r#""views":{}"#, 100 + self.1.get()));
+            self.0.insert_raw(&save.key, other.as_bytes(), Some(10));
+        }
+        self.0.write(save, also).await
     }
     async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError> {
         self.0.expire(key, ttl_seconds).await

@@ -11,8 +11,25 @@
 //! Each check panics with the name of the call that misbehaved: this is a
 //! test suite, to be called from `#[test]` functions.
 
-use super::script::{Digest, EndOutcome, EndSessions, IndexEntry, Loaded, Save, SaveOutcome, Ttl};
-use super::{AccountStore, CounterHit, SessionStore};
+use super::batch::{Found, Lookup, Write, Written};
+use super::script::{Digest, EndOutcome, EndSessions, IndexEntry, Loaded, PruneIndex, Save, SaveOutcome, Ttl};
+use super::{AccountStore, CounterHit, Fetched, SessionStore};
+
+/// A session's bytes and PTTL, read alone.
+async fn get_with_pttl<S: SessionStore>(store: &S, key: &str) -> Option<(Vec<u8>, Option<i64>)> {
+    store.read(Some(key), true, &[]).await.unwrap().session
+}
+
+/// Writes `writes` alone; what they did.
+async fn write_all<S: SessionStore>(store: &S, writes: &[Write]) -> Vec<Written> {
+    store.write(None, writes).await.unwrap().written
+}
+
+/// Rate-limit hits on `keys` with a window of `window_seconds`, alone.
+async fn hit<S: SessionStore>(store: &S, keys: &[&String], window_seconds: u64) -> Vec<CounterHit> {
+    let lookups: Vec<Lookup> = keys.iter().map(|k| Lookup::Hit { key: (*k).clone(), window_seconds }).collect();
+    store.read(None, false, &lookups).await.unwrap().found.iter().filter_map(Found::hit).collect()
+}
 
 /// A save of a new session's document at `key`.
 fn create(key: &str, document: &str, ttl: Ttl) -> Save {
@@ -39,9 +56,12 @@ pub async fn run_all<S: SessionStore>(store: &S, prefix: &str) {
     let saved = |o: SaveOutcome, what: &str| assert_eq!(o, SaveOutcome::Saved(None), "{what}");
     saved(store.save(&create(&key("a"), doc, Ttl::Seconds(60))).await.unwrap(), "save of a new session");
     assert_eq!(store.get(&key("a")).await.unwrap().as_deref(), Some(doc.as_bytes()), "GET after save");
-    let (bytes, pttl) = store.get_with_pttl(&key("a")).await.unwrap().expect("GET+PTTL of an existing key");
+    let (bytes, pttl) = get_with_pttl(store, &key("a")).await.expect("GET+PTTL of an existing key");
+    let pttl = pttl.expect("a PTTL when asked for");
     assert_eq!((bytes.as_slice(), pttl > 55_000 && pttl <= 60_000), (doc.as_bytes(), true), "GET+PTTL: {pttl}");
-    assert_eq!(store.get_with_pttl(&key("missing")).await.unwrap(), None, "GET+PTTL of a missing key");
+    assert_eq!(get_with_pttl(store, &key("missing")).await, None, "GET+PTTL of a missing key");
+    assert_eq!(store.read(Some(&key("a")), false, &[]).await.unwrap().session.map(|s| s.1), Some(None), "GET alone");
+    assert_eq!(store.read(None, false, &[]).await.unwrap(), Fetched::default(), "a read of nothing");
     assert_eq!(
         store.save(&create(&key("a"), "{}", Ttl::Seconds(60))).await.unwrap(),
         SaveOutcome::Taken,
@@ -123,28 +143,64 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     assert_eq!(store.pttl(&key("ttl")).await.unwrap(), -1, "a save without a TTL drops the TTL");
     store.save(&update(&key("ttl"), b"y", "x", Ttl::Seconds(60))).await.unwrap();
 
-    // create is SET NX without TTL; put overwrites without TTL.
-    assert!(store.create(&key("user"), "first").await.unwrap(), "create of a new key");
-    assert!(!store.create(&key("user"), "second").await.unwrap(), "create of an existing key");
-    assert_eq!(store.get(&key("user")).await.unwrap().as_deref(), Some(&b"first"[..]), "create keeps the first");
-    assert_eq!(store.pttl(&key("user")).await.unwrap(), -1, "create sets no TTL");
-    store.put(&key("user"), "third").await.unwrap();
-    assert_eq!(store.get(&key("user")).await.unwrap().as_deref(), Some(&b"third"[..]), "put overwrites");
-    assert_eq!(store.pttl(&key("user")).await.unwrap(), -1, "put sets no TTL");
+    // Create is SET NX without TTL; Put overwrites without TTL.
+    let user = key("user");
+    let record = |v: &str| Write::Create { key: user.clone(), value: v.into() };
+    assert_eq!(write_all(store, &[record("first")]).await, [Written::Created(true)], "create of a new key");
+    assert_eq!(write_all(store, &[record("second")]).await, [Written::Created(false)], "create of an existing key");
+    assert_eq!(store.get(&user).await.unwrap().as_deref(), Some(&b"first"[..]), "create keeps the first");
+    assert_eq!(store.pttl(&user).await.unwrap(), -1, "create sets no TTL");
+    let put = Write::Put { key: user.clone(), value: "third".into() };
+    assert_eq!(write_all(store, &[put]).await, [Written::Done], "put");
+    assert_eq!(store.get(&user).await.unwrap().as_deref(), Some(&b"third"[..]), "put overwrites");
+    assert_eq!(store.pttl(&user).await.unwrap(), -1, "put sets no TTL");
 
     // Counters: the first hit starts the window, later hits keep it.
     let (c1, c2) = (key("counter1"), key("counter2"));
-    let hits = store.hit_counters(&[c1.clone(), c2.clone()], 60).await.unwrap();
+    let hits = hit(store, &[&c1, &c2], 60).await;
     assert_eq!(hits.iter().map(|h| h.count).collect::<Vec<_>>(), [1, 1], "first hits");
     assert!(hits.iter().all(|h| within(h.pttl_ms, 60)), "the first hit starts the window: {hits:?}");
-    let hits = store.hit_counters(&[c1.clone(), c2.clone()], 3600).await.unwrap();
+    let hits = hit(store, &[&c1, &c2], 3600).await;
     assert_eq!(hits.iter().map(|h| h.count).collect::<Vec<_>>(), [2, 2], "second hits");
     assert!(hits.iter().all(|h| within(h.pttl_ms, 60)), "a later hit keeps the window: {hits:?}");
-    // settle: DECR some, DEL others, in one call.
-    store.settle_counters(std::slice::from_ref(&c2), std::slice::from_ref(&c1)).await.unwrap();
-    let hits: Vec<CounterHit> = store.hit_counters(&[c1.clone(), c2.clone()], 60).await.unwrap();
+    // Settled: DECR one, DEL the other, in one round trip.
+    let settle = [Write::Decr(c1.clone()), Write::Del(vec![c2.clone()])];
+    assert_eq!(write_all(store, &settle).await, [Written::Done, Written::Done], "DECR and DEL");
+    let hits = hit(store, &[&c1, &c2], 60).await;
     assert_eq!(hits.iter().map(|h| h.count).collect::<Vec<_>>(), [2, 1], "after DECR of one and DEL of the other");
-    store.settle_counters(&[], &[]).await.unwrap();
+    assert_eq!(write_all(store, &[]).await, [], "a write of nothing");
+
+    // A session, a value, a set and a hit in one read; a save and a write in one write.
+    let both = store
+        .read(
+            Some(&user),
+            true,
+            &[
+                Lookup::Get(c1.clone()),
+                Lookup::Members(key("no-set")),
+                Lookup::Hit { key: c2.clone(), window_seconds: 60 },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(both.session, Some((b"third".to_vec(), Some(-1))), "the session of a read with lookups");
+    assert_eq!(
+        both.found,
+        [
+            Found::Value(Some(b"2".to_vec())),
+            Found::Members(vec![]),
+            Found::Hit(CounterHit { count: 2, pttl_ms: both.found[2].hit().map_or(0, |h| h.pttl_ms) })
+        ],
+        "lookups in order"
+    );
+    let wrote =
+        store.write(Some(&create(&key("pair"), "{}", Ttl::Seconds(60))), &[Write::Decr(c2.clone())]).await.unwrap();
+    assert_eq!(
+        (wrote.saved, wrote.written),
+        (Some(SaveOutcome::Saved(None)), vec![Written::Done]),
+        "a save with a write"
+    );
+    store.del(&[key("pair")]).await.unwrap();
 
     // incr counts from nothing and keeps no TTL.
     let beers = key("beers");
@@ -160,6 +216,7 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
         index: Some(IndexEntry { set: set.clone(), member: id.into() }),
         ..create(&key(&format!("indexed-{id}")), "{}", Ttl::Seconds(60))
     };
+    let exists = |k: String| async move { store.pttl(&k).await.unwrap() != -2 };
     store.save(&indexed("a")).await.unwrap();
     assert!(store.expire(&set, 600).await.unwrap());
     store.save(&indexed("b")).await.unwrap();
@@ -169,17 +226,25 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     listed.sort();
     assert_eq!(listed, ["a", "b"], "members");
     assert_eq!(store.members(&key("no-set")).await.unwrap(), Vec::<String>::new(), "members of a missing set");
+    // Pruned: members whose session key is gone go, others stay.
+    let prune = |members: &[&str]| {
+        Write::Prune(PruneIndex {
+            index: set.clone(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+            member_keys: members.iter().map(|m| key(&format!("indexed-{m}"))).collect(),
+        })
+    };
+    store.save(&indexed("a")).await.unwrap();
     assert_eq!(
-        store.exist(&[set.clone(), beers.clone(), key("missing")]).await.unwrap(),
-        [true, true, false],
-        "exist, in key order"
+        write_all(store, &[prune(&["a", "b", "zzz"])]).await,
+        [Written::Pruned(1)],
+        "prune of one gone of three"
     );
-    assert_eq!(store.exist(&[]).await.unwrap(), Vec::<bool>::new(), "exist of nothing");
-    store.remove_from_set(&set, &["a".into(), "zzz".into()]).await.unwrap();
-    assert_eq!(store.members(&set).await.unwrap(), ["b"], "remove_from_set");
-    store.remove_from_set(&set, &[]).await.unwrap();
-    store.remove_from_set(&set, &["b".into()]).await.unwrap();
-    assert_eq!(store.exist(std::slice::from_ref(&set)).await.unwrap(), [false], "a set without members is gone");
+    assert_eq!(store.members(&set).await.unwrap(), ["a"], "a live session's id stays");
+    store.del(&[key("indexed-a")]).await.unwrap();
+    assert_eq!(write_all(store, &[prune(&["a"])]).await, [Written::Pruned(1)], "prune of the last");
+    assert!(!exists(set.clone()).await, "a set without members is gone");
+    assert!(exists(beers.clone()).await && !exists(key("missing")).await, "PTTL tells what exists");
 
     // DEL removes sets as well as strings.
     store.save(&indexed("c")).await.unwrap();
@@ -212,10 +277,8 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     }
     assert!(store.get(&key("s1")).await.unwrap().is_some(), "a stale end_sessions ends nothing");
     assert_eq!(store.end_sessions(&end(&["s2", "s1"])).await.unwrap(), EndOutcome::Ended(3), "end_sessions");
-    assert_eq!(
-        store.exist(&[index.clone(), key("s1"), key("s2"), key("own")]).await.unwrap(),
-        [false; 4],
-        "end_sessions deletes the set and every session"
-    );
+    for k in [index.clone(), key("s1"), key("s2"), key("own")] {
+        assert!(!exists(k).await, "end_sessions deletes the set and every session");
+    }
     assert_eq!(store.end_sessions(&end(&[])).await.unwrap(), EndOutcome::Ended(0), "end_sessions of no set");
 }

@@ -8,9 +8,10 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 
-use super::script::{Digest, EndOutcome, EndSessions, Save, SaveOutcome, ScriptCall, Ttl};
+use super::batch::{Found, Lookup, Write, Written};
+use super::script::{Digest, EndOutcome, EndSessions, PruneIndex, Save, SaveOutcome, ScriptCall, Ttl};
 use super::transport::TransportError;
-use super::{AccountStore, CounterHit, SessionStore, StoreError};
+use super::{AccountStore, CounterHit, Fetched, SessionStore, StoreError, Wrote};
 
 /// A stored value and its TTL in seconds.
 type Entry = (Vec<u8>, Option<u64>);
@@ -76,22 +77,12 @@ fn add(data: &mut HashMap<String, Entry>, key: &str, by: i64) -> i64 {
     n
 }
 
-impl SessionStore for MemoryStore {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.record(format!("GET {key}"))?;
-        Ok(self.data.borrow().get(key).map(|(v, _)| v.clone()))
-    }
-
-    async fn get_with_pttl(&self, key: &str) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
-        self.record(format!("GET+PTTL {key}"))?;
-        Ok(self.data.borrow().get(key).map(|(v, ttl)| (v.clone(), ttl.map_or(-1, |t| t as i64 * 1000))))
-    }
-
+impl MemoryStore {
     /// What `scripts/save.lua` does, step for step (the conformance suite
     /// holds the two to the same answers). Logged as `SAVE key [EX t]`, or
     /// `SAVE key DEL` for an expired session, with ` (conflict)`, ` (gone)`
     /// or ` (taken)` when nothing was written.
-    async fn save(&self, save: &Save) -> Result<SaveOutcome, StoreError> {
+    fn save_one(&self, save: &Save) -> Result<SaveOutcome, StoreError> {
         let line = match save.ttl {
             Ttl::Seconds(t) => format!("SAVE {} EX {t}", save.key),
             Ttl::Persist => format!("SAVE {}", save.key),
@@ -138,6 +129,122 @@ impl SessionStore for MemoryStore {
         Ok(SaveOutcome::Saved(counted))
     }
 
+    /// One [`Lookup`], as Redis answers its commands.
+    fn look_up(&self, lookup: &Lookup) -> Result<Found, StoreError> {
+        match lookup {
+            Lookup::Get(key) => {
+                self.record(format!("GET {key}"))?;
+                Ok(Found::Value(self.data.borrow().get(key).map(|(v, _)| v.clone())))
+            }
+            Lookup::Members(set) => {
+                self.record(format!("SMEMBERS {set}"))?;
+                Ok(Found::Members(
+                    self.sets.borrow().get(set).map(|(s, _)| s.iter().cloned().collect()).unwrap_or_default(),
+                ))
+            }
+            Lookup::Hit { key, window_seconds } => {
+                self.record(format!("INCR+EXPIRE NX+PTTL {key}"))?;
+                let mut data = self.data.borrow_mut();
+                let count = add(&mut data, key, 1);
+                // The first hit starts the window (EXPIRE NX).
+                let ttl = data.get_mut(key).map_or(*window_seconds, |e| *e.1.get_or_insert(*window_seconds));
+                Ok(Found::Hit(CounterHit { count, pttl_ms: ttl as i64 * 1000 }))
+            }
+        }
+    }
+
+    /// One [`Write`], as Redis (or, for a prune, `scripts/prune_index.lua`) does it.
+    fn write_one(&self, write: &Write) -> Result<Written, StoreError> {
+        let (mut data, mut sets) = match write {
+            Write::Create { key, .. } => self.record(format!("SET {key} NX")),
+            Write::Put { key, .. } => self.record(format!("SET {key}")),
+            Write::Decr(key) => self.record(format!("DECR {key}")),
+            Write::Del(keys) => self.record(format!("DEL {}", keys.join(" "))),
+            Write::Prune(call) => self.record(format!("PRUNE {}", call.index)),
+        }
+        .map(|()| (self.data.borrow_mut(), self.sets.borrow_mut()))?;
+        Ok(match write {
+            Write::Create { key, value } => {
+                let free = !data.contains_key(key) && !sets.contains_key(key);
+                if free {
+                    data.insert(key.clone(), (value.as_bytes().to_vec(), None));
+                }
+                Written::Created(free)
+            }
+            Write::Put { key, value } => {
+                sets.remove(key);
+                data.insert(key.clone(), (value.as_bytes().to_vec(), None));
+                Written::Done
+            }
+            Write::Decr(key) => {
+                add(&mut data, key, -1);
+                Written::Done
+            }
+            Write::Del(keys) => {
+                for k in keys {
+                    data.remove(k);
+                    sets.remove(k);
+                }
+                Written::Done
+            }
+            Write::Prune(PruneIndex { index, members, member_keys }) => {
+                let gone: Vec<&String> = members
+                    .iter()
+                    .zip(member_keys)
+                    .filter(|(_, k)| !data.contains_key(*k) && !sets.contains_key(*k))
+                    .map(|(m, _)| m)
+                    .collect();
+                let mut removed = 0;
+                if let Some((set, _)) = sets.get_mut(index) {
+                    removed = gone.iter().filter(|m| set.remove(**m)).count() as u64;
+                    // Redis deletes a set whose last member goes.
+                    if set.is_empty() {
+                        sets.remove(index);
+                    }
+                }
+                Written::Pruned(removed)
+            }
+        })
+    }
+}
+
+impl SessionStore for MemoryStore {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.record(format!("GET {key}"))?;
+        Ok(self.data.borrow().get(key).map(|(v, _)| v.clone()))
+    }
+
+    /// Logged as `GET key` (`GET+PTTL key` with the PTTL), then one line
+    /// per lookup: `GET key`, `SMEMBERS set`, `INCR+EXPIRE NX+PTTL key`.
+    async fn read(
+        &self,
+        session_key: Option<&str>,
+        with_pttl: bool,
+        lookups: &[Lookup],
+    ) -> Result<Fetched, StoreError> {
+        let session = match session_key {
+            Some(key) => {
+                self.record(format!("{} {key}", if with_pttl { "GET+PTTL" } else { "GET" }))?;
+                let pttl = |ttl: Option<u64>| with_pttl.then(|| ttl.map_or(-1, |t| t as i64 * 1000));
+                self.data.borrow().get(key).map(|(v, ttl)| (v.clone(), pttl(*ttl)))
+            }
+            None => None,
+        };
+        let found = lookups.iter().map(|l| self.look_up(l)).collect::<Result<_, _>>()?;
+        Ok(Fetched { session, found })
+    }
+
+    /// Logged as the save's line (`SAVE key …`), then one line per write:
+    /// `SET key NX`, `SET key`, `DECR key`, `DEL key…`, `PRUNE set`.
+    async fn write(&self, save: Option<&Save>, also: &[Write]) -> Result<Wrote, StoreError> {
+        let saved = match save {
+            Some(save) => Some(self.save_one(save)?),
+            None => None,
+        };
+        let written = also.iter().map(|w| self.write_one(w)).collect::<Result<_, _>>()?;
+        Ok(Wrote { saved, written })
+    }
+
     async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError> {
         self.record(format!("EXPIRE {key} {ttl_seconds}"))?;
         if let Some(entry) = self.data.borrow_mut().get_mut(key) {
@@ -165,51 +272,6 @@ impl SessionStore for MemoryStore {
 }
 
 impl AccountStore for MemoryStore {
-    async fn create(&self, key: &str, value: &str) -> Result<bool, StoreError> {
-        self.record(format!("SET {key} NX"))?;
-        let mut data = self.data.borrow_mut();
-        if data.contains_key(key) || self.sets.borrow().contains_key(key) {
-            return Ok(false);
-        }
-        data.insert(key.into(), (value.as_bytes().to_vec(), None));
-        Ok(true)
-    }
-
-    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.record(format!("SET {key}"))?;
-        self.sets.borrow_mut().remove(key);
-        self.data.borrow_mut().insert(key.into(), (value.as_bytes().to_vec(), None));
-        Ok(())
-    }
-
-    async fn hit_counters(&self, keys: &[String], window_seconds: u64) -> Result<Vec<CounterHit>, StoreError> {
-        self.record(format!("INCR+EXPIRE NX+PTTL {}", keys.join(" ")))?;
-        let mut data = self.data.borrow_mut();
-        Ok(keys
-            .iter()
-            .map(|k| {
-                let count = add(&mut data, k, 1);
-                // The first hit starts the window (EXPIRE NX).
-                let ttl = data.get_mut(k).map_or(window_seconds, |e| *e.1.get_or_insert(window_seconds));
-                CounterHit { count, pttl_ms: ttl as i64 * 1000 }
-            })
-            .collect())
-    }
-
-    async fn settle_counters(&self, delete: &[String], decrement: &[String]) -> Result<(), StoreError> {
-        self.record(format!("DECR {} + DEL {}", decrement.join(" "), delete.join(" ")))?;
-        let mut data = self.data.borrow_mut();
-        for k in decrement {
-            if data.contains_key(k) {
-                add(&mut data, k, -1);
-            }
-        }
-        for k in delete {
-            data.remove(k);
-        }
-        Ok(())
-    }
-
     async fn incr(&self, key: &str) -> Result<i64, StoreError> {
         self.record(format!("INCR {key}"))?;
         Ok(add(&mut self.data.borrow_mut(), key, 1))
@@ -236,27 +298,6 @@ impl AccountStore for MemoryStore {
         let ended =
             keys[1..].iter().filter(|k| data.remove(k.as_str()).is_some() | sets.remove(k.as_str()).is_some()).count();
         Ok(EndOutcome::Ended(ended as u64))
-    }
-
-    async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
-        self.record(format!("EXISTS {}", keys.join(" ")))?;
-        let (data, sets) = (self.data.borrow(), self.sets.borrow());
-        Ok(keys.iter().map(|k| data.contains_key(k) || sets.contains_key(k)).collect())
-    }
-
-    async fn remove_from_set(&self, set: &str, members: &[String]) -> Result<(), StoreError> {
-        self.record(format!("SREM {set} {}", members.join(" ")))?;
-        let mut sets = self.sets.borrow_mut();
-        if let Some((s, _)) = sets.get_mut(set) {
-            for m in members {
-                s.remove(m);
-            }
-            // Redis deletes a set whose last member goes.
-            if s.is_empty() {
-                sets.remove(set);
-            }
-        }
-        Ok(())
     }
 
     async fn pttl(&self, key: &str) -> Result<i64, StoreError> {

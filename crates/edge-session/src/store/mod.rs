@@ -4,6 +4,7 @@
 //! the `test-support` feature, an in-memory store and the conformance suite
 //! every store must pass.
 
+pub mod batch;
 pub mod command;
 #[cfg(feature = "test-support")]
 pub mod conformance;
@@ -14,9 +15,10 @@ pub mod transport;
 pub mod upstash;
 pub mod wire;
 
+pub use batch::{Found, Lookup, Write, Written};
 #[cfg(feature = "test-support")]
 pub use memory::MemoryStore;
-pub use script::{Digest, EndOutcome, EndSessions, IndexEntry, Loaded, Save, SaveOutcome, Ttl};
+pub use script::{Digest, EndOutcome, EndSessions, IndexEntry, Loaded, PruneIndex, Save, SaveOutcome, Ttl};
 pub use transport::{HttpTransport, TransportError};
 pub use upstash::UpstashClient;
 
@@ -85,16 +87,25 @@ impl StoreError {
 pub trait SessionStore {
     /// `GET key`: the stored bytes, or `None` when the key does not exist.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// `GET key` and `PTTL key` in one round trip (a read): the bytes and
-    /// the milliseconds left (-1 without a TTL), or `None` when the key
-    /// does not exist. What `touchAfter` decides with.
-    async fn get_with_pttl(&self, key: &str) -> Result<Option<(Vec<u8>, i64)>, StoreError>;
-    /// The compare-and-set save of one session ([`script::SAVE`]): writes
-    /// only where the loaded key still holds the bytes the request loaded
-    /// (or, for a new session, where the key does not exist), in one round
-    /// trip. Every write of a session document goes through here: there is
-    /// no unconditional `SET` of a session.
-    async fn save(&self, save: &Save) -> Result<SaveOutcome, StoreError>;
+    /// One round trip that reads (docs/PROTOCOL.md §12): the session
+    /// document at `session_key` (`GET`, with `PTTL` when `with_pttl`: what
+    /// `touchAfter` decides with) and every [`Lookup`] in `lookups`, in one
+    /// pipeline. No `session_key` (no valid cookie): the lookups only; no
+    /// lookups either: no call at all.
+    async fn read(&self, session_key: Option<&str>, with_pttl: bool, lookups: &[Lookup])
+        -> Result<Fetched, StoreError>;
+    /// One round trip that writes: the compare-and-set save of one session
+    /// ([`script::SAVE`]: written only where the loaded key still holds the
+    /// bytes the request loaded, or, for a new session, where the key does
+    /// not exist) and every [`Write`] in `also`, in one pipeline (the
+    /// writes are not atomic with the save: each stands on its own). Every
+    /// write of a session document goes through here: there is no
+    /// unconditional `SET` of a session. Neither: no call.
+    async fn write(&self, save: Option<&Save>, also: &[Write]) -> Result<Wrote, StoreError>;
+    /// [`SessionStore::write`] of a save alone.
+    async fn save(&self, save: &Save) -> Result<SaveOutcome, StoreError> {
+        self.write(Some(save), &[]).await?.saved.ok_or_else(batch::short_batch)
+    }
     /// `EXPIRE key ttl_seconds`: whether the key existed. (A touch cannot
     /// bring back a key that is gone: `EXPIRE` of a missing key does nothing.)
     async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError>;
@@ -104,6 +115,26 @@ pub trait SessionStore {
     /// so that parallel requests on one session spread out. Stores without
     /// a clock (the in-memory test store) return at once.
     async fn backoff(&self, wait: std::time::Duration);
+}
+
+/// What [`SessionStore::read`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fetched {
+    /// The session document's bytes and, when asked for, its PTTL
+    /// (milliseconds left, -1 without a TTL); `None` when the key does not
+    /// exist or none was asked for.
+    pub session: Option<(Vec<u8>, Option<i64>)>,
+    /// What each lookup found, in order.
+    pub found: Vec<Found>,
+}
+
+/// What [`SessionStore::write`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wrote {
+    /// The save's outcome, when there was a save.
+    pub saved: Option<SaveOutcome>,
+    /// What each write did, in order.
+    pub written: Vec<Written>,
 }
 
 /// One rate-limit counter after this attempt's `INCR`.
@@ -116,22 +147,11 @@ pub struct CounterHit {
     pub pttl_ms: i64,
 }
 
-/// What user accounts need beyond sessions: records without TTL, counters
-/// with a fixed window, and a set per user. Each call is one round trip.
+/// What user accounts need beyond sessions and the [`Lookup`]s and
+/// [`Write`]s that travel with them: counters, a set per user and its
+/// atomic end. Each call is one round trip.
 #[allow(async_fn_in_trait)]
 pub trait AccountStore: SessionStore {
-    /// `SET key value NX` without TTL: whether the key was created.
-    async fn create(&self, key: &str, value: &str) -> Result<bool, StoreError>;
-    /// `SET key value` without TTL.
-    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError>;
-    /// `INCR` each key (a key's first increment starts a
-    /// `window_seconds` TTL) and return each new value with what is left of
-    /// its window, in key order. Counting before acting is what makes a
-    /// limit hold against parallel requests.
-    async fn hit_counters(&self, keys: &[String], window_seconds: u64) -> Result<Vec<CounterHit>, StoreError>;
-    /// `DEL` the keys in `delete` and `DECR` those in `decrement`, in one
-    /// round trip: forgives failures and takes back hits that did not count.
-    async fn settle_counters(&self, delete: &[String], decrement: &[String]) -> Result<(), StoreError>;
     /// `INCR key`: the new value.
     async fn incr(&self, key: &str) -> Result<i64, StoreError>;
     /// `SMEMBERS set`.
@@ -140,10 +160,6 @@ pub trait AccountStore: SessionStore {
     /// and the sessions it names in one step, if the set still holds the
     /// members read.
     async fn end_sessions(&self, call: &EndSessions) -> Result<EndOutcome, StoreError>;
-    /// Which of `keys` exist.
-    async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError>;
-    /// `SREM set member...`.
-    async fn remove_from_set(&self, set: &str, members: &[String]) -> Result<(), StoreError>;
     /// `PTTL key`: milliseconds left; -1 for a key without a TTL, -2 for a
     /// missing key.
     async fn pttl(&self, key: &str) -> Result<i64, StoreError>;

@@ -38,6 +38,9 @@ pub const SAVE: Script = Script { name: "save", source: include_str!("scripts/sa
 /// Logout everywhere: a user's index set and its sessions, deleted together
 /// if the set is unchanged (`scripts/end_sessions.lua`).
 pub const END_SESSIONS: Script = Script { name: "end_sessions", source: include_str!("scripts/end_sessions.lua") };
+/// The pruning of a user's session index: members whose sessions are gone
+/// are forgotten (`scripts/prune_index.lua`).
+pub const PRUNE_INDEX: Script = Script { name: "prune_index", source: include_str!("scripts/prune_index.lua") };
 
 /// The SHA-1 (hex, 40 lowercase digits) of some stored bytes: what a
 /// compare-and-set save compares, computed by the script with Redis's
@@ -288,6 +291,37 @@ impl ScriptCall for EndSessions {
     }
 }
 
+/// Forgets the members of a user's session index whose sessions are gone
+/// (`scripts/prune_index.lua`); answers how many were removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneIndex {
+    /// The user's index set.
+    pub index: String,
+    /// The members to check (session ids).
+    pub members: Vec<String>,
+    /// The session key of each member, in the same order.
+    pub member_keys: Vec<String>,
+}
+
+impl ScriptCall for PruneIndex {
+    type Output = u64;
+    const SCRIPT: Script = PRUNE_INDEX;
+
+    fn keys(&self) -> Vec<String> {
+        let mut keys = vec![self.index.clone()];
+        keys.extend(self.member_keys.iter().cloned());
+        keys
+    }
+
+    fn argv(&self) -> Vec<String> {
+        self.members.clone()
+    }
+
+    fn parse(result: Value, _enc: Encoding) -> Result<u64, CommandError> {
+        result.as_u64().ok_or_else(|| unexpected("EVALSHA prune_index", &result))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,7 +334,7 @@ mod tests {
 
     #[test]
     fn every_script_follows_upstash_rules() {
-        for s in [SAVE, END_SESSIONS] {
+        for s in [SAVE, END_SESSIONS, PRUNE_INDEX] {
             assert!(s.source.starts_with("#!lua flags=allow-key-locking\n"), "{}", s.name);
             // No key is built inside: no prefix constant and no string
             // concatenation into a redis.call key position.
@@ -308,6 +342,7 @@ mod tests {
             assert_eq!(s.sha1().len(), 40);
         }
         assert_ne!(SAVE.sha1(), END_SESSIONS.sha1());
+        assert_ne!(PRUNE_INDEX.sha1(), END_SESSIONS.sha1());
     }
 
     #[test]
@@ -375,6 +410,19 @@ mod tests {
             round_trip::<EndSessions>(changed, Encoding::Base64).unwrap(),
             EndOutcome::Changed(vec!["x".into()])
         );
+    }
+
+    #[test]
+    fn prune_index_encoding_and_answers() {
+        let call = PruneIndex {
+            index: "user-sessions:al".into(),
+            members: vec!["a".into(), "b".into()],
+            member_keys: vec!["sess:a".into(), "sess:b".into()],
+        };
+        assert_eq!(call.keys(), ["user-sessions:al", "sess:a", "sess:b"]);
+        assert_eq!(call.argv(), ["a", "b"]);
+        assert_eq!(round_trip::<PruneIndex>(Reply::Integer(1), Encoding::Base64).unwrap(), 1);
+        assert!(round_trip::<PruneIndex>(Reply::Integer(-1), Encoding::Base64).is_err());
     }
 
     #[test]

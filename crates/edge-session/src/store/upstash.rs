@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::command::{Command, Decr, Del, Exists, Expire, ExpireNx, Get, Incr, PTtl, SMembers, SRem, Set};
-use super::script::{is_noscript, EndOutcome, EndSessions, Eval, EvalSha, Save, SaveOutcome, ScriptCall};
+use super::batch::{short_batch, Lookup, Write, Written};
+use super::command::{Command, Del, Expire, Get, Incr, PTtl, SMembers};
+use super::script::{is_noscript, EndOutcome, EndSessions, Eval, EvalSha, Save, ScriptCall};
 use super::transport::{HttpReply, HttpTransport, TransportError};
 use super::wire::{self, CommandError, Encoding, SYNC_TOKEN_HEADER};
-use super::{AccountStore, CounterHit, SessionStore, StoreError};
+use super::{AccountStore, Fetched, SessionStore, StoreError, Wrote};
 
 /// A connection to one Upstash (or Upstash-compatible) database.
 #[derive(Clone)]
@@ -28,6 +29,9 @@ pub struct UpstashClient {
     sync_token: Rc<RefCell<Option<String>>>,
     /// What this client (clone) has sent so far.
     meter: Rc<Meter>,
+    /// The token of this client's (clone's) newest write, if a write has
+    /// answered one ([`UpstashClient::written_sync_token`]).
+    written: Rc<RefCell<Option<String>>>,
 }
 
 /// Store traffic so far: HTTP round trips and the time they took.
@@ -66,6 +70,7 @@ impl UpstashClient {
             transport: HttpTransport::new(timeout),
             sync_token: Rc::new(RefCell::new(None)),
             meter: Rc::new(Meter::default()),
+            written: Rc::new(RefCell::new(None)),
         }
     }
 
@@ -75,7 +80,30 @@ impl UpstashClient {
     /// ([`UpstashClient::meter`]) even while other requests of the same
     /// isolate use the store.
     pub fn metered(&self) -> Self {
-        Self { meter: Rc::new(Meter::default()), ..self.clone() }
+        Self { meter: Rc::new(Meter::default()), written: Rc::new(RefCell::new(None)), ..self.clone() }
+    }
+
+    /// [`UpstashClient::metered`], for one browser's request: when the
+    /// browser brought the token of its own last write (`sync_token`, which
+    /// the worker hands it in a short-lived cookie), this request's reads
+    /// carry that token instead of the isolate's, so that a replica serving
+    /// them has caught up with that write (Upstash's read-your-writes, with
+    /// the token passed from one client to another as its documentation
+    /// describes for separate functions). The isolate's token is not
+    /// changed by it.
+    pub fn for_request(&self, sync_token: Option<String>) -> Self {
+        let metered = self.metered();
+        match sync_token.filter(|t| !t.is_empty()) {
+            Some(token) => Self { sync_token: Rc::new(RefCell::new(Some(token))), ..metered },
+            None => metered,
+        }
+    }
+
+    /// The `upstash-sync-token` the store answered to this client's
+    /// (clone's) newest write; `None` when it wrote nothing or got no token.
+    /// What the browser must bring back to read its own writes.
+    pub fn written_sync_token(&self) -> Option<String> {
+        self.written.borrow().clone()
     }
 
     /// The traffic this client has sent since [`UpstashClient::metered`]
@@ -167,13 +195,18 @@ impl UpstashClient {
         body: &B,
         read_only: bool,
     ) -> Result<Value, StoreError> {
-        match self.send_raw(url, body).await {
-            Err(e) if read_only && is_transient(&e) => self.send_raw(url, body).await,
+        match self.send_raw(url, body, read_only).await {
+            Err(e) if read_only && is_transient(&e) => self.send_raw(url, body, read_only).await,
             other => other,
         }
     }
 
-    async fn send_raw<B: serde::Serialize + ?Sized>(&self, url: &str, body: &B) -> Result<Value, StoreError> {
+    async fn send_raw<B: serde::Serialize + ?Sized>(
+        &self,
+        url: &str,
+        body: &B,
+        read_only: bool,
+    ) -> Result<Value, StoreError> {
         // Strings are always asked for in base64: session documents are
         // bytes, and plain JSON strings cannot carry bytes that are not UTF-8.
         let body = serde_json::to_string(body).map_err(StoreError::NotJson)?;
@@ -191,7 +224,12 @@ impl UpstashClient {
             other => StoreError::Unreachable(other),
         })?;
         match (&reply.sync_token, reply.status) {
-            (Some(t), _) => *self.sync_token.borrow_mut() = Some(t.clone()),
+            (Some(t), _) => {
+                *self.sync_token.borrow_mut() = Some(t.clone());
+                if !read_only {
+                    *self.written.borrow_mut() = Some(t.clone());
+                }
+            }
             // A refused request may be about the token itself (a restarted
             // store): start over without one rather than fail forever.
             (None, status) if status != 200 => *self.sync_token.borrow_mut() = None,
@@ -243,19 +281,74 @@ impl SessionStore for UpstashClient {
         self.run(&Get { key: key.into() }).await
     }
 
-    async fn get_with_pttl(&self, key: &str) -> Result<Option<(Vec<u8>, i64)>, StoreError> {
-        let cmds = [Get { key: key.into() }.args(), PTtl { key: key.into() }.args()];
-        // Both only read: repeated once after a network error.
-        let mut results = self.batch("pipeline", &cmds, true).await?.into_iter();
-        let (Some(bytes), Some(pttl)) = (results.next(), results.next()) else {
-            return Err(short_batch());
+    async fn read(
+        &self,
+        session_key: Option<&str>,
+        with_pttl: bool,
+        lookups: &[Lookup],
+    ) -> Result<Fetched, StoreError> {
+        let mut cmds = Vec::new();
+        if let Some(key) = session_key {
+            cmds.push(Get { key: key.into() }.args());
+            if with_pttl {
+                cmds.push(PTtl { key: key.into() }.args());
+            }
+        }
+        cmds.extend(lookups.iter().flat_map(Lookup::commands));
+        match (session_key, cmds.len()) {
+            (_, 0) => return Ok(Fetched::default()),
+            // A plain GET stays a single command, as connect-redis sends it.
+            (Some(key), 1) => {
+                return Ok(Fetched {
+                    session: self.run(&Get { key: key.into() }).await?.map(|b| (b, None)),
+                    found: vec![],
+                })
+            }
+            _ => {}
+        }
+        // Only reads: repeated once after a network error. A rate-limit hit
+        // counts, so a batch with one is sent once.
+        let read_only = lookups.iter().all(Lookup::is_read_only);
+        let mut results = self.batch("pipeline", &cmds, read_only).await?.into_iter();
+        let session = match session_key {
+            Some(_) => {
+                let bytes = item::<Get>(results.next())?;
+                let pttl = if with_pttl { Some(item::<PTtl>(results.next())?) } else { None };
+                bytes.map(|b| (b, pttl))
+            }
+            None => None,
         };
-        let pttl = item::<PTtl>(pttl)?;
-        Ok(item::<Get>(bytes)?.map(|b| (b, pttl)))
+        let found = lookups.iter().map(|l| l.parse(&mut results)).collect::<Result<_, _>>()?;
+        Ok(Fetched { session, found })
     }
 
-    async fn save(&self, save: &Save) -> Result<SaveOutcome, StoreError> {
-        self.run_script(save).await
+    async fn write(&self, save: Option<&Save>, also: &[Write]) -> Result<Wrote, StoreError> {
+        match (save, also.is_empty()) {
+            (None, true) => return Ok(Wrote::default()),
+            (Some(save), true) => return Ok(Wrote { saved: Some(self.run_script(save).await?), written: vec![] }),
+            _ => {}
+        }
+        let mut cmds: Vec<Vec<String>> = save.iter().map(|s| EvalSha(*s).args()).collect();
+        cmds.extend(also.iter().map(Write::command));
+        let mut results = self.pipeline(&cmds).await?.into_iter();
+        let saved = match save {
+            // A script the store did not know did not run: sent once more,
+            // alone, as EVAL (which also loads it).
+            Some(save) => Some(match results.next().ok_or_else(short_batch)? {
+                Err(e) if is_noscript(&e) => self.run(&Eval(save)).await?,
+                other => EvalSha::<Save>::parse(other?, Encoding::Base64)?,
+            }),
+            None => None,
+        };
+        let mut written = Vec::with_capacity(also.len());
+        for w in also {
+            let result = results.next().ok_or_else(short_batch)?;
+            written.push(match (w, w.parse(result)) {
+                (Write::Prune(call), Err(e)) if is_noscript(&e) => Written::Pruned(self.run(&Eval(call)).await?),
+                (_, other) => other?,
+            });
+        }
+        Ok(Wrote { saved, written })
     }
 
     async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError> {
@@ -274,63 +367,12 @@ impl SessionStore for UpstashClient {
     }
 }
 
-fn short_batch() -> StoreError {
-    StoreError::Protocol(CommandError::Unexpected { command: "pipeline", reply: "fewer results than commands".into() })
-}
-
 /// Decodes one result of a batch as command `C` answers it.
-fn item<C: Command>(r: Result<Value, CommandError>) -> Result<C::Output, StoreError> {
-    Ok(C::parse(r?, Encoding::Base64)?)
+fn item<C: Command>(r: Option<Result<Value, CommandError>>) -> Result<C::Output, StoreError> {
+    Ok(C::parse(r.ok_or_else(short_batch)??, Encoding::Base64)?)
 }
 
 impl AccountStore for UpstashClient {
-    async fn create(&self, key: &str, value: &str) -> Result<bool, StoreError> {
-        self.run(&Set { key: key.into(), value: value.into(), ex: None, nx: true }).await
-    }
-
-    async fn put(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.run(&Set { key: key.into(), value: value.into(), ex: None, nx: false }).await.map(|_| ())
-    }
-
-    async fn hit_counters(&self, keys: &[String], window_seconds: u64) -> Result<Vec<CounterHit>, StoreError> {
-        let cmds: Vec<Vec<String>> = keys
-            .iter()
-            .flat_map(|k| {
-                [
-                    Incr { key: k.clone() }.args(),
-                    ExpireNx { key: k.clone(), seconds: window_seconds }.args(),
-                    PTtl { key: k.clone() }.args(),
-                ]
-            })
-            .collect();
-        let results = self.pipeline(&cmds).await?;
-        // A short answer must not leave a counter unchecked (fail closed).
-        if results.len() != cmds.len() {
-            return Err(short_batch());
-        }
-        let mut results = results.into_iter();
-        let mut out = Vec::with_capacity(keys.len());
-        while let (Some(count), Some(expire), Some(pttl)) = (results.next(), results.next(), results.next()) {
-            item::<ExpireNx>(expire)?;
-            out.push(CounterHit { count: item::<Incr>(count)?, pttl_ms: item::<PTtl>(pttl)? });
-        }
-        Ok(out)
-    }
-
-    async fn settle_counters(&self, delete: &[String], decrement: &[String]) -> Result<(), StoreError> {
-        let mut cmds: Vec<Vec<String>> = decrement.iter().map(|k| Decr { key: k.clone() }.args()).collect();
-        if !delete.is_empty() {
-            cmds.push(Del { keys: delete.to_vec() }.args());
-        }
-        if cmds.is_empty() {
-            return Ok(());
-        }
-        for r in self.pipeline(&cmds).await? {
-            r?;
-        }
-        Ok(())
-    }
-
     async fn incr(&self, key: &str) -> Result<i64, StoreError> {
         self.run(&Incr { key: key.into() }).await
     }
@@ -341,21 +383,6 @@ impl AccountStore for UpstashClient {
 
     async fn end_sessions(&self, call: &EndSessions) -> Result<EndOutcome, StoreError> {
         self.run_script(call).await
-    }
-
-    async fn exist(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let cmds: Vec<Vec<String>> = keys.iter().map(|k| Exists { key: k.clone() }.args()).collect();
-        self.pipeline(&cmds).await?.into_iter().map(item::<Exists>).collect()
-    }
-
-    async fn remove_from_set(&self, set: &str, members: &[String]) -> Result<(), StoreError> {
-        if members.is_empty() {
-            return Ok(());
-        }
-        self.run(&SRem { key: set.into(), members: members.to_vec() }).await.map(|_| ())
     }
 
     async fn pttl(&self, key: &str) -> Result<i64, StoreError> {
