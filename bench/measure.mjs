@@ -281,6 +281,19 @@ function benchCases({ upstash, worker, probeUrl, express }, CONNECTIONS) {
     ["worker", "worker (workerd)", worker.url],
     ["express", "Express (Node)", express.url],
   ];
+  // What each side sends per request, and how many of its store calls come
+  // before the answer (tests/e2e/round-trips.test.mjs asserts the worker's).
+  const TRAFFIC = {
+    worker: {
+      read: ["GET ; EXPIRE after the answer (waitUntil)", 1],
+      write: ["GET ; EVALSHA save (GET, SET in Redis)", 2],
+      new: ["EVALSHA save (GET, SET in Redis)", 1],
+    },
+    express: { read: ["GET ; EXPIRE", 2], write: ["GET ; SET", 2], new: ["SET (new session)", 1] },
+  };
+  // The session's own Set-Cookie lines: the worker's companion cookies
+  // (<name>.user, <name>.sync) are not part of what is compared.
+  const sessionCookies = (r) => r.headers.getSetCookie().filter((l) => !/^[^=;]*\.(user|sync)=/.test(l));
   const cases = [
     { id: "floor", group: "store", label: "upstash-local alone", request: 'POST / `["GET", key]`', traffic: "GET", url: upstash.url, prepare: prepareFloor },
     {
@@ -326,7 +339,7 @@ function benchCases({ upstash, worker, probeUrl, express }, CONNECTIONS) {
       const list = await cookies(base);
       const res = await fetch(`${base}/api/session`, { headers: { Cookie: list[0] } });
       await expectJson(res, `${impl} read`, (b, r) =>
-        r.headers.getSetCookie().length ? "unexpected Set-Cookie" : list[0].includes(b.sessionID) ? null : "another session",
+        sessionCookies(r).length ? "unexpected Set-Cookie" : list[0].includes(b.sessionID) ? null : "another session",
       );
       return { method: "GET", path: "/api/session", headers: list.map((c) => ({ Cookie: c })) };
     };
@@ -335,7 +348,8 @@ function benchCases({ upstash, worker, probeUrl, express }, CONNECTIONS) {
       group: "read",
       label,
       request: "GET /api/session, valid cookie",
-      traffic: "GET ; EXPIRE",
+      traffic: TRAFFIC[impl].read[0],
+      trips: TRAFFIC[impl].read[1],
       url: base,
       prepare: prepareRead,
     });
@@ -344,7 +358,8 @@ function benchCases({ upstash, worker, probeUrl, express }, CONNECTIONS) {
       group: "read-c1",
       label: `${label}, 1 connection`,
       request: "GET /api/session, valid cookie",
-      traffic: "GET ; EXPIRE",
+      traffic: TRAFFIC[impl].read[0],
+      trips: TRAFFIC[impl].read[1],
       url: base,
       load: { threads: 1, connections: 1 },
       prepare: prepareRead,
@@ -354,13 +369,14 @@ function benchCases({ upstash, worker, probeUrl, express }, CONNECTIONS) {
       group: "write",
       label,
       request: "POST /api/pour, valid cookie",
-      traffic: "GET ; SET",
+      traffic: TRAFFIC[impl].write[0],
+      trips: TRAFFIC[impl].write[1],
       url: base,
       async prepare() {
         const list = await cookies(base);
         const res = await fetch(`${base}/api/pour`, { method: "POST", headers: { Cookie: list[0] }, body: "" });
         await expectJson(res, `${impl} pour`, (b, r) =>
-          r.headers.getSetCookie().length !== 1 ? "no Set-Cookie" : b.beersViewed === 1 ? null : "views not counted",
+          sessionCookies(r).length !== 1 ? "no Set-Cookie" : b.beersViewed === 1 ? null : "views not counted",
         );
         return { method: "POST", path: "/api/pour", headers: list.map((c) => ({ Cookie: c })), body: "" };
       },
@@ -370,7 +386,8 @@ function benchCases({ upstash, worker, probeUrl, express }, CONNECTIONS) {
       group: "new",
       label,
       request: "GET /api/session, no cookie",
-      traffic: "SET (new session)",
+      traffic: TRAFFIC[impl].new[0],
+      trips: TRAFFIC[impl].new[1],
       url: base,
       async prepare() {
         await newCookie(base);
@@ -455,6 +472,7 @@ export async function measure({ duration: DURATION, warmup: WARMUP, connections:
       label: c.label,
       request: c.request,
       traffic: c.traffic,
+      trips: c.trips,
       load,
       r,
       rps: r.requests / (r.duration_us / 1e6),

@@ -45,8 +45,8 @@ export function render(data) {
 
   L.push("## Throughput and latency", "");
   L.push(
-    "| row | request | Redis traffic per request (docs/PROTOCOL.md §4) | measured Redis commands / request | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | socket errors |",
-    "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| row | request | Redis traffic per request (docs/PROTOCOL.md §4) | store round trips before the answer | measured Redis commands / request | req/s | p50 ms | p90 ms | p99 ms | max ms | non-2xx | socket errors |",
+    "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
   );
   for (const x of rows) {
     const measured =
@@ -56,7 +56,7 @@ export function render(data) {
         .join(" · ") || "none";
     const sock = x.r.connect + x.r.read + x.r.write + x.r.timeout;
     L.push(
-      `| ${x.label} | ${x.request} | ${x.traffic} | ${measured} | ${fmt(x.rps)} | ${ms(x.r.p50)} | ${ms(x.r.p90)} | ${ms(x.r.p99)} | ${ms(x.r.max)} | ${x.r.status} | ${sock} |`,
+      `| ${x.label} | ${x.request} | ${x.traffic} | ${x.trips ?? "—"} | ${measured} | ${fmt(x.rps)} | ${ms(x.r.p50)} | ${ms(x.r.p90)} | ${ms(x.r.p99)} | ${ms(x.r.max)} | ${x.r.status} | ${sock} |`,
     );
   }
   L.push("");

@@ -33,6 +33,7 @@ import {
   withExpires,
   sleep,
   cookieFor,
+  setCookieLines,
 } from "../support/index.mjs";
 import { startExpressAccounts } from "../fixtures/express-accounts.mjs";
 import { indexLogin, indexKey } from "../../integrations/express/session-index.mjs";
@@ -929,10 +930,20 @@ test("the production configuration of the README: cookies are HttpOnly, Secure a
     assert.equal(lo.status, 200);
     assert.match(lo.headers.getSetCookie()[0], attrs);
     const li2 = await at("/api/login", { body: creds });
-    const cookie2 = li2.headers.getSetCookie()[0].split(";")[0];
+    // As a browser sends them: the session's cookie and its companions.
+    const cookie2 = li2.headers.getSetCookie().map((l) => l.split(";")[0]).join("; ");
+    assert.match(cookie2, /_redisDemo\.user=grace/);
     const all = await at("/api/logout-all", { headers: { cookie: cookie2 } });
     assert.equal(all.status, 200);
-    assert.deepEqual(all.headers.getSetCookie(), ["_redisDemo=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax"]);
+    assert.deepEqual(setCookieLines(all), ["_redisDemo=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax"]);
+    assert.ok(
+      all.headers.getSetCookie().includes("_redisDemo.user=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax"),
+      "logout everywhere clears the companion that names the user",
+    );
+    // The companion cookies carry the same attributes.
+    for (const r of [li, lo, li2, all]) {
+      for (const l of r.headers.getSetCookie()) assert.match(l, /; HttpOnly; Secure; SameSite=Lax$/, l);
+    }
     // A cross-site POST from another https site is refused there too.
     const cross = await at("/api/logout", { headers: { cookie: cookie2, origin: "https://evil.example" } });
     assert.equal(cross.status, 403);
