@@ -98,6 +98,13 @@ pub async fn post(url: &str, path: &str, body: &str) -> (u16, String) {
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
+/// `GET /_stats` of an upstash-local started with `--stats`: the counts.
+pub async fn stats(url: &str) -> serde_json::Value {
+    let resp = reqwest::Client::new().get(format!("{url}/_stats")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    serde_json::from_str(&resp.text().await.unwrap()).unwrap()
+}
+
 /// The library's save of a new, empty session under `key` with a TTL of 60
 /// seconds: one script call and nothing else.
 pub fn new_session_save(key: &str) -> edge_session::store::Save {
