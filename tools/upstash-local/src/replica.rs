@@ -98,6 +98,12 @@ pub const POLL: Duration = Duration::from_millis(2);
 /// `repl-diskless-sync-delay` and the transfer).
 pub const CATCH_UP_WAIT: Duration = Duration::from_secs(30);
 
+/// The channel upstash-local publishes a probe on to see the replica
+/// catch up (at the start and at a release). Redis propagates a `PUBLISH`
+/// to its replicas, so it moves the primary's replication offset without
+/// changing data; nothing subscribes to it, but MONITOR shows it.
+pub const PROBE_CHANNEL: &str = "upstash-local:replica-probe";
+
 /// Whether `name` (a command name, any case) is in [`READS`].
 pub fn is_read(name: &[u8]) -> bool {
     READS.iter().any(|r| r.as_bytes().eq_ignore_ascii_case(name))
@@ -437,9 +443,21 @@ impl Replica {
 
     /// Waits up to [`CATCH_UP_WAIT`] until the replica follows the primary
     /// with its link up, in the same replication history, and has processed
-    /// the primary's stream up to where it was when the wait began. A
-    /// replica that follows no one fails at once: waiting changes nothing.
+    /// the primary's stream up to a probe published when the wait began
+    /// ([`PROBE_CHANNEL`]). A replica that follows no one fails at once:
+    /// waiting changes nothing.
+    ///
+    /// The probe is what proves the stream flows: after a full sync the
+    /// primary holds the stream back until the replica's first
+    /// acknowledgement, which can come up to a second later, while both
+    /// already report the link up at the same offset.
     async fn wait_caught_up(&self) -> Result<(), ReplicaError> {
+        redis::cmd("PUBLISH")
+            .arg(PROBE_CHANNEL)
+            .arg("catch-up")
+            .query_async::<i64>(&mut self.primary.clone())
+            .await
+            .map_err(|source| ReplicaError::Redis { server: Server::Primary, source })?;
         let target = self.primary_offset().await?;
         let deadline = Instant::now() + CATCH_UP_WAIT;
         loop {
