@@ -96,25 +96,24 @@ Counts (only with --stats; otherwise /_stats is 404):
   (with --replica), or null when none did (a refused token, a fault).
 
 Replica mode (only with --replica <redis-url>; otherwise /_replication is 404):
-  the second redis-server must replicate the first (started with
-  --replicaof <host> <port> of --redis-url); upstash-local waits until it
-  has caught up before it listens. A request whose every command only
-  reads (GET, MGET, STRLEN, EXISTS, TTL, PTTL, TYPE, HGET, HGETALL, HMGET,
-  SMEMBERS, SISMEMBER, SCARD and the other reads of strings, hashes, sets,
-  lists and sorted sets) is served by the replica; writes, scripts and
+  the second redis-server replicates the first (started with --replicaof
+  the host and port of --redis-url). A request whose commands all read
+  (GET, MGET, EXISTS, PTTL, SMEMBERS, HGETALL and the other reads listed in
+  src/replica.rs) is served by the replica; writes, scripts and
   /multi-exec by the primary. upstash-sync-token is then rpl.<16 hex
-  digits>, the primary's replication offset: after a call the primary
-  served, its offset after the call; after a read, what the replica's data
-  reaches (at least the token sent). A read that sends a token waits up to
-  500 ms for the replica to reach it, then the primary serves it: it never
-  sees data older than its token. Without a token a read may be stale.
+  digits>, a replication offset: after a call the primary served, the
+  primary's after it; after a read, what the replica's data reaches. A
+  read that sends a token waits up to 500 ms for the replica to reach it,
+  then the primary serves it; a read without one may be stale.
   POST /_replication with the bearer token and {\"hold\": true} holds
-  replication back (REPLICAOF NO ONE on the replica, which keeps its data);
-  {\"hold\": false} makes it follow again and answers once it caught up
-  (a full resync in Redis 7: start the primary with
-  --repl-diskless-sync-delay 0 to make it quick). Both answer, as
-  GET /_replication does, {\"hold\": false, \"state\": \"following\",
-  \"primary_offset\": N, \"replica_offset\": M}.";
+  replication back (REPLICAOF NO ONE on the replica, which keeps its
+  data); {\"hold\": false} answers once the replica has caught up (a full
+  resync: start the primary with --repl-diskless-sync-delay 0 to make it
+  quick). Both answer, as GET /_replication does, {\"hold\": false,
+  \"state\": \"following\", \"primary_offset\": N, \"replica_offset\": M}.
+  To see the replica catch up (at the start and at a release),
+  upstash-local publishes on the primary's channel
+  upstash-local:replica-probe.";
 
 /// The largest request body accepted, in bytes: Upstash's limit for a REST
 /// request (10 MB).
