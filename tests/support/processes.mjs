@@ -96,15 +96,17 @@ export async function connectRedis(url) {
 }
 
 /**
- * Starts redis-server on a free port, without persistence.
+ * Starts redis-server on a free port, without persistence, with `args`
+ * added (e.g. ["--replicaof", "127.0.0.1", port]); its files (a replica's
+ * snapshot) go to a temporary directory removed by stop().
  * Returns { port, url, client (node-redis, connected), pid, stop() }.
  */
-export async function startRedis() {
+export async function startRedis({ args = [] } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), "edge-session-redis-"));
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...args],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   await waitForLine(child, /Ready to accept connections/, "redis-server");
@@ -154,9 +156,14 @@ export async function setFault(upstash, fault) {
   if (res.status !== 200) throw new Error(`upstash-local refused the fault ${JSON.stringify(fault)}: ${res.status} ${await res.text()}`);
 }
 
-/** One call to a control endpoint of upstash-local (`/_stats`…), with its token: the JSON answer. */
-async function control(upstash, method, path) {
-  const res = await fetch(`${upstash.url}${path}`, { method, headers: { authorization: `Bearer ${upstash.token}` } });
+/**
+ * One call to a control endpoint of upstash-local (`/_stats`…), with its
+ * token and `body` (sent as JSON when given): the JSON answer.
+ */
+async function control(upstash, method, path, body) {
+  const headers = { authorization: `Bearer ${upstash.token}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${upstash.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`upstash-local ${method} ${path}: ${res.status} ${text}`);
   return JSON.parse(text);
@@ -166,13 +173,29 @@ async function control(upstash, method, path) {
  * The counts of an upstash-local started with `args: ["--stats"]`
  * (docs/PROTOCOL.md §5.5) since its start or the last reset:
  * { http_calls, commands, by_endpoint: {"/", "/pipeline", "/multi-exec"},
- * calls: [[command names of each call], …] }. A call is counted once its
- * answer is ready, so the calls a client has had answered are all in.
+ * calls: [[command names of each call], …], servers: ["primary" |
+ * "replica" | null (it reached no Redis), one per call] }. A call is
+ * counted once its answer is ready, so the calls a client has had answered
+ * are all in.
  */
 export const storeStats = (upstash) => control(upstash, "GET", "/_stats");
 
 /** Starts the counts of {@link storeStats} again from zero; resolves with the counts it cleared. */
 export const resetStoreStats = (upstash) => control(upstash, "POST", "/_stats/reset");
+
+/**
+ * Holds replication back (`hold` true) or lets the replica catch up (false)
+ * on an upstash-local started with `--replica` (startStack({ replica: true
+ * }); docs/PROTOCOL.md §5.5). Held, a read without a sync token is served
+ * stale by the replica; one with a newer token waits 500 ms, then the
+ * primary serves it. A release resolves once the replica has caught up.
+ * Resolves with the state: { hold, state: "following"|"held"|"catching-up",
+ * primary_offset, replica_offset }.
+ */
+export const holdReplication = (upstash, hold) => control(upstash, "POST", "/_replication", { hold });
+
+/** The replication state of {@link holdReplication}, without changing it. */
+export const replicationState = (upstash) => control(upstash, "GET", "/_replication");
 
 // ---------------------------------------------------------------------------
 // workerd (Miniflare)
@@ -234,16 +257,24 @@ export async function startWorker({ upstashUrl, token = TOKEN, vars = {}, build 
  * redis-server + upstash-local (with `upstashArgs` added, e.g. ["--stats"]),
  * and (unless `worker: false`) the worker on them (`vars`, `build`,
  * `wrangler` as in {@link startWorker}); with `monitor` (startMonitor()'s
- * options, or true), a MONITOR on the Redis for the whole run. Returns
- * { redis, upstash, worker, monitor, stop() }.
+ * options, or true), a MONITOR on the Redis for the whole run. With
+ * `replica: true`, a second redis-server replicates the first and
+ * upstash-local serves reads from it (`--replica`; see
+ * {@link holdReplication}); the primary sends its snapshot without delay,
+ * so a release is quick, and `monitor` watches the primary only (reads
+ * served by the replica are not in it). Returns { redis, replicaRedis (null without
+ * `replica`), upstash, worker, monitor, stop() }.
  */
-export async function startStack({ worker = true, monitor = false, vars, build, wrangler, upstashArgs = [] } = {}) {
-  const redis = await startRedis();
-  const upstash = await startUpstashLocal({ redisUrl: redis.url, args: upstashArgs });
+export async function startStack({ worker = true, monitor = false, vars, build, wrangler, upstashArgs = [], replica = false } = {}) {
+  const redis = await startRedis({ args: replica ? ["--repl-diskless-sync-delay", "0"] : [] });
+  const replicaRedis = replica ? await startRedis({ args: ["--replicaof", "127.0.0.1", String(redis.port)] }) : null;
+  const args = replica ? ["--replica", replicaRedis.url, ...upstashArgs] : upstashArgs;
+  const upstash = await startUpstashLocal({ redisUrl: redis.url, args });
   const w = worker ? await startWorker({ upstashUrl: upstash.url, vars, build, wrangler }) : null;
   const mon = monitor ? await startMonitor(redis.client, monitor === true ? {} : monitor) : null;
   return {
     redis,
+    replicaRedis,
     upstash,
     worker: w,
     monitor: mon,
@@ -251,6 +282,7 @@ export async function startStack({ worker = true, monitor = false, vars, build, 
       await mon?.stop();
       await w?.stop();
       await upstash.stop();
+      await replicaRedis?.stop();
       await redis.stop();
     },
   };

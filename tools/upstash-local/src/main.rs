@@ -12,16 +12,19 @@
 //! Replies are written with the same codec the worker's client reads them
 //! with (`edge_session::store::wire`). With `--fault-injection`, store
 //! faults can be switched on at run time (`faults`); with `--stats`, the
-//! HTTP calls and Redis commands clients sent are counted (`stats`).
+//! HTTP calls and Redis commands clients sent are counted (`stats`); with
+//! `--replica`, reads are served by a replica of the Redis, as on an
+//! Upstash Global database (`replica`).
 
 mod faults;
+mod replica;
 mod script;
 mod stats;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -33,6 +36,7 @@ use clap::Parser;
 use edge_session::store::wire::{argument_bytes, Encoding, Reply, SYNC_TOKEN_HEADER};
 use faults::{Action, Fault};
 use redis::aio::ConnectionManager;
+use replica::{Replica, ReplicaError, Route, Server, SyncToken};
 use serde_json::Value;
 use stats::{Endpoint, Stats};
 use subtle::ConstantTimeEq;
@@ -79,14 +83,37 @@ Counts (only with --stats; otherwise /_stats is 404):
   commands clients sent since the start or the last reset:
     {\"http_calls\": N, \"commands\": M,
      \"by_endpoint\": {\"/\": a, \"/pipeline\": b, \"/multi-exec\": c},
-     \"calls\": [[\"GET\"], [\"INCR\", \"EXPIRE\", \"PTTL\"], [\"EVALSHA\"], ...]}
+     \"calls\": [[\"GET\"], [\"INCR\", \"EXPIRE\", \"PTTL\"], [\"EVALSHA\"], ...],
+     \"servers\": [\"primary\", \"primary\", \"primary\", ...]}
   POST /_stats/reset answers the same and starts again from zero. A call is
   one request to /, /pipeline or /multi-exec, whatever its answer, counted
   when its answer is ready (after a fault's delay and Redis's answer; one
   whose client hung up first is not counted); its commands are the
   upper-cased names in its body, a script call (EVALSHA, EVAL) being one.
   The commands a script runs inside Redis are not counted. The control
-  endpoints (/_stats, /_fault) are not calls.";
+  endpoints (/_stats, /_fault, /_replication) are not calls. \"servers\"
+  says, call by call, which Redis served each: \"primary\", \"replica\"
+  (with --replica), or null when none did (a refused token, a fault).
+
+Replica mode (only with --replica <redis-url>; otherwise /_replication is 404):
+  the second redis-server replicates the first (started with --replicaof
+  the host and port of --redis-url). A request whose commands all read
+  (GET, MGET, EXISTS, PTTL, SMEMBERS, HGETALL and the other reads listed in
+  src/replica.rs) is served by the replica; writes, scripts and
+  /multi-exec by the primary. upstash-sync-token is then rpl.<16 hex
+  digits>, a replication offset: after a call the primary served, the
+  primary's after it; after a read, what the replica's data reaches. A
+  read that sends a token waits up to 500 ms for the replica to reach it,
+  then the primary serves it; a read without one may be stale.
+  POST /_replication with the bearer token and {\"hold\": true} holds
+  replication back (REPLICAOF NO ONE on the replica, which keeps its
+  data); {\"hold\": false} answers once the replica has caught up (a full
+  resync: start the primary with --repl-diskless-sync-delay 0 to make it
+  quick). Both answer, as GET /_replication does, {\"hold\": false,
+  \"state\": \"following\", \"primary_offset\": N, \"replica_offset\": M}.
+  To see the replica catch up (at the start and at a release),
+  upstash-local publishes on the primary's channel
+  upstash-local:replica-probe.";
 
 /// The largest request body accepted, in bytes: Upstash's limit for a REST
 /// request (10 MB).
@@ -114,14 +141,19 @@ struct Args {
     /// without it there is no such route and nothing is counted.
     #[arg(long)]
     stats: bool,
+    /// A redis-server replicating --redis-url: reads are served by it, and
+    /// POST/GET /_replication holds replication back (see above). For tests
+    /// only.
+    #[arg(long, value_name = "REDIS_URL")]
+    replica: Option<String>,
 }
 
 struct AppState {
     redis: ConnectionManager,
     token: String,
-    /// The read-your-writes tokens handed out: a counter of answered
-    /// requests. One Redis has no replicas to wait for, so the token only
-    /// has to be well formed.
+    /// The read-your-writes tokens handed out without `--replica`: a counter
+    /// of answered requests. One Redis has no replicas to wait for, so the
+    /// token only has to be well formed.
     sync: AtomicU64,
     /// Client SHA1 → SHA1 of the rewritten text, for scripts with the
     /// `allow-key-locking` flag (`script`).
@@ -130,6 +162,8 @@ struct AppState {
     fault: Option<Mutex<Fault>>,
     /// The calls counted, when started with `--stats`.
     stats: Option<Mutex<Stats>>,
+    /// The replica reads go to, when started with `--replica`.
+    replica: Option<Replica>,
 }
 
 #[tokio::main]
@@ -140,6 +174,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ConnectionManager::new(client).await.map_err(|e| format!("cannot reach redis at {}: {e}", args.redis_url))?;
     let fault = args.fault_injection.then(|| Mutex::new(Fault::default()));
     let stats = args.stats.then(|| Mutex::new(Stats::default()));
+    let replica = match &args.replica {
+        Some(url) => Some(
+            Replica::connect(redis.clone(), &args.redis_url, url).await.map_err(|e| format!("--replica {url}: {e}"))?,
+        ),
+        None => None,
+    };
+    let replica_mode = replica.is_some();
     let state = Arc::new(AppState {
         redis,
         token: args.token,
@@ -147,6 +188,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         scripts: Mutex::new(script::ShaMap::new()),
         fault,
         stats,
+        replica,
     });
     let mut app = Router::new()
         .route("/", post(single))
@@ -157,6 +199,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if args.stats {
         app = app.route("/_stats", get(stats_get)).route("/_stats/reset", post(stats_reset));
+    }
+    if replica_mode {
+        app = app.route("/_replication", get(replication_get).post(replication_set));
     }
     // Upstash takes request bodies up to 10 MB (axum's default is 2 MB): a
     // logout everywhere of many sessions sends every key in one script call.
@@ -192,6 +237,10 @@ enum ApiError {
     /// The connection to Redis is gone.
     #[error("redis unavailable: {0}")]
     Unavailable(#[source] redis::RedisError),
+    /// Replica mode could not route a call, hand out its token, or switch
+    /// replication.
+    #[error("ERR upstash-local replica mode: {0}")]
+    Replica(#[from] ReplicaError),
 }
 
 impl IntoResponse for ApiError {
@@ -202,7 +251,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::BadToken => StatusCode::UNAUTHORIZED,
             // A lost Redis connection is a 500, as SRH answers.
-            ApiError::Unavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) | ApiError::Replica(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         // The whole answer's error is the same envelope a command's error is.
         let body = Reply::Error(self.to_string()).to_envelope(Encoding::Plain);
@@ -210,9 +259,15 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// A command's answer, with the next read-your-writes token.
+/// An answer with the next counter token (a control endpoint's, or a
+/// command's without `--replica`).
 fn ok(state: &AppState, body: Value) -> Response {
-    let token = (state.sync.fetch_add(1, Ordering::SeqCst) + 1).to_string();
+    with_token(body, SyncToken::Counter(state.sync.fetch_add(1, Ordering::SeqCst) + 1))
+}
+
+/// An answer carrying `token` as `upstash-sync-token`.
+fn with_token(body: Value, token: SyncToken) -> Response {
+    let token = token.to_string();
     (
         StatusCode::OK,
         [
@@ -311,29 +366,64 @@ fn redis_failure(e: redis::RedisError) -> ApiError {
     }
 }
 
-/// Checks a request's `upstash-sync-token`. One Redis is never behind its
-/// own writes, so any token of ours is satisfied at once; one from a
-/// previous run of this server (a larger number) is too. An empty one is no
-/// token: the official `@upstash/redis` SDK sends `upstash-sync-token: ""`
-/// until it has received a token (its `HttpClient` starts with `""`), and
-/// Upstash serves it. Only text that is no token at all is refused.
-fn check_sync_token(given: Option<&header::HeaderValue>) -> Result<(), ApiError> {
-    let Some(given) = given else { return Ok(()) };
-    match given.to_str().map(str::trim) {
-        Ok("") => Ok(()),
-        Ok(t) if t.parse::<u64>().is_ok() => Ok(()),
-        _ => Err(ApiError::BadSyncToken),
-    }
+/// Checks a request's `upstash-sync-token` and reads it
+/// (`replica::SyncToken`). Without `--replica`, one Redis is never behind
+/// its own writes, so any token of ours is satisfied at once; one from a
+/// previous run of this server (a larger number) is too. With `--replica`,
+/// a read waits for the replica to reach the token's offset (`replica`).
+/// An empty one is no token: the official `@upstash/redis` SDK sends
+/// `upstash-sync-token: ""` until it has received a token (its `HttpClient`
+/// starts with `""`), and Upstash serves it. Only text that is no token of
+/// ours is refused.
+fn check_sync_token(given: Option<&header::HeaderValue>) -> Result<Option<SyncToken>, ApiError> {
+    let Some(given) = given else { return Ok(None) };
+    let text = given.to_str().map_err(|_| ApiError::BadSyncToken)?;
+    SyncToken::parse(text).map_err(|_| ApiError::BadSyncToken)
+}
+
+/// What a command endpoint's request says once checked.
+struct Prepared {
+    enc: Encoding,
+    body: Value,
+    /// The offset its sync token asks for (0 for none).
+    wanted: u64,
 }
 
 /// The checks every endpoint starts with: token, sync token, encoding, JSON body.
-fn prepare(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(Encoding, Value), ApiError> {
+fn prepare(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Prepared, ApiError> {
     authorize(headers, &state.token)?;
-    check_sync_token(headers.get(SYNC_TOKEN_HEADER))?;
+    let wanted = check_sync_token(headers.get(SYNC_TOKEN_HEADER))?.map_or(0, SyncToken::offset);
     let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
-    let value =
+    let body =
         serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("ERR request body is not JSON: {e}")))?;
-    Ok((enc, value))
+    Ok(Prepared { enc, body, wanted })
+}
+
+/// Where a request's commands go: with `--replica`, as `Replica::route`
+/// decides (waiting for the replica to reach `wanted`); otherwise the one
+/// Redis. Notes the server in `served`, for the counts.
+async fn route(
+    state: &AppState,
+    commands: &[Vec<Vec<u8>>],
+    atomic: bool,
+    wanted: u64,
+    served: &OnceLock<Server>,
+) -> Result<Route, ApiError> {
+    let route = match &state.replica {
+        None => Route::primary(state.redis.clone()),
+        Some(replica) => replica.route(commands.iter().map(|c| c[0].as_slice()), atomic, wanted).await?,
+    };
+    let _ = served.set(route.server);
+    Ok(route)
+}
+
+/// A command endpoint's answer, with its sync token: with `--replica`,
+/// `Replica::token_after`; otherwise the next counter.
+async fn answered(state: &AppState, route: &Route, wanted: u64, body: Value) -> Result<Response, ApiError> {
+    match &state.replica {
+        None => Ok(ok(state, body)),
+        Some(replica) => Ok(with_token(body, replica.token_after(route, wanted).await?)),
+    }
 }
 
 /// What the fault in force (if any) does to a request with these commands.
@@ -370,50 +460,67 @@ async fn injected(state: &AppState, commands: &[Vec<Vec<u8>>], batch: bool) -> O
 
 /// Runs a command endpoint's `answer` and, with `--stats`, counts the call
 /// once the answer is ready, before it is sent: a client that has its
-/// answer finds its call in the counts. A call whose client hangs up first
-/// is dropped with this future and not counted.
+/// answer finds its call in the counts, with the server `answer` noted in
+/// `served` (none when it reached no Redis). A call whose client hangs up
+/// first is dropped with this future and not counted.
 async fn counted(
     state: &AppState,
     endpoint: Endpoint,
     body: &Bytes,
+    served: &OnceLock<Server>,
     answer: impl Future<Output = Result<Response, ApiError>>,
 ) -> Response {
     let answer = answer.await.into_response();
     if let Some(stats) = &state.stats {
-        stats.lock().unwrap_or_else(|e| e.into_inner()).record(endpoint, body);
+        stats.lock().unwrap_or_else(|e| e.into_inner()).record(endpoint, body, served.get().copied());
     }
     answer
 }
 
 async fn single(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    counted(&state, Endpoint::Single, &body, run_single(&state, &headers, &body)).await
+    let served = OnceLock::new();
+    counted(&state, Endpoint::Single, &body, &served, run_single(&state, &headers, &body, &served)).await
 }
 
 async fn pipeline(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    counted(&state, Endpoint::Pipeline, &body, batch(&state, &headers, &body, false)).await
+    let served = OnceLock::new();
+    counted(&state, Endpoint::Pipeline, &body, &served, batch(&state, &headers, &body, false, &served)).await
 }
 
 async fn multi_exec(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    counted(&state, Endpoint::MultiExec, &body, batch(&state, &headers, &body, true)).await
+    let served = OnceLock::new();
+    counted(&state, Endpoint::MultiExec, &body, &served, batch(&state, &headers, &body, true, &served)).await
 }
 
-async fn run_single(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Response, ApiError> {
-    let (enc, value) = prepare(state, headers, body)?;
-    let args = parse_command(&value)?;
-    if let Some(answer) = injected(state, std::slice::from_ref(&args), false).await {
+async fn run_single(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    served: &OnceLock<Server>,
+) -> Result<Response, ApiError> {
+    let Prepared { enc, body, wanted } = prepare(state, headers, body)?;
+    let args = parse_command(&body)?;
+    let commands = std::slice::from_ref(&args);
+    if let Some(answer) = injected(state, commands, false).await {
         return Ok(answer);
     }
+    let mut route = route(state, commands, false, wanted, served).await?;
     let (cmd, fix) = redis_command(state, args);
-    let mut conn = state.redis.clone();
-    match client_reply(to_reply(cmd.query_async::<redis::Value>(&mut conn).await.map_err(redis_failure)?), fix) {
+    match client_reply(to_reply(cmd.query_async::<redis::Value>(&mut route.conn).await.map_err(redis_failure)?), fix) {
         Reply::Error(e) => Err(ApiError::Redis(e)),
-        reply => Ok(ok(state, reply.to_envelope(enc))),
+        reply => answered(state, &route, wanted, reply.to_envelope(enc)).await,
     }
 }
 
-async fn batch(state: &AppState, headers: &HeaderMap, body: &Bytes, atomic: bool) -> Result<Response, ApiError> {
-    let (enc, value) = prepare(state, headers, body)?;
-    let commands = value
+async fn batch(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    atomic: bool,
+    served: &OnceLock<Server>,
+) -> Result<Response, ApiError> {
+    let Prepared { enc, body, wanted } = prepare(state, headers, body)?;
+    let commands = body
         .as_array()
         .filter(|a| !a.is_empty())
         .ok_or_else(|| ApiError::BadRequest("ERR body must be a non-empty JSON array of commands".into()))?;
@@ -421,6 +528,7 @@ async fn batch(state: &AppState, headers: &HeaderMap, body: &Bytes, atomic: bool
     if let Some(answer) = injected(state, &commands, true).await {
         return Ok(answer);
     }
+    let mut route = route(state, &commands, atomic, wanted, served).await?;
     let mut pipe = redis::pipe();
     if atomic {
         pipe.atomic();
@@ -433,10 +541,9 @@ async fn batch(state: &AppState, headers: &HeaderMap, body: &Bytes, atomic: bool
         pipe.add_command(cmd);
         fixes.push(fix);
     }
-    let mut conn = state.redis.clone();
-    let values = pipe.query_async::<Vec<redis::Value>>(&mut conn).await.map_err(redis_failure)?;
+    let values = pipe.query_async::<Vec<redis::Value>>(&mut route.conn).await.map_err(redis_failure)?;
     let envelopes = values.into_iter().zip(fixes).map(|(v, fix)| client_reply(to_reply(v), fix).to_envelope(enc));
-    Ok(ok(state, Value::Array(envelopes.collect())))
+    answered(state, &route, wanted, Value::Array(envelopes.collect())).await
 }
 
 /// `GET /_fault`: the fault in force.
@@ -474,6 +581,34 @@ fn stats_answer(state: &AppState, headers: &HeaderMap, read: fn(&mut Stats) -> V
     authorize(headers, &state.token)?;
     let report = state.stats.as_ref().map(|s| read(&mut s.lock().unwrap_or_else(|e| e.into_inner())));
     Ok(ok(state, report.unwrap_or_else(|| Stats::default().to_json())))
+}
+
+/// `GET /_replication`: whether replication is held back, and both offsets
+/// (`Replica::report`).
+async fn replication_get(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    authorize(&headers, &state.token)?;
+    Ok(ok(&state, replica_of(&state)?.report().await?))
+}
+
+/// `POST /_replication`: `{"hold": true}` holds replication back,
+/// `{"hold": false}` lets the replica catch up and answers once it has
+/// (`Replica::set_hold`).
+async fn replication_set(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&headers, &state.token)?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("ERR request body is not JSON: {e}")))?;
+    let hold = replica::hold_from_json(&value).map_err(|e| ApiError::BadRequest(format!("ERR {e}")))?;
+    Ok(ok(&state, replica_of(&state)?.set_hold(hold).await?))
+}
+
+/// The replica of `--replica`. The routes that use it exist only then, so
+/// the error is for a route added without it.
+fn replica_of(state: &AppState) -> Result<&Replica, ApiError> {
+    state.replica.as_ref().ok_or_else(|| ApiError::BadRequest("ERR upstash-local was started without --replica".into()))
 }
 
 #[cfg(test)]

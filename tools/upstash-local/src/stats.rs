@@ -16,8 +16,14 @@
 //! `/`, one per command for a batch, none for a body that is not a command
 //! (not JSON, not an array). A script call (`EVALSHA`, `EVAL`) is one
 //! command; the commands the script runs inside Redis are not seen here.
+//!
+//! Each call also names the Redis that served it: the primary, or with
+//! `--replica` the replica (`replica`); none when it reached no Redis (a
+//! refused token, a body that is no command, a fault's answer).
 
 use serde_json::{json, Value};
+
+use crate::replica::Server;
 
 /// The command endpoints, as the counts name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +57,8 @@ pub struct Call {
     pub endpoint: Endpoint,
     /// Its commands' names, upper-cased, in order.
     pub commands: Vec<String>,
+    /// The Redis that served it; `None` when it reached none.
+    pub server: Option<Server>,
 }
 
 /// The calls counted since the start or the last reset, in the order their
@@ -61,13 +69,16 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Counts a call to `endpoint` whose request body was `body`.
-    pub fn record(&mut self, endpoint: Endpoint, body: &[u8]) {
-        self.calls.push(Call { endpoint, commands: command_names(endpoint, body) });
+    /// Counts a call to `endpoint` whose request body was `body`, served by
+    /// `server` (`None`: it reached no Redis).
+    pub fn record(&mut self, endpoint: Endpoint, body: &[u8], server: Option<Server>) {
+        self.calls.push(Call { endpoint, commands: command_names(endpoint, body), server });
     }
 
     /// The counts as `GET /_stats` reports them:
-    /// `{"http_calls": N, "commands": M, "by_endpoint": {"/": a, "/pipeline": b, "/multi-exec": c}, "calls": [["GET"], ["INCR","PTTL"], …]}`.
+    /// `{"http_calls": N, "commands": M, "by_endpoint": {"/": a, "/pipeline": b, "/multi-exec": c}, "calls": [["GET"], ["INCR","PTTL"], …], "servers": ["replica", "primary", …]}`;
+    /// `servers` has one item per call, in the order of `calls`:
+    /// `"primary"`, `"replica"`, or `null` for a call that reached no Redis.
     pub fn to_json(&self) -> Value {
         let mut by_endpoint = serde_json::Map::new();
         for endpoint in Endpoint::ALL {
@@ -79,6 +90,7 @@ impl Stats {
             "commands": self.calls.iter().map(|c| c.commands.len()).sum::<usize>(),
             "by_endpoint": by_endpoint,
             "calls": self.calls.iter().map(|c| c.commands.clone()).collect::<Vec<_>>(),
+            "servers": self.calls.iter().map(|c| c.server.map(Server::name)).collect::<Vec<_>>(),
         })
     }
 
@@ -135,20 +147,28 @@ mod tests {
         let mut stats = Stats::default();
         assert_eq!(
             stats.to_json(),
-            json!({"http_calls": 0, "commands": 0, "by_endpoint": {"/": 0, "/pipeline": 0, "/multi-exec": 0}, "calls": []})
+            json!({"http_calls": 0, "commands": 0, "by_endpoint": {"/": 0, "/pipeline": 0, "/multi-exec": 0}, "calls": [], "servers": []})
         );
-        stats.record(Endpoint::Single, br#"["GET","sess:a"]"#);
-        stats.record(Endpoint::Pipeline, br#"[["INCR","k"],["PTTL","k"]]"#);
-        stats.record(Endpoint::Single, br#"["EVALSHA","0123",1,"sess:a"]"#);
-        stats.record(Endpoint::MultiExec, b"garbage");
+        stats.record(Endpoint::Single, br#"["GET","sess:a"]"#, Some(Server::Replica));
+        stats.record(Endpoint::Pipeline, br#"[["INCR","k"],["PTTL","k"]]"#, Some(Server::Primary));
+        stats.record(Endpoint::Single, br#"["EVALSHA","0123",1,"sess:a"]"#, Some(Server::Primary));
+        stats.record(Endpoint::MultiExec, b"garbage", None);
         let report = json!({
             "http_calls": 4,
             "commands": 4,
             "by_endpoint": {"/": 2, "/pipeline": 1, "/multi-exec": 1},
             "calls": [["GET"], ["INCR", "PTTL"], ["EVALSHA"], []],
+            "servers": ["replica", "primary", "primary", null],
         });
         assert_eq!(stats.to_json(), report);
-        assert_eq!(stats.calls[1], Call { endpoint: Endpoint::Pipeline, commands: vec!["INCR".into(), "PTTL".into()] });
+        assert_eq!(
+            stats.calls[1],
+            Call {
+                endpoint: Endpoint::Pipeline,
+                commands: vec!["INCR".into(), "PTTL".into()],
+                server: Some(Server::Primary)
+            }
+        );
         assert_eq!(stats.reset(), report, "a reset reports what it clears");
         assert_eq!(stats, Stats::default());
         assert_eq!(stats.to_json()["http_calls"], json!(0));

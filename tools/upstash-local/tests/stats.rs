@@ -12,13 +12,7 @@ use std::time::{Duration, Instant};
 
 use edge_session::store::{SessionStore, StoreError, UpstashClient};
 use serde_json::{json, Value};
-use support::{new_session_save, post, start, start_with, TOKEN};
-
-async fn stats(url: &str) -> Value {
-    let resp = reqwest::Client::new().get(format!("{url}/_stats")).bearer_auth(TOKEN).send().await.unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    serde_json::from_str(&resp.text().await.unwrap()).unwrap()
-}
+use support::{new_session_save, post, start, start_with, stats, TOKEN};
 
 async fn reset(url: &str) -> Value {
     let (status, text) = post(url, "/_stats/reset", "").await;
@@ -27,7 +21,7 @@ async fn reset(url: &str) -> Value {
 }
 
 fn zero() -> Value {
-    json!({"http_calls": 0, "commands": 0, "by_endpoint": {"/": 0, "/pipeline": 0, "/multi-exec": 0}, "calls": []})
+    json!({"http_calls": 0, "commands": 0, "by_endpoint": {"/": 0, "/pipeline": 0, "/multi-exec": 0}, "calls": [], "servers": []})
 }
 
 #[tokio::test]
@@ -71,6 +65,9 @@ async fn every_call_is_counted_with_its_commands_whatever_its_answer() {
         "commands": 8,
         "by_endpoint": {"/": 3, "/pipeline": 2, "/multi-exec": 1},
         "calls": [["SET"], ["INCR", "EXPIRE", "PTTL"], ["GET", "DEL"], ["INCR"], [], ["GET"]],
+        // A Redis error reached Redis; a body that is no command and a
+        // refused token reached none.
+        "servers": ["primary", "primary", "primary", "primary", null, null],
     });
     assert_eq!(stats(&s.url).await, expected);
     assert_eq!(reset(&s.url).await, expected, "a reset answers what it clears");
@@ -81,6 +78,7 @@ async fn every_call_is_counted_with_its_commands_whatever_its_answer() {
     post(&s.url, "/_fault", r#"{"mode":"status500","only":"GET","times":1}"#).await;
     assert_eq!(post(&s.url, "", r#"["GET","k"]"#).await.0, 500);
     assert_eq!(stats(&s.url).await["calls"], json!([["GET"]]));
+    assert_eq!(stats(&s.url).await["servers"], json!([null]), "it reached no Redis");
 }
 
 #[tokio::test]

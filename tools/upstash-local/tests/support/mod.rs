@@ -30,11 +30,25 @@ pub struct Servers {
     pub redis: Proc,
 }
 
+/// upstash-local with `--replica`: the primary Redis, a second one
+/// replicating it, and upstash-local in front of both.
+pub struct Replicated {
+    pub url: String,
+    pub redis_port: u16,
+    pub replica_port: u16,
+    // Dropped in this order: the REST server, the replica, the primary,
+    // then the replica's directory.
+    pub upstash: Proc,
+    pub replica: Proc,
+    pub redis: Proc,
+    pub replica_dir: tempfile::TempDir,
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn upstash_local_bin() -> PathBuf {
+pub fn upstash_local_bin() -> PathBuf {
     // Cargo builds this package's binary for its own integration tests and
     // says where: always the fresh one, whatever else is in target/.
     PathBuf::from(env!("CARGO_BIN_EXE_upstash-local"))
@@ -42,9 +56,15 @@ fn upstash_local_bin() -> PathBuf {
 
 /// A redis-server on a free port, ready; and its port.
 pub fn start_redis() -> (Proc, u16) {
+    start_redis_with(&[])
+}
+
+/// A redis-server on a free port with `extra` arguments, ready; and its port.
+pub fn start_redis_with(extra: &[&str]) -> (Proc, u16) {
     let port = free_port();
     let mut redis = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .expect("redis-server must be installed (scripts/setup.sh installs it)");
@@ -86,6 +106,22 @@ pub fn start() -> Servers {
     start_with(&[])
 }
 
+/// A primary Redis, a replica of it (its snapshot in a temporary
+/// directory), and upstash-local with `--replica` and `extra` arguments.
+/// The primary sends its snapshot at once (`repl-diskless-sync-delay 0`),
+/// so a release of held replication is quick.
+pub fn start_replicated(extra: &[&str]) -> Replicated {
+    let (redis, redis_port) = start_redis_with(&["--repl-diskless-sync-delay", "0"]);
+    let replica_dir = tempfile::tempdir().unwrap();
+    let dir = replica_dir.path().to_str().unwrap();
+    let (replica, replica_port) =
+        start_redis_with(&["--replicaof", "127.0.0.1", &redis_port.to_string(), "--dir", dir]);
+    let replica_url = format!("redis://127.0.0.1:{replica_port}");
+    let args: Vec<&str> = ["--replica", replica_url.as_str()].into_iter().chain(extra.iter().copied()).collect();
+    let (upstash, url) = start_upstash(redis_port, &args);
+    Replicated { url, redis_port, replica_port, upstash, replica, redis, replica_dir }
+}
+
 /// One raw request to upstash-local: status and body text.
 pub async fn post(url: &str, path: &str, body: &str) -> (u16, String) {
     let resp = reqwest::Client::new()
@@ -96,6 +132,13 @@ pub async fn post(url: &str, path: &str, body: &str) -> (u16, String) {
         .await
         .unwrap();
     (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// `GET /_stats` of an upstash-local started with `--stats`: the counts.
+pub async fn stats(url: &str) -> serde_json::Value {
+    let resp = reqwest::Client::new().get(format!("{url}/_stats")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    serde_json::from_str(&resp.text().await.unwrap()).unwrap()
 }
 
 /// The library's save of a new, empty session under `key` with a TTL of 60
