@@ -112,6 +112,16 @@ test("without the sync cookie the same read is stale: the replica has not got th
   assert.equal(withToken.body.beersViewed, 1, "the same read with the token sees the pour");
 });
 
+test("a sync cookie the store refuses (made up, or from before a store restart) costs a read again without it, never an error", async () => {
+  const browser = await visitor();
+  await holdReplication(stack.upstash, false);
+  browser.jar.set(SYNC, `${SYNC}=not-a-token`);
+  const res = await read(browser);
+  assert.equal(res.status, 200, res.text);
+  assert.match(res.headers.get("server-timing"), /store;desc="2 round trips"/, "the refused read and the read without the token");
+  await holdReplication(stack.upstash, true);
+});
+
 test("a login is seen by the next read on another isolate, with replication held back", async () => {
   const browser = await visitor();
   const name = `ryw${Date.now() % 100000}`;

@@ -195,8 +195,14 @@ impl UpstashClient {
         body: &B,
         read_only: bool,
     ) -> Result<Value, StoreError> {
+        let sent_token = self.sync_token().is_some();
         match self.send_raw(url, body, read_only).await {
             Err(e) if read_only && is_transient(&e) => self.send_raw(url, body, read_only).await,
+            // A token the store refuses (one a browser brought back after a
+            // store restart, or made up): the refusal cleared it, so the
+            // read goes again without one rather than fail until the
+            // browser's cookie expires.
+            Err(e) if read_only && sent_token && is_token_refusal(&e) => self.send_raw(url, body, read_only).await,
             other => other,
         }
     }
@@ -248,6 +254,12 @@ impl UpstashClient {
 /// JSON.
 pub fn is_transient(e: &StoreError) -> bool {
     matches!(e, StoreError::Unreachable(_))
+}
+
+/// Whether the store refused the request's `upstash-sync-token` (Upstash
+/// and upstash-local answer `ERR invalid upstash-sync-token`).
+pub fn is_token_refusal(e: &StoreError) -> bool {
+    matches!(e, StoreError::Protocol(CommandError::Redis(m)) if m.to_ascii_lowercase().contains("sync-token"))
 }
 
 /// Turns an HTTP answer into the JSON it carries or a typed error.
@@ -418,6 +430,14 @@ mod tests {
         assert!(Get::READ_ONLY && SMembers::READ_ONLY && Exists::READ_ONLY);
         assert!(!Set::READ_ONLY && !EvalSha::<Save>::READ_ONLY && !Eval::<Save>::READ_ONLY);
     };
+
+    #[test]
+    fn token_refusals_are_recognized() {
+        let refused = interpret(reply(400, r#"{"error":"ERR invalid upstash-sync-token"}"#)).unwrap_err();
+        assert!(is_token_refusal(&refused));
+        assert!(!is_token_refusal(&StoreError::Protocol(CommandError::Redis("ERR wrong type".into()))));
+        assert!(!is_token_refusal(&StoreError::Unauthorized { status: 401 }));
+    }
 
     #[test]
     fn statuses_map_to_errors() {
