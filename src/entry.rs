@@ -93,6 +93,9 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     let token = store.written_sync_token().filter(|_| answer.status < 400);
     if let Some(line) = token.and_then(|t| app::companion::sync_cookie(&state.config, &t, now, secure)) {
         answer.headers.push(("Set-Cookie", line));
+    } else if store.sync_token_refused() && answer.status < 400 {
+        // The token it brought is refused: it would cost a call every time.
+        answer.headers.push(("Set-Cookie", app::companion::clear_sync_cookie(&state.config)));
     }
     let meter = store.meter();
     let timing = app::server_timing(answer.outcome, meter.round_trips(), meter.millis(), answer.deferred.len());

@@ -50,18 +50,24 @@ pub fn hint_holds(hint: Option<&str>, user: Option<&str>) -> bool {
     hint.is_some() && hint == user
 }
 
-/// The `Set-Cookie` line that brings the browser's `<name>.user` up to
-/// date with `user` (the session's user after the commit): set when it
-/// names another user or none, cleared when the session has none; `None`
-/// when it is right already or may not be sent (a Secure cookie over http).
+/// The `<name>.user` value a request sent, as sent (canonical or not).
+pub fn sent_user_cookie(cookie_header: Option<&str>, config: &Config) -> Option<String> {
+    find_cookie(cookie_header?, &user_cookie_name(config))
+}
+
+/// The `Set-Cookie` line that brings the browser's `<name>.user` (`sent`:
+/// the value it sent, if any) up to date with `user` (the session's user
+/// after the commit): set when it names another user or none, cleared when
+/// the session has none; `None` when it is right already or may not be
+/// sent (a Secure cookie over http).
 pub fn user_cookie(
     config: &Config,
-    hint: Option<&str>,
+    sent: Option<&str>,
     user: Option<&str>,
     session_cookie: &SessionCookie,
     request_secure: bool,
 ) -> Option<String> {
-    if hint == user || !decide::may_send_cookie(session_cookie.secure == Some(true), request_secure) {
+    if sent == user || !decide::may_send_cookie(session_cookie.secure == Some(true), request_secure) {
         return None;
     }
     let name = user_cookie_name(config);
@@ -72,9 +78,30 @@ pub fn user_cookie(
     })
 }
 
-/// The sync token a request brought back, if any.
+/// The longest sync token taken from a browser, in bytes (Upstash's are a
+/// few dozen).
+pub const MAX_SYNC_TOKEN_BYTES: usize = 256;
+
+/// The sync token a request brought back, if it can be one: at most
+/// [`MAX_SYNC_TOKEN_BYTES`] of letters, digits and `-._:+/=`. Anything else
+/// is ignored: it becomes a request header to the store, and a value that
+/// is no valid header value would fail the call (or, worse, read as the
+/// store refusing our credentials).
 pub fn sync_token(cookie_header: Option<&str>, config: &Config) -> Option<String> {
-    find_cookie(cookie_header?, &sync_cookie_name(config)).filter(|t| !t.is_empty())
+    find_cookie(cookie_header?, &sync_cookie_name(config)).filter(|t| is_token_text(t))
+}
+
+/// Whether `t` has the shape a sync token may have ([`sync_token`]).
+pub fn is_token_text(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= MAX_SYNC_TOKEN_BYTES
+        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:+/=".contains(&b))
+}
+
+/// The `Set-Cookie` line that makes the browser drop its `<name>.sync`
+/// (the store refused the token it carried).
+pub fn clear_sync_cookie(config: &Config) -> String {
+    cookie_header(&sync_cookie_name(config), "", &config.session.cookie, Some(0))
 }
 
 /// The `Set-Cookie` line that hands the browser the sync token of this
@@ -136,6 +163,7 @@ mod tests {
         assert_eq!(line(None, None), None);
         assert_eq!(line(None, Some("al")).as_deref(), Some("_redisDemo.user=al; Path=/; HttpOnly"));
         assert_eq!(line(Some("bo"), Some("al")).as_deref(), Some("_redisDemo.user=al; Path=/; HttpOnly"));
+        assert!(line(Some("Garbage"), None).is_some_and(|l| l.contains("1970")), "a junk cookie is cleared too");
         assert_eq!(
             line(Some("al"), None).as_deref(),
             Some("_redisDemo.user=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly")
@@ -151,5 +179,13 @@ mod tests {
         assert!(line.starts_with("_redisDemo.sync=12%3A34; Path=/; Expires=Thu, 01 Jan 1970 00:00:30 GMT"), "{line}");
         assert_eq!(sync_token(Some("_redisDemo.sync=12%3A34"), &cfg).as_deref(), Some("12:34"));
         assert_eq!(sync_token(Some("_redisDemo.sync="), &cfg), None);
+        assert_eq!(
+            sync_token(Some("_redisDemo.sync=rpl.00000000000004d2"), &cfg).as_deref(),
+            Some("rpl.00000000000004d2")
+        );
+        for junk in ["%00", "%7F", "a%0Ab", "%C3%A9", "a b", "a%3Bb"] {
+            assert_eq!(sync_token(Some(&format!("_redisDemo.sync={junk}")), &cfg), None, "{junk}");
+        }
+        assert_eq!(sync_token(Some(&format!("_redisDemo.sync={}", "a".repeat(257))), &cfg), None, "too long");
     }
 }

@@ -333,6 +333,8 @@ pub struct Ctx<'a, S> {
     /// The user the request's `<name>.user` cookie names (untrusted: see
     /// [`companion`]).
     pub hint: Option<String>,
+    /// That cookie's value as sent (canonical or not), to put it right.
+    pub hint_sent: Option<String>,
 }
 
 impl<S: AccountStore> Ctx<'_, S> {
@@ -347,7 +349,7 @@ impl<S: AccountStore> Ctx<'_, S> {
     fn user_cookie(&self, session: &Session) -> Option<String> {
         let user = session.passport_user::<String>().ok().flatten().filter(|_| !session.is_ended());
         let secure = self.req.is_secure(self.config.session.trust_proxy);
-        companion::user_cookie(self.config, self.hint.as_deref(), user.as_deref(), session.cookie(), secure)
+        companion::user_cookie(self.config, self.hint_sent.as_deref(), user.as_deref(), session.cookie(), secure)
     }
 }
 
@@ -404,6 +406,7 @@ async fn serve<S: AccountStore>(
         now,
         path,
         hint: companion::hinted_user(req.cookie, config),
+        hint_sent: companion::sent_user_cookie(req.cookie, config),
     };
     let result = route_session(&ctx, route).await;
     // Once the session was looked for, every answer says how that went.

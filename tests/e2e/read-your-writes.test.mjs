@@ -112,13 +112,31 @@ test("without the sync cookie the same read is stale: the replica has not got th
   assert.equal(withToken.body.beersViewed, 1, "the same read with the token sees the pour");
 });
 
-test("a sync cookie the store refuses (made up, or from before a store restart) costs a read again without it, never an error", async () => {
+test("a sync cookie the store refuses (made up, or from before a store restart) costs a call again without it, never an error, and is dropped; one that cannot be a token is ignored", async () => {
   const browser = await visitor();
   await holdReplication(stack.upstash, false);
-  browser.jar.set(SYNC, `${SYNC}=not-a-token`);
-  const res = await read(browser);
-  assert.equal(res.status, 200, res.text);
-  assert.match(res.headers.get("server-timing"), /store;desc="2 round trips"/, "the refused read and the read without the token");
+  const name = `rft${Date.now() % 100000}`;
+  const refused = `${SYNC}=99999:garbage`;
+  const cases = [
+    ["read", () => read(browser), 200, 'store;desc="2 round trips"'],
+    ["register", () => post(writer, "/api/register", browser, { username: name, password: PASSWORD }), 201, null],
+    ["login", () => post(writer, "/api/login", browser, { username: name, password: PASSWORD }), 200, null],
+  ];
+  for (const [what, send, status, timing] of cases) {
+    browser.jar.set(SYNC, refused);
+    const res = await send();
+    assert.equal(res.status, status, `${what}: ${res.text}`);
+    if (timing) assert.ok(res.headers.get("server-timing").includes(timing), `${what}: the refused call and the one without the token`);
+    const sync = allSetCookieLines(res).find((l) => l.startsWith(`${SYNC}=`));
+    assert.ok(sync && !sync.startsWith(refused), `${what}: the refused token is replaced or dropped: ${sync}`);
+    browser.take(res);
+  }
+  for (const junk of ["%00", "%7F"]) {
+    browser.jar.set(SYNC, `${SYNC}=${junk}`);
+    const res = await read(browser);
+    assert.equal(res.status, 200, `${junk}: ${res.text}`);
+    assert.match(res.headers.get("server-timing"), /store;desc="1 round trip"/, `${junk} is no token: not sent`);
+  }
   await holdReplication(stack.upstash, true);
 });
 

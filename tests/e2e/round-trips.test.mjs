@@ -14,6 +14,11 @@
 // (every request once, unmeasured), so EVALSHA → NOSCRIPT → EVAL is not
 // counted.
 //
+// Every EXPIRE is held back, so a rate-limit hit's EXPIRE NX (register,
+// login) makes those answers DELAY_MS slower; it is counted all the same,
+// since the worker waits for it. (With the demo's resave: false, the touch
+// is the only deferred write.)
+//
 // A logged-in browser sends its companion cookies too (`<name>.user`,
 // `<name>.sync`), as every browser does: the reads of a logged-in request
 // are folded into the session's own round trip by them.
@@ -50,6 +55,28 @@ const BUDGET = {
   login: 2,
   logout: 2,
   "logout everywhere": 2,
+};
+
+/**
+ * The commands of each HTTP call before the response, per row (or "row:
+ * request"): what the README's table says each call carries. A change in
+ * what is folded into which call fails here, not only a change in the count.
+ */
+const LOGIN_READ = ["GET", "INCR", "EXPIRE", "PTTL", "INCR", "EXPIRE", "PTTL", "GET", "GET", "SMEMBERS"];
+const CALLS = {
+  "first visit, no cookie": [["EVALSHA"]],
+  "tampered or unsigned cookie: tampered": [["EVALSHA"]],
+  "tampered or unsigned cookie: unsigned": [["EVALSHA"]],
+  "read, valid cookie": [["GET"]],
+  "read, logged in": [["GET", "GET"]],
+  pour: [["GET"], ["EVALSHA"]],
+  "pour, logged in": [["GET"], ["EVALSHA"]],
+  register: [["GET", "INCR", "EXPIRE", "PTTL"], ["SET"]],
+  "login: a first login": [LOGIN_READ, ["EVALSHA", "DECR", "DEL"]],
+  // The index holds the logged-out id: the login prunes it, in the same call.
+  "login: again after a logout": [LOGIN_READ, ["EVALSHA", "DECR", "DEL", "EVALSHA"]],
+  logout: [["GET"], ["EVALSHA"]],
+  "logout everywhere": [["GET", "SMEMBERS"], ["EVALSHA"]],
 };
 
 /** The command a deferred touch sends (connect-redis's touch), held back this long by upstash-local. */
@@ -227,6 +254,7 @@ for (const row of ROWS) {
       assert.equal(serverTimingTrips(res), stats.http_calls, `${name}: the worker's Server-Timing counts what upstash-local counts`);
       await t.test(`${name}: ${budget}`, () => {
         assert.equal(stats.http_calls, budget, `round trips before the response: ${callsText(stats.calls)}`);
+        assert.deepEqual(stats.calls, CALLS[name], `the commands of each call: ${callsText(stats.calls)}`);
       });
     }
   });

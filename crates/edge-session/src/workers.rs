@@ -7,17 +7,17 @@
 //!
 //! ```no_run
 //! use edge_session::workers::{EdgeSessions, Error};
-//! use worker::{Env, Request, Response};
+//! use worker::{Context, Env, Request, Response};
 //!
-//! async fn fetch(req: Request, env: Env) -> worker::Result<Response> {
-//!     match visit(req, &env).await {
+//! async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+//!     match visit(req, &env, &ctx).await {
 //!         Ok(resp) => Ok(resp),
 //!         // The one boundary where the layer's errors become answers.
 //!         Err(e) => e.into_response(),
 //!     }
 //! }
 //!
-//! async fn visit(req: Request, env: &Env) -> Result<Response, Error> {
+//! async fn visit(req: Request, env: &Env, ctx: &Context) -> Result<Response, Error> {
 //!     let layer = EdgeSessions::for_isolate(env)?;
 //!     let mut session = layer.load(&req).await?;
 //!     // A change that can run again: if another request saves the session
@@ -28,7 +28,7 @@
 //!     })?;
 //!     // Saved first, then answered from the session as saved.
 //!     layer
-//!         .respond(session, |s| {
+//!         .respond(ctx, session, |s| {
 //!             let count = s.get::<i64>("count")?.unwrap_or(0);
 //!             Response::ok(format!("visit {count}")).map_err(Error::Runtime)
 //!         })
@@ -39,12 +39,12 @@
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use worker::{Date, Env, Request, Response};
+use worker::{Context, Date, Env, Request, Response};
 
 use crate::config::{ConfigError, UpstashConfig, Vars};
 use crate::session::cookie::{check_cookie_header, CookieHeaderError};
 use crate::session::document::{FieldError, Millis};
-use crate::session::{decide, Session, SessionConfig, SessionError, Sessions};
+use crate::session::{decide, run_deferred, Session, SessionConfig, SessionError, Sessions};
 use crate::store::UpstashClient;
 
 /// Why the adapter could not serve a session.
@@ -238,10 +238,14 @@ impl EdgeSessions {
         Ok(self.sessions().load(cookie.as_deref(), now_ms(), secure).await?)
     }
 
-    /// Ends the request: writes or touches the session as express-session
-    /// decides, and appends its `Set-Cookie` lines (if any) to `resp`. Answer
-    /// only after this returns: what the browser sees next is what the
-    /// store holds.
+    /// Ends the request: writes the session as express-session decides, and
+    /// appends its `Set-Cookie` lines (if any) to `resp`. Answer only after
+    /// this returns: what the browser sees next is what the store holds.
+    /// The touch of an unmodified session (connect-redis's `EXPIRE`; with
+    /// `resave`, the rewrite of an unchanged document) changes nothing the
+    /// browser sees, so it is sent after the answer, with `ctx.wait_until`
+    /// (a read then waits for one store call); a touch that fails is
+    /// logged and loses nothing (the session keeps its TTL until the next).
     ///
     /// # Errors
     ///
@@ -249,8 +253,8 @@ impl EdgeSessions {
     /// kept saving the session first or an update no longer applies (409),
     /// or when the document is over 1 MiB (500); `resp` is dropped then, so
     /// no cookie for an unsaved session reaches the browser.
-    pub async fn commit(&self, session: Session, resp: Response) -> Result<Response, Error> {
-        self.respond(session, |_| Ok(resp)).await
+    pub async fn commit(&self, ctx: &Context, session: Session, resp: Response) -> Result<Response, Error> {
+        self.respond(ctx, session, |_| Ok(resp)).await
     }
 
     /// Ends the request as [`EdgeSessions::commit`] does, then builds the
@@ -262,11 +266,24 @@ impl EdgeSessions {
     /// # Errors
     ///
     /// As [`EdgeSessions::commit`], and `build`'s own error.
-    pub async fn respond<F>(&self, mut session: Session, build: F) -> Result<Response, Error>
+    pub async fn respond<F>(&self, ctx: &Context, mut session: Session, build: F) -> Result<Response, Error>
     where
         F: FnOnce(&Session) -> Result<Response, Error>,
     {
-        let set_cookies = self.sessions().commit(&mut session, now_ms()).await?;
+        let sessions = self.sessions().deferring_writes();
+        let set_cookies = sessions.commit(&mut session, now_ms()).await?;
+        for write in sessions.take_deferred() {
+            let store = self.store.clone();
+            ctx.wait_until(async move {
+                if let Err(e) = run_deferred(&store, &write).await {
+                    worker::console_error!(
+                        "edge-session: the deferred touch of {} failed: {}",
+                        write.key(),
+                        crate::error_chain(&e)
+                    );
+                }
+            });
+        }
         let mut resp = build(&session)?;
         for set_cookie in set_cookies {
             resp.headers_mut().append("Set-Cookie", &set_cookie).map_err(Error::Runtime)?;

@@ -15,8 +15,8 @@ use edge_session::workers::{EdgeSessions, Error};
 use worker::{event, Context, Env, Method, Request, Response, Result};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    match visit(req, &env).await {
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    match visit(req, &env, &ctx).await {
         Ok(resp) => Ok(resp),
         // The one place the layer's errors become answers: 503 when the
         // store fails, 500 naming a misconfigured variable, 400 for an
@@ -25,7 +25,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     }
 }
 
-async fn visit(req: Request, env: &Env) -> std::result::Result<Response, Error> {
+async fn visit(req: Request, env: &Env, ctx: &Context) -> std::result::Result<Response, Error> {
     // One layer per isolate: it keeps Upstash's read-your-writes token.
     let layer = EdgeSessions::for_isolate(env)?;
     let mut session = layer.load(&req).await?;
@@ -40,9 +40,10 @@ async fn visit(req: Request, env: &Env) -> std::result::Result<Response, Error> 
             s.insert("count", &(count + 1))
         })?;
     }
-    // The answer shows the count as saved.
+    // The answer shows the count as saved (a touch, had there been one,
+    // would go after it, with ctx.wait_until).
     layer
-        .respond(session, |s| {
+        .respond(ctx, session, |s| {
             let count = if reset { 0 } else { s.get::<i64>("count")?.unwrap_or(0) };
             Response::from_json(&serde_json::json!({ "count": count })).map_err(Error::Runtime)
         })

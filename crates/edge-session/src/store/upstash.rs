@@ -32,6 +32,8 @@ pub struct UpstashClient {
     /// The token of this client's (clone's) newest write, if a write has
     /// answered one ([`UpstashClient::written_sync_token`]).
     written: Rc<RefCell<Option<String>>>,
+    /// Whether the store refused a token this client (clone) sent.
+    token_refused: Rc<Cell<bool>>,
 }
 
 /// Store traffic so far: HTTP round trips and the time they took.
@@ -71,6 +73,7 @@ impl UpstashClient {
             sync_token: Rc::new(RefCell::new(None)),
             meter: Rc::new(Meter::default()),
             written: Rc::new(RefCell::new(None)),
+            token_refused: Rc::new(Cell::new(false)),
         }
     }
 
@@ -80,7 +83,12 @@ impl UpstashClient {
     /// ([`UpstashClient::meter`]) even while other requests of the same
     /// isolate use the store.
     pub fn metered(&self) -> Self {
-        Self { meter: Rc::new(Meter::default()), written: Rc::new(RefCell::new(None)), ..self.clone() }
+        Self {
+            meter: Rc::new(Meter::default()),
+            written: Rc::new(RefCell::new(None)),
+            token_refused: Rc::new(Cell::new(false)),
+            ..self.clone()
+        }
     }
 
     /// [`UpstashClient::metered`], for one browser's request: when the
@@ -104,6 +112,13 @@ impl UpstashClient {
     /// What the browser must bring back to read its own writes.
     pub fn written_sync_token(&self) -> Option<String> {
         self.written.borrow().clone()
+    }
+
+    /// Whether the store refused a sync token this client (clone) sent
+    /// (each such call was sent again without it): the browser's copy is
+    /// worth dropping.
+    pub fn sync_token_refused(&self) -> bool {
+        self.token_refused.get()
     }
 
     /// The traffic this client has sent since [`UpstashClient::metered`]
@@ -199,10 +214,14 @@ impl UpstashClient {
         match self.send_raw(url, body, read_only).await {
             Err(e) if read_only && is_transient(&e) => self.send_raw(url, body, read_only).await,
             // A token the store refuses (one a browser brought back after a
-            // store restart, or made up): the refusal cleared it, so the
-            // read goes again without one rather than fail until the
-            // browser's cookie expires.
-            Err(e) if read_only && sent_token && is_token_refusal(&e) => self.send_raw(url, body, read_only).await,
+            // store restart, or made up): the store ran nothing, and the
+            // refusal cleared the token, so the call, a write too, goes
+            // again without one rather than fail until the browser's
+            // cookie expires.
+            Err(e) if sent_token && is_token_refusal(&e) => {
+                self.token_refused.set(true);
+                self.send_raw(url, body, read_only).await
+            }
             other => other,
         }
     }
