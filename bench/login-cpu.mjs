@@ -45,7 +45,7 @@ async function measure(upstashUrl, iterations) {
     for (let i = 0; i < N; i++) await login();
     const cpuMs = ((ticks(pid) - t0) * 1000) / CLK_TCK / N;
     const wallMs = (performance.now() - w0) / N;
-    // The same worker answering GET /api/session (two store calls): the
+    // The same worker answering GET /api/session (two store calls: the read, and the touch after the answer): the
     // workerd cost of a request with little Rust work, for comparison.
     const r0 = ticks(pid);
     for (let i = 0; i < N; i++) await request(worker, "/api/session", { cookie: jar.pair, dispatch: true });
@@ -68,7 +68,7 @@ try {
 per worker, CPU time of the workerd process from /proc (10 ms clock ticks,
 averaged over the run).
 
-| AUTH_PBKDF2_ITERATIONS | workerd CPU per login | wall time per login | workerd CPU per GET /api/session (2 store calls) |
+| AUTH_PBKDF2_ITERATIONS | workerd CPU per login | wall time per login | workerd CPU per GET /api/session (2 store calls: the read, the touch after the answer) |
 |---:|---:|---:|---:|
 | ${DEFAULT_ITERATIONS.toLocaleString("en-US")} (default) | ${full.cpuMs.toFixed(2)} ms | ${full.wallMs.toFixed(2)} ms | ${full.readMs.toFixed(2)} ms |
 | 1 | ${cheap.cpuMs.toFixed(2)} ms | ${cheap.wallMs.toFixed(2)} ms | ${cheap.readMs.toFixed(2)} ms |
@@ -76,7 +76,7 @@ averaged over the run).
 PBKDF2 at ${DEFAULT_ITERATIONS.toLocaleString("en-US")} iterations costs about **${kdf.toFixed(2)} ms of CPU per login**
 (${((kdf * 1000) / DEFAULT_ITERATIONS).toFixed(3)} µs per iteration). The workerd process figure is an
 upper bound of what Cloudflare bills: it also holds workerd's own HTTP work
-for the login's ~10 store round trips and Miniflare's routing, which the
+for the login's 2 store round trips (a pipeline each, docs/PROTOCOL.md §8.3) and Miniflare's routing, which the
 GET column shows at about ${(full.readMs / 2).toFixed(2)} ms per store call; Cloudflare counts
 only the isolate's execution, not time spent on subrequests. With 1 iteration
 a login costs about as much as its store calls do in the GET column, so the

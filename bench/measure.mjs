@@ -14,7 +14,7 @@ import { tmpdir, cpus, totalmem, release, loadavg } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
-import { ROOT, TOKEN, startStack, startWorker, startMiniflare, cpuTicks, childrenNamed, cookiePair, sidOf } from "../tests/support/index.mjs";
+import { ROOT, TOKEN, startStack, startWorker, startMiniflare, cpuTicks, childrenNamed, cookiePair, setCookieLines, sidOf } from "../tests/support/index.mjs";
 import { startExpress } from "../tests/fixtures/express-app.mjs";
 import { fmt, ms } from "./report.mjs";
 
@@ -151,7 +151,7 @@ function runWrk(url, script, seconds, { threads, connections }) {
 
 async function newCookie(base) {
   const res = await fetch(`${base}/api/session`);
-  const lines = res.headers.getSetCookie();
+  const lines = setCookieLines(res);
   await res.arrayBuffer();
   if (res.status !== 200 || lines.length !== 1) throw new Error(`${base}: GET /api/session gave ${res.status}, Set-Cookie ${JSON.stringify(lines)}`);
   return cookiePair(lines[0]);
@@ -291,9 +291,6 @@ function benchCases({ upstash, worker, probeUrl, express }, CONNECTIONS) {
     },
     express: { read: ["GET ; EXPIRE", 2], write: ["GET ; SET", 2], new: ["SET (new session)", 1] },
   };
-  // The session's own Set-Cookie lines: the worker's companion cookies
-  // (<name>.user, <name>.sync) are not part of what is compared.
-  const sessionCookies = (r) => r.headers.getSetCookie().filter((l) => !/^[^=;]*\.(user|sync)=/.test(l));
   const cases = [
     { id: "floor", group: "store", label: "upstash-local alone", request: 'POST / `["GET", key]`', traffic: "GET", url: upstash.url, prepare: prepareFloor },
     {
@@ -339,7 +336,7 @@ function benchCases({ upstash, worker, probeUrl, express }, CONNECTIONS) {
       const list = await cookies(base);
       const res = await fetch(`${base}/api/session`, { headers: { Cookie: list[0] } });
       await expectJson(res, `${impl} read`, (b, r) =>
-        sessionCookies(r).length ? "unexpected Set-Cookie" : list[0].includes(b.sessionID) ? null : "another session",
+        setCookieLines(r).length ? "unexpected Set-Cookie" : list[0].includes(b.sessionID) ? null : "another session",
       );
       return { method: "GET", path: "/api/session", headers: list.map((c) => ({ Cookie: c })) };
     };
@@ -376,7 +373,7 @@ function benchCases({ upstash, worker, probeUrl, express }, CONNECTIONS) {
         const list = await cookies(base);
         const res = await fetch(`${base}/api/pour`, { method: "POST", headers: { Cookie: list[0] }, body: "" });
         await expectJson(res, `${impl} pour`, (b, r) =>
-          sessionCookies(r).length !== 1 ? "no Set-Cookie" : b.beersViewed === 1 ? null : "views not counted",
+          setCookieLines(r).length !== 1 ? "no Set-Cookie" : b.beersViewed === 1 ? null : "views not counted",
         );
         return { method: "POST", path: "/api/pour", headers: list.map((c) => ({ Cookie: c })), body: "" };
       },
