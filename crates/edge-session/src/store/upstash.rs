@@ -214,10 +214,13 @@ impl UpstashClient {
         match self.send_raw(url, body, read_only).await {
             Err(e) if read_only && is_transient(&e) => self.send_raw(url, body, read_only).await,
             // A token the store refuses (one a browser brought back after a
-            // store restart, or made up): the store ran nothing, and the
-            // refusal cleared the token, so the call, a write too, goes
-            // again without one rather than fail until the browser's
-            // cookie expires.
+            // store restart, or made up): the store checks the token before
+            // it runs anything, and the refusal cleared it, so the call, a
+            // write too, goes again without one rather than fail until the
+            // browser's cookie expires. (Only a request's first call can
+            // carry a browser's token; the write among first calls is a
+            // login's or registration's rate-limit hit, which would at worst
+            // count twice, towards the limit.)
             Err(e) if sent_token && is_token_refusal(&e) => {
                 self.token_refused.set(true);
                 self.send_raw(url, body, read_only).await
