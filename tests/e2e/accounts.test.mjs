@@ -41,6 +41,7 @@ import { indexLogin, indexKey } from "../../integrations/express/session-index.m
 /** Small limits and a short window so the limits engage and release within the test. */
 const LIMITS = {
   AUTH_MAX_FAILURES_PER_USER: "3",
+  AUTH_MAX_FAILURES_PER_USER_AND_IP: "4",
   AUTH_MAX_FAILURES_PER_IP: "5",
   // Registration is limited per address too; this suite registers many users from one.
   AUTH_MAX_REGISTRATIONS_PER_IP: "10000",
@@ -593,6 +594,33 @@ test("failed logins per client IP (CF-Connecting-IP): 5 failures → 429 for tha
   const noHeader = await call(worker, "/api/login", { json: { username: "carol", password: WRONG_PASSWORD } });
   assert.equal(noHeader.status, 401);
   assert.equal(await redis.get("login-fail:ip:127.0.0.1"), "1");
+});
+
+test("lockout without denial of service: guesses from 20 addresses brake every new address, the owner still logs in from an address it used before; a shared address is held by the (name, address) limit", async () => {
+  await register("erin");
+  const home = "198.51.100.77";
+  assert.equal((await login("erin", PASSWORD, { ip: home })).res.body.user, "erin");
+  assert.deepEqual(await redis.sMembers("login-known:erin"), [home], "the address is known after a login");
+  const ttl = await redis.ttl("login-known:erin");
+  assert.ok(ttl > 89 * 24 * 3600 && ttl <= 90 * 24 * 3600, `known for 90 days: ${ttl}`);
+  // The attack: one wrong guess from each of 20 addresses.
+  const statuses = [];
+  for (let i = 1; i <= 20; i++) {
+    const res = await call(worker, "/api/login", { json: { username: "erin", password: WRONG_PASSWORD }, ip: `203.0.113.${100 + i}` });
+    statuses.push(res.status);
+  }
+  assert.deepEqual(statuses, [...Array(3).fill(401), ...Array(17).fill(429)], "3 failures, then every new address waits");
+  // The owner, from home, with the right password: in.
+  const owner = await login("erin", PASSWORD, { ip: home });
+  assert.equal(owner.res.body.user, "erin", "the attack does not lock the owner out");
+  // An attacker behind the owner's address (a shared NAT): the pair's hard limit.
+  const shared = [];
+  for (let i = 0; i < 5; i++) {
+    shared.push((await call(worker, "/api/login", { json: { username: "erin", password: WRONG_PASSWORD }, ip: home })).status);
+  }
+  assert.deepEqual(shared, [401, 401, 401, 401, 429], "4 failures of the name from one address, then 429");
+  await waitGone(`login-fail:pair:erin:${home}`);
+  assert.equal((await login("erin", PASSWORD, { ip: home })).res.body.user, "erin", "released after the window");
 });
 
 test(

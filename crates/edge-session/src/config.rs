@@ -227,7 +227,8 @@ impl SessionConfig {
 #[cfg(feature = "accounts")]
 impl AccountsConfig {
     /// Reads the `AUTH_*` options: `AUTH_PBKDF2_ITERATIONS`,
-    /// `AUTH_MAX_FAILURES_PER_USER`, `AUTH_MAX_FAILURES_PER_IP`,
+    /// `AUTH_MAX_FAILURES_PER_USER`, `AUTH_MAX_FAILURES_PER_USER_AND_IP`,
+    /// `AUTH_MAX_FAILURES_PER_IP`,
     /// `AUTH_MAX_REGISTRATIONS_PER_IP`, `AUTH_FAILURE_WINDOW_SECONDS`,
     /// `AUTH_USER_PREFIX`.
     ///
@@ -243,7 +244,9 @@ impl AccountsConfig {
                 100_000,
                 "1 to 100000 iterations (the Workers runtime refuses more)",
             )? as u32,
-            max_failures_per_user: v.number("AUTH_MAX_FAILURES_PER_USER", 5, i64::MAX as u64, COUNT)? as i64,
+            max_failures_per_user: v.number("AUTH_MAX_FAILURES_PER_USER", 10, i64::MAX as u64, COUNT)? as i64,
+            max_failures_per_user_and_ip: v.number("AUTH_MAX_FAILURES_PER_USER_AND_IP", 5, i64::MAX as u64, COUNT)?
+                as i64,
             max_failures_per_ip: v.number("AUTH_MAX_FAILURES_PER_IP", 20, i64::MAX as u64, COUNT)? as i64,
             max_registrations_per_ip: v.number("AUTH_MAX_REGISTRATIONS_PER_IP", 10, i64::MAX as u64, COUNT)? as i64,
             failure_window_seconds: v.number(

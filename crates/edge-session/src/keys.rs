@@ -10,6 +10,8 @@
 //! | `user-<counter>:<name>` | integer, no TTL | a per-user counter, e.g. the demo's `user-beers:<name>` |
 //! | `login-fail:user:<name>` | integer, TTL = window | failed logins for a name |
 //! | `login-fail:ip:<bucket>` | integer, TTL = window | failed logins from an address |
+//! | `login-fail:pair:<name>:<bucket>` | integer, TTL = window | failed logins for a name from an address |
+//! | `login-known:<name>` | set, TTL 90 days | address buckets that logged in as `<name>` |
 //! | `register:ip:<bucket>` | integer, TTL = window | registrations from an address |
 
 /// connect-redis's default `prefix`.
@@ -51,6 +53,17 @@ pub fn login_failures_for_address(bucket: &str) -> String {
     format!("login-fail:ip:{bucket}")
 }
 
+/// Failed logins for `name` from one address bucket within the window.
+pub fn login_failures_for_user_and_address(name: &str, bucket: &str) -> String {
+    format!("login-fail:pair:{name}:{bucket}")
+}
+
+/// The address buckets that have logged in as `name` (the lockout's
+/// exception: past the name's soft limit only these are let through).
+pub fn login_known_addresses(name: &str) -> String {
+    format!("login-known:{name}")
+}
+
 /// Registrations from one address bucket within the window.
 pub fn registrations_for_address(bucket: &str) -> String {
     format!("register:ip:{bucket}")
@@ -70,5 +83,7 @@ mod tests {
         assert_eq!(login_failures_for_user("zoë"), "login-fail:user:zoë");
         assert_eq!(login_failures_for_address("1.2.3.4"), "login-fail:ip:1.2.3.4");
         assert_eq!(registrations_for_address("1.2.3.4"), "register:ip:1.2.3.4");
+        assert_eq!(login_failures_for_user_and_address("zoë", "1.2.3.4"), "login-fail:pair:zoë:1.2.3.4");
+        assert_eq!(login_known_addresses("zoë"), "login-known:zoë");
     }
 }

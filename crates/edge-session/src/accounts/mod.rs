@@ -26,8 +26,14 @@ use username::UsernameError;
 pub struct AccountsConfig {
     /// PBKDF2 iterations for new hashes (and the rehash threshold).
     pub iterations: u32,
-    /// Failed logins per username within the window before 429.
+    /// Failed logins per username (from any addresses) within the window
+    /// past which only addresses that have logged in as that user before
+    /// are let through: a soft limit, so that an attacker cannot lock the
+    /// owner out.
     pub max_failures_per_user: i64,
+    /// Failed logins per username from one address within the window
+    /// before 429: the hard limit on guessing one account.
+    pub max_failures_per_user_and_ip: i64,
     /// Failed logins per client IP within the window before 429.
     pub max_failures_per_ip: i64,
     /// Registration attempts per client IP within the window before 429.
@@ -45,6 +51,12 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// How many indexed ids one login checks for expiry.
 pub const PRUNE_BATCH: usize = 32;
+/// How long an address that logged in as a user stays known for that
+/// user's lockout exception, in seconds (refreshed at each login from it).
+pub const KNOWN_ADDRESS_SECONDS: u64 = 90 * 24 * 3600;
+/// The bucket of requests without a usable client address: never a known
+/// address (it would let every such request past a name's soft limit).
+pub const UNKNOWN_BUCKET: &str = "unknown";
 
 /// Why an account operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -182,19 +194,26 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// same answer as a wrong password), before any store call.
     pub fn login_attempt(&self, raw_name: &str, client_ip: &str) -> Result<LoginAttempt, AccountError> {
         let name = username::normalize(raw_name).map_err(|_| AccountError::BadCredentials)?;
-        let counters =
-            [keys::login_failures_for_user(&name), keys::login_failures_for_address(&client_bucket(client_ip))];
-        Ok(LoginAttempt { name, counters })
+        let bucket = client_bucket(client_ip);
+        let counters = [
+            keys::login_failures_for_user(&name),
+            keys::login_failures_for_address(&bucket),
+            keys::login_failures_for_user_and_address(&name, &bucket),
+        ];
+        Ok(LoginAttempt { name, bucket, counters })
     }
 
     /// What a login reads first, with the session's load: a hit on the
-    /// name's and the address's failure counters (counted before the
-    /// password is looked at, so parallel guesses cannot slip past the
-    /// limit), then the user record. Three lookups.
+    /// name's, the address's and the (name, address) pair's failure
+    /// counters (counted before the password is looked at, so parallel
+    /// guesses cannot slip past a limit), whether the address has logged in
+    /// as the name before, then the user record. Five lookups.
     pub fn login_lookups(&self, attempt: &LoginAttempt) -> Vec<Lookup> {
         let window_seconds = self.config.failure_window_seconds;
         let mut lookups: Vec<Lookup> =
             attempt.counters.iter().map(|key| Lookup::Hit { key: key.clone(), window_seconds }).collect();
+        lookups
+            .push(Lookup::IsMember { set: keys::login_known_addresses(&attempt.name), member: attempt.bucket.clone() });
         lookups.push(Lookup::Get(self.user_key(&attempt.name)));
         lookups
     }
@@ -221,16 +240,21 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         password: &str,
         found: &[Found],
     ) -> Result<(String, Vec<Write>), (AccountError, Vec<Write>)> {
-        let [user_counter, address_counter] = &attempt.counters;
+        let [user_counter, address_counter, pair_counter] = &attempt.counters;
         let fail = |e: AccountError| (e, Vec::new());
-        let hits = hits(found, 2).map_err(fail)?;
-        let limits = [self.config.max_failures_per_user, self.config.max_failures_per_ip];
-        if let Some(wait) = retry_after(&hits, &limits, self.config.failure_window_seconds) {
-            let take_back = vec![Write::Decr(user_counter.clone()), Write::Decr(address_counter.clone())];
+        let hits = hits(found, 3).map_err(fail)?;
+        let known = found.get(3).and_then(Found::is_member).unwrap_or(false) && attempt.bucket != UNKNOWN_BUCKET;
+        let limits = LoginLimits {
+            per_user: self.config.max_failures_per_user,
+            per_user_and_address: self.config.max_failures_per_user_and_ip,
+            per_address: self.config.max_failures_per_ip,
+        };
+        if let Some(wait) = login_gate(&hits, known, limits, self.config.failure_window_seconds) {
+            let take_back = attempt.counters.iter().map(|k| Write::Decr(k.clone())).collect();
             return Err((AccountError::RateLimited { retry_after_seconds: wait }, take_back));
         }
         let name = &attempt.name;
-        let stored = found.get(2).cloned().and_then(Found::into_value);
+        let stored = found.get(4).cloned().and_then(Found::into_value);
         let (record, hash) = match stored.map(|bytes| parse_record(name, &bytes)).transpose().map_err(fail)? {
             Some(user) if password.len() <= MAX_PASSWORD_BYTES => user,
             _ => {
@@ -242,8 +266,16 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         if !hash.verify(password).await.map_err(|e| fail(e.into()))? {
             return Err(fail(AccountError::BadCredentials));
         }
-        // A success forgives the name's failures and was no address failure.
-        let mut writes = vec![Write::Decr(address_counter.clone()), Write::Del(vec![user_counter.clone()])];
+        // A success forgives the name's failures (from any address and from
+        // this one) and was no address failure; the address becomes one
+        // that has logged in as the name.
+        let mut writes =
+            vec![Write::Decr(address_counter.clone()), Write::Del(vec![user_counter.clone(), pair_counter.clone()])];
+        if attempt.bucket != UNKNOWN_BUCKET {
+            let known = keys::login_known_addresses(name);
+            writes.push(Write::SAdd { set: known.clone(), member: attempt.bucket.clone() });
+            writes.push(Write::Expire { key: known, seconds: KNOWN_ADDRESS_SECONDS });
+        }
         if hash.needs_rehash(self.config.iterations) {
             let fresh = PasswordHash::create(password, self.config.iterations).await.map_err(|e| fail(e.into()))?;
             let updated = UserRecord { password: fresh.to_text(), ..record };
@@ -357,13 +389,38 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     }
 }
 
-/// A login under way: its canonical name and the counters it counts
-/// against ([`Accounts::login_attempt`]).
+/// A login under way: its canonical name, its address bucket and the
+/// counters it counts against ([`Accounts::login_attempt`]).
 #[derive(Debug, Clone)]
 pub struct LoginAttempt {
     name: String,
-    /// The name's failures, then the address's.
-    counters: [String; 2],
+    bucket: String,
+    /// The name's failures, the address's, the (name, address) pair's.
+    counters: [String; 3],
+}
+
+/// The three login limits (failures within the window).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    /// The name's, from any addresses: soft (known addresses pass).
+    pub per_user: i64,
+    /// The name's from this address: hard.
+    pub per_user_and_address: i64,
+    /// This address's, for any names: hard.
+    pub per_address: i64,
+}
+
+/// The lockout decision (OWASP's "account lockout without denial of
+/// service"): `Some(seconds to wait)` when this attempt, counted in `hits`
+/// (the name's, the address's and the pair's counters, in that order), is
+/// past a hard limit (the pair's or the address's), or past the name's soft
+/// limit from an address that has not logged in as this name before
+/// (`known`). So guesses from many addresses stop at the name's soft limit
+/// for every new address, while the owner's known addresses still get in;
+/// a known address shared with an attacker is held by the pair's limit.
+pub fn login_gate(hits: &[CounterHit], known: bool, limits: LoginLimits, window_seconds: u64) -> Option<u64> {
+    let per_user = if known { i64::MAX } else { limits.per_user };
+    retry_after(hits, &[per_user, limits.per_address, limits.per_user_and_address], window_seconds)
 }
 
 impl LoginAttempt {
@@ -435,7 +492,7 @@ pub fn client_bucket(ip: &str) -> String {
             let s = v6.segments();
             format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
-        Err(_) => "unknown".into(),
+        Err(_) => UNKNOWN_BUCKET.into(),
     }
 }
 
@@ -461,13 +518,14 @@ pub fn retry_after(hits: &[CounterHit], limits: &[i64], window_seconds: u64) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::store::{MemoryStore, SessionStore};
     use crate::testing::block_on;
 
     fn config() -> AccountsConfig {
         AccountsConfig {
             iterations: 10,
             max_failures_per_user: 3,
+            max_failures_per_user_and_ip: 4,
             max_failures_per_ip: 5,
             max_registrations_per_ip: 4,
             failure_window_seconds: 60,
@@ -487,6 +545,54 @@ mod tests {
         assert_eq!(retry_after(&hits([(4, 1_232), (1, 60_000)]), &[3, 5], 60), Some(2), "rounded up");
         assert_eq!(retry_after(&hits([(4, 1), (1, 60_000)]), &[3, 5], 60), Some(1));
         assert_eq!(retry_after(&hits([(4, -1), (1, 60_000)]), &[3, 5], 60), Some(60), "no TTL: a whole window");
+    }
+
+    #[test]
+    fn login_gate_truth_table() {
+        let limits = LoginLimits { per_user: 3, per_user_and_address: 4, per_address: 5 };
+        // (name's, address's, pair's) counts with this attempt; 30 s left in each window.
+        let gate = |[user, address, pair]: [i64; 3], known| {
+            let hits = [user, address, pair].map(|count| CounterHit { count, pttl_ms: 30_000 });
+            login_gate(&hits, known, limits, 60)
+        };
+        assert_eq!(gate([1, 1, 1], false), None);
+        assert_eq!(gate([3, 5, 4], false), None, "at every limit is allowed");
+        assert_eq!(gate([4, 1, 1], false), Some(30), "past the name's soft limit, from a new address");
+        assert_eq!(gate([400, 1, 1], true), None, "past it from an address that logged in as the name: let through");
+        assert_eq!(gate([400, 1, 5], true), Some(30), "but the pair's hard limit holds there");
+        assert_eq!(gate([1, 6, 1], true), Some(30), "and the address's");
+        assert_eq!(gate([1, 1, 5], false), Some(30));
+    }
+
+    #[test]
+    fn guesses_from_many_addresses_do_not_lock_the_owner_out() {
+        let (cfg, store) = (config(), MemoryStore::new());
+        let accounts = Accounts::new(&cfg, &store);
+        block_on(accounts.register("owner", "correct horse", "10.0.0.1")).unwrap();
+        block_on(accounts.authenticate("owner", "correct horse", "10.0.0.1")).unwrap();
+        for i in 0..20 {
+            let guess = block_on(accounts.authenticate("owner", "wrong guess", &format!("192.0.2.{i}"))).unwrap_err();
+            // The first three are failures; then every new address is braked.
+            assert!(matches!(guess, AccountError::BadCredentials | AccountError::RateLimited { .. }), "{guess:?}");
+        }
+        assert!(
+            matches!(
+                block_on(accounts.authenticate("owner", "correct horse", "198.51.100.7")),
+                Err(AccountError::RateLimited { .. })
+            ),
+            "a new address waits out the name's soft limit"
+        );
+        assert_eq!(block_on(accounts.authenticate("owner", "correct horse", "10.0.0.1")).unwrap(), "owner");
+        // An address without a usable value is never a known one.
+        assert!(!block_on(store.read(
+            None,
+            false,
+            &[Lookup::IsMember { set: keys::login_known_addresses("owner"), member: UNKNOWN_BUCKET.into() }]
+        ))
+        .unwrap()
+        .found[0]
+            .is_member()
+            .unwrap());
     }
 
     #[test]

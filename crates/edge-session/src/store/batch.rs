@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::command::{Command, Decr, Del, ExpireNx, Get, Incr, PTtl, SMembers, Set};
+use super::command::{Command, Decr, Del, Expire, ExpireNx, Get, Incr, PTtl, SAdd, SIsMember, SMembers, Set};
 use super::script::{EvalSha, PruneIndex};
 use super::wire::{CommandError, Encoding};
 use super::{CounterHit, StoreError};
@@ -21,6 +21,13 @@ pub enum Lookup {
     Get(String),
     /// `SMEMBERS set`: a set's members ([`Found::Members`]).
     Members(String),
+    /// `SISMEMBER set member` ([`Found::IsMember`]).
+    IsMember {
+        /// The set.
+        set: String,
+        /// The member looked for.
+        member: String,
+    },
     /// A rate-limit hit: `INCR key`, `EXPIRE key window NX` (the first hit
     /// starts a fixed window), `PTTL key` ([`Found::Hit`]). It writes:
     /// counting before deciding is what makes a limit hold against
@@ -40,6 +47,8 @@ pub enum Found {
     Value(Option<Vec<u8>>),
     /// A set's members; empty for a missing set.
     Members(Vec<String>),
+    /// Whether the member is in the set (`false` for a missing set).
+    IsMember(bool),
     /// A counter after this hit.
     Hit(CounterHit),
 }
@@ -57,6 +66,14 @@ impl Found {
     pub fn into_members(self) -> Option<Vec<String>> {
         match self {
             Found::Members(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The answer of a [`Found::IsMember`]; `None` for another kind.
+    pub fn is_member(&self) -> Option<bool> {
+        match self {
+            Found::IsMember(b) => Some(*b),
             _ => None,
         }
     }
@@ -82,6 +99,7 @@ impl Lookup {
         match self {
             Lookup::Get(key) => vec![Get { key: key.clone() }.args()],
             Lookup::Members(set) => vec![SMembers { key: set.clone() }.args()],
+            Lookup::IsMember { set, member } => vec![SIsMember { key: set.clone(), member: member.clone() }.args()],
             Lookup::Hit { key, window_seconds } => vec![
                 Incr { key: key.clone() }.args(),
                 ExpireNx { key: key.clone(), seconds: *window_seconds }.args(),
@@ -101,6 +119,7 @@ impl Lookup {
         Ok(match self {
             Lookup::Get(_) => Found::Value(item::<Get>(results)?),
             Lookup::Members(_) => Found::Members(item::<SMembers>(results)?),
+            Lookup::IsMember { .. } => Found::IsMember(item::<SIsMember>(results)?),
             Lookup::Hit { .. } => {
                 let count = item::<Incr>(results)?;
                 item::<ExpireNx>(results)?;
@@ -135,6 +154,20 @@ pub enum Write {
     Decr(String),
     /// `DEL key…`.
     Del(Vec<String>),
+    /// `SADD set member`.
+    SAdd {
+        /// The set.
+        set: String,
+        /// The member.
+        member: String,
+    },
+    /// `EXPIRE key seconds`.
+    Expire {
+        /// The key.
+        key: String,
+        /// Its new TTL in seconds.
+        seconds: u64,
+    },
     /// Forgets indexed session ids whose sessions are gone
     /// ([`super::script::PRUNE_INDEX`]; [`Written::Pruned`]).
     Prune(PruneIndex),
@@ -161,6 +194,8 @@ impl Write {
             Write::Put { key, value } => set(key, value, false),
             Write::Decr(key) => Decr { key: key.clone() }.args(),
             Write::Del(keys) => Del { keys: keys.clone() }.args(),
+            Write::SAdd { set, member } => SAdd { key: set.clone(), member: member.clone() }.args(),
+            Write::Expire { key, seconds } => Expire { key: key.clone(), seconds: *seconds }.args(),
             Write::Prune(call) => EvalSha(call).args(),
         }
     }
@@ -179,6 +214,8 @@ impl Write {
             Write::Put { .. } => Written::Done.also(Set::parse(result, Encoding::Base64)?),
             Write::Decr(_) => Written::Done.also(Decr::parse(result, Encoding::Base64)?),
             Write::Del(_) => Written::Done.also(Del::parse(result, Encoding::Base64)?),
+            Write::SAdd { .. } => Written::Done.also(SAdd::parse(result, Encoding::Base64)?),
+            Write::Expire { .. } => Written::Done.also(Expire::parse(result, Encoding::Base64)?),
             Write::Prune(_) => Written::Pruned(EvalSha::<PruneIndex>::parse(result, Encoding::Base64)?),
         })
     }
@@ -236,5 +273,14 @@ mod tests {
         assert_eq!(Write::Decr("c".into()).parse(Ok(Value::from(0))).unwrap(), Written::Done);
         assert!(Write::Decr("c".into()).parse(Ok(Value::from("x"))).is_err());
         assert_eq!(Write::Del(vec!["a".into(), "b".into()]).command(), ["DEL", "a", "b"]);
+        let add = Write::SAdd { set: "s".into(), member: "m".into() };
+        assert_eq!(add.command(), ["SADD", "s", "m"]);
+        assert_eq!(add.parse(Ok(Value::from(0))).unwrap(), Written::Done);
+        assert_eq!(Write::Expire { key: "s".into(), seconds: 9 }.command(), ["EXPIRE", "s", "9"]);
+        let is = Lookup::IsMember { set: "s".into(), member: "m".into() };
+        assert!(is.is_read_only());
+        assert_eq!(is.commands(), [vec!["SISMEMBER", "s", "m"]]);
+        let mut answers = results(vec![Reply::Integer(1)]);
+        assert_eq!(is.parse(&mut answers).unwrap().is_member(), Some(true));
     }
 }

@@ -243,6 +243,27 @@ impl Command for SAdd {
     }
 }
 
+/// `SISMEMBER key member` → whether `member` is in the set.
+#[derive(Debug, Clone)]
+pub struct SIsMember {
+    /// The set.
+    pub key: String,
+    /// The member.
+    pub member: String,
+}
+
+impl Command for SIsMember {
+    const READ_ONLY: bool = true;
+    type Output = bool;
+    const NAME: &'static str = "SISMEMBER";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone(), self.member.clone()]
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result).map(|n| n == 1)
+    }
+}
+
 /// `SREM key member...` → how many were removed.
 #[derive(Debug, Clone)]
 pub struct SRem {

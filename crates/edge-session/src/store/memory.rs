@@ -142,6 +142,10 @@ impl MemoryStore {
                     self.sets.borrow().get(set).map(|(s, _)| s.iter().cloned().collect()).unwrap_or_default(),
                 ))
             }
+            Lookup::IsMember { set, member } => {
+                self.record(format!("SISMEMBER {set} {member}"))?;
+                Ok(Found::IsMember(self.sets.borrow().get(set).is_some_and(|(s, _)| s.contains(member))))
+            }
             Lookup::Hit { key, window_seconds } => {
                 self.record(format!("INCR+EXPIRE NX+PTTL {key}"))?;
                 let mut data = self.data.borrow_mut();
@@ -160,6 +164,8 @@ impl MemoryStore {
             Write::Put { key, .. } => self.record(format!("SET {key}")),
             Write::Decr(key) => self.record(format!("DECR {key}")),
             Write::Del(keys) => self.record(format!("DEL {}", keys.join(" "))),
+            Write::SAdd { set, member } => self.record(format!("SADD {set} {member}")),
+            Write::Expire { key, seconds } => self.record(format!("EXPIRE {key} {seconds}")),
             Write::Prune(call) => self.record(format!("PRUNE {}", call.index)),
         }
         .map(|()| (self.data.borrow_mut(), self.sets.borrow_mut()))?;
@@ -184,6 +190,18 @@ impl MemoryStore {
                 for k in keys {
                     data.remove(k);
                     sets.remove(k);
+                }
+                Written::Done
+            }
+            Write::SAdd { set, member } => {
+                sets.entry(set.clone()).or_default().0.insert(member.clone());
+                Written::Done
+            }
+            Write::Expire { key, seconds } => {
+                if let Some(entry) = data.get_mut(key) {
+                    entry.1 = Some(*seconds);
+                } else if let Some(entry) = sets.get_mut(key) {
+                    entry.1 = Some(*seconds);
                 }
                 Written::Done
             }
