@@ -40,5 +40,8 @@ node tests/vectors/numbers.mjs --check
 echo "== document vectors: tests/vectors/documents.json re-made by express-session's createSession + JSON.stringify"
 node tests/vectors/documents.mjs --check
 
+echo "== common passwords: crates/edge-session/data/common-passwords.txt re-made from the pinned list"
+node scripts/common-passwords.mjs --check
+
 echo "== JavaScript unit tests (tests/unit) and end-to-end (workerd, redis-server, express, chromium)"
 node --test --test-concurrency=1 --test-timeout=180000 tests/unit/*.test.mjs tests/e2e/*.test.mjs

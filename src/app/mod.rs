@@ -162,7 +162,9 @@ impl AppError {
                 (503, e.visitor_message().to_owned(), vec![("Retry-After", "5".to_string())])
             }
             AppError::CookieTooLarge(_) | AppError::BadRequest(_) => plain(400),
-            AppError::Account(AccountError::Username(_) | AccountError::Password) => plain(400),
+            AppError::Account(AccountError::Username(_) | AccountError::Password | AccountError::WeakPassword(_)) => {
+                plain(400)
+            }
             AppError::NotLoggedIn | AppError::Account(AccountError::BadCredentials) => plain(401),
             AppError::CrossSite => plain(403),
             AppError::NotFound(_) | AppError::OutsideCookiePath { .. } => plain(404),

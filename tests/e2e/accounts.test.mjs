@@ -453,9 +453,10 @@ test("invalid usernames and passwords are 400 and store nothing", async () => {
   );
   // The limits' edges are accepted: 8 characters (12 bytes), 1024 bytes, 32 characters.
   assert.equal((await register("edge.case_1", "ünïcödé!")).status, 201);
-  assert.equal((await register("a".repeat(32), "a".repeat(1024))).status, 201);
+  // (A password that contains the username is refused: the name is "b"s.)
+  assert.equal((await register("b".repeat(32), "a".repeat(1024))).status, 201);
   assert.equal((await login("edge.case_1", "ünïcödé!")).res.body.user, "edge.case_1");
-  assert.equal((await login("a".repeat(32), "a".repeat(1024))).res.body.user, "a".repeat(32));
+  assert.equal((await login("b".repeat(32), "a".repeat(1024))).res.body.user, "b".repeat(32));
 });
 
 test("every vector of tests/vectors/usernames.json: the worker registers the normalized name or refuses with the vector's reason", async () => {
@@ -594,6 +595,21 @@ test("failed logins per client IP (CF-Connecting-IP): 5 failures → 429 for tha
   const noHeader = await call(worker, "/api/login", { json: { username: "carol", password: WRONG_PASSWORD } });
   assert.equal(noHeader.status, 401);
   assert.equal(await redis.get("login-fail:ip:127.0.0.1"), "1");
+});
+
+test("common passwords and passwords containing the username are refused with 400 and store nothing (NIST SP 800-63B); any Unicode of 8 characters or more is fine", async () => {
+  for (const [username, password, reason] of [
+    ["weak1", "password", /one of the most common passwords/],
+    ["weak2", "12345678", /one of the most common passwords/],
+    ["weak3", "Iloveyou", /one of the most common passwords/],
+    ["weak4", "my weak4 password", /contains the username/],
+    ["weak5", "WEAK5WEAK5", /contains the username/],
+  ]) {
+    const res = await register(username, password);
+    await assertJsonError(res, 400, reason);
+    assert.equal(await redis.exists(`user:${username}`), 0, `${username} stored nothing`);
+  }
+  assert.equal((await register("strong1", "ünïcödé! ☕ x")).status, 201);
 });
 
 test("lockout without denial of service: guesses from 20 addresses brake every new address, the owner still logs in from an address it used before; a shared address is held by the (name, address) limit", async () => {

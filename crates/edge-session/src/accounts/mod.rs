@@ -7,6 +7,8 @@
 //! session index has no TTL (it is pruned at each login and deleted by
 //! logout everywhere).
 
+pub mod common;
+mod common_key;
 pub mod kdf;
 pub mod password;
 pub mod username;
@@ -70,6 +72,10 @@ pub enum AccountError {
     /// The password is not acceptable.
     #[error("a password has {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_BYTES} bytes")]
     Password,
+    /// The password is one anybody would try first: on the list of common
+    /// passwords ([`common`]), or the username, or contains it.
+    #[error("that password is too easy to guess: {0}; choose another")]
+    WeakPassword(&'static str),
     /// Registration of a name that exists.
     #[error("that username is taken")]
     Taken,
@@ -177,7 +183,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
             return Err(AccountError::RateLimited { retry_after_seconds: wait });
         }
         let name = username::normalize(raw_name)?;
-        check_password(password)?;
+        check_password(password, &name)?;
         let hash = PasswordHash::create(password, self.config.iterations).await?;
         let record = UserRecord { username: name.clone(), password: hash.to_text() };
         let value = serde_json::to_string(&record).map_err(|_| AccountError::Record(name.clone()))?;
@@ -496,9 +502,23 @@ pub fn client_bucket(ip: &str) -> String {
     }
 }
 
-fn check_password(password: &str) -> Result<(), AccountError> {
+/// A new password's checks (NIST SP 800-63B §3.1.1.2): 8 characters to
+/// 1024 bytes, any Unicode; not on the list of common passwords; neither
+/// the (canonical) username nor containing it, in any case.
+///
+/// # Errors
+///
+/// [`AccountError::Password`] for the length, [`AccountError::WeakPassword`] saying why it is
+/// too easy to guess.
+pub fn check_password(password: &str, name: &str) -> Result<(), AccountError> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
         return Err(AccountError::Password);
+    }
+    if common::is_common(password) {
+        return Err(AccountError::WeakPassword("it is one of the most common passwords"));
+    }
+    if password.to_lowercase().contains(&name.to_lowercase()) {
+        return Err(AccountError::WeakPassword("it contains the username"));
     }
     Ok(())
 }
@@ -614,6 +634,21 @@ mod tests {
             block_on(accounts.authenticate("alice", "correct horse", "9.9.9.9")),
             Err(AccountError::RateLimited { retry_after_seconds: 60 })
         ));
+    }
+
+    #[test]
+    fn weak_passwords_are_refused() {
+        let weak = |p: &str, name: &str| matches!(check_password(p, name), Err(AccountError::WeakPassword(_)));
+        assert!(weak("password", "alice") && weak("12345678", "alice") && weak("PassWord", "alice"));
+        assert!(weak("alice2024!", "alice"), "contains the username");
+        assert!(weak("xxALICExx", "alice"), "in any case");
+        assert!(weak("zoë-rocks-99", "zoë"), "any Unicode");
+        assert!(check_password("correct horse battery", "alice").is_ok());
+        assert!(matches!(check_password("short", "alice"), Err(AccountError::Password)));
+        let (cfg, store) = (config(), MemoryStore::new());
+        let refused = block_on(Accounts::new(&cfg, &store).register("alice", "password", "1.2.3.4"));
+        assert!(matches!(refused, Err(AccountError::WeakPassword(_))), "{refused:?}");
+        assert_eq!(store.entry("user:alice"), None, "nothing stored");
     }
 
     #[test]
