@@ -13,7 +13,7 @@
 
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { pbkdf2Sync } from "node:crypto";
+import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import {
@@ -610,6 +610,43 @@ test("common passwords and passwords containing the username are refused with 40
     assert.equal(await redis.exists(`user:${username}`), 0, `${username} stored nothing`);
   }
   assert.equal((await register("strong1", "ünïcödé! ☕ x")).status, 201);
+});
+
+test("a pepper (AUTH_PEPPER) keys every new hash: the record names it, a worker without it cannot check the password, and rotating to a new pepper (the old one as AUTH_PEPPER_PREVIOUS) rehashes at the next login", async () => {
+  const [oldPepper, newPepper] = ["o".repeat(40), "n".repeat(40)];
+  const id = (p) => createHash("sha256").update(p).digest("hex").slice(0, 8);
+  const start = (vars) => startWorker({ upstashUrl: upstash.url, vars: { ...LIMITS, AUTH_PBKDF2_ITERATIONS: "1000", ...vars } });
+  const peppered = await start({ AUTH_PEPPER: oldPepper });
+  const rotated = await start({ AUTH_PEPPER: newPepper, AUTH_PEPPER_PREVIOUS: oldPepper });
+  const unpeppered = await start({});
+  const short = await start({ AUTH_PEPPER: "too short" });
+  try {
+    assert.equal((await register("pepper1", PASSWORD, { base: peppered })).status, 201);
+    const stored = JSON.parse(await redis.get("user:pepper1")).password;
+    const parts = stored.split("$");
+    assert.deepEqual(parts.slice(0, 3), ["pbkdf2-sha256-pepper", id(oldPepper), "1000"], stored);
+    // The salt and hash alone do not verify the password: PBKDF2 of the plain password differs.
+    const plain = pbkdf2Sync(PASSWORD, Buffer.from(parts[3], "base64"), 1000, 32, "sha256").toString("base64").replace(/=+$/, "");
+    assert.notEqual(plain, parts[4], "the stored hash is not PBKDF2 of the password alone");
+    const keyed = createHmac("sha256", oldPepper).update(PASSWORD).digest();
+    const expected = pbkdf2Sync(keyed, Buffer.from(parts[3], "base64"), 1000, 32, "sha256").toString("base64").replace(/=+$/, "");
+    assert.equal(parts[4], expected, "PBKDF2 of HMAC-SHA256(pepper, password)");
+    assert.equal((await login("pepper1", PASSWORD, { base: peppered })).res.body.user, "pepper1");
+    // Without the pepper: the hash cannot be checked, and nothing is let in.
+    const without = await call(unpeppered, "/api/login", { json: { username: "pepper1", password: PASSWORD } });
+    assert.equal(without.status, 500, without.text);
+    assertNoSetCookie(without);
+    // Rotated: the old pepper still verifies, and the record is rehashed with the new one.
+    assert.equal((await login("pepper1", PASSWORD, { base: rotated })).res.body.user, "pepper1");
+    assert.equal(JSON.parse(await redis.get("user:pepper1")).password.split("$")[1], id(newPepper));
+    // A pepper shorter than 32 bytes is refused, naming the variable and not echoing it.
+    const refused = await call(short, "/api/session", { method: "GET" });
+    assert.equal(refused.status, 500);
+    assert.match(refused.text, /AUTH_PEPPER is invalid: a secret of at least 32 bytes/);
+    assert.ok(!refused.text.includes("too short"));
+  } finally {
+    for (const w of [peppered, rotated, unpeppered, short]) await w.stop();
+  }
 });
 
 test("lockout without denial of service: guesses from 20 addresses brake every new address, the owner still logs in from an address it used before; a shared address is held by the (name, address) limit", async () => {

@@ -226,7 +226,8 @@ impl SessionConfig {
 
 #[cfg(feature = "accounts")]
 impl AccountsConfig {
-    /// Reads the `AUTH_*` options: `AUTH_PBKDF2_ITERATIONS`,
+    /// Reads the `AUTH_*` options: `AUTH_PBKDF2_ITERATIONS`, `AUTH_PEPPER`,
+    /// `AUTH_PEPPER_PREVIOUS`,
     /// `AUTH_MAX_FAILURES_PER_USER`, `AUTH_MAX_FAILURES_PER_USER_AND_IP`,
     /// `AUTH_MAX_FAILURES_PER_IP`,
     /// `AUTH_MAX_REGISTRATIONS_PER_IP`, `AUTH_FAILURE_WINDOW_SECONDS`,
@@ -244,6 +245,10 @@ impl AccountsConfig {
                 100_000,
                 "1 to 100000 iterations (the Workers runtime refuses more)",
             )? as u32,
+            peppers: crate::accounts::password::Peppers {
+                current: pepper(v, "AUTH_PEPPER")?,
+                previous: pepper(v, "AUTH_PEPPER_PREVIOUS")?,
+            },
             max_failures_per_user: v.number("AUTH_MAX_FAILURES_PER_USER", 10, i64::MAX as u64, COUNT)? as i64,
             max_failures_per_user_and_ip: v.number("AUTH_MAX_FAILURES_PER_USER_AND_IP", 5, i64::MAX as u64, COUNT)?
                 as i64,
@@ -257,6 +262,23 @@ impl AccountsConfig {
             )?,
             user_prefix: v.raw("AUTH_USER_PREFIX").unwrap_or_else(|| keys::DEFAULT_USER_PREFIX.into()),
         })
+    }
+}
+
+/// A pepper variable: unset is no pepper; a value must have at least
+/// [`crate::accounts::password::MIN_PEPPER_BYTES`] bytes.
+#[cfg(feature = "accounts")]
+fn pepper(v: &Vars<'_>, name: &'static str) -> Result<Option<crate::accounts::password::Pepper>, ConfigError> {
+    use crate::accounts::password::{Pepper, MIN_PEPPER_BYTES};
+    match v.raw(name) {
+        None => Ok(None),
+        Some(secret) if secret.len() >= MIN_PEPPER_BYTES => Ok(Some(Pepper::new(&secret))),
+        // The value is a secret: never echoed.
+        Some(_) => Err(ConfigError::Invalid {
+            name,
+            value: "(hidden)".into(),
+            expected: "a secret of at least 32 bytes (e.g. openssl rand -base64 48)",
+        }),
     }
 }
 

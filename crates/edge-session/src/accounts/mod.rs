@@ -28,6 +28,9 @@ use username::UsernameError;
 pub struct AccountsConfig {
     /// PBKDF2 iterations for new hashes (and the rehash threshold).
     pub iterations: u32,
+    /// The pepper new hashes are keyed with, and the previous one
+    /// (`AUTH_PEPPER`, `AUTH_PEPPER_PREVIOUS`).
+    pub peppers: password::Peppers,
     /// Failed logins per username (from any addresses) within the window
     /// past which only addresses that have logged in as that user before
     /// are let through: a soft limit, so that an attacker cannot lock the
@@ -184,7 +187,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         }
         let name = username::normalize(raw_name)?;
         check_password(password, &name)?;
-        let hash = PasswordHash::create(password, self.config.iterations).await?;
+        let hash = PasswordHash::create(password, self.config.iterations, self.config.peppers.current.as_ref()).await?;
         let record = UserRecord { username: name.clone(), password: hash.to_text() };
         let value = serde_json::to_string(&record).map_err(|_| AccountError::Record(name.clone()))?;
         let create = Write::Create { key: self.user_key(&name), value };
@@ -269,7 +272,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
                 return Err(fail(AccountError::BadCredentials));
             }
         };
-        if !hash.verify(password).await.map_err(|e| fail(e.into()))? {
+        if !hash.verify(password, &self.config.peppers).await.map_err(|e| fail(e.into()))? {
             return Err(fail(AccountError::BadCredentials));
         }
         // A success forgives the name's failures (from any address and from
@@ -282,8 +285,10 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
             writes.push(Write::SAdd { set: known.clone(), member: attempt.bucket.clone() });
             writes.push(Write::Expire { key: known, seconds: KNOWN_ADDRESS_SECONDS });
         }
-        if hash.needs_rehash(self.config.iterations) {
-            let fresh = PasswordHash::create(password, self.config.iterations).await.map_err(|e| fail(e.into()))?;
+        if hash.needs_rehash(self.config.iterations, &self.config.peppers) {
+            let pepper = self.config.peppers.current.as_ref();
+            let fresh =
+                PasswordHash::create(password, self.config.iterations, pepper).await.map_err(|e| fail(e.into()))?;
             let updated = UserRecord { password: fresh.to_text(), ..record };
             let value = serde_json::to_string(&updated).map_err(|_| fail(AccountError::Record(name.clone())))?;
             writes.push(Write::Put { key: self.user_key(name), value });
@@ -544,6 +549,7 @@ mod tests {
     fn config() -> AccountsConfig {
         AccountsConfig {
             iterations: 10,
+            peppers: password::Peppers::default(),
             max_failures_per_user: 3,
             max_failures_per_user_and_ip: 4,
             max_failures_per_ip: 5,
