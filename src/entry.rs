@@ -171,6 +171,10 @@ fn json_response(status: u16, body: &str, headers: &[(&'static str, String)]) ->
     if headers.is_empty() {
         h.set("Content-Type", "application/json; charset=utf-8")?;
     }
+    // Every answer, an error before any routing included.
+    for (name, value) in edge_session::API_RESPONSE_HEADERS {
+        h.set(name, value)?;
+    }
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("Server-Timing")) {
         // Answered before any store call (a bad body, a misconfiguration).
         h.set("Server-Timing", &app::server_timing(None, 0, 0.0, 0))?;

@@ -11,6 +11,7 @@ import {
   startRedis,
   startUpstashLocal,
   freePort,
+  request,
   silentServer,
   TOKEN,
   UUID_V4,
@@ -434,6 +435,11 @@ test("a misconfigured worker answers 500 JSON naming the variable", async () => 
     [{ SESSION_SECRET: "" }, "SESSION_SECRET"],
     [{ SESSION_MAX_AGE_MS: "abc" }, "SESSION_MAX_AGE_MS"],
     [{ UPSTASH_REDIS_REST_URL: "redis://127.0.0.1:6379" }, "UPSTASH_REDIS_REST_URL"],
+    // Cookie prefixes (RFC 6265bis §4.1.3) whose rules the options break: a browser would drop the cookie.
+    [{ SESSION_COOKIE_NAME: "__Host-sid" }, "SESSION_COOKIE_NAME"],
+    [{ SESSION_COOKIE_NAME: "__Secure-sid", SESSION_COOKIE_SECURE: "auto" }, "SESSION_COOKIE_NAME"],
+    [{ SESSION_COOKIE_NAME: "__Host-sid", SESSION_COOKIE_SECURE: "true", SESSION_COOKIE_PATH: "/api" }, "SESSION_COOKIE_NAME"],
+    [{ SESSION_COOKIE_NAME: "__Host-sid", SESSION_COOKIE_SECURE: "true", SESSION_COOKIE_DOMAIN: "example.com" }, "SESSION_COOKIE_NAME"],
   ];
   for (const [vars, name] of cases) {
     const worker = await startWorker({ upstashUrl: stack.upstash.url, vars });
@@ -523,4 +529,41 @@ test("Server-Timing on every answer: how the session was found, the store round 
   assert.match(timing(unknown), shape("miss", 2), "the GET, then the new session's save");
   const wrong = await stack.worker.fetch("/api/session", { method: "DELETE" });
   assert.equal(timing(wrong), 'store;desc="0 round trips";dur=0.0', "answered before the session is looked for");
+});
+
+test("a __Host- cookie with the production settings: Secure, Path=/, no Domain, over https", async () => {
+  const worker = await startWorker({
+    upstashUrl: stack.upstash.url,
+    vars: { SESSION_COOKIE_NAME: "__Host-sid", SESSION_COOKIE_SECURE: "true", SESSION_COOKIE_SAMESITE: "lax" },
+  });
+  try {
+    const res = await worker.mf.dispatchFetch("https://beer.example/api/session");
+    assert.equal(res.status, 200);
+    const [line] = res.headers.getSetCookie();
+    assert.match(line, /^__Host-sid=s%3A[^;]+; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Lax$/);
+    await res.arrayBuffer();
+  } finally {
+    await worker.stop();
+  }
+});
+
+test("every answer carries X-Content-Type-Options: nosniff and Content-Security-Policy: frame-ancestors 'none' (200, 404, 405, 413, 503, a misconfigured 500)", async () => {
+  const check = async (what, res, status) => {
+    assert.equal(res.status, status, what);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff", what);
+    assert.equal(res.headers.get("content-security-policy"), "frame-ancestors 'none'", what);
+  };
+  await check("200", await getSession(null), 200);
+  await check("404", await request(stack.worker, "/api/nothing"), 404);
+  await check("405", await request(stack.worker, "/api/pour"), 405);
+  await check("413", await request(stack.worker, "/api/pour", { method: "POST", body: "x".repeat(17 * 1024), headers: { "content-type": "text/plain" } }), 413);
+  const down = await startWorker({ upstashUrl: `http://127.0.0.1:${await freePort()}` });
+  const broken = await startWorker({ upstashUrl: stack.upstash.url, vars: { SESSION_SECRET: "" } });
+  try {
+    await check("503", await getSession(null, down), 503);
+    await check("500", await getSession(null, broken), 500);
+  } finally {
+    await down.stop();
+    await broken.stop();
+  }
 });

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::accounts::AccountsConfig;
 use crate::keys;
 use crate::session::cookie::{is_token_byte, Secrets};
-use crate::session::decide::Policy;
+use crate::session::decide::{self, Policy};
 use crate::session::document::{SameSite, SessionCookie, DEFAULT_TTL_SECONDS};
 use crate::session::{SessionConfig, Unset};
 
@@ -177,6 +177,16 @@ impl SessionConfig {
                 value: cookie_name,
                 expected: "a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
             });
+        }
+
+        let always_secure = cookie.secure == Some(true);
+        if let Some(why) = decide::cookie_prefix_violation(
+            &cookie_name,
+            always_secure,
+            cookie.path.as_deref(),
+            cookie.domain.as_deref(),
+        ) {
+            return Err(ConfigError::Invalid { name: "SESSION_COOKIE_NAME", value: cookie_name, expected: why });
         }
 
         const SECONDS: &str = "seconds (a positive integer)";

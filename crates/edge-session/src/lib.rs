@@ -109,6 +109,13 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     }
     out
 }
+
+/// Headers every JSON answer carries, errors included (OWASP ASVS V3.4,
+/// the static page's `_headers` has the same): the browser must not guess
+/// another content type (`nosniff`), and no other site may frame it.
+pub const API_RESPONSE_HEADERS: [(&str, &str); 2] =
+    [("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", "frame-ancestors 'none'")];
+
 pub mod config;
 pub mod keys;
 pub mod session;

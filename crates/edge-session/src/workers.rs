@@ -138,6 +138,9 @@ impl Error {
         let headers = resp.headers_mut();
         headers.set("Content-Type", "application/json; charset=utf-8")?;
         headers.set("Cache-Control", "no-store")?;
+        for (name, value) in crate::API_RESPONSE_HEADERS {
+            headers.set(name, value)?;
+        }
         if let Some(seconds) = retry_after {
             headers.set("Retry-After", &seconds.to_string())?;
         }

@@ -78,6 +78,33 @@ pub fn should_set_cookie(p: Policy, f: Facts) -> bool {
     }
 }
 
+/// Why a cookie name's prefix cannot be used with these attributes
+/// (RFC 6265bis §4.1.3, browsers match the prefixes in any case): a
+/// `__Secure-` cookie must be `Secure` (always, not "auto"); a `__Host-`
+/// cookie must also have `Path=/` and no `Domain`. `None` when the name has
+/// neither prefix or keeps the rules. A browser drops a cookie that breaks
+/// them, so the configuration is refused instead.
+pub fn cookie_prefix_violation(
+    name: &str,
+    always_secure: bool,
+    path: Option<&str>,
+    domain: Option<&str>,
+) -> Option<&'static str> {
+    let has = |prefix: &str| name.len() >= prefix.len() && name[..prefix.len()].eq_ignore_ascii_case(prefix);
+    let host = has("__Host-");
+    if !(host || has("__Secure-")) {
+        return None;
+    }
+    if !always_secure {
+        return Some("a __Secure- or __Host- cookie needs SESSION_COOKIE_SECURE=true");
+    }
+    match (host, path, domain) {
+        (true, p, _) if p != Some("/") => Some("a __Host- cookie needs SESSION_COOKIE_PATH=/"),
+        (true, _, Some(_)) => Some("a __Host- cookie has no Domain: unset SESSION_COOKIE_DOMAIN"),
+        _ => None,
+    }
+}
+
 /// A `Secure` cookie is never sent over a plain-http request: the browser
 /// would drop it, and express-session refuses to send it too.
 pub fn may_send_cookie(cookie_secure: bool, request_secure: bool) -> bool {
@@ -111,6 +138,26 @@ pub fn is_secure(https: bool, forwarded_proto: Option<&str>, trust_proxy: bool) 
     https
         || trust_proxy
             && forwarded_proto.and_then(|v| v.split(',').next()).is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::cookie_prefix_violation as v;
+
+    #[test]
+    fn cookie_prefix_truth_table() {
+        // (name, Secure always, Path, Domain) → allowed?
+        assert_eq!(v("sid", false, Some("/api"), Some("example.com")), None, "no prefix: anything");
+        assert_eq!(v("__Secure-sid", true, Some("/api"), Some("example.com")), None);
+        assert!(v("__Secure-sid", false, Some("/"), None).is_some(), "__Secure- without Secure");
+        assert_eq!(v("__Host-sid", true, Some("/"), None), None);
+        assert!(v("__Host-sid", false, Some("/"), None).is_some(), "__Host- without Secure");
+        assert!(v("__Host-sid", true, Some("/api"), None).is_some(), "__Host- with another Path");
+        assert!(v("__Host-sid", true, None, None).is_some(), "__Host- without Path");
+        assert!(v("__Host-sid", true, Some("/"), Some("example.com")).is_some(), "__Host- with a Domain");
+        assert!(v("__host-sid", false, Some("/"), None).is_some(), "browsers match the prefix in any case");
+        assert_eq!(v("__Hostile", false, Some("/"), None), None, "not the prefix");
+    }
 }
 
 #[cfg(test)]
