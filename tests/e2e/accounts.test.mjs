@@ -649,6 +649,34 @@ test("a pepper (AUTH_PEPPER) keys every new hash: the record names it, a worker 
   }
 });
 
+test("an absolute lifetime (SESSION_ABSOLUTE_TIMEOUT_SECONDS): a logged-in cookie replayed every second is logged out once the login is older than the limit, and its key is deleted", async () => {
+  const limited = await startWorker({ upstashUrl: upstash.url, vars: { ...LIMITS, AUTH_PBKDF2_ITERATIONS: "1000", SESSION_ABSOLUTE_TIMEOUT_SECONDS: "3" } });
+  try {
+    assert.equal((await register("absolute1", PASSWORD, { base: limited })).status, 201);
+    const { sid, cookie } = await login("absolute1", PASSWORD, { base: limited });
+    const at = JSON.parse(await redis.get(sess(sid))).authenticatedAt;
+    assert.equal(typeof at, "number", "the login's time is in the document, where Express sees it");
+    const seen = [];
+    for (;;) {
+      const res = await getSession(cookie, limited);
+      assert.equal(res.status, 200, res.text);
+      seen.push(res.body.user ?? null);
+      if (!res.body.user) {
+        assert.ok(Date.now() >= at + 3000, "not logged out before the limit");
+        assert.match(res.body.error, /SESSION_ABSOLUTE_TIMEOUT_SECONDS/);
+        assert.match(res.headers.get("server-timing"), /session;desc="login-expired"/);
+        break;
+      }
+      assert.ok(Date.now() < at + 6000, `still logged in 6 s after the login: ${JSON.stringify(seen)}`);
+      await sleep(1000);
+    }
+    assert.ok(seen.filter(Boolean).length >= 2, `used while the login lasted: ${JSON.stringify(seen)}`);
+    assert.equal(await redis.exists(sess(sid)), 0, "the expired login's key is deleted");
+  } finally {
+    await limited.stop();
+  }
+});
+
 test("lockout without denial of service: guesses from 20 addresses brake every new address, the owner still logs in from an address it used before; a shared address is held by the (name, address) limit", async () => {
   await register("erin");
   const home = "198.51.100.77";

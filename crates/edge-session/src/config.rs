@@ -99,8 +99,8 @@ impl SessionConfig {
     /// (required; comma-separated, the first signs), `SESSION_COOKIE_*`,
     /// `SESSION_MAX_AGE_MS`, `SESSION_PREFIX`, `SESSION_TTL_SECONDS`,
     /// `SESSION_RESAVE`, `SESSION_SAVE_UNINITIALIZED`, `SESSION_ROLLING`,
-    /// `SESSION_UNSET`, `SESSION_DISABLE_TOUCH`, `SESSION_DISABLE_TTL` and
-    /// `SESSION_PROXY`. Unset options take the seed demo's defaults.
+    /// `SESSION_UNSET`, `SESSION_DISABLE_TOUCH`, `SESSION_DISABLE_TTL`,
+    /// `SESSION_PROXY` and `SESSION_ABSOLUTE_TIMEOUT_SECONDS`. Unset options take the seed demo's defaults.
     ///
     /// # Errors
     ///
@@ -229,6 +229,15 @@ impl SessionConfig {
             },
             disable_ttl: v.flag("SESSION_DISABLE_TTL", false)?,
             trust_proxy: v.flag("SESSION_PROXY", false)?,
+            absolute_timeout_seconds: match v.text("SESSION_ABSOLUTE_TIMEOUT_SECONDS") {
+                None => None,
+                Some(_) => Some(v.number(
+                    "SESSION_ABSOLUTE_TIMEOUT_SECONDS",
+                    0,
+                    HUNDRED_YEARS_SECONDS,
+                    "seconds (a positive integer), or unset for no absolute lifetime",
+                )?),
+            },
         };
         Ok(session)
     }

@@ -78,6 +78,18 @@ pub fn should_set_cookie(p: Policy, f: Facts) -> bool {
     }
 }
 
+/// Whether a login made at `authenticated_at_ms` (the session's
+/// `authenticatedAt`, `None` when it has none) is past the absolute
+/// lifetime `timeout_seconds` at `now_ms` (`None`: no limit). A session
+/// without the field (anonymous, or logged in before the limit was
+/// configured, or by an app that does not record it) is not limited.
+pub fn login_expired(authenticated_at_ms: Option<f64>, timeout_seconds: Option<u64>, now_ms: i64) -> bool {
+    match (authenticated_at_ms, timeout_seconds) {
+        (Some(at), Some(limit)) if at.is_finite() => now_ms as f64 >= at + limit as f64 * 1000.0,
+        _ => false,
+    }
+}
+
 /// Why a cookie name's prefix cannot be used with these attributes
 /// (RFC 6265bis §4.1.3, browsers match the prefixes in any case): a
 /// `__Secure-` cookie must be `Secure` (always, not "auto"); a `__Host-`
@@ -138,6 +150,22 @@ pub fn is_secure(https: bool, forwarded_proto: Option<&str>, trust_proxy: bool) 
     https
         || trust_proxy
             && forwarded_proto.and_then(|v| v.split(',').next()).is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+}
+
+#[cfg(test)]
+mod lifetime_tests {
+    use super::login_expired;
+
+    #[test]
+    fn login_expired_truth_table() {
+        // (authenticatedAt ms, limit s, now ms) → ended?
+        assert!(!login_expired(Some(1_000.0), Some(10), 10_999), "within the lifetime");
+        assert!(login_expired(Some(1_000.0), Some(10), 11_000), "at its end");
+        assert!(login_expired(Some(1_000.0), Some(10), 99_999));
+        assert!(!login_expired(Some(1_000.0), None, 99_999), "no limit configured");
+        assert!(!login_expired(None, Some(10), 99_999), "no login time recorded");
+        assert!(!login_expired(Some(f64::NAN), Some(10), 99_999), "not a time");
+    }
 }
 
 #[cfg(test)]

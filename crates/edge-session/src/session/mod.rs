@@ -61,6 +61,12 @@ pub struct SessionConfig {
     pub touch_after_seconds: u64,
     /// connect-redis `disableTTL`: write keys without a TTL (and never touch).
     pub disable_ttl: bool,
+    /// The absolute lifetime of a login (`SESSION_ABSOLUTE_TIMEOUT_SECONDS`,
+    /// OWASP ASVS V7.3): a login records when it happened
+    /// ([`passport::AUTHENTICATED_AT`]) and, this long after it, the session
+    /// is refused at load however often it was used. `None`: no limit (as
+    /// express-session), and no field is written.
+    pub absolute_timeout_seconds: Option<u64>,
     /// express-session `proxy`: also believe the first `X-Forwarded-Proto`
     /// value when deciding whether a request is https. Off by default: on
     /// Cloudflare the request URL already carries the visitor's scheme.
@@ -576,11 +582,15 @@ pub enum LoadOutcome {
     Expired,
     /// The stored document could not be read: a new session.
     Unreadable,
+    /// The session's login is older than its absolute lifetime
+    /// ([`SessionConfig::absolute_timeout_seconds`]): it was ended, and a
+    /// new session started.
+    LoginExpired,
 }
 
 impl LoadOutcome {
     /// The name `Server-Timing` carries: `new`, `hit`, `miss`, `tampered`,
-    /// `expired`, `unreadable`.
+    /// `expired`, `unreadable`, `login-expired`.
     pub fn as_str(self) -> &'static str {
         match self {
             LoadOutcome::New => "new",
@@ -589,6 +599,7 @@ impl LoadOutcome {
             LoadOutcome::Tampered => "tampered",
             LoadOutcome::Expired => "expired",
             LoadOutcome::Unreadable => "unreadable",
+            LoadOutcome::LoginExpired => "login-expired",
         }
     }
 }
@@ -730,6 +741,20 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             return Ok((self.generate(Some(sid), now, request_secure, None), found));
         };
         let session = match SessionDocument::parse(&bytes) {
+            Ok(doc) if decide::login_expired(passport::authenticated_at(&doc), cfg.absolute_timeout_seconds, now) => {
+                // The login's absolute lifetime is over, however often the
+                // session was used: a new session, and the old key deleted
+                // with its first write (as a regenerate retires it), so that
+                // neither this worker nor an Express app can use it again.
+                self.outcome.set(Some(LoadOutcome::LoginExpired));
+                let old = self.key(&sid);
+                let notice = format!(
+                    "the login of session {old} is older than SESSION_ABSOLUTE_TIMEOUT_SECONDS; a new session was started: log in again"
+                );
+                let mut fresh = self.generate(Some(sid), now, request_secure, Some(notice));
+                fresh.retired.push(old);
+                fresh
+            }
             Ok(doc) => {
                 let expired = doc.cookie.expires.is_some_and(|e| e <= now);
                 self.outcome.set(Some(if expired { LoadOutcome::Expired } else { LoadOutcome::Hit }));

@@ -13,6 +13,18 @@ use crate::store::SessionStore;
 /// The session field Passport uses (`passport._key`).
 pub const KEY: &str = "passport";
 
+/// The session field a login records its time in, as JavaScript's
+/// `Date.now()` (milliseconds since the epoch), when the absolute lifetime
+/// is on (`SESSION_ABSOLUTE_TIMEOUT_SECONDS`). Passport has no such field; an
+/// Express app sharing the sessions can enforce the same limit with
+/// `if (req.session.authenticatedAt + limit * 1000 <= Date.now())`.
+pub const AUTHENTICATED_AT: &str = "authenticatedAt";
+
+/// The login time a document records ([`AUTHENTICATED_AT`]), if any and a number.
+pub fn authenticated_at(doc: &super::document::SessionDocument) -> Option<f64> {
+    doc.raw(AUTHENTICATED_AT).and_then(|raw| serde_json::from_str::<f64>(raw.get()).ok())
+}
+
 impl Session {
     /// The logged-in user as Passport serialized it (`passport.user`).
     ///
@@ -61,6 +73,9 @@ impl<S: SessionStore> Sessions<'_, S> {
             user: &'a U,
         }
         s.insert(KEY, &Passport { user })?;
+        if self.config().absolute_timeout_seconds.is_some() {
+            s.insert(AUTHENTICATED_AT, &now)?;
+        }
         Ok(())
     }
 

@@ -27,6 +27,7 @@ fn config() -> SessionConfig {
         disable_touch: false,
         touch_after_seconds: 0,
         disable_ttl: false,
+        absolute_timeout_seconds: None,
         trust_proxy: false,
     }
 }
@@ -646,4 +647,38 @@ fn deferred_writes_wait_for_the_caller() {
     block_on(sessions.commit(&mut s, NOW)).unwrap();
     assert_eq!(store.take_log(), [format!("SAVE sess:{SID} EX 60")]);
     assert!(sessions.take_deferred().is_empty());
+}
+
+#[test]
+fn a_login_past_its_absolute_lifetime_ends_at_load_and_its_key_goes() {
+    let mut cfg = config();
+    cfg.absolute_timeout_seconds = Some(10);
+    let store = MemoryStore::new();
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(60));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.login(&mut s, "alice", NOW)).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    let doc = stored_doc(&store, FRESH).unwrap();
+    assert_eq!(doc["authenticatedAt"], NOW, "the login's time, as Date.now()");
+    // Used within the lifetime: still logged in.
+    let within = Sessions::new(&cfg, &store);
+    let s = block_on(within.load(Some(&cookie_for(&cfg, FRESH)), NOW + 9_999, false)).unwrap();
+    assert_eq!(s.passport_user::<String>().unwrap().as_deref(), Some("alice"));
+    // At its end: a new anonymous session, and the old key deleted by its first write.
+    let after = Sessions::new(&cfg, &store);
+    let mut s = block_on(after.load(Some(&cookie_for(&cfg, FRESH)), NOW + 10_000, false)).unwrap();
+    assert_eq!(after.outcome(), Some(LoadOutcome::LoginExpired));
+    assert!(s.is_new() && s.passport_user::<String>().unwrap().is_none());
+    assert!(s.notice().unwrap().contains("SESSION_ABSOLUTE_TIMEOUT_SECONDS"));
+    block_on(after.commit(&mut s, NOW + 10_000)).unwrap();
+    assert_eq!(store.entry(&format!("sess:{FRESH}")), None, "the expired login's key is gone");
+    // Without the option no field is written (Passport's own document).
+    let plain = config();
+    store.insert_raw(&format!("sess:{SID}"), STORED.as_bytes(), Some(60));
+    let sessions = Sessions::new(&plain, &store).with_id_generator(fresh);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&plain, SID)), NOW, false)).unwrap();
+    block_on(sessions.login(&mut s, "alice", NOW)).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert!(stored_doc(&store, FRESH).unwrap().get("authenticatedAt").is_none());
 }
