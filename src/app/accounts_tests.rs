@@ -6,7 +6,7 @@
 use super::tests::{config_with, handle, header, json, req, NOW};
 use super::*;
 use edge_session::keys;
-use edge_session::store::MemoryStore;
+use edge_session::store::{MemoryStore, SessionStore};
 use edge_session::testing::block_on;
 
 const IP: &str = "203.0.113.7";
@@ -183,4 +183,24 @@ fn pour_when_logged_in_counts_lifetime_beers() {
     assert_eq!(stored(&store, &keys::user_counter(BEERS, "alice")).as_deref(), Some("2"));
     let r = block_on(handle(&cfg, &store, &req("GET", "/api/session", Some(&pair)), NOW));
     assert_eq!((json(&r)["user"].as_str(), json(&r)["lifetimeBeers"].as_i64()), (Some("alice"), Some(2)));
+}
+
+#[test]
+fn a_deleted_account_is_logged_out_at_its_next_request() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let logged_in = login(&cfg, &store, "alice", "correct horse");
+    let pair = cookie_pair(&logged_in);
+    let sid = json(&logged_in)["sessionID"].as_str().unwrap().to_owned();
+    // The account is deleted (by an operator, or another app).
+    block_on(store.del(&[keys::user("user:", "alice")])).unwrap();
+    let r = block_on(handle(&cfg, &store, &req("GET", "/api/session", Some(&pair)), NOW));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(json(&r).get("user").is_none(), "no longer logged in: {}", r.body);
+    assert_ne!(json(&r)["sessionID"], sid.as_str(), "a new id, as at a logout");
+    assert_eq!(stored(&store, &keys::session("sess:", &sid)), None, "the deleted user's session is gone");
+    // Its cookie pours no more for the deleted user.
+    let r = block_on(handle(&cfg, &store, &post("/api/pour", Some(&pair), "application/json", b"{}"), NOW));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(json(&r).get("user").is_none());
+    assert_eq!(stored(&store, &keys::user_counter("beers", "alice")), None, "no lifetime beer counted");
 }

@@ -430,7 +430,7 @@ async fn serve<S: AccountStore>(
 async fn route_session<S: AccountStore>(ctx: &Ctx<'_, S>, route: Route) -> Result<Response, AppError> {
     match route {
         Route::Session => show_session(ctx).await,
-        Route::Pour => pour(ctx, ctx.load(&[]).await?.0).await,
+        Route::Pour => pour(ctx).await,
         Route::Register => accounts::register(ctx).await,
         Route::Login => accounts::login(ctx).await,
         Route::Logout => accounts::logout(ctx, ctx.load(&[]).await?.0).await,
@@ -445,18 +445,10 @@ async fn route_session<S: AccountStore>(ctx: &Ctx<'_, S>, route: Route) -> Resul
 /// browser's `<name>.user` cookie names; it is shown only when that is the
 /// session's user (otherwise it is read again, and the cookie put right).
 async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
-    let lookups: Vec<Lookup> = ctx.hint.iter().map(|name| Lookup::Get(keys::user_counter(BEERS, name))).collect();
-    let (mut session, found) = ctx.load(&lookups).await?;
+    let (mut session, found) = ctx.load(&user_lookups(ctx, ctx.hint.as_deref())).await?;
     let expires_in = expires_in(&session, ctx.now);
     // Read before the commit: a failing store then leaves no session behind.
-    let loaded_user = session.passport_user::<String>().ok().flatten();
-    let lifetime_beers = match loaded_user {
-        Some(_) if companion::hint_holds(ctx.hint.as_deref(), loaded_user.as_deref()) => {
-            Some(counter_value(found.into_iter().next().and_then(Found::into_value)))
-        }
-        Some(name) => Some(ctx.accounts.counter(&name, BEERS).await?),
-        None => None,
-    };
+    let lifetime_beers = logged_in_user(ctx, &mut session, found).await?.map(|u| u.lifetime_beers);
     let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     set_cookies.extend(ctx.user_cookie(&session));
     // A session that was logged out meanwhile is a new, anonymous one now.
@@ -466,12 +458,58 @@ async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, App
     Ok(json_ok(&view, set_cookies))
 }
 
+/// What a logged-in request reads of its user, in the session's round trip
+/// when `name` (the `<name>.user` cookie's) is given: the lifetime count
+/// and the user record (whether the account still exists).
+fn user_lookups<S>(ctx: &Ctx<'_, S>, name: Option<&str>) -> Vec<Lookup> {
+    name.map_or_else(Vec::new, |name| {
+        vec![
+            Lookup::Get(keys::user_counter(BEERS, name)),
+            Lookup::Get(keys::user(&ctx.config.accounts.user_prefix, name)),
+        ]
+    })
+}
+
+/// The logged-in user of a loaded session, as [`user_lookups`] found it.
+struct LoggedIn {
+    lifetime_beers: i64,
+}
+
+/// The session's user, from what was read with it (`found`, for the hinted
+/// user), or read now (one round trip more) when the hint was not the
+/// session's user. A session logged in as a user whose record no longer
+/// exists (a deleted account) is logged out here, as Passport's logout
+/// does (a new id): it must not go on acting as that user.
+async fn logged_in_user<S: AccountStore>(
+    ctx: &Ctx<'_, S>,
+    session: &mut Session,
+    found: Vec<Found>,
+) -> Result<Option<LoggedIn>, AppError> {
+    let Some(name) = session.passport_user::<String>().ok().flatten() else {
+        return Ok(None);
+    };
+    let found = match companion::hint_holds(ctx.hint.as_deref(), Some(&name)) {
+        true => found,
+        false => ctx.store.read(None, false, &user_lookups(ctx, Some(&name))).await.map_err(SessionError::from)?.found,
+    };
+    let mut found = found.into_iter();
+    let lifetime_beers = counter_value(found.next().and_then(Found::into_value));
+    if found.next().and_then(Found::into_value).is_none() {
+        ctx.sessions.logout(session, ctx.now).await?;
+        return Ok(None);
+    }
+    Ok(Some(LoggedIn { lifetime_beers }))
+}
+
 /// `POST /api/pour`: `views + 1` as the seed's JavaScript counts, applied to
 /// the session as saved (an update: a parallel pour that saves first is
 /// counted too), and one more lifetime beer, in the same step, when the
 /// session is logged in.
-async fn pour<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
+async fn pour<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
+    let (mut session, found) = ctx.load(&user_lookups(ctx, ctx.hint.as_deref())).await?;
     let expires_in = expires_in(&session, ctx.now);
+    // A login whose account was deleted pours no more as that user.
+    logged_in_user(ctx, &mut session, found).await?;
     session.update(|s| {
         let current = s.get::<Value>("views").map_err(SessionError::from)?;
         let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;

@@ -677,6 +677,21 @@ test("an absolute lifetime (SESSION_ABSOLUTE_TIMEOUT_SECONDS): a logged-in cooki
   }
 });
 
+test("a deleted account's cookie is logged out at its next request and pours no more as that user", async () => {
+  assert.equal((await register("deleted1")).status, 201);
+  const { sid, cookie } = await login("deleted1");
+  await redis.del("user:deleted1");
+  const read = await getSession(cookie);
+  assert.equal(read.status, 200, read.text);
+  assert.equal(read.body.user, undefined, "no longer logged in");
+  assert.notEqual(read.body.sessionID, sid);
+  assert.equal(await redis.exists(sess(sid)), 0, "the deleted user's session is gone");
+  const poured = await pour(cookie);
+  assert.equal(poured.status, 200, poured.text);
+  assert.equal(poured.body.user, undefined);
+  assert.equal(await redis.exists("user-beers:deleted1"), 0, "no lifetime beer for a deleted account");
+});
+
 test("lockout without denial of service: guesses from 20 addresses brake every new address, the owner still logs in from an address it used before; a shared address is held by the (name, address) limit", async () => {
   await register("erin");
   const home = "198.51.100.77";

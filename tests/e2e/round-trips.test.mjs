@@ -70,9 +70,10 @@ const CALLS = {
   "tampered or unsigned cookie: tampered": [["EVALSHA"]],
   "tampered or unsigned cookie: unsigned": [["EVALSHA"]],
   "read, valid cookie": [["GET"]],
-  "read, logged in": [["GET", "GET"]],
+  // The session, the lifetime count, the user record (a deleted account is logged out).
+  "read, logged in": [["GET", "GET", "GET"]],
   pour: [["GET"], ["EVALSHA"]],
-  "pour, logged in": [["GET"], ["EVALSHA"]],
+  "pour, logged in": [["GET", "GET", "GET"], ["EVALSHA"]],
   register: [["GET", "INCR", "EXPIRE", "PTTL"], ["SET"]],
   "login: a first login": [LOGIN_READ, LOGIN_WRITE],
   // The index holds the logged-out id: the login prunes it, in the same call.
