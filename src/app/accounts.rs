@@ -4,10 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use edge_session::accounts::{counter_value, registered};
+use edge_session::accounts::{counter_value, registered, AccountError};
 use edge_session::keys;
 use edge_session::session::Session;
-use edge_session::store::{AccountStore, Found, Lookup};
+use edge_session::store::{AccountStore, Found, Lookup, Write};
 
 use super::{companion, json_ok, AppError, Ctx, Request, Response};
 
@@ -29,29 +29,100 @@ struct AccountView {
 }
 
 fn credentials(req: &Request<'_>) -> Result<Credentials, AppError> {
-    let bad = |m: &str| AppError::BadRequest(m.to_owned());
+    body_fields(req, "username and password")
+}
+
+/// The body's fields as `T`: JSON, or an HTML form whose fields are read
+/// as strings (`what` names them for the error).
+fn body_fields<T: serde::de::DeserializeOwned>(req: &Request<'_>, what: &str) -> Result<T, AppError> {
     let media = req.content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match media.as_str() {
-        "application/json" => {
-            serde_json::from_slice(req.body).map_err(|_| bad("expected JSON {\"username\", \"password\"}"))
-        }
+        "application/json" => serde_json::from_slice(req.body)
+            .map_err(|_| AppError::BadRequest(format!("expected JSON with {what} (strings)"))),
         "application/x-www-form-urlencoded" => {
-            let mut username = None;
-            let mut password = None;
-            for (k, v) in form_urlencoded::parse(req.body) {
-                match k.as_ref() {
-                    "username" => username = Some(v.into_owned()),
-                    "password" => password = Some(v.into_owned()),
-                    _ => {}
-                }
-            }
-            match (username, password) {
-                (Some(username), Some(password)) => Ok(Credentials { username, password }),
-                _ => Err(bad("expected form fields username and password")),
-            }
+            let fields: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(req.body)
+                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                .collect();
+            serde_json::from_value(serde_json::Value::Object(fields))
+                .map_err(|_| AppError::BadRequest(format!("expected form fields {what}")))
         }
-        _ => Err(bad("send JSON or an HTML form (Content-Type application/json or application/x-www-form-urlencoded)")),
+        _ => Err(AppError::BadRequest(
+            "send JSON or an HTML form (Content-Type application/json or application/x-www-form-urlencoded)".into(),
+        )),
     }
+}
+
+/// The body of `POST /api/password`.
+#[derive(Deserialize)]
+struct PasswordChange {
+    /// The current password.
+    password: String,
+    /// The new one.
+    #[serde(rename = "newPassword")]
+    new_password: String,
+}
+
+/// `POST /api/password` (`password`, `newPassword`): the logged-in user
+/// changes their password. The current one is checked as a login checks it
+/// (the same rate limits: a stolen session cannot guess it), the new one
+/// against the password policy; then every session of the user ends (a
+/// password change is what a user does when a session may be stolen) and
+/// this browser goes on in a new session, logged in, under a new id. Three
+/// round trips: the session with the checks' reads, the end of every
+/// session, the new record with this browser's new session.
+pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
+    let change: PasswordChange = body_fields(ctx.req, "password and newPassword")?;
+    let attempt = |name: &str| ctx.accounts.login_attempt(name, client_ip(ctx));
+    // With <name>.user, the checks' reads go with the session's load.
+    let hinted = ctx.hint.as_deref().map(attempt).transpose().ok().flatten();
+    let mut lookups = hinted.as_ref().map(|a| ctx.accounts.login_lookups(a)).unwrap_or_default();
+    let reads = lookups.len();
+    lookups.extend(ctx.hint.iter().map(|name| Lookup::Members(keys::user_sessions(name))));
+    let (mut session, mut found) = ctx.load(&lookups).await?;
+    let name: String = session.passport_user().ok().flatten().ok_or(AppError::NotLoggedIn)?;
+    let (attempt, found, members) = match hinted {
+        Some(a) if companion::hint_holds(ctx.hint.as_deref(), Some(&name)) => {
+            let members = found.split_off(reads).into_iter().next().and_then(Found::into_members);
+            (a, found, members)
+        }
+        _ => {
+            let a = attempt(&name)?;
+            let read =
+                ctx.store.read(None, false, &ctx.accounts.login_lookups(&a)).await.map_err(AccountError::from)?;
+            (a, read.found, None)
+        }
+    };
+    let verdict = ctx.accounts.check_login(&attempt, &change.password, &found).await;
+    if let Err(e) = verdict.result {
+        ctx.store.write(None, &verdict.writes).await.map_err(AccountError::from)?;
+        return Err(e.into());
+    }
+    let record = match ctx.accounts.new_password_record(&name, &change.new_password).await {
+        Ok(record) => record,
+        Err(e) => {
+            // The current password was right: its hits are taken back.
+            ctx.store.write(None, &verdict.writes).await.map_err(AccountError::from)?;
+            return Err(e.into());
+        }
+    };
+    // Every session of the user ends, this one included (it is in the index).
+    let own = ctx.sessions.key(session.id());
+    let ended = ctx.accounts.logout_everywhere(&name, &ctx.config.session.prefix, &[own], members).await?;
+    // This browser goes on logged in, in a new session (its old key is gone).
+    for write in verdict.writes.into_iter().filter(|w| !matches!(w, Write::Put { .. })).chain([record]) {
+        session.also_write(write);
+    }
+    session.add_to_index(keys::user_sessions(&name));
+    ctx.sessions.login(&mut session, &name, ctx.now).await?;
+    let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    set_cookies.extend(ctx.user_cookie(&session));
+    let view = AccountView {
+        user: Some(name),
+        session_id: Some(session.id().to_string()),
+        sessions_ended: Some(ended),
+        ..AccountView::default()
+    };
+    Ok(json_ok(&view, set_cookies))
 }
 
 /// `POST /api/register`: creates the account; the session is untouched

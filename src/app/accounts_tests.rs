@@ -204,3 +204,36 @@ fn a_deleted_account_is_logged_out_at_its_next_request() {
     assert!(json(&r).get("user").is_none());
     assert_eq!(stored(&store, &keys::user_counter("beers", "alice")), None, "no lifetime beer counted");
 }
+
+#[test]
+fn a_password_change_ends_every_other_session_and_keeps_this_browser_logged_in() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let a = login(&cfg, &store, "alice", "correct horse");
+    let b = login(&cfg, &store, "alice", "correct horse");
+    let (a_pair, b_sid) = (cookie_pair(&a), json(&b)["sessionID"].as_str().unwrap().to_owned());
+    let change = |old: &str, new: &str| {
+        let body = serde_json::json!({ "password": old, "newPassword": new }).to_string().into_bytes();
+        block_on(handle(&cfg, &store, &post("/api/password", Some(&a_pair), "application/json", &body), NOW))
+    };
+    // A wrong current password, or a weak new one: refused, nothing changed.
+    assert_eq!(change("not the password", "a much better one").status, 401);
+    assert_eq!(change("correct horse", "password").status, 400);
+    assert!(stored(&store, &keys::session("sess:", &b_sid)).is_some());
+    let r = change("correct horse", "a much better one");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(json(&r)["user"], "alice");
+    assert_eq!(json(&r)["sessionsEnded"], 2, "both sessions ended");
+    assert_eq!(stored(&store, &keys::session("sess:", &b_sid)), None, "the other browser is logged out");
+    let new_sid = json(&r)["sessionID"].as_str().unwrap().to_owned();
+    let doc = stored(&store, &keys::session("sess:", &new_sid)).unwrap();
+    assert!(doc.contains(r#""passport":{"user":"alice"}"#), "this browser goes on logged in: {doc}");
+    assert_eq!(block_on(store.members(&keys::user_sessions("alice"))).unwrap(), [new_sid]);
+    assert_eq!(login(&cfg, &store, "alice", "a much better one").status, 200);
+    let old = block_on(handle(
+        &cfg,
+        &store,
+        &post("/api/login", None, "application/json", &creds("alice", "correct horse")),
+        NOW,
+    ));
+    assert_eq!(old.status, 401, "the old password is refused");
+}

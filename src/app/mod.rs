@@ -255,6 +255,8 @@ pub enum Route {
     Logout,
     /// `POST /api/logout-all`.
     LogoutAll,
+    /// `POST /api/password`.
+    Password,
     /// `/lab/<ops>` (feature `lab` only; any method).
     #[cfg(feature = "lab")]
     Lab,
@@ -281,6 +283,7 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry { path: "/api/login", methods: &["POST"], route: Route::Login },
     RouteEntry { path: "/api/logout", methods: &["POST"], route: Route::Logout },
     RouteEntry { path: "/api/logout-all", methods: &["POST"], route: Route::LogoutAll },
+    RouteEntry { path: "/api/password", methods: &["POST"], route: Route::Password },
 ];
 
 /// The route for `path` (already normalized) and `method`.
@@ -435,6 +438,7 @@ async fn route_session<S: AccountStore>(ctx: &Ctx<'_, S>, route: Route) -> Resul
         Route::Login => accounts::login(ctx).await,
         Route::Logout => accounts::logout(ctx, ctx.load(&[]).await?.0).await,
         Route::LogoutAll => accounts::logout_all(ctx).await,
+        Route::Password => accounts::change_password(ctx).await,
         #[cfg(feature = "lab")]
         Route::Lab => lab::route(ctx, ctx.load(&[]).await?.0).await,
     }

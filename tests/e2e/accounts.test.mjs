@@ -692,6 +692,34 @@ test("a deleted account's cookie is logged out at its next request and pours no 
   assert.equal(await redis.exists("user-beers:deleted1"), 0, "no lifetime beer for a deleted account");
 });
 
+test("a password change (POST /api/password) ends the user's other sessions, keeps this browser logged in under a new id, and the old password stops working", async () => {
+  assert.equal((await register("changer1")).status, 201);
+  const a = await login("changer1", PASSWORD, { ip: "198.51.100.61" });
+  const b = await login("changer1", PASSWORD, { ip: "198.51.100.62" });
+  // As the browser sends it: with the companion cookie naming the user.
+  const aCookie = `${a.cookie}; _redisDemo.user=changer1`;
+  const change = (password, newPassword) => call(worker, "/api/password", { json: { password, newPassword }, cookie: aCookie, ip: "198.51.100.61" });
+  await assertJsonError(await change(WRONG_PASSWORD, OTHER_PASSWORD), 401, BAD_CREDENTIALS.match(/"error":"([^"]+)"/)[1]);
+  await assertJsonError(await change(PASSWORD, "password"), 400, /one of the most common passwords/);
+  assert.equal(await redis.exists(sess(b.sid)), 1, "a refused change ends nothing");
+  const res = await change(PASSWORD, OTHER_PASSWORD);
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.user, "changer1");
+  assert.equal(res.body.sessionsEnded, 2);
+  assert.equal(await redis.exists(sess(a.sid)), 0);
+  assert.equal(await redis.exists(sess(b.sid)), 0, "the other browser's session ended");
+  const after = (await getSession(b.cookie)).body;
+  assert.equal(after.user, undefined, "the other browser is logged out");
+  const mine = parseSetCookie(res);
+  assert.equal((await getSession(mine.pair)).body.user, "changer1", "this browser goes on logged in");
+  assert.deepEqual(await redis.sMembers("user-sessions:changer1"), [mine.sid]);
+  const old = await call(worker, "/api/login", { json: { username: "changer1", password: PASSWORD } });
+  assert.equal(old.status, 401);
+  assert.equal((await login("changer1", OTHER_PASSWORD)).res.body.user, "changer1");
+  // Not logged in: 401.
+  await assertJsonError(await call(worker, "/api/password", { json: { password: PASSWORD, newPassword: OTHER_PASSWORD } }), 401, "log in first");
+});
+
 test("lockout without denial of service: guesses from 20 addresses brake every new address, the owner still logs in from an address it used before; a shared address is held by the (name, address) limit", async () => {
   await register("erin");
   const home = "198.51.100.77";

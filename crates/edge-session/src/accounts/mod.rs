@@ -194,6 +194,23 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         Ok((name, create))
     }
 
+    /// The user record of `name` with a new password, after the password
+    /// policy ([`check_password`]) and hashed as a registration hashes it:
+    /// the write that replaces the record (`SET`, no TTL).
+    ///
+    /// # Errors
+    ///
+    /// [`AccountError::Password`] or [`AccountError::WeakPassword`] for an unacceptable password,
+    /// [`AccountError::Hash`] when hashing fails, [`AccountError::Record`] when the record cannot be
+    /// written as JSON.
+    pub async fn new_password_record(&self, name: &str, password: &str) -> Result<Write, AccountError> {
+        check_password(password, name)?;
+        let hash = PasswordHash::create(password, self.config.iterations, self.config.peppers.current.as_ref()).await?;
+        let record = UserRecord { username: name.to_owned(), password: hash.to_text() };
+        let value = serde_json::to_string(&record).map_err(|_| AccountError::Record(name.to_owned()))?;
+        Ok(Write::Put { key: self.user_key(name), value })
+    }
+
     /// Starts a login: the canonical name and the counters the attempt
     /// counts against. Nothing is sent yet.
     ///
