@@ -444,10 +444,10 @@ test("invalid usernames and passwords are 400 and store nothing", async () => {
   for (const [username, password, message] of cases) {
     await assertJsonError(await register(username, password), 400, message);
   }
-  // Only the per-address registration counter: every attempt counts, so
+  // Only the registration counters: every attempt counts, so
   // that registration cannot be used to probe which names exist.
   assert.deepEqual(
-    (await redis.keys("*")).filter((k) => !k.startsWith("register:ip:")),
+    (await redis.keys("*")).filter((k) => !k.startsWith("register:")),
     [],
     "nothing stored, not even a session",
   );
@@ -718,6 +718,22 @@ test("a password change (POST /api/password) ends the user's other sessions, kee
   assert.equal((await login("changer1", OTHER_PASSWORD)).res.body.user, "changer1");
   // Not logged in: 401.
   await assertJsonError(await call(worker, "/api/password", { json: { password: PASSWORD, newPassword: OTHER_PASSWORD } }), 401, "log in first");
+});
+
+test("registrations have a global cap per window beside the per-address one (AUTH_MAX_REGISTRATIONS), and IPv6 addresses share a /48", async () => {
+  const capped = await startWorker({ upstashUrl: upstash.url, vars: { ...LIMITS, AUTH_PBKDF2_ITERATIONS: "1000", AUTH_MAX_REGISTRATIONS: "3", AUTH_MAX_REGISTRATIONS_PER_IP: "2" } });
+  try {
+    const reg = (name, ip) => register(name, PASSWORD, { base: capped, ip });
+    assert.equal((await reg("cap1", "2001:db8:7:1::1")).status, 201);
+    assert.equal((await reg("cap2", "2001:db8:7:2::1")).status, 201, "another /64 of the same /48");
+    await assertRateLimited(await reg("cap3", "2001:db8:7:3::1"));
+    // From elsewhere: the global cap of 3 (the refused attempt counted too).
+    await assertRateLimited(await reg("cap4", "198.51.100.99"));
+    assert.deepEqual(await keysLike("user:cap*"), ["user:cap1", "user:cap2"]);
+    assert.equal(await redis.get("register:all"), "4");
+  } finally {
+    await capped.stop();
+  }
 });
 
 test("lockout without denial of service: guesses from 20 addresses brake every new address, the owner still logs in from an address it used before; a shared address is held by the (name, address) limit", async () => {
@@ -1129,7 +1145,7 @@ test("answers never contain a password, a salt or a hash", async () => {
   assert.deepEqual(leaks, []);
 });
 
-test("registrations are limited per client address (IPv6 by its /64), so registration is no free oracle of names", async () => {
+test("registrations are limited per client address (IPv6 by its /48), so registration is no free oracle of names", async () => {
   const limited = await startWorker({
     upstashUrl: upstash.url,
     vars: { AUTH_PBKDF2_ITERATIONS: "1000", AUTH_MAX_REGISTRATIONS_PER_IP: "2", AUTH_FAILURE_WINDOW_SECONDS: "2" },
@@ -1138,13 +1154,13 @@ test("registrations are limited per client address (IPv6 by its /64), so registr
     const ip = "2001:db8:77:1::10";
     assert.equal((await register("reg-one", PASSWORD, { base: limited, ip })).status, 201);
     assert.equal((await register("reg-two", PASSWORD, { base: limited, ip })).status, 201);
-    // A third attempt from another address of the same /64: refused before
+    // A third attempt from another address of the same /48: refused before
     // the name is even looked at, so "taken" cannot be learned this way.
-    const third = await register("reg-one", PASSWORD, { base: limited, ip: "2001:db8:77:1::99" });
+    const third = await register("reg-one", PASSWORD, { base: limited, ip: "2001:db8:77:5::99" });
     await assertRateLimited(third);
     assert.equal(await redis.exists("user:reg-three"), 0);
-    // Another /64 is not limited.
-    assert.equal((await register("reg-three", PASSWORD, { base: limited, ip: "2001:db8:77:2::10" })).status, 201);
+    // Another /48 is not limited.
+    assert.equal((await register("reg-three", PASSWORD, { base: limited, ip: "2001:db8:78::10" })).status, 201);
   } finally {
     await limited.stop();
   }

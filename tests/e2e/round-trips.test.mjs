@@ -74,7 +74,8 @@ const CALLS = {
   "read, logged in": [["GET", "GET", "GET"]],
   pour: [["GET"], ["EVALSHA"]],
   "pour, logged in": [["GET", "GET", "GET"], ["EVALSHA"]],
-  register: [["GET", "INCR", "EXPIRE", "PTTL"], ["SET"]],
+  // The address's and the global registration counters.
+  register: [["GET", ...HIT, ...HIT], ["SET"]],
   "login: a first login": [LOGIN_READ, LOGIN_WRITE],
   // The index holds the logged-out id: the login prunes it, in the same call.
   "login: again after a logout": [LOGIN_READ, [...LOGIN_WRITE, "EVALSHA"]],

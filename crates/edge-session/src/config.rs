@@ -249,7 +249,8 @@ impl AccountsConfig {
     /// `AUTH_PEPPER_PREVIOUS`,
     /// `AUTH_MAX_FAILURES_PER_USER`, `AUTH_MAX_FAILURES_PER_USER_AND_IP`,
     /// `AUTH_MAX_FAILURES_PER_IP`,
-    /// `AUTH_MAX_REGISTRATIONS_PER_IP`, `AUTH_FAILURE_WINDOW_SECONDS`,
+    /// `AUTH_MAX_REGISTRATIONS_PER_IP`, `AUTH_MAX_REGISTRATIONS`,
+    /// `AUTH_FAILURE_WINDOW_SECONDS`,
     /// `AUTH_USER_PREFIX`.
     ///
     /// # Errors
@@ -273,6 +274,7 @@ impl AccountsConfig {
                 as i64,
             max_failures_per_ip: v.number("AUTH_MAX_FAILURES_PER_IP", 20, i64::MAX as u64, COUNT)? as i64,
             max_registrations_per_ip: v.number("AUTH_MAX_REGISTRATIONS_PER_IP", 10, i64::MAX as u64, COUNT)? as i64,
+            max_registrations: v.number("AUTH_MAX_REGISTRATIONS", 1000, i64::MAX as u64, COUNT)? as i64,
             failure_window_seconds: v.number(
                 "AUTH_FAILURE_WINDOW_SECONDS",
                 900,

@@ -12,7 +12,8 @@
 //! | `login-fail:ip:<bucket>` | integer, TTL = window | failed logins from an address |
 //! | `login-fail:pair:<name>:<bucket>` | integer, TTL = window | failed logins for a name from an address |
 //! | `login-known:<name>` | set, TTL 90 days | address buckets that logged in as `<name>` |
-//! | `register:ip:<bucket>` | integer, TTL = window | registrations from an address |
+//! | `register:ip:<bucket>` | integer, TTL = window | registrations from an address (IPv6: its /48) |
+//! | `register:all` | integer, TTL = window | registrations from everywhere |
 
 /// connect-redis's default `prefix`.
 pub const DEFAULT_SESSION_PREFIX: &str = "sess:";
@@ -62,6 +63,11 @@ pub fn login_failures_for_user_and_address(name: &str, bucket: &str) -> String {
 /// exception: past the name's soft limit only these are let through).
 pub fn login_known_addresses(name: &str) -> String {
     format!("login-known:{name}")
+}
+
+/// Registrations from everywhere within the window (the global cap).
+pub fn registrations_everywhere() -> &'static str {
+    "register:all"
 }
 
 /// Registrations from one address bucket within the window.

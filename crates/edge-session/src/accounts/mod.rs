@@ -41,8 +41,13 @@ pub struct AccountsConfig {
     pub max_failures_per_user_and_ip: i64,
     /// Failed logins per client IP within the window before 429.
     pub max_failures_per_ip: i64,
-    /// Registration attempts per client IP within the window before 429.
+    /// Registration attempts per client IP (IPv6: per /48) within the
+    /// window before 429.
     pub max_registrations_per_ip: i64,
+    /// Registration attempts from everywhere within the window before 429:
+    /// a cap on how many accounts (and PBKDF2 runs) a botnet of many
+    /// addresses can make.
+    pub max_registrations: i64,
     /// The failure-counting window.
     pub failure_window_seconds: u64,
     /// Prefix of user records.
@@ -158,8 +163,12 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// would be a free oracle of which accounts exist (and a free PBKDF2
     /// and key per request).
     pub fn registration_lookups(&self, client_ip: &str) -> Vec<Lookup> {
-        let key = keys::registrations_for_address(&client_bucket(client_ip));
-        vec![Lookup::Hit { key, window_seconds: self.config.failure_window_seconds }]
+        let window_seconds = self.config.failure_window_seconds;
+        let per_address = keys::registrations_for_address(&registration_bucket(client_ip));
+        vec![
+            Lookup::Hit { key: per_address, window_seconds },
+            Lookup::Hit { key: keys::registrations_everywhere().into(), window_seconds },
+        ]
     }
 
     /// Checks a registration against what [`Accounts::registration_lookups`]
@@ -180,9 +189,10 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         password: &str,
         found: &[Found],
     ) -> Result<(String, Write), AccountError> {
-        let hits = hits(found, 1)?;
+        let hits = hits(found, 2)?;
         let window = self.config.failure_window_seconds;
-        if let Some(wait) = retry_after(&hits, &[self.config.max_registrations_per_ip], window) {
+        let limits = [self.config.max_registrations_per_ip, self.config.max_registrations];
+        if let Some(wait) = retry_after(&hits, &limits, window) {
             return Err(AccountError::RateLimited { retry_after_seconds: wait });
         }
         let name = username::normalize(raw_name)?;
@@ -511,14 +521,27 @@ fn parse_record(name: &str, bytes: &[u8]) -> Result<(UserRecord, PasswordHash), 
 /// single addresses would give an attacker unlimited counters), anything
 /// else as "unknown".
 pub fn client_bucket(ip: &str) -> String {
+    bucket(ip, 4)
+}
+
+/// The address registrations count against: as [`client_bucket`], but an
+/// IPv6 address by its /48, a whole site's allocation: new accounts are
+/// cheap to make from the many /64s of one site.
+pub fn registration_bucket(ip: &str) -> String {
+    bucket(ip, 3)
+}
+
+/// `ip` as a bucket: IPv4 as it is, IPv6 by its first `v6_segments` 16-bit
+/// segments (`…::/<16 × v6_segments>`), anything else [`UNKNOWN_BUCKET`].
+fn bucket(ip: &str, v6_segments: usize) -> String {
     match ip.trim().parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
         Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => {
             v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default()
         }
         Ok(std::net::IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            let prefix: Vec<String> = v6.segments().iter().take(v6_segments).map(|s| format!("{s:x}")).collect();
+            format!("{}::/{}", prefix.join(":"), 16 * v6_segments)
         }
         Err(_) => UNKNOWN_BUCKET.into(),
     }
@@ -571,6 +594,7 @@ mod tests {
             max_failures_per_user_and_ip: 4,
             max_failures_per_ip: 5,
             max_registrations_per_ip: 4,
+            max_registrations: 6,
             failure_window_seconds: 60,
             user_prefix: keys::DEFAULT_USER_PREFIX.into(),
         }
@@ -681,10 +705,13 @@ mod tests {
         for i in 0..4 {
             block_on(accounts.register(&format!("user{i}"), "correct horse", "2001:db8:1:2::1")).unwrap();
         }
-        // Another address in the same /64 shares the limit.
-        let fifth = block_on(accounts.register("user5", "correct horse", "2001:db8:1:2:ffff::9"));
+        // Another address in the same /48 shares the limit.
+        let fifth = block_on(accounts.register("user5", "correct horse", "2001:db8:1:9:ffff::9"));
         assert!(matches!(fifth, Err(AccountError::RateLimited { retry_after_seconds: 60 })));
-        block_on(accounts.register("user6", "correct horse", "2001:db8:1:3::1")).unwrap();
+        block_on(accounts.register("user6", "correct horse", "2001:db8:2::1")).unwrap();
+        // Six attempts everywhere (the refused one counted): the global cap.
+        let seventh = block_on(accounts.register("user7", "correct horse", "192.0.2.1"));
+        assert!(matches!(seventh, Err(AccountError::RateLimited { .. })), "{seventh:?}");
     }
 
     #[test]
@@ -693,6 +720,8 @@ mod tests {
         assert_eq!(client_bucket("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
         assert_eq!(client_bucket("::ffff:1.2.3.4"), "1.2.3.4");
         assert_eq!(client_bucket("garbage"), "unknown");
+        assert_eq!(registration_bucket("2001:db8:1:2:3:4:5:6"), "2001:db8:1::/48");
+        assert_eq!(registration_bucket("203.0.113.9"), "203.0.113.9");
     }
 
     #[test]
