@@ -109,6 +109,8 @@ pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result
     let own = ctx.sessions.key(session.id());
     let ended = ctx.accounts.logout_everywhere(&name, &ctx.config.session.prefix, &[own], members).await?;
     // This browser goes on logged in, in a new session (its old key is gone).
+    // The verdict's own record rewrite (a rehash of the old password) is
+    // dropped: the new record replaces it.
     for write in verdict.writes.into_iter().filter(|w| !matches!(w, Write::Put { .. })).chain([record]) {
         session.also_write(write);
     }

@@ -217,10 +217,10 @@ impl UpstashClient {
             // store restart, or made up): the store checks the token before
             // it runs anything, and the refusal cleared it, so the call, a
             // write too, goes again without one rather than fail until the
-            // browser's cookie expires. (Only a request's first call can
-            // carry a browser's token; the write among first calls is a
-            // login's or registration's rate-limit hit, which would at worst
-            // count twice, towards the limit.)
+            // browser's cookie expires. (The refusal clears the token, so
+            // only a request's first call meets it; the only write among
+            // first calls is a login's or registration's rate-limit hit,
+            // which would at worst count twice, towards the limit.)
             Err(e) if sent_token && is_token_refusal(&e) => {
                 self.token_refused.set(true);
                 self.send_raw(url, body, read_only).await
