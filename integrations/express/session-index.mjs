@@ -6,8 +6,10 @@
 // crates/edge-session/src/session/mod.rs `Session::add_to_index`):
 //
 //   user-sessions:<username>   Redis set of session ids (the bare id, no
-//                              `sess:` prefix), without a TTL: a TTL shorter
-//                              than a session's life would let "log out
+//                              `sess:` prefix), with a TTL of at least the
+//                              longest a session lives, raised (never
+//                              lowered) at each save or touch of a session
+//                              it lists: a shorter one would let "log out
 //                              everywhere" miss that session
 //
 // `<username>` is the canonical (normalized) name, which is also what
@@ -23,7 +25,19 @@
 // drops the ids whose session key no longer exists, so ids of sessions that
 // expired or were logged out on either side do not pile up.
 //
-// Only node-redis is needed (v4 and later: `multi().sAdd().persist().exec()`).
+// Only node-redis is needed (v4 and later: `multi().sAdd().expire().exec()`).
+//
+// Mounted app-wide (`app.use(indexLogin(redisClient, { ttlSeconds }))`), it
+// also keeps the index alive on every request of a logged-in session, as the
+// worker does; mounted after the login route only, the index lives
+// `ttlSeconds` past the last login or the worker's last request, so give it
+// at least the longest an Express session may roll on without the worker.
+
+/**
+ * The index TTL when none is given: connect-redis's default `ttl` (one day),
+ * which is also the worker's when `cookie.maxAge` is shorter.
+ */
+export const DEFAULT_INDEX_TTL_SECONDS = 86400;
 
 /** The Redis set of `username`'s session ids (crates/edge-session/src/keys.rs `user_sessions`). */
 export function indexKey(username) {
@@ -32,17 +46,21 @@ export function indexKey(username) {
 
 /**
  * Records that session `sessionID` is logged in as `username`:
- * `SADD user-sessions:<username> <sessionID>` and `PERSIST` (an index an
- * older version left with a TTL loses it), in one MULTI (the worker sends
- * the same two commands in the script that saves a new login).
+ * `SADD user-sessions:<username> <sessionID>`, then `EXPIRE … NX` and
+ * `EXPIRE … GT` with `ttlSeconds` (set when the set has none, raised when it
+ * is shorter, never lowered), in one MULTI (the worker sends the same
+ * commands in the script that saves a login, `save.lua`). `ttlSeconds` is at
+ * least the longest TTL of your sessions: max(cookie.maxAge / 1000,
+ * connect-redis `ttl`).
  */
-export async function indexSession(redisClient, username, sessionID) {
+export async function indexSession(redisClient, username, sessionID, ttlSeconds = DEFAULT_INDEX_TTL_SECONDS) {
   if (typeof username !== "string" || username === "") {
     throw new TypeError("the session index needs passport.user to be the username string the worker uses");
   }
   if (typeof sessionID !== "string" || sessionID === "") throw new TypeError("no session id to index");
   const key = indexKey(username);
-  await redisClient.multi().sAdd(key, sessionID).persist(key).exec();
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new TypeError("ttlSeconds is a whole number of seconds");
+  await redisClient.multi().sAdd(key, sessionID).expire(key, ttlSeconds, "NX").expire(key, ttlSeconds, "GT").exec();
 }
 
 /**
@@ -65,11 +83,13 @@ export async function indexSession(redisClient, username, sessionID) {
  * A request without a logged-in user is left alone. Called as middleware
  * it passes a Redis error to `next`; called alone it rejects with it.
  */
-export function indexLogin(redisClient) {
+export function indexLogin(redisClient, { ttlSeconds = DEFAULT_INDEX_TTL_SECONDS } = {}) {
   return function index(req, _res, next) {
     const user = req.session?.passport?.user;
     const done =
-      user === undefined || user === null ? Promise.resolve() : indexSession(redisClient, user, req.sessionID);
+      user === undefined || user === null
+        ? Promise.resolve()
+        : indexSession(redisClient, user, req.sessionID, ttlSeconds);
     if (typeof next !== "function") return done;
     done.then(() => next(), next);
   };

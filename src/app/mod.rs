@@ -502,6 +502,10 @@ async fn logged_in_user<S: AccountStore>(
         ctx.sessions.logout(session, ctx.now).await?;
         return Ok(None);
     }
+    // Each save and touch of a logged-in session keeps its user's index
+    // alive at least as long as the session (issue: the index outlived
+    // nothing, or everything).
+    session.keep_index(keys::user_sessions(&name));
     Ok(Some(LoggedIn { lifetime_beers }))
 }
 

@@ -32,6 +32,7 @@ import {
   expiresOf,
   withExpires,
   sleep,
+  eventually,
   cookieFor,
   setCookieLines,
 } from "../support/index.mjs";
@@ -239,7 +240,7 @@ test("register → login (new sid, old key gone) → pour → logout (key gone, 
   assert.deepEqual(loggedIn.passport, { user: "alice" });
   assert.equal(loggedIn.views, undefined);
   assert.deepEqual(await redis.sMembers("user-sessions:alice"), [first.sid]);
-  assert.equal(await redis.ttl("user-sessions:alice"), -1, "the index has no TTL: it must outlive every session in it");
+  assert.equal(await redis.ttl("user-sessions:alice"), 86400, "the index lives at least as long as any session: here connect-redis's ttl, longer than maxAge");
   // The planted (pre-login) cookie is worthless now: it gets a fresh anonymous session.
   const planted = await getSession(anon.cookie);
   assert.notEqual(parseSetCookie(planted).sid, anon.sid);
@@ -677,6 +678,40 @@ test("an absolute lifetime (SESSION_ABSOLUTE_TIMEOUT_SECONDS): a logged-in cooki
   }
 });
 
+test("the session index outlives its sessions and no more: its TTL is the longest session TTL, raised by every save and touch of a logged-in session, never lowered", async () => {
+  // 30-day rolling sessions: longer than connect-redis's one-day ttl.
+  const DAYS_30 = 30 * 86400;
+  const long = await startWorker({
+    upstashUrl: upstash.url,
+    vars: { ...LIMITS, AUTH_PBKDF2_ITERATIONS: "1000", SESSION_MAX_AGE_MS: String(DAYS_30 * 1000), SESSION_ROLLING: "true" },
+  });
+  try {
+    assert.equal((await register("indexttl1", PASSWORD, { base: long })).status, 201);
+    const { cookie } = await login("indexttl1", PASSWORD, { base: long });
+    const index = "user-sessions:indexttl1";
+    assert.ok((await redis.ttl(index)) > DAYS_30 - 5, "the login's save gives the index the sessions' TTL");
+    // As if the last save were long ago: a read (a touch, after the answer)
+    // and a pour (a save) each raise it again.
+    await redis.expire(index, 100);
+    assert.equal((await getSession(`${cookie}; _redisDemo.user=indexttl1`, long)).body.user, "indexttl1");
+    await eventually(async () => (await redis.ttl(index)) > DAYS_30 - 5, "the touch raises the index's TTL");
+    await redis.expire(index, 100);
+    assert.equal((await pour(cookie, long)).body.user, "indexttl1");
+    assert.ok((await redis.ttl(index)) > DAYS_30 - 5, "the save raises it");
+    // Never lowered: a worker with short sessions leaves a longer TTL alone.
+    const short = await redis.ttl(index);
+    assert.equal((await getSession(cookie)).body.user, "indexttl1");
+    await sleep(300);
+    assert.ok((await redis.ttl(index)) >= short - 1, "a shorter TTL does not lower it");
+    // An anonymous session keeps no index.
+    const anon = await anonymous();
+    await pour(anon.cookie, long);
+    assert.deepEqual(await keysLike("user-sessions:*"), [index]);
+  } finally {
+    await long.stop();
+  }
+});
+
 test("a deleted account's cookie is logged out at its next request and pours no more as that user", async () => {
   assert.equal((await register("deleted1")).status, 201);
   const { sid, cookie } = await login("deleted1");
@@ -920,7 +955,7 @@ test("a Passport login made by Express is a login on the worker and vice versa; 
   assert.deepEqual(e.res.body, { sessionID: e.sid, user: "alice" });
   assert.deepEqual((await doc(e.sid)).passport, { user: "alice" });
   assert.deepEqual(await redis.sMembers("user-sessions:alice"), [e.sid], "indexed by integrations/express/session-index.mjs");
-  assert.equal(await redis.ttl("user-sessions:alice"), -1, "no TTL on the Express side either");
+  assert.equal(await redis.ttl("user-sessions:alice"), 86400, "the same TTL from the Express side");
   // (express-session, saveUninitialized, sets a cookie even on a 401.)
   const refused = await call(express, "/login", { json: { username: "alice", password: WRONG_PASSWORD } });
   assert.equal(refused.status, 401);
@@ -972,7 +1007,11 @@ test("integrations/express/session-index.mjs: the worker's key layout, as a func
   // Anonymous requests are left alone.
   await index({ sessionID: "sid-4", session: {} });
   assert.deepEqual((await redis.sMembers("user-sessions:zoë")).sort(), ["sid-1", "sid-2"]);
-  assert.equal(await redis.ttl("user-sessions:zoë"), -1);
+  assert.equal(await redis.ttl("user-sessions:zoë"), 86400, "the default index TTL: connect-redis's ttl");
+  await indexLogin(redis, { ttlSeconds: 600 })({ sessionID: "sid-1", session: { passport: { user: "zoë" } } });
+  assert.equal(await redis.ttl("user-sessions:zoë"), 86400, "never lowered");
+  await indexLogin(redis, { ttlSeconds: 90000 })({ sessionID: "sid-1", session: { passport: { user: "zoë" } } });
+  assert.equal(await redis.ttl("user-sessions:zoë"), 90000, "raised");
   assert.deepEqual(await keysLike("*"), ["user-sessions:zoë"]);
   // The worker prunes what the Express side added once those sessions are gone.
   await register("zoë");

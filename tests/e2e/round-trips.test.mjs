@@ -293,3 +293,18 @@ test(
     assert.ok(ttlAfter > ttlBefore, `the touch reset the TTL (${ttlBefore} → ${ttlAfter} ms)`);
   },
 );
+
+test("the deferred touch of a logged-in read also keeps the user's session index alive, in the same call: EXPIRE of the session, EXPIRE … GT of the index", async () => {
+  const u = await loggedIn();
+  await sleep(SETTLE_MS);
+  await resetStoreStats(stack.upstash);
+  await read({ cookie: u.cookie });
+  const deadline = Date.now() + 2000;
+  let calls = [];
+  while (!calls.flat().includes(DEFERRED)) {
+    assert.ok(Date.now() < deadline, `no ${DEFERRED} within 2 s of the response (calls: ${callsText(calls)})`);
+    await sleep(20);
+    calls = (await storeStats(stack.upstash)).calls;
+  }
+  assert.deepEqual(calls, [["GET", "GET", "GET"], ["EXPIRE", "EXPIRE"]], callsText(calls));
+});

@@ -95,6 +95,17 @@ impl UpstashConfig {
 }
 
 impl SessionConfig {
+    /// The longest TTL, in seconds, a session saved under this
+    /// configuration gets: `cookie.maxAge` (rounded up) or connect-redis's
+    /// `ttl` for a cookie without an expiry, whichever is longer. A session
+    /// index lives at least this long after each save or touch of a session
+    /// it lists ([`crate::session::Session::keep_index`]).
+    pub fn longest_ttl_seconds(&self) -> u64 {
+        let max_age = self.cookie.original_max_age.map_or(0.0, |ms| (ms / 1000.0).ceil());
+        // `as` saturates: a maxAge past u64 is "forever" enough.
+        (max_age as u64).max(self.default_ttl_seconds.max(0) as u64)
+    }
+
     /// Reads express-session's and connect-redis's options: `SESSION_SECRET`
     /// (required; comma-separated, the first signs), `SESSION_COOKIE_*`,
     /// `SESSION_MAX_AGE_MS`, `SESSION_PREFIX`, `SESSION_TTL_SECONDS`,

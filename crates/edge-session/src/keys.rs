@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `<prefix><sid>` (`sess:` by default) | string, TTL | the session document |
 //! | `<user prefix><name>` (`user:` by default) | string, no TTL | `{"username":…,"password":…}` |
-//! | `user-sessions:<name>` | set, TTL | ids of `<name>`'s logged-in sessions |
+//! | `user-sessions:<name>` | set, TTL ≥ the longest session TTL, raised by each save and touch of a session it lists | ids of `<name>`'s logged-in sessions |
 //! | `user-<counter>:<name>` | integer, no TTL | a per-user counter, e.g. the demo's `user-beers:<name>` |
 //! | `login-fail:user:<name>` | integer, TTL = window | failed logins for a name |
 //! | `login-fail:ip:<bucket>` | integer, TTL = window | failed logins from an address |

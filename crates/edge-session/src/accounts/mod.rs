@@ -4,8 +4,9 @@
 //!
 //! The Redis keys are named in [`crate::keys`]; a user record is
 //! `{"username":…,"password":"pbkdf2-sha256$…"}` without TTL, and a user's
-//! session index has no TTL (it is pruned at each login and deleted by
-//! logout everywhere).
+//! session index lives at least as long as the sessions it lists
+//! ([`crate::session::Session::keep_index`]; it is pruned at each login and
+//! deleted by logout everywhere).
 
 pub mod common;
 mod common_key;

@@ -276,6 +276,9 @@ pub struct Session {
     recording: bool,
     /// A set to add the session's id to at its next write.
     index: Option<String>,
+    /// The set the session is listed in (`keep_index`, `add_to_index`):
+    /// each of its saves and touches keeps the set alive at least as long.
+    listed_in: Option<String>,
     /// A counter to add one to at the next write (`count_on_save`).
     counter: Option<String>,
     /// The counter's value after that write.
@@ -385,12 +388,26 @@ impl Session {
 
     /// At the session's next write, also add its id to the set `set`, in
     /// the same step: the session exists exactly when it is in the set, so
-    /// a "log out everywhere" that reads the set cannot miss it. The set
-    /// gets no TTL (one shorter than a session's life would let a logout
-    /// everywhere miss that session). Used for a user's session index at
-    /// login, and again after a rotate of a logged-in session.
+    /// a "log out everywhere" that reads the set cannot miss it. Then as
+    /// [`Session::keep_index`]. Used for a user's session index at login,
+    /// and again after a rotate of a logged-in session.
     pub fn add_to_index(&mut self, set: String) {
+        self.listed_in = Some(set.clone());
         self.index = Some(set);
+    }
+
+    /// The session is listed in the set `set` (its user's session index):
+    /// each save of it (in the same step) and each touch (in the same round
+    /// trip) gives the set a TTL of at least the longest a session can
+    /// live under this configuration ([`SessionConfig::longest_ttl_seconds`],
+    /// or this session's own when longer), never a shorter one, so the set
+    /// outlives every session it lists however long they roll on, and goes
+    /// once none is left (OWASP ASVS V7.4: nothing outlives its purpose).
+    /// A `regenerate` forgets it (a logout's new session is nobody's),
+    /// but not an [`Session::add_to_index`] asked for before it (a login's
+    /// is). Call it at load for a logged-in session.
+    pub fn keep_index(&mut self, set: String) {
+        self.listed_in = Some(set);
     }
 
     /// At the session's next write, also add one to the counter at key
@@ -524,12 +541,16 @@ impl Session {
 /// sees; [`run_deferred`] sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deferred {
-    /// `EXPIRE key ttl_seconds` (connect-redis's `touch`).
+    /// `EXPIRE key ttl_seconds` (connect-redis's `touch`), and, in the same
+    /// round trip, `EXPIRE set seconds GT` of the index the session is
+    /// listed in ([`Session::keep_index`]).
     Touch {
         /// The session's key.
         key: String,
         /// The new TTL.
         ttl_seconds: u64,
+        /// The index set and its TTL at least, in seconds.
+        index: Option<(String, u64)>,
     },
     /// `DEL key`: a touch with no time left (connect-redis deletes).
     Delete {
@@ -560,7 +581,14 @@ impl Deferred {
 /// then: the session stays as it was, only its TTL was not renewed.
 pub async fn run_deferred<S: SessionStore>(store: &S, write: &Deferred) -> Result<(), StoreError> {
     match write {
-        Deferred::Touch { key, ttl_seconds } => store.expire(key, *ttl_seconds).await.map(|_| ()),
+        Deferred::Touch { key, ttl_seconds, index: None } => store.expire(key, *ttl_seconds).await.map(|_| ()),
+        Deferred::Touch { key, ttl_seconds, index: Some((set, seconds)) } => {
+            let writes = [
+                Write::Expire { key: key.clone(), seconds: *ttl_seconds },
+                Write::ExtendTtl { key: set.clone(), seconds: *seconds },
+            ];
+            store.write(None, &writes).await.map(|_| ())
+        }
         Deferred::Delete { key } => store.del(std::slice::from_ref(key)).await.map(|_| ()),
         Deferred::Resave(save) => store.save(save).await.map(|_| ()),
     }
@@ -775,6 +803,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     changes: Vec::new(),
                     recording: true,
                     index: None,
+                    listed_in: None,
                     counter: None,
                     counted: None,
                     loaded_pttl_ms: pttl_ms,
@@ -820,6 +849,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             changes: Vec::new(),
             recording: true,
             index: None,
+            listed_in: None,
             counter: None,
             counted: None,
             loaded_pttl_ms: None,
@@ -859,6 +889,9 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             s.retired.push(old);
         }
         s.id = (self.genid)();
+        // The new session is listed only where the caller asked to add it
+        // (a login calls add_to_index before it), not where the ended one was.
+        s.listed_in = s.index.clone();
         let ended = std::mem::replace(&mut s.doc, self.new_document(now, s.request_secure)).cookie;
         if decide::ended_cookie_survives(&ended, &s.doc.cookie) {
             s.ended_cookies.push(ended);
@@ -967,9 +1000,21 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             document: s.doc.to_json(),
             ttl,
             retire: s.retired.clone(),
-            index: s.index.as_ref().map(|set| IndexEntry { set: set.clone(), member: s.id.to_string() }),
+            index: self.index_entry(s, ttl),
             counter: s.counter.clone(),
         }
+    }
+
+    /// The index a save of `s` (with TTL `ttl`) keeps, if it is listed in
+    /// one: its id added when [`Session::add_to_index`] asked for it.
+    fn index_entry(&self, s: &Session, ttl: Ttl) -> Option<IndexEntry> {
+        let set = s.listed_in.clone().or_else(|| s.index.clone())?;
+        let ttl_seconds = match ttl {
+            Ttl::Persist => None,
+            Ttl::Seconds(t) => Some(t.max(self.config.longest_ttl_seconds())),
+            Ttl::Expired => Some(self.config.longest_ttl_seconds()),
+        };
+        Some(IndexEntry { set, member: s.index.as_ref().map(|_| s.id.to_string()), ttl_seconds })
     }
 
     /// One save attempt: `true` when written. When it was not, the session
@@ -1035,6 +1080,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 s.stored = None;
                 s.retired.clear();
                 s.index = None;
+                s.listed_in = None;
                 s.counter = None;
                 s.notice = Some(format!(
                     "the session {} ended (logged out, destroyed or expired) while this request was served; a new session was started",
@@ -1142,8 +1188,15 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 // session that was ended meanwhile.
                 let key = self.key(&s.id);
                 let ttl = s.doc.cookie.ttl_seconds(now, cfg.default_ttl_seconds);
-                let write =
-                    if ttl > 0 { Deferred::Touch { key, ttl_seconds: ttl as u64 } } else { Deferred::Delete { key } };
+                let write = match ttl {
+                    t if t > 0 => {
+                        let ttl_seconds = t as u64;
+                        let index = self.index_entry(s, Ttl::Seconds(ttl_seconds));
+                        let index = index.and_then(|i| Some((i.set, i.ttl_seconds?)));
+                        Deferred::Touch { key, ttl_seconds, index }
+                    }
+                    _ => Deferred::Delete { key },
+                };
                 if !self.touch_due(s, now) {
                     // touchAfter: touched recently enough.
                 } else if self.defer {

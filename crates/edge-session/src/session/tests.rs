@@ -682,3 +682,43 @@ fn a_login_past_its_absolute_lifetime_ends_at_load_and_its_key_goes() {
     block_on(sessions.commit(&mut s, NOW)).unwrap();
     assert!(stored_doc(&store, FRESH).unwrap().get("authenticatedAt").is_none());
 }
+
+#[test]
+fn a_listed_session_keeps_its_index_alive_on_every_save_and_touch() {
+    // The index outlives every session it lists: at least the longest TTL
+    // the configuration gives a session (here connect-redis's default ttl,
+    // longer than the one-minute maxAge), set by the login's save, raised
+    // (never lowered) by each touch of a logged-in session; a logout's new
+    // session keeps nobody's index.
+    use crate::store::AccountStore;
+    let (cfg, store) = (config(), MemoryStore::new());
+    let longest = cfg.longest_ttl_seconds();
+    assert_eq!(longest, document::DEFAULT_TTL_SECONDS as u64, "max(maxAge 60 s, ttl 86400 s)");
+    let sessions = Sessions::new(&cfg, &store);
+    let index = "user-sessions:alice".to_owned();
+    let mut s = block_on(sessions.load(None, NOW, false)).unwrap();
+    s.add_to_index(index.clone());
+    block_on(sessions.login(&mut s, "alice", NOW)).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    assert_eq!(block_on(store.pttl(&index)).unwrap(), longest as i64 * 1000, "the login's save sets the TTL");
+    let id = s.id().to_string();
+
+    store.take_log();
+    let mut again = block_on(sessions.load(Some(&cookie_for(&cfg, &id)), NOW + 1000, false)).unwrap();
+    again.keep_index(index.clone());
+    block_on(sessions.commit(&mut again, NOW + 1000)).unwrap();
+    let log = store.take_log();
+    assert!(log.contains(&format!("EXPIRE {index} {longest} GT")), "the touch keeps the index: {log:?}");
+    assert!(log.contains(&format!("EXPIRE sess:{id} 60")), "and touches the session: {log:?}");
+
+    again.update(|d| d.insert("views", &1)).unwrap();
+    block_on(sessions.commit(&mut again, NOW + 2000)).unwrap();
+    assert_eq!(block_on(store.pttl(&index)).unwrap(), longest as i64 * 1000, "a save keeps it too");
+
+    let mut out = block_on(sessions.load(Some(&cookie_for(&cfg, &id)), NOW + 3000, false)).unwrap();
+    out.keep_index(index.clone());
+    block_on(sessions.logout(&mut out, NOW + 3000)).unwrap();
+    store.take_log();
+    block_on(sessions.commit(&mut out, NOW + 3000)).unwrap();
+    assert!(store.take_log().iter().all(|line| !line.contains(&index)), "a logout's new session keeps no index");
+}

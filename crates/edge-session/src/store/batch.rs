@@ -9,7 +9,9 @@
 
 use serde_json::Value;
 
-use super::command::{Command, Decr, Del, Expire, ExpireNx, Get, Incr, PTtl, SAdd, SIsMember, SMembers, Set};
+use super::command::{
+    Command, Decr, Del, Expire, ExpireIf, ExpireWhen, Get, Incr, PTtl, SAdd, SIsMember, SMembers, Set,
+};
 use super::script::{EvalSha, PruneIndex};
 use super::wire::{CommandError, Encoding};
 use super::{CounterHit, StoreError};
@@ -102,7 +104,7 @@ impl Lookup {
             Lookup::IsMember { set, member } => vec![SIsMember { key: set.clone(), member: member.clone() }.args()],
             Lookup::Hit { key, window_seconds } => vec![
                 Incr { key: key.clone() }.args(),
-                ExpireNx { key: key.clone(), seconds: *window_seconds }.args(),
+                ExpireIf { key: key.clone(), seconds: *window_seconds, when: ExpireWhen::Nx }.args(),
                 PTtl { key: key.clone() }.args(),
             ],
         }
@@ -122,7 +124,7 @@ impl Lookup {
             Lookup::IsMember { .. } => Found::IsMember(item::<SIsMember>(results)?),
             Lookup::Hit { .. } => {
                 let count = item::<Incr>(results)?;
-                item::<ExpireNx>(results)?;
+                item::<ExpireIf>(results)?;
                 Found::Hit(CounterHit { count, pttl_ms: item::<PTtl>(results)? })
             }
         })
@@ -168,6 +170,14 @@ pub enum Write {
         /// Its new TTL in seconds.
         seconds: u64,
     },
+    /// `EXPIRE key seconds GT`: a longer TTL, never a shorter one (a key
+    /// without a TTL keeps none; a missing key stays missing).
+    ExtendTtl {
+        /// The key.
+        key: String,
+        /// Its TTL at least, in seconds.
+        seconds: u64,
+    },
     /// Forgets indexed session ids whose sessions are gone
     /// ([`super::script::PRUNE_INDEX`]; [`Written::Pruned`]).
     Prune(PruneIndex),
@@ -196,6 +206,9 @@ impl Write {
             Write::Del(keys) => Del { keys: keys.clone() }.args(),
             Write::SAdd { set, member } => SAdd { key: set.clone(), member: member.clone() }.args(),
             Write::Expire { key, seconds } => Expire { key: key.clone(), seconds: *seconds }.args(),
+            Write::ExtendTtl { key, seconds } => {
+                ExpireIf { key: key.clone(), seconds: *seconds, when: ExpireWhen::Gt }.args()
+            }
             Write::Prune(call) => EvalSha(call).args(),
         }
     }
@@ -216,6 +229,7 @@ impl Write {
             Write::Del(_) => Written::Done.also(Del::parse(result, Encoding::Base64)?),
             Write::SAdd { .. } => Written::Done.also(SAdd::parse(result, Encoding::Base64)?),
             Write::Expire { .. } => Written::Done.also(Expire::parse(result, Encoding::Base64)?),
+            Write::ExtendTtl { .. } => Written::Done.also(ExpireIf::parse(result, Encoding::Base64)?),
             Write::Prune(_) => Written::Pruned(EvalSha::<PruneIndex>::parse(result, Encoding::Base64)?),
         })
     }

@@ -202,21 +202,37 @@ impl Command for PTtl {
     }
 }
 
-/// `EXPIRE key seconds NX`: sets a TTL only where there is none, which
-/// starts a fixed window on a counter's first increment.
+/// When an [`ExpireIf`] sets its TTL (Redis 7's `EXPIRE` options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpireWhen {
+    /// `NX`: only where the key has no TTL, which starts a fixed window on
+    /// a counter's first increment.
+    Nx,
+    /// `GT`: only where the new TTL is longer than the key's (a key without
+    /// one counts as infinite): raises, never lowers.
+    Gt,
+}
+
+/// `EXPIRE key seconds NX|GT` → whether the TTL was set.
 #[derive(Debug, Clone)]
-pub struct ExpireNx {
+pub struct ExpireIf {
     /// The key.
     pub key: String,
     /// The TTL in seconds.
     pub seconds: u64,
+    /// The condition.
+    pub when: ExpireWhen,
 }
 
-impl Command for ExpireNx {
+impl Command for ExpireIf {
     type Output = bool;
     const NAME: &'static str = "EXPIRE";
     fn args(&self) -> Vec<String> {
-        vec![Self::NAME.into(), self.key.clone(), self.seconds.to_string(), "NX".into()]
+        let when = match self.when {
+            ExpireWhen::Nx => "NX",
+            ExpireWhen::Gt => "GT",
+        };
+        vec![Self::NAME.into(), self.key.clone(), self.seconds.to_string(), when.into()]
     }
     fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
         integer(Self::NAME, &result).map(|n| n == 1)
@@ -407,7 +423,8 @@ mod tests {
     #[test]
     fn set_commands() {
         assert_eq!(SAdd { key: "s".into(), member: "m".into() }.args(), ["SADD", "s", "m"]);
-        assert_eq!(ExpireNx { key: "k".into(), seconds: 9 }.args(), ["EXPIRE", "k", "9", "NX"]);
+        assert_eq!(ExpireIf { key: "k".into(), seconds: 9, when: ExpireWhen::Nx }.args(), ["EXPIRE", "k", "9", "NX"]);
+        assert_eq!(ExpireIf { key: "k".into(), seconds: 9, when: ExpireWhen::Gt }.args(), ["EXPIRE", "k", "9", "GT"]);
         let members = Reply::Array(vec![Reply::Bulk(b"a".to_vec()), Reply::Bulk("ü".as_bytes().to_vec())]);
         for enc in [Encoding::Plain, Encoding::Base64] {
             assert_eq!(round_trip::<SMembers>(members.clone(), enc).unwrap(), ["a", "ü"]);

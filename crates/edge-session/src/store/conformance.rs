@@ -99,7 +99,7 @@ pub async fn run_all<S: SessionStore>(store: &S, prefix: &str) {
         document: "{\"r\":1}".into(),
         ttl: Ttl::Seconds(60),
         retire: vec![key("a")],
-        index: Some(IndexEntry { set: key("index"), member: "new".into() }),
+        index: Some(IndexEntry { set: key("index"), member: Some("new".into()), ttl_seconds: Some(60) }),
         counter: Some(key("counter")),
     };
     assert_eq!(store.save(&rotate).await.unwrap(), SaveOutcome::Saved(Some(1)), "a rotate's save, counted");
@@ -209,18 +209,36 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     assert_eq!(store.get(&beers).await.unwrap().as_deref(), Some(&b"2"[..]), "INCR stores the number as text");
     assert_eq!(store.pttl(&beers).await.unwrap(), -1, "INCR sets no TTL");
 
-    // Sets, as a save's index writes them: members, no TTL (a TTL the set
-    // had is dropped), exist, remove.
+    // Sets, as a save's index writes them: members, a TTL set where there
+    // is none and raised, never lowered (or none at all), exist, remove.
     let set = key("set");
-    let indexed = |id: &str| Save {
-        index: Some(IndexEntry { set: set.clone(), member: id.into() }),
+    let listed = |id: &str, member: Option<&str>, ttl_seconds: Option<u64>| Save {
+        index: Some(IndexEntry { set: set.clone(), member: member.map(str::to_owned), ttl_seconds }),
         ..create(&key(&format!("indexed-{id}")), "{}", Ttl::Seconds(60))
     };
+    let indexed = |id: &str| listed(id, Some(id), Some(600));
     let exists = |k: String| async move { store.pttl(&k).await.unwrap() != -2 };
+    let ttl_of = |k: String| async move { (store.pttl(&k).await.unwrap() + 999) / 1000 };
+    store.save(&listed("z", None, Some(600))).await.unwrap();
+    assert!(!exists(set.clone()).await, "keeping an index that does not exist creates none");
+    store.del(&[key("indexed-z")]).await.unwrap();
     store.save(&indexed("a")).await.unwrap();
-    assert!(store.expire(&set, 600).await.unwrap());
-    store.save(&indexed("b")).await.unwrap();
-    assert_eq!(store.pttl(&set).await.unwrap(), -1, "a save's index has no TTL");
+    assert_eq!(ttl_of(set.clone()).await, 600, "a new index gets the TTL");
+    store.save(&listed("b", Some("b"), Some(300))).await.unwrap();
+    assert_eq!(ttl_of(set.clone()).await, 600, "a shorter one does not lower it");
+    store.save(&listed("c", None, Some(900))).await.unwrap();
+    assert_eq!(ttl_of(set.clone()).await, 900, "a longer one raises it, member or not");
+    assert_eq!(write_all(store, &[Write::ExtendTtl { key: set.clone(), seconds: 800 }]).await, [Written::Done]);
+    assert_eq!(ttl_of(set.clone()).await, 900, "EXPIRE GT does not lower it");
+    assert_eq!(write_all(store, &[Write::ExtendTtl { key: set.clone(), seconds: 1200 }]).await, [Written::Done]);
+    assert_eq!(ttl_of(set.clone()).await, 1200, "EXPIRE GT raises it");
+    store.save(&listed("d", None, None)).await.unwrap();
+    assert_eq!(store.pttl(&set).await.unwrap(), -1, "persist: no TTL (disableTTL)");
+    assert_eq!(write_all(store, &[Write::ExtendTtl { key: set.clone(), seconds: 5 }]).await, [Written::Done]);
+    assert_eq!(store.pttl(&set).await.unwrap(), -1, "EXPIRE GT gives a key without a TTL none");
+    store.save(&listed("e", None, Some(600))).await.unwrap();
+    assert_eq!(ttl_of(set.clone()).await, 600, "a save gives an index without a TTL one (NX)");
+    store.del(&[key("indexed-c"), key("indexed-d"), key("indexed-e")]).await.unwrap();
     store.del(&[key("indexed-a"), key("indexed-b")]).await.unwrap();
     let mut listed = store.members(&set).await.unwrap();
     listed.sort();
@@ -256,7 +274,7 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     let index = key("sessions");
     for id in ["s1", "s2"] {
         let save = Save {
-            index: Some(IndexEntry { set: index.clone(), member: id.into() }),
+            index: Some(IndexEntry { set: index.clone(), member: Some(id.into()), ttl_seconds: None }),
             ..create(&key(id), "{}", Ttl::Seconds(60))
         };
         store.save(&save).await.unwrap();

@@ -121,9 +121,18 @@ impl MemoryStore {
             sets.remove(k);
         }
         if let Some(index) = &save.index {
-            let (members, ttl) = sets.entry(index.set.clone()).or_default();
-            members.insert(index.member.clone());
-            *ttl = None;
+            if let Some(member) = &index.member {
+                sets.entry(index.set.clone()).or_default().0.insert(member.clone());
+            }
+            // EXPIRE NX then GT (or PERSIST): set when none, raised, never
+            // lowered; a set that does not exist is not created.
+            if let Some((_, ttl)) = sets.get_mut(&index.set) {
+                *ttl = match (index.ttl_seconds, *ttl) {
+                    (None, _) => None,
+                    (Some(want), Some(had)) => Some(had.max(want)),
+                    (Some(want), None) => Some(want),
+                };
+            }
         }
         let counted = save.counter.as_ref().map(|key| add(&mut data, key, 1));
         Ok(SaveOutcome::Saved(counted))
@@ -166,6 +175,7 @@ impl MemoryStore {
             Write::Del(keys) => self.record(format!("DEL {}", keys.join(" "))),
             Write::SAdd { set, member } => self.record(format!("SADD {set} {member}")),
             Write::Expire { key, seconds } => self.record(format!("EXPIRE {key} {seconds}")),
+            Write::ExtendTtl { key, seconds } => self.record(format!("EXPIRE {key} {seconds} GT")),
             Write::Prune(call) => self.record(format!("PRUNE {}", call.index)),
         }
         .map(|()| (self.data.borrow_mut(), self.sets.borrow_mut()))?;
@@ -202,6 +212,14 @@ impl MemoryStore {
                     entry.1 = Some(*seconds);
                 } else if let Some(entry) = sets.get_mut(key) {
                     entry.1 = Some(*seconds);
+                }
+                Written::Done
+            }
+            Write::ExtendTtl { key, seconds } => {
+                // GT: a key without a TTL counts as infinite.
+                let ttl = data.get_mut(key).map(|e| &mut e.1).or_else(|| sets.get_mut(key).map(|e| &mut e.1));
+                if let Some(Some(t)) = ttl {
+                    *t = (*t).max(*seconds);
                 }
                 Written::Done
             }

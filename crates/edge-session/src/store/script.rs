@@ -138,15 +138,28 @@ pub enum Ttl {
     Expired,
 }
 
-/// Also add the saved session's id to a set, in the same step (a user's
-/// session index, for logout everywhere: a login is indexed exactly when its
-/// session exists). The set gets no TTL.
+/// The set a saved session is listed in (a user's session index, for
+/// logout everywhere), kept in the same step as the save: the id added when
+/// `member` is given (a login is indexed exactly when its session exists),
+/// and the set's TTL set when it has none and raised when it is shorter,
+/// never lowered, so that the set outlives every session it lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
     /// The set's key.
     pub set: String,
-    /// The member to add (the session id).
-    pub member: String,
+    /// The member to add (the session id); `None`: the session is listed
+    /// already, only the set's TTL is kept.
+    pub member: Option<String>,
+    /// The set's TTL at least, in seconds; `None`: no TTL at all
+    /// (`PERSIST`, for stores without TTLs: connect-redis's `disableTTL`).
+    pub ttl_seconds: Option<u64>,
+}
+
+impl IndexEntry {
+    /// What `scripts/save.lua` takes as `ARGV[7]`: the TTL, or `persist`.
+    fn ttl_arg(&self) -> String {
+        self.ttl_seconds.map_or_else(|| "persist".into(), |s| s.to_string())
+    }
 }
 
 /// What the session was loaded from, for the compare of a save.
@@ -214,9 +227,10 @@ impl ScriptCall for Save {
             Ttl::Persist => String::new(),
             Ttl::Expired => "0".into(),
         };
-        let member = self.index.as_ref().map_or(String::new(), |i| i.member.clone());
+        let member = self.index.as_ref().and_then(|i| i.member.clone()).unwrap_or_default();
         let counter = if self.counter.is_some() { "1" } else { "" };
-        vec![digest, self.document.clone(), ttl, self.retire.len().to_string(), member, counter.to_owned()]
+        let index_ttl = self.index.as_ref().map_or(String::new(), IndexEntry::ttl_arg);
+        vec![digest, self.document.clone(), ttl, self.retire.len().to_string(), member, counter.to_owned(), index_ttl]
     }
 
     fn parse(result: Value, enc: Encoding) -> Result<SaveOutcome, CommandError> {
@@ -360,17 +374,27 @@ mod tests {
             document: "{}".into(),
             ttl: Ttl::Seconds(60),
             retire: vec!["sess:old".into()],
-            index: Some(IndexEntry { set: "user-sessions:al".into(), member: "new".into() }),
+            index: Some(IndexEntry {
+                set: "user-sessions:al".into(),
+                member: Some("new".into()),
+                ttl_seconds: Some(86400),
+            }),
             counter: Some("user-beers:al".into()),
         };
         assert_eq!(save.keys(), ["sess:new", "sess:old", "sess:old", "user-sessions:al", "user-beers:al"]);
-        assert_eq!(save.argv(), ["a9993e364706816aba3e25717850c26c9cd0d89d", "{}", "60", "1", "new", "1"]);
+        assert_eq!(save.argv(), ["a9993e364706816aba3e25717850c26c9cd0d89d", "{}", "60", "1", "new", "1", "86400"]);
+        let kept = Save {
+            index: Some(IndexEntry { set: "user-sessions:al".into(), member: None, ttl_seconds: None }),
+            ..save.clone()
+        };
+        assert_eq!(kept.keys()[3], "user-sessions:al");
+        assert_eq!(&kept.argv()[4..], ["", "1", "persist"]);
         let args = EvalSha(&save).args();
         assert_eq!(&args[..3], ["EVALSHA", &SAVE.sha1(), "5"]);
         assert_eq!(Eval(&save).args()[1], SAVE.source);
         let fresh = Save { loaded: None, ttl: Ttl::Persist, retire: vec![], index: None, counter: None, ..save };
         assert_eq!(fresh.keys(), ["sess:new", "sess:new"]);
-        assert_eq!(fresh.argv(), ["", "{}", "", "0", "", ""]);
+        assert_eq!(fresh.argv(), ["", "{}", "", "0", "", "", ""]);
         assert_eq!(Save { ttl: Ttl::Expired, ..fresh }.argv()[2], "0");
     }
 

@@ -8,7 +8,7 @@
 -- KEYS[2]      the key the session was loaded from: KEYS[1], or the old key
 --              when the id was rotated; KEYS[1] again for a new session
 -- KEYS[3..]    ARGV[4] keys deleted after the write (ids retired by a
---              regenerate or rotate), then the index set when ARGV[5] is
+--              regenerate or rotate), then the index set when ARGV[7] is
 --              not empty, then the counter when ARGV[6] is not empty
 -- ARGV[1]      SHA-1 (hex) of the bytes loaded from KEYS[2]; empty for a new
 --              session, whose key must not exist yet
@@ -16,9 +16,12 @@
 -- ARGV[3]      TTL in seconds; empty: no TTL (disableTTL); <= 0: the session
 --              has expired and is deleted instead (connect-redis's rule)
 -- ARGV[4]      how many retired keys follow in KEYS
--- ARGV[5]      a session id to add to the index set (which gets no TTL);
---              empty: none
+-- ARGV[5]      a session id to add to the index set; empty: none
 -- ARGV[6]      '1': add one to the counter (INCR); empty: none
+-- ARGV[7]      the index set's TTL in seconds, which this save sets when
+--              the set has none and raises when it is shorter, never
+--              lowers (EXPIRE NX, then GT): the set outlives every session
+--              it lists; 'persist': no TTL (disableTTL); empty: no index
 --
 -- Answers {1} saved, or {1, n} saved and the counter is now n;
 -- {0, bytes} conflict (what KEYS[2] holds now); {-1} gone (KEYS[2] no
@@ -43,9 +46,16 @@ if retired > 0 then
   redis.call('DEL', unpack(KEYS, 3, 2 + retired))
 end
 local next = 3 + retired
-if ARGV[5] ~= '' then
-  redis.call('SADD', KEYS[next], ARGV[5])
-  redis.call('PERSIST', KEYS[next])
+if ARGV[7] ~= '' then
+  if ARGV[5] ~= '' then
+    redis.call('SADD', KEYS[next], ARGV[5])
+  end
+  if ARGV[7] == 'persist' then
+    redis.call('PERSIST', KEYS[next])
+  else
+    redis.call('EXPIRE', KEYS[next], ARGV[7], 'NX')
+    redis.call('EXPIRE', KEYS[next], ARGV[7], 'GT')
+  end
   next = next + 1
 end
 if ARGV[6] ~= '' then
