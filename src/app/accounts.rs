@@ -134,7 +134,7 @@ pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result
 pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
     let c = credentials(ctx.req)?;
     let (mut session, found) = ctx.load(&ctx.accounts.registration_lookups(client_ip(ctx))).await?;
-    let (name, create) = ctx.accounts.prepare_registration(&c.username, &c.password, &found).await?;
+    let (name, create) = ctx.accounts.prepare_registration(&c.username, &c.password, client_ip(ctx), &found).await?;
     session.also_write(create);
     let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     let name = registered(name, session.written().first())?;
@@ -228,8 +228,10 @@ pub(super) async fn logout_all<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Resp
     answer(ctx, session, &view, 200).await
 }
 
-/// The address limits count against: `CF-Connecting-IP`, or one shared
-/// "unknown" bucket when the platform did not say.
+/// The address limits count against: `CF-Connecting-IP`, or, when the
+/// platform did not say, nothing an address parses from: the accounts then
+/// count the request in the no-address bucket under its own, lower limit
+/// (`AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS`).
 fn client_ip<'a, S>(ctx: &Ctx<'a, S>) -> &'a str {
     ctx.req.client_ip.unwrap_or("unknown")
 }

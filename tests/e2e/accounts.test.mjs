@@ -678,6 +678,28 @@ test("an absolute lifetime (SESSION_ABSOLUTE_TIMEOUT_SECONDS): a logged-in cooki
   }
 });
 
+test("requests without a usable address (a CF-Connecting-IP that is no IP; Miniflare fills in a missing one) share their own lower limit, AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS, for failed logins and registrations", async () => {
+  const w = await startWorker({
+    upstashUrl: upstash.url,
+    vars: { ...LIMITS, AUTH_PBKDF2_ITERATIONS: "1000", AUTH_MAX_FAILURES_PER_IP: "50", AUTH_MAX_FAILURES_PER_USER: "50", AUTH_MAX_FAILURES_PER_USER_AND_IP: "50", AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS: "2", AUTH_FAILURE_WINDOW_SECONDS: "30" },
+  });
+  try {
+    const reg = (name, ip) => call(w, "/api/register", { json: { username: name, password: PASSWORD }, ip });
+    assert.equal((await reg("noaddr1", "not-an-address")).status, 201);
+    assert.equal((await reg("noaddr2", "999.1.1.1")).status, 201, "any value that is no IP counts as none");
+    assert.equal((await reg("noaddr3", "unknown")).status, 429, "the third registration without an address");
+    assert.equal((await reg("noaddr3", "192.0.2.44")).status, 201, "a request with an address is not held by it");
+    const guess = (ip) => call(w, "/api/login", { json: { username: "noaddr1", password: WRONG_PASSWORD }, ip });
+    assert.equal((await guess("garbage")).status, 401);
+    assert.equal((await guess("::ffff:not")).status, 401);
+    assert.equal((await guess("-")).status, 429, "the third failure without an address");
+    assert.equal((await guess("192.0.2.44")).status, 401, "an address still gets its own (higher) limit");
+    assert.equal((await login("noaddr1", PASSWORD, { base: w, ip: "192.0.2.45" })).res.body.user, "noaddr1");
+  } finally {
+    await w.stop();
+  }
+});
+
 test("the session index outlives its sessions and no more: its TTL is the longest session TTL, raised by every save and touch of a logged-in session, never lowered", async () => {
   // 30-day rolling sessions: longer than connect-redis's one-day ttl.
   const DAYS_30 = 30 * 86400;

@@ -261,6 +261,7 @@ impl AccountsConfig {
     /// `AUTH_MAX_FAILURES_PER_USER`, `AUTH_MAX_FAILURES_PER_USER_AND_IP`,
     /// `AUTH_MAX_FAILURES_PER_IP`,
     /// `AUTH_MAX_REGISTRATIONS_PER_IP`, `AUTH_MAX_REGISTRATIONS`,
+    /// `AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS`,
     /// `AUTH_FAILURE_WINDOW_SECONDS`,
     /// `AUTH_USER_PREFIX`.
     ///
@@ -286,6 +287,8 @@ impl AccountsConfig {
             max_failures_per_ip: v.number("AUTH_MAX_FAILURES_PER_IP", 20, i64::MAX as u64, COUNT)? as i64,
             max_registrations_per_ip: v.number("AUTH_MAX_REGISTRATIONS_PER_IP", 10, i64::MAX as u64, COUNT)? as i64,
             max_registrations: v.number("AUTH_MAX_REGISTRATIONS", 1000, i64::MAX as u64, COUNT)? as i64,
+            max_attempts_without_address: v.number("AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS", 5, i64::MAX as u64, COUNT)?
+                as i64,
             failure_window_seconds: v.number(
                 "AUTH_FAILURE_WINDOW_SECONDS",
                 900,

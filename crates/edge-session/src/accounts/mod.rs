@@ -49,6 +49,13 @@ pub struct AccountsConfig {
     /// a cap on how many accounts (and PBKDF2 runs) a botnet of many
     /// addresses can make.
     pub max_registrations: i64,
+    /// Failed logins, and registrations, within the window from requests
+    /// without a usable client address (all counted in one bucket,
+    /// [`UNKNOWN_BUCKET`]) before 429: lower than an address's limits,
+    /// since on Cloudflare every request has an address and such requests
+    /// come from a misconfigured route or a caller that reached the worker
+    /// some other way.
+    pub max_attempts_without_address: i64,
     /// The failure-counting window.
     pub failure_window_seconds: u64,
     /// Prefix of user records.
@@ -153,7 +160,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// [`AccountError::Store`] when the store fails.
     pub async fn register(&self, raw_name: &str, password: &str, client_ip: &str) -> Result<String, AccountError> {
         let fetched = self.store.read(None, false, &self.registration_lookups(client_ip)).await?;
-        let (name, create) = self.prepare_registration(raw_name, password, &fetched.found).await?;
+        let (name, create) = self.prepare_registration(raw_name, password, client_ip, &fetched.found).await?;
         let wrote = self.store.write(None, std::slice::from_ref(&create)).await?;
         registered(name, wrote.written.first())
     }
@@ -180,7 +187,8 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     ///
     /// # Errors
     ///
-    /// [`AccountError::RateLimited`] past the per-address registration limit,
+    /// [`AccountError::RateLimited`] past the per-address registration limit (for a `client_ip`
+    /// that is no address: [`AccountsConfig::max_attempts_without_address`]) or the global cap,
     /// [`AccountError::Username`] or [`AccountError::Password`] for an unacceptable name or
     /// password, [`AccountError::Hash`] when hashing fails,
     /// [`AccountError::Store`] when `found` is not what the lookups find.
@@ -188,11 +196,16 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         &self,
         raw_name: &str,
         password: &str,
+        client_ip: &str,
         found: &[Found],
     ) -> Result<(String, Write), AccountError> {
         let hits = hits(found, 2)?;
         let window = self.config.failure_window_seconds;
-        let limits = [self.config.max_registrations_per_ip, self.config.max_registrations];
+        let per_address = match registration_bucket(client_ip).as_str() {
+            UNKNOWN_BUCKET => self.config.max_attempts_without_address,
+            _ => self.config.max_registrations_per_ip,
+        };
+        let limits = [per_address, self.config.max_registrations];
         if let Some(wait) = retry_after(&hits, &limits, window) {
             return Err(AccountError::RateLimited { retry_after_seconds: wait });
         }
@@ -284,7 +297,10 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         let limits = LoginLimits {
             per_user: self.config.max_failures_per_user,
             per_user_and_address: self.config.max_failures_per_user_and_ip,
-            per_address: self.config.max_failures_per_ip,
+            per_address: match attempt.bucket.as_str() {
+                UNKNOWN_BUCKET => self.config.max_attempts_without_address,
+                _ => self.config.max_failures_per_ip,
+            },
         };
         if let Some(wait) = login_gate(&hits, known, limits, self.config.failure_window_seconds) {
             let take_back = attempt.counters.iter().map(|k| Write::Decr(k.clone())).collect();
@@ -596,6 +612,7 @@ mod tests {
             max_failures_per_ip: 5,
             max_registrations_per_ip: 4,
             max_registrations: 6,
+            max_attempts_without_address: 2,
             failure_window_seconds: 60,
             user_prefix: keys::DEFAULT_USER_PREFIX.into(),
         }
@@ -697,6 +714,27 @@ mod tests {
         let refused = block_on(Accounts::new(&cfg, &store).register("alice", "password", "1.2.3.4"));
         assert!(matches!(refused, Err(AccountError::WeakPassword(_))), "{refused:?}");
         assert_eq!(store.entry("user:alice"), None, "nothing stored");
+    }
+
+    #[test]
+    fn requests_without_an_address_have_their_own_lower_limit() {
+        // max_attempts_without_address = 2, below the address limits (5 and 4).
+        let (cfg, store) = (config(), MemoryStore::new());
+        let accounts = Accounts::new(&cfg, &store);
+        for (i, ip) in ["", "not an address"].iter().enumerate() {
+            let name = format!("anon{i}");
+            assert!(block_on(accounts.register(&name, "correct horse", ip)).is_ok(), "{ip:?}");
+        }
+        let third = block_on(accounts.register("anon2", "correct horse", "unknown"));
+        assert!(matches!(third, Err(AccountError::RateLimited { .. })), "{third:?}");
+        assert!(block_on(accounts.register("anon2", "correct horse", "192.0.2.9")).is_ok(), "an address is not braked");
+        for name in ["anon0", "anon1"] {
+            let e = block_on(accounts.authenticate(name, "wrong guess", "")).unwrap_err();
+            assert!(matches!(e, AccountError::BadCredentials), "{e:?}");
+        }
+        let e = block_on(accounts.authenticate("anon2", "wrong guess", "")).unwrap_err();
+        assert!(matches!(e, AccountError::RateLimited { .. }), "the third failure without an address: {e:?}");
+        assert_eq!(block_on(accounts.authenticate("anon2", "correct horse", "192.0.2.9")).unwrap(), "anon2");
     }
 
     #[test]
