@@ -48,6 +48,7 @@ if [ -f .dev.vars ] && ! grep -qxF "$marker" .dev.vars; then
 fi
 cat > .dev.vars <<VARS
 $marker
+SESSION_ENVIRONMENT=development
 SESSION_SECRET=$(cat .run/dev-secret)
 UPSTASH_REDIS_REST_URL=http://127.0.0.1:$UPSTASH_PORT
 UPSTASH_REDIS_REST_TOKEN=$TOKEN

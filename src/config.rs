@@ -48,6 +48,7 @@ mod tests {
     fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let mut vars: HashMap<String, String> = [
             ("SESSION_SECRET", "keyboard cat"),
+            ("SESSION_ENVIRONMENT", "development"),
             ("UPSTASH_REDIS_REST_URL", "http://127.0.0.1:8079"),
             ("UPSTASH_REDIS_REST_TOKEN", "t"),
         ]

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use edge_session::session::run_deferred;
 use edge_session::store::{StoreError, UpstashClient};
 use edge_session::workers::{env_var, now_ms};
-use worker::{console_error, event, Context, Env, Request, Response, Result};
+use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result};
 
 use crate::app;
 use crate::config::Config;
@@ -160,6 +160,11 @@ fn init(env: &Env) -> std::result::Result<Rc<State>, String> {
         console_error!("edge-session configuration error: {e}");
         e.public_message()
     })?;
+    // Once per isolate: what is accepted but weak (a short secret in development).
+    let read = |name: &str| env_var(env, name);
+    for warning in edge_session::config::config_warnings(&edge_session::config::Vars::new(&read)) {
+        console_warn!("edge-session configuration warning: {warning}");
+    }
     let upstash = &config.upstash;
     let store = UpstashClient::new(&upstash.url, &upstash.token, upstash.timeout);
     Ok(Rc::new(State { config, store }))

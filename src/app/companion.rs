@@ -126,6 +126,7 @@ mod tests {
     fn config() -> Config {
         let vars = |name: &str| match name {
             "SESSION_SECRET" => Some("keyboard cat".to_owned()),
+            "SESSION_ENVIRONMENT" => Some("development".to_owned()),
             "UPSTASH_REDIS_REST_URL" => Some("http://127.0.0.1:1".to_owned()),
             "UPSTASH_REDIS_REST_TOKEN" => Some("t".to_owned()),
             _ => None,

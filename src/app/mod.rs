@@ -169,7 +169,9 @@ impl AppError {
             AppError::CrossSite => plain(403),
             AppError::NotFound(_) | AppError::OutsideCookiePath { .. } => plain(404),
             AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
-            AppError::ViewsNotCountable | AppError::Account(AccountError::Taken) => plain(409),
+            AppError::ViewsNotCountable | AppError::Account(AccountError::Taken | AccountError::LookAlike) => {
+                plain(409)
+            }
             // Other requests kept saving the session (or logging in) first:
             // nothing was written, and trying again is safe.
             AppError::Session(SessionError::Conflict { .. } | SessionError::ChangeRefused(_))

@@ -14,6 +14,7 @@ fn config() -> Config {
 pub(super) fn config_with(extra: &[(&str, &str)]) -> Config {
     Config::from_vars(|name| match name {
         "SESSION_SECRET" => Some("keyboard cat".into()),
+        "SESSION_ENVIRONMENT" => Some("development".into()),
         "UPSTASH_REDIS_REST_URL" => Some("http://127.0.0.1:1".into()),
         "UPSTASH_REDIS_REST_TOKEN" => Some("t".into()),
         _ => extra.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()),

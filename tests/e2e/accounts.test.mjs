@@ -225,7 +225,8 @@ test("register → login (new sid, old key gone) → pour → logout (key gone, 
   assert.equal(rec.record.username, "alice");
   assert.equal(rec.iterations, 1000, "AUTH_PBKDF2_ITERATIONS");
   assert.ok(hashMatches(rec, PASSWORD), "the stored hash is PBKDF2-HMAC-SHA256(password, salt, 1000)");
-  assert.equal(await redis.ttl("user:alice"), -1, "a user record does not expire");
+  assert.ok((await redis.ttl("user:alice")) > 604790, "a record nobody logged into expires after AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS");
+  assert.equal(await redis.get("user-skeleton:alice"), "alice", "the name's confusable skeleton is claimed");
   assert.equal((await doc(anon.sid)).passport, undefined, "registering does not log in");
 
   // Login: Passport's regenerate — a new id carries passport.user, the
@@ -240,6 +241,8 @@ test("register → login (new sid, old key gone) → pour → logout (key gone, 
   assert.deepEqual(loggedIn.passport, { user: "alice" });
   assert.equal(loggedIn.views, undefined);
   assert.deepEqual(await redis.sMembers("user-sessions:alice"), [first.sid]);
+  assert.equal(await redis.ttl("user:alice"), -1, "the first login keeps the account");
+  assert.equal(await redis.ttl("user-skeleton:alice"), -1, "and its skeleton");
   assert.equal(await redis.ttl("user-sessions:alice"), 86400, "the index lives at least as long as any session: here connect-redis's ttl, longer than maxAge");
   // The planted (pre-login) cookie is worthless now: it gets a fresh anonymous session.
   const planted = await getSession(anon.cookie);
@@ -466,9 +469,15 @@ test("every vector of tests/vectors/usernames.json: the worker registers the nor
     length: "a username has 3 to 32 characters",
     characters: "a username may contain letters, digits, '.', '_' and '-' only",
     mixed_scripts: "a username's letters must all come from one script",
+    disallowed: "a username may not contain invisible or unassigned characters",
+    no_letter_or_digit: "a username needs at least one letter or digit",
   };
   const registered = new Set();
   for (const v of vectors) {
+    // Look-alikes among the vectors are the next test's; here each name
+    // meets only the names themselves.
+    const skeletons = await keysLike("user-skeleton:*");
+    if (skeletons.length) await redis.del(skeletons);
     const res = await register(v.input);
     const what = `${JSON.stringify(v.input)}${v.why ? ` (${v.why})` : ""}`;
     if (v.error) {
@@ -479,6 +488,7 @@ test("every vector of tests/vectors/usernames.json: the worker registers the nor
       assert.equal(res.status, 201, `${what}: ${res.text}`);
       assert.equal(res.body.user, v.normalized, what);
       registered.add(v.normalized);
+      if (v.skeleton) assert.equal(await redis.get(`user-skeleton:${v.skeleton}`), v.normalized, `${what}: its UTS #39 skeleton`);
     }
   }
   assert.deepEqual(await keysLike("user:*"), [...registered].map((n) => `user:${n}`).sort());
@@ -675,6 +685,43 @@ test("an absolute lifetime (SESSION_ABSOLUTE_TIMEOUT_SECONDS): a logged-in cooki
     assert.equal(await redis.exists(sess(sid)), 0, "the expired login's key is deleted");
   } finally {
     await limited.stop();
+  }
+});
+
+test("names that look alike or cannot be seen are refused (RFC 8265, UTS #39): an all-Cyrillic scope, a dotless ı, three HANGUL FILLERs, dots only", async () => {
+  assert.equal((await register("scope-9731")).status, 201);
+  const before = await snapshot();
+  const cyrillic = await register("\u0455\u0441\u043E\u0440\u0435-9731");
+  await assertJsonError(cyrillic, 409, "that username looks too much like one that is taken");
+  assert.equal((await register("sectest-ping")).status, 201);
+  await assertJsonError(await register("sectest-p\u0131ng"), 409, "that username looks too much like one that is taken");
+  await assertJsonError(await register("SCOPE-973l"), 409, "that username looks too much like one that is taken");
+  await assertJsonError(await register("\u3164\u3164\u3164"), 400, "a username may not contain invisible or unassigned characters");
+  await assertJsonError(await register("ab\u200Bcd"), 400);
+  await assertJsonError(await register("..."), 400, "a username needs at least one letter or digit");
+  const after = await snapshot();
+  for (const k of Object.keys(after)) if (!(k in before)) assert.match(k, /^(register:|sess:|user:sectest-ping$|user-skeleton:sectest-ping$)/, `only counters, sessions and sectest-ping are new: ${k}`);
+  assert.equal(await redis.get("user-skeleton:scope-973l"), "scope-9731");
+  // The owner's own name is still its own: its login works, a second registration is "taken".
+  assert.equal((await login("scope-9731")).res.body.user, "scope-9731");
+  await assertJsonError(await register("scope-9731"), 409, "that username is taken");
+});
+
+test("an account nobody logs into expires with its skeleton (AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS); one logged into stays", async () => {
+  const w = await startWorker({ upstashUrl: upstash.url, vars: { ...LIMITS, AUTH_PBKDF2_ITERATIONS: "1000", AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS: "2" } });
+  try {
+    assert.equal((await register("unused1", PASSWORD, { base: w })).status, 201);
+    assert.equal((await register("used1", PASSWORD, { base: w })).status, 201);
+    assert.equal((await login("used1", PASSWORD, { base: w })).res.body.user, "used1");
+    await waitGone("user:unused1", 4000);
+    // (UTS #39: the skeleton of 1 is l.)
+    assert.equal(await redis.exists("user-skeleton:unusedl"), 0, "the skeleton went with it");
+    assert.equal(await redis.exists("user:used1"), 1);
+    assert.equal(await redis.ttl("user:used1"), -1);
+    assert.equal(await redis.ttl("user-skeleton:usedl"), -1);
+    assert.equal((await register("unused1", PASSWORD, { base: w })).status, 201, "the name is free again");
+  } finally {
+    await w.stop();
   }
 });
 
@@ -1110,7 +1157,7 @@ test("anonymous sessions stay anonymous: pouring creates no per-user key and the
     assert.ok(!("user" in res.body) && !("lifetimeBeers" in res.body), res.text);
   }
   assert.deepEqual(await keysLike("*"), keys, "no key was added");
-  assert.deepEqual(await keysLike("user-*"), []);
+  assert.deepEqual(await keysLike("user-*"), ["user-skeleton:alice"], "the account's own keys only");
   const ttl = await redis.ttl(sess(anon.sid));
   assert.ok(ttl > 0 && ttl <= 60, `the anonymous session still expires (TTL ${ttl})`);
   assert.deepEqual(Object.keys(await doc(anon.sid)).sort(), ["cookie", "views"]);

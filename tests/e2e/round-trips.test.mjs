@@ -64,7 +64,9 @@ const BUDGET = {
  */
 const HIT = ["INCR", "EXPIRE", "PTTL"];
 const LOGIN_READ = ["GET", ...HIT, ...HIT, ...HIT, "SISMEMBER", "GET", "GET", "SMEMBERS"];
-const LOGIN_WRITE = ["EVALSHA", "DECR", "DEL", "SADD", "EXPIRE"];
+// The save script; the address's hit taken back; the name's failures
+// forgiven; the account kept (record and skeleton); the address known.
+const LOGIN_WRITE = ["EVALSHA", "DECR", "DEL", "PERSIST", "SET", "PERSIST", "SADD", "EXPIRE"];
 const CALLS = {
   "first visit, no cookie": [["EVALSHA"]],
   "tampered or unsigned cookie: tampered": [["EVALSHA"]],
@@ -75,7 +77,8 @@ const CALLS = {
   pour: [["GET"], ["EVALSHA"]],
   "pour, logged in": [["GET", "GET", "GET"], ["EVALSHA"]],
   // The address's and the global registration counters.
-  register: [["GET", ...HIT, ...HIT], ["SET"]],
+  // The registration script (the record and its skeleton).
+  register: [["GET", ...HIT, ...HIT], ["EVALSHA"]],
   "login: a first login": [LOGIN_READ, LOGIN_WRITE],
   // The index holds the logged-out id: the login prunes it, in the same call.
   "login: again after a logout": [LOGIN_READ, [...LOGIN_WRITE, "EVALSHA"]],

@@ -440,6 +440,9 @@ test("a misconfigured worker answers 500 JSON naming the variable", async () => 
     [{ SESSION_COOKIE_NAME: "__Secure-sid", SESSION_COOKIE_SECURE: "auto" }, "SESSION_COOKIE_NAME"],
     [{ SESSION_COOKIE_NAME: "__Host-sid", SESSION_COOKIE_SECURE: "true", SESSION_COOKIE_PATH: "/api" }, "SESSION_COOKIE_NAME"],
     [{ SESSION_COOKIE_NAME: "__Host-sid", SESSION_COOKIE_SECURE: "true", SESSION_COOKIE_DOMAIN: "example.com" }, "SESSION_COOKIE_NAME"],
+    // A signing secret under 32 bytes in production (the default): express-session's own "keyboard cat".
+    [{ SESSION_ENVIRONMENT: "production" }, "SESSION_SECRET"],
+    [{ SESSION_ENVIRONMENT: "prod" }, "SESSION_ENVIRONMENT"],
   ];
   for (const [vars, name] of cases) {
     const worker = await startWorker({ upstashUrl: stack.upstash.url, vars });
@@ -455,6 +458,23 @@ test("a misconfigured worker answers 500 JSON naming the variable", async () => 
     }
   }
   assert.equal(await redis.dbSize(), 0);
+});
+
+test("SESSION_SECRET strength: a production worker with a 32-byte signing secret serves, an old weak secret still verifies its cookies while a rotation lasts", async () => {
+  const strong = "0123456789abcdef0123456789abcdef";
+  const worker = await startWorker({ upstashUrl: stack.upstash.url, vars: { SESSION_ENVIRONMENT: "production", SESSION_SECRET: `${strong},keyboard cat` } });
+  try {
+    const first = await getSession(null, stack.worker); // signed with "keyboard cat" (development)
+    const { sid, pair } = parseSetCookie(first);
+    const res = await getSession(pair, worker);
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    assert.equal(JSON.parse(text).sessionID, sid, "the old secret verifies");
+    const fresh = parseSetCookie(await getSession(null, worker), strong);
+    assert.equal(fresh.pair, cookieFor(fresh.sid, strong), "new cookies are signed with the strong one");
+  } finally {
+    await worker.stop();
+  }
 });
 
 test("an Origin with the scheme's default port is the same origin (RFC 6454): POST https://beer.example/api/pour from https://beer.example:443", async () => {

@@ -74,17 +74,17 @@ export function setCookieLines(res) {
 
 /**
  * The one Set-Cookie line of a response (asserting there is exactly one),
- * split into its parts; the signature is checked with the real
- * cookie-signature `unsign`.
+ * split into its parts; the signature is checked by the real
+ * cookie-signature `unsign` with `secret` (the tests' own by default).
  */
-export function parseSetCookie(res) {
+export function parseSetCookie(res, secret = SECRET) {
   const lines = setCookieLines(res);
   assert.equal(lines.length, 1, `expected one Set-Cookie, got ${JSON.stringify(lines)}`);
   const line = lines[0];
   const m = line.match(SET_COOKIE);
   assert.ok(m, `Set-Cookie has not the demo's shape: ${line}`);
   const value = decodeURIComponent(m[1]);
-  assert.equal(signature.unsign(value.slice(2), SECRET), m[2], `signature does not verify: ${line}`);
+  assert.equal(signature.unsign(value.slice(2), secret), m[2], `signature does not verify: ${line}`);
   return { line, pair: cookiePair(line), sid: m[2], expires: m[4] };
 }
 

@@ -244,6 +244,9 @@ export async function startWorker({ upstashUrl, token = TOKEN, vars = {}, build 
     modulesRoot: dir,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     bindings: {
+      // The tests sign with express-session's own example secret, "keyboard
+      // cat", as the golden vectors were recorded: a development setting.
+      SESSION_ENVIRONMENT: "development",
       SESSION_SECRET: SECRET,
       UPSTASH_REDIS_REST_URL: upstashUrl,
       UPSTASH_REDIS_REST_TOKEN: token,
@@ -389,6 +392,8 @@ export async function startWranglerDev({ upstashUrl, token = TOKEN, env = {} }) 
     "--persist-to", path.join(dir, "state"),
     "--env-file", envFile,
     "--var", `UPSTASH_REDIS_REST_URL:${upstashUrl}`,
+    // "keyboard cat" signs, as in express-session's examples: development.
+    "--var", "SESSION_ENVIRONMENT:development",
   ];
   let out = "";
   // Its own process group, so that workerd (its child) can be found and

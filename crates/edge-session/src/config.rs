@@ -94,6 +94,89 @@ impl UpstashConfig {
     }
 }
 
+/// The shortest `SESSION_SECRET` that signs cookies in production, in
+/// bytes: 256 bits, the key size of the HMAC-SHA256 that signs them (a
+/// shorter or guessable key can be brute-forced offline from one signed
+/// cookie, after which any session id can be signed).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Where a configuration runs (`SESSION_ENVIRONMENT`): `production`, the
+/// default, refuses a weak signing secret; `development` (local runs,
+/// tests against express-session's own examples) warns instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Environment {
+    /// Deployed: weak secrets are refused.
+    #[default]
+    Production,
+    /// Local runs and tests: weak secrets are logged as warnings.
+    Development,
+}
+
+impl Environment {
+    /// Reads `SESSION_ENVIRONMENT` (`production`, the default, or
+    /// `development`).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for any other value: a misspelt
+    /// `production` must not fall back to the lax setting.
+    pub fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
+        v.choice(
+            "SESSION_ENVIRONMENT",
+            &[("production", Environment::Production), ("development", Environment::Development)],
+            Environment::Production,
+            "`production` (the default) or `development`",
+        )
+    }
+}
+
+/// What a configuration does with a secret of `secret_bytes` bytes
+/// (`signs`: the first of `SESSION_SECRET`, which signs new cookies; the
+/// others only verify old ones, while a rotation lasts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretVerdict {
+    /// Long enough.
+    Strong,
+    /// Accepted, with a warning in the log.
+    Warn,
+    /// Refused: the worker does not start.
+    Refuse,
+}
+
+/// The secret-strength decision (OWASP ASVS V11, V7.2.3's "at least 128
+/// bits" for what makes tokens unforgeable): a signing secret under
+/// [`MIN_SECRET_BYTES`] is refused in production and warned about in
+/// development; a verify-only one is warned about in both, since refusing
+/// it would break a rotation away from a weak Express secret (its cookies
+/// keep verifying until they expire, then it should go).
+pub fn secret_verdict(environment: Environment, signs: bool, secret_bytes: usize) -> SecretVerdict {
+    match (secret_bytes >= MIN_SECRET_BYTES, signs, environment) {
+        (true, _, _) => SecretVerdict::Strong,
+        (false, true, Environment::Production) => SecretVerdict::Refuse,
+        (false, _, _) => SecretVerdict::Warn,
+    }
+}
+
+/// The warnings a configuration deserves without being refused (for the
+/// log, once per isolate): weak secrets ([`secret_verdict`]). Secrets are
+/// named by position, never shown.
+pub fn config_warnings(v: &Vars<'_>) -> Vec<String> {
+    let environment = Environment::from_vars(v).unwrap_or_default();
+    let Some(list) = v.text("SESSION_SECRET") else { return Vec::new() };
+    list.split(',')
+        .map(str::trim)
+        .enumerate()
+        .filter(|(i, s)| secret_verdict(environment, *i == 0, s.len()) == SecretVerdict::Warn)
+        .map(|(i, s)| {
+            let which = if i == 0 { "the signing secret".to_owned() } else { format!("secret {} (verify only)", i + 1) };
+            format!(
+                "SESSION_SECRET: {which} has {} bytes, fewer than {MIN_SECRET_BYTES}; make a strong one with `openssl rand -base64 48`",
+                s.len()
+            )
+        })
+        .collect()
+}
+
 impl SessionConfig {
     /// The longest TTL, in seconds, a session saved under this
     /// configuration gets: `cookie.maxAge` (rounded up) or connect-redis's
@@ -112,10 +195,12 @@ impl SessionConfig {
     /// `SESSION_RESAVE`, `SESSION_SAVE_UNINITIALIZED`, `SESSION_ROLLING`,
     /// `SESSION_UNSET`, `SESSION_DISABLE_TOUCH`, `SESSION_DISABLE_TTL`,
     /// `SESSION_PROXY` and `SESSION_ABSOLUTE_TIMEOUT_SECONDS`. Unset options take the seed demo's defaults.
+    /// `SESSION_ENVIRONMENT` decides what a short secret gets ([`secret_verdict`]).
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] naming the first variable that is missing or invalid.
+    /// [`ConfigError`] naming the first variable that is missing or invalid, a signing secret
+    /// under [`MIN_SECRET_BYTES`] in production among them.
     pub fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
         let secret_list = v.required("SESSION_SECRET")?;
         let secrets = Secrets::new(secret_list.split(',').map(|s| s.trim().to_owned()).collect()).ok_or(
@@ -125,6 +210,15 @@ impl SessionConfig {
                 expected: "one or more non-empty secrets separated by commas",
             },
         )?;
+        let environment = Environment::from_vars(v)?;
+        let signing = secret_list.split(',').next().map_or(0, |s| s.trim().len());
+        if secret_verdict(environment, true, signing) == SecretVerdict::Refuse {
+            return Err(ConfigError::Invalid {
+                name: "SESSION_SECRET",
+                value: "(hidden)".into(),
+                expected: "a signing secret (the first) of at least 32 bytes in production, e.g. `openssl rand -base64 48`; SESSION_ENVIRONMENT=development accepts a shorter one with a warning",
+            });
+        }
 
         const MAX_AGE: &str = "milliseconds (a positive integer) or `none` for a browser-session cookie";
         let max_age = match v.text("SESSION_MAX_AGE_MS") {
@@ -261,7 +355,7 @@ impl AccountsConfig {
     /// `AUTH_MAX_FAILURES_PER_USER`, `AUTH_MAX_FAILURES_PER_USER_AND_IP`,
     /// `AUTH_MAX_FAILURES_PER_IP`,
     /// `AUTH_MAX_REGISTRATIONS_PER_IP`, `AUTH_MAX_REGISTRATIONS`,
-    /// `AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS`,
+    /// `AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS`, `AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS`,
     /// `AUTH_FAILURE_WINDOW_SECONDS`,
     /// `AUTH_USER_PREFIX`.
     ///
@@ -287,6 +381,16 @@ impl AccountsConfig {
             max_failures_per_ip: v.number("AUTH_MAX_FAILURES_PER_IP", 20, i64::MAX as u64, COUNT)? as i64,
             max_registrations_per_ip: v.number("AUTH_MAX_REGISTRATIONS_PER_IP", 10, i64::MAX as u64, COUNT)? as i64,
             max_registrations: v.number("AUTH_MAX_REGISTRATIONS", 1000, i64::MAX as u64, COUNT)? as i64,
+            unverified_ttl_seconds: match v.text("AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS").as_deref().map(str::trim) {
+                // 0: accounts never expire; `number` takes only positive values.
+                Some("0") => None,
+                _ => Some(v.number(
+                    "AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS",
+                    7 * 24 * 3600,
+                    HUNDRED_YEARS_SECONDS,
+                    "seconds (a positive integer), or 0 for accounts that never expire",
+                )?),
+            },
             max_attempts_without_address: v.number("AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS", 5, i64::MAX as u64, COUNT)?
                 as i64,
             failure_window_seconds: v.number(
@@ -427,5 +531,59 @@ impl<'a> Vars<'a> {
             Some((_, value)) => Ok(value.clone()),
             None => Err(ConfigError::Invalid { name, value: v, expected }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_verdict_truth_table() {
+        use Environment::{Development as Dev, Production as Prod};
+        use SecretVerdict::{Refuse, Strong, Warn};
+        // (environment, signs, bytes) → verdict
+        for (env, signs, bytes, want) in [
+            (Prod, true, 32, Strong),
+            (Prod, true, 31, Refuse),
+            (Prod, true, 12, Refuse),
+            (Prod, false, 12, Warn),
+            (Prod, false, 64, Strong),
+            (Dev, true, 12, Warn),
+            (Dev, false, 12, Warn),
+            (Dev, true, 32, Strong),
+        ] {
+            assert_eq!(secret_verdict(env, signs, bytes), want, "{env:?} signs={signs} {bytes} bytes");
+        }
+    }
+
+    fn session(pairs: &[(&str, &str)]) -> (Result<SessionConfig, ConfigError>, Vec<String>) {
+        let read = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+        let vars = Vars::new(&read);
+        (SessionConfig::from_vars(&vars), config_warnings(&vars))
+    }
+
+    #[test]
+    fn a_weak_signing_secret_is_refused_in_production_and_warned_about_in_development() {
+        let strong = "a-32-byte-or-longer-random-secret";
+        let (refused, _) = session(&[("SESSION_SECRET", "keyboard cat")]);
+        let err = refused.unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { name: "SESSION_SECRET", .. }), "{err:?}");
+        assert!(!err.to_string().contains("keyboard"), "never echoed: {err}");
+        assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+        let (dev, warnings) = session(&[("SESSION_SECRET", "keyboard cat"), ("SESSION_ENVIRONMENT", "development")]);
+        assert!(dev.is_ok());
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("the signing secret has 12 bytes") && !warnings[0].contains("keyboard"));
+        // A rotation away from a weak secret: the old one verifies, with a warning.
+        let rotating = format!("{strong},keyboard cat");
+        let (prod, warnings) = session(&[("SESSION_SECRET", &rotating)]);
+        assert!(prod.is_ok());
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("secret 2 (verify only)"), "{warnings:?}");
+        let (ok, warnings) = session(&[("SESSION_SECRET", strong), ("SESSION_ENVIRONMENT", "Production")]);
+        assert!(ok.is_ok() && warnings.is_empty());
+        let (misspelt, _) = session(&[("SESSION_SECRET", strong), ("SESSION_ENVIRONMENT", "prod")]);
+        assert!(matches!(misspelt, Err(ConfigError::Invalid { name: "SESSION_ENVIRONMENT", .. })));
     }
 }

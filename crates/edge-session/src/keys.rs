@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `<prefix><sid>` (`sess:` by default) | string, TTL | the session document |
 //! | `<user prefix><name>` (`user:` by default) | string, no TTL | `{"username":…,"password":…}` |
+//! | `user-skeleton:<skeleton>` | string, TTL until the first login, then none | the name that owns a confusable skeleton |
 //! | `user-sessions:<name>` | set, TTL ≥ the longest session TTL, raised by each save and touch of a session it lists | ids of `<name>`'s logged-in sessions |
 //! | `user-<counter>:<name>` | integer, no TTL | a per-user counter, e.g. the demo's `user-beers:<name>` |
 //! | `login-fail:user:<name>` | integer, TTL = window | failed logins for a name |
@@ -36,6 +37,13 @@ pub fn user(user_prefix: &str, name: &str) -> String {
 /// (`integrations/express/session-index.mjs`).
 pub fn user_sessions(name: &str) -> String {
     format!("user-sessions:{name}")
+}
+
+/// The key that reserves a confusable skeleton (UTS #39,
+/// `accounts::username::skeleton`) for the one name that holds it:
+/// registration refuses every other name with that skeleton.
+pub fn user_skeleton(skeleton: &str) -> String {
+    format!("user-skeleton:{skeleton}")
 }
 
 /// `name`'s counter `counter`, which outlives sessions (the demo's lifetime

@@ -44,7 +44,8 @@
 //! use edge_session::testing::block_on;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let vars = |name: &str| (name == "SESSION_SECRET").then(|| "keyboard cat".to_owned());
+//! // At least 32 bytes: a shorter signing secret is refused in production.
+//! let vars = |name: &str| (name == "SESSION_SECRET").then(|| "a-32-byte-or-longer-random-secret".to_owned());
 //! let config = SessionConfig::from_vars(&Vars::new(&vars))?;
 //! let store = MemoryStore::new();
 //! let sessions = Sessions::new(&config, &store);

@@ -177,6 +177,9 @@ impl EdgeSessions {
         let vars = Vars::new(&read);
         let config = SessionConfig::from_vars(&vars).map_err(Error::Config)?;
         let upstash = UpstashConfig::from_vars(&vars).map_err(Error::Config)?;
+        for warning in crate::config::config_warnings(&vars) {
+            worker::console_warn!("edge-session configuration warning: {warning}");
+        }
         Ok(Self::new(config, UpstashClient::new(&upstash.url, &upstash.token, upstash.timeout)))
     }
 

@@ -18,7 +18,13 @@ const SID: &str = "11111111-1111-4111-8111-111111111111";
 const FRESH: [&str; 2] = ["22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333"];
 
 fn config() -> SessionConfig {
-    let vars = |name: &str| (name == "SESSION_SECRET").then(|| "keyboard cat".to_owned());
+    // express-session's example secret, as the vectors were recorded: a
+    // development configuration.
+    let vars = |name: &str| match name {
+        "SESSION_SECRET" => Some("keyboard cat".to_owned()),
+        "SESSION_ENVIRONMENT" => Some("development".to_owned()),
+        _ => None,
+    };
     SessionConfig::from_vars(&Vars::new(&vars)).unwrap()
 }
 

@@ -26,7 +26,7 @@ use edge_session::session::cookie::{
 use edge_session::session::document::{SameSite, SessionCookie, SessionDocument, SESSION_PROPERTIES};
 use edge_session::session::js_json;
 use edge_session::store::command::{
-    Command, Decr, Del, Exists, Expire, ExpireIf, Get, Incr, PTtl, SAdd, SMembers, SRem, Set, Ttl,
+    Command, Decr, Del, Exists, Expire, ExpireIf, Get, Incr, PTtl, Persist, SAdd, SMembers, SRem, Set, Ttl,
 };
 use edge_session::store::wire::{open_envelope, Encoding, Reply};
 use proptest::prelude::*;
@@ -494,7 +494,7 @@ fn decode_everything(reply: Value) {
     };
     for result in results.into_iter().flatten() {
         for enc in [Encoding::Plain, Encoding::Base64] {
-            every_command!(result, enc; Get, Set, Expire, ExpireIf, Del, Ttl, PTtl, Incr, Decr, SAdd, SRem, SMembers, Exists);
+            every_command!(result, enc; Get, Set, Expire, ExpireIf, Persist, Del, Ttl, PTtl, Incr, Decr, SAdd, SRem, SMembers, Exists);
         }
     }
 }

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::keys;
 use crate::session::{pause_after_conflict, SAVE_ATTEMPTS};
 use crate::store::{
-    AccountStore, CounterHit, EndOutcome, EndSessions, Found, Lookup, PruneIndex, StoreError, Write, Written,
+    AccountStore, CounterHit, EndOutcome, EndSessions, Found, Lookup, PruneIndex, Register, RegisterOutcome,
+    StoreError, Write, Written,
 };
 use password::{HashError, PasswordHash};
 use username::UsernameError;
@@ -56,6 +57,12 @@ pub struct AccountsConfig {
     /// come from a misconfigured route or a caller that reached the worker
     /// some other way.
     pub max_attempts_without_address: i64,
+    /// How long a new account lives if nobody logs into it
+    /// (`AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS`, a week by default): its record
+    /// and skeleton key are written with this TTL, which the first login
+    /// removes, so names registered in bulk and never used free themselves.
+    /// `None`: accounts never expire.
+    pub unverified_ttl_seconds: Option<u64>,
     /// The failure-counting window.
     pub failure_window_seconds: u64,
     /// Prefix of user records.
@@ -95,6 +102,10 @@ pub enum AccountError {
     /// Registration of a name that exists.
     #[error("that username is taken")]
     Taken,
+    /// Registration of a name that looks like one that exists (the same
+    /// UTS #39 skeleton: `scope` and a Cyrillic `ѕсоре`).
+    #[error("that username looks too much like one that is taken")]
+    LookAlike,
     /// Wrong password or unknown user: one error for both, so the answer
     /// does not tell whether an account exists.
     #[error("invalid username or password")]
@@ -181,9 +192,12 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
 
     /// Checks a registration against what [`Accounts::registration_lookups`]
     /// found (`found` starts with it) and hashes the password; returns the
-    /// canonical username and the write that creates the record (`SET NX`:
-    /// two registrations racing for one name cannot both win), to send with
-    /// the session's save and read back with [`registered`].
+    /// canonical username and the write that creates the record and claims
+    /// its confusable skeleton ([`Write::Register`], one script: two
+    /// registrations racing for one name, or for two names that look alike,
+    /// cannot both win), to send with the session's save and read back with
+    /// [`registered`]. The record expires unless somebody logs into it within
+    /// [`AccountsConfig::unverified_ttl_seconds`].
     ///
     /// # Errors
     ///
@@ -213,8 +227,14 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         check_password(password, &name)?;
         let hash = PasswordHash::create(password, self.config.iterations, self.config.peppers.current.as_ref()).await?;
         let record = UserRecord { username: name.clone(), password: hash.to_text() };
-        let value = serde_json::to_string(&record).map_err(|_| AccountError::Record(name.clone()))?;
-        let create = Write::Create { key: self.user_key(&name), value };
+        let record = serde_json::to_string(&record).map_err(|_| AccountError::Record(name.clone()))?;
+        let create = Write::Register(Register {
+            user: self.user_key(&name),
+            skeleton: keys::user_skeleton(&username::skeleton(&name)),
+            record,
+            name: name.clone(),
+            ttl_seconds: self.config.unverified_ttl_seconds,
+        });
         Ok((name, create))
     }
 
@@ -321,9 +341,18 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         }
         // A success forgives the name's failures (from any address and from
         // this one) and was no address failure; the address becomes one
-        // that has logged in as the name.
-        let mut writes =
-            vec![Write::Decr(address_counter.clone()), Write::Del(vec![user_counter.clone(), pair_counter.clone()])];
+        // that has logged in as the name. The account is in use: its record
+        // and skeleton no longer expire (the skeleton claimed here for an
+        // account registered before skeletons were kept; NX leaves another
+        // name's claim alone).
+        let skeleton = keys::user_skeleton(&username::skeleton(name));
+        let mut writes = vec![
+            Write::Decr(address_counter.clone()),
+            Write::Del(vec![user_counter.clone(), pair_counter.clone()]),
+            Write::Persist(self.user_key(name)),
+            Write::Create { key: skeleton.clone(), value: name.clone() },
+            Write::Persist(skeleton),
+        ];
         if attempt.bucket != UNKNOWN_BUCKET {
             let known = keys::login_known_addresses(name);
             writes.push(Write::SAdd { set: known.clone(), member: attempt.bucket.clone() });
@@ -495,17 +524,18 @@ pub struct Verdict<T> {
     pub writes: Vec<Write>,
 }
 
-/// The outcome of a registration's [`Write::Create`]: the name, or
-/// [`AccountError::Taken`] when the record existed.
+/// The outcome of a registration's [`Write::Register`]: the name, or why
+/// nothing was written.
 ///
 /// # Errors
 ///
-/// [`AccountError::Taken`] when the name exists, [`AccountError::Store`] when `written` is not a
-/// create's result.
+/// [`AccountError::Taken`] when the name exists, [`AccountError::LookAlike`] when a name that
+/// looks like it exists, [`AccountError::Store`] when `written` is not a registration's result.
 pub fn registered(name: String, written: Option<&Written>) -> Result<String, AccountError> {
     match written {
-        Some(Written::Created(true)) => Ok(name),
-        Some(Written::Created(false)) => Err(AccountError::Taken),
+        Some(Written::Registered(RegisterOutcome::Created)) => Ok(name),
+        Some(Written::Registered(RegisterOutcome::Taken)) => Err(AccountError::Taken),
+        Some(Written::Registered(RegisterOutcome::LookAlike)) => Err(AccountError::LookAlike),
         _ => Err(AccountError::Store(crate::store::batch::short_batch())),
     }
 }
@@ -613,6 +643,7 @@ mod tests {
             max_registrations_per_ip: 4,
             max_registrations: 6,
             max_attempts_without_address: 2,
+            unverified_ttl_seconds: Some(3600),
             failure_window_seconds: 60,
             user_prefix: keys::DEFAULT_USER_PREFIX.into(),
         }
@@ -714,6 +745,40 @@ mod tests {
         let refused = block_on(Accounts::new(&cfg, &store).register("alice", "password", "1.2.3.4"));
         assert!(matches!(refused, Err(AccountError::WeakPassword(_))), "{refused:?}");
         assert_eq!(store.entry("user:alice"), None, "nothing stored");
+    }
+
+    #[test]
+    fn look_alike_names_are_refused_and_unused_accounts_expire() {
+        let (cfg, store) = (config(), MemoryStore::new());
+        let accounts = Accounts::new(&cfg, &store);
+        assert_eq!(block_on(accounts.register("scope-9731", "correct horse", "10.0.0.1")).unwrap(), "scope-9731");
+        // All Cyrillic (one script), the same skeleton.
+        let cyrillic =
+            block_on(accounts.register("\u{455}\u{441}\u{43e}\u{440}\u{435}-9731", "correct horse", "10.0.0.1"));
+        assert!(matches!(cyrillic, Err(AccountError::LookAlike)), "{cyrillic:?}");
+        assert!(block_on(accounts.register("sc0pe-9731", "correct horse", "10.0.0.1")).is_ok(), "0 is not o");
+        assert!(matches!(
+            block_on(accounts.register("scope-973l", "correct horse", "10.0.0.1")),
+            Err(AccountError::LookAlike)
+        ));
+        assert_eq!(store.entry("user:scope-973l"), None, "nothing stored");
+        // Registered, never logged into: record and skeleton expire together.
+        assert_eq!(store.entry("user:scope-9731").unwrap().1, Some(3600));
+        assert_eq!(store.entry("user-skeleton:scope-973l").unwrap(), (b"scope-9731".to_vec(), Some(3600)));
+        // The first login keeps both.
+        block_on(accounts.authenticate("scope-9731", "correct horse", "10.0.0.1")).unwrap();
+        assert_eq!(store.entry("user:scope-9731").unwrap().1, None);
+        assert_eq!(store.entry("user-skeleton:scope-973l").unwrap().1, None);
+        // An account from before skeletons were kept claims its skeleton at login.
+        store.insert_raw("user:pıng", store.entry("user:scope-9731").unwrap().0.as_slice(), None);
+        let legacy = String::from_utf8(store.entry("user:pıng").unwrap().0).unwrap().replace("scope-9731", "pıng");
+        store.insert_raw("user:pıng", legacy.as_bytes(), None);
+        block_on(accounts.authenticate("pıng", "correct horse", "10.0.0.1")).unwrap();
+        assert_eq!(store.entry("user-skeleton:ping").unwrap(), (b"p\xc4\xb1ng".to_vec(), None));
+        assert!(matches!(
+            block_on(accounts.register("ping", "correct horse", "10.0.0.2")),
+            Err(AccountError::LookAlike)
+        ));
     }
 
     #[test]

@@ -1,9 +1,24 @@
-//! Usernames are compared after Unicode NFKC normalization and lowercasing,
-//! so "Ａｌｉｃｅ", "ALICE" and "alice" are one account and look-alike
-//! compatibility forms cannot register a second one. Letters must also all
-//! come from one script: NFKC does not fold Cyrillic "а" into Latin "a", so
-//! a mixed name like "аlice" would otherwise pass for "alice".
+//! Usernames, after RFC 8265 (PRECIS `UsernameCaseMapped`) and Unicode's
+//! UTS #39 (confusable skeletons).
+//!
+//! A name is mapped first: trimmed, NFKC, lowercased, NFKC again. NFKC folds
+//! more than RFC 8265's width mapping (ligatures and other compatibility
+//! forms too), so "Ａｌｉｃｅ", "ALICE" and "alice" are one account and a
+//! compatibility form cannot register a second one. The canonical name must
+//! then be a valid `UsernameCaseMapped` string that its enforcement leaves
+//! as it is (precis-profiles): no default-ignorable or invisible characters
+//! (U+200B, U+3164 HANGUL FILLER, soft hyphens, variation selectors…), no
+//! unassigned, control or Old Hangul Jamo characters, the Bidi Rule kept.
+//! On top of the profile: letters, digits, `.`, `_`, `-` only; at least one
+//! letter or digit (no `...`); letters from one script, since NFKC does not
+//! fold Cyrillic "а" into Latin "a".
+//!
+//! Two names that look alike in one script each (`scope` and an all-Cyrillic
+//! `ѕсоре`, `ping` and `pıng`) pass all that; [`skeleton`] is what tells them
+//! apart: registration refuses a name whose skeleton is another user's.
 
+use precis_core::profile::PrecisFastInvocation;
+use precis_profiles::UsernameCaseMapped;
 use unicode_normalization::UnicodeNormalization;
 use unicode_script::{Script, UnicodeScript};
 
@@ -16,6 +31,14 @@ pub enum UsernameError {
     /// A character outside letters, digits, `.`, `_` and `-`.
     #[error("a username may contain letters, digits, '.', '_' and '-' only")]
     Characters,
+    /// A character RFC 8265's `UsernameCaseMapped` profile refuses: an
+    /// invisible (default-ignorable) one, an unassigned one, Old Hangul
+    /// Jamo, or a right-to-left name breaking the Bidi Rule.
+    #[error("a username may not contain invisible or unassigned characters")]
+    Disallowed,
+    /// Only `.`, `_` and `-`.
+    #[error("a username needs at least one letter or digit")]
+    NoLetterOrDigit,
     /// Letters from more than one script.
     #[error("a username's letters must all come from one script")]
     MixedScripts,
@@ -26,7 +49,8 @@ pub enum UsernameError {
 /// # Errors
 ///
 /// [`UsernameError`] for a name of the wrong length, with other characters than letters, digits,
-/// `.`, `_`, `-`, or with letters from more than one script.
+/// `.`, `_`, `-`, with characters RFC 8265 disallows, without a letter or digit, or with letters
+/// from more than one script.
 pub fn normalize(raw: &str) -> Result<String, UsernameError> {
     let name: String = raw.trim().nfkc().collect::<String>().to_lowercase();
     // to_lowercase can leave a string that is no longer NFKC (rare); settle it.
@@ -38,6 +62,15 @@ pub fn normalize(raw: &str) -> Result<String, UsernameError> {
     if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')) {
         return Err(UsernameError::Characters);
     }
+    // The profile's enforcement must accept the name and change nothing:
+    // the stored name is then one RFC 8265 would store.
+    match UsernameCaseMapped::enforce(name.as_str()) {
+        Ok(enforced) if enforced == name => {}
+        _ => return Err(UsernameError::Disallowed),
+    }
+    if !name.chars().any(char::is_alphanumeric) {
+        return Err(UsernameError::NoLetterOrDigit);
+    }
     let mut scripts = name.chars().map(|c| c.script()).filter(|s| !matches!(s, Script::Common | Script::Inherited));
     if let Some(first) = scripts.next() {
         if scripts.any(|s| s != first) {
@@ -45,6 +78,16 @@ pub fn normalize(raw: &str) -> Result<String, UsernameError> {
         }
     }
     Ok(name)
+}
+
+/// UTS #39's skeleton of a canonical name (section 4, "Confusable
+/// Detection"): NFD, default-ignorables removed, each character replaced by
+/// its prototype from Unicode's confusables table, NFD again. Two names
+/// with one skeleton can be mistaken for each other (`scope` and `ѕсоре`,
+/// `ping` and `pıng`, `alice` and `a1ice`); the skeleton is a key, never
+/// shown.
+pub fn skeleton(name: &str) -> String {
+    unicode_security::skeleton(name).collect()
 }
 
 #[cfg(test)]
@@ -61,6 +104,8 @@ mod tests {
         input: String,
         normalized: Option<String>,
         error: Option<String>,
+        /// UTS #39's skeleton of `normalized`, where the vector shows one.
+        skeleton: Option<String>,
     }
 
     #[test]
@@ -73,8 +118,13 @@ mod tests {
                 Err(UsernameError::Length) => (None, Some("length")),
                 Err(UsernameError::Characters) => (None, Some("characters")),
                 Err(UsernameError::MixedScripts) => (None, Some("mixed_scripts")),
+                Err(UsernameError::Disallowed) => (None, Some("disallowed")),
+                Err(UsernameError::NoLetterOrDigit) => (None, Some("no_letter_or_digit")),
             };
             assert_eq!(got, (v.normalized.clone(), v.error.as_deref()), "{:?}", v.input);
+            if let (Some(name), Some(skeleton)) = (&v.normalized, &v.skeleton) {
+                assert_eq!(&super::skeleton(name), skeleton, "skeleton of {name:?}");
+            }
         }
     }
 

@@ -10,9 +10,9 @@
 use serde_json::Value;
 
 use super::command::{
-    Command, Decr, Del, Expire, ExpireIf, ExpireWhen, Get, Incr, PTtl, SAdd, SIsMember, SMembers, Set,
+    Command, Decr, Del, Expire, ExpireIf, ExpireWhen, Get, Incr, PTtl, Persist, SAdd, SIsMember, SMembers, Set,
 };
-use super::script::{EvalSha, PruneIndex};
+use super::script::{EvalSha, PruneIndex, Register, RegisterOutcome};
 use super::wire::{CommandError, Encoding};
 use super::{CounterHit, StoreError};
 
@@ -181,6 +181,11 @@ pub enum Write {
     /// Forgets indexed session ids whose sessions are gone
     /// ([`super::script::PRUNE_INDEX`]; [`Written::Pruned`]).
     Prune(PruneIndex),
+    /// `PERSIST key`: the key no longer expires (an account's first login).
+    Persist(String),
+    /// Creates a user record and claims its skeleton
+    /// ([`super::script::REGISTER`]; [`Written::Registered`]).
+    Register(Register),
 }
 
 /// What a [`Write`] did, in the same position.
@@ -190,6 +195,8 @@ pub enum Written {
     Created(bool),
     /// A [`Write::Prune`]: how many ids were removed.
     Pruned(u64),
+    /// A [`Write::Register`]: what it did.
+    Registered(RegisterOutcome),
     /// Any other write: done.
     Done,
 }
@@ -210,6 +217,8 @@ impl Write {
                 ExpireIf { key: key.clone(), seconds: *seconds, when: ExpireWhen::Gt }.args()
             }
             Write::Prune(call) => EvalSha(call).args(),
+            Write::Persist(key) => Persist { key: key.clone() }.args(),
+            Write::Register(call) => EvalSha(call).args(),
         }
     }
 
@@ -231,6 +240,8 @@ impl Write {
             Write::Expire { .. } => Written::Done.also(Expire::parse(result, Encoding::Base64)?),
             Write::ExtendTtl { .. } => Written::Done.also(ExpireIf::parse(result, Encoding::Base64)?),
             Write::Prune(_) => Written::Pruned(EvalSha::<PruneIndex>::parse(result, Encoding::Base64)?),
+            Write::Persist(_) => Written::Done.also(Persist::parse(result, Encoding::Base64)?),
+            Write::Register(_) => Written::Registered(EvalSha::<Register>::parse(result, Encoding::Base64)?),
         })
     }
 }

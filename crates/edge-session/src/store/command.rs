@@ -183,6 +183,24 @@ impl Command for Decr {
     }
 }
 
+/// `PERSIST key` → whether a TTL was removed.
+#[derive(Debug, Clone)]
+pub struct Persist {
+    /// The key.
+    pub key: String,
+}
+
+impl Command for Persist {
+    type Output = bool;
+    const NAME: &'static str = "PERSIST";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), self.key.clone()]
+    }
+    fn parse(result: Value, _enc: Encoding) -> Result<Self::Output, CommandError> {
+        integer(Self::NAME, &result).map(|n| n == 1)
+    }
+}
+
 /// `PTTL key` → milliseconds left; -1 without expiry, -2 when missing.
 #[derive(Debug, Clone)]
 pub struct PTtl {

@@ -12,7 +12,9 @@
 //! test suite, to be called from `#[test]` functions.
 
 use super::batch::{Found, Lookup, Write, Written};
-use super::script::{Digest, EndOutcome, EndSessions, IndexEntry, Loaded, PruneIndex, Save, SaveOutcome, Ttl};
+use super::script::{
+    Digest, EndOutcome, EndSessions, IndexEntry, Loaded, PruneIndex, Register, RegisterOutcome, Save, SaveOutcome, Ttl,
+};
 use super::{AccountStore, CounterHit, Fetched, SessionStore};
 
 /// A session's bytes and PTTL, read alone.
@@ -154,6 +156,34 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     assert_eq!(write_all(store, &[put]).await, [Written::Done], "put");
     assert_eq!(store.get(&user).await.unwrap().as_deref(), Some(&b"third"[..]), "put overwrites");
     assert_eq!(store.pttl(&user).await.unwrap(), -1, "put sets no TTL");
+
+    // A registration: the record and the skeleton together, with a TTL
+    // until PERSIST; nothing when the name or the skeleton is another's.
+    let register = |name: &str, skeleton: &str, ttl_seconds| {
+        Write::Register(Register {
+            user: key(&format!("u-{name}")),
+            skeleton: key(&format!("sk-{skeleton}")),
+            record: format!("{{\"username\":\"{name}\"}}"),
+            name: name.into(),
+            ttl_seconds,
+        })
+    };
+    let registered = |o| [Written::Registered(o)];
+    assert_eq!(write_all(store, &[register("ab", "ab", Some(600))]).await, registered(RegisterOutcome::Created));
+    assert_eq!(store.get(&key("sk-ab")).await.unwrap().as_deref(), Some(&b"ab"[..]), "the skeleton names its owner");
+    assert!(within(store.pttl(&key("u-ab")).await.unwrap(), 600), "the record expires until the first login");
+    assert!(within(store.pttl(&key("sk-ab")).await.unwrap(), 600), "and its skeleton with it");
+    assert_eq!(write_all(store, &[register("ab", "ab", Some(600))]).await, registered(RegisterOutcome::Taken));
+    assert_eq!(write_all(store, &[register("a-b", "ab", None)]).await, registered(RegisterOutcome::LookAlike));
+    assert_eq!(store.pttl(&key("u-a-b")).await.unwrap(), -2, "a look-alike writes nothing");
+    let persisted = write_all(store, &[Write::Persist(key("u-ab")), Write::Persist(key("sk-ab"))]).await;
+    assert_eq!(persisted, [Written::Done, Written::Done], "PERSIST");
+    assert_eq!(store.pttl(&key("u-ab")).await.unwrap(), -1, "PERSIST drops the TTL");
+    store.del(&[key("u-ab")]).await.unwrap();
+    // The owner's own name again (its record deleted): the skeleton is its.
+    assert_eq!(write_all(store, &[register("ab", "ab", None)]).await, registered(RegisterOutcome::Created));
+    assert_eq!(store.pttl(&key("sk-ab")).await.unwrap(), -1, "no TTL given: none");
+    assert_eq!(store.del(&[key("u-ab"), key("sk-ab")]).await.unwrap(), 2);
 
     // Counters: the first hit starts the window, later hits keep it.
     let (c1, c2) = (key("counter1"), key("counter2"));

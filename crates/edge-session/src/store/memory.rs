@@ -9,7 +9,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 
 use super::batch::{Found, Lookup, Write, Written};
-use super::script::{Digest, EndOutcome, EndSessions, PruneIndex, Save, SaveOutcome, ScriptCall, Ttl};
+use super::script::{
+    Digest, EndOutcome, EndSessions, PruneIndex, Register, RegisterOutcome, Save, SaveOutcome, ScriptCall, Ttl,
+};
 use super::transport::TransportError;
 use super::{AccountStore, CounterHit, Fetched, SessionStore, StoreError, Wrote};
 
@@ -177,6 +179,8 @@ impl MemoryStore {
             Write::Expire { key, seconds } => self.record(format!("EXPIRE {key} {seconds}")),
             Write::ExtendTtl { key, seconds } => self.record(format!("EXPIRE {key} {seconds} GT")),
             Write::Prune(call) => self.record(format!("PRUNE {}", call.index)),
+            Write::Persist(key) => self.record(format!("PERSIST {key}")),
+            Write::Register(call) => self.record(format!("REGISTER {} {}", call.user, call.skeleton)),
         }
         .map(|()| (self.data.borrow_mut(), self.sets.borrow_mut()))?;
         Ok(match write {
@@ -222,6 +226,27 @@ impl MemoryStore {
                     *t = (*t).max(*seconds);
                 }
                 Written::Done
+            }
+            Write::Persist(key) => {
+                if let Some(entry) = data.get_mut(key) {
+                    entry.1 = None;
+                } else if let Some(entry) = sets.get_mut(key) {
+                    entry.1 = None;
+                }
+                Written::Done
+            }
+            // What scripts/register.lua does, step for step.
+            Write::Register(Register { user, skeleton, record, name, ttl_seconds }) => {
+                let owner = data.get(skeleton).map(|(v, _)| v.clone());
+                Written::Registered(if data.contains_key(user) || sets.contains_key(user) {
+                    RegisterOutcome::Taken
+                } else if owner.is_some_and(|o| o != name.as_bytes()) {
+                    RegisterOutcome::LookAlike
+                } else {
+                    data.insert(user.clone(), (record.as_bytes().to_vec(), *ttl_seconds));
+                    data.insert(skeleton.clone(), (name.as_bytes().to_vec(), *ttl_seconds));
+                    RegisterOutcome::Created
+                })
             }
             Write::Prune(PruneIndex { index, members, member_keys }) => {
                 let gone: Vec<&String> = members

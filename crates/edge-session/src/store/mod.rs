@@ -18,7 +18,9 @@ pub mod wire;
 pub use batch::{Found, Lookup, Write, Written};
 #[cfg(feature = "test-support")]
 pub use memory::MemoryStore;
-pub use script::{Digest, EndOutcome, EndSessions, IndexEntry, Loaded, PruneIndex, Save, SaveOutcome, Ttl};
+pub use script::{
+    Digest, EndOutcome, EndSessions, IndexEntry, Loaded, PruneIndex, Register, RegisterOutcome, Save, SaveOutcome, Ttl,
+};
 pub use transport::{HttpTransport, TransportError};
 pub use upstash::UpstashClient;
 

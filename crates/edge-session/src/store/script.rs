@@ -41,6 +41,9 @@ pub const END_SESSIONS: Script = Script { name: "end_sessions", source: include_
 /// The pruning of a user's session index: members whose sessions are gone
 /// are forgotten (`scripts/prune_index.lua`).
 pub const PRUNE_INDEX: Script = Script { name: "prune_index", source: include_str!("scripts/prune_index.lua") };
+/// A registration: the user record and its name's confusable skeleton,
+/// created together or not at all (`scripts/register.lua`).
+pub const REGISTER: Script = Script { name: "register", source: include_str!("scripts/register.lua") };
 
 /// The SHA-1 (hex, 40 lowercase digits) of some stored bytes: what a
 /// compare-and-set save compares, computed by the script with Redis's
@@ -336,6 +339,56 @@ impl ScriptCall for PruneIndex {
     }
 }
 
+/// Creates a user record and claims its name's skeleton key
+/// (`scripts/register.lua`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Register {
+    /// The user record's key.
+    pub user: String,
+    /// The skeleton key ([`crate::keys::user_skeleton`]).
+    pub skeleton: String,
+    /// The record (JSON).
+    pub record: String,
+    /// The canonical name, which the skeleton key holds.
+    pub name: String,
+    /// The TTL of both keys until the first login, in seconds; `None`: none.
+    pub ttl_seconds: Option<u64>,
+}
+
+/// What a [`Register`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisterOutcome {
+    /// Both keys written.
+    Created,
+    /// Nothing written: the user record exists.
+    Taken,
+    /// Nothing written: the skeleton belongs to another name.
+    LookAlike,
+}
+
+impl ScriptCall for Register {
+    type Output = RegisterOutcome;
+    const SCRIPT: Script = REGISTER;
+
+    fn keys(&self) -> Vec<String> {
+        vec![self.user.clone(), self.skeleton.clone()]
+    }
+
+    fn argv(&self) -> Vec<String> {
+        let ttl = self.ttl_seconds.map_or(String::new(), |s| s.to_string());
+        vec![self.record.clone(), self.name.clone(), ttl]
+    }
+
+    fn parse(result: Value, _enc: Encoding) -> Result<RegisterOutcome, CommandError> {
+        match result.as_i64() {
+            Some(1) => Ok(RegisterOutcome::Created),
+            Some(0) => Ok(RegisterOutcome::Taken),
+            Some(-1) => Ok(RegisterOutcome::LookAlike),
+            _ => Err(unexpected("EVALSHA register", &result)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,7 +401,7 @@ mod tests {
 
     #[test]
     fn every_script_follows_upstash_rules() {
-        for s in [SAVE, END_SESSIONS, PRUNE_INDEX] {
+        for s in [SAVE, END_SESSIONS, PRUNE_INDEX, REGISTER] {
             assert!(s.source.starts_with("#!lua flags=allow-key-locking\n"), "{}", s.name);
             // No key is built inside: no prefix constant and no string
             // concatenation into a redis.call key position.
@@ -357,6 +410,27 @@ mod tests {
         }
         assert_ne!(SAVE.sha1(), END_SESSIONS.sha1());
         assert_ne!(PRUNE_INDEX.sha1(), END_SESSIONS.sha1());
+        assert_ne!(REGISTER.sha1(), SAVE.sha1());
+    }
+
+    #[test]
+    fn register_encoding() {
+        let call = Register {
+            user: "user:al".into(),
+            skeleton: "user-skeleton:al".into(),
+            record: "{}".into(),
+            name: "al".into(),
+            ttl_seconds: Some(60),
+        };
+        assert_eq!(call.keys(), ["user:al", "user-skeleton:al"]);
+        assert_eq!(call.argv(), ["{}", "al", "60"]);
+        assert_eq!(Register { ttl_seconds: None, ..call }.argv()[2], "");
+        for (n, outcome) in
+            [(1, RegisterOutcome::Created), (0, RegisterOutcome::Taken), (-1, RegisterOutcome::LookAlike)]
+        {
+            assert_eq!(round_trip::<Register>(Reply::Integer(n), Encoding::Base64).unwrap(), outcome);
+        }
+        assert!(round_trip::<Register>(Reply::Integer(2), Encoding::Base64).is_err());
     }
 
     #[test]

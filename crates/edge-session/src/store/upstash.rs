@@ -379,6 +379,7 @@ impl SessionStore for UpstashClient {
             let result = results.next().ok_or_else(short_batch)?;
             written.push(match (w, w.parse(result)) {
                 (Write::Prune(call), Err(e)) if is_noscript(&e) => Written::Pruned(self.run(&Eval(call)).await?),
+                (Write::Register(call), Err(e)) if is_noscript(&e) => Written::Registered(self.run(&Eval(call)).await?),
                 (_, other) => other?,
             });
         }
