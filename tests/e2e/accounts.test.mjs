@@ -615,6 +615,9 @@ test("common passwords and passwords containing the username are refused with 40
     ["weak3", "Iloveyou", /one of the most common passwords/],
     ["weak4", "my weak4 password", /contains the username/],
     ["weak5", "WEAK5WEAK5", /contains the username/],
+    // wrangler.toml's AUTH_CONTEXT_WORDS (OWASP ASVS V6.2.11).
+    ["weak6", "My-Edge-Session-2026", /contains the name of this site or service/],
+    ["weak7", "love CraftBeer!!", /contains the name of this site or service/],
   ]) {
     const res = await register(username, password);
     await assertJsonError(res, 400, reason);

@@ -567,11 +567,12 @@ test("a __Host- cookie with the production settings: Secure, Path=/, no Domain, 
   }
 });
 
-test("every answer carries X-Content-Type-Options: nosniff and Content-Security-Policy: frame-ancestors 'none' (200, 404, 405, 413, 503, a misconfigured 500)", async () => {
+test("every answer carries X-Content-Type-Options: nosniff, Content-Security-Policy: frame-ancestors 'none' and Referrer-Policy: no-referrer (200, 404, 405, 413, 503, a misconfigured 500)", async () => {
   const check = async (what, res, status) => {
     assert.equal(res.status, status, what);
     assert.equal(res.headers.get("x-content-type-options"), "nosniff", what);
     assert.equal(res.headers.get("content-security-policy"), "frame-ancestors 'none'", what);
+    assert.equal(res.headers.get("referrer-policy"), "no-referrer", what);
   };
   await check("200", await getSession(null), 200);
   await check("404", await request(stack.worker, "/api/nothing"), 404);

@@ -355,7 +355,7 @@ impl AccountsConfig {
     /// `AUTH_MAX_FAILURES_PER_USER`, `AUTH_MAX_FAILURES_PER_USER_AND_IP`,
     /// `AUTH_MAX_FAILURES_PER_IP`,
     /// `AUTH_MAX_REGISTRATIONS_PER_IP`, `AUTH_MAX_REGISTRATIONS`,
-    /// `AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS`, `AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS`,
+    /// `AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS`, `AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS`, `AUTH_CONTEXT_WORDS`,
     /// `AUTH_FAILURE_WINDOW_SECONDS`,
     /// `AUTH_USER_PREFIX`.
     ///
@@ -391,6 +391,10 @@ impl AccountsConfig {
                     "seconds (a positive integer), or 0 for accounts that never expire",
                 )?),
             },
+            context_words: v
+                .text("AUTH_CONTEXT_WORDS")
+                .map(|list| list.split(',').map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect())
+                .unwrap_or_default(),
             max_attempts_without_address: v.number("AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS", 5, i64::MAX as u64, COUNT)?
                 as i64,
             failure_window_seconds: v.number(

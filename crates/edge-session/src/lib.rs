@@ -111,11 +111,15 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
     out
 }
 
-/// Headers every JSON answer carries, errors included (OWASP ASVS V3.4,
-/// the static page's `_headers` has the same): the browser must not guess
-/// another content type (`nosniff`), and no other site may frame it.
-pub const API_RESPONSE_HEADERS: [(&str, &str); 2] =
-    [("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", "frame-ancestors 'none'")];
+/// Headers every JSON answer carries, errors included (OWASP ASVS V3.4.4,
+/// V3.4.5, V3.4.6; the static page's `_headers` has the same): the browser
+/// must not guess another content type (`nosniff`), no other site may frame
+/// it, and no URL of it leaves in a `Referer`.
+pub const API_RESPONSE_HEADERS: [(&str, &str); 3] = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", "frame-ancestors 'none'"),
+    ("Referrer-Policy", "no-referrer"),
+];
 
 pub mod config;
 pub mod keys;

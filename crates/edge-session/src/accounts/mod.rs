@@ -63,6 +63,10 @@ pub struct AccountsConfig {
     /// removes, so names registered in bulk and never used free themselves.
     /// `None`: accounts never expire.
     pub unverified_ttl_seconds: Option<u64>,
+    /// Words of this site that a password may not contain (ASVS V6.1.2,
+    /// V6.2.11: its name, product, domain), compared in lowercase
+    /// (`AUTH_CONTEXT_WORDS`, comma-separated).
+    pub context_words: Vec<String>,
     /// The failure-counting window.
     pub failure_window_seconds: u64,
     /// Prefix of user records.
@@ -224,7 +228,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
             return Err(AccountError::RateLimited { retry_after_seconds: wait });
         }
         let name = username::normalize(raw_name)?;
-        check_password(password, &name)?;
+        check_password(password, &name, &self.config.context_words)?;
         let hash = PasswordHash::create(password, self.config.iterations, self.config.peppers.current.as_ref()).await?;
         let record = UserRecord { username: name.clone(), password: hash.to_text() };
         let record = serde_json::to_string(&record).map_err(|_| AccountError::Record(name.clone()))?;
@@ -248,7 +252,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// [`AccountError::Hash`] when hashing fails, [`AccountError::Record`] when the record cannot be
     /// written as JSON.
     pub async fn new_password_record(&self, name: &str, password: &str) -> Result<Write, AccountError> {
-        check_password(password, name)?;
+        check_password(password, name, &self.config.context_words)?;
         let hash = PasswordHash::create(password, self.config.iterations, self.config.peppers.current.as_ref()).await?;
         let record = UserRecord { username: name.to_owned(), password: hash.to_text() };
         let value = serde_json::to_string(&record).map_err(|_| AccountError::Record(name.to_owned()))?;
@@ -594,23 +598,29 @@ fn bucket(ip: &str, v6_segments: usize) -> String {
     }
 }
 
-/// A new password's checks (NIST SP 800-63B §3.1.1.2): 8 characters to
-/// 1024 bytes, any Unicode; not on the list of common passwords; neither
-/// the (canonical) username nor containing it, in any case.
+/// A new password's checks (NIST SP 800-63B §3.1.1.2, OWASP ASVS V6.2):
+/// 8 characters to 1024 bytes, any Unicode; not on the list of common
+/// passwords; neither the (canonical) username nor containing it, nor
+/// containing one of the site's `context_words` (ASVS V6.2.11:
+/// `AUTH_CONTEXT_WORDS`), in any case.
 ///
 /// # Errors
 ///
 /// [`AccountError::Password`] for the length, [`AccountError::WeakPassword`] saying why it is
 /// too easy to guess.
-pub fn check_password(password: &str, name: &str) -> Result<(), AccountError> {
+pub fn check_password(password: &str, name: &str, context_words: &[String]) -> Result<(), AccountError> {
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
         return Err(AccountError::Password);
     }
     if common::is_common(password) {
         return Err(AccountError::WeakPassword("it is one of the most common passwords"));
     }
-    if password.to_lowercase().contains(&name.to_lowercase()) {
+    let lower = password.to_lowercase();
+    if lower.contains(&name.to_lowercase()) {
         return Err(AccountError::WeakPassword("it contains the username"));
+    }
+    if context_words.iter().any(|w| !w.is_empty() && lower.contains(&w.to_lowercase())) {
+        return Err(AccountError::WeakPassword("it contains the name of this site or service"));
     }
     Ok(())
 }
@@ -644,6 +654,7 @@ mod tests {
             max_registrations: 6,
             max_attempts_without_address: 2,
             unverified_ttl_seconds: Some(3600),
+            context_words: vec!["beer-cellar".into()],
             failure_window_seconds: 60,
             user_prefix: keys::DEFAULT_USER_PREFIX.into(),
         }
@@ -734,13 +745,16 @@ mod tests {
 
     #[test]
     fn weak_passwords_are_refused() {
-        let weak = |p: &str, name: &str| matches!(check_password(p, name), Err(AccountError::WeakPassword(_)));
+        let words = ["beer-cellar".to_owned()];
+        let weak = |p: &str, name: &str| matches!(check_password(p, name, &words), Err(AccountError::WeakPassword(_)));
+        assert!(weak("my-Beer-Cellar-99", "alice"), "a context word, in any case");
+        assert!(!weak("beer cellar 99", "alice"), "only the word as listed");
         assert!(weak("password", "alice") && weak("12345678", "alice") && weak("PassWord", "alice"));
         assert!(weak("alice2024!", "alice"), "contains the username");
         assert!(weak("xxALICExx", "alice"), "in any case");
         assert!(weak("zoë-rocks-99", "zoë"), "any Unicode");
-        assert!(check_password("correct horse battery", "alice").is_ok());
-        assert!(matches!(check_password("short", "alice"), Err(AccountError::Password)));
+        assert!(check_password("correct horse battery", "alice", &words).is_ok());
+        assert!(matches!(check_password("short", "alice", &[]), Err(AccountError::Password)));
         let (cfg, store) = (config(), MemoryStore::new());
         let refused = block_on(Accounts::new(&cfg, &store).register("alice", "password", "1.2.3.4"));
         assert!(matches!(refused, Err(AccountError::WeakPassword(_))), "{refused:?}");
