@@ -573,6 +573,8 @@ test("every answer carries X-Content-Type-Options: nosniff, Content-Security-Pol
     assert.equal(res.headers.get("x-content-type-options"), "nosniff", what);
     assert.equal(res.headers.get("content-security-policy"), "frame-ancestors 'none'", what);
     assert.equal(res.headers.get("referrer-policy"), "no-referrer", what);
+    // No CORS: the API is same-origin only (ASVS V3.4.2).
+    assert.equal(res.headers.get("access-control-allow-origin"), null, what);
   };
   await check("200", await getSession(null), 200);
   await check("404", await request(stack.worker, "/api/nothing"), 404);
