@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use edge_session::accounts::{counter_value, registered, AccountError};
 use edge_session::keys;
-use edge_session::session::Session;
+use edge_session::session::{Session, SessionError};
 use edge_session::store::{AccountStore, Found, Lookup, Write};
 
 use super::{companion, json_ok, AppError, Ctx, Request, Response};
@@ -67,9 +67,11 @@ struct PasswordChange {
 /// (the same rate limits: a stolen session cannot guess it), the new one
 /// against the password policy; then every session of the user ends (a
 /// password change is what a user does when a session may be stolen) and
-/// this browser goes on in a new session, logged in, under a new id. Three
-/// round trips: the session with the checks' reads, the end of every
-/// session, the new record with this browser's new session.
+/// this browser goes on in a new session, logged in, under a new id. Four
+/// round trips: the session with the checks' reads; the new record (so
+/// that the old password logs nobody in any more, and a login checked
+/// against it just before cannot save); the end of every session; this
+/// browser's new session.
 pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
     let change: PasswordChange = body_fields(ctx.req, "password and newPassword")?;
     let attempt = |name: &str| ctx.accounts.login_attempt(name, client_ip(ctx));
@@ -105,15 +107,18 @@ pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result
             return Err(e.into());
         }
     };
-    // Every session of the user ends, this one included (it is in the index).
+    // The new record first: from here on the old password logs nobody in,
+    // and a login checked against it just before saves nothing (its save
+    // is guarded by the record it read). The verdict's own record rewrite
+    // (a rehash of the old password) is dropped: the new record replaces it.
+    let mut writes: Vec<Write> = verdict.writes.into_iter().filter(|w| !matches!(w, Write::Put { .. })).collect();
+    writes.push(record);
+    ctx.store.write(None, &writes).await.map_err(AccountError::from)?;
+    // Then every session of the user ends, this one included (it is in the
+    // index): no login can add one any more.
     let own = ctx.sessions.key(session.id());
     let ended = ctx.accounts.logout_everywhere(&name, &ctx.config.session.prefix, &[own], members).await?;
     // This browser goes on logged in, in a new session (its old key is gone).
-    // The verdict's own record rewrite (a rehash of the old password) is
-    // dropped: the new record replaces it.
-    for write in verdict.writes.into_iter().filter(|w| !matches!(w, Write::Put { .. })).chain([record]) {
-        session.also_write(write);
-    }
     session.add_to_index(keys::user_sessions(&name));
     ctx.sessions.login(&mut session, &name, ctx.now).await?;
     let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
@@ -188,7 +193,16 @@ pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response,
     if let Some(prune) = ctx.accounts.prune_write(&name, index, session.id().as_str(), prefix) {
         session.also_write(prune);
     }
-    let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    // Saved only if the user record is still the one the password was
+    // checked against: a password change in between ended every session
+    // of the user, and this login must not add one after it.
+    if let Some((key, record)) = ctx.accounts.checked_record(&attempt, &found) {
+        session.save_only_if_unchanged(key, &record);
+    }
+    let mut set_cookies = match ctx.sessions.commit(&mut session, ctx.now).await {
+        Err(SessionError::Stale { .. }) => return Err(AccountError::BadCredentials.into()),
+        other => other?,
+    };
     set_cookies.extend(ctx.user_cookie(&session));
     let view = AccountView {
         lifetime_beers: Some(lifetime_beers),

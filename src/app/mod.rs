@@ -178,7 +178,9 @@ impl AppError {
             | AppError::Account(AccountError::Conflict { .. }) => {
                 (409, error_chain(&self), vec![("Retry-After", "1".to_string())])
             }
-            AppError::Session(SessionError::NotFound { .. }) => (409, error_chain(&self), vec![]),
+            AppError::Session(SessionError::NotFound { .. } | SessionError::Stale { .. }) => {
+                (409, error_chain(&self), vec![])
+            }
             AppError::BodyTooLarge(_) => plain(413),
             AppError::Account(AccountError::RateLimited { retry_after_seconds }) => {
                 (429, self.to_string(), vec![("Retry-After", retry_after_seconds.to_string())])

@@ -827,6 +827,30 @@ test("a password change (POST /api/password) ends the user's other sessions, kee
   await assertJsonError(await call(worker, "/api/password", { json: { password: PASSWORD, newPassword: OTHER_PASSWORD } }), 401, "log in first");
 });
 
+test("a password change wins over logins with the old password racing it: it is never refused for them, and no such login outlives it", async () => {
+  for (let trial = 0; trial < 6; trial++) {
+    const name = `racer${trial}`;
+    assert.equal((await register(name)).status, 201);
+    const owner = await login(name, PASSWORD, { ip: "203.0.113.9" });
+    let stop = false;
+    const theirs = [];
+    const attacker = (async () => {
+      while (!stop) {
+        const a = await call(worker, "/api/login", { json: { username: name, password: PASSWORD }, ip: "192.0.2.200" });
+        if (a.status === 200) theirs.push(parseSetCookie(a).pair);
+        else assert.ok([401, 429].includes(a.status), a.text);
+      }
+    })();
+    await sleep(30 + 40 * trial);
+    const change = await call(worker, "/api/password", { json: { password: PASSWORD, newPassword: "a brand new passphrase" }, cookie: owner.cookie, ip: "203.0.113.9" });
+    stop = true;
+    await attacker;
+    assert.equal(change.status, 200, `trial ${trial}: ${change.text}`);
+    for (const cookie of theirs) assert.equal((await getSession(cookie)).body.user, undefined, `trial ${trial}: a racing login outlived the change`);
+    assert.deepEqual(await redis.sMembers(`user-sessions:${name}`), [change.body.sessionID], `trial ${trial}: only the changer's new session is indexed`);
+  }
+});
+
 test("registrations have a global cap per window beside the per-address one (AUTH_MAX_REGISTRATIONS), and IPv6 addresses share a /48", async () => {
   const capped = await startWorker({ upstashUrl: upstash.url, vars: { ...LIMITS, AUTH_PBKDF2_ITERATIONS: "1000", AUTH_MAX_REGISTRATIONS: "3", AUTH_MAX_REGISTRATIONS_PER_IP: "2" } });
   try {

@@ -84,7 +84,9 @@ impl Error {
         match self {
             Error::Config(_) | Error::Runtime(_) => 500,
             Error::Session(SessionError::Store(_)) => 503,
-            Error::Session(SessionError::Conflict { .. } | SessionError::ChangeRefused(_)) => 409,
+            Error::Session(
+                SessionError::Conflict { .. } | SessionError::ChangeRefused(_) | SessionError::Stale { .. },
+            ) => 409,
             Error::Session(_) => 500,
             Error::CookieTooLarge(_) => 400,
             Error::OutsideCookiePath { .. } => 404,
@@ -121,7 +123,9 @@ impl Error {
         }
         let message = match &self {
             Error::Session(SessionError::Store(e)) => e.visitor_message().to_owned(),
-            Error::Session(SessionError::Conflict { .. } | SessionError::ChangeRefused(_)) => self.to_string(),
+            Error::Session(
+                SessionError::Conflict { .. } | SessionError::ChangeRefused(_) | SessionError::Stale { .. },
+            ) => self.to_string(),
             Error::Runtime(_) | Error::Session(_) => "internal error".to_owned(),
             Error::Config(_) | Error::CookieTooLarge(_) | Error::OutsideCookiePath { .. } => self.to_string(),
         };

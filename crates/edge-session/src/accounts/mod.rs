@@ -373,6 +373,15 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         Ok((name.clone(), writes))
     }
 
+    /// The user record a login's password was checked against, as
+    /// [`Accounts::login_lookups`] read it (`found` starts with them): its
+    /// key and bytes, for [`crate::session::Session::save_only_if_unchanged`].
+    /// `None` when there was no record.
+    pub fn checked_record(&self, attempt: &LoginAttempt, found: &[Found]) -> Option<(String, Vec<u8>)> {
+        let bytes = found.get(4).cloned().and_then(Found::into_value)?;
+        Some((self.user_key(&attempt.name), bytes))
+    }
+
     /// Checks a login; returns the canonical username: the halves above
     /// with a round trip each ([`Accounts::login_lookups`], then the
     /// verdict's writes).

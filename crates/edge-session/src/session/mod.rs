@@ -92,6 +92,13 @@ pub enum SessionError {
     /// A field did not hold the type the app asked for.
     #[error(transparent)]
     Field(#[from] FieldError),
+    /// The key the save was guarded by ([`Session::save_only_if_unchanged`])
+    /// changed since it was read; nothing was written.
+    #[error("{key} changed while this request was served; nothing was saved")]
+    Stale {
+        /// The guard key.
+        key: String,
+    },
     /// `reload` found no stored session (it expired or was destroyed).
     #[error("failed to load session: {key} is not in the store")]
     NotFound {
@@ -281,6 +288,9 @@ pub struct Session {
     listed_in: Option<String>,
     /// A counter to add one to at the next write (`count_on_save`).
     counter: Option<String>,
+    /// A key that must still hold what was read for the next save to
+    /// write (`save_only_if_unchanged`).
+    guard: Option<Loaded>,
     /// The counter's value after that write.
     counted: Option<i64>,
     /// The key's PTTL read with the document (`touchAfter` only).
@@ -423,6 +433,16 @@ impl Session {
         self.counted = None;
     }
 
+    /// The next save writes only if `key` still holds `bytes` (compared in
+    /// the save script, by SHA-1): otherwise nothing is written and the
+    /// commit fails with [`SessionError::Stale`]. A login passes the user
+    /// record it checked the password against, so that a login checked
+    /// just before a password change cannot save (and index) a session
+    /// after the change ended every session of the user.
+    pub fn save_only_if_unchanged(&mut self, key: String, bytes: &[u8]) {
+        self.guard = Some(Loaded { key, digest: Digest::of(bytes) });
+    }
+
     /// The counter's value after the write that [`Session::count_on_save`]
     /// asked for; `None` when no such write happened.
     pub fn counted(&self) -> Option<i64> {
@@ -558,7 +578,7 @@ pub enum Deferred {
         key: String,
     },
     /// The compare-and-set rewrite of an unchanged session (`resave`).
-    Resave(Save),
+    Resave(Box<Save>),
 }
 
 impl Deferred {
@@ -805,6 +825,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     index: None,
                     listed_in: None,
                     counter: None,
+                    guard: None,
                     counted: None,
                     loaded_pttl_ms: pttl_ms,
                     also: Vec::new(),
@@ -851,6 +872,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             index: None,
             listed_in: None,
             counter: None,
+            guard: None,
             counted: None,
             loaded_pttl_ms: None,
             also: Vec::new(),
@@ -1002,6 +1024,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             retire: s.retired.clone(),
             index: self.index_entry(s, ttl),
             counter: s.counter.clone(),
+            guard: s.guard.clone(),
         }
     }
 
@@ -1043,6 +1066,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     .then(|| Loaded { key: save.key, digest: Digest::of(save.document.as_bytes()) });
                 s.retired.clear();
                 s.index = None;
+                s.guard = None;
                 if s.counter.take().is_some() {
                     s.counted = counted;
                 }
@@ -1092,6 +1116,10 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             SaveOutcome::Taken => {
                 s.id = (self.genid)();
                 Ok(false)
+            }
+            SaveOutcome::Stale => {
+                let key = save.guard.map(|g| g.key).unwrap_or_default();
+                Err(SessionError::Stale { key })
             }
         }
     }
@@ -1168,7 +1196,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             } else if save && unchanged && self.defer {
                 // A rewrite that changes nothing the visitor sees: after
                 // the answer.
-                self.deferred.borrow_mut().push(Deferred::Resave(self.save_request(s, now)));
+                self.deferred.borrow_mut().push(Deferred::Resave(Box::new(self.save_request(s, now))));
             } else if save {
                 if attempt == SAVE_ATTEMPTS {
                     return Err(SessionError::Conflict { attempts: SAVE_ATTEMPTS });

@@ -35,7 +35,16 @@ async fn hit<S: SessionStore>(store: &S, keys: &[&String], window_seconds: u64) 
 
 /// A save of a new session's document at `key`.
 fn create(key: &str, document: &str, ttl: Ttl) -> Save {
-    Save { key: key.into(), loaded: None, document: document.into(), ttl, retire: vec![], index: None, counter: None }
+    Save {
+        key: key.into(),
+        loaded: None,
+        document: document.into(),
+        ttl,
+        retire: vec![],
+        index: None,
+        counter: None,
+        guard: None,
+    }
 }
 
 /// A save of `document` at `key` over what was loaded from there, `loaded_bytes`.
@@ -103,6 +112,7 @@ pub async fn run_all<S: SessionStore>(store: &S, prefix: &str) {
         retire: vec![key("a")],
         index: Some(IndexEntry { set: key("index"), member: Some("new".into()), ttl_seconds: Some(60) }),
         counter: Some(key("counter")),
+        guard: None,
     };
     assert_eq!(store.save(&rotate).await.unwrap(), SaveOutcome::Saved(Some(1)), "a rotate's save, counted");
     assert_eq!(store.get(&key("a")).await.unwrap(), None, "the retired key is gone");
@@ -114,6 +124,18 @@ pub async fn run_all<S: SessionStore>(store: &S, prefix: &str) {
         "a save that is not made counts nothing"
     );
     store.del(&[key("counter")]).await.unwrap();
+
+    // A guarded save writes only while the guard key holds what was read.
+    store.save(&create(&key("guard"), "v1", Ttl::Seconds(60))).await.unwrap();
+    let guarded = |digest: Digest| Save {
+        guard: Some(Loaded { key: key("guard"), digest }),
+        ..create(&key("guarded"), "{}", Ttl::Seconds(60))
+    };
+    assert_eq!(store.save(&guarded(Digest::of(b"v0"))).await.unwrap(), SaveOutcome::Stale, "a changed guard");
+    assert_eq!(store.get(&key("guarded")).await.unwrap(), None, "a stale save writes nothing");
+    assert!(matches!(store.save(&guarded(Digest::of(b"v1"))).await.unwrap(), SaveOutcome::Saved(_)), "guard held");
+    store.del(&[key("guard"), key("guarded")]).await.unwrap();
+    assert_eq!(store.save(&guarded(Digest::of(b"v1"))).await.unwrap(), SaveOutcome::Stale, "a guard key gone");
 
     // EXPIRE on an existing key, save without TTL.
     assert!(store.expire(&key("new"), 120).await.unwrap(), "EXPIRE of an existing key");

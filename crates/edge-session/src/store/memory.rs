@@ -94,7 +94,12 @@ impl MemoryStore {
         // The script's own KEYS[2]: where the session was loaded from.
         let source = &save.keys()[1];
         let current = self.data.borrow().get(source).map(|(v, _)| v.clone());
+        let guarded = save.guard.as_ref().map(|g| {
+            let now = self.data.borrow().get(&g.key).map(|(v, _)| Digest::of(v));
+            now.as_ref() == Some(&g.digest)
+        });
         let outcome = match (&save.loaded, current) {
+            _ if guarded == Some(false) => Some(SaveOutcome::Stale),
             (None, Some(_)) => Some(SaveOutcome::Taken),
             (Some(_), None) => Some(SaveOutcome::Gone),
             (Some(l), Some(bytes)) if Digest::of(&bytes) != l.digest => Some(SaveOutcome::Conflict(bytes)),
@@ -103,6 +108,7 @@ impl MemoryStore {
         if let Some(outcome) = outcome {
             let why = match outcome {
                 SaveOutcome::Taken => "taken",
+                SaveOutcome::Stale => "stale",
                 SaveOutcome::Gone => "gone",
                 _ => "conflict",
             };

@@ -192,6 +192,11 @@ pub struct Save {
     pub index: Option<IndexEntry>,
     /// A counter to add one to (`INCR`) in the same step.
     pub counter: Option<String>,
+    /// A key that must still hold what was read from it (its digest), or
+    /// nothing is written ([`SaveOutcome::Stale`]): a login's user record,
+    /// so that a login checked against a password changed meanwhile saves
+    /// nothing.
+    pub guard: Option<Loaded>,
 }
 
 /// What a [`Save`] did.
@@ -208,6 +213,8 @@ pub enum SaveOutcome {
     Gone,
     /// Nothing written: a new session's key exists already.
     Taken,
+    /// Nothing written: the guard key no longer holds what was read.
+    Stale,
 }
 
 impl ScriptCall for Save {
@@ -220,6 +227,7 @@ impl ScriptCall for Save {
         keys.extend(self.retire.iter().cloned());
         keys.extend(self.index.iter().map(|i| i.set.clone()));
         keys.extend(self.counter.iter().cloned());
+        keys.extend(self.guard.iter().map(|g| g.key.clone()));
         keys
     }
 
@@ -233,7 +241,17 @@ impl ScriptCall for Save {
         let member = self.index.as_ref().and_then(|i| i.member.clone()).unwrap_or_default();
         let counter = if self.counter.is_some() { "1" } else { "" };
         let index_ttl = self.index.as_ref().map_or(String::new(), IndexEntry::ttl_arg);
-        vec![digest, self.document.clone(), ttl, self.retire.len().to_string(), member, counter.to_owned(), index_ttl]
+        let guard = self.guard.as_ref().map_or(String::new(), |g| g.digest.as_str().to_owned());
+        vec![
+            digest,
+            self.document.clone(),
+            ttl,
+            self.retire.len().to_string(),
+            member,
+            counter.to_owned(),
+            index_ttl,
+            guard,
+        ]
     }
 
     fn parse(result: Value, enc: Encoding) -> Result<SaveOutcome, CommandError> {
@@ -247,6 +265,7 @@ impl ScriptCall for Save {
             (Some(0), Some(Value::String(bytes))) => Ok(SaveOutcome::Conflict(enc.decode_bulk(name, bytes)?)),
             (Some(-1), None) => Ok(SaveOutcome::Gone),
             (Some(-2), None) => Ok(SaveOutcome::Taken),
+            (Some(-3), None) => Ok(SaveOutcome::Stale),
             _ => Err(unexpected(name, &result)),
         }
     }
@@ -454,21 +473,26 @@ mod tests {
                 ttl_seconds: Some(86400),
             }),
             counter: Some("user-beers:al".into()),
+            guard: None,
         };
         assert_eq!(save.keys(), ["sess:new", "sess:old", "sess:old", "user-sessions:al", "user-beers:al"]);
-        assert_eq!(save.argv(), ["a9993e364706816aba3e25717850c26c9cd0d89d", "{}", "60", "1", "new", "1", "86400"]);
+        assert_eq!(save.argv(), ["a9993e364706816aba3e25717850c26c9cd0d89d", "{}", "60", "1", "new", "1", "86400", ""]);
+        let guarded =
+            Save { guard: Some(Loaded { key: "user:al".into(), digest: Digest::of(b"rec") }), ..save.clone() };
+        assert_eq!(guarded.keys().last().map(String::as_str), Some("user:al"), "the guard key is last");
+        assert_eq!(guarded.argv()[7], Digest::of(b"rec").as_str());
         let kept = Save {
             index: Some(IndexEntry { set: "user-sessions:al".into(), member: None, ttl_seconds: None }),
             ..save.clone()
         };
         assert_eq!(kept.keys()[3], "user-sessions:al");
-        assert_eq!(&kept.argv()[4..], ["", "1", "persist"]);
+        assert_eq!(&kept.argv()[4..], ["", "1", "persist", ""]);
         let args = EvalSha(&save).args();
         assert_eq!(&args[..3], ["EVALSHA", &SAVE.sha1(), "5"]);
         assert_eq!(Eval(&save).args()[1], SAVE.source);
         let fresh = Save { loaded: None, ttl: Ttl::Persist, retire: vec![], index: None, counter: None, ..save };
         assert_eq!(fresh.keys(), ["sess:new", "sess:new"]);
-        assert_eq!(fresh.argv(), ["", "{}", "", "0", "", "", ""]);
+        assert_eq!(fresh.argv(), ["", "{}", "", "0", "", "", "", ""]);
         assert_eq!(Save { ttl: Ttl::Expired, ..fresh }.argv()[2], "0");
     }
 
@@ -483,6 +507,7 @@ mod tests {
             );
             assert_eq!(round_trip::<Save>(Reply::Array(vec![int(-1)]), enc).unwrap(), SaveOutcome::Gone);
             assert_eq!(round_trip::<Save>(Reply::Array(vec![int(-2)]), enc).unwrap(), SaveOutcome::Taken);
+            assert_eq!(round_trip::<Save>(Reply::Array(vec![int(-3)]), enc).unwrap(), SaveOutcome::Stale);
             let conflict = Reply::Array(vec![int(0), Reply::Bulk(b"{\"v\":1}".to_vec())]);
             assert_eq!(round_trip::<Save>(conflict, enc).unwrap(), SaveOutcome::Conflict(b"{\"v\":1}".to_vec()));
             assert!(round_trip::<Save>(Reply::Array(vec![int(0)]), enc).is_err());

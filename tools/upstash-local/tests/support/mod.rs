@@ -152,5 +152,6 @@ pub fn new_session_save(key: &str) -> edge_session::store::Save {
         retire: vec![],
         index: None,
         counter: None,
+        guard: None,
     }
 }

@@ -9,7 +9,8 @@
 --              when the id was rotated; KEYS[1] again for a new session
 -- KEYS[3..]    ARGV[4] keys deleted after the write (ids retired by a
 --              regenerate or rotate), then the index set when ARGV[7] is
---              not empty, then the counter when ARGV[6] is not empty
+--              not empty, then the counter when ARGV[6] is not empty,
+--              and last the guard key when ARGV[8] is not empty
 -- ARGV[1]      SHA-1 (hex) of the bytes loaded from KEYS[2]; empty for a new
 --              session, whose key must not exist yet
 -- ARGV[2]      the document
@@ -22,10 +23,20 @@
 --              the set has none and raises when it is shorter, never
 --              lowers (EXPIRE NX, then GT): the set outlives every session
 --              it lists; 'persist': no TTL (disableTTL); empty: no index
+-- ARGV[8]      SHA-1 (hex) of what the guard key (the last of KEYS) held
+--              when the request read it: nothing is written unless it still
+--              holds that (a login's user record, so that a login checked
+--              against a password that has since changed saves nothing);
+--              empty: no guard
 --
 -- Answers {1} saved, or {1, n} saved and the counter is now n;
 -- {0, bytes} conflict (what KEYS[2] holds now); {-1} gone (KEYS[2] no
--- longer exists); {-2} taken (a new session's key already exists).
+-- longer exists); {-2} taken (a new session's key already exists); {-3}
+-- stale (the guard key changed).
+if ARGV[8] ~= '' then
+  local guarded = redis.call('GET', KEYS[#KEYS])
+  if not guarded or redis.sha1hex(guarded) ~= ARGV[8] then return {-3} end
+end
 local current = redis.call('GET', KEYS[2])
 if ARGV[1] == '' then
   if current then return {-2} end
