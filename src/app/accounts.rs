@@ -139,7 +139,18 @@ pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result
 pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
     let c = credentials(ctx.req)?;
     let (mut session, found) = ctx.load(&ctx.accounts.registration_lookups(client_ip(ctx))).await?;
-    let (name, create) = ctx.accounts.prepare_registration(&c.username, &c.password, client_ip(ctx), &found).await?;
+    let (name, create) = match ctx.accounts.prepare_registration(&c.username, &c.password, client_ip(ctx), &found).await
+    {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            // Refused by the address's own limit: its hit on the global cap
+            // is taken back, so one address cannot use the cap up.
+            if let Some(refund) = ctx.accounts.registration_refund(client_ip(ctx), &found) {
+                ctx.store.write(None, &[refund]).await.map_err(AccountError::from)?;
+            }
+            return Err(e.into());
+        }
+    };
     session.also_write(create);
     let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     let name = registered(name, session.written().first())?;

@@ -182,7 +182,7 @@ impl AppError {
                 (409, error_chain(&self), vec![])
             }
             AppError::BodyTooLarge(_) => plain(413),
-            AppError::Account(AccountError::RateLimited { retry_after_seconds }) => {
+            AppError::Account(AccountError::RateLimited { retry_after_seconds, .. }) => {
                 (429, self.to_string(), vec![("Retry-After", retry_after_seconds.to_string())])
             }
             AppError::Session(

@@ -203,7 +203,7 @@ async function assertRateLimited(res) {
   const wait = res.headers.get("retry-after");
   assert.match(wait ?? "", /^\d+$/, `Retry-After: ${wait}`);
   assert.ok(Number(wait) >= 1 && Number(wait) <= WINDOW_S, `Retry-After ${wait} outside 1..${WINDOW_S}`);
-  assert.equal(res.body.error, "too many failed logins");
+  assert.match(res.body.error, /^too many (failed logins|registrations)$/);
   assert.equal(res.body.retryAfter, Number(wait), "the wait is in the body, not in the message");
   return Number(wait);
 }
@@ -703,7 +703,7 @@ test("names that look alike or cannot be seen are refused (RFC 8265, UTS #39): a
   await assertJsonError(await register("ab\u200Bcd"), 400);
   await assertJsonError(await register("..."), 400, "a username needs at least one letter or digit");
   const after = await snapshot();
-  for (const k of Object.keys(after)) if (!(k in before)) assert.match(k, /^(register:|sess:|user:sectest-ping$|user-skeleton:sectest-ping$)/, `only counters, sessions and sectest-ping are new: ${k}`);
+  for (const k of Object.keys(after)) if (!(k in before)) assert.match(k, /^(register:|sess:|user:sectest-ping$|user-skeleton:sectest-ping$|login-known:sectest-ping$)/, `only counters, sessions and sectest-ping are new: ${k}`);
   assert.equal(await redis.get("user-skeleton:scope-973l"), "scope-9731");
   // The owner's own name is still its own: its login works, a second registration is "taken".
   assert.equal((await login("scope-9731")).res.body.user, "scope-9731");
@@ -827,6 +827,29 @@ test("a password change (POST /api/password) ends the user's other sessions, kee
   await assertJsonError(await call(worker, "/api/password", { json: { password: PASSWORD, newPassword: OTHER_PASSWORD } }), 401, "log in first");
 });
 
+test("the address that registered is known: guesses from 20 other addresses do not keep the owner from the first login; one address refused by its own limit leaves the global cap to others", async () => {
+  assert.equal((await register("fresh1", PASSWORD, { ip: "203.0.113.77" })).status, 201);
+  for (let i = 0; i < 20; i++) {
+    const res = await call(worker, "/api/login", { json: { username: "fresh1", password: WRONG_PASSWORD }, ip: `198.51.100.${i + 1}` });
+    assert.ok([401, 429].includes(res.status), res.text);
+  }
+  assert.equal((await login("fresh1", PASSWORD, { ip: "203.0.113.77" })).res.body.user, "fresh1", "the first login, from where the owner registered");
+  assert.equal(await redis.ttl("user:fresh1"), -1, "and the account is kept");
+
+  const capped = await startWorker({ upstashUrl: upstash.url, vars: { ...LIMITS, AUTH_PBKDF2_ITERATIONS: "1000", AUTH_MAX_REGISTRATIONS_PER_IP: "2", AUTH_MAX_REGISTRATIONS: "5", AUTH_FAILURE_WINDOW_SECONDS: "30" } });
+  await redis.del("register:all"); // fresh1's registration above
+  try {
+    for (let i = 0; i < 10; i++) await call(capped, "/api/register", { json: { username: "x", password: PASSWORD }, ip: "192.0.2.66" });
+    const refused = await call(capped, "/api/register", { json: { username: "hog1", password: PASSWORD }, ip: "192.0.2.66" });
+    assert.equal(refused.status, 429);
+    assert.equal(refused.body.error, "too many registrations");
+    assert.equal(await redis.get("register:all"), "2", "only the two the address's limit let through count globally");
+    assert.equal((await call(capped, "/api/register", { json: { username: "other1", password: PASSWORD }, ip: "203.0.113.200" })).status, 201);
+  } finally {
+    await capped.stop();
+  }
+});
+
 test("a password change wins over logins with the old password racing it: it is never refused for them, and no such login outlives it", async () => {
   for (let trial = 0; trial < 6; trial++) {
     const name = `racer${trial}`;
@@ -858,10 +881,13 @@ test("registrations have a global cap per window beside the per-address one (AUT
     assert.equal((await reg("cap1", "2001:db8:7:1::1")).status, 201);
     assert.equal((await reg("cap2", "2001:db8:7:2::1")).status, 201, "another /64 of the same /48");
     await assertRateLimited(await reg("cap3", "2001:db8:7:3::1"));
-    // From elsewhere: the global cap of 3 (the refused attempt counted too).
-    await assertRateLimited(await reg("cap4", "198.51.100.99"));
-    assert.deepEqual(await keysLike("user:cap*"), ["user:cap1", "user:cap2"]);
-    assert.equal(await redis.get("register:all"), "4");
+    // The attempt its address's limit refused is taken back from the global count.
+    assert.equal(await redis.get("register:all"), "2");
+    // From elsewhere: the global cap of 3.
+    assert.equal((await reg("cap4", "198.51.100.99")).status, 201);
+    await assertRateLimited(await reg("cap5", "192.0.2.5"));
+    assert.deepEqual(await keysLike("user:cap*"), ["user:cap1", "user:cap2", "user:cap4"]);
+    assert.equal(await redis.get("register:all"), "4", "an attempt the global cap refused stays counted");
   } finally {
     await capped.stop();
   }
@@ -871,7 +897,7 @@ test("lockout without denial of service: guesses from 20 addresses brake every n
   await register("erin");
   const home = "198.51.100.77";
   assert.equal((await login("erin", PASSWORD, { ip: home })).res.body.user, "erin");
-  assert.deepEqual(await redis.sMembers("login-known:erin"), [home], "the address is known after a login");
+  assert.deepEqual((await redis.sMembers("login-known:erin")).sort(), ["127.0.0.1", home].sort(), "the registering address (Miniflare's) and the login's are known");
   const ttl = await redis.ttl("login-known:erin");
   assert.ok(ttl > 89 * 24 * 3600 && ttl <= 90 * 24 * 3600, `known for 90 days: ${ttl}`);
   // The attack: one wrong guess from each of 20 addresses.

@@ -117,8 +117,10 @@ pub enum AccountError {
     /// Too many attempts; try again after `retry_after_seconds` (which the
     /// HTTP answer carries in `Retry-After` and `retryAfter`, not in the
     /// message).
-    #[error("too many failed logins")]
+    #[error("too many {what}")]
     RateLimited {
+        /// What was counted: `failed logins` or `registrations`.
+        what: &'static str,
         /// What `Retry-After` says: the counter's window left, rounded up.
         retry_after_seconds: u64,
     },
@@ -219,25 +221,27 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     ) -> Result<(String, Write), AccountError> {
         let hits = hits(found, 2)?;
         let window = self.config.failure_window_seconds;
-        let per_address = match registration_bucket(client_ip).as_str() {
-            UNKNOWN_BUCKET => self.config.max_attempts_without_address,
-            _ => self.config.max_registrations_per_ip,
-        };
-        let limits = [per_address, self.config.max_registrations];
+        let limits = [self.registration_limit(client_ip), self.config.max_registrations];
         if let Some(wait) = retry_after(&hits, &limits, window) {
-            return Err(AccountError::RateLimited { retry_after_seconds: wait });
+            return Err(AccountError::RateLimited { what: "registrations", retry_after_seconds: wait });
         }
         let name = username::normalize(raw_name)?;
         check_password(password, &name, &self.config.context_words)?;
         let hash = PasswordHash::create(password, self.config.iterations, self.config.peppers.current.as_ref()).await?;
         let record = UserRecord { username: name.clone(), password: hash.to_text() };
         let record = serde_json::to_string(&record).map_err(|_| AccountError::Record(name.clone()))?;
+        // The address that registers is one the owner uses: known from the
+        // start, so guesses from elsewhere cannot keep the owner from the
+        // first login (and the account from expiring unverified).
+        let bucket = client_bucket(client_ip);
+        let known = (bucket != UNKNOWN_BUCKET).then(|| (keys::login_known_addresses(&name), bucket));
         let create = Write::Register(Register {
             user: self.user_key(&name),
             skeleton: keys::user_skeleton(&username::skeleton(&name)),
             record,
             name: name.clone(),
             ttl_seconds: self.config.unverified_ttl_seconds,
+            known: known.map(|(set, member)| (set, member, KNOWN_ADDRESS_SECONDS)),
         });
         Ok((name, create))
     }
@@ -328,7 +332,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         };
         if let Some(wait) = login_gate(&hits, known, limits, self.config.failure_window_seconds) {
             let take_back = attempt.counters.iter().map(|k| Write::Decr(k.clone())).collect();
-            return Err((AccountError::RateLimited { retry_after_seconds: wait }, take_back));
+            return Err((AccountError::RateLimited { what: "failed logins", retry_after_seconds: wait }, take_back));
         }
         let name = &attempt.name;
         let stored = found.get(4).cloned().and_then(Found::into_value);
@@ -371,6 +375,24 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
             writes.push(Write::Put { key: self.user_key(name), value });
         }
         Ok((name.clone(), writes))
+    }
+
+    /// What a registration refused by its address's limit takes back: its
+    /// hit on the global cap (`DECR register:all`), so that one address
+    /// cannot use up everybody's registrations by being refused; `None`
+    /// when the address's limit let it through (`found` as for
+    /// [`Accounts::prepare_registration`]).
+    pub fn registration_refund(&self, client_ip: &str, found: &[Found]) -> Option<Write> {
+        let hit = found.first().and_then(Found::hit)?;
+        (hit.count > self.registration_limit(client_ip)).then(|| Write::Decr(keys::registrations_everywhere().into()))
+    }
+
+    /// The registration limit of `client_ip`'s bucket.
+    fn registration_limit(&self, client_ip: &str) -> i64 {
+        match registration_bucket(client_ip).as_str() {
+            UNKNOWN_BUCKET => self.config.max_attempts_without_address,
+            _ => self.config.max_registrations_per_ip,
+        }
     }
 
     /// The user record a login's password was checked against, as
@@ -748,7 +770,7 @@ mod tests {
         // Three failures for alice: even the right password waits now.
         assert!(matches!(
             block_on(accounts.authenticate("alice", "correct horse", "9.9.9.9")),
-            Err(AccountError::RateLimited { retry_after_seconds: 60 })
+            Err(AccountError::RateLimited { retry_after_seconds: 60, .. })
         ));
     }
 
@@ -805,6 +827,29 @@ mod tests {
     }
 
     #[test]
+    fn the_registering_address_is_known_and_a_refused_registration_leaves_the_global_cap() {
+        let (cfg, store) = (config(), MemoryStore::new());
+        let accounts = Accounts::new(&cfg, &store);
+        block_on(accounts.register("owner", "correct horse", "10.0.0.1")).unwrap();
+        // Guesses from many addresses brake every new address, not the one
+        // that registered: the owner's first login gets through.
+        for i in 0..10 {
+            let _ = block_on(accounts.authenticate("owner", "wrong guess", &format!("192.0.2.{i}")));
+        }
+        assert!(block_on(accounts.authenticate("owner", "correct horse", "192.0.2.99")).is_err());
+        assert_eq!(block_on(accounts.authenticate("owner", "correct horse", "10.0.0.1")).unwrap(), "owner");
+        // max_registrations_per_ip = 4: the fifth from one address is
+        // refused, and its global hit is the one to take back.
+        let lookups = accounts.registration_lookups("10.0.0.9");
+        for _ in 0..4 {
+            let found = block_on(store.read(None, false, &lookups)).unwrap().found;
+            assert_eq!(accounts.registration_refund("10.0.0.9", &found), None);
+        }
+        let found = block_on(store.read(None, false, &lookups)).unwrap().found;
+        assert_eq!(accounts.registration_refund("10.0.0.9", &found), Some(Write::Decr("register:all".into())));
+    }
+
+    #[test]
     fn requests_without_an_address_have_their_own_lower_limit() {
         // max_attempts_without_address = 2, below the address limits (5 and 4).
         let (cfg, store) = (config(), MemoryStore::new());
@@ -834,7 +879,7 @@ mod tests {
         }
         // Another address in the same /48 shares the limit.
         let fifth = block_on(accounts.register("user5", "correct horse", "2001:db8:1:9:ffff::9"));
-        assert!(matches!(fifth, Err(AccountError::RateLimited { retry_after_seconds: 60 })));
+        assert!(matches!(fifth, Err(AccountError::RateLimited { retry_after_seconds: 60, .. })));
         block_on(accounts.register("user6", "correct horse", "2001:db8:2::1")).unwrap();
         // Six attempts everywhere (the refused one counted): the global cap.
         let seventh = block_on(accounts.register("user7", "correct horse", "192.0.2.1"));

@@ -188,6 +188,7 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
             record: format!("{{\"username\":\"{name}\"}}"),
             name: name.into(),
             ttl_seconds,
+            known: Some((key(&format!("known-{name}")), "192.0.2.1".into(), 900)),
         })
     };
     let registered = |o| [Written::Registered(o)];

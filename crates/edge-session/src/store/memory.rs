@@ -242,7 +242,7 @@ impl MemoryStore {
                 Written::Done
             }
             // What scripts/register.lua does, step for step.
-            Write::Register(Register { user, skeleton, record, name, ttl_seconds }) => {
+            Write::Register(Register { user, skeleton, record, name, ttl_seconds, known }) => {
                 let owner = data.get(skeleton).map(|(v, _)| v.clone());
                 Written::Registered(if data.contains_key(user) || sets.contains_key(user) {
                     RegisterOutcome::Taken
@@ -251,6 +251,11 @@ impl MemoryStore {
                 } else {
                     data.insert(user.clone(), (record.as_bytes().to_vec(), *ttl_seconds));
                     data.insert(skeleton.clone(), (name.as_bytes().to_vec(), *ttl_seconds));
+                    if let Some((set, member, seconds)) = known {
+                        let (members, ttl) = sets.entry(set.clone()).or_default();
+                        members.insert(member.clone());
+                        *ttl = Some(*seconds);
+                    }
                     RegisterOutcome::Created
                 })
             }

@@ -372,6 +372,10 @@ pub struct Register {
     pub name: String,
     /// The TTL of both keys until the first login, in seconds; `None`: none.
     pub ttl_seconds: Option<u64>,
+    /// The name's known-addresses set, the registering address's bucket to
+    /// add to it and the set's TTL in seconds, once the record is created;
+    /// `None`: an address without a bucket.
+    pub known: Option<(String, String, u64)>,
 }
 
 /// What a [`Register`] did.
@@ -390,12 +394,16 @@ impl ScriptCall for Register {
     const SCRIPT: Script = REGISTER;
 
     fn keys(&self) -> Vec<String> {
-        vec![self.user.clone(), self.skeleton.clone()]
+        let mut keys = vec![self.user.clone(), self.skeleton.clone()];
+        keys.extend(self.known.iter().map(|(set, _, _)| set.clone()));
+        keys
     }
 
     fn argv(&self) -> Vec<String> {
         let ttl = self.ttl_seconds.map_or(String::new(), |s| s.to_string());
-        vec![self.record.clone(), self.name.clone(), ttl]
+        let (member, seconds) =
+            self.known.as_ref().map_or((String::new(), String::new()), |(_, m, s)| (m.clone(), s.to_string()));
+        vec![self.record.clone(), self.name.clone(), ttl, member, seconds]
     }
 
     fn parse(result: Value, _enc: Encoding) -> Result<RegisterOutcome, CommandError> {
@@ -440,9 +448,13 @@ mod tests {
             record: "{}".into(),
             name: "al".into(),
             ttl_seconds: Some(60),
+            known: None,
         };
         assert_eq!(call.keys(), ["user:al", "user-skeleton:al"]);
-        assert_eq!(call.argv(), ["{}", "al", "60"]);
+        assert_eq!(call.argv(), ["{}", "al", "60", "", ""]);
+        let known = Register { known: Some(("login-known:al".into(), "192.0.2.1".into(), 90)), ..call.clone() };
+        assert_eq!(known.keys()[2], "login-known:al");
+        assert_eq!(&known.argv()[3..], ["192.0.2.1", "90"]);
         assert_eq!(Register { ttl_seconds: None, ..call }.argv()[2], "");
         for (n, outcome) in
             [(1, RegisterOutcome::Created), (0, RegisterOutcome::Taken), (-1, RegisterOutcome::LookAlike)]

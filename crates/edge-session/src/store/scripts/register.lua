@@ -8,8 +8,13 @@
 -- KEYS[2]      the skeleton key, which holds the canonical name that owns it
 -- ARGV[1]      the record (JSON)
 -- ARGV[2]      the canonical name
+-- KEYS[3]      the name's known-addresses set, when ARGV[4] is not empty
 -- ARGV[3]      TTL in seconds of both keys until the first login (an
 --              unverified account expires); empty: none
+-- ARGV[4]      the registering address's bucket, added to KEYS[3] (an
+--              address the owner uses, for the lockout's exception); empty:
+--              none
+-- ARGV[5]      KEYS[3]'s TTL in seconds
 --
 -- Answers 1 created; 0 the name is taken; -1 the skeleton belongs to
 -- another name (a look-alike exists).
@@ -22,5 +27,9 @@ if ARGV[3] == '' then
 else
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
   redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+end
+if ARGV[4] ~= '' then
+  redis.call('SADD', KEYS[3], ARGV[4])
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
 end
 return 1
