@@ -48,19 +48,28 @@ export function indexKey(username) {
  * Records that session `sessionID` is logged in as `username`:
  * `SADD user-sessions:<username> <sessionID>`, then `EXPIRE … NX` and
  * `EXPIRE … GT` with `ttlSeconds` (set when the set has none, raised when it
- * is shorter, never lowered), in one MULTI (the worker sends the same
- * commands in the script that saves a login, `save.lua`). `ttlSeconds` is at
- * least the longest TTL of your sessions: max(cookie.maxAge / 1000,
- * connect-redis `ttl`).
+ * is shorter, never lowered), and `PERSIST <userPrefix><username>` (a
+ * logged-in account is no unverified one: the worker writes new records
+ * with a TTL, AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS, that the first login
+ * removes), in one MULTI (the worker sends the same commands in the script
+ * that saves a login, `save.lua`, and its login's pipeline). `ttlSeconds` is
+ * at least the longest TTL of your sessions: max(cookie.maxAge / 1000,
+ * connect-redis `ttl`); `userPrefix` is the worker's AUTH_USER_PREFIX.
  */
-export async function indexSession(redisClient, username, sessionID, ttlSeconds = DEFAULT_INDEX_TTL_SECONDS) {
+export async function indexSession(redisClient, username, sessionID, ttlSeconds = DEFAULT_INDEX_TTL_SECONDS, userPrefix = "user:") {
   if (typeof username !== "string" || username === "") {
     throw new TypeError("the session index needs passport.user to be the username string the worker uses");
   }
   if (typeof sessionID !== "string" || sessionID === "") throw new TypeError("no session id to index");
   const key = indexKey(username);
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new TypeError("ttlSeconds is a whole number of seconds");
-  await redisClient.multi().sAdd(key, sessionID).expire(key, ttlSeconds, "NX").expire(key, ttlSeconds, "GT").exec();
+  await redisClient
+    .multi()
+    .sAdd(key, sessionID)
+    .expire(key, ttlSeconds, "NX")
+    .expire(key, ttlSeconds, "GT")
+    .persist(`${userPrefix}${username}`)
+    .exec();
 }
 
 /**
@@ -83,13 +92,13 @@ export async function indexSession(redisClient, username, sessionID, ttlSeconds 
  * A request without a logged-in user is left alone. Called as middleware
  * it passes a Redis error to `next`; called alone it rejects with it.
  */
-export function indexLogin(redisClient, { ttlSeconds = DEFAULT_INDEX_TTL_SECONDS } = {}) {
+export function indexLogin(redisClient, { ttlSeconds = DEFAULT_INDEX_TTL_SECONDS, userPrefix = "user:" } = {}) {
   return function index(req, _res, next) {
     const user = req.session?.passport?.user;
     const done =
       user === undefined || user === null
         ? Promise.resolve()
-        : indexSession(redisClient, user, req.sessionID, ttlSeconds);
+        : indexSession(redisClient, user, req.sessionID, ttlSeconds, userPrefix);
     if (typeof next !== "function") return done;
     done.then(() => next(), next);
   };

@@ -54,7 +54,9 @@ const PASSWORD = "correct horse battery";
 const OTHER_PASSWORD = "tr0ub4dor&3 staple";
 const WRONG_PASSWORD = "correct horse battery!";
 /** Every password a test sends: none may ever come back in an answer. */
-const PASSWORDS = [PASSWORD, OTHER_PASSWORD, WRONG_PASSWORD, "ünïcödé!", "a".repeat(1024)];
+/** 1024 bytes, no letter run or repeat of a short group (those are refused). */
+const LONG_PASSWORD = Array.from({ length: 1024 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join("");
+const PASSWORDS = [PASSWORD, OTHER_PASSWORD, WRONG_PASSWORD, "ünïcödé!", LONG_PASSWORD];
 const BAD_CREDENTIALS = '{"error":"invalid username or password"}';
 const CROSS_SITE = /^cross-site request refused/;
 
@@ -458,9 +460,9 @@ test("invalid usernames and passwords are 400 and store nothing", async () => {
   // The limits' edges are accepted: 8 characters (12 bytes), 1024 bytes, 32 characters.
   assert.equal((await register("edge.case_1", "ünïcödé!")).status, 201);
   // (A password that contains the username is refused: the name is "b"s.)
-  assert.equal((await register("b".repeat(32), "a".repeat(1024))).status, 201);
+  assert.equal((await register("b".repeat(32), LONG_PASSWORD)).status, 201);
   assert.equal((await login("edge.case_1", "ünïcödé!")).res.body.user, "edge.case_1");
-  assert.equal((await login("b".repeat(32), "a".repeat(1024))).res.body.user, "b".repeat(32));
+  assert.equal((await login("b".repeat(32), LONG_PASSWORD)).res.body.user, "b".repeat(32));
 });
 
 test("every vector of tests/vectors/usernames.json: the worker registers the normalized name or refuses with the vector's reason", async () => {
@@ -469,8 +471,9 @@ test("every vector of tests/vectors/usernames.json: the worker registers the nor
     length: "a username has 3 to 32 characters",
     characters: "a username may contain letters, digits, '.', '_' and '-' only",
     mixed_scripts: "a username's letters must all come from one script",
-    disallowed: "a username may not contain invisible or unassigned characters",
+    disallowed: "a username may not contain invisible, unassigned or other characters RFC 8265 disallows, or mix writing directions",
     no_letter_or_digit: "a username needs at least one letter or digit",
+    restricted: "a username may only use characters Unicode recommends for identifiers",
   };
   const registered = new Set();
   for (const v of vectors) {
@@ -615,6 +618,9 @@ test("common passwords and passwords containing the username are refused with 40
     ["weak3", "Iloveyou", /one of the most common passwords/],
     ["weak4", "my weak4 password", /contains the username/],
     ["weak5", "WEAK5WEAK5", /contains the username/],
+    ["weak8", "987654321", /repeated, or a run/],
+    ["weak9", "88888888", /repeated, or a run/],
+    ["weak10", "\uFF50\uFF41\uFF53\uFF53\uFF57\uFF4F\uFF52\uFF44", /one of the most common passwords/],
     // wrangler.toml's AUTH_CONTEXT_WORDS (OWASP ASVS V6.2.11).
     ["weak6", "My-Edge-Session-2026", /contains the name of this site or service/],
     ["weak7", "love CraftBeer!!", /contains the name of this site or service/],
@@ -686,6 +692,16 @@ test("an absolute lifetime (SESSION_ABSOLUTE_TIMEOUT_SECONDS): a logged-in cooki
     }
     assert.ok(seen.filter(Boolean).length >= 2, `used while the login lasted: ${JSON.stringify(seen)}`);
     assert.equal(await redis.exists(sess(sid)), 0, "the expired login's key is deleted");
+    // A Passport login made by Express records no time: the worker stamps
+    // it at its first request and ends it the limit after that.
+    assert.equal((await register("absolute2", PASSWORD, { base: limited })).status, 201);
+    const e = await login("absolute2", PASSWORD, { base: express });
+    assert.equal((await doc(e.sid)).authenticatedAt, undefined);
+    assert.equal((await getSession(e.cookie, limited)).body.user, "absolute2");
+    const stamped = (await doc(e.sid)).authenticatedAt;
+    assert.equal(typeof stamped, "number", "stamped at the worker's first sight");
+    await sleep(Math.max(0, stamped + 3000 - Date.now()) + 100);
+    assert.equal((await getSession(e.cookie, limited)).body.user, undefined, "ended the limit after");
   } finally {
     await limited.stop();
   }
@@ -699,7 +715,7 @@ test("names that look alike or cannot be seen are refused (RFC 8265, UTS #39): a
   assert.equal((await register("sectest-ping")).status, 201);
   await assertJsonError(await register("sectest-p\u0131ng"), 409, "that username looks too much like one that is taken");
   await assertJsonError(await register("SCOPE-973l"), 409, "that username looks too much like one that is taken");
-  await assertJsonError(await register("\u3164\u3164\u3164"), 400, "a username may not contain invisible or unassigned characters");
+  await assertJsonError(await register("\u3164\u3164\u3164"), 400, "a username may not contain invisible, unassigned or other characters RFC 8265 disallows, or mix writing directions");
   await assertJsonError(await register("ab\u200Bcd"), 400);
   await assertJsonError(await register("..."), 400, "a username needs at least one letter or digit");
   const after = await snapshot();
@@ -742,7 +758,9 @@ test("requests without a usable address (a CF-Connecting-IP that is no IP; Minif
     const guess = (ip) => call(w, "/api/login", { json: { username: "noaddr1", password: WRONG_PASSWORD }, ip });
     assert.equal((await guess("garbage")).status, 401);
     assert.equal((await guess("::ffff:not")).status, 401);
-    assert.equal((await guess("-")).status, 429, "the third failure without an address");
+    assert.equal((await guess("-")).status, 429, "the third failure for the name without an address");
+    const other = await call(w, "/api/login", { json: { username: "noaddr2", password: WRONG_PASSWORD }, ip: "garbage" });
+    assert.equal(other.status, 401, "no shared bucket: another name without an address is not held");
     assert.equal((await guess("192.0.2.44")).status, 401, "an address still gets its own (higher) limit");
     assert.equal((await login("noaddr1", PASSWORD, { base: w, ip: "192.0.2.45" })).res.body.user, "noaddr1");
   } finally {
@@ -1077,6 +1095,7 @@ test("a Passport login made by Express is a login on the worker and vice versa; 
   assert.deepEqual(e.res.body, { sessionID: e.sid, user: "alice" });
   assert.deepEqual((await doc(e.sid)).passport, { user: "alice" });
   assert.deepEqual(await redis.sMembers("user-sessions:alice"), [e.sid], "indexed by integrations/express/session-index.mjs");
+  assert.equal(await redis.ttl("user:alice"), -1, "an Express login keeps the account too (PERSIST)");
   assert.equal(await redis.ttl("user-sessions:alice"), 86400, "the same TTL from the Express side");
   // (express-session, saveUninitialized, sets a cookie even on a 401.)
   const refused = await call(express, "/login", { json: { username: "alice", password: WRONG_PASSWORD } });

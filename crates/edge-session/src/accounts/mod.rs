@@ -15,6 +15,7 @@ pub mod password;
 pub mod username;
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::keys;
 use crate::session::{pause_after_conflict, SAVE_ATTEMPTS};
@@ -50,12 +51,13 @@ pub struct AccountsConfig {
     /// a cap on how many accounts (and PBKDF2 runs) a botnet of many
     /// addresses can make.
     pub max_registrations: i64,
-    /// Failed logins, and registrations, within the window from requests
-    /// without a usable client address (all counted in one bucket,
-    /// [`UNKNOWN_BUCKET`]) before 429: lower than an address's limits,
-    /// since on Cloudflare every request has an address and such requests
-    /// come from a misconfigured route or a caller that reached the worker
-    /// some other way.
+    /// For requests without a usable client address ([`UNKNOWN_BUCKET`]):
+    /// failed logins per username, and registrations all together, within
+    /// the window before 429. Lower than an address's limits, since on
+    /// Cloudflare every request has an address and such requests come from
+    /// a misconfigured route or a caller that reached the worker some other
+    /// way; logins have no shared bucket, so one such caller cannot block
+    /// all the others.
     pub max_attempts_without_address: i64,
     /// How long a new account lives if nobody logs into it
     /// (`AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS`, a week by default): its record
@@ -322,12 +324,22 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         let fail = |e: AccountError| (e, Vec::new());
         let hits = hits(found, 3).map_err(fail)?;
         let known = found.get(3).and_then(Found::is_member).unwrap_or(false) && attempt.bucket != UNKNOWN_BUCKET;
-        let limits = LoginLimits {
-            per_user: self.config.max_failures_per_user,
-            per_user_and_address: self.config.max_failures_per_user_and_ip,
-            per_address: match attempt.bucket.as_str() {
-                UNKNOWN_BUCKET => self.config.max_attempts_without_address,
-                _ => self.config.max_failures_per_ip,
+        let limits = match attempt.bucket.as_str() {
+            // Without an address there is no address to hold: no shared
+            // bucket (one such client would block every other), but a
+            // lower limit per name instead.
+            UNKNOWN_BUCKET => LoginLimits {
+                per_user: self.config.max_failures_per_user,
+                per_user_and_address: self
+                    .config
+                    .max_failures_per_user_and_ip
+                    .min(self.config.max_attempts_without_address),
+                per_address: i64::MAX,
+            },
+            _ => LoginLimits {
+                per_user: self.config.max_failures_per_user,
+                per_user_and_address: self.config.max_failures_per_user_and_ip,
+                per_address: self.config.max_failures_per_ip,
             },
         };
         if let Some(wait) = login_gate(&hits, known, limits, self.config.failure_window_seconds) {
@@ -643,10 +655,15 @@ pub fn check_password(password: &str, name: &str, context_words: &[String]) -> R
     if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
         return Err(AccountError::Password);
     }
-    if common::is_common(password) {
+    // Compared as a person reads it: `ｐａｓｓｗｏｒｄ` is `password`. (The
+    // password itself is hashed exactly as sent.)
+    let lower: String = password.nfkc().collect::<String>().to_lowercase();
+    if common::is_common(password) || common::is_common(&lower) {
         return Err(AccountError::WeakPassword("it is one of the most common passwords"));
     }
-    let lower = password.to_lowercase();
+    if is_repeated_or_sequence(&lower) {
+        return Err(AccountError::WeakPassword("it is one character or group repeated, or a run like 98765432"));
+    }
     if lower.contains(&name.to_lowercase()) {
         return Err(AccountError::WeakPassword("it contains the username"));
     }
@@ -654,6 +671,22 @@ pub fn check_password(password: &str, name: &str, context_words: &[String]) -> R
         return Err(AccountError::WeakPassword("it contains the name of this site or service"));
     }
     Ok(())
+}
+
+/// Whether `password` is a pattern every guesser tries first and that the
+/// ranked list leaves out (zxcvbn finds them by its own matchers instead):
+/// a group of one to four characters repeated (`aaaaaaaa`, `12341234`,
+/// `123123123`), or a run of consecutive characters up or down (`abcdefgh`,
+/// `987654321`).
+pub fn is_repeated_or_sequence(password: &str) -> bool {
+    let chars: Vec<char> = password.chars().collect();
+    let repeated = (1..=4).any(|unit| {
+        chars.len() >= 2 * unit && chars.len() % unit == 0 && chars.chunks(unit).all(|c| c == &chars[..unit])
+    });
+    let step = |d: i64| chars.windows(2).all(|w| w[1] as i64 - w[0] as i64 == d);
+    // The digit row of a keyboard ends in 0: `1234567890`, `0987654321`.
+    let digit_row = "1234567890".contains(password) || "0987654321".contains(password);
+    repeated || (chars.len() > 1 && (step(1) || step(-1) || digit_row))
 }
 
 /// The rate-limit decision for this attempt: `Some(seconds to wait)` when
@@ -775,11 +808,36 @@ mod tests {
     }
 
     #[test]
+    fn repeats_and_runs_truth_table() {
+        for (password, want) in [
+            ("aaaaaaaa", true),
+            ("1111111111", true),
+            ("abababab", true),
+            ("12341234", true),
+            ("123123123", true),
+            ("abcdefgh", true),
+            ("987654321", true),
+            ("87654321", true),
+            ("0987654321", true),
+            ("34567890", true),
+            ("12345679", false),
+            ("abcabcab", false),
+            ("correct horse", false),
+            ("a1b2c3d4", false),
+        ] {
+            assert_eq!(is_repeated_or_sequence(password), want, "{password}");
+        }
+    }
+
+    #[test]
     fn weak_passwords_are_refused() {
         let words = ["beer-cellar".to_owned()];
         let weak = |p: &str, name: &str| matches!(check_password(p, name, &words), Err(AccountError::WeakPassword(_)));
         assert!(weak("my-Beer-Cellar-99", "alice"), "a context word, in any case");
         assert!(!weak("beer cellar 99", "alice"), "only the word as listed");
+        assert!(weak("ｐａｓｓｗｏｒｄ", "alice"), "fullwidth folds (NFKC)");
+        assert!(weak("my-Ｂｅｅｒ-Ｃｅｌｌａｒ", "alice"), "context words too");
+        assert!(weak("88888888", "alice") && weak("987654321", "alice"));
         assert!(weak("password", "alice") && weak("12345678", "alice") && weak("PassWord", "alice"));
         assert!(weak("alice2024!", "alice"), "contains the username");
         assert!(weak("xxALICExx", "alice"), "in any case");
@@ -861,12 +919,18 @@ mod tests {
         let third = block_on(accounts.register("anon2", "correct horse", "unknown"));
         assert!(matches!(third, Err(AccountError::RateLimited { .. })), "{third:?}");
         assert!(block_on(accounts.register("anon2", "correct horse", "192.0.2.9")).is_ok(), "an address is not braked");
-        for name in ["anon0", "anon1"] {
-            let e = block_on(accounts.authenticate(name, "wrong guess", "")).unwrap_err();
+        // Logins: no shared bucket, a lower limit per name.
+        for _ in 0..2 {
+            let e = block_on(accounts.authenticate("anon0", "wrong guess", "")).unwrap_err();
             assert!(matches!(e, AccountError::BadCredentials), "{e:?}");
         }
-        let e = block_on(accounts.authenticate("anon2", "wrong guess", "")).unwrap_err();
-        assert!(matches!(e, AccountError::RateLimited { .. }), "the third failure without an address: {e:?}");
+        let e = block_on(accounts.authenticate("anon0", "wrong guess", "")).unwrap_err();
+        assert!(
+            matches!(e, AccountError::RateLimited { .. }),
+            "the third failure for a name without an address: {e:?}"
+        );
+        let e = block_on(accounts.authenticate("anon1", "wrong guess", "")).unwrap_err();
+        assert!(matches!(e, AccountError::BadCredentials), "another name is not held: {e:?}");
         assert_eq!(block_on(accounts.authenticate("anon2", "correct horse", "192.0.2.9")).unwrap(), "anon2");
     }
 

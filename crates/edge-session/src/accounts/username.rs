@@ -19,8 +19,10 @@
 
 use precis_core::profile::PrecisFastInvocation;
 use precis_profiles::UsernameCaseMapped;
+use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 use unicode_script::{Script, UnicodeScript};
+use unicode_security::GeneralSecurityProfile;
 
 /// Why a username is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,8 +36,13 @@ pub enum UsernameError {
     /// A character RFC 8265's `UsernameCaseMapped` profile refuses: an
     /// invisible (default-ignorable) one, an unassigned one, Old Hangul
     /// Jamo, or a right-to-left name breaking the Bidi Rule.
-    #[error("a username may not contain invisible or unassigned characters")]
+    #[error("a username may not contain invisible, unassigned or other characters RFC 8265 disallows, or mix writing directions")]
     Disallowed,
+    /// A character UTS #39's General Security Profile does not recommend
+    /// for identifiers (Identifier_Status Restricted: obsolete, technical
+    /// or limited-use characters such as U+02B9, small capitals, Cherokee).
+    #[error("a username may only use characters Unicode recommends for identifiers")]
+    Restricted,
     /// Only `.`, `_` and `-`.
     #[error("a username needs at least one letter or digit")]
     NoLetterOrDigit,
@@ -59,7 +66,13 @@ pub fn normalize(raw: &str) -> Result<String, UsernameError> {
     if !(3..=32).contains(&len) {
         return Err(UsernameError::Length);
     }
-    if !name.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+    // Letters and digits, the marks of a script's own (a Devanagari virama,
+    // a Tamil vowel sign: marks, not letters), and three punctuation
+    // characters. Marks of no script of their own (Inherited: U+0300–036F
+    // and the like) stay out: after NFKC, a letter that has a precomposed
+    // form uses it, and a stray accent would make a look-alike (`i̇stanbul`).
+    let script_mark = |c: char| is_combining_mark(c) && c.script() != Script::Inherited;
+    if !name.chars().all(|c| c.is_alphanumeric() || script_mark(c) || matches!(c, '.' | '_' | '-')) {
         return Err(UsernameError::Characters);
     }
     // The profile's enforcement must accept the name and change nothing:
@@ -67,6 +80,9 @@ pub fn normalize(raw: &str) -> Result<String, UsernameError> {
     match UsernameCaseMapped::enforce(name.as_str()) {
         Ok(enforced) if enforced == name => {}
         _ => return Err(UsernameError::Disallowed),
+    }
+    if !name.chars().all(GeneralSecurityProfile::identifier_allowed) {
+        return Err(UsernameError::Restricted);
     }
     if !name.chars().any(char::is_alphanumeric) {
         return Err(UsernameError::NoLetterOrDigit);
@@ -119,6 +135,7 @@ mod tests {
                 Err(UsernameError::Characters) => (None, Some("characters")),
                 Err(UsernameError::MixedScripts) => (None, Some("mixed_scripts")),
                 Err(UsernameError::Disallowed) => (None, Some("disallowed")),
+                Err(UsernameError::Restricted) => (None, Some("restricted")),
                 Err(UsernameError::NoLetterOrDigit) => (None, Some("no_letter_or_digit")),
             };
             assert_eq!(got, (v.normalized.clone(), v.error.as_deref()), "{:?}", v.input);

@@ -90,6 +90,15 @@ pub fn login_expired(authenticated_at_ms: Option<f64>, timeout_seconds: Option<u
     }
 }
 
+/// Whether a loaded session gets `authenticatedAt` = now: it is logged in
+/// (`logged_in`), has no login time (`stamped` is false: an Express login,
+/// or one made before the limit was configured) and an absolute lifetime
+/// is configured (`limited`). Its lifetime then counts from the first
+/// request the worker sees, instead of never ending.
+pub fn stamp_login_time(logged_in: bool, stamped: bool, limited: bool) -> bool {
+    logged_in && !stamped && limited
+}
+
 /// Why a cookie name's prefix cannot be used with these attributes
 /// (RFC 6265bis §4.1.3, browsers match the prefixes in any case): a
 /// `__Secure-` cookie must be `Secure` (always, not "auto"); a `__Host-`
@@ -155,6 +164,20 @@ pub fn is_secure(https: bool, forwarded_proto: Option<&str>, trust_proxy: bool) 
 #[cfg(test)]
 mod lifetime_tests {
     use super::login_expired;
+
+    #[test]
+    fn stamp_login_time_truth_table() {
+        use super::stamp_login_time;
+        for (logged_in, stamped, limited, want) in [
+            (true, false, true, true),
+            (true, true, true, false),
+            (false, false, true, false),
+            (true, false, false, false),
+            (false, true, false, false),
+        ] {
+            assert_eq!(stamp_login_time(logged_in, stamped, limited), want, "{logged_in} {stamped} {limited}");
+        }
+    }
 
     #[test]
     fn login_expired_truth_table() {

@@ -807,7 +807,12 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 let expired = doc.cookie.expires.is_some_and(|e| e <= now);
                 self.outcome.set(Some(if expired { LoadOutcome::Expired } else { LoadOutcome::Hit }));
                 let original = loaded_fingerprint(&doc);
-                Session {
+                let stamp = decide::stamp_login_time(
+                    passport::is_logged_in(&doc),
+                    passport::authenticated_at(&doc).is_some(),
+                    cfg.absolute_timeout_seconds.is_some(),
+                );
+                let mut session = Session {
                     stored: Some(Loaded { key: self.key(&sid), digest: Digest::of(&bytes) }),
                     id: sid.clone(),
                     cookie_id: Some(sid.clone()),
@@ -830,7 +835,13 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     loaded_pttl_ms: pttl_ms,
                     also: Vec::new(),
                     written: Vec::new(),
+                };
+                if stamp {
+                    // A login without a recorded time (made by Express, or
+                    // before the limit was set) is limited from now on.
+                    session.insert(passport::AUTHENTICATED_AT, &now)?;
                 }
+                session
             }
             Err(err) => {
                 self.outcome.set(Some(LoadOutcome::Unreadable));

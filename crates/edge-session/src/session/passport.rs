@@ -20,6 +20,14 @@ pub const KEY: &str = "passport";
 /// `if (req.session.authenticatedAt + limit * 1000 <= Date.now())`.
 pub const AUTHENTICATED_AT: &str = "authenticatedAt";
 
+/// Whether `doc` is logged in: `passport.user` is there and not `null`.
+pub fn is_logged_in(doc: &super::document::SessionDocument) -> bool {
+    doc.raw(KEY)
+        .and_then(|raw| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get()).ok())
+        .and_then(|passport| passport.get("user").cloned())
+        .is_some_and(|user| !user.is_null())
+}
+
 /// The login time a document records ([`AUTHENTICATED_AT`]), if any and a number.
 pub fn authenticated_at(doc: &super::document::SessionDocument) -> Option<f64> {
     doc.raw(AUTHENTICATED_AT).and_then(|raw| serde_json::from_str::<f64>(raw.get()).ok())

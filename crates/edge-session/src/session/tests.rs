@@ -722,3 +722,25 @@ fn a_listed_session_keeps_its_index_alive_on_every_save_and_touch() {
     block_on(sessions.commit(&mut out, NOW + 3000)).unwrap();
     assert!(store.take_log().iter().all(|line| !line.contains(&index)), "a logout's new session keeps no index");
 }
+
+#[test]
+fn a_login_without_a_recorded_time_is_limited_from_its_first_load() {
+    // An Express (Passport) login has no authenticatedAt: with an absolute
+    // lifetime configured, the worker stamps it at its first load and ends
+    // it that long after, instead of never.
+    let cfg = SessionConfig { absolute_timeout_seconds: Some(10), ..config() };
+    let store = MemoryStore::new();
+    let express = r#"{"cookie":{"originalMaxAge":60000,"expires":"2026-11-23T06:22:00.000Z","httpOnly":true,"path":"/"},"passport":{"user":"alice"}}"#;
+    store.insert_raw(&format!("sess:{SID}"), express.as_bytes(), Some(60));
+    let sessions = Sessions::new(&cfg, &store);
+    let mut s = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    let stored = stored_doc(&store, SID).expect("saved with its login time");
+    assert_eq!(stored.get("authenticatedAt"), Some(&serde_json::json!(NOW)));
+    let later = block_on(sessions.load(Some(&cookie_for(&cfg, SID)), NOW + 10_000, false)).unwrap();
+    assert_eq!(later.passport_user::<String>().unwrap(), None, "ended 10 s after the worker first saw it");
+    // An anonymous session gets no stamp.
+    let mut anon = block_on(sessions.load(None, NOW, false)).unwrap();
+    block_on(sessions.commit(&mut anon, NOW)).unwrap();
+    assert_eq!(stored_doc(&store, anon.id().as_str()).and_then(|d| d.get("authenticatedAt").cloned()), None);
+}
