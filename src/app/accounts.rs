@@ -135,7 +135,7 @@ pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result
 /// `POST /api/register`: creates the account; the session is untouched
 /// (no login until `/api/login`). 201. Two round trips: the session with
 /// the registration's rate-limit hit, then the session's commit with the
-/// new record (`SET NX`).
+/// registration script (the record, its skeleton, the address known).
 pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
     let c = credentials(ctx.req)?;
     let (mut session, found) = ctx.load(&ctx.accounts.registration_lookups(client_ip(ctx))).await?;

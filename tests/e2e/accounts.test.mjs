@@ -1252,10 +1252,18 @@ test("AUTH_USER_PREFIX: users live under their own prefix", async () => {
   }
 });
 
-test("the production configuration of the README: cookies are HttpOnly, Secure and SameSite=Lax, at login, logout and log-out-everywhere", async () => {
+test("the production configuration of the README (production, a strong secret, __Host-sid, Secure, SameSite=Lax, a 12-hour absolute lifetime): every cookie keeps those attributes at login, logout and log-out-everywhere", async () => {
   const prod = await startWorker({
     upstashUrl: upstash.url,
-    vars: { AUTH_PBKDF2_ITERATIONS: "1000", SESSION_COOKIE_SECURE: "true", SESSION_COOKIE_SAMESITE: "lax" },
+    vars: {
+      AUTH_PBKDF2_ITERATIONS: "1000",
+      SESSION_ENVIRONMENT: "production",
+      SESSION_SECRET: "a-strong-secret-of-at-least-32-bytes-for-tests",
+      SESSION_COOKIE_NAME: "__Host-sid",
+      SESSION_COOKIE_SECURE: "true",
+      SESSION_COOKIE_SAMESITE: "lax",
+      SESSION_ABSOLUTE_TIMEOUT_SECONDS: "43200",
+    },
   });
   try {
     // Behind Cloudflare the worker sees the visitor's https URL.
@@ -1268,24 +1276,26 @@ test("the production configuration of the README: cookies are HttpOnly, Secure a
       });
     const creds = JSON.stringify({ username: "grace", password: PASSWORD });
     assert.equal((await at("/api/register", { body: creds })).status, 201);
-    const attrs = /^_redisDemo=s%3A[^;]+; Path=\/; Expires=[^;]+ GMT; HttpOnly; Secure; SameSite=Lax$/;
+    const attrs = /^__Host-sid=s%3A[^;]+; Path=\/; Expires=[^;]+ GMT; HttpOnly; Secure; SameSite=Lax$/;
     const li = await at("/api/login", { body: creds });
     assert.equal(li.status, 200);
     const [line] = li.headers.getSetCookie();
     assert.match(line, attrs);
     const cookie = line.split(";")[0];
+    const sid = decodeURIComponent(cookie.split("=")[1]).slice(2).split(".")[0];
+    assert.equal(typeof JSON.parse(await redis.get(sess(sid))).authenticatedAt, "number", "the login's time is recorded");
     const lo = await at("/api/logout", { headers: { cookie } });
     assert.equal(lo.status, 200);
     assert.match(lo.headers.getSetCookie()[0], attrs);
     const li2 = await at("/api/login", { body: creds });
     // As a browser sends them: the session's cookie and its companions.
     const cookie2 = li2.headers.getSetCookie().map((l) => l.split(";")[0]).join("; ");
-    assert.match(cookie2, /_redisDemo\.user=grace/);
+    assert.match(cookie2, /__Host-sid\.user=grace/);
     const all = await at("/api/logout-all", { headers: { cookie: cookie2 } });
     assert.equal(all.status, 200);
-    assert.deepEqual(setCookieLines(all), ["_redisDemo=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax"]);
+    assert.deepEqual(setCookieLines(all), ["__Host-sid=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax"]);
     assert.ok(
-      all.headers.getSetCookie().includes("_redisDemo.user=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax"),
+      all.headers.getSetCookie().includes("__Host-sid.user=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax"),
       "logout everywhere clears the companion that names the user",
     );
     // The companion cookies carry the same attributes.

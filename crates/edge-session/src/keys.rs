@@ -5,7 +5,7 @@
 //! | key | type | what |
 //! |---|---|---|
 //! | `<prefix><sid>` (`sess:` by default) | string, TTL | the session document |
-//! | `<user prefix><name>` (`user:` by default) | string, no TTL | `{"username":…,"password":…}` |
+//! | `<user prefix><name>` (`user:` by default) | string, TTL until the first login, then none | `{"username":…,"password":…}` |
 //! | `user-skeleton:<skeleton>` | string, TTL until the first login, then none | the name that owns a confusable skeleton |
 //! | `user-sessions:<name>` | set, TTL ≥ the longest session TTL, raised by each save and touch of a session it lists | ids of `<name>`'s logged-in sessions |
 //! | `user-<counter>:<name>` | integer, no TTL | a per-user counter, e.g. the demo's `user-beers:<name>` |

@@ -3,7 +3,8 @@
 //! out everywhere") and the per-user beer count that outlives sessions.
 //!
 //! The Redis keys are named in [`crate::keys`]; a user record is
-//! `{"username":…,"password":"pbkdf2-sha256$…"}` without TTL, and a user's
+//! `{"username":…,"password":"pbkdf2-sha256$…"}` (with a TTL until its first
+//! login, [`AccountsConfig::unverified_ttl_seconds`]), and a user's
 //! session index lives at least as long as the sessions it lists
 //! ([`crate::session::Session::keep_index`]; it is pruned at each login and
 //! deleted by logout everywhere).
