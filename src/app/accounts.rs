@@ -191,7 +191,11 @@ pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response,
     let mut ours = found.split_off(reads).into_iter();
     let lifetime_beers = counter_value(ours.next().and_then(Found::into_value));
     let index = ours.next().and_then(Found::into_members).unwrap_or_default();
-    for write in verdict.writes {
+    // A rehash of the password goes into the guarded save (below), never
+    // alone: it must not replace a record changed meanwhile.
+    let (rehash, writes): (Vec<Write>, Vec<Write>) =
+        verdict.writes.into_iter().partition(|w| matches!(w, Write::Put { .. }));
+    for write in writes {
         session.also_write(write);
     }
     // The new session is indexed in the same step that creates it, so a
@@ -208,7 +212,11 @@ pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response,
     // checked against: a password change in between ended every session
     // of the user, and this login must not add one after it.
     if let Some((key, record)) = ctx.accounts.checked_record(&attempt, &found) {
-        session.save_only_if_unchanged(key, &record);
+        let replace_with = rehash.into_iter().find_map(|w| match w {
+            Write::Put { value, .. } => Some(value),
+            _ => None,
+        });
+        session.save_only_if_unchanged(key, &record, replace_with);
     }
     let mut set_cookies = match ctx.sessions.commit(&mut session, ctx.now).await {
         Err(SessionError::Stale { .. }) => return Err(AccountError::BadCredentials.into()),

@@ -279,6 +279,33 @@ test("logout everywhere and a login held back in turn: the late login is indexed
   }
 });
 
+test("a login held back past a password change saves nothing, not even the rehash of the old password it checked", async () => {
+  const slow = await startUpstashLocal({ redisUrl: stack.redis.url, args: ["--fault-injection"] });
+  // More iterations than the stack's worker: a login through it rehashes.
+  const rehasher = await startWorker({ upstashUrl: slow.url, vars: { AUTH_PBKDF2_ITERATIONS: "30000" } });
+  try {
+    const a = await loggedIn(stack.worker);
+    const before = JSON.parse(await redis.get(`user:${a.name}`)).password;
+    await setFault(slow, { mode: "delay", delay_ms: 2500, only: "EVALSHA", times: 1 });
+    const late = request(rehasher, "/api/login", { method: "POST", json: { username: a.name, password: PASSWORD }, headers: SAME_SITE });
+    await sleep(800);
+    const NEW = "a brand new passphrase";
+    const change = await request(stack.worker, "/api/password", { method: "POST", json: { password: PASSWORD, newPassword: NEW }, cookie: a.cookie, headers: SAME_SITE });
+    assert.equal(change.status, 200, change.text);
+    const changed = JSON.parse(await redis.get(`user:${a.name}`)).password;
+    assert.notEqual(changed, before);
+    assert.equal((await late).status, 401, "the login checked against the old password is refused");
+    assert.equal(JSON.parse(await redis.get(`user:${a.name}`)).password, changed, "its rehash did not replace the new record");
+    const old = await request(stack.worker, "/api/login", { method: "POST", json: { username: a.name, password: PASSWORD }, headers: SAME_SITE });
+    assert.equal(old.status, 401, "the old password stays refused");
+    const now = await request(stack.worker, "/api/login", { method: "POST", json: { username: a.name, password: NEW }, headers: SAME_SITE });
+    assert.equal(now.status, 200, "the new one works");
+  } finally {
+    await rehasher.stop();
+    await slow.stop();
+  }
+});
+
 test("a rotated logged-in session joins the index: logout everywhere ends it", async () => {
   const lab = await startWorker({ upstashUrl: stack.upstash.url, build: "build-lab" });
   try {

@@ -54,7 +54,7 @@ export function sidOf(pair) {
  * Whether a Set-Cookie line is one of the two cookies the worker sends
  * beside the session's own (`<name>.user`, `<name>.sync`: docs/PROTOCOL.md
  * §12, a deliberate difference from express-session with tests of its own
- * in tests/e2e/companion-cookies.test.mjs).
+ * in tests/e2e/round-trips.test.mjs and tests/e2e/read-your-writes.test.mjs).
  */
 export const isCompanion = (line) => /^[^=;]*\.(user|sync)=/.test(line);
 

@@ -237,14 +237,14 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         // start, so guesses from elsewhere cannot keep the owner from the
         // first login (and the account from expiring unverified).
         let bucket = client_bucket(client_ip);
-        let known = (bucket != UNKNOWN_BUCKET).then(|| (keys::login_known_addresses(&name), bucket));
+        let member = if bucket == UNKNOWN_BUCKET { String::new() } else { bucket };
         let create = Write::Register(Register {
             user: self.user_key(&name),
             skeleton: keys::user_skeleton(&username::skeleton(&name)),
             record,
             name: name.clone(),
             ttl_seconds: self.config.unverified_ttl_seconds,
-            known: known.map(|(set, member)| (set, member, KNOWN_ADDRESS_SECONDS)),
+            known: Some((keys::login_known_addresses(&name), member, KNOWN_ADDRESS_SECONDS)),
         });
         Ok((name, create))
     }
@@ -659,10 +659,11 @@ pub fn check_password(password: &str, name: &str, context_words: &[String]) -> R
     // Compared as a person reads it: `ｐａｓｓｗｏｒｄ` is `password`. (The
     // password itself is hashed exactly as sent.)
     let lower: String = password.nfkc().collect::<String>().to_lowercase();
-    if common::is_common(password) || common::is_common(&lower) {
+    // Spaces around a common password do not make it another (`password `).
+    if [password, lower.as_str(), lower.trim()].iter().any(|p| common::is_common(p)) {
         return Err(AccountError::WeakPassword("it is one of the most common passwords"));
     }
-    if is_repeated_or_sequence(&lower) {
+    if is_repeated_or_sequence(lower.trim()) {
         return Err(AccountError::WeakPassword("it is one character or group repeated, or a run like 98765432"));
     }
     if lower.contains(&name.to_lowercase()) {
@@ -676,12 +677,12 @@ pub fn check_password(password: &str, name: &str, context_words: &[String]) -> R
 
 /// Whether `password` is a pattern every guesser tries first and that the
 /// ranked list leaves out (zxcvbn finds them by its own matchers instead):
-/// a group of one to four characters repeated (`aaaaaaaa`, `12341234`,
-/// `123123123`), or a run of consecutive characters up or down (`abcdefgh`,
-/// `987654321`).
+/// a group of characters repeated (`aaaaaaaa`, `12341234`, `123123123`,
+/// `passwordpassword`), or a run of consecutive characters up or down
+/// (`abcdefgh`, `987654321`).
 pub fn is_repeated_or_sequence(password: &str) -> bool {
     let chars: Vec<char> = password.chars().collect();
-    let repeated = (1..=4).any(|unit| {
+    let repeated = (1..=chars.len() / 2).any(|unit| {
         chars.len() >= 2 * unit && chars.len() % unit == 0 && chars.chunks(unit).all(|c| c == &chars[..unit])
     });
     let step = |d: i64| chars.windows(2).all(|w| w[1] as i64 - w[0] as i64 == d);
@@ -821,6 +822,8 @@ mod tests {
             ("87654321", true),
             ("0987654321", true),
             ("34567890", true),
+            ("passwordpassword", true),
+            ("qwertyqwerty", true),
             ("12345679", false),
             ("abcabcab", false),
             ("correct horse", false),
@@ -839,6 +842,7 @@ mod tests {
         assert!(weak("ｐａｓｓｗｏｒｄ", "alice"), "fullwidth folds (NFKC)");
         assert!(weak("my-Ｂｅｅｒ-Ｃｅｌｌａｒ", "alice"), "context words too");
         assert!(weak("88888888", "alice") && weak("987654321", "alice"));
+        assert!(weak("password ", "alice") && weak(" password", "alice"), "padded");
         assert!(weak("password", "alice") && weak("12345678", "alice") && weak("PassWord", "alice"));
         assert!(weak("alice2024!", "alice"), "contains the username");
         assert!(weak("xxALICExx", "alice"), "in any case");

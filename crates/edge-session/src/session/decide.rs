@@ -85,7 +85,8 @@ pub fn should_set_cookie(p: Policy, f: Facts) -> bool {
 /// configured, or by an app that does not record it) is not limited.
 pub fn login_expired(authenticated_at_ms: Option<f64>, timeout_seconds: Option<u64>, now_ms: i64) -> bool {
     match (authenticated_at_ms, timeout_seconds) {
-        (Some(at), Some(limit)) if at.is_finite() => now_ms as f64 >= at + limit as f64 * 1000.0,
+        // A login time in the future is no login time: ended, not forever.
+        (Some(at), Some(limit)) if at.is_finite() => at > now_ms as f64 || now_ms as f64 >= at + limit as f64 * 1000.0,
         _ => false,
     }
 }
@@ -188,6 +189,8 @@ mod lifetime_tests {
         assert!(!login_expired(Some(1_000.0), None, 99_999), "no limit configured");
         assert!(!login_expired(None, Some(10), 99_999), "no login time recorded");
         assert!(!login_expired(Some(f64::NAN), Some(10), 99_999), "not a time");
+        assert!(login_expired(Some(9e15), Some(10), 99_999), "a login in the future ends");
+        assert!(login_expired(Some(1e308), Some(10), 99_999));
     }
 }
 

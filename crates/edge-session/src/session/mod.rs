@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::keys;
 use crate::store::{
-    Digest, Found, IndexEntry, Loaded, Lookup, Save, SaveOutcome, SessionStore, StoreError, Ttl, Write, Written,
+    Digest, Found, Guard, IndexEntry, Loaded, Lookup, Save, SaveOutcome, SessionStore, StoreError, Ttl, Write, Written,
 };
 use cookie::{Secrets, VerifiedSessionId};
 use decide::{Facts, Policy};
@@ -290,7 +290,7 @@ pub struct Session {
     counter: Option<String>,
     /// A key that must still hold what was read for the next save to
     /// write (`save_only_if_unchanged`).
-    guard: Option<Loaded>,
+    guard: Option<Guard>,
     /// The counter's value after that write.
     counted: Option<i64>,
     /// The key's PTTL read with the document (`touchAfter` only).
@@ -439,8 +439,12 @@ impl Session {
     /// record it checked the password against, so that a login checked
     /// just before a password change cannot save (and index) a session
     /// after the change ended every session of the user.
-    pub fn save_only_if_unchanged(&mut self, key: String, bytes: &[u8]) {
-        self.guard = Some(Loaded { key, digest: Digest::of(bytes) });
+    ///
+    /// `replace_with`, if given, is written to `key` (`SET`, no TTL) in the
+    /// same step when the save is made, never otherwise: a login's
+    /// rehashed record, which must not overwrite a changed one.
+    pub fn save_only_if_unchanged(&mut self, key: String, bytes: &[u8], replace_with: Option<String>) {
+        self.guard = Some(Guard { read: Loaded { key, digest: Digest::of(bytes) }, replace_with });
     }
 
     /// The counter's value after the write that [`Session::count_on_save`]
@@ -1129,7 +1133,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                 Ok(false)
             }
             SaveOutcome::Stale => {
-                let key = save.guard.map(|g| g.key).unwrap_or_default();
+                let key = save.guard.map(|g| g.read.key).unwrap_or_default();
                 Err(SessionError::Stale { key })
             }
         }

@@ -13,7 +13,8 @@
 
 use super::batch::{Found, Lookup, Write, Written};
 use super::script::{
-    Digest, EndOutcome, EndSessions, IndexEntry, Loaded, PruneIndex, Register, RegisterOutcome, Save, SaveOutcome, Ttl,
+    Digest, EndOutcome, EndSessions, Guard, IndexEntry, Loaded, PruneIndex, Register, RegisterOutcome, Save,
+    SaveOutcome, Ttl,
 };
 use super::{AccountStore, CounterHit, Fetched, SessionStore};
 
@@ -128,12 +129,23 @@ pub async fn run_all<S: SessionStore>(store: &S, prefix: &str) {
     // A guarded save writes only while the guard key holds what was read.
     store.save(&create(&key("guard"), "v1", Ttl::Seconds(60))).await.unwrap();
     let guarded = |digest: Digest| Save {
-        guard: Some(Loaded { key: key("guard"), digest }),
+        guard: Some(Guard { read: Loaded { key: key("guard"), digest }, replace_with: None }),
         ..create(&key("guarded"), "{}", Ttl::Seconds(60))
     };
     assert_eq!(store.save(&guarded(Digest::of(b"v0"))).await.unwrap(), SaveOutcome::Stale, "a changed guard");
     assert_eq!(store.get(&key("guarded")).await.unwrap(), None, "a stale save writes nothing");
     assert!(matches!(store.save(&guarded(Digest::of(b"v1"))).await.unwrap(), SaveOutcome::Saved(_)), "guard held");
+    store.del(&[key("guarded")]).await.unwrap();
+    // The guard key's new value goes with the save, or not at all.
+    let replacing = |digest: Digest| Save {
+        guard: Some(Guard { read: Loaded { key: key("guard"), digest }, replace_with: Some("v2".into()) }),
+        ..create(&key("guarded"), "{}", Ttl::Seconds(60))
+    };
+    assert_eq!(store.save(&replacing(Digest::of(b"v0"))).await.unwrap(), SaveOutcome::Stale);
+    assert_eq!(store.get(&key("guard")).await.unwrap().as_deref(), Some(&b"v1"[..]), "not replaced when stale");
+    assert!(matches!(store.save(&replacing(Digest::of(b"v1"))).await.unwrap(), SaveOutcome::Saved(_)));
+    assert_eq!(store.get(&key("guard")).await.unwrap().as_deref(), Some(&b"v2"[..]), "replaced with the save");
+    assert_eq!(get_with_pttl(store, &key("guard")).await.and_then(|(_, pttl)| pttl), Some(-1), "without TTL");
     store.del(&[key("guard"), key("guarded")]).await.unwrap();
     assert_eq!(store.save(&guarded(Digest::of(b"v1"))).await.unwrap(), SaveOutcome::Stale, "a guard key gone");
 
@@ -203,8 +215,13 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     assert_eq!(persisted, [Written::Done, Written::Done], "PERSIST");
     assert_eq!(store.pttl(&key("u-ab")).await.unwrap(), -1, "PERSIST drops the TTL");
     store.del(&[key("u-ab")]).await.unwrap();
-    // The owner's own name again (its record deleted): the skeleton is its.
+    // The owner's own name again (its record deleted): the skeleton is its,
+    // and the known addresses of the old account are gone.
+    let stale = Write::SAdd { set: key("known-ab"), member: "203.0.113.66".into() };
+    write_all(store, &[stale]).await;
     assert_eq!(write_all(store, &[register("ab", "ab", None)]).await, registered(RegisterOutcome::Created));
+    assert_eq!(store.members(&key("known-ab")).await.unwrap(), ["192.0.2.1"], "only the new registrant's address");
+    store.del(&[key("known-ab"), key("known-a-b")]).await.unwrap();
     assert_eq!(store.pttl(&key("sk-ab")).await.unwrap(), -1, "no TTL given: none");
     assert_eq!(store.del(&[key("u-ab"), key("sk-ab")]).await.unwrap(), 2);
 

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::batch::{Found, Lookup, Write, Written};
 use super::script::{
-    Digest, EndOutcome, EndSessions, PruneIndex, Register, RegisterOutcome, Save, SaveOutcome, ScriptCall, Ttl,
+    Digest, EndOutcome, EndSessions, Guard, PruneIndex, Register, RegisterOutcome, Save, SaveOutcome, ScriptCall, Ttl,
 };
 use super::transport::TransportError;
 use super::{AccountStore, CounterHit, Fetched, SessionStore, StoreError, Wrote};
@@ -95,8 +95,8 @@ impl MemoryStore {
         let source = &save.keys()[1];
         let current = self.data.borrow().get(source).map(|(v, _)| v.clone());
         let guarded = save.guard.as_ref().map(|g| {
-            let now = self.data.borrow().get(&g.key).map(|(v, _)| Digest::of(v));
-            now.as_ref() == Some(&g.digest)
+            let now = self.data.borrow().get(&g.read.key).map(|(v, _)| Digest::of(v));
+            now.as_ref() == Some(&g.read.digest)
         });
         let outcome = match (&save.loaded, current) {
             _ if guarded == Some(false) => Some(SaveOutcome::Stale),
@@ -141,6 +141,9 @@ impl MemoryStore {
                     (Some(want), None) => Some(want),
                 };
             }
+        }
+        if let Some(Guard { read, replace_with: Some(value) }) = &save.guard {
+            data.insert(read.key.clone(), (value.as_bytes().to_vec(), None));
         }
         let counted = save.counter.as_ref().map(|key| add(&mut data, key, 1));
         Ok(SaveOutcome::Saved(counted))
@@ -252,9 +255,10 @@ impl MemoryStore {
                     data.insert(user.clone(), (record.as_bytes().to_vec(), *ttl_seconds));
                     data.insert(skeleton.clone(), (name.as_bytes().to_vec(), *ttl_seconds));
                     if let Some((set, member, seconds)) = known {
-                        let (members, ttl) = sets.entry(set.clone()).or_default();
-                        members.insert(member.clone());
-                        *ttl = Some(*seconds);
+                        sets.remove(set);
+                        if !member.is_empty() {
+                            sets.insert(set.clone(), ([member.clone()].into(), Some(*seconds)));
+                        }
                     }
                     RegisterOutcome::Created
                 })

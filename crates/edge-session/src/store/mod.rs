@@ -19,7 +19,8 @@ pub use batch::{Found, Lookup, Write, Written};
 #[cfg(feature = "test-support")]
 pub use memory::MemoryStore;
 pub use script::{
-    Digest, EndOutcome, EndSessions, IndexEntry, Loaded, PruneIndex, Register, RegisterOutcome, Save, SaveOutcome, Ttl,
+    Digest, EndOutcome, EndSessions, Guard, IndexEntry, Loaded, PruneIndex, Register, RegisterOutcome, Save,
+    SaveOutcome, Ttl,
 };
 pub use transport::{HttpTransport, TransportError};
 pub use upstash::UpstashClient;

@@ -196,7 +196,19 @@ pub struct Save {
     /// nothing is written ([`SaveOutcome::Stale`]): a login's user record,
     /// so that a login checked against a password changed meanwhile saves
     /// nothing.
-    pub guard: Option<Loaded>,
+    pub guard: Option<Guard>,
+}
+
+/// A [`Save`]'s guard: a key, the digest of what was read from it, and
+/// what to write there in the same step when it still holds that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    /// The key (and the digest of the bytes read from it).
+    pub read: Loaded,
+    /// Its new value (`SET`, no TTL) when the save is made: a login's
+    /// rehashed user record, which must never replace one changed
+    /// meanwhile. `None`: left as it is.
+    pub replace_with: Option<String>,
 }
 
 /// What a [`Save`] did.
@@ -227,7 +239,7 @@ impl ScriptCall for Save {
         keys.extend(self.retire.iter().cloned());
         keys.extend(self.index.iter().map(|i| i.set.clone()));
         keys.extend(self.counter.iter().cloned());
-        keys.extend(self.guard.iter().map(|g| g.key.clone()));
+        keys.extend(self.guard.iter().map(|g| g.read.key.clone()));
         keys
     }
 
@@ -241,7 +253,8 @@ impl ScriptCall for Save {
         let member = self.index.as_ref().and_then(|i| i.member.clone()).unwrap_or_default();
         let counter = if self.counter.is_some() { "1" } else { "" };
         let index_ttl = self.index.as_ref().map_or(String::new(), IndexEntry::ttl_arg);
-        let guard = self.guard.as_ref().map_or(String::new(), |g| g.digest.as_str().to_owned());
+        let guard = self.guard.as_ref().map_or(String::new(), |g| g.read.digest.as_str().to_owned());
+        let replace = self.guard.as_ref().and_then(|g| g.replace_with.clone()).unwrap_or_default();
         vec![
             digest,
             self.document.clone(),
@@ -251,6 +264,7 @@ impl ScriptCall for Save {
             counter.to_owned(),
             index_ttl,
             guard,
+            replace,
         ]
     }
 
@@ -372,9 +386,10 @@ pub struct Register {
     pub name: String,
     /// The TTL of both keys until the first login, in seconds; `None`: none.
     pub ttl_seconds: Option<u64>,
-    /// The name's known-addresses set, the registering address's bucket to
-    /// add to it and the set's TTL in seconds, once the record is created;
-    /// `None`: an address without a bucket.
+    /// The name's known-addresses set, emptied once the record is created
+    /// (a name freed by an expired account keeps none of its addresses),
+    /// the registering address's bucket to add to it (empty: none) and the
+    /// set's TTL in seconds.
     pub known: Option<(String, String, u64)>,
 }
 
@@ -488,23 +503,32 @@ mod tests {
             guard: None,
         };
         assert_eq!(save.keys(), ["sess:new", "sess:old", "sess:old", "user-sessions:al", "user-beers:al"]);
-        assert_eq!(save.argv(), ["a9993e364706816aba3e25717850c26c9cd0d89d", "{}", "60", "1", "new", "1", "86400", ""]);
-        let guarded =
-            Save { guard: Some(Loaded { key: "user:al".into(), digest: Digest::of(b"rec") }), ..save.clone() };
+        assert_eq!(
+            save.argv(),
+            ["a9993e364706816aba3e25717850c26c9cd0d89d", "{}", "60", "1", "new", "1", "86400", "", ""]
+        );
+        let guarded = Save {
+            guard: Some(Guard {
+                read: Loaded { key: "user:al".into(), digest: Digest::of(b"rec") },
+                replace_with: Some("new".into()),
+            }),
+            ..save.clone()
+        };
         assert_eq!(guarded.keys().last().map(String::as_str), Some("user:al"), "the guard key is last");
         assert_eq!(guarded.argv()[7], Digest::of(b"rec").as_str());
+        assert_eq!(guarded.argv()[8], "new");
         let kept = Save {
             index: Some(IndexEntry { set: "user-sessions:al".into(), member: None, ttl_seconds: None }),
             ..save.clone()
         };
         assert_eq!(kept.keys()[3], "user-sessions:al");
-        assert_eq!(&kept.argv()[4..], ["", "1", "persist", ""]);
+        assert_eq!(&kept.argv()[4..], ["", "1", "persist", "", ""]);
         let args = EvalSha(&save).args();
         assert_eq!(&args[..3], ["EVALSHA", &SAVE.sha1(), "5"]);
         assert_eq!(Eval(&save).args()[1], SAVE.source);
         let fresh = Save { loaded: None, ttl: Ttl::Persist, retire: vec![], index: None, counter: None, ..save };
         assert_eq!(fresh.keys(), ["sess:new", "sess:new"]);
-        assert_eq!(fresh.argv(), ["", "{}", "", "0", "", "", "", ""]);
+        assert_eq!(fresh.argv(), ["", "{}", "", "0", "", "", "", "", ""]);
         assert_eq!(Save { ttl: Ttl::Expired, ..fresh }.argv()[2], "0");
     }
 

@@ -8,7 +8,9 @@
 -- KEYS[2]      the skeleton key, which holds the canonical name that owns it
 -- ARGV[1]      the record (JSON)
 -- ARGV[2]      the canonical name
--- KEYS[3]      the name's known-addresses set, when ARGV[4] is not empty
+-- KEYS[3]      the name's known-addresses set (optional): emptied for the
+--              new account (a name freed by an expired one keeps none of
+--              its addresses), then given ARGV[4]
 -- ARGV[3]      TTL in seconds of both keys until the first login (an
 --              unverified account expires); empty: none
 -- ARGV[4]      the registering address's bucket, added to KEYS[3] (an
@@ -28,8 +30,11 @@ else
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
   redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 end
-if ARGV[4] ~= '' then
-  redis.call('SADD', KEYS[3], ARGV[4])
-  redis.call('EXPIRE', KEYS[3], ARGV[5])
+if KEYS[3] then
+  redis.call('DEL', KEYS[3])
+  if ARGV[4] ~= '' then
+    redis.call('SADD', KEYS[3], ARGV[4])
+    redis.call('EXPIRE', KEYS[3], ARGV[5])
+  end
 end
 return 1

@@ -28,6 +28,10 @@
 --              holds that (a login's user record, so that a login checked
 --              against a password that has since changed saves nothing);
 --              empty: no guard
+-- ARGV[9]      a new value for the guard key, written (SET, no TTL) with
+--              the session when the guard holds: a login's rehashed user
+--              record, so that it can never overwrite a record changed
+--              meanwhile; empty: none
 --
 -- Answers {1} saved, or {1, n} saved and the counter is now n;
 -- {0, bytes} conflict (what KEYS[2] holds now); {-1} gone (KEYS[2] no
@@ -68,6 +72,9 @@ if ARGV[7] ~= '' then
     redis.call('EXPIRE', KEYS[next], ARGV[7], 'GT')
   end
   next = next + 1
+end
+if ARGV[9] ~= '' then
+  redis.call('SET', KEYS[#KEYS], ARGV[9])
 end
 if ARGV[6] ~= '' then
   return {1, redis.call('INCR', KEYS[next])}
