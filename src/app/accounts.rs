@@ -219,7 +219,16 @@ pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response,
         session.save_only_if_unchanged(key, &record, replace_with);
     }
     let mut set_cookies = match ctx.sessions.commit(&mut session, ctx.now).await {
-        Err(SessionError::Stale { .. }) => return Err(AccountError::BadCredentials.into()),
+        Err(SessionError::Stale { .. }) => {
+            // The password changed while this login ran: nothing of it was
+            // saved but the writes sent beside the save; its address does
+            // not stay a known one.
+            let undo = ctx.accounts.stale_login_undo(&attempt, &found);
+            if !undo.is_empty() {
+                ctx.store.write(None, &undo).await.map_err(AccountError::from)?;
+            }
+            return Err(AccountError::BadCredentials.into());
+        }
         other => other?,
     };
     set_cookies.extend(ctx.user_cookie(&session));

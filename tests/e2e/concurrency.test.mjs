@@ -287,7 +287,7 @@ test("a login held back past a password change saves nothing, not even the rehas
     const a = await loggedIn(stack.worker);
     const before = JSON.parse(await redis.get(`user:${a.name}`)).password;
     await setFault(slow, { mode: "delay", delay_ms: 2500, only: "EVALSHA", times: 1 });
-    const late = request(rehasher, "/api/login", { method: "POST", json: { username: a.name, password: PASSWORD }, headers: SAME_SITE });
+    const late = request(rehasher, "/api/login", { method: "POST", json: { username: a.name, password: PASSWORD }, ip: "203.0.113.33", headers: SAME_SITE });
     await sleep(800);
     const NEW = "a brand new passphrase";
     const change = await request(stack.worker, "/api/password", { method: "POST", json: { password: PASSWORD, newPassword: NEW }, cookie: a.cookie, headers: SAME_SITE });
@@ -296,6 +296,7 @@ test("a login held back past a password change saves nothing, not even the rehas
     assert.notEqual(changed, before);
     assert.equal((await late).status, 401, "the login checked against the old password is refused");
     assert.equal(JSON.parse(await redis.get(`user:${a.name}`)).password, changed, "its rehash did not replace the new record");
+    assert.ok(!(await redis.sIsMember(`login-known:${a.name}`, "203.0.113.33")), "its address did not become a known one");
     const old = await request(stack.worker, "/api/login", { method: "POST", json: { username: a.name, password: PASSWORD }, headers: SAME_SITE });
     assert.equal(old.status, 401, "the old password stays refused");
     const now = await request(stack.worker, "/api/login", { method: "POST", json: { username: a.name, password: NEW }, headers: SAME_SITE });

@@ -417,6 +417,22 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         Some((self.user_key(&attempt.name), bytes))
     }
 
+    /// What a login whose save came back stale (the password changed while
+    /// it ran: [`crate::session::SessionError::Stale`]) takes back of the
+    /// writes its verdict sent beside that save: its address, added to the
+    /// name's known ones, when it was not known before (`found` as for
+    /// [`Accounts::check_login`]). The failure counters it cleared stay
+    /// cleared: it did have the password of that moment.
+    pub fn stale_login_undo(&self, attempt: &LoginAttempt, found: &[Found]) -> Vec<Write> {
+        let was_known = found.get(3).and_then(Found::is_member).unwrap_or(false);
+        match was_known || attempt.bucket == UNKNOWN_BUCKET {
+            true => Vec::new(),
+            false => {
+                vec![Write::SRem { set: keys::login_known_addresses(&attempt.name), member: attempt.bucket.clone() }]
+            }
+        }
+    }
+
     /// Checks a login; returns the canonical username: the halves above
     /// with a round trip each ([`Accounts::login_lookups`], then the
     /// verdict's writes).

@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::command::{
-    Command, Decr, Del, Expire, ExpireIf, ExpireWhen, Get, Incr, PTtl, Persist, SAdd, SIsMember, SMembers, Set,
+    Command, Decr, Del, Expire, ExpireIf, ExpireWhen, Get, Incr, PTtl, Persist, SAdd, SIsMember, SMembers, SRem, Set,
 };
 use super::script::{EvalSha, PruneIndex, Register, RegisterOutcome};
 use super::wire::{CommandError, Encoding};
@@ -163,6 +163,13 @@ pub enum Write {
         /// The member.
         member: String,
     },
+    /// `SREM set member`.
+    SRem {
+        /// The set.
+        set: String,
+        /// The member.
+        member: String,
+    },
     /// `EXPIRE key seconds`.
     Expire {
         /// The key.
@@ -212,6 +219,7 @@ impl Write {
             Write::Decr(key) => Decr { key: key.clone() }.args(),
             Write::Del(keys) => Del { keys: keys.clone() }.args(),
             Write::SAdd { set, member } => SAdd { key: set.clone(), member: member.clone() }.args(),
+            Write::SRem { set, member } => SRem { key: set.clone(), members: vec![member.clone()] }.args(),
             Write::Expire { key, seconds } => Expire { key: key.clone(), seconds: *seconds }.args(),
             Write::ExtendTtl { key, seconds } => {
                 ExpireIf { key: key.clone(), seconds: *seconds, when: ExpireWhen::Gt }.args()
@@ -237,6 +245,7 @@ impl Write {
             Write::Decr(_) => Written::Done.also(Decr::parse(result, Encoding::Base64)?),
             Write::Del(_) => Written::Done.also(Del::parse(result, Encoding::Base64)?),
             Write::SAdd { .. } => Written::Done.also(SAdd::parse(result, Encoding::Base64)?),
+            Write::SRem { .. } => Written::Done.also(SRem::parse(result, Encoding::Base64)?),
             Write::Expire { .. } => Written::Done.also(Expire::parse(result, Encoding::Base64)?),
             Write::ExtendTtl { .. } => Written::Done.also(ExpireIf::parse(result, Encoding::Base64)?),
             Write::Prune(_) => Written::Pruned(EvalSha::<PruneIndex>::parse(result, Encoding::Base64)?),
@@ -301,6 +310,9 @@ mod tests {
         let add = Write::SAdd { set: "s".into(), member: "m".into() };
         assert_eq!(add.command(), ["SADD", "s", "m"]);
         assert_eq!(add.parse(Ok(Value::from(0))).unwrap(), Written::Done);
+        let rem = Write::SRem { set: "s".into(), member: "m".into() };
+        assert_eq!(rem.command(), ["SREM", "s", "m"]);
+        assert_eq!(rem.parse(Ok(Value::from(1))).unwrap(), Written::Done);
         assert_eq!(Write::Expire { key: "s".into(), seconds: 9 }.command(), ["EXPIRE", "s", "9"]);
         let is = Lookup::IsMember { set: "s".into(), member: "m".into() };
         assert!(is.is_read_only());

@@ -185,6 +185,7 @@ impl MemoryStore {
             Write::Decr(key) => self.record(format!("DECR {key}")),
             Write::Del(keys) => self.record(format!("DEL {}", keys.join(" "))),
             Write::SAdd { set, member } => self.record(format!("SADD {set} {member}")),
+            Write::SRem { set, member } => self.record(format!("SREM {set} {member}")),
             Write::Expire { key, seconds } => self.record(format!("EXPIRE {key} {seconds}")),
             Write::ExtendTtl { key, seconds } => self.record(format!("EXPIRE {key} {seconds} GT")),
             Write::Prune(call) => self.record(format!("PRUNE {}", call.index)),
@@ -218,6 +219,15 @@ impl MemoryStore {
             }
             Write::SAdd { set, member } => {
                 sets.entry(set.clone()).or_default().0.insert(member.clone());
+                Written::Done
+            }
+            Write::SRem { set, member } => {
+                if let Some((members, _)) = sets.get_mut(set) {
+                    members.remove(member);
+                    if members.is_empty() {
+                        sets.remove(set);
+                    }
+                }
                 Written::Done
             }
             Write::Expire { key, seconds } => {
