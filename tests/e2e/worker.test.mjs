@@ -460,6 +460,23 @@ test("a misconfigured worker answers 500 JSON naming the variable", async () => 
   assert.equal(await redis.dbSize(), 0);
 });
 
+test("[vars] written unquoted (TOML numbers and booleans) mean what the quoted strings do: SESSION_MAX_AGE_MS = 3600000, SESSION_COOKIE_SECURE = true", async () => {
+  const worker = await startWorker({ upstashUrl: stack.upstash.url, vars: { SESSION_MAX_AGE_MS: 3600000, SESSION_COOKIE_SECURE: true } });
+  try {
+    const res = await worker.fetch("https://beer.example/api/session");
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    const [line] = res.headers.getSetCookie();
+    assert.match(line, /; Secure/, line);
+    const sid = JSON.parse(text).sessionID;
+    assert.equal(JSON.parse(await redis.get(`sess:${sid}`)).cookie.originalMaxAge, 3600000);
+    const ttl = await redis.ttl(`sess:${sid}`);
+    assert.ok(ttl > 3500 && ttl <= 3600, `TTL ${ttl}`);
+  } finally {
+    await worker.stop();
+  }
+});
+
 test("SESSION_SECRET strength: a production worker with a 32-byte signing secret serves, an old weak secret still verifies its cookies while a rotation lasts", async () => {
   const strong = "0123456789abcdef0123456789abcdef";
   const worker = await startWorker({ upstashUrl: stack.upstash.url, vars: { SESSION_ENVIRONMENT: "production", SESSION_SECRET: `${strong},keyboard cat` } });

@@ -94,6 +94,34 @@ impl UpstashConfig {
     }
 }
 
+/// A `[vars]` value as the platform hands it over: wrangler passes a TOML
+/// string, number or boolean through as that JSON type, so
+/// `SESSION_MAX_AGE_MS = 3600000` and `SESSION_COOKIE_SECURE = true`,
+/// written unquoted, arrive as a number and a boolean.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VarValue {
+    /// A string (every secret, and quoted `[vars]`).
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl VarValue {
+    /// The value as the options read it: a string as it is, a number as
+    /// JavaScript's `String(n)` spells it (`3600000`, `1.5`), a boolean as
+    /// `true` or `false`. So an unquoted value means what the quoted one
+    /// does, instead of being ignored.
+    pub fn into_text(self) -> String {
+        match self {
+            VarValue::Text(text) => text,
+            VarValue::Number(n) => crate::session::js_json::number(n),
+            VarValue::Bool(b) => b.to_string(),
+        }
+    }
+}
+
 /// The shortest `SESSION_SECRET` that signs cookies in production, in
 /// bytes: 256 bits, the key size of the HMAC-SHA256 that signs them (a
 /// shorter or guessable key can be brute-forced offline from one signed
@@ -541,6 +569,24 @@ impl<'a> Vars<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unquoted_vars_mean_what_quoted_ones_do() {
+        assert_eq!(VarValue::Number(3_600_000.0).into_text(), "3600000");
+        assert_eq!(VarValue::Number(1.5).into_text(), "1.5");
+        assert_eq!(VarValue::Bool(true).into_text(), "true");
+        assert_eq!(VarValue::Bool(false).into_text(), "false");
+        assert_eq!(VarValue::Text(" lax ".into()).into_text(), " lax ");
+        let read = |name: &str| match name {
+            "SESSION_SECRET" => Some("a-32-byte-or-longer-random-secret".to_owned()),
+            "SESSION_MAX_AGE_MS" => Some(VarValue::Number(3_600_000.0).into_text()),
+            "SESSION_COOKIE_SECURE" => Some(VarValue::Bool(true).into_text()),
+            _ => None,
+        };
+        let config = SessionConfig::from_vars(&Vars::new(&read)).unwrap();
+        assert_eq!(config.cookie.original_max_age, Some(3_600_000.0));
+        assert_eq!(config.cookie.secure, Some(true));
+    }
 
     #[test]
     fn secret_verdict_truth_table() {

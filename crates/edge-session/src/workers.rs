@@ -153,9 +153,23 @@ impl Error {
 }
 
 /// A variable's value from a worker's `Env`: a secret (`wrangler secret
-/// put`) first, then a `[vars]` entry.
+/// put`) first, then a `[vars]` entry, read whatever its JSON type
+/// ([`crate::config::VarValue`]): workers-rs's `Env::var` takes strings
+/// only, so an unquoted number or boolean would otherwise read as unset and
+/// the option would fall back to its default without a word.
 pub fn env_var(env: &Env, name: &str) -> Option<String> {
-    env.secret(name).map(|v| v.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()
+    use crate::config::VarValue;
+    if let Ok(secret) = env.secret(name) {
+        return Some(secret.to_string());
+    }
+    let raw = js_sys::Reflect::get(env, &wasm_bindgen::JsValue::from_str(name)).ok()?;
+    let value = match (raw.as_string(), raw.as_f64(), raw.as_bool()) {
+        (Some(text), _, _) => VarValue::Text(text),
+        (_, Some(n), _) => VarValue::Number(n),
+        (_, _, Some(b)) => VarValue::Bool(b),
+        _ => return None,
+    };
+    Some(value.into_text())
 }
 
 /// The session layer of one worker: its configuration and store client.
