@@ -109,10 +109,9 @@ pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result
     };
     // The new record first: from here on the old password logs nobody in,
     // and a login checked against it just before saves nothing (its save
-    // is guarded by the record it read). The verdict's own record rewrite
-    // (a rehash of the old password) is dropped: the new record replaces it.
-    let mut writes: Vec<Write> = verdict.writes.into_iter().filter(|w| !matches!(w, Write::Put { .. })).collect();
-    writes.push(record);
+    // is guarded by the record it read). The verdict's rehash of the old
+    // password is dropped: the new record replaces it.
+    let writes: Vec<Write> = verdict.writes.into_iter().chain([record]).collect();
     ctx.store.write(None, &writes).await.map_err(AccountError::from)?;
     // Then every session of the user ends, this one included (it is in the
     // index): no login can add one any more.
@@ -191,11 +190,7 @@ pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response,
     let mut ours = found.split_off(reads).into_iter();
     let lifetime_beers = counter_value(ours.next().and_then(Found::into_value));
     let index = ours.next().and_then(Found::into_members).unwrap_or_default();
-    // A rehash of the password goes into the guarded save (below), never
-    // alone: it must not replace a record changed meanwhile.
-    let (rehash, writes): (Vec<Write>, Vec<Write>) =
-        verdict.writes.into_iter().partition(|w| matches!(w, Write::Put { .. }));
-    for write in writes {
+    for write in verdict.writes {
         session.also_write(write);
     }
     // The new session is indexed in the same step that creates it, so a
@@ -212,11 +207,9 @@ pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response,
     // checked against: a password change in between ended every session
     // of the user, and this login must not add one after it.
     if let Some((key, record)) = ctx.accounts.checked_record(&attempt, &found) {
-        let replace_with = rehash.into_iter().find_map(|w| match w {
-            Write::Put { value, .. } => Some(value),
-            _ => None,
-        });
-        session.save_only_if_unchanged(key, &record, replace_with);
+        // A rehash of the password goes with the guarded save, never
+        // alone: it must not replace a record changed meanwhile.
+        session.save_only_if_unchanged(key, &record, verdict.rehash);
     }
     let mut set_cookies = match ctx.sessions.commit(&mut session, ctx.now).await {
         Err(SessionError::Stale { .. }) => {

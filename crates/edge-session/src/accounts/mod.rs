@@ -310,8 +310,8 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
     /// The verdict's error is one of [`Accounts::authenticate`]'s.
     pub async fn check_login(&self, attempt: &LoginAttempt, password: &str, found: &[Found]) -> Verdict<String> {
         match self.judge_login(attempt, password, found).await {
-            Ok((name, writes)) => Verdict { result: Ok(name), writes },
-            Err((e, writes)) => Verdict { result: Err(e), writes },
+            Ok((name, writes, rehash)) => Verdict { result: Ok(name), writes, rehash },
+            Err((e, writes)) => Verdict { result: Err(e), writes, rehash: None },
         }
     }
 
@@ -320,7 +320,7 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         attempt: &LoginAttempt,
         password: &str,
         found: &[Found],
-    ) -> Result<(String, Vec<Write>), (AccountError, Vec<Write>)> {
+    ) -> Result<(String, Vec<Write>, Option<String>), (AccountError, Vec<Write>)> {
         let [user_counter, address_counter, pair_counter] = &attempt.counters;
         let fail = |e: AccountError| (e, Vec::new());
         let hits = hits(found, 3).map_err(fail)?;
@@ -379,15 +379,15 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
             writes.push(Write::SAdd { set: known.clone(), member: attempt.bucket.clone() });
             writes.push(Write::Expire { key: known, seconds: KNOWN_ADDRESS_SECONDS });
         }
+        let mut rehash = None;
         if hash.needs_rehash(self.config.iterations, &self.config.peppers) {
             let pepper = self.config.peppers.current.as_ref();
             let fresh =
                 PasswordHash::create(password, self.config.iterations, pepper).await.map_err(|e| fail(e.into()))?;
             let updated = UserRecord { password: fresh.to_text(), ..record };
-            let value = serde_json::to_string(&updated).map_err(|_| fail(AccountError::Record(name.clone())))?;
-            writes.push(Write::Put { key: self.user_key(name), value });
+            rehash = Some(serde_json::to_string(&updated).map_err(|_| fail(AccountError::Record(name.clone())))?);
         }
-        Ok((name.clone(), writes))
+        Ok((name.clone(), writes, rehash))
     }
 
     /// What a registration refused by its address's limit takes back: its
@@ -447,7 +447,8 @@ impl<'a, S: AccountStore> Accounts<'a, S> {
         let attempt = self.login_attempt(raw_name, client_ip)?;
         let fetched = self.store.read(None, false, &self.login_lookups(&attempt)).await?;
         let verdict = self.check_login(&attempt, password, &fetched.found).await;
-        self.store.write(None, &verdict.writes).await?;
+        let rehash = verdict.rehash.map(|value| Write::Put { key: self.user_key(&attempt.name), value });
+        self.store.write(None, &[verdict.writes, rehash.into_iter().collect()].concat()).await?;
         verdict.result
     }
 
@@ -586,6 +587,12 @@ pub struct Verdict<T> {
     pub result: Result<T, AccountError>,
     /// What to write, with the session's save or alone.
     pub writes: Vec<Write>,
+    /// A successful login's user record rewritten with a fresh hash (the
+    /// stored one has an old cost or pepper). Not among `writes`: it must
+    /// be written only together with the login, and never over a record
+    /// changed since it was read, i.e. in the login's guarded save
+    /// ([`crate::session::Session::save_only_if_unchanged`]).
+    pub rehash: Option<String>,
 }
 
 /// The outcome of a registration's [`Write::Register`]: the name, or why
