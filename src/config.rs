@@ -6,6 +6,7 @@
 
 use edge_session::accounts::AccountsConfig;
 use edge_session::config::{ConfigError, UpstashConfig, Vars};
+use edge_session::gateway::GatewayConfig;
 use edge_session::session::SessionConfig;
 
 /// The worker's whole configuration.
@@ -17,6 +18,27 @@ pub struct Config {
     pub upstash: UpstashConfig,
     /// Account options.
     pub accounts: AccountsConfig,
+    /// Which of the worker's own routes it answers.
+    pub routes: Routes,
+    /// Gateway mode (`ORIGIN_URL`): where every other request goes.
+    pub gateway: Option<GatewayConfig>,
+}
+
+/// Which of the worker's own routes are on. A route that is off is not the
+/// worker's: it is forwarded to the origin in gateway mode, and a 404
+/// otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Routes {
+    /// `DEMO_ROUTES` (default true): the craft-beer demo's `/api/session`
+    /// and `/api/pour`.
+    pub demo: bool,
+    /// `ACCOUNTS_ROUTES` (default true): `/api/register`, `/api/login`,
+    /// `/api/logout`, `/api/logout-all` and `/api/password`.
+    pub accounts: bool,
+    /// `ACCOUNTS_REGISTRATION` (default true): whether anyone may register;
+    /// when false `POST /api/register` answers 403, and accounts come from
+    /// elsewhere (an Express app writing the same records, an operator).
+    pub registration: bool,
 }
 
 impl Config {
@@ -32,6 +54,12 @@ impl Config {
             session: SessionConfig::from_vars(&v)?,
             upstash: UpstashConfig::from_vars(&v)?,
             accounts: AccountsConfig::from_vars(&v)?,
+            routes: Routes {
+                demo: v.flag("DEMO_ROUTES", true)?,
+                accounts: v.flag("ACCOUNTS_ROUTES", true)?,
+                registration: v.flag("ACCOUNTS_REGISTRATION", true)?,
+            },
+            gateway: GatewayConfig::from_vars(&v)?,
         })
     }
 }

@@ -5,10 +5,11 @@
 use std::cell::OnceCell;
 use std::rc::Rc;
 
+use edge_session::gateway::{Gate, GatewayConfig};
 use edge_session::session::run_deferred;
 use edge_session::store::{StoreError, UpstashClient};
-use edge_session::workers::{env_var, now_ms};
-use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result};
+use edge_session::workers::{env_var, forward, now_ms};
+use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result, Url};
 
 use crate::app;
 use crate::config::Config;
@@ -39,19 +40,19 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     };
 
     let url = req.url()?;
-    let headers = req.headers();
-    let header = |name: &str| headers.get(name).ok().flatten();
-    let cookie = header("Cookie");
-    let forwarded_proto = header("X-Forwarded-Proto");
-    let origin = header("Origin");
-    let sec_fetch_site = header("Sec-Fetch-Site");
-    let client_ip = header("CF-Connecting-IP");
-    let content_type = header("Content-Type");
+    // Gateway mode: what the worker does not answer itself goes to the
+    // origin, its body unread.
+    if let Some(gateway) = &state.config.gateway {
+        if !app::owns(state.config.routes, url.path()) {
+            return through_gateway(&req, &state, gateway, &url).await;
+        }
+    }
+    let seen = Seen::read(&req);
     let method = req.method().to_string();
     let self_origin = url.origin().ascii_serialization();
     // Bodies are only read for POST, not at all when they announce more than
     // the app accepts, and never past that limit (read_body).
-    let declared = header("Content-Length").and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
+    let declared = seen.content_length.as_deref().and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
     if declared > app::MAX_BODY_BYTES {
         let answer = app::AppError::BodyTooLarge(declared).into_response();
         return json_response(answer.status, &answer.body, &answer.headers);
@@ -64,23 +65,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     } else {
         Vec::new()
     };
-    let request = app::Request {
-        method: &method,
-        path: url.path(),
-        query: url.query(),
-        cookie: cookie.as_deref(),
-        // The scheme the worker was reached with; behind Cloudflare this is
-        // the visitor's scheme, so X-Forwarded-Proto is only consulted when
-        // SESSION_PROXY says so.
-        https: url.scheme() == "https",
-        forwarded_proto: forwarded_proto.as_deref(),
-        self_origin: &self_origin,
-        origin: origin.as_deref(),
-        sec_fetch_site: sec_fetch_site.as_deref(),
-        client_ip: client_ip.as_deref(),
-        content_type: content_type.as_deref(),
-        body: &body,
-    };
+    let request = seen.request(&method, &url, &self_origin, &body);
     // A client of this request's own: its meter counts only this request's
     // store calls, though other requests of the isolate run meanwhile.
     // The browser brings the sync token of its last write, so this
@@ -116,16 +101,161 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
             }
         });
     }
-    if answer.status >= 500 {
-        let detail = answer.detail.as_deref().unwrap_or(&answer.body);
-        // A refused token is no outage: no retry helps until it is fixed.
-        let prefix = match refused_token(detail) {
-            true => "edge-session configuration error: the session store refused UPSTASH_REDIS_REST_TOKEN; ",
-            false => "",
-        };
-        console_error!("{prefix}{} {} -> {}: {}", method, url.path(), answer.status, detail);
-    }
+    log_answer(&answer, &method, url.path(), meter.round_trips(), meter.millis(), seen.ray.as_deref());
     json_response(answer.status, &answer.body, &answer.headers)
+}
+
+/// The request headers the app reads, taken off the request once.
+struct Seen {
+    cookie: Option<String>,
+    forwarded_proto: Option<String>,
+    origin: Option<String>,
+    sec_fetch_site: Option<String>,
+    client_ip: Option<String>,
+    content_type: Option<String>,
+    content_length: Option<String>,
+    accept: Option<String>,
+    ray: Option<String>,
+}
+
+impl Seen {
+    fn read(req: &Request) -> Self {
+        let headers = req.headers();
+        let header = |name: &str| headers.get(name).ok().flatten();
+        Self {
+            cookie: header("Cookie"),
+            forwarded_proto: header("X-Forwarded-Proto"),
+            origin: header("Origin"),
+            sec_fetch_site: header("Sec-Fetch-Site"),
+            client_ip: header("CF-Connecting-IP"),
+            content_type: header("Content-Type"),
+            content_length: header("Content-Length"),
+            accept: header("Accept"),
+            ray: header("CF-Ray"),
+        }
+    }
+
+    /// The app's view of the request.
+    fn request<'a>(&'a self, method: &'a str, url: &'a Url, self_origin: &'a str, body: &'a [u8]) -> app::Request<'a> {
+        app::Request {
+            method,
+            path: url.path(),
+            query: url.query(),
+            cookie: self.cookie.as_deref(),
+            // The scheme the worker was reached with; behind Cloudflare this is
+            // the visitor's scheme, so X-Forwarded-Proto is only consulted when
+            // SESSION_PROXY says so.
+            https: url.scheme() == "https",
+            forwarded_proto: self.forwarded_proto.as_deref(),
+            self_origin,
+            origin: self.origin.as_deref(),
+            sec_fetch_site: self.sec_fetch_site.as_deref(),
+            client_ip: self.client_ip.as_deref(),
+            content_type: self.content_type.as_deref(),
+            body,
+        }
+    }
+}
+
+/// Logs an answer of 400 or more as one structured line ([`app::LogLine`]):
+/// `console.warn` for 4xx, `console.error` for 5xx.
+fn log_answer(answer: &app::Response, method: &str, path: &str, round_trips: u32, store_ms: f64, ray: Option<&str>) {
+    let detail = answer.detail.as_deref().unwrap_or(&answer.body);
+    // A refused token is no outage: no retry helps until it is fixed.
+    let message = match refused_token(detail) {
+        true => {
+            format!("edge-session configuration error: the session store refused UPSTASH_REDIS_REST_TOKEN; {detail}")
+        }
+        false => detail.to_owned(),
+    };
+    let line = app::LogLine {
+        source: "edge-session",
+        level: app::log_level(answer.status),
+        status: answer.status,
+        method,
+        path,
+        outcome: answer.outcome,
+        round_trips,
+        store_ms,
+        ray,
+        message: &message,
+    };
+    match (line.render(), answer.status >= 500) {
+        (Some(text), true) => console_error!("{text}"),
+        (Some(text), false) => console_warn!("{text}"),
+        (None, _) => {}
+    }
+}
+
+/// Gateway mode for a request the worker does not answer itself: the
+/// session resolved ([`app::gateway_check`]: one store read, no write), a
+/// protected path refused or redirected at the edge, anything else
+/// forwarded with the body streamed ([`forward`]) and the origin's answer
+/// passed back, with this layer's `Server-Timing` added.
+async fn through_gateway(req: &Request, state: &State, gateway: &GatewayConfig, url: &Url) -> Result<Response> {
+    let seen = Seen::read(req);
+    let method = req.method().to_string();
+    let self_origin = url.origin().ascii_serialization();
+    let request = seen.request(&method, url, &self_origin, &[]);
+    let store = state.store.for_request(app::companion::sync_token(request.cookie, &state.config));
+    let now = now_ms();
+    let verdict = app::gateway_check(&state.config, gateway, &store, &request, seen.accept.as_deref(), now).await;
+    let meter = store.meter();
+    let ray = &seen.ray;
+    let verdict = match verdict {
+        Ok(verdict) => verdict,
+        Err(answer) => {
+            log_answer(&answer, &method, url.path(), meter.round_trips(), meter.millis(), ray.as_deref());
+            return json_response(answer.status, &answer.body, &answer.headers);
+        }
+    };
+    let timing = app::server_timing(verdict.outcome, meter.round_trips(), meter.millis(), 0);
+    match verdict.gate {
+        Gate::Forward => {}
+        Gate::Refuse => {
+            let mut answer = app::AppError::NotLoggedIn.into_response();
+            answer.outcome = verdict.outcome;
+            answer.headers.push(("Server-Timing", timing));
+            log_answer(&answer, &method, url.path(), meter.round_trips(), meter.millis(), ray.as_deref());
+            return json_response(answer.status, &answer.body, &answer.headers);
+        }
+        Gate::RedirectToLogin => {
+            let path_and_query = url[url::Position::BeforePath..].to_owned();
+            let location = gateway.login_redirect(&path_and_query).unwrap_or_else(|| "/".into());
+            let mut resp = Response::empty()?.with_status(303);
+            let h = resp.headers_mut();
+            h.set("Location", &location)?;
+            h.set("Cache-Control", "no-store")?;
+            h.set("Server-Timing", &timing)?;
+            return Ok(resp);
+        }
+    }
+    match forward(req, gateway, &verdict.identity, (now / 1000) as u64).await {
+        Ok(mut resp) => {
+            resp.headers_mut().append("Server-Timing", &timing)?;
+            Ok(resp)
+        }
+        Err(e) => {
+            // The origin is down or refused: 502, and the whole story in the log.
+            let body =
+                serde_json::json!({ "error": "the origin server did not answer; try again shortly" }).to_string();
+            let answer = app::Response {
+                status: 502,
+                headers: vec![
+                    ("Content-Type", "application/json; charset=utf-8".into()),
+                    ("Cache-Control", "no-store".into()),
+                    ("Retry-After", "5".into()),
+                    ("Server-Timing", timing),
+                ],
+                body,
+                detail: Some(edge_session::error_chain(&e)),
+                outcome: verdict.outcome,
+                deferred: Vec::new(),
+            };
+            log_answer(&answer, &method, url.path(), meter.round_trips(), meter.millis(), ray.as_deref());
+            json_response(answer.status, &answer.body, &answer.headers)
+        }
+    }
 }
 
 /// Whether an answer's log detail says the store refused our credentials

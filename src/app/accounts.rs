@@ -136,6 +136,9 @@ pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result
 /// the registration's rate-limit hit, then the session's commit with the
 /// registration script (the record, its skeleton, the address known).
 pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
+    if !ctx.config.routes.registration {
+        return Err(AppError::RegistrationClosed);
+    }
     let c = credentials(ctx.req)?;
     let (mut session, found) = ctx.load(&ctx.accounts.registration_lookups(client_ip(ctx))).await?;
     let (name, create) = match ctx.accounts.prepare_registration(&c.username, &c.password, client_ip(ctx), &found).await

@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use edge_session::accounts::{counter_value, AccountError, Accounts};
 use edge_session::error_chain;
+use edge_session::gateway::{gate, identity_of, wants_html, Gate, GatewayConfig, Identity};
 use edge_session::keys;
 use edge_session::session::cookie::{check_cookie_header, CookieHeaderError};
 use edge_session::session::decide;
@@ -25,7 +26,7 @@ use edge_session::session::document::Millis;
 use edge_session::session::{Deferred, LoadOutcome, Session, SessionError, Sessions};
 use edge_session::store::{AccountStore, Found, Lookup};
 
-use crate::config::Config;
+use crate::config::{Config, Routes};
 
 /// The per-user counter of lifetime beers (Redis `user-beers:<name>`).
 pub const BEERS: &str = "beers";
@@ -132,6 +133,9 @@ pub enum AppError {
     /// No such route.
     #[error("no route for {0}")]
     NotFound(String),
+    /// Registration is off (`ACCOUNTS_REGISTRATION=false`).
+    #[error("registration is closed on this site")]
+    RegistrationClosed,
     /// The request's path is outside the session cookie's Path, where
     /// express-session gives a request no session.
     #[error("{path} has no session: it is outside the session cookie's Path={cookie_path} (SESSION_COOKIE_PATH); the demo's routes are under /api, so set it to / or /api")]
@@ -166,7 +170,7 @@ impl AppError {
                 plain(400)
             }
             AppError::NotLoggedIn | AppError::Account(AccountError::BadCredentials) => plain(401),
-            AppError::CrossSite => plain(403),
+            AppError::CrossSite | AppError::RegistrationClosed => plain(403),
             AppError::NotFound(_) | AppError::OutsideCookiePath { .. } => plain(404),
             AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
             AppError::ViewsNotCountable | AppError::Account(AccountError::Taken | AccountError::LookAlike) => {
@@ -223,6 +227,55 @@ pub fn server_timing(outcome: Option<&str>, round_trips: u32, millis: f64, defer
     value
 }
 
+/// What one answer of 400 or more is logged as: one JSON object a line,
+/// which Workers Logs (`[observability]`) indexes field by field and
+/// `wrangler tail` prints as it is. Nothing of the visitor's is in it but
+/// the method and path (no query, cookie, address or body), and `message`
+/// is the whole error chain (upstream replies, Redis messages), never a
+/// credential: configuration errors name the variable, not its value.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogLine<'a> {
+    /// Always `edge-session`: what to filter on.
+    pub source: &'static str,
+    /// `warn` for 4xx, `error` for 5xx (also the console method used).
+    pub level: &'static str,
+    /// The status answered.
+    pub status: u16,
+    /// The request's method.
+    pub method: &'a str,
+    /// The request's path, without its query.
+    pub path: &'a str,
+    /// How the session was found ([`Response::outcome`]), if it was looked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<&'a str>,
+    /// Store round trips before the answer.
+    pub round_trips: u32,
+    /// Their milliseconds.
+    pub store_ms: f64,
+    /// Cloudflare's `CF-Ray` of the request, to find it in the dashboard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ray: Option<&'a str>,
+    /// What went wrong.
+    pub message: &'a str,
+}
+
+impl LogLine<'_> {
+    /// The line, or `None` for an answer under 400 (not logged).
+    pub fn render(&self) -> Option<String> {
+        (self.status >= 400).then(|| serde_json::to_string(self).unwrap_or_default())
+    }
+}
+
+/// `warn` for a 4xx status, `error` for 5xx ([`LogLine::level`]).
+pub fn log_level(status: u16) -> &'static str {
+    if status >= 500 {
+        "error"
+    } else {
+        "warn"
+    }
+}
+
 /// The JSON of `/api/session` and `/api/pour`, with the seed demo's names.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -266,6 +319,15 @@ pub enum Route {
     Lab,
 }
 
+/// The groups routes are switched on and off by ([`crate::config::Routes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteGroup {
+    /// The craft-beer demo (`DEMO_ROUTES`).
+    Demo,
+    /// Accounts (`ACCOUNTS_ROUTES`).
+    Accounts,
+}
+
 /// One route: its path (lowercase, no trailing slash) and the methods it
 /// answers, in the order the `Allow` header lists them.
 #[derive(Debug)]
@@ -276,33 +338,59 @@ pub struct RouteEntry {
     pub methods: &'static [&'static str],
     /// The handler.
     pub route: Route,
+    /// The switch it is under.
+    pub group: RouteGroup,
 }
 
 /// Every route of the demo, declared once: dispatch and the `Allow` header
 /// of a 405 both come from here.
 pub const ROUTES: &[RouteEntry] = &[
-    RouteEntry { path: "/api/session", methods: &["GET", "HEAD"], route: Route::Session },
-    RouteEntry { path: "/api/pour", methods: &["POST"], route: Route::Pour },
-    RouteEntry { path: "/api/register", methods: &["POST"], route: Route::Register },
-    RouteEntry { path: "/api/login", methods: &["POST"], route: Route::Login },
-    RouteEntry { path: "/api/logout", methods: &["POST"], route: Route::Logout },
-    RouteEntry { path: "/api/logout-all", methods: &["POST"], route: Route::LogoutAll },
-    RouteEntry { path: "/api/password", methods: &["POST"], route: Route::Password },
+    RouteEntry { path: "/api/session", methods: &["GET", "HEAD"], route: Route::Session, group: RouteGroup::Demo },
+    RouteEntry { path: "/api/pour", methods: &["POST"], route: Route::Pour, group: RouteGroup::Demo },
+    RouteEntry { path: "/api/register", methods: &["POST"], route: Route::Register, group: RouteGroup::Accounts },
+    RouteEntry { path: "/api/login", methods: &["POST"], route: Route::Login, group: RouteGroup::Accounts },
+    RouteEntry { path: "/api/logout", methods: &["POST"], route: Route::Logout, group: RouteGroup::Accounts },
+    RouteEntry { path: "/api/logout-all", methods: &["POST"], route: Route::LogoutAll, group: RouteGroup::Accounts },
+    RouteEntry { path: "/api/password", methods: &["POST"], route: Route::Password, group: RouteGroup::Accounts },
 ];
 
-/// The route for `path` (already normalized) and `method`.
+/// Whether a group's routes are on.
+fn group_on(routes: Routes, group: RouteGroup) -> bool {
+    match group {
+        RouteGroup::Demo => routes.demo,
+        RouteGroup::Accounts => routes.accounts,
+    }
+}
+
+/// Whether the worker answers `path` itself (with any method: a known path
+/// asked with another method is its 405), rather than leaving it to the
+/// origin in gateway mode.
+pub fn owns(routes: Routes, path: &str) -> bool {
+    let path = normalize_path(path);
+    #[cfg(feature = "lab")]
+    if path.starts_with("/lab/") {
+        return true;
+    }
+    ROUTES.iter().any(|e| e.path == path && group_on(routes, e.group))
+}
+
+/// The route for `path` (already normalized) and `method`, among those
+/// `routes` switches on.
 ///
 /// # Errors
 ///
 /// [`AppError::MethodNotAllowed`] (with the route's methods for `Allow`)
 /// when the path is known but the method is not, [`AppError::NotFound`]
-/// when the path is not.
-pub fn resolve(path: &str, method: &str, original_path: &str) -> Result<Route, AppError> {
+/// when the path is not (or its route is off).
+pub fn resolve(routes: Routes, path: &str, method: &str, original_path: &str) -> Result<Route, AppError> {
     #[cfg(feature = "lab")]
     if path.starts_with("/lab/") {
         return Ok(Route::Lab);
     }
-    let entry = ROUTES.iter().find(|e| e.path == path).ok_or_else(|| AppError::NotFound(path.into()))?;
+    let entry = ROUTES
+        .iter()
+        .find(|e| e.path == path && group_on(routes, e.group))
+        .ok_or_else(|| AppError::NotFound(path.into()))?;
     if entry.methods.contains(&method) {
         return Ok(entry.route);
     }
@@ -390,7 +478,7 @@ async fn serve<S: AccountStore>(
     now: Millis,
 ) -> Result<Response, AppError> {
     let path = normalize_path(req.path);
-    let route = resolve(&path, req.method, req.path)?;
+    let route = resolve(config.routes, &path, req.method, req.path)?;
     req.cookie.map_or(Ok(()), check_cookie_header)?;
     if req.body.len() > MAX_BODY_BYTES {
         return Err(AppError::BodyTooLarge(req.body.len()));
@@ -464,6 +552,63 @@ async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, App
     let mut view = view_of(&session, user.clone(), expires_in);
     view.lifetime_beers = lifetime_beers.filter(|_| user.is_some());
     Ok(json_ok(&view, set_cookies))
+}
+
+/// What the gateway decided about a request it does not answer itself
+/// ([`gateway_check`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayVerdict {
+    /// Forward, refuse or redirect.
+    pub gate: Gate,
+    /// Who the origin is told is asking.
+    pub identity: Identity,
+    /// How the session was found (`Server-Timing`), if it was looked for.
+    pub outcome: Option<&'static str>,
+}
+
+/// Gateway mode's look at a request bound for the origin: the `Cookie`
+/// header within its limits, the session loaded (one store read, nothing
+/// written: the origin's own express-session touches and saves it), the
+/// identity the origin gets ([`edge_session::gateway::identity_of`]) and
+/// whether a path in `GATEWAY_REQUIRE_LOGIN` may pass ([`gate`]). A path
+/// outside the cookie's Path has no session, as in express-session.
+///
+/// # Errors
+///
+/// The answer to send instead: 400 for a `Cookie` header over a limit, 503
+/// when the store fails (an Express origin on the same store could not
+/// serve the request either; forwarding it as anonymous would log the
+/// visitor out at the origin).
+pub async fn gateway_check<S: AccountStore>(
+    config: &Config,
+    gateway: &GatewayConfig,
+    store: &S,
+    req: &Request<'_>,
+    accept: Option<&str>,
+    now: Millis,
+) -> Result<GatewayVerdict, Response> {
+    req.cookie.map_or(Ok(()), check_cookie_header).map_err(|e| AppError::from(e).into_response())?;
+    let (identity, logged_in, outcome) = match decide::in_cookie_path(req.path, config.session.cookie.path.as_deref()) {
+        false => (Identity::default(), false, None),
+        true => {
+            let sessions = Sessions::new(&config.session, store);
+            let session = sessions.load(req.cookie, now, req.is_secure(config.session.trust_proxy)).await;
+            let session = session.map_err(|e| {
+                let mut answer = AppError::Session(e).into_response();
+                answer.outcome = Some("store-error");
+                answer
+            })?;
+            let outcome = sessions.outcome();
+            let stored = matches!(outcome, Some(LoadOutcome::Hit | LoadOutcome::Expired));
+            let identity = identity_of(&session, stored, config.session.passport_user_field.as_deref());
+            // Logged in whatever Passport serialized, even without a text for it.
+            let logged_in = stored && session.passport_user::<Value>().ok().flatten().is_some_and(|u| !u.is_null());
+            (identity, logged_in, outcome.map(LoadOutcome::as_str))
+        }
+    };
+    let protected = gateway.requires_login(req.path);
+    let gate = gate(protected, logged_in, wants_html(accept), gateway.login_url.is_some());
+    Ok(GatewayVerdict { gate, identity, outcome })
 }
 
 /// What a logged-in request reads of its user, in the session's round trip

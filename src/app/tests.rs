@@ -115,7 +115,7 @@ fn the_route_table_decides_dispatch_and_allow() {
         ("/", "GET", Err((404, None))),
     ];
     for (path, method, want) in table {
-        let got = resolve(path, method, path).map_err(|e| {
+        let got = resolve(ALL_ON, path, method, path).map_err(|e| {
             let r = e.into_response();
             (r.status, header(&r, "Allow").map(str::to_owned))
         });
@@ -125,8 +125,39 @@ fn the_route_table_decides_dispatch_and_allow() {
     // Every entry is reachable with each of its methods.
     for entry in ROUTES {
         for method in entry.methods {
-            assert_eq!(resolve(entry.path, method, entry.path).ok(), Some(entry.route), "{method} {}", entry.path);
+            assert_eq!(
+                resolve(ALL_ON, entry.path, method, entry.path).ok(),
+                Some(entry.route),
+                "{method} {}",
+                entry.path
+            );
         }
+    }
+}
+
+const ALL_ON: Routes = Routes { demo: true, accounts: true, registration: true };
+
+#[test]
+fn route_switches_decide_what_the_worker_owns() {
+    // (DEMO_ROUTES, ACCOUNTS_ROUTES, path) -> owned (answered by the worker;
+    // otherwise forwarded in gateway mode, 404 without one)
+    for (demo, accounts, path, want) in [
+        (true, true, "/api/session", true),
+        (true, true, "/API/Session/", true),
+        (false, true, "/api/session", false),
+        (false, true, "/api/pour", false),
+        (false, true, "/api/login", true),
+        (true, false, "/api/login", false),
+        (true, false, "/api/password", false),
+        (true, false, "/api/pour", true),
+        (false, false, "/api/logout-all", false),
+        (true, true, "/", false),
+        (true, true, "/account/profile", false),
+    ] {
+        let routes = Routes { demo, accounts, registration: true };
+        assert_eq!(owns(routes, path), want, "demo={demo} accounts={accounts} {path}");
+        let resolved = resolve(routes, &normalize_path(path), "GET", path);
+        assert_eq!(!matches!(resolved, Err(AppError::NotFound(_))), want, "resolve agrees: {path}");
     }
 }
 
@@ -264,4 +295,53 @@ fn a_read_leaves_its_touch_for_after_the_answer() {
     let read = block_on(super::handle(&cfg, &store, &req("GET", "/api/session", Some(&pair)), NOW + 1000));
     assert_eq!(store.take_log().len(), 1, "one store call before the answer: the read");
     assert!(matches!(read.deferred.as_slice(), [edge_session::session::Deferred::Touch { ttl_seconds: 60, .. }]));
+}
+
+#[test]
+fn the_gateway_resolves_the_session_and_guards_protected_paths() {
+    let cfg = config_with(&[
+        ("ORIGIN_URL", "http://127.0.0.1:3000"),
+        ("GATEWAY_SECRET", "gateway secret"),
+        ("GATEWAY_REQUIRE_LOGIN", "/account/*"),
+        ("GATEWAY_LOGIN_URL", "/login"),
+        ("SESSION_PASSPORT_USER_FIELD", "id"),
+    ]);
+    let gw = cfg.gateway.clone().unwrap();
+    let store = MemoryStore::new();
+    let check = |path: &'static str, cookie: Option<&str>, accept: Option<&str>| {
+        let cookie = cookie.map(str::to_owned);
+        let r = Request { cookie: cookie.as_deref(), ..req("GET", path, None) };
+        block_on(gateway_check(&cfg, &gw, &store, &r, accept, NOW))
+    };
+    // No cookie: anonymous, public paths pass, protected ones do not.
+    let anon = check("/", None, None).unwrap();
+    assert_eq!((anon.gate, anon.identity.clone(), anon.outcome), (Gate::Forward, Identity::default(), Some("new")));
+    assert_eq!(check("/account/x", None, None).unwrap().gate, Gate::Refuse);
+    assert_eq!(check("/account/x", None, Some("text/html")).unwrap().gate, Gate::RedirectToLogin);
+    // A stored session of an Express app whose Passport serializes {id}.
+    let sid = "11111111-1111-4111-8111-111111111111";
+    let doc = r#"{"cookie":{"originalMaxAge":60000,"expires":"2027-01-01T00:00:00.000Z","httpOnly":true,"path":"/"},"passport":{"user":{"id":7}}}"#;
+    store.insert_raw(&format!("sess:{sid}"), doc.as_bytes(), Some(60));
+    let line =
+        edge_session::session::cookie::set_cookie_header("_redisDemo", sid, &cfg.session.secrets, &Default::default());
+    let cookie = line.split(';').next().unwrap().to_owned();
+    let logged = check("/account/x", Some(&cookie), None).unwrap();
+    assert_eq!(logged.gate, Gate::Forward);
+    assert_eq!(logged.identity, Identity { session_id: Some(sid.into()), user: Some("7".into()) });
+    assert_eq!(logged.outcome, Some("hit"));
+    // Tampered: nobody.
+    let forged = cookie.replace(sid, "22222222-2222-4222-8222-222222222222");
+    let t = check("/account/x", Some(&forged), None).unwrap();
+    assert_eq!((t.gate, t.identity, t.outcome), (Gate::Refuse, Identity::default(), Some("tampered")));
+    // An oversized Cookie header: 400 before the store.
+    let huge = format!("a={}", "x".repeat(9000));
+    assert_eq!(check("/", Some(&huge), None).unwrap_err().status, 400);
+    // Nothing was written: a GET of the one key each time.
+    let log = store.take_log();
+    assert!(!log.is_empty() && log.iter().all(|command| command.starts_with("GET")), "reads only: {log:?}");
+    assert_eq!(store.entry(&format!("sess:{sid}")).unwrap().0, doc.as_bytes());
+    // The store down: 503, not an anonymous forward.
+    store.set_down(true);
+    let down = check("/", Some(&cookie), None).unwrap_err();
+    assert_eq!((down.status, down.outcome), (503, Some("store-error")));
 }

@@ -37,7 +37,7 @@ import {
   setCookieLines,
 } from "../support/index.mjs";
 import { startExpressAccounts } from "../fixtures/express-accounts.mjs";
-import { indexLogin, indexKey } from "../../integrations/express/session-index.mjs";
+import { indexLogin, indexKey } from "edge-session-express";
 
 /** Small limits and a short window so the limits engage and release within the test. */
 const LIMITS = {
@@ -1094,7 +1094,7 @@ test("a Passport login made by Express is a login on the worker and vice versa; 
   const e = await login("Ａｌｉｃｅ", PASSWORD, { base: express });
   assert.deepEqual(e.res.body, { sessionID: e.sid, user: "alice" });
   assert.deepEqual((await doc(e.sid)).passport, { user: "alice" });
-  assert.deepEqual(await redis.sMembers("user-sessions:alice"), [e.sid], "indexed by integrations/express/session-index.mjs");
+  assert.deepEqual(await redis.sMembers("user-sessions:alice"), [e.sid], "indexed by edge-session-express (integrations/express)");
   assert.equal(await redis.ttl("user:alice"), -1, "an Express login keeps the account too (PERSIST)");
   assert.equal(await redis.ttl("user-sessions:alice"), 86400, "the same TTL from the Express side");
   // (express-session, saveUninitialized, sets a cookie even on a 401.)
@@ -1131,7 +1131,7 @@ test("a Passport login made by Express is a login on the worker and vice versa; 
   assert.equal(await redis.get("user-beers:alice"), "1");
 });
 
-test("integrations/express/session-index.mjs: the worker's key layout, as a function or as middleware", async () => {
+test("edge-session-express (integrations/express): the worker's key layout, as a function or as middleware", async () => {
   assert.equal(indexKey("zoë"), "user-sessions:zoë");
   const index = indexLogin(redis);
   // Called in req.login's callback.

@@ -362,6 +362,7 @@ impl SessionConfig {
             },
             disable_ttl: v.flag("SESSION_DISABLE_TTL", false)?,
             trust_proxy: v.flag("SESSION_PROXY", false)?,
+            passport_user_field: v.text("SESSION_PASSPORT_USER_FIELD").map(|f| f.trim().to_owned()),
             absolute_timeout_seconds: match v.text("SESSION_ABSOLUTE_TIMEOUT_SECONDS") {
                 None => None,
                 Some(_) => Some(v.number(

@@ -34,7 +34,7 @@ pub fn user(user_prefix: &str, name: &str) -> String {
 
 /// The set of `name`'s logged-in session ids ("log out everywhere"). Its
 /// spelling is shared with the Express integration
-/// (`integrations/express/session-index.mjs`).
+/// (`edge-session-express (integrations/express)`).
 pub fn user_sessions(name: &str) -> String {
     format!("user-sessions:{name}")
 }

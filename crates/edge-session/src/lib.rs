@@ -122,6 +122,7 @@ pub const API_RESPONSE_HEADERS: [(&str, &str); 3] = [
 ];
 
 pub mod config;
+pub mod gateway;
 pub mod keys;
 pub mod session;
 pub mod store;

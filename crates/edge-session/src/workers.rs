@@ -42,6 +42,7 @@ use std::rc::Rc;
 use worker::{Context, Date, Env, Request, Response};
 
 use crate::config::{ConfigError, UpstashConfig, Vars};
+use crate::gateway;
 use crate::session::cookie::{check_cookie_header, CookieHeaderError};
 use crate::session::document::{FieldError, Millis};
 use crate::session::{decide, run_deferred, Session, SessionConfig, SessionError, Sessions};
@@ -336,6 +337,83 @@ impl EdgeSessions {
     pub async fn destroy(&self, session: &mut Session) -> Result<(), Error> {
         Ok(self.sessions().destroy(session).await?)
     }
+}
+
+/// Why a request could not be forwarded to the origin ([`forward`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    /// The runtime refused to build the request (a header value, say).
+    #[error("the request to the origin could not be built")]
+    Request(#[source] worker::Error),
+    /// The origin did not answer (refused connection, DNS, TLS, reset).
+    #[error("the origin did not answer")]
+    Unreachable(#[source] worker::Error),
+}
+
+/// Sends `req` on to the gateway's origin ([`crate::gateway`]) and returns
+/// its answer: the path and query unchanged under `ORIGIN_URL`, the headers
+/// of [`gateway::request_headers`] (the visitor's `Cookie` untouched, no
+/// hop-by-hop or `X-Session-*` ones, `X-Forwarded-*`, and `identity` signed
+/// for this method and path at `now_seconds`), the body streamed as it
+/// arrives (never read into memory, so uploads of any size pass), and
+/// redirects handed back to the browser rather than followed. The answer
+/// streams back with its status and headers as the origin sent them, less
+/// the hop-by-hop ones; its `Set-Cookie` lines pass unchanged.
+///
+/// WebSocket upgrades are not forwarded: `Upgrade` is hop-by-hop.
+///
+/// # Errors
+///
+/// [`ForwardError::Unreachable`] when the origin does not answer (the
+/// caller answers 502), [`ForwardError::Request`] when the runtime refuses
+/// the request.
+pub async fn forward(
+    req: &Request,
+    config: &gateway::GatewayConfig,
+    identity: &gateway::Identity,
+    now_seconds: u64,
+) -> Result<Response, ForwardError> {
+    let url = req.url().map_err(ForwardError::Request)?;
+    let path_and_query = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let incoming: Vec<(String, String)> = req.headers().entries().collect();
+    let client_ip = req.headers().get("CF-Connecting-IP").ok().flatten();
+    let host = url.host_str().map(|h| match url.port() {
+        Some(port) => format!("{h}:{port}"),
+        None => h.to_owned(),
+    });
+    let forwarded = gateway::Forwarded {
+        proto: url.scheme(),
+        host: host.as_deref().unwrap_or_default(),
+        client_ip: client_ip.as_deref(),
+    };
+    let method = req.method();
+    let identity = config.identity_headers(identity, method.as_ref(), &path_and_query, now_seconds);
+    let headers = worker::Headers::new();
+    for (name, value) in gateway::request_headers(&incoming, forwarded, identity) {
+        headers.append(&name, &value).map_err(ForwardError::Request)?;
+    }
+    let mut init = worker::RequestInit::new();
+    init.with_method(method.clone()).with_headers(headers).with_redirect(worker::RequestRedirect::Manual);
+    if !matches!(method, worker::Method::Get | worker::Method::Head) {
+        // The visitor's body as a stream: the runtime pipes it to the
+        // origin as it arrives.
+        init.with_body(req.inner().body().map(Into::into));
+    }
+    let outbound = Request::new_with_init(&config.target_url(&path_and_query), &init).map_err(ForwardError::Request)?;
+    let answer = worker::Fetch::Request(outbound).send().await.map_err(ForwardError::Unreachable)?;
+    // A fetched answer's headers are immutable: copy them (each Set-Cookie
+    // stays its own line), then drop the hop-by-hop ones.
+    let copied =
+        web_sys::Headers::new_with_headers(&answer.headers().0).map_err(|e| ForwardError::Request(e.into()))?;
+    let copied = worker::Headers(copied);
+    let entries: Vec<(String, String)> = answer.headers().entries().collect();
+    for name in gateway::dropped_response_headers(&entries) {
+        copied.delete(&name).map_err(ForwardError::Request)?;
+    }
+    Ok(answer.with_headers(copied))
 }
 
 /// The Workers clock, in milliseconds since the epoch.

@@ -93,6 +93,12 @@ const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'(')
     .remove(b')');
 
+/// JavaScript's `encodeURIComponent(text)`: UTF-8, every byte outside
+/// [`URI_COMPONENT`]'s set as `%XX`; `decodeURIComponent` undoes it.
+pub(crate) fn encode_uri_component(text: &str) -> String {
+    utf8_percent_encode(text, URI_COMPONENT).to_string()
+}
+
 /// The secrets that sign and verify session cookies.
 ///
 /// The first secret signs new cookies; a cookie verifies if any secret's
@@ -145,10 +151,16 @@ impl std::fmt::Debug for Secrets {
 }
 
 fn signature(secret: &str, value: &str) -> String {
+    STANDARD_NO_PAD.encode(hmac_sha256(secret.as_bytes(), value.as_bytes()))
+}
+
+/// HMAC-SHA256 (RFC 2104) of `message` under `key`, the 32-byte tag: the
+/// one MAC of the crate (cookie-signature's, and the gateway's headers).
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
-    mac.update(value.as_bytes());
-    STANDARD_NO_PAD.encode(mac.finalize().into_bytes())
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 /// The value of the first cookie called `name` in a `Cookie` header, read the
@@ -282,7 +294,7 @@ pub fn clear_cookie_header(name: &str, cookie: &SessionCookie) -> String {
 /// cookie) as Expires. The session cookie's own lines, and any cookie sent
 /// beside it with the same attributes, are written here.
 pub fn cookie_header(name: &str, value: &str, cookie: &SessionCookie, expires: Option<Millis>) -> String {
-    let mut out = format!("{name}={}", utf8_percent_encode(value, URI_COMPONENT));
+    let mut out = format!("{name}={}", encode_uri_component(value));
     write_attributes(&mut out, cookie, expires);
     out
 }

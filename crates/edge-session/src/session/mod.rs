@@ -71,6 +71,11 @@ pub struct SessionConfig {
     /// value when deciding whether a request is https. Off by default: on
     /// Cloudflare the request URL already carries the visitor's scheme.
     pub trust_proxy: bool,
+    /// `SESSION_PASSPORT_USER_FIELD`: for an app whose Passport serializes
+    /// an object (`{ id: 7, … }`), the member of `passport.user` that names
+    /// the user; `None` reads `passport.user` itself (a name or a number).
+    /// See [`Session::passport_user_text`].
+    pub passport_user_field: Option<String>,
 }
 
 /// express-session's `unset` option.

@@ -54,6 +54,28 @@ impl Session {
     }
 }
 
+impl Session {
+    /// The logged-in user as text, for an origin or an index that needs a
+    /// name whatever Passport serialized: `passport.user` itself when it is
+    /// a string, a number as JavaScript's `String(n)` spells it, or, when
+    /// `field` is given (`SESSION_PASSPORT_USER_FIELD`) and `passport.user`
+    /// is an object, that member of it, a string or a number. `None` when
+    /// the session is not logged in or the user has no such text (an
+    /// object without `field`, an empty string, `true`).
+    pub fn passport_user_text(&self, field: Option<&str>) -> Option<String> {
+        let user = self.passport_user::<serde_json::Value>().ok().flatten()?;
+        let named = match (&user, field) {
+            (serde_json::Value::Object(members), Some(field)) => members.get(field)?,
+            (named, _) => named,
+        };
+        match named {
+            serde_json::Value::String(name) if !name.is_empty() => Some(name.clone()),
+            serde_json::Value::Number(n) => n.as_f64().map(crate::session::js_json::number),
+            _ => None,
+        }
+    }
+}
+
 impl<S: SessionStore> Sessions<'_, S> {
     /// Passport's `req.login(user)`: regenerate (the old session's data
     /// dropped) and set `passport.user`. The commit then writes the new

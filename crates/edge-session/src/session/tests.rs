@@ -29,6 +29,7 @@ fn config() -> SessionConfig {
         disable_ttl: false,
         absolute_timeout_seconds: None,
         trust_proxy: false,
+        passport_user_field: None,
     }
 }
 
@@ -743,4 +744,32 @@ fn a_login_without_a_recorded_time_is_limited_from_its_first_load() {
     let mut anon = block_on(sessions.load(None, NOW, false)).unwrap();
     block_on(sessions.commit(&mut anon, NOW)).unwrap();
     assert_eq!(stored_doc(&store, anon.id().as_str()).and_then(|d| d.get("authenticatedAt").cloned()), None);
+}
+
+#[test]
+fn passport_user_text_reads_names_numbers_and_a_field_of_an_object() {
+    let cfg = config();
+    let store = MemoryStore::new();
+    // (passport.user as stored, SESSION_PASSPORT_USER_FIELD) → the user as text
+    for (user, field, want) in [
+        (r#""alice""#, None, Some("alice")),
+        (r#""alice""#, Some("id"), Some("alice")),
+        ("42", None, Some("42")),
+        ("4.5e21", None, Some("4.5e+21")), // String(4.5e21) in JavaScript
+        (r#"{"id":7,"name":"bob"}"#, Some("id"), Some("7")),
+        (r#"{"id":7,"name":"bob"}"#, Some("name"), Some("bob")),
+        (r#"{"id":7}"#, None, None),
+        (r#"{"id":7}"#, Some("email"), None),
+        (r#"{"id":{"deep":1}}"#, Some("id"), None),
+        ("null", None, None),
+        (r#""""#, None, None),
+        ("true", None, None),
+    ] {
+        let doc = format!(
+            r#"{{"cookie":{{"originalMaxAge":60000,"expires":"2027-01-01T00:00:00.000Z","httpOnly":true,"path":"/"}},"passport":{{"user":{user}}}}}"#
+        );
+        store.insert_raw(&format!("sess:{SID}"), doc.as_bytes(), Some(60));
+        let s = block_on(Sessions::new(&cfg, &store).load(Some(&cookie_for(&cfg, SID)), NOW, false)).unwrap();
+        assert_eq!(s.passport_user_text(field).as_deref(), want, "{user} {field:?}");
+    }
 }

@@ -1,0 +1,304 @@
+// Gateway mode (ORIGIN_URL, crates/edge-session/src/gateway.rs): the built
+// worker in workerd in front of a real Express app (tests/fixtures/
+// express-origin.mjs: express-session + connect-redis + Passport, and
+// edge-session-express's gatewaySession) on the same redis-server. A session
+// made at the edge is the origin's and the other way round; protected paths
+// are refused at the edge; forged X-Session-* headers never reach the
+// origin; bodies stream both ways; hop-by-hop headers stay on their hop.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { createHmac } from "node:crypto";
+import {
+  startStack,
+  startWorker,
+  request,
+  parseSetCookie,
+  setCookieLines,
+  signed,
+  assertJsonError,
+  eventually,
+  freePort,
+  COOKIE_NAME,
+  SECRET,
+} from "../support/index.mjs";
+import { startOrigin } from "../fixtures/express-origin.mjs";
+import { verifyGatewayHeaders } from "edge-session-express";
+
+const GATEWAY_SECRET = "a shared gateway secret for the tests";
+const PASSWORD = "correct horse battery";
+
+let stack;
+let origin;
+let worker;
+let logLines = [];
+
+function gatewayVars(extra = {}) {
+  return {
+    ORIGIN_URL: origin.url,
+    GATEWAY_SECRET,
+    GATEWAY_REQUIRE_LOGIN: "/account/*,/admin/*",
+    GATEWAY_LOGIN_URL: "/login",
+    AUTH_PBKDF2_ITERATIONS: "1000",
+    ...extra,
+  };
+}
+
+before(async () => {
+  stack = await startStack({ worker: false });
+  origin = await startOrigin({ redisUrl: stack.redis.url, gatewaySecret: GATEWAY_SECRET });
+  let log = "";
+  const capture = (stream) => stream.on("data", (d) => (log += d));
+  worker = await startWorker({
+    upstashUrl: stack.upstash.url,
+    vars: gatewayVars(),
+    miniflare: { handleRuntimeStdio: (stdout, stderr) => (capture(stdout), capture(stderr)) },
+  });
+  logLines = () => log.split("\n").filter((l) => l.includes('"source":"edge-session"'));
+});
+
+after(async () => {
+  await worker?.stop();
+  await origin?.stop();
+  await stack?.stop();
+});
+
+/** Every key and value of the Redis, for "nothing lost" comparisons. */
+async function snapshot() {
+  const keys = (await stack.redis.client.keys("*")).sort();
+  return Promise.all(keys.map(async (k) => [k, await stack.redis.client.get(k).catch(() => "(not a string)")]));
+}
+
+test("a session made at the edge is the origin's: the same id, its data, and X-Session-* signed for that request", async () => {
+  const pour = await request(worker, "/api/pour", { method: "POST", headers: { origin: worker.url } });
+  assert.equal(pour.status, 200);
+  const { sid, pair } = parseSetCookie(pour);
+  const seen = await request(worker, "/whoami", { cookie: pair });
+  assert.equal(seen.status, 200);
+  assert.equal(seen.body.sessionID, sid, "express-session read the cookie the worker set");
+  assert.equal(seen.body.views, 1, "and the document the worker wrote");
+  assert.deepEqual(seen.body.gateway, { sessionId: sid, user: null }, "gatewaySession verified the worker's headers");
+  assert.equal(seen.body.headers.cookie, pair, "the Cookie header reaches the origin untouched");
+  assert.match(seen.headers.get("server-timing"), /session;desc="hit", store;desc="1 round trip"/);
+});
+
+test("a session made by the origin is the edge's: its Set-Cookie passes back unchanged", async () => {
+  const before = origin.setCookies.length;
+  const made = await request(worker, "/origin/pour", { method: "POST" });
+  assert.equal(made.status, 200);
+  const sent = origin.setCookies.slice(before);
+  assert.equal(sent.length, 1);
+  assert.deepEqual(setCookieLines(made), sent, "byte for byte what express-session sent");
+  const { sid, pair } = parseSetCookie(made);
+  assert.equal(made.body.sessionID, sid);
+  const edge = await request(worker, "/api/session", { cookie: pair });
+  assert.equal(edge.body.sessionID, sid);
+  assert.equal(edge.body.beersViewed, 1);
+  // Several Set-Cookie lines of the origin's own stay separate lines.
+  const cookies = await request(worker, "/cookies", { cookie: pair });
+  assert.deepEqual(
+    setCookieLines(cookies).filter((l) => !l.startsWith(`${COOKIE_NAME}=`)),
+    ["theme=dark; Path=/; SameSite=Lax", "lang=en; Path=/; Max-Age=60; HttpOnly"],
+  );
+});
+
+test("a login at the edge opens the origin's protected pages; without one they are refused at the edge", async () => {
+  const reg = await request(worker, "/api/register", { method: "POST", json: { username: "gwalice", password: PASSWORD }, headers: { origin: worker.url } });
+  assert.equal(reg.status, 201, reg.text);
+  const login = await request(worker, "/api/login", { method: "POST", json: { username: "gwalice", password: PASSWORD }, headers: { origin: worker.url } });
+  assert.equal(login.status, 200, login.text);
+  const { sid, pair } = parseSetCookie(login);
+  const page = await request(worker, "/account/profile", { cookie: pair });
+  assert.equal(page.status, 200);
+  assert.deepEqual(page.body, { page: "profile", gateway: { sessionId: sid, user: "gwalice" }, passportUser: "gwalice" });
+
+  // Anonymous: 401 at the edge (the origin never sees it), or for a page
+  // asked by a browser, a 303 to the login page.
+  const before = await snapshot();
+  for (const path of ["/account/profile", "/ACCOUNT/profile", "/account/", "/%61ccount/profile", "/admin/x", "//account/profile"]) {
+    await assertJsonError(await request(worker, path), 401, "log in first");
+  }
+  const html = await request(worker, "/account/profile?tab=2", { headers: { accept: "text/html,*/*;q=0.8" } });
+  assert.equal(html.status, 303);
+  assert.equal(html.headers.get("location"), "/login?next=%2Faccount%2Fprofile%3Ftab%3D2");
+  // A forged or stale cookie is anonymous too.
+  const forged = `${COOKIE_NAME}=${encodeURIComponent(signed(sid, "another secret"))}`;
+  await assertJsonError(await request(worker, "/account/profile", { cookie: forged }), 401, "log in first");
+  assert.deepEqual(await snapshot(), before, "refusals write nothing");
+  // Every refusal is one structured log line.
+  await eventually(() => logLines().some((l) => JSON.parse(l).status === 401), "the 401 logged");
+  const line = JSON.parse(logLines().find((l) => JSON.parse(l).status === 401));
+  assert.deepEqual(Object.keys(line).sort(), ["level", "message", "method", "outcome", "path", "roundTrips", "source", "status", "storeMs"].sort());
+  assert.equal(line.level, "warn");
+});
+
+test("a login at the origin (Passport, any serialized user) is seen at the edge, with SESSION_PASSPORT_USER_FIELD for objects", async () => {
+  const byField = await startWorker({ upstashUrl: stack.upstash.url, vars: gatewayVars({ SESSION_PASSPORT_USER_FIELD: "id" }) });
+  try {
+    for (const [user, want] of [["carol", "carol"], [42, "42"], [{ id: 7, name: "Dan" }, "7"], [{ id: "zoë smith" }, "zoë smith"]]) {
+      const login = await request(byField, "/origin/login", { method: "POST", json: { user } });
+      assert.equal(login.status, 200, login.text);
+      const { sid, pair } = parseSetCookie(login);
+      const page = await request(byField, "/account/profile", { cookie: pair });
+      assert.equal(page.status, 200, `${JSON.stringify(user)}: ${page.text}`);
+      assert.deepEqual(page.body.gateway, { sessionId: sid, user: want });
+      assert.deepEqual(page.body.passportUser, user);
+    }
+  } finally {
+    await byField.stop();
+  }
+  // Without the option an object user still counts as logged in (the page
+  // opens), but has no name to send.
+  const login = await request(worker, "/origin/login", { method: "POST", json: { user: { id: 7 } } });
+  const page = await request(worker, "/account/profile", { cookie: parseSetCookie(login).pair });
+  assert.equal(page.status, 200);
+  assert.equal(page.body.gateway.user, null);
+});
+
+test("X-Session-* headers from the client never reach the origin; sent to the origin directly they do not verify", async () => {
+  const forged = { "x-session-user": "admin", "x-session-id": "forged", "x-session-signature": "t=1,v1=" + "A".repeat(43), "x-session-role": "root" };
+  const through = await request(worker, "/whoami", { headers: forged });
+  assert.deepEqual(through.body.gateway, { sessionId: null, user: null }, "the gateway's own, signed: anonymous");
+  assert.equal(through.body.headers.xSessionUser, null);
+  const protectedPage = await request(worker, "/admin/x", { headers: forged });
+  assert.equal(protectedPage.status, 401, "a forged user opens nothing");
+
+  // Straight to the origin: forged headers are dropped by gatewaySession.
+  const direct = await request(origin, "/whoami", { headers: forged });
+  assert.equal(direct.body.gateway, null);
+  assert.equal(direct.body.headers.xSessionUser, null);
+  // A real signature replayed on another path or with another user fails.
+  const login = await request(worker, "/origin/login", { method: "POST", json: { user: "erin" } });
+  const seen = await request(worker, "/whoami", { cookie: parseSetCookie(login).pair });
+  assert.equal(seen.body.gateway.user, "erin");
+  // What the origin got, signed as the worker signs (gateway.rs signed_text).
+  const now = Date.now();
+  const t = Math.floor(now / 1000);
+  const sessionId = seen.body.gateway.sessionId;
+  const text = ["edge-session-gateway/1", t, "GET", "/whoami", sessionId, "erin"].join("\n");
+  const mac = createHmac("sha256", GATEWAY_SECRET).update(text).digest("base64url");
+  const captured = { method: "GET", originalUrl: "/whoami", headers: { "x-session-id": sessionId, "x-session-user": "erin", "x-session-signature": `t=${t},v1=${mac}` } };
+  assert.deepEqual(verifyGatewayHeaders(captured, { secret: GATEWAY_SECRET, now }), { ok: true, sessionId, user: "erin" });
+  assert.deepEqual(verifyGatewayHeaders({ ...captured, originalUrl: "/admin" }, { secret: GATEWAY_SECRET, now }), { ok: false, reason: "mismatch" });
+  assert.deepEqual(verifyGatewayHeaders({ ...captured, headers: { ...captured.headers, "x-session-user": "admin" } }, { secret: GATEWAY_SECRET, now }), { ok: false, reason: "mismatch" });
+  assert.deepEqual(verifyGatewayHeaders(captured, { secret: GATEWAY_SECRET, now: now + 61_000 }), { ok: false, reason: "expired" });
+  assert.deepEqual(verifyGatewayHeaders(captured, { secret: "another secret", now }), { ok: false, reason: "mismatch" });
+});
+
+/** A request with node:http, which can send hop-by-hop headers (fetch refuses them). */
+function rawGet(url, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: "GET", headers, agent: false }, (res) => {
+      let text = "";
+      res.on("data", (c) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+test("hop-by-hop headers stay on their hop (RFC 9110 §7.6.1); X-Forwarded-* tell the origin the visitor's scheme and host", async () => {
+  const res = await rawGet(`${worker.url}/whoami`, {
+    Connection: "keep-alive, X-Secret-Hop",
+    "X-Secret-Hop": "private to this hop",
+    "Keep-Alive": "timeout=5",
+    "X-Forwarded-For": "198.51.100.7",
+    "CF-Connecting-IP": "203.0.113.9",
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.body.headers.xSecretHop, null, "named by Connection: not forwarded");
+  assert.equal(res.body.headers.keepAlive, null);
+  assert.equal(res.body.headers.xForwardedFor, "198.51.100.7, 203.0.113.9");
+  assert.equal(res.body.headers.xForwardedProto, "http");
+  assert.equal(res.body.headers.xForwardedHost, new URL(worker.url).host);
+});
+
+test("the origin's redirects reach the browser instead of being followed", async () => {
+  const res = await request(worker, "/redirect");
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get("location"), "/elsewhere");
+});
+
+test("bodies stream both ways: the origin reads an upload before it ends, the visitor reads a download before it ends", async () => {
+  // Upload: the first chunk must reach the origin while the rest is held
+  // back; a gateway that buffered would deliver nothing until the end.
+  let push;
+  const body = new ReadableStream({
+    start(controller) {
+      controller.enqueue(new Uint8Array(64 * 1024).fill(97));
+      push = controller;
+    },
+  });
+  const uploading = fetch(`${worker.url}/upload`, { method: "POST", body, duplex: "half", headers: { "content-type": "application/octet-stream", origin: worker.url } });
+  await eventually(async () => (await request(origin, "/upload/seen")).body.seen, "the first chunk at the origin before the upload ends", 10_000);
+  push.enqueue(new Uint8Array(1024 * 1024).fill(98));
+  push.close();
+  const uploaded = await uploading;
+  assert.equal(uploaded.status, 200);
+  assert.deepEqual(await uploaded.json(), { bytes: 64 * 1024 + 1024 * 1024 }, "every byte, over the 16 KiB the worker's own routes read");
+
+  // Download: the first chunk reaches the visitor while the origin waits.
+  // Asked without compression: workerd (like Cloudflare's edge) gzips a
+  // text answer for a client that accepts it, and the compressor holds
+  // small chunks back until it has enough, gateway or not.
+  const res = await fetch(`${worker.url}/download`, { headers: { "accept-encoding": "identity" } });
+  const reader = res.body.getReader();
+  const first = await reader.read();
+  assert.equal(new TextDecoder().decode(first.value), "first\n");
+  assert.deepEqual((await request(origin, "/download/release", { method: "POST" })).body, { released: true });
+  let rest = "";
+  for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+  assert.equal(rest, "second\n");
+});
+
+test("DEMO_ROUTES=false hands the demo's routes to the origin; ACCOUNTS_REGISTRATION=false closes registration", async () => {
+  assert.ok((await request(worker, "/api/session")).body.sessionID, "the worker's own route by default");
+  const handed = await startWorker({ upstashUrl: stack.upstash.url, vars: gatewayVars({ DEMO_ROUTES: "false", ACCOUNTS_REGISTRATION: false }) });
+  try {
+    assert.deepEqual((await request(handed, "/api/session")).body, { from: "origin" });
+    const before = await snapshot();
+    const closed = await request(handed, "/api/register", { method: "POST", json: { username: "nobody", password: PASSWORD }, headers: { origin: handed.url } });
+    await assertJsonError(closed, 403, "registration is closed on this site");
+    assert.deepEqual(await snapshot(), before, "nothing written");
+  } finally {
+    await handed.stop();
+  }
+});
+
+test("an origin that does not answer is a 502 with Retry-After; nothing is written", async () => {
+  const port = await freePort();
+  const down = await startWorker({ upstashUrl: stack.upstash.url, vars: gatewayVars({ ORIGIN_URL: `http://127.0.0.1:${port}` }) });
+  try {
+    const before = await snapshot();
+    const res = await request(down, "/whoami");
+    assert.equal(res.status, 502);
+    assert.equal(res.headers.get("retry-after"), "5");
+    assert.match(res.body.error, /origin server did not answer/);
+    assert.deepEqual(await snapshot(), before);
+  } finally {
+    await down.stop();
+  }
+});
+
+test("gateway options are checked at start: a bad ORIGIN_URL or a GATEWAY_* without ORIGIN_URL names the variable", async () => {
+  for (const [vars, name] of [
+    [{ ORIGIN_URL: "https://origin.example/app", GATEWAY_SECRET }, "ORIGIN_URL"],
+    [{ ORIGIN_URL: origin.url }, "GATEWAY_SECRET"],
+    [{ GATEWAY_REQUIRE_LOGIN: "/account/*" }, "GATEWAY_REQUIRE_LOGIN"],
+    [{ ORIGIN_URL: origin.url, GATEWAY_SECRET, GATEWAY_REQUIRE_LOGIN: "account" }, "GATEWAY_REQUIRE_LOGIN"],
+  ]) {
+    const w = await startWorker({ upstashUrl: stack.upstash.url, vars });
+    try {
+      const res = await request(w, "/anything");
+      assert.equal(res.status, 500);
+      assert.ok(res.body.error.startsWith(`worker misconfigured: ${name}`), res.body.error);
+      assert.ok(!res.body.error.includes(GATEWAY_SECRET));
+    } finally {
+      await w.stop();
+    }
+  }
+  // The secret of the tests signs cookies: SECRET is not the gateway's.
+  assert.notEqual(SECRET, GATEWAY_SECRET);
+});
