@@ -5,7 +5,7 @@
 //! default.
 
 use edge_session::accounts::AccountsConfig;
-use edge_session::config::{ConfigError, UpstashConfig, Vars};
+use edge_session::config::{ConfigError, UpstashConfig, VarType, Vars};
 use edge_session::gateway::GatewayConfig;
 use edge_session::session::SessionConfig;
 
@@ -23,6 +23,11 @@ pub struct Config {
     /// Gateway mode (`ORIGIN_URL`): where every other request goes.
     pub gateway: Option<GatewayConfig>,
 }
+
+/// The demo's own variables, beside the library's
+/// ([`edge_session::config::VARIABLES`]), with their types.
+pub const DEMO_VARIABLES: &[(&str, VarType)] =
+    &[("DEMO_ROUTES", VarType::Flag), ("ACCOUNTS_ROUTES", VarType::Flag), ("ACCOUNTS_REGISTRATION", VarType::Flag)];
 
 /// Which of the worker's own routes are on. A route that is off is not the
 /// worker's: it is forwarded to the origin in gateway mode, and a 404
@@ -67,6 +72,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use edge_session::config::VarType;
     use edge_session::session::cookie::Secrets;
     use edge_session::session::decide::Policy;
     use edge_session::session::document::SameSite;
@@ -166,5 +172,165 @@ mod tests {
         assert_eq!(c.session.cookie.original_max_age, None);
         assert!(c.session.secure_auto);
         assert_eq!(c.session.cookie.same_site, Some(SameSite::Text("lax".into())));
+    }
+
+    /// Every variable, written as a string, a number, a boolean, empty and
+    /// garbage (issue: unquoted `[vars]` were ignored): each is honoured or
+    /// refused with an error naming the variable, never dropped.
+    #[test]
+    fn every_variable_honours_or_refuses_every_kind_of_value() {
+        use edge_session::config::{var_type, VarValue, VARIABLES};
+        const STRONG: &str = "a-32-byte-or-longer-random-secret";
+        let base: &[(&str, &str)] = &[
+            ("SESSION_SECRET", STRONG),
+            ("UPSTASH_REDIS_REST_URL", "http://127.0.0.1:8079"),
+            ("UPSTASH_REDIS_REST_TOKEN", "t"),
+        ];
+        let gateway: &[(&str, &str)] = &[("ORIGIN_URL", "https://origin.example"), ("GATEWAY_SECRET", STRONG)];
+        let pepper: &[(&str, &str)] = &[("AUTH_PEPPER", STRONG)];
+        // (variable, extra variables it needs, a good string, a number that
+        // means something to it, garbage (None: any text is valid), what an
+        // empty value gives: Ok, or the variable the error names)
+        type Row<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, f64, Option<&'a str>, Result<(), &'a str>);
+        let flag = |name| -> Row { (name, &[], "false", 1.0, Some("perhaps"), Ok(())) };
+        let count = |name| -> Row { (name, &[], "5", 5.0, Some("0"), Ok(())) };
+        let rows: Vec<Row> = vec![
+            ("SESSION_SECRET", &[], "new-secret-of-at-least-32-bytes!,old", 0.0, Some("a,,b"), Err("SESSION_SECRET")),
+            ("SESSION_ENVIRONMENT", &[], "development", 0.0, Some("prod"), Ok(())),
+            (
+                "UPSTASH_REDIS_REST_URL",
+                &[],
+                "https://eu1.upstash.io",
+                0.0,
+                Some("redis://x"),
+                Err("UPSTASH_REDIS_REST_URL"),
+            ),
+            ("UPSTASH_REDIS_REST_TOKEN", &[], "token", 0.0, None, Err("UPSTASH_REDIS_REST_TOKEN")),
+            ("SESSION_STORE_TIMEOUT_MS", &[], "2000", 2000.0, Some("soon"), Ok(())),
+            ("SESSION_COOKIE_NAME", &[], "sid", 0.0, Some("bad name;"), Ok(())),
+            ("SESSION_MAX_AGE_MS", &[], "none", 3_600_000.0, Some("sixty"), Ok(())),
+            ("SESSION_COOKIE_PATH", &[], "/api", 0.0, Some("/\r\nX-Evil: 1"), Ok(())),
+            ("SESSION_COOKIE_DOMAIN", &[], "example.com", 0.0, Some("example.com; Secure"), Ok(())),
+            flag("SESSION_COOKIE_HTTP_ONLY"),
+            ("SESSION_COOKIE_SECURE", &[], "auto", 0.0, Some("maybe"), Ok(())),
+            ("SESSION_COOKIE_SAMESITE", &[], "lax", 0.0, Some("sometimes"), Ok(())),
+            flag("SESSION_COOKIE_PARTITIONED"),
+            ("SESSION_COOKIE_PRIORITY", &[], "high", 0.0, Some("urgent"), Ok(())),
+            flag("SESSION_ROLLING"),
+            flag("SESSION_RESAVE"),
+            flag("SESSION_SAVE_UNINITIALIZED"),
+            ("SESSION_UNSET", &[], "destroy", 0.0, Some("maybe"), Ok(())),
+            flag("SESSION_PROXY"),
+            ("SESSION_PREFIX", &[], "app:", 0.0, None, Ok(())),
+            ("SESSION_TTL_SECONDS", &[], "60", 60.0, Some("99999999999999"), Ok(())),
+            flag("SESSION_DISABLE_TOUCH"),
+            ("SESSION_TOUCH_AFTER_SECONDS", &[], "30", 30.0, Some("-1"), Ok(())),
+            ("SESSION_ABSOLUTE_TIMEOUT_SECONDS", &[], "43200", 43200.0, Some("1.5"), Ok(())),
+            flag("SESSION_DISABLE_TTL"),
+            ("SESSION_PASSPORT_USER_FIELD", &[], "id", 0.0, None, Ok(())),
+            (
+                "ORIGIN_URL",
+                &[("GATEWAY_SECRET", STRONG)],
+                "https://origin.example",
+                0.0,
+                Some("https://origin.example/app"),
+                Err("GATEWAY_SECRET"),
+            ),
+            (
+                "GATEWAY_SECRET",
+                &[("ORIGIN_URL", "https://origin.example")],
+                STRONG,
+                0.0,
+                Some("short"),
+                Err("GATEWAY_SECRET"),
+            ),
+            ("GATEWAY_REQUIRE_LOGIN", gateway, "/account/*,/admin", 0.0, Some("account"), Ok(())),
+            ("GATEWAY_LOGIN_URL", gateway, "/login", 0.0, Some("/login\n"), Ok(())),
+            ("AUTH_PBKDF2_ITERATIONS", &[], "1000", 1000.0, Some("200000"), Ok(())),
+            // A secret set empty is a failed `wrangler secret put`, not "none".
+            ("AUTH_PEPPER", &[], STRONG, 0.0, Some("short"), Err("AUTH_PEPPER")),
+            ("AUTH_PEPPER_PREVIOUS", pepper, STRONG, 0.0, Some("short"), Err("AUTH_PEPPER_PREVIOUS")),
+            count("AUTH_MAX_FAILURES_PER_USER"),
+            count("AUTH_MAX_FAILURES_PER_USER_AND_IP"),
+            count("AUTH_MAX_FAILURES_PER_IP"),
+            count("AUTH_MAX_REGISTRATIONS"),
+            count("AUTH_MAX_REGISTRATIONS_PER_IP"),
+            ("AUTH_CONTEXT_WORDS", &[], "shop,example", 0.0, None, Ok(())),
+            ("AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS", &[], "0", 3600.0, Some("a week"), Ok(())),
+            count("AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS"),
+            ("AUTH_FAILURE_WINDOW_SECONDS", &[], "60", 60.0, Some("soon"), Ok(())),
+            ("AUTH_USER_PREFIX", &[], "account:", 0.0, None, Ok(())),
+            flag("DEMO_ROUTES"),
+            flag("ACCOUNTS_ROUTES"),
+            flag("ACCOUNTS_REGISTRATION"),
+        ];
+        let mut listed: Vec<&str> = VARIABLES.iter().chain(DEMO_VARIABLES).map(|(n, _)| *n).collect();
+        let mut tested: Vec<&str> = rows.iter().map(|r| r.0).collect();
+        listed.sort_unstable();
+        tested.sort_unstable();
+        assert_eq!(tested, listed, "one row per variable");
+
+        // Reads the configuration with `name` set to `value` as the platform
+        // hands it over; Err is the variable the error names.
+        let read = |name: &str, extra: &[(&str, &str)], value: VarValue| -> Result<Config, String> {
+            let kind = var_type(name, &[VARIABLES, DEMO_VARIABLES]);
+            let text = value.into_text(name, kind).map_err(|e| match e {
+                ConfigError::WrongType { name, .. } => name,
+                other => panic!("{other}"),
+            })?;
+            let vars: Vec<(&str, String)> = base
+                .iter()
+                .chain(extra)
+                .map(|(k, v)| (*k, v.to_string()))
+                .filter(|(k, _)| *k != name)
+                .chain([(name, text)])
+                .collect();
+            Config::from_vars(|n| vars.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone())).map_err(|e| match e {
+                ConfigError::Missing { name } | ConfigError::Invalid { name, .. } => name.to_owned(),
+                ConfigError::WrongType { name, .. } => name,
+            })
+        };
+        for (name, extra, good, number, garbage, empty) in rows {
+            let kind = var_type(name, &[VARIABLES, DEMO_VARIABLES]).unwrap();
+            let named = |r: Result<Config, String>| r.map(|_| ());
+            assert_eq!(named(read(name, extra, VarValue::Text(good.into()))), Ok(()), "{name} = {good:?}");
+            let as_number = read(name, extra, VarValue::Number(number));
+            match kind {
+                VarType::Number | VarType::Flag => {
+                    assert!(as_number.is_ok(), "{name} = {number}: {:?}", as_number.err())
+                }
+                _ => assert_eq!(as_number.err().as_deref(), Some(name), "{name} = {number} (a number) is refused"),
+            }
+            let as_bool = read(name, extra, VarValue::Bool(true));
+            match kind {
+                VarType::Flag | VarType::WordOrFlag => assert!(as_bool.is_ok(), "{name} = true: {:?}", as_bool.err()),
+                _ => assert_eq!(as_bool.err().as_deref(), Some(name), "{name} = true (a boolean) is refused"),
+            }
+            for other in ["a table", "an array"] {
+                assert_eq!(
+                    read(name, extra, VarValue::Other(other)).err().as_deref(),
+                    Some(name),
+                    "{name} as a {other}"
+                );
+            }
+            let blank = named(read(name, extra, VarValue::Text(String::new())));
+            assert_eq!(blank, empty.map_err(str::to_owned), "{name} = \"\"");
+            if let Some(garbage) = garbage {
+                assert_eq!(
+                    read(name, extra, VarValue::Text(garbage.into())).err().as_deref(),
+                    Some(name),
+                    "{name} = {garbage:?}"
+                );
+            }
+        }
+    }
+
+    /// The README's configuration table lists every variable.
+    #[test]
+    fn the_readme_lists_every_variable() {
+        let readme = include_str!("../README.md");
+        for (name, _) in edge_session::config::VARIABLES.iter().chain(DEMO_VARIABLES) {
+            assert!(readme.contains(&format!("| `{name}`")), "README's configuration table lacks {name}");
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use edge_session::gateway::{Gate, GatewayConfig};
 use edge_session::session::run_deferred;
 use edge_session::store::{StoreError, UpstashClient};
-use edge_session::workers::{env_var, forward, now_ms};
+use edge_session::workers::{forward, now_ms, EnvVars};
 use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result, Url};
 
 use crate::app;
@@ -285,13 +285,14 @@ async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, app::Respo
 }
 
 fn init(env: &Env) -> std::result::Result<Rc<State>, String> {
-    let config = Config::from_vars(|name| env_var(env, name)).map_err(|e| {
+    let env_vars = EnvVars::new(env, crate::config::DEMO_VARIABLES);
+    let read = |name: &str| env_vars.get(name);
+    let config = env_vars.check(Config::from_vars(read)).map_err(|e| {
         // The log gets the bad value; the visitor only the variable's name.
         console_error!("edge-session configuration error: {e}");
         e.public_message()
     })?;
     // Once per isolate: what is accepted but weak (a short secret in development).
-    let read = |name: &str| env_var(env, name);
     for warning in edge_session::config::config_warnings(&edge_session::config::Vars::new(&read)) {
         console_warn!("edge-session configuration warning: {warning}");
     }

@@ -92,7 +92,7 @@ after(async () => {
         .output()
         .replace(/\x1b\[[0-9;]*m/g, "")
         .split("\n")
-        .filter((l) => !/POST \/api\/pour -> 503|Logs were written to/.test(l))
+        .filter((l) => !/"path":"\/api\/pour".*"status":503|"status":503.*"path":"\/api\/pour"|"level":"warn"|Logs were written to/.test(l))
         .join("\n")
         .trim();
       if (said) console.error(`note: wrangler dev said:\n${said.slice(-4000)}`);

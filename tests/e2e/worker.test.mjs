@@ -477,6 +477,26 @@ test("[vars] written unquoted (TOML numbers and booleans) mean what the quoted s
   }
 });
 
+test("[vars] of a type the option does not take are refused naming the variable: a number for a name, a boolean for a word, a table, an array", async () => {
+  for (const [vars, name, got, takes] of [
+    [{ SESSION_COOKIE_NAME: 5 }, "SESSION_COOKIE_NAME", "a number", "a string (quote it)"],
+    [{ SESSION_COOKIE_PRIORITY: true }, "SESSION_COOKIE_PRIORITY", "a boolean", "one of its words, as a string"],
+    [{ SESSION_MAX_AGE_MS: { ms: 60000 } }, "SESSION_MAX_AGE_MS", "a table", "a number or a string"],
+    [{ AUTH_CONTEXT_WORDS: ["shop", "example"] }, "AUTH_CONTEXT_WORDS", "an array", "a string (quote it)"],
+    [{ DEMO_ROUTES: [true] }, "DEMO_ROUTES", "an array", "true or false"],
+  ]) {
+    const worker = await startWorker({ upstashUrl: stack.upstash.url, vars });
+    try {
+      const res = await worker.fetch("/api/session");
+      const body = await res.json();
+      assert.equal(res.status, 500);
+      assert.equal(body.error, `worker misconfigured: ${name} is ${got} in [vars]; it takes ${takes}`);
+    } finally {
+      await worker.stop();
+    }
+  }
+});
+
 test("SESSION_SECRET strength: a production worker with a 32-byte signing secret serves, an old weak secret still verifies its cookies while a rotation lasts", async () => {
   const strong = "0123456789abcdef0123456789abcdef";
   const worker = await startWorker({ upstashUrl: stack.upstash.url, vars: { SESSION_ENVIRONMENT: "production", SESSION_SECRET: `${strong},keyboard cat` } });

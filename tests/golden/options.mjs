@@ -18,7 +18,7 @@
 // | cookie.domain | SESSION_COOKIE_DOMAIN | |
 // | cookie.httpOnly | SESSION_COOKIE_HTTP_ONLY | |
 // | cookie.secure (true/false/"auto") | SESSION_COOKIE_SECURE | worker default `false` (the seed's explicit value); `unset` = express-session's default (no `secure` member in the document) |
-// | cookie.sameSite (true/false/"lax"/"strict"/"none") | SESSION_COOKIE_SAMESITE | express-session's "auto" has no var |
+// | cookie.sameSite (true/false/"lax"/"strict"/"none"/"auto") | SESSION_COOKIE_SAMESITE | `auto` as express-session 1.19 |
 // | cookie.partitioned | SESSION_COOKIE_PARTITIONED | |
 // | cookie.priority | SESSION_COOKIE_PRIORITY | |
 // | connect-redis prefix | SESSION_PREFIX | |

@@ -27,6 +27,18 @@ pub enum ConfigError {
         /// The variable.
         name: &'static str,
     },
+    /// A `[vars]` value of a JSON type the option does not take: a table
+    /// or array anywhere, a number or boolean where the option is text or a
+    /// word (`SESSION_COOKIE_NAME = true` is a typo, not a name).
+    #[error("{name} is {got} in [vars]; it takes {expected}")]
+    WrongType {
+        /// The variable.
+        name: String,
+        /// What it was: `a number`, `a boolean`, `a table` or `an array`.
+        got: &'static str,
+        /// What it takes.
+        expected: &'static str,
+    },
     /// A variable has a value that means nothing here.
     #[error("{name}={value:?} is invalid: {expected}")]
     Invalid {
@@ -43,7 +55,7 @@ impl ConfigError {
     /// What a visitor may be told: the variable and what it accepts.
     pub fn public_message(&self) -> String {
         match self {
-            ConfigError::Missing { .. } => self.to_string(),
+            ConfigError::Missing { .. } | ConfigError::WrongType { .. } => self.to_string(),
             ConfigError::Invalid { name, expected, .. } => format!("{name} is invalid: {expected}"),
         }
     }
@@ -95,7 +107,7 @@ impl UpstashConfig {
 }
 
 /// A `[vars]` value as the platform hands it over: wrangler passes a TOML
-/// string, number or boolean through as that JSON type, so
+/// string, number, boolean, table or array through as that JSON type, so
 /// `SESSION_MAX_AGE_MS = 3600000` and `SESSION_COOKIE_SECURE = true`,
 /// written unquoted, arrive as a number and a boolean.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,20 +118,123 @@ pub enum VarValue {
     Number(f64),
     /// A boolean.
     Bool(bool),
+    /// A table (`{…}`) or an array (`[…]`): no option takes one; says
+    /// which (`a table`, `an array`).
+    Other(&'static str),
 }
 
-impl VarValue {
-    /// The value as the options read it: a string as it is, a number as
-    /// JavaScript's `String(n)` spells it (`3600000`, `1.5`), a boolean as
-    /// `true` or `false`. So an unquoted value means what the quoted one
-    /// does, instead of being ignored.
-    pub fn into_text(self) -> String {
+/// What an option holds, which decides the unquoted `[vars]` it takes
+/// ([`VarValue::into_text`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarType {
+    /// Text: a string only (a name, URL, secret, list, path).
+    Text,
+    /// A number (or a word such as `none`): a string or a number.
+    Number,
+    /// A boolean (`true`/`false`/`1`/`0`/`yes`/`no`): a string, a boolean or 0/1.
+    Flag,
+    /// One of some words: a string only.
+    Word,
+    /// One of some words, `true` and `false` among them: a string or a boolean.
+    WordOrFlag,
+}
+
+impl VarType {
+    /// What the type takes, for messages.
+    pub fn expected(self) -> &'static str {
         match self {
-            VarValue::Text(text) => text,
-            VarValue::Number(n) => crate::session::js_json::number(n),
-            VarValue::Bool(b) => b.to_string(),
+            VarType::Text => "a string (quote it)",
+            VarType::Number => "a number or a string",
+            VarType::Flag => "true or false",
+            VarType::Word | VarType::WordOrFlag => "one of its words, as a string",
         }
     }
+}
+
+/// Every variable the library reads, with its type: the configuration
+/// table of the README, and what [`VarValue::into_text`] checks. A worker
+/// adds its own (the demo's `DEMO_ROUTES`…).
+pub const VARIABLES: &[(&str, VarType)] = &[
+    ("SESSION_SECRET", VarType::Text),
+    ("SESSION_ENVIRONMENT", VarType::Word),
+    ("UPSTASH_REDIS_REST_URL", VarType::Text),
+    ("UPSTASH_REDIS_REST_TOKEN", VarType::Text),
+    ("SESSION_STORE_TIMEOUT_MS", VarType::Number),
+    ("SESSION_COOKIE_NAME", VarType::Text),
+    ("SESSION_MAX_AGE_MS", VarType::Number),
+    ("SESSION_COOKIE_PATH", VarType::Text),
+    ("SESSION_COOKIE_DOMAIN", VarType::Text),
+    ("SESSION_COOKIE_HTTP_ONLY", VarType::Flag),
+    ("SESSION_COOKIE_SECURE", VarType::WordOrFlag),
+    ("SESSION_COOKIE_SAMESITE", VarType::WordOrFlag),
+    ("SESSION_COOKIE_PARTITIONED", VarType::Flag),
+    ("SESSION_COOKIE_PRIORITY", VarType::Word),
+    ("SESSION_ROLLING", VarType::Flag),
+    ("SESSION_RESAVE", VarType::Flag),
+    ("SESSION_SAVE_UNINITIALIZED", VarType::Flag),
+    ("SESSION_UNSET", VarType::Word),
+    ("SESSION_PROXY", VarType::Flag),
+    ("SESSION_PREFIX", VarType::Text),
+    ("SESSION_TTL_SECONDS", VarType::Number),
+    ("SESSION_DISABLE_TOUCH", VarType::Flag),
+    ("SESSION_TOUCH_AFTER_SECONDS", VarType::Number),
+    ("SESSION_ABSOLUTE_TIMEOUT_SECONDS", VarType::Number),
+    ("SESSION_DISABLE_TTL", VarType::Flag),
+    ("SESSION_PASSPORT_USER_FIELD", VarType::Text),
+    ("ORIGIN_URL", VarType::Text),
+    ("GATEWAY_SECRET", VarType::Text),
+    ("GATEWAY_REQUIRE_LOGIN", VarType::Text),
+    ("GATEWAY_LOGIN_URL", VarType::Text),
+    ("AUTH_PBKDF2_ITERATIONS", VarType::Number),
+    ("AUTH_PEPPER", VarType::Text),
+    ("AUTH_PEPPER_PREVIOUS", VarType::Text),
+    ("AUTH_MAX_FAILURES_PER_USER", VarType::Number),
+    ("AUTH_MAX_FAILURES_PER_USER_AND_IP", VarType::Number),
+    ("AUTH_MAX_FAILURES_PER_IP", VarType::Number),
+    ("AUTH_MAX_REGISTRATIONS", VarType::Number),
+    ("AUTH_MAX_REGISTRATIONS_PER_IP", VarType::Number),
+    ("AUTH_CONTEXT_WORDS", VarType::Text),
+    ("AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS", VarType::Number),
+    ("AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS", VarType::Number),
+    ("AUTH_FAILURE_WINDOW_SECONDS", VarType::Number),
+    ("AUTH_USER_PREFIX", VarType::Text),
+];
+
+impl VarValue {
+    /// The value as the options read it, for variable `name` of type `kind`
+    /// (`None`: a variable of the worker's own, taken as it comes): a
+    /// string as it is; a number as JavaScript's `String(n)` spells it
+    /// (`3600000`, `1.5`) where the option is a number or a flag; a boolean
+    /// as `true` or `false` where it is a flag or takes `true`/`false`. So
+    /// an unquoted value means what the quoted one does, instead of being
+    /// ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::WrongType`] naming the variable for a table or array,
+    /// and for a number or boolean where the option takes neither.
+    pub fn into_text(self, name: &str, kind: Option<VarType>) -> Result<String, ConfigError> {
+        use VarType::{Flag, Number, WordOrFlag};
+        let wrong = |got: &'static str| ConfigError::WrongType {
+            name: name.to_owned(),
+            got,
+            expected: kind.map_or("a string, number or boolean", VarType::expected),
+        };
+        match self {
+            VarValue::Text(text) => Ok(text),
+            VarValue::Number(n) if matches!(kind, None | Some(Number | Flag)) => Ok(crate::session::js_json::number(n)),
+            VarValue::Bool(b) if matches!(kind, None | Some(Flag | WordOrFlag)) => Ok(b.to_string()),
+            VarValue::Number(_) => Err(wrong("a number")),
+            VarValue::Bool(_) => Err(wrong("a boolean")),
+            VarValue::Other(got) => Err(wrong(got)),
+        }
+    }
+}
+
+/// The type of variable `name` among `tables` (the library's
+/// [`VARIABLES`] and a worker's own), if listed.
+pub fn var_type(name: &str, tables: &[&[(&str, VarType)]]) -> Option<VarType> {
+    tables.iter().flat_map(|t| t.iter()).find(|(n, _)| *n == name).map(|(_, kind)| *kind)
 }
 
 /// The shortest `SESSION_SECRET` that signs cookies in production, in
@@ -573,20 +688,52 @@ mod tests {
 
     #[test]
     fn unquoted_vars_mean_what_quoted_ones_do() {
-        assert_eq!(VarValue::Number(3_600_000.0).into_text(), "3600000");
-        assert_eq!(VarValue::Number(1.5).into_text(), "1.5");
-        assert_eq!(VarValue::Bool(true).into_text(), "true");
-        assert_eq!(VarValue::Bool(false).into_text(), "false");
-        assert_eq!(VarValue::Text(" lax ".into()).into_text(), " lax ");
+        let text = |v: VarValue, kind| v.into_text("X", Some(kind));
+        assert_eq!(text(VarValue::Number(3_600_000.0), VarType::Number).unwrap(), "3600000");
+        assert_eq!(text(VarValue::Number(1.5), VarType::Number).unwrap(), "1.5");
+        assert_eq!(text(VarValue::Bool(true), VarType::Flag).unwrap(), "true");
+        assert_eq!(text(VarValue::Bool(false), VarType::WordOrFlag).unwrap(), "false");
+        assert_eq!(text(VarValue::Number(1.0), VarType::Flag).unwrap(), "1");
+        assert_eq!(text(VarValue::Text(" lax ".into()), VarType::Word).unwrap(), " lax ");
         let read = |name: &str| match name {
             "SESSION_SECRET" => Some("a-32-byte-or-longer-random-secret".to_owned()),
-            "SESSION_MAX_AGE_MS" => Some(VarValue::Number(3_600_000.0).into_text()),
-            "SESSION_COOKIE_SECURE" => Some(VarValue::Bool(true).into_text()),
+            "SESSION_MAX_AGE_MS" => VarValue::Number(3_600_000.0).into_text(name, var_type(name, &[VARIABLES])).ok(),
+            "SESSION_COOKIE_SECURE" => VarValue::Bool(true).into_text(name, var_type(name, &[VARIABLES])).ok(),
             _ => None,
         };
         let config = SessionConfig::from_vars(&Vars::new(&read)).unwrap();
         assert_eq!(config.cookie.original_max_age, Some(3_600_000.0));
         assert_eq!(config.cookie.secure, Some(true));
+    }
+
+    #[test]
+    fn a_value_of_a_type_the_option_does_not_take_is_refused_naming_it() {
+        use VarType::*;
+        // (type, value) → accepted
+        for (kind, value, ok) in [
+            (Text, VarValue::Number(5.0), false),
+            (Text, VarValue::Bool(true), false),
+            (Word, VarValue::Bool(true), false),
+            (Word, VarValue::Number(1.0), false),
+            (WordOrFlag, VarValue::Number(1.0), false),
+            (Number, VarValue::Bool(true), false),
+            (Flag, VarValue::Other("a table"), false),
+            (Number, VarValue::Other("an array"), false),
+            (Text, VarValue::Text("x".into()), true),
+            (Number, VarValue::Number(2.0), true),
+            (Flag, VarValue::Bool(false), true),
+            (WordOrFlag, VarValue::Bool(true), true),
+        ] {
+            let got = value.clone().into_text("SESSION_X", Some(kind));
+            assert_eq!(got.is_ok(), ok, "{kind:?} {value:?}: {got:?}");
+            if let Err(e) = got {
+                assert!(e.to_string().starts_with("SESSION_X is a"), "{e}");
+                assert_eq!(e.public_message(), e.to_string(), "no value in it to hide");
+            }
+        }
+        // A worker's own variable, not in the table: numbers and booleans as text.
+        assert_eq!(VarValue::Bool(true).into_text("MY_FLAG", None).unwrap(), "true");
+        assert!(VarValue::Other("an array").into_text("MY_LIST", None).is_err());
     }
 
     #[test]

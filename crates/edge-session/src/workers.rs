@@ -36,12 +36,12 @@
 //! }
 //! ```
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::rc::Rc;
 
 use worker::{Context, Date, Env, Request, Response};
 
-use crate::config::{ConfigError, UpstashConfig, Vars};
+use crate::config::{var_type, ConfigError, UpstashConfig, VarType, VarValue, Vars};
 use crate::gateway;
 use crate::session::cookie::{check_cookie_header, CookieHeaderError};
 use crate::session::document::{FieldError, Millis};
@@ -157,20 +157,69 @@ impl Error {
 /// put`) first, then a `[vars]` entry, read whatever its JSON type
 /// ([`crate::config::VarValue`]): workers-rs's `Env::var` takes strings
 /// only, so an unquoted number or boolean would otherwise read as unset and
-/// the option would fall back to its default without a word.
-pub fn env_var(env: &Env, name: &str) -> Option<String> {
-    use crate::config::VarValue;
+/// the option would fall back to its default without a word. `kind` is the
+/// variable's type ([`crate::config::var_type`]).
+///
+/// # Errors
+///
+/// [`ConfigError::WrongType`] for a table or array, or a number or boolean
+/// where the option takes neither ([`crate::config::VarValue::into_text`]).
+pub fn env_var(env: &Env, name: &str, kind: Option<VarType>) -> Result<Option<String>, ConfigError> {
     if let Ok(secret) = env.secret(name) {
-        return Some(secret.to_string());
+        return Ok(Some(secret.to_string()));
     }
-    let raw = js_sys::Reflect::get(env, &wasm_bindgen::JsValue::from_str(name)).ok()?;
+    let Ok(raw) = js_sys::Reflect::get(env, &wasm_bindgen::JsValue::from_str(name)) else {
+        return Ok(None);
+    };
     let value = match (raw.as_string(), raw.as_f64(), raw.as_bool()) {
         (Some(text), _, _) => VarValue::Text(text),
         (_, Some(n), _) => VarValue::Number(n),
         (_, _, Some(b)) => VarValue::Bool(b),
-        _ => return None,
+        _ if js_sys::Array::is_array(&raw) => VarValue::Other("an array"),
+        _ if raw.is_object() => VarValue::Other("a table"),
+        _ => return Ok(None),
     };
-    Some(value.into_text())
+    value.into_text(name, kind).map(Some)
+}
+
+/// A worker's variables, read for the configuration readers
+/// (`Vars`): each through [`env_var`] with its type from the library's
+/// [`crate::config::VARIABLES`] and the worker's own `extra` table. A value
+/// of the wrong type reads as unset to the reader and is kept, so that
+/// [`EnvVars::check`] reports it instead of whatever the reader made of
+/// its absence.
+pub struct EnvVars<'a> {
+    env: &'a Env,
+    extra: &'a [(&'a str, VarType)],
+    refused: RefCell<Option<ConfigError>>,
+}
+
+impl<'a> EnvVars<'a> {
+    /// Reads `env`, knowing the worker's own variables `extra`.
+    pub fn new(env: &'a Env, extra: &'a [(&'a str, VarType)]) -> Self {
+        Self { env, extra, refused: RefCell::new(None) }
+    }
+
+    /// Variable `name`, or `None` when unset or refused.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let kind = var_type(name, &[crate::config::VARIABLES, self.extra]);
+        env_var(self.env, name, kind).unwrap_or_else(|e| {
+            self.refused.borrow_mut().get_or_insert(e);
+            None
+        })
+    }
+
+    /// `result`, unless a value was refused while it was read: then that.
+    ///
+    /// # Errors
+    ///
+    /// The first refused value's [`ConfigError::WrongType`], else `result`'s error.
+    pub fn check<T>(&self, result: Result<T, ConfigError>) -> Result<T, ConfigError> {
+        match self.refused.borrow_mut().take() {
+            Some(refused) => Err(refused),
+            None => result,
+        }
+    }
 }
 
 /// The session layer of one worker: its configuration and store client.
@@ -192,10 +241,11 @@ impl EdgeSessions {
     ///
     /// [`Error::Config`] naming the first missing or invalid variable.
     pub fn from_env(env: &Env) -> Result<Self, Error> {
-        let read = |name: &str| env_var(env, name);
+        let env_vars = EnvVars::new(env, &[]);
+        let read = |name: &str| env_vars.get(name);
         let vars = Vars::new(&read);
-        let config = SessionConfig::from_vars(&vars).map_err(Error::Config)?;
-        let upstash = UpstashConfig::from_vars(&vars).map_err(Error::Config)?;
+        let config = env_vars.check(SessionConfig::from_vars(&vars)).map_err(Error::Config)?;
+        let upstash = env_vars.check(UpstashConfig::from_vars(&vars)).map_err(Error::Config)?;
         for warning in crate::config::config_warnings(&vars) {
             worker::console_warn!("edge-session configuration warning: {warning}");
         }
