@@ -22,9 +22,14 @@ import {
   freePort,
   COOKIE_NAME,
   SECRET,
+  ROOT,
+  cookieFor,
 } from "../support/index.mjs";
 import { startOrigin } from "../fixtures/express-origin.mjs";
 import { verifyGatewayHeaders } from "edge-session-express";
+import { readFileSync } from "node:fs";
+import { parse as parseToml } from "smol-toml";
+import path from "node:path";
 
 const GATEWAY_SECRET = "a shared gateway secret for the tests";
 const PASSWORD = "correct horse battery";
@@ -301,4 +306,68 @@ test("gateway options are checked at start: a bad ORIGIN_URL or a GATEWAY_* with
   }
   // The secret of the tests signs cookies: SECRET is not the gateway's.
   assert.notEqual(SECRET, GATEWAY_SECRET);
+});
+
+/** The `[vars]` of the README's wrangler.production.toml (Deploy, step 4). */
+function readmeProductionVars() {
+  const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+  const step = readme.slice(readme.indexOf("### Step 4: Write the production configuration"));
+  const toml = /```toml\n([\s\S]*?)```/.exec(step)[1];
+  return parseToml(toml).vars;
+}
+
+test("the README's path, run locally: its production [vars] in front of its Express example share logins, refuse anonymous visitors at the edge and hand the demo's routes to the origin", async () => {
+  const vars = readmeProductionVars();
+  assert.equal(vars.ORIGIN_URL, "https://origin.example.com", "the README's example, replaced here by the local origin");
+  // Step 5's secrets: strong ones, as production refuses short ones.
+  const sessionSecret = "a-strong-session-secret-of-32-bytes-or-more";
+  const gatewaySecret = "a-strong-gateway-secret-of-32-bytes-or-more";
+  // The README's Express example: the same cookie, prefix and options, trust proxy 1, indexLogin app-wide.
+  const app = await startOrigin({
+    redisUrl: stack.redis.url,
+    gatewaySecret,
+    trustProxy: 1,
+    index: { ttlSeconds: 86400 },
+    session: {
+      name: "connect.sid",
+      secret: [sessionSecret],
+      resave: false,
+      saveUninitialized: false,
+      cookie: { maxAge: 24 * 3600 * 1000, secure: true, httpOnly: true, sameSite: "lax" },
+    },
+  });
+  const edge = await startWorker({
+    upstashUrl: stack.upstash.url,
+    vars: { ...vars, ORIGIN_URL: app.url, SESSION_ENVIRONMENT: "production", SESSION_SECRET: sessionSecret, GATEWAY_SECRET: gatewaySecret },
+  });
+  const site = (p, init = {}) => edge.fetch(`https://www.example.com${p}`, init);
+  try {
+    // A login at the origin, through the gateway over https.
+    const login = await site("/origin/login", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ user: "alice" }) });
+    assert.equal(login.status, 200, await login.clone().text());
+    const [line] = login.headers.getSetCookie();
+    assert.match(line, /^connect\.sid=s%3A[^;]+; Path=\/; Expires=[^;]+; HttpOnly; Secure; SameSite=Lax$/, line);
+    const cookie = line.split(";")[0];
+    const sid = (await login.json()).sessionID;
+    assert.equal(cookie, cookieFor(sid, sessionSecret, "connect.sid"));
+    assert.deepEqual(await stack.redis.client.sMembers("user-sessions:alice"), [sid], "indexed for log out everywhere");
+    // The README's /account/orders: the gateway vouches for alice.
+    const orders = await site("/account/orders", { headers: { cookie } });
+    assert.equal(orders.status, 200);
+    assert.deepEqual(await orders.json(), { user: "alice", orders: [] });
+    assert.match(orders.headers.get("server-timing"), /session;desc="hit"/);
+    // Anonymous: refused at the edge (GATEWAY_REQUIRE_LOGIN), a page sent to GATEWAY_LOGIN_URL.
+    await assertJsonError(await site("/account/orders"), 401, "log in first");
+    const page = await site("/account/orders", { headers: { accept: "text/html" } });
+    assert.equal(page.status, 303);
+    assert.equal(page.headers.get("location"), "/login?next=%2Faccount%2Forders");
+    // DEMO_ROUTES = false and ACCOUNTS_ROUTES = false: the origin answers /api/*.
+    assert.deepEqual(await (await site("/api/session")).json(), { from: "origin" });
+    // Straight to the origin, a forged header opens nothing.
+    const direct = await request(app, "/account/orders", { headers: { "x-session-user": "alice", "x-session-signature": "t=1,v1=x", "x-forwarded-proto": "https" } });
+    assert.equal(direct.status, 403);
+  } finally {
+    await edge.stop();
+    await app.stop();
+  }
 });

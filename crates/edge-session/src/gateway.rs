@@ -611,6 +611,27 @@ mod tests {
         assert_eq!(verify(SECRET.as_bytes(), &anon[0].1, 5, 60, "GET", "/", &Identity::default()), Ok(()));
     }
 
+    /// The test vectors the README gives for checking a signature in
+    /// another language ("Checking the signature without Express").
+    #[test]
+    fn the_readmes_signature_vectors() {
+        let gw = GatewayConfig::new("https://origin.example.com", SECRET.as_bytes(), vec![], None).unwrap();
+        let who = Identity {
+            session_id: Some("0b1c1d7e-6a3e-4c1f-9d0e-2f6a8b7c5d4e".into()),
+            user: Some("zoë smith".into()),
+        };
+        let headers = gw.identity_headers(&who, "GET", "/account/orders?page=2", 1_700_000_000);
+        assert_eq!(headers[1].1, "zo%C3%AB%20smith");
+        assert_eq!(headers[2].1, "t=1700000000,v1=unWIe8K2x9XiEDxDKA3TWFiqASxBrIA1m302m9vIByY");
+        let anonymous = gw.identity_headers(&Identity::default(), "POST", "/cart", 1_700_000_000);
+        assert_eq!(anonymous[0].1, "t=1700000000,v1=yfUnPFC1q4D4qUh8IR4BO-wvM2QEQ4LmBZA3DKAeIAY");
+        let readme = include_str!("../../../README.md");
+        assert!(
+            readme.contains("v1=unWIe8K2x9XiEDxDKA3TWFiqASxBrIA1m302m9vIByY")
+                && readme.contains("v1=yfUnPFC1q4D4qUh8IR4BO-wvM2QEQ4LmBZA3DKAeIAY")
+        );
+    }
+
     #[test]
     fn visitor_headers_are_cleaned_and_forwarded_ones_added() {
         let incoming = h(&[
