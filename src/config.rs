@@ -246,6 +246,7 @@ mod tests {
             ),
             ("GATEWAY_REQUIRE_LOGIN", gateway, "/account/*,/admin", 0.0, Some("account"), Ok(())),
             ("GATEWAY_LOGIN_URL", gateway, "/login", 0.0, Some("/login\n"), Ok(())),
+            ("GATEWAY_ORIGIN_TIMEOUT_MS", gateway, "30000", 30000.0, Some("700000"), Ok(())),
             ("AUTH_PBKDF2_ITERATIONS", &[], "1000", 1000.0, Some("200000"), Ok(())),
             // A secret set empty is a failed `wrangler secret put`, not "none".
             ("AUTH_PEPPER", &[], STRONG, 0.0, Some("short"), Err("AUTH_PEPPER")),

@@ -222,25 +222,26 @@ async fn through_gateway(req: &Request, state: &State, gateway: &GatewayConfig, 
         Gate::RedirectToLogin => {
             let path_and_query = url[url::Position::BeforePath..].to_owned();
             let location = gateway.login_redirect(&path_and_query).unwrap_or_else(|| "/".into());
-            let mut resp = Response::empty()?.with_status(303);
-            let h = resp.headers_mut();
-            h.set("Location", &location)?;
-            h.set("Cache-Control", "no-store")?;
-            h.set("Server-Timing", &timing)?;
-            return Ok(resp);
+            let headers = [("Location", location), ("Cache-Control", "no-store".into()), ("Server-Timing", timing)];
+            return empty_response(303, &headers);
         }
     }
-    match forward(req, gateway, &verdict.identity, (now / 1000) as u64).await {
+    let secure = request.is_secure(state.config.session.trust_proxy);
+    match forward(req, gateway, &verdict.identity, secure, (now / 1000) as u64).await {
         Ok(mut resp) => {
             resp.headers_mut().append("Server-Timing", &timing)?;
             Ok(resp)
         }
         Err(e) => {
-            // The origin is down or refused: 502, and the whole story in the log.
-            let body =
-                serde_json::json!({ "error": "the origin server did not answer; try again shortly" }).to_string();
+            // The origin is down, refused or too slow: 502 or 504, and the
+            // whole story in the log.
+            let message = match e.status() {
+                504 => "the origin server did not answer in time; try again shortly",
+                _ => "the origin server did not answer; try again shortly",
+            };
+            let body = serde_json::json!({ "error": message }).to_string();
             let answer = app::Response {
-                status: 502,
+                status: e.status(),
                 headers: vec![
                     ("Content-Type", "application/json; charset=utf-8".into()),
                     ("Cache-Control", "no-store".into()),
@@ -301,12 +302,23 @@ fn init(env: &Env) -> std::result::Result<Rc<State>, String> {
     Ok(Rc::new(State { config, store }))
 }
 
+/// An answer without a body (a redirect), with every answer's headers.
+fn empty_response(status: u16, headers: &[(&'static str, String)]) -> Result<Response> {
+    let resp = Response::empty()?.with_status(status);
+    with_headers(resp, headers)
+}
+
 fn json_response(status: u16, body: &str, headers: &[(&'static str, String)]) -> Result<Response> {
     let mut resp = Response::ok(body)?.with_status(status);
-    let h = resp.headers_mut();
     if headers.is_empty() {
-        h.set("Content-Type", "application/json; charset=utf-8")?;
+        resp.headers_mut().set("Content-Type", "application/json; charset=utf-8")?;
     }
+    with_headers(resp, headers)
+}
+
+/// `headers` on `resp`, after the headers every answer carries.
+fn with_headers(mut resp: Response, headers: &[(&'static str, String)]) -> Result<Response> {
+    let h = resp.headers_mut();
     // Every answer, an error before any routing included.
     for (name, value) in edge_session::API_RESPONSE_HEADERS {
         h.set(name, value)?;

@@ -37,7 +37,7 @@
 //    recent: anyone who can reach the app directly can send such headers.
 //    `gatewaySession` checks them and drops them when they do not verify.
 
-const { createHmac, timingSafeEqual } = require("node:crypto");
+const { createHash, createHmac, timingSafeEqual } = require("node:crypto");
 
 /**
  * The index TTL when none is given: connect-redis's default `ttl` (one day),
@@ -54,6 +54,21 @@ const SIGNATURE_CONTEXT = "edge-session-gateway/1";
 /** The Redis set of `user`'s session ids (crates/edge-session/src/keys.rs `user_sessions`). */
 function indexKey(user) {
   return `user-sessions:${user}`;
+}
+
+/** The shortest GATEWAY_SECRET accepted, in bytes (the worker's in production). */
+const MIN_GATEWAY_SECRET_BYTES = 32;
+
+/** The session field a login's time is kept in (the worker's `authenticatedAt`). */
+const AUTHENTICATED_AT = "authenticatedAt";
+
+/**
+ * Whether a stored `passport.user` is a login, as Passport 0.7 decides
+ * (`if (su || su === 0)`): anything but `undefined`, `null`, `false`, `""`
+ * and `NaN`.
+ */
+function isLogin(user) {
+  return Boolean(user) || user === 0;
 }
 
 /**
@@ -132,9 +147,9 @@ async function indexSession(redisClient, user, sessionID, ttlSeconds = DEFAULT_I
 function indexLogin(redisClient, { ttlSeconds = DEFAULT_INDEX_TTL_SECONDS, userPrefix = "user:", userField } = {}) {
   return function index(req, _res, next) {
     const raw = req.session && req.session.passport ? req.session.passport.user : undefined;
-    const user = raw === undefined || raw === null ? null : passportUserText(raw, userField);
+    const user = isLogin(raw) ? passportUserText(raw, userField) : null;
     let done;
-    if (raw === undefined || raw === null) done = Promise.resolve();
+    if (!isLogin(raw)) done = Promise.resolve();
     else if (user === null) done = Promise.reject(new TypeError("passport.user has no text for the index: serialize a name or number, or pass userField"));
     else done = indexSession(redisClient, user, req.sessionID, ttlSeconds, userPrefix);
     if (typeof next !== "function") return done;
@@ -142,19 +157,52 @@ function indexLogin(redisClient, { ttlSeconds = DEFAULT_INDEX_TTL_SECONDS, userP
   };
 }
 
-/** A header's one value from Node's `req.headers` (arrays joined as Node would). */
+/**
+ * Returns middleware that records when each Passport login was first seen,
+ * as `req.session.authenticatedAt` (`Date.now()`), the field the worker's
+ * SESSION_ABSOLUTE_TIMEOUT_SECONDS ends a login by. Mount it after
+ * `passport.session()` (and, to stamp the login request itself, after the
+ * login middleware of the login route). The worker stamps its own logins;
+ * without this, a login made by Express has no time and the gateway, which
+ * never writes, cannot end it.
+ */
+function loginTime() {
+  return function stamp(req, _res, next) {
+    const s = req.session;
+    if (s && s.passport && isLogin(s.passport.user) && !Number.isFinite(s[AUTHENTICATED_AT])) s[AUTHENTICATED_AT] = Date.now();
+    next();
+  };
+}
+
+/** A header's one value from Node's `req.headers`: a string, or `undefined` for anything else. */
 function headerOf(headers, name) {
   const value = headers[name];
-  return Array.isArray(value) ? value.join(", ") : value;
+  if (Array.isArray(value)) return value.every((v) => typeof v === "string") ? value.join(", ") : undefined;
+  return typeof value === "string" ? value : undefined;
 }
 
 /**
  * The text the gateway signs (crates/edge-session/src/gateway.rs
  * `signed_text`): the context, the time, the method, the path and query,
- * the session id header and the user header as received, one a line.
+ * the SHA-256 of the Cookie header (base64url, empty without one), the
+ * session id header and the user header as received, one a line.
  */
-function signedText(t, method, pathAndQuery, sessionId, userHeader) {
-  return [SIGNATURE_CONTEXT, String(t), method, pathAndQuery, sessionId || "", userHeader || ""].join("\n");
+function signedText(t, method, pathAndQuery, cookie, sessionId, userHeader) {
+  const cookieDigest = cookie === undefined ? "" : createHash("sha256").update(cookie).digest("base64url");
+  return [SIGNATURE_CONTEXT, String(t), method, pathAndQuery, cookieDigest, sessionId || "", userHeader || ""].join("\n");
+}
+
+/** Throws a TypeError unless `secret` is a usable GATEWAY_SECRET. */
+function checkSecret(secret, what) {
+  const bytes = typeof secret === "string" ? Buffer.byteLength(secret) : secret instanceof Uint8Array ? secret.length : -1;
+  if (bytes < 0) throw new TypeError(`${what} needs the shared GATEWAY_SECRET (a string)`);
+  if (bytes < MIN_GATEWAY_SECRET_BYTES) throw new TypeError(`GATEWAY_SECRET has ${bytes} bytes; it needs at least ${MIN_GATEWAY_SECRET_BYTES}, as the worker in production`);
+  if (typeof secret === "string" && secret.trim() !== secret) throw new TypeError("GATEWAY_SECRET starts or ends with white space (a newline from a file?); the worker's would not");
+}
+
+/** Throws a TypeError unless `n` is a finite number of at least 0 (a NaN skew would turn the age check off). */
+function checkNumber(n, what) {
+  if (typeof n !== "number" || !Number.isFinite(n) || n < 0) throw new TypeError(`${what} must be a finite number of at least 0, not ${String(n)}`);
 }
 
 /**
@@ -163,23 +211,27 @@ function signedText(t, method, pathAndQuery, sessionId, userHeader) {
  * header names. Returns `{ ok: true, sessionId, user }` (`sessionId` and
  * `user` are `null` when the gateway found no stored session or no login;
  * `user` is decoded) or `{ ok: false, reason }` with `reason` one of
- * `missing`, `malformed`, `expired`, `mismatch`. Never throws for bad
- * input; throws a TypeError when `secret` is missing.
+ * `missing`, `malformed`, `expired`, `mismatch`. Never throws for what a
+ * request holds; throws a TypeError for bad options (a secret under 32
+ * bytes, a `maxSkewSeconds` or `now` that is not a finite number).
  */
 function verifyGatewayHeaders(request, { secret, maxSkewSeconds = DEFAULT_MAX_SKEW_SECONDS, now = Date.now() } = {}) {
-  if (typeof secret !== "string" && !(secret instanceof Uint8Array)) throw new TypeError("verifyGatewayHeaders needs the shared GATEWAY_SECRET");
-  if (secret.length === 0) throw new TypeError("GATEWAY_SECRET is empty");
-  const headers = request.headers || {};
+  checkSecret(secret, "verifyGatewayHeaders");
+  checkNumber(maxSkewSeconds, "maxSkewSeconds");
+  checkNumber(now, "now");
+  const headers = request && typeof request.headers === "object" && request.headers !== null ? request.headers : {};
   const signature = headerOf(headers, "x-session-signature");
-  if (!signature) return { ok: false, reason: "missing" };
+  if (signature === undefined || signature === "") return { ok: false, reason: "missing" };
   const match = /^t=(\d{1,15}),v1=([A-Za-z0-9_-]{43})$/.exec(signature.trim());
   if (!match) return { ok: false, reason: "malformed" };
   const t = Number(match[1]);
   if (Math.abs(Math.floor(now / 1000) - t) > maxSkewSeconds) return { ok: false, reason: "expired" };
   const sessionId = headerOf(headers, "x-session-id") || null;
   const userHeader = headerOf(headers, "x-session-user") || null;
-  const pathAndQuery = request.originalUrl || request.url || "/";
-  const want = createHmac("sha256", secret).update(signedText(t, request.method, pathAndQuery, sessionId, userHeader)).digest();
+  const target = typeof request.originalUrl === "string" ? request.originalUrl : typeof request.url === "string" ? request.url : "/";
+  const method = typeof request.method === "string" ? request.method : "";
+  const text = signedText(t, method, target, headerOf(headers, "cookie"), sessionId, userHeader);
+  const want = createHmac("sha256", secret).update(text).digest();
   const got = Buffer.from(match[2], "base64url");
   if (got.length !== want.length || !timingSafeEqual(got, want)) return { ok: false, reason: "mismatch" };
   let user = null;
@@ -200,18 +252,28 @@ function verifyGatewayHeaders(request, { secret, maxSkewSeconds = DEFAULT_MAX_SK
  * `x-session-*` header from `req.headers` so that no later code can read a
  * forged one. With `requireGateway: true` a request that did not come
  * through the gateway gets a 403 instead (for an origin that should only
- * ever be reached through the worker).
+ * ever be reached through the worker). `secret` may be a list while the
+ * secret changes (any of them verifies). Throws a TypeError at once for a
+ * bad secret or skew, rather than treating every request as unsigned.
  */
 function gatewaySession({ secret, maxSkewSeconds = DEFAULT_MAX_SKEW_SECONDS, requireGateway = false } = {}) {
-  if (typeof secret !== "string" || secret.length === 0) throw new TypeError("gatewaySession needs the shared GATEWAY_SECRET");
+  const secrets = Array.isArray(secret) ? secret : [secret];
+  if (secrets.length === 0) throw new TypeError("gatewaySession needs the shared GATEWAY_SECRET");
+  for (const s of secrets) checkSecret(s, "gatewaySession");
+  checkNumber(maxSkewSeconds, "maxSkewSeconds");
   return function gateway(req, res, next) {
-    const verdict = verifyGatewayHeaders(req, { secret, maxSkewSeconds });
+    let verdict;
+    for (const s of secrets) {
+      verdict = verifyGatewayHeaders(req, { secret: s, maxSkewSeconds });
+      if (verdict.ok || verdict.reason !== "mismatch") break;
+    }
     if (verdict.ok) {
       req.gateway = { sessionId: verdict.sessionId, user: verdict.user };
       return next();
     }
     req.gateway = null;
-    for (const name of Object.keys(req.headers)) if (name.startsWith("x-session-")) delete req.headers[name];
+    const headers = req.headers && typeof req.headers === "object" ? req.headers : {};
+    for (const name of Object.keys(headers)) if (name.startsWith("x-session-")) delete headers[name];
     if (!requireGateway) return next();
     res.statusCode = 403;
     res.setHeader("Content-Type", "application/json; charset=utf-8");
@@ -220,6 +282,8 @@ function gatewaySession({ secret, maxSkewSeconds = DEFAULT_MAX_SKEW_SECONDS, req
 }
 
 module.exports = {
+  AUTHENTICATED_AT,
+  MIN_GATEWAY_SECRET_BYTES,
   DEFAULT_INDEX_TTL_SECONDS,
   DEFAULT_MAX_SKEW_SECONDS,
   SIGNATURE_CONTEXT,
@@ -227,6 +291,7 @@ module.exports = {
   passportUserText,
   indexSession,
   indexLogin,
+  loginTime,
   verifyGatewayHeaders,
   gatewaySession,
 };

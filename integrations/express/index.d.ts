@@ -1,5 +1,9 @@
 // Types of edge-session-express (index.cjs has the documentation).
 
+/** The session field a login's time is kept in: `authenticatedAt`. */
+export declare const AUTHENTICATED_AT: "authenticatedAt";
+/** The shortest GATEWAY_SECRET accepted, in bytes (32). */
+export declare const MIN_GATEWAY_SECRET_BYTES: number;
 /** connect-redis's default `ttl`, one day, in seconds. */
 export declare const DEFAULT_INDEX_TTL_SECONDS: number;
 /** How far the gateway's signature time may be from this clock, in seconds (60). */
@@ -36,17 +40,21 @@ export interface IndexLoginOptions {
   userField?: string;
 }
 
-/** A request as the index reads it (Express's `req` with express-session). */
+/**
+ * A request as the index reads it: Express's `req` with express-session
+ * (`session` is read as `{ passport?: { user?: unknown } }`).
+ */
 export interface SessionRequestLike {
   sessionID: string;
-  session?: { passport?: { user?: unknown } } | null;
+  session?: object | null;
 }
 
-/** As a function: `await index(req)`; as middleware: `index(req, res, next)`. */
-export interface IndexLogin {
-  (req: SessionRequestLike): Promise<void>;
-  (req: SessionRequestLike, res: unknown, next: (err?: unknown) => void): void;
-}
+/**
+ * The function indexLogin returns. As a function: `await index(req)`; as
+ * middleware: `index(req, res, next)`. One signature, so that it fits
+ * where Express expects a RequestHandler.
+ */
+export type IndexLogin = (req: SessionRequestLike, res?: unknown, next?: (err?: unknown) => void) => Promise<void> | undefined;
 
 export declare function indexLogin(redisClient: RedisClientLike, options?: IndexLoginOptions): IndexLogin;
 
@@ -82,8 +90,8 @@ export interface VerifyOptions {
 export declare function verifyGatewayHeaders(request: GatewayRequestLike, options: VerifyOptions): GatewayVerdict;
 
 export interface GatewaySessionOptions {
-  /** The shared GATEWAY_SECRET. */
-  secret: string;
+  /** The shared GATEWAY_SECRET (at least 32 bytes), or a list while it changes (any verifies). */
+  secret: string | readonly string[];
   /** Seconds the signature's time may be off (default 60). */
   maxSkewSeconds?: number;
   /** Answer 403 to requests that did not come through the gateway (default false). */
@@ -93,7 +101,17 @@ export interface GatewaySessionOptions {
 /** Express middleware: sets `req.gateway` (or `null`, with X-Session-* headers deleted). */
 export declare function gatewaySession(
   options: GatewaySessionOptions,
-): (req: GatewayRequestLike & { gateway?: GatewayIdentity | null }, res: unknown, next: (err?: unknown) => void) => void;
+): (req: GatewayRequestLike & { gateway?: GatewayIdentity | null }, res: MiddlewareResponse, next: (err?: unknown) => void) => void;
+
+/** What gatewaySession uses of a response (Node's `http.ServerResponse`). */
+export interface MiddlewareResponse {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(body?: string): unknown;
+}
+
+/** Express middleware: records `req.session.authenticatedAt` the first time a login is seen. */
+export declare function loginTime(): (req: { session?: object | null }, res: unknown, next: (err?: unknown) => void) => void;
 
 declare global {
   namespace Express {

@@ -3,6 +3,8 @@
 import pkg from "./index.cjs";
 
 export const {
+  AUTHENTICATED_AT,
+  MIN_GATEWAY_SECRET_BYTES,
   DEFAULT_INDEX_TTL_SECONDS,
   DEFAULT_MAX_SKEW_SECONDS,
   SIGNATURE_CONTEXT,
@@ -10,6 +12,7 @@ export const {
   passportUserText,
   indexSession,
   indexLogin,
+  loginTime,
   verifyGatewayHeaders,
   gatewaySession,
 } = pkg;

@@ -23,6 +23,7 @@ use edge_session::keys;
 use edge_session::session::cookie::{check_cookie_header, CookieHeaderError};
 use edge_session::session::decide;
 use edge_session::session::document::Millis;
+use edge_session::session::passport;
 use edge_session::session::{Deferred, LoadOutcome, Session, SessionError, Sessions};
 use edge_session::store::{AccountStore, Found, Lookup};
 
@@ -566,8 +567,8 @@ pub struct GatewayVerdict {
     pub outcome: Option<&'static str>,
 }
 
-/// Gateway mode's look at a request bound for the origin: the `Cookie`
-/// header within its limits, the session loaded (one store read, nothing
+/// Gateway mode's look at a request bound for the origin: the session
+/// loaded (one store read, nothing
 /// written: the origin's own express-session touches and saves it), the
 /// identity the origin gets ([`edge_session::gateway::identity_of`]) and
 /// whether a path in `GATEWAY_REQUIRE_LOGIN` may pass ([`gate`]). A path
@@ -575,8 +576,7 @@ pub struct GatewayVerdict {
 ///
 /// # Errors
 ///
-/// The answer to send instead: 400 for a `Cookie` header over a limit, 503
-/// when the store fails (an Express origin on the same store could not
+/// The answer to send instead: 503 when the store fails (an Express origin on the same store could not
 /// serve the request either; forwarding it as anonymous would log the
 /// visitor out at the origin).
 pub async fn gateway_check<S: AccountStore>(
@@ -587,7 +587,9 @@ pub async fn gateway_check<S: AccountStore>(
     accept: Option<&str>,
     now: Millis,
 ) -> Result<GatewayVerdict, Response> {
-    req.cookie.map_or(Ok(()), check_cookie_header).map_err(|e| AppError::from(e).into_response())?;
+    // No Cookie header limits here (the worker's own routes have them): the
+    // origin decides what it accepts, and reading one cookie of a long
+    // header costs little.
     let (identity, logged_in, outcome) = match decide::in_cookie_path(req.path, config.session.cookie.path.as_deref()) {
         false => (Identity::default(), false, None),
         true => {
@@ -602,7 +604,8 @@ pub async fn gateway_check<S: AccountStore>(
             let stored = matches!(outcome, Some(LoadOutcome::Hit | LoadOutcome::Expired));
             let identity = identity_of(&session, stored, config.session.passport_user_field.as_deref());
             // Logged in whatever Passport serialized, even without a text for it.
-            let logged_in = stored && session.passport_user::<Value>().ok().flatten().is_some_and(|u| !u.is_null());
+            let user = session.passport_user::<Value>().ok().flatten();
+            let logged_in = stored && user.as_ref().is_some_and(passport::counts_as_user);
             (identity, logged_in, outcome.map(LoadOutcome::as_str))
         }
     };

@@ -333,9 +333,10 @@ fn the_gateway_resolves_the_session_and_guards_protected_paths() {
     let forged = cookie.replace(sid, "22222222-2222-4222-8222-222222222222");
     let t = check("/account/x", Some(&forged), None).unwrap();
     assert_eq!((t.gate, t.identity, t.outcome), (Gate::Refuse, Identity::default(), Some("tampered")));
-    // An oversized Cookie header: 400 before the store.
-    let huge = format!("a={}", "x".repeat(9000));
-    assert_eq!(check("/", Some(&huge), None).unwrap_err().status, 400);
+    // An oversized Cookie header is the origin's to judge: forwarded.
+    let huge = format!("a={}; {cookie}", "x".repeat(9000));
+    let big = check("/account/x", Some(&huge), None).unwrap();
+    assert_eq!((big.gate, big.identity.user.as_deref()), (Gate::Forward, Some("7")));
     // Nothing was written: a GET of the one key each time.
     let log = store.take_log();
     assert!(!log.is_empty() && log.iter().all(|command| command.starts_with("GET")), "reads only: {log:?}");
@@ -344,4 +345,39 @@ fn the_gateway_resolves_the_session_and_guards_protected_paths() {
     store.set_down(true);
     let down = check("/", Some(&cookie), None).unwrap_err();
     assert_eq!((down.status, down.outcome), (503, Some("store-error")));
+}
+
+#[test]
+fn the_gateway_counts_a_login_as_passport_does() {
+    let cfg = config_with(&[
+        ("ORIGIN_URL", "http://127.0.0.1:3000"),
+        ("GATEWAY_SECRET", "gateway secret"),
+        ("GATEWAY_REQUIRE_LOGIN", "/*"),
+    ]);
+    let gw = cfg.gateway.clone().unwrap();
+    let store = MemoryStore::new();
+    let sid = "11111111-1111-4111-8111-111111111111";
+    let line =
+        edge_session::session::cookie::set_cookie_header("_redisDemo", sid, &cfg.session.secrets, &Default::default());
+    let cookie = line.split(';').next().unwrap().to_owned();
+    // passport.user as stored → let through (passport 0.7: `su || su === 0`)
+    for (user, passes) in [
+        ("\"alice\"", true),
+        ("0", true),
+        ("7", true),
+        ("true", true),
+        ("[]", true),
+        ("{}", true),
+        ("false", false),
+        ("\"\"", false),
+        ("null", false),
+    ] {
+        let doc = format!(
+            r#"{{"cookie":{{"originalMaxAge":60000,"expires":"2027-01-01T00:00:00.000Z","httpOnly":true,"path":"/"}},"passport":{{"user":{user}}}}}"#
+        );
+        store.insert_raw(&format!("sess:{sid}"), doc.as_bytes(), Some(60));
+        let r = Request { cookie: Some(&cookie), ..req("GET", "/x", None) };
+        let verdict = block_on(gateway_check(&cfg, &gw, &store, &r, None, NOW)).unwrap();
+        assert_eq!(verdict.gate == Gate::Forward, passes, "passport.user = {user}");
+    }
 }

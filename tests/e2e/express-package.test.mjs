@@ -9,6 +9,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Redis as IORedis } from "ioredis";
@@ -37,36 +38,51 @@ after(async () => {
 });
 
 test("import and require give the same functions (one copy of the code)", () => {
-  const names = ["DEFAULT_INDEX_TTL_SECONDS", "DEFAULT_MAX_SKEW_SECONDS", "SIGNATURE_CONTEXT", "indexKey", "passportUserText", "indexSession", "indexLogin", "verifyGatewayHeaders", "gatewaySession"];
+  const names = ["AUTHENTICATED_AT", "MIN_GATEWAY_SECRET_BYTES", "DEFAULT_INDEX_TTL_SECONDS", "DEFAULT_MAX_SKEW_SECONDS", "SIGNATURE_CONTEXT", "indexKey", "passportUserText", "indexSession", "indexLogin", "loginTime", "verifyGatewayHeaders", "gatewaySession"];
   assert.deepEqual(Object.keys(esm).sort(), [...names].sort());
   for (const name of names) assert.equal(esm[name], cjs[name], name);
 });
 
 test("the package ships its code and types, and the types check against a use of each export", () => {
   const packed = JSON.parse(execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: PACKAGE, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
-  assert.deepEqual(packed[0].files.map((f) => f.path).sort(), ["README.md", "index.cjs", "index.d.ts", "index.mjs", "package.json"]);
+  assert.deepEqual(packed[0].files.map((f) => f.path).sort(), ["LICENSE", "README.md", "index.cjs", "index.d.ts", "index.mjs", "package.json"]);
   // Inside the repository (target/ is ignored), so that the package
   // resolves through node_modules as in an app.
   mkdirSync(path.join(ROOT, "target"), { recursive: true });
   const dir = mkdtempSync(path.join(ROOT, "target", "edge-session-express-types-"));
   try {
+    // Each export used as the README uses it, in an Express 5 app with
+    // express-session's and Passport's own types: the handlers after ours
+    // must still get their types (no implicit any).
     writeFileSync(
       path.join(dir, "use.ts"),
-      `import { indexLogin, indexSession, gatewaySession, verifyGatewayHeaders, passportUserText, indexKey, type GatewayVerdict } from "edge-session-express";
+      `import express, { type RequestHandler } from "express";
+import session from "express-session";
+import passport from "passport";
+import { indexLogin, indexSession, gatewaySession, loginTime, verifyGatewayHeaders, passportUserText, indexKey, type GatewayVerdict } from "edge-session-express";
 declare const client: { multi(): unknown };
+const app = express();
+app.use(gatewaySession({ secret: "a-32-byte-or-longer-random-secret", maxSkewSeconds: 30, requireGateway: true }));
+app.use(gatewaySession({ secret: ["a-32-byte-or-longer-random-secret", "the-old-one-also-32-bytes-or-more"] }));
+app.use(session({ secret: ["s"], resave: false, saveUninitialized: false }));
+app.use(passport.session());
+app.use(loginTime());
 const index = indexLogin(client, { ttlSeconds: 3600, userPrefix: "user:", userField: "id" });
-const done: Promise<void> = index({ sessionID: "s", session: { passport: { user: { id: 7 } } } });
+app.post("/login", express.json(), passport.authenticate("local"), index, (req, res) => res.json({ user: req.user, id: req.sessionID }));
+app.use(index);
+const asHandler: RequestHandler = indexLogin(client);
+app.get("/account", (req, res) => res.json({ user: req.gateway?.user ?? null, id: req.gateway?.sessionId ?? null }));
+const done: Promise<void> | undefined = index({ sessionID: "s", session: { passport: { user: { id: 7 } } } });
 const again: Promise<void> = indexSession(client, "alice", "s", 60);
-const mw = gatewaySession({ secret: "x", maxSkewSeconds: 30, requireGateway: true });
-const v: GatewayVerdict = verifyGatewayHeaders({ method: "GET", originalUrl: "/", headers: {} }, { secret: "x" });
+const v: GatewayVerdict = verifyGatewayHeaders({ method: "GET", originalUrl: "/", headers: {} }, { secret: "a-32-byte-or-longer-random-secret" });
 if (v.ok) { const who: string | null = v.user; void who; } else { const why: "missing" | "malformed" | "expired" | "mismatch" = v.reason; void why; }
 const text: string | null = passportUserText(42);
 const key: string = indexKey("alice");
-void done; void again; void mw; void text; void key;
+void done; void again; void text; void key; void asHandler;
 `,
     );
     const tsc = path.join(ROOT, "node_modules/typescript/bin/tsc");
-    const flags = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022"];
+    const flags = ["--noEmit", "--strict", "--esModuleInterop", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--types", "node"];
     try {
       execFileSync(process.execPath, [tsc, ...flags, path.join(dir, "use.ts")], { cwd: ROOT, encoding: "utf8" });
     } catch (e) {
@@ -122,6 +138,8 @@ test("passportUserText: the worker's reading of passport.user", () => {
   }
 });
 
+const SECRET32 = "a-32-byte-or-longer-random-secret";
+
 test("gatewaySession drops unverified X-Session-* headers and can refuse requests that skipped the gateway", () => {
   const run = (mw, headers) => {
     const req = { method: "GET", originalUrl: "/x", headers: { ...headers } };
@@ -130,13 +148,72 @@ test("gatewaySession drops unverified X-Session-* headers and can refuse request
     mw(req, res, () => (nexted = true));
     return { req, res, nexted };
   };
-  const open = run(esm.gatewaySession({ secret: "s" }), { "x-session-user": "admin", "x-session-anything": "1", accept: "*/*" });
+  const open = run(esm.gatewaySession({ secret: SECRET32 }), { "x-session-user": "admin", "x-session-anything": "1", accept: "*/*" });
   assert.equal(open.nexted, true);
   assert.equal(open.req.gateway, null);
   assert.deepEqual(Object.keys(open.req.headers), ["accept"]);
-  const closed = run(esm.gatewaySession({ secret: "s", requireGateway: true }), { "x-session-user": "admin" });
+  const closed = run(esm.gatewaySession({ secret: SECRET32, requireGateway: true }), { "x-session-user": "admin" });
   assert.equal(closed.nexted, false);
   assert.equal(closed.res.statusCode, 403);
   assert.match(JSON.parse(closed.res.body).error, /through the edge-session gateway only \(missing signature\)/);
-  assert.throws(() => esm.gatewaySession({}), TypeError);
+  // A list of secrets while GATEWAY_SECRET changes: either verifies.
+  const t = Math.floor(Date.now() / 1000);
+  const other = "the-next-gateway-secret-of-32-bytes";
+  const mac = createHmac("sha256", other).update(["edge-session-gateway/1", t, "GET", "/x", "", "", ""].join("\n")).digest("base64url");
+  const rotating = run(esm.gatewaySession({ secret: [other, SECRET32] }), { "x-session-signature": `t=${t},v1=${mac}` });
+  assert.deepEqual(rotating.req.gateway, { sessionId: null, user: null });
+  assert.equal(run(esm.gatewaySession({ secret: SECRET32 }), { "x-session-signature": `t=${t},v1=${mac}` }).req.gateway, null);
+  assert.throws(() => esm.gatewaySession({ secret: [] }), TypeError);
+  assert.throws(() => esm.gatewaySession({ secret: [SECRET32, "short"] }), TypeError);
+  // A request object without headers is an unsigned request, not a crash.
+  let nexted = false;
+  const bare = { method: "GET", url: "/" };
+  esm.gatewaySession({ secret: SECRET32 })(bare, {}, () => (nexted = true));
+  assert.equal(nexted, true);
+  assert.equal(bare.gateway, null);
+});
+
+test("bad options are refused at once (TypeError), never turned into a check that passes or fails everything", () => {
+  for (const options of [{}, { secret: "short" }, { secret: " " + SECRET32 }, { secret: SECRET32 + "\n" }, { secret: 42 }, { secret: SECRET32, maxSkewSeconds: Number.NaN }, { secret: SECRET32, maxSkewSeconds: -1 }]) {
+    assert.throws(() => esm.gatewaySession(options), TypeError, JSON.stringify(options));
+  }
+  const request = { method: "GET", originalUrl: "/", headers: {} };
+  assert.throws(() => esm.verifyGatewayHeaders(request, { secret: SECRET32, now: Number.NaN }), TypeError);
+  assert.throws(() => esm.verifyGatewayHeaders(request, { secret: SECRET32, maxSkewSeconds: Number("unset") }), TypeError);
+});
+
+test("verifyGatewayHeaders never throws on what a request holds", () => {
+  const verify = (request) => esm.verifyGatewayHeaders(request, { secret: SECRET32 });
+  for (const [request, reason] of [
+    [null, "missing"],
+    [undefined, "missing"],
+    [{}, "missing"],
+    [{ headers: null }, "missing"],
+    [{ method: "GET", headers: { "x-session-signature": 42 } }, "missing"],
+    [{ method: "GET", headers: { "x-session-signature": { t: 1 } } }, "missing"],
+    [{ method: "GET", headers: { "x-session-signature": ["t=1", 2] } }, "missing"],
+    [{ method: "GET", headers: { "x-session-signature": "t=1,v1=short" } }, "malformed"],
+    [{ method: "GET", headers: { "x-session-signature": `t=${"9".repeat(30)},v1=${"A".repeat(43)}` } }, "malformed"],
+    [{ method: "GET", headers: { "x-session-signature": `t=1,v1=${"A".repeat(43)}` } }, "expired"],
+    [{ method: 7, url: {}, headers: { "x-session-signature": `t=${Math.floor(Date.now() / 1000)},v1=${"A".repeat(43)}`, "x-session-user": ["a", "b"] } }, "mismatch"],
+  ]) {
+    assert.deepEqual(verify(request), { ok: false, reason }, JSON.stringify(request));
+  }
+});
+
+test("loginTime records when a login was first seen, once, and leaves anonymous sessions alone", () => {
+  const stamp = esm.loginTime();
+  const run = (session) => {
+    const req = { session };
+    stamp(req, {}, () => {});
+    return req.session;
+  };
+  const before = Date.now();
+  const stamped = run({ passport: { user: "alice" } });
+  assert.ok(stamped.authenticatedAt >= before && stamped.authenticatedAt <= Date.now());
+  assert.equal(run({ passport: { user: 0 }, authenticatedAt: 5 }).authenticatedAt, 5, "kept");
+  assert.equal(run({ passport: { user: 0 } }).authenticatedAt > 0, true, "0 is a login (Passport)");
+  for (const session of [{}, { passport: {} }, { passport: { user: false } }, { passport: { user: "" } }, undefined]) {
+    assert.equal(run(session)?.authenticatedAt, undefined, JSON.stringify(session));
+  }
 });

@@ -9,7 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import {
   startStack,
   startWorker,
@@ -175,20 +175,28 @@ test("X-Session-* headers from the client never reach the origin; sent to the or
   assert.equal(direct.body.headers.xSessionUser, null);
   // A real signature replayed on another path or with another user fails.
   const login = await request(worker, "/origin/login", { method: "POST", json: { user: "erin" } });
-  const seen = await request(worker, "/whoami", { cookie: parseSetCookie(login).pair });
+  const cookie = parseSetCookie(login).pair;
+  const seen = await request(worker, "/whoami", { cookie });
   assert.equal(seen.body.gateway.user, "erin");
   // What the origin got, signed as the worker signs (gateway.rs signed_text).
   const now = Date.now();
   const t = Math.floor(now / 1000);
   const sessionId = seen.body.gateway.sessionId;
-  const text = ["edge-session-gateway/1", t, "GET", "/whoami", sessionId, "erin"].join("\n");
+  const cookieDigest = createHash("sha256").update(cookie).digest("base64url");
+  const text = ["edge-session-gateway/1", t, "GET", "/whoami", cookieDigest, sessionId, "erin"].join("\n");
   const mac = createHmac("sha256", GATEWAY_SECRET).update(text).digest("base64url");
-  const captured = { method: "GET", originalUrl: "/whoami", headers: { "x-session-id": sessionId, "x-session-user": "erin", "x-session-signature": `t=${t},v1=${mac}` } };
+  const captured = { method: "GET", originalUrl: "/whoami", headers: { cookie, "x-session-id": sessionId, "x-session-user": "erin", "x-session-signature": `t=${t},v1=${mac}` } };
   assert.deepEqual(verifyGatewayHeaders(captured, { secret: GATEWAY_SECRET, now }), { ok: true, sessionId, user: "erin" });
   assert.deepEqual(verifyGatewayHeaders({ ...captured, originalUrl: "/admin" }, { secret: GATEWAY_SECRET, now }), { ok: false, reason: "mismatch" });
   assert.deepEqual(verifyGatewayHeaders({ ...captured, headers: { ...captured.headers, "x-session-user": "admin" } }, { secret: GATEWAY_SECRET, now }), { ok: false, reason: "mismatch" });
   assert.deepEqual(verifyGatewayHeaders(captured, { secret: GATEWAY_SECRET, now: now + 61_000 }), { ok: false, reason: "expired" });
-  assert.deepEqual(verifyGatewayHeaders(captured, { secret: "another secret", now }), { ok: false, reason: "mismatch" });
+  assert.deepEqual(verifyGatewayHeaders(captured, { secret: "another secret of at least 32 bytes!", now }), { ok: false, reason: "mismatch" });
+  // The real headers the worker sent, copied onto a request without the
+  // visitor's cookie, straight to the origin: refused (the cookie is signed).
+  const replayed = await request(origin, "/whoami", { headers: seen.body.headers.gatewayHeaders });
+  assert.equal(replayed.body.gateway, null, "replayed without the cookie");
+  const withIt = await request(origin, "/whoami", { headers: seen.body.headers.gatewayHeaders, cookie });
+  assert.deepEqual(withIt.body.gateway, { sessionId, user: "erin" }, "the same headers with the visitor's own cookie, within the minute");
 });
 
 /** A request with node:http, which can send hop-by-hop headers (fetch refuses them). */
@@ -328,6 +336,7 @@ test("the README's path, run locally: its production [vars] in front of its Expr
     gatewaySecret,
     trustProxy: 1,
     index: { ttlSeconds: 86400 },
+    stampLogins: true,
     session: {
       name: "connect.sid",
       secret: [sessionSecret],
@@ -351,6 +360,8 @@ test("the README's path, run locally: its production [vars] in front of its Expr
     const sid = (await login.json()).sessionID;
     assert.equal(cookie, cookieFor(sid, sessionSecret, "connect.sid"));
     assert.deepEqual(await stack.redis.client.sMembers("user-sessions:alice"), [sid], "indexed for log out everywhere");
+    const doc = JSON.parse(await stack.redis.client.get(`sess:${sid}`));
+    assert.ok(Math.abs(doc.authenticatedAt - Date.now()) < 60_000, "loginTime recorded the login for SESSION_ABSOLUTE_TIMEOUT_SECONDS");
     // The README's /account/orders: the gateway vouches for alice.
     const orders = await site("/account/orders", { headers: { cookie } });
     assert.equal(orders.status, 200);
@@ -369,5 +380,78 @@ test("the README's path, run locally: its production [vars] in front of its Expr
   } finally {
     await edge.stop();
     await app.stop();
+  }
+});
+
+test("protected files cannot be reached by spellings an origin decodes: express.static behind GATEWAY_REQUIRE_LOGIN", async () => {
+  assert.equal((await request(worker, "/public/hello.txt")).text, "hello\n", "a public file passes");
+  for (const p of ["/account/invoice.txt", "/x%2F..%2Faccount/invoice.txt", "/x/..%2Faccount/invoice.txt", "/x/%2e%2e%2Faccount/invoice.txt", "/x/..%5Caccount/invoice.txt", "/x/%252e%252e%252Faccount/invoice.txt"]) {
+    const res = await request(worker, p);
+    assert.equal(res.status, 401, `${p}: ${res.status} ${res.text}`);
+  }
+  const login = await request(worker, "/origin/login", { method: "POST", json: { user: "ivy" } });
+  const res = await request(worker, "/account/invoice.txt", { cookie: parseSetCookie(login).pair });
+  assert.equal(res.text, "PRIVATE INVOICE\n", "with a login it opens");
+});
+
+test("a Cookie header over the worker's own limits is the origin's to judge: forwarded with the session resolved", async () => {
+  const made = await request(worker, "/origin/pour", { method: "POST" });
+  const { sid, pair } = parseSetCookie(made);
+  for (const cookie of [`big=${"x".repeat(10_000)}; ${pair}`, `${Array.from({ length: 200 }, (_, i) => `c${i}=1`).join("; ")}; ${pair}`]) {
+    const res = await rawGet(`${worker.url}/whoami`, { Cookie: cookie });
+    assert.equal(res.status, 200);
+    assert.equal(res.body.sessionID, sid);
+    assert.equal(res.body.gateway.sessionId, sid);
+  }
+});
+
+test("an origin that does not send its headers within GATEWAY_ORIGIN_TIMEOUT_MS is a 504; the redirect to the login page carries every answer's headers", async () => {
+  const slow = await startWorker({ upstashUrl: stack.upstash.url, vars: gatewayVars({ GATEWAY_ORIGIN_TIMEOUT_MS: 300 }) });
+  try {
+    const res = await request(slow, "/hang");
+    assert.equal(res.status, 504);
+    assert.match(res.body.error, /did not answer in time/);
+    assert.equal(res.headers.get("retry-after"), "5");
+    const page = await request(slow, "/account/x", { headers: { accept: "text/html" } });
+    assert.equal(page.status, 303);
+    for (const h of ["x-content-type-options", "content-security-policy", "referrer-policy", "cache-control"]) assert.ok(page.headers.get(h), h);
+  } finally {
+    await slow.stop();
+  }
+});
+
+test("with SESSION_PROXY=true the origin gets the scheme the worker believed (X-Forwarded-Proto of the proxy in front)", async () => {
+  const proxied = await startWorker({ upstashUrl: stack.upstash.url, vars: gatewayVars({ SESSION_PROXY: true }) });
+  try {
+    const res = await request(proxied, "/whoami", { headers: { "x-forwarded-proto": "https" } });
+    assert.equal(res.body.headers.xForwardedProto, "https");
+    const plain = await request(worker, "/whoami", { headers: { "x-forwarded-proto": "https" } });
+    assert.equal(plain.body.headers.xForwardedProto, "http", "not believed without SESSION_PROXY");
+  } finally {
+    await proxied.stop();
+  }
+});
+
+test("SESSION_ABSOLUTE_TIMEOUT_SECONDS ends an Express login at the edge once loginTime records when it happened", async () => {
+  const stamping = await startOrigin({ redisUrl: stack.redis.url, gatewaySecret: GATEWAY_SECRET, stampLogins: true });
+  const edge = await startWorker({
+    upstashUrl: stack.upstash.url,
+    vars: gatewayVars({ ORIGIN_URL: stamping.url, SESSION_ABSOLUTE_TIMEOUT_SECONDS: 3600, DEMO_ROUTES: false, ACCOUNTS_ROUTES: false }),
+  });
+  try {
+    const login = await request(edge, "/origin/login", { method: "POST", json: { user: "judy" } });
+    const { sid, pair } = parseSetCookie(login);
+    const doc = JSON.parse(await stack.redis.client.get(`sess:${sid}`));
+    assert.ok(Math.abs(doc.authenticatedAt - Date.now()) < 60_000, "the login's time, recorded by Express");
+    assert.equal((await request(edge, "/account/profile", { cookie: pair })).status, 200, "within the lifetime");
+    // Two hours later (the stored time moved back, rather than waiting).
+    doc.authenticatedAt -= 7200 * 1000;
+    await stack.redis.client.set(`sess:${sid}`, JSON.stringify(doc), { KEEPTTL: true });
+    const late = await request(edge, "/account/profile", { cookie: pair });
+    assert.equal(late.status, 401);
+    assert.match(late.headers.get("server-timing"), /session;desc="login-expired"/);
+  } finally {
+    await edge.stop();
+    await stamping.stop();
   }
 });

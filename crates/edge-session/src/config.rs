@@ -185,6 +185,7 @@ pub const VARIABLES: &[(&str, VarType)] = &[
     ("GATEWAY_SECRET", VarType::Text),
     ("GATEWAY_REQUIRE_LOGIN", VarType::Text),
     ("GATEWAY_LOGIN_URL", VarType::Text),
+    ("GATEWAY_ORIGIN_TIMEOUT_MS", VarType::Number),
     ("AUTH_PBKDF2_ITERATIONS", VarType::Number),
     ("AUTH_PEPPER", VarType::Text),
     ("AUTH_PEPPER_PREVIOUS", VarType::Text),

@@ -29,8 +29,11 @@
 //! Any `X-Session-*` header the visitor sends is dropped before these are
 //! added: only the gateway speaks for the session.
 
+use std::time::Duration;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::{ConfigError, Environment, Vars, MIN_SECRET_BYTES};
@@ -67,7 +70,14 @@ pub struct GatewayConfig {
     /// `GATEWAY_LOGIN_URL`: where a browser asking for a protected page is
     /// sent instead of a 401 (with `next=<path>`), if set.
     pub login_url: Option<String>,
+    /// `GATEWAY_ORIGIN_TIMEOUT_MS`: how long the origin may take to send its
+    /// status and headers (its body then streams with no limit).
+    pub origin_timeout: Duration,
 }
+
+/// The default of `GATEWAY_ORIGIN_TIMEOUT_MS`: 100 s, as long as
+/// Cloudflare's own proxy waits for an origin before its 524.
+pub const DEFAULT_ORIGIN_TIMEOUT: Duration = Duration::from_secs(100);
 
 impl std::fmt::Debug for GatewayConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -77,13 +87,15 @@ impl std::fmt::Debug for GatewayConfig {
             .field("secret", &"(redacted)")
             .field("require_login", &self.require_login)
             .field("login_url", &self.login_url)
+            .field("origin_timeout", &self.origin_timeout)
             .finish()
     }
 }
 
 impl GatewayConfig {
-    /// Reads `ORIGIN_URL`, `GATEWAY_SECRET`, `GATEWAY_REQUIRE_LOGIN` and
-    /// `GATEWAY_LOGIN_URL`. `None` when `ORIGIN_URL` is unset (no gateway).
+    /// Reads `ORIGIN_URL`, `GATEWAY_SECRET`, `GATEWAY_REQUIRE_LOGIN`,
+    /// `GATEWAY_LOGIN_URL` and `GATEWAY_ORIGIN_TIMEOUT_MS`. `None` when
+    /// `ORIGIN_URL` is unset (no gateway).
     ///
     /// # Errors
     ///
@@ -95,7 +107,7 @@ impl GatewayConfig {
     /// `ORIGIN_URL`, which would otherwise be ignored without a word.
     pub fn from_vars(v: &Vars<'_>) -> Result<Option<Self>, ConfigError> {
         let Some(origin) = v.text("ORIGIN_URL") else {
-            for name in ["GATEWAY_SECRET", "GATEWAY_REQUIRE_LOGIN", "GATEWAY_LOGIN_URL"] {
+            for name in ["GATEWAY_SECRET", "GATEWAY_REQUIRE_LOGIN", "GATEWAY_LOGIN_URL", "GATEWAY_ORIGIN_TIMEOUT_MS"] {
                 if v.text(name).is_some() {
                     return Err(ConfigError::Invalid {
                         name,
@@ -116,7 +128,7 @@ impl GatewayConfig {
             return Err(ConfigError::Invalid {
                 name: "GATEWAY_SECRET",
                 value: format!("({} bytes)", secret.len()),
-                expected: "at least 32 bytes of random text in production (e.g. `openssl rand -base64 32`)",
+                expected: "at least 32 bytes of random text in production (e.g. `openssl rand -base64 48`)",
             });
         }
         let require_login = match v.text("GATEWAY_REQUIRE_LOGIN") {
@@ -135,13 +147,21 @@ impl GatewayConfig {
                 .collect::<Result<_, _>>()?,
         };
         let login_url = v.attribute("GATEWAY_LOGIN_URL")?;
-        Ok(Some(Self { origin, secret: secret.into_bytes(), require_login, login_url }))
+        let timeout_ms = v.number(
+            "GATEWAY_ORIGIN_TIMEOUT_MS",
+            DEFAULT_ORIGIN_TIMEOUT.as_millis() as u64,
+            600_000,
+            "milliseconds, 1 to 600000",
+        )?;
+        let origin_timeout = Duration::from_millis(timeout_ms);
+        Ok(Some(Self { origin, secret: secret.into_bytes(), require_login, login_url, origin_timeout }))
     }
 
     /// A configuration from its parts (tests, and workers that configure
     /// themselves); `origin` as [`GatewayConfig::from_vars`] accepts it.
     pub fn new(origin: &str, secret: &[u8], require_login: Vec<PathRule>, login_url: Option<String>) -> Option<Self> {
-        Some(Self { origin: parse_origin(origin)?, secret: secret.to_vec(), require_login, login_url })
+        let origin = parse_origin(origin)?;
+        Some(Self { origin, secret: secret.to_vec(), require_login, login_url, origin_timeout: DEFAULT_ORIGIN_TIMEOUT })
     }
 
     /// Whether `path` (the request's, as received) needs a login
@@ -156,12 +176,14 @@ impl GatewayConfig {
     }
 
     /// The headers that tell the origin who is asking ([`Identity`]),
-    /// signed at `now_seconds` for this `method` and `path_and_query`.
+    /// signed at `now_seconds` for this `method`, `path_and_query` and
+    /// `Cookie` header ([`signed_text`]).
     pub fn identity_headers(
         &self,
         identity: &Identity,
         method: &str,
         path_and_query: &str,
+        cookie: Option<&str>,
         now_seconds: u64,
     ) -> Vec<(String, String)> {
         let mut out = Vec::with_capacity(3);
@@ -171,7 +193,7 @@ impl GatewayConfig {
         if let Some(user) = &identity.user {
             out.push((SESSION_USER_HEADER.to_owned(), encode_uri_component(user)));
         }
-        let text = signed_text(now_seconds, method, path_and_query, identity);
+        let text = signed_text(now_seconds, method, path_and_query, cookie, identity);
         out.push((SIGNATURE_HEADER.to_owned(), signature(&self.secret, now_seconds, &text)));
         out
     }
@@ -207,13 +229,23 @@ pub struct Identity {
 
 /// The text [`signature`] signs, one field a line: [`SIGNATURE_CONTEXT`],
 /// the time in unix seconds, the method, the path and query as forwarded,
-/// the session id and the user header's value (empty when absent). The
-/// method and path tie a signature to its request, the time bounds its
-/// replay.
-pub fn signed_text(now_seconds: u64, method: &str, path_and_query: &str, identity: &Identity) -> String {
+/// the `Cookie` header as forwarded, as base64url (no padding) of its
+/// SHA-256 (empty when there is none), the session id and the user
+/// header's value (empty when absent). The method and path tie a signature
+/// to its request, the cookie to the visitor who sent it (copied onto a
+/// request without that cookie, the headers do not verify), the time
+/// bounds its replay.
+pub fn signed_text(
+    now_seconds: u64,
+    method: &str,
+    path_and_query: &str,
+    cookie: Option<&str>,
+    identity: &Identity,
+) -> String {
     let user = identity.user.as_deref().map(encode_uri_component).unwrap_or_default();
     let id = identity.session_id.as_deref().unwrap_or("");
-    format!("{SIGNATURE_CONTEXT}\n{now_seconds}\n{method}\n{path_and_query}\n{id}\n{user}")
+    let cookie = cookie.map(|c| URL_SAFE_NO_PAD.encode(Sha256::digest(c.as_bytes()))).unwrap_or_default();
+    format!("{SIGNATURE_CONTEXT}\n{now_seconds}\n{method}\n{path_and_query}\n{cookie}\n{id}\n{user}")
 }
 
 /// The [`SIGNATURE_HEADER`] value: `t=<seconds>,v1=<base64url without
@@ -239,7 +271,8 @@ pub enum SignatureError {
 /// Checks a [`SIGNATURE_HEADER`] value as the origin does (the companion
 /// package's `verifyGatewayHeaders` follows this): the time within
 /// `max_skew_seconds` of `now_seconds`, and the MAC, compared in constant
-/// time, that of [`signed_text`] for what the origin received.
+/// time, that of [`signed_text`] for what the origin received: `request`
+/// is its method, path and query, and `Cookie` header.
 ///
 /// # Errors
 ///
@@ -249,10 +282,10 @@ pub fn verify(
     header: &str,
     now_seconds: u64,
     max_skew_seconds: u64,
-    method: &str,
-    path_and_query: &str,
+    request: (&str, &str, Option<&str>),
     identity: &Identity,
 ) -> Result<(), SignatureError> {
+    let (method, path_and_query, cookie) = request;
     let (t, mac) = header
         .split_once(',')
         .and_then(|(t, mac)| Some((t.trim().strip_prefix("t=")?, mac.trim().strip_prefix("v1=")?)))
@@ -261,7 +294,7 @@ pub fn verify(
     if t.abs_diff(now_seconds) > max_skew_seconds {
         return Err(SignatureError::Expired);
     }
-    let want = signature(secret, t, &signed_text(t, method, path_and_query, identity));
+    let want = signature(secret, t, &signed_text(t, method, path_and_query, cookie, identity));
     let got = format!("t={t},v1={mac}");
     match bool::from(want.as_bytes().ct_eq(got.as_bytes())) {
         true => Ok(()),
@@ -323,17 +356,69 @@ fn canonical_path(path: &str) -> String {
 }
 
 /// Whether any rule covers `path`, as received (already free of `.` and
-/// `..` segments: the URL parser resolved them). A path is checked both as
-/// sent and percent-decoded, so that `/%61ccount/x` or `/account%2Fx`, which
-/// some origins decode before routing, cannot slip past a rule for
-/// `/account/*`: refusing a strange spelling costs nothing, letting it
-/// through would open the page.
+/// `..` segments: the URL parser resolved them). A path is checked as sent
+/// and as each round of percent-decoding makes it (up to
+/// [`MAX_DECODING_ROUNDS`]), with `\` read as `/` and `.` and `..`
+/// segments resolved after each (RFC 3986 §5.2.4), because origins decode
+/// before they route or open a file: `express.static` serves
+/// `/x/..%2Faccount/invoice.txt` as `/account/invoice.txt`. Refusing a
+/// strange spelling costs nothing, letting it through would open the page.
 pub fn requires_login(rules: &[PathRule], path: &str) -> bool {
     if rules.is_empty() {
         return false;
     }
-    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
-    [canonical_path(path), canonical_path(&decoded)].iter().any(|p| rules.iter().any(|rule| rule.matches(p)))
+    let mut spelling = path.to_owned();
+    for _ in 0..=MAX_DECODING_ROUNDS {
+        let covered = |p: &str| {
+            let p = canonical_path(&remove_dot_segments(&p.replace('\\', "/")));
+            rules.iter().any(|rule| rule.matches(&p))
+        };
+        if covered(&spelling) {
+            return true;
+        }
+        let decoded = percent_encoding::percent_decode_str(&spelling).decode_utf8_lossy().into_owned();
+        if decoded == spelling {
+            return false;
+        }
+        spelling = decoded;
+    }
+    // Still changing after that many rounds: no honest path looks like this.
+    true
+}
+
+/// How many times [`requires_login`] percent-decodes a path: an origin
+/// that decodes twice (a proxy, then the app) is covered too.
+pub const MAX_DECODING_ROUNDS: usize = 3;
+
+/// RFC 3986 §5.2.4's remove_dot_segments for an absolute path: `.`
+/// segments dropped, `..` removing the one before (never above the root).
+fn remove_dot_segments(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.split('/').collect();
+    let last = segments.len().saturating_sub(1);
+    for (i, segment) in segments.iter().enumerate() {
+        match *segment {
+            "." | ".." if i == last => {
+                if *segment == ".." && out.len() > 1 {
+                    out.pop();
+                }
+                out.push("");
+            }
+            "." => {}
+            ".." => {
+                if out.len() > 1 {
+                    out.pop();
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    let joined = out.join("/");
+    if joined.starts_with('/') {
+        joined
+    } else {
+        format!("/{joined}")
+    }
 }
 
 /// What the gateway does with a request ([`gate`]).
@@ -510,6 +595,17 @@ mod tests {
             ("//account/profile", true),
             ("/%61ccount/profile", true),
             ("/account%2Fprofile", true),
+            // Decoded, then resolved, as express.static opens files.
+            ("/x%2F..%2Faccount/invoice.txt", true),
+            ("/x/..%2Faccount/invoice.txt", true),
+            ("/x/%2e%2e/account/invoice.txt", true),
+            ("/x/..%5Caccount/invoice.txt", true),
+            ("/x/%252e%252e/account/x", true),
+            ("/account/./x", true),
+            ("/a/b/../../account", true),
+            ("/x/..%2F..%2F..%2Faccount", true),
+            ("/x/..%2Fpublic/x", false),
+            ("/accountx/../public", false),
             ("/admin/users", true),
             ("/settings", true),
             ("/settings/", true),
@@ -582,33 +678,33 @@ mod tests {
     }
 
     #[test]
-    fn signature_binds_time_method_path_and_identity() {
+    fn signature_binds_time_method_path_cookie_and_identity() {
         let gw = GatewayConfig::new("https://o.example", SECRET.as_bytes(), vec![], None).unwrap();
         let who = Identity { session_id: Some("abc".into()), user: Some("zoë smith".into()) };
-        let headers = gw.identity_headers(&who, "GET", "/a?b=1", 1_000);
+        let cookie = Some("sid=s%3Aabc.sig");
+        let headers = gw.identity_headers(&who, "GET", "/a?b=1", cookie, 1_000);
         assert_eq!(headers[0], (SESSION_ID_HEADER.into(), "abc".into()));
         assert_eq!(headers[1], (SESSION_USER_HEADER.into(), "zo%C3%AB%20smith".into()));
         let sig = &headers[2].1;
         assert!(sig.starts_with("t=1000,v1="), "{sig}");
-        let check = |secret: &str, now, method, path, who: &Identity| {
-            verify(secret.as_bytes(), sig, now, 60, method, path, who)
-        };
-        assert_eq!(check(SECRET, 1_030, "GET", "/a?b=1", &who), Ok(()));
-        assert_eq!(check(SECRET, 1_061, "GET", "/a?b=1", &who), Err(SignatureError::Expired));
-        assert_eq!(check(SECRET, 1_000, "POST", "/a?b=1", &who), Err(SignatureError::Mismatch));
-        assert_eq!(check(SECRET, 1_000, "GET", "/a?b=2", &who), Err(SignatureError::Mismatch));
-        assert_eq!(
-            check("another-secret-of-32-bytes-or-more", 1_000, "GET", "/a?b=1", &who),
-            Err(SignatureError::Mismatch)
-        );
+        let check = |secret: &str, now, request, who: &Identity| verify(secret.as_bytes(), sig, now, 60, request, who);
+        let asked = ("GET", "/a?b=1", cookie);
+        assert_eq!(check(SECRET, 1_030, asked, &who), Ok(()));
+        assert_eq!(check(SECRET, 1_061, asked, &who), Err(SignatureError::Expired));
+        assert_eq!(check(SECRET, 1_000, ("POST", "/a?b=1", cookie), &who), Err(SignatureError::Mismatch));
+        assert_eq!(check(SECRET, 1_000, ("GET", "/a?b=2", cookie), &who), Err(SignatureError::Mismatch));
+        // Copied onto a request without the visitor's cookie, or with another.
+        assert_eq!(check(SECRET, 1_000, ("GET", "/a?b=1", None), &who), Err(SignatureError::Mismatch));
+        assert_eq!(check(SECRET, 1_000, ("GET", "/a?b=1", Some("sid=other")), &who), Err(SignatureError::Mismatch));
+        assert_eq!(check("another-secret-of-32-bytes-or-more", 1_000, asked, &who), Err(SignatureError::Mismatch));
         let other = Identity { user: Some("admin".into()), ..who.clone() };
-        assert_eq!(check(SECRET, 1_000, "GET", "/a?b=1", &other), Err(SignatureError::Mismatch));
-        assert_eq!(check(SECRET, 1_000, "GET", "/a?b=1", &Identity::default()), Err(SignatureError::Mismatch));
-        assert_eq!(verify(SECRET.as_bytes(), "v1=x", 1_000, 60, "GET", "/", &who), Err(SignatureError::Malformed));
+        assert_eq!(check(SECRET, 1_000, asked, &other), Err(SignatureError::Mismatch));
+        assert_eq!(check(SECRET, 1_000, asked, &Identity::default()), Err(SignatureError::Mismatch));
+        assert_eq!(verify(SECRET.as_bytes(), "v1=x", 1_000, 60, asked, &who), Err(SignatureError::Malformed));
         // Anonymous: no id or user header, a signature all the same.
-        let anon = gw.identity_headers(&Identity::default(), "GET", "/", 5);
+        let anon = gw.identity_headers(&Identity::default(), "GET", "/", None, 5);
         assert_eq!(anon.len(), 1);
-        assert_eq!(verify(SECRET.as_bytes(), &anon[0].1, 5, 60, "GET", "/", &Identity::default()), Ok(()));
+        assert_eq!(verify(SECRET.as_bytes(), &anon[0].1, 5, 60, ("GET", "/", None), &Identity::default()), Ok(()));
     }
 
     /// The test vectors the README gives for checking a signature in
@@ -620,15 +716,17 @@ mod tests {
             session_id: Some("0b1c1d7e-6a3e-4c1f-9d0e-2f6a8b7c5d4e".into()),
             user: Some("zoë smith".into()),
         };
-        let headers = gw.identity_headers(&who, "GET", "/account/orders?page=2", 1_700_000_000);
+        let cookie = Some("connect.sid=s%3A0b1c1d7e-6a3e-4c1f-9d0e-2f6a8b7c5d4e.x; theme=dark");
+        let headers = gw.identity_headers(&who, "GET", "/account/orders?page=2", cookie, 1_700_000_000);
         assert_eq!(headers[1].1, "zo%C3%AB%20smith");
-        assert_eq!(headers[2].1, "t=1700000000,v1=unWIe8K2x9XiEDxDKA3TWFiqASxBrIA1m302m9vIByY");
-        let anonymous = gw.identity_headers(&Identity::default(), "POST", "/cart", 1_700_000_000);
-        assert_eq!(anonymous[0].1, "t=1700000000,v1=yfUnPFC1q4D4qUh8IR4BO-wvM2QEQ4LmBZA3DKAeIAY");
+        let anonymous = gw.identity_headers(&Identity::default(), "POST", "/cart", None, 1_700_000_000);
+        println!("README vectors: {} | {}", headers[2].1, anonymous[0].1);
         let readme = include_str!("../../../README.md");
         assert!(
-            readme.contains("v1=unWIe8K2x9XiEDxDKA3TWFiqASxBrIA1m302m9vIByY")
-                && readme.contains("v1=yfUnPFC1q4D4qUh8IR4BO-wvM2QEQ4LmBZA3DKAeIAY")
+            readme.contains(&headers[2].1) && readme.contains(&anonymous[0].1),
+            "{} {}",
+            headers[2].1,
+            anonymous[0].1
         );
     }
 

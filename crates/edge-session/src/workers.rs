@@ -46,7 +46,7 @@ use crate::gateway;
 use crate::session::cookie::{check_cookie_header, CookieHeaderError};
 use crate::session::document::{FieldError, Millis};
 use crate::session::{decide, run_deferred, Session, SessionConfig, SessionError, Sessions};
-use crate::store::UpstashClient;
+use crate::store::{HttpTransport, TransportError, UpstashClient};
 
 /// Why the adapter could not serve a session.
 #[derive(Debug, thiserror::Error)]
@@ -397,14 +397,32 @@ pub enum ForwardError {
     Request(#[source] worker::Error),
     /// The origin did not answer (refused connection, DNS, TLS, reset).
     #[error("the origin did not answer")]
-    Unreachable(#[source] worker::Error),
+    Unreachable(#[source] TransportError),
+    /// The origin's status and headers did not arrive within
+    /// `GATEWAY_ORIGIN_TIMEOUT_MS`.
+    #[error("the origin did not answer in time")]
+    TimedOut(#[source] TransportError),
+}
+
+impl ForwardError {
+    /// The status to answer: 504 when the origin was too slow, 502 when it
+    /// did not answer, 500 when the request could not be built.
+    pub fn status(&self) -> u16 {
+        match self {
+            ForwardError::TimedOut(_) => 504,
+            ForwardError::Unreachable(_) => 502,
+            ForwardError::Request(_) => 500,
+        }
+    }
 }
 
 /// Sends `req` on to the gateway's origin ([`crate::gateway`]) and returns
 /// its answer: the path and query unchanged under `ORIGIN_URL`, the headers
 /// of [`gateway::request_headers`] (the visitor's `Cookie` untouched, no
-/// hop-by-hop or `X-Session-*` ones, `X-Forwarded-*`, and `identity` signed
-/// for this method and path at `now_seconds`), the body streamed as it
+/// hop-by-hop or `X-Session-*` ones, `X-Forwarded-*` with the visitor's
+/// scheme as the caller decided it (`secure`: express-session's
+/// `issecure`, `SESSION_PROXY` included), and `identity` signed for this
+/// method, path and cookie at `now_seconds`), the body streamed as it
 /// arrives (never read into memory, so uploads of any size pass), and
 /// redirects handed back to the browser rather than followed. The answer
 /// streams back with its status and headers as the origin sent them, less
@@ -415,12 +433,14 @@ pub enum ForwardError {
 /// # Errors
 ///
 /// [`ForwardError::Unreachable`] when the origin does not answer (the
-/// caller answers 502), [`ForwardError::Request`] when the runtime refuses
-/// the request.
+/// caller answers 502), [`ForwardError::TimedOut`] when its status and
+/// headers take longer than `GATEWAY_ORIGIN_TIMEOUT_MS` (504),
+/// [`ForwardError::Request`] when the runtime refuses the request.
 pub async fn forward(
     req: &Request,
     config: &gateway::GatewayConfig,
     identity: &gateway::Identity,
+    secure: bool,
     now_seconds: u64,
 ) -> Result<Response, ForwardError> {
     let url = req.url().map_err(ForwardError::Request)?;
@@ -435,12 +455,13 @@ pub async fn forward(
         None => h.to_owned(),
     });
     let forwarded = gateway::Forwarded {
-        proto: url.scheme(),
+        proto: if secure { "https" } else { "http" },
         host: host.as_deref().unwrap_or_default(),
         client_ip: client_ip.as_deref(),
     };
     let method = req.method();
-    let identity = config.identity_headers(identity, method.as_ref(), &path_and_query, now_seconds);
+    let cookie = incoming.iter().find(|(k, _)| k.eq_ignore_ascii_case("cookie")).map(|(_, v)| v.as_str());
+    let identity = config.identity_headers(identity, method.as_ref(), &path_and_query, cookie, now_seconds);
     let headers = worker::Headers::new();
     for (name, value) in gateway::request_headers(&incoming, forwarded, identity) {
         headers.append(&name, &value).map_err(ForwardError::Request)?;
@@ -453,7 +474,10 @@ pub async fn forward(
         init.with_body(req.inner().body().map(Into::into));
     }
     let outbound = Request::new_with_init(&config.target_url(&path_and_query), &init).map_err(ForwardError::Request)?;
-    let answer = worker::Fetch::Request(outbound).send().await.map_err(ForwardError::Unreachable)?;
+    let answer = HttpTransport::new(config.origin_timeout).send(outbound).await.map_err(|e| match e {
+        TransportError::Timeout(_) => ForwardError::TimedOut(e),
+        TransportError::Failed(_) => ForwardError::Unreachable(e),
+    })?;
     // A fetched answer's headers are immutable: copy them (each Set-Cookie
     // stays its own line), then drop the hop-by-hop ones.
     let copied =

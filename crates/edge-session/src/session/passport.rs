@@ -20,12 +20,23 @@ pub const KEY: &str = "passport";
 /// `if (req.session.authenticatedAt + limit * 1000 <= Date.now())`.
 pub const AUTHENTICATED_AT: &str = "authenticatedAt";
 
-/// Whether `doc` is logged in: `passport.user` is there and not `null`.
+/// Whether `doc` is logged in: `passport.user` is there and counts as a
+/// user ([`counts_as_user`]).
 pub fn is_logged_in(doc: &super::document::SessionDocument) -> bool {
     doc.raw(KEY)
         .and_then(|raw| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw.get()).ok())
         .and_then(|passport| passport.get("user").cloned())
-        .is_some_and(|user| !user.is_null())
+        .is_some_and(|user| counts_as_user(&user))
+}
+
+/// Whether a stored `passport.user` is a login, as Passport's session
+/// strategy decides (`if (su || su === 0)` in passport 0.7's
+/// `SessionStrategy.authenticate`): anything but `null`, `false` and `""`
+/// (JSON has no `undefined` or `NaN`); `0`, `true`, `[]` and `{}` are
+/// logins.
+pub fn counts_as_user(user: &serde_json::Value) -> bool {
+    !matches!(user, serde_json::Value::Null | serde_json::Value::Bool(false))
+        && !matches!(user, serde_json::Value::String(s) if s.is_empty())
 }
 
 /// The login time a document records ([`AUTHENTICATED_AT`]), if any and a number.

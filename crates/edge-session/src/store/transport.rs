@@ -1,7 +1,9 @@
 //! The one type in the crate that sends bytes over the network: an HTTP
-//! POST of a JSON body with a bearer token. On wasm32 it is the Workers
-//! runtime's `fetch` (`worker::Fetch`); natively it is `reqwest`, used by the
-//! integration tests and tools.
+//! POST of a JSON body with a bearer token (the store), and on wasm32 a
+//! request passed on as it is (the gateway's forward to its origin). On
+//! wasm32 it is the Workers runtime's `fetch` (`worker::Fetch`), raced
+//! against a timer; natively it is `reqwest`, used by the integration tests
+//! and tools.
 
 use std::time::Duration;
 
@@ -70,6 +72,21 @@ impl HttpTransport {
         body: String,
     ) -> Result<HttpReply, TransportError> {
         imp::post_json(self, url, token, headers, body).await
+    }
+
+    /// Sends `request` as it is (method, headers, a streamed body) and
+    /// returns the answer once its status and headers have arrived; its
+    /// body then streams on, with no time limit (the gateway's forward,
+    /// `crate::workers::forward`).
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError::Timeout`] when the status and headers did not
+    /// arrive within the timeout (the request is aborted),
+    /// [`TransportError::Failed`] when the request could not be sent.
+    #[cfg(target_arch = "wasm32")]
+    pub async fn send(&self, request: worker::Request) -> Result<worker::Response, TransportError> {
+        imp::send(self, request).await
     }
 
     /// Waits `wait` (the runtime's timer: `worker::Delay` on wasm32, tokio's natively).
@@ -158,24 +175,41 @@ mod imp {
         init.with_method(Method::Post).with_headers(h).with_body(Some(body.into()));
         let request = Request::new_with_init(url, &init).map_err(failed)?;
 
-        // The runtime has no per-request timeout, so race the fetch against
-        // a timer and abort the fetch when the timer wins: a slow store must
-        // not hold the visitor's request until the platform kills it.
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let exchange = async move {
+        within(t.timeout, |signal| async move {
             let mut resp = Fetch::Request(request).send_with_signal(&signal).await.map_err(failed)?;
             let status = resp.status_code();
             let sync_token = resp.headers().get(SYNC_TOKEN_HEADER).ok().flatten();
             let body = resp.bytes().await.map_err(failed)?;
             Ok(HttpReply { status, body, sync_token })
-        };
-        let timer = Delay::from(t.timeout);
+        })
+        .await
+    }
+
+    pub(super) async fn send(t: &HttpTransport, request: Request) -> Result<worker::Response, TransportError> {
+        within(
+            t.timeout,
+            |signal| async move { Fetch::Request(request).send_with_signal(&signal).await.map_err(failed) },
+        )
+        .await
+    }
+
+    /// Runs `exchange` (given the signal that aborts its fetch) against a
+    /// timer of `timeout`: the runtime has no per-request timeout, and a
+    /// slow store or origin must not hold the visitor's request until the
+    /// platform kills it. When the timer wins, the fetch is aborted.
+    async fn within<T, F, Fut>(timeout: Duration, exchange: F) -> Result<T, TransportError>
+    where
+        F: FnOnce(worker::AbortSignal) -> Fut,
+        Fut: std::future::Future<Output = Result<T, TransportError>>,
+    {
+        let controller = AbortController::default();
+        let exchange = exchange(controller.signal());
+        let timer = Delay::from(timeout);
         match select(pin!(exchange), pin!(timer)).await {
             Either::Left((result, _)) => result,
             Either::Right(((), _)) => {
                 controller.abort();
-                Err(TransportError::Timeout(t.timeout))
+                Err(TransportError::Timeout(timeout))
             }
         }
     }
