@@ -158,18 +158,25 @@ function indexLogin(redisClient, { ttlSeconds = DEFAULT_INDEX_TTL_SECONDS, userP
 }
 
 /**
- * Returns middleware that records when each Passport login was first seen,
- * as `req.session.authenticatedAt` (`Date.now()`), the field the worker's
- * SESSION_ABSOLUTE_TIMEOUT_SECONDS ends a login by. Mount it after
- * `passport.session()` (and, to stamp the login request itself, after the
- * login middleware of the login route). The worker stamps its own logins;
- * without this, a login made by Express has no time and the gateway, which
- * never writes, cannot end it.
+ * Returns middleware that keeps `req.session.authenticatedAt` (`Date.now()`
+ * of the login), the field the worker's SESSION_ABSOLUTE_TIMEOUT_SECONDS
+ * ends a login by. Mount it app-wide after `passport.session()`: a login
+ * without a time gets one, and a session without a login loses a time it
+ * kept (Passport's `keepSessionInfo` carries fields across a logout, and a
+ * stale time would end the next login early). In the login route, after
+ * the login middleware, mount `loginTime({ atLogin: true })`: it records
+ * this login's time even over an older one. The worker records its own
+ * logins; without this, a login made by Express has no time and the
+ * gateway, which never writes, cannot end it.
  */
-function loginTime() {
+function loginTime({ atLogin = false } = {}) {
   return function stamp(req, _res, next) {
     const s = req.session;
-    if (s && s.passport && isLogin(s.passport.user) && !Number.isFinite(s[AUTHENTICATED_AT])) s[AUTHENTICATED_AT] = Date.now();
+    if (s && typeof s === "object") {
+      const loggedIn = Boolean(s.passport) && isLogin(s.passport.user);
+      if (!loggedIn) delete s[AUTHENTICATED_AT];
+      else if (atLogin || !Number.isFinite(s[AUTHENTICATED_AT])) s[AUTHENTICATED_AT] = Date.now();
+    }
     next();
   };
 }
@@ -230,7 +237,9 @@ function verifyGatewayHeaders(request, { secret, maxSkewSeconds = DEFAULT_MAX_SK
   const userHeader = headerOf(headers, "x-session-user") || null;
   const target = typeof request.originalUrl === "string" ? request.originalUrl : typeof request.url === "string" ? request.url : "/";
   const method = typeof request.method === "string" ? request.method : "";
-  const text = signedText(t, method, target, headerOf(headers, "cookie"), sessionId, userHeader);
+  // The Cookie header without surrounding white space, as the gateway hashed it.
+  const cookie = headerOf(headers, "cookie");
+  const text = signedText(t, method, target, cookie === undefined ? undefined : cookie.replace(/^[ \t]+|[ \t]+$/g, ""), sessionId, userHeader);
   const want = createHmac("sha256", secret).update(text).digest();
   const got = Buffer.from(match[2], "base64url");
   if (got.length !== want.length || !timingSafeEqual(got, want)) return { ok: false, reason: "mismatch" };

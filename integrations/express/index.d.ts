@@ -110,8 +110,13 @@ export interface MiddlewareResponse {
   end(body?: string): unknown;
 }
 
-/** Express middleware: records `req.session.authenticatedAt` the first time a login is seen. */
-export declare function loginTime(): (req: { session?: object | null }, res: unknown, next: (err?: unknown) => void) => void;
+export interface LoginTimeOptions {
+  /** In the login route, after the login middleware: record this login's time even over an older one. */
+  atLogin?: boolean;
+}
+
+/** Express middleware keeping `req.session.authenticatedAt`: set for a login without one, removed without a login. */
+export declare function loginTime(options?: LoginTimeOptions): (req: { session?: object | null }, res: unknown, next: (err?: unknown) => void) => void;
 
 declare global {
   namespace Express {

@@ -9,7 +9,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { execFileSync } from "node:child_process";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Redis as IORedis } from "ioredis";
@@ -201,19 +201,31 @@ test("verifyGatewayHeaders never throws on what a request holds", () => {
   }
 });
 
-test("loginTime records when a login was first seen, once, and leaves anonymous sessions alone", () => {
-  const stamp = esm.loginTime();
-  const run = (session) => {
+test("loginTime keeps authenticatedAt: set for a login without one, replaced at a login, removed without a login", () => {
+  const run = (session, options) => {
     const req = { session };
-    stamp(req, {}, () => {});
+    esm.loginTime(options)(req, {}, () => {});
     return req.session;
   };
   const before = Date.now();
   const stamped = run({ passport: { user: "alice" } });
   assert.ok(stamped.authenticatedAt >= before && stamped.authenticatedAt <= Date.now());
-  assert.equal(run({ passport: { user: 0 }, authenticatedAt: 5 }).authenticatedAt, 5, "kept");
-  assert.equal(run({ passport: { user: 0 } }).authenticatedAt > 0, true, "0 is a login (Passport)");
-  for (const session of [{}, { passport: {} }, { passport: { user: false } }, { passport: { user: "" } }, undefined]) {
-    assert.equal(run(session)?.authenticatedAt, undefined, JSON.stringify(session));
+  assert.equal(run({ passport: { user: 0 }, authenticatedAt: 5 }).authenticatedAt, 5, "kept between logins");
+  assert.ok(run({ passport: { user: 0 } }).authenticatedAt > 0, "0 is a login (Passport)");
+  // Passport's keepSessionInfo: alice's old time survives a logout and the next login.
+  assert.ok(run({ passport: { user: "bob" }, authenticatedAt: 5 }, { atLogin: true }).authenticatedAt >= before, "a login records its own time");
+  for (const session of [{ authenticatedAt: 5 }, { passport: {}, authenticatedAt: 5 }, { passport: { user: false }, authenticatedAt: 5 }, { passport: { user: "" } }]) {
+    assert.equal(run(session).authenticatedAt, undefined, JSON.stringify(session));
+  }
+  assert.equal(run(undefined), undefined);
+});
+
+test("the signature's cookie line ignores white space around the Cookie header, as the gateway hashes it", () => {
+  const t = Math.floor(Date.now() / 1000);
+  const digest = createHash("sha256").update("sid=abc").digest("base64url");
+  const mac = createHmac("sha256", SECRET32).update(["edge-session-gateway/1", t, "GET", "/", digest, "", ""].join("\n")).digest("base64url");
+  for (const cookie of ["sid=abc", "sid=abc   ", "\tsid=abc"]) {
+    const v = esm.verifyGatewayHeaders({ method: "GET", url: "/", headers: { cookie, "x-session-signature": `t=${t},v1=${mac}` } }, { secret: SECRET32 });
+    assert.equal(v.ok, true, JSON.stringify(cookie));
   }
 });

@@ -71,7 +71,9 @@ pub struct GatewayConfig {
     /// sent instead of a 401 (with `next=<path>`), if set.
     pub login_url: Option<String>,
     /// `GATEWAY_ORIGIN_TIMEOUT_MS`: how long the origin may take to send its
-    /// status and headers (its body then streams with no limit).
+    /// status and headers to a request without a body (its answer's body
+    /// then streams with no limit; a request with a body waits as long as
+    /// the origin takes, since its upload time counts too).
     pub origin_timeout: Duration,
 }
 
@@ -356,25 +358,34 @@ fn canonical_path(path: &str) -> String {
 }
 
 /// Whether any rule covers `path`, as received (already free of `.` and
-/// `..` segments: the URL parser resolved them). A path is checked as sent
-/// and as each round of percent-decoding makes it (up to
-/// [`MAX_DECODING_ROUNDS`]), with `\` read as `/` and `.` and `..`
-/// segments resolved after each (RFC 3986 §5.2.4), because origins decode
-/// before they route or open a file: `express.static` serves
-/// `/x/..%2Faccount/invoice.txt` as `/account/invoice.txt`. Refusing a
+/// `..` segments: the URL parser resolved them). Origins decode before
+/// they route or open a file (`express.static` serves
+/// `/x/..%2Faccount/invoice.txt` as `/account/invoice.txt`), and not all
+/// alike, so the path is checked as sent and after each round of
+/// percent-decoding (up to [`MAX_DECODING_ROUNDS`]), each read several
+/// ways: `\` kept or read as `/`, runs of `/` merged before or after `.`
+/// and `..` are resolved (RFC 3986 §5.2.4). And a decoded path with a `.`
+/// or `..` segment is covered outright: the URL parser resolves the dot
+/// segments a browser sends, so an encoded one is never honest, and no
+/// list of readings can be sure to match every origin's. Refusing a
 /// strange spelling costs nothing, letting it through would open the page.
 pub fn requires_login(rules: &[PathRule], path: &str) -> bool {
     if rules.is_empty() {
         return false;
     }
     let mut spelling = path.to_owned();
-    for _ in 0..=MAX_DECODING_ROUNDS {
-        let covered = |p: &str| {
-            let p = canonical_path(&remove_dot_segments(&p.replace('\\', "/")));
-            rules.iter().any(|rule| rule.matches(&p))
-        };
-        if covered(&spelling) {
-            return true;
+    for round in 0..=MAX_DECODING_ROUNDS {
+        for variant in [spelling.clone(), spelling.replace('\\', "/")] {
+            if round > 0 && has_dot_segment(&variant) {
+                return true;
+            }
+            let readings = [remove_dot_segments(&merge_slashes(&variant)), remove_dot_segments(&variant)];
+            if readings.iter().any(|p| {
+                let p = canonical_path(p);
+                rules.iter().any(|rule| rule.matches(&p))
+            }) {
+                return true;
+            }
         }
         let decoded = percent_encoding::percent_decode_str(&spelling).decode_utf8_lossy().into_owned();
         if decoded == spelling {
@@ -389,6 +400,22 @@ pub fn requires_login(rules: &[PathRule], path: &str) -> bool {
 /// How many times [`requires_login`] percent-decodes a path: an origin
 /// that decodes twice (a proxy, then the app) is covered too.
 pub const MAX_DECODING_ROUNDS: usize = 3;
+
+/// Whether a path has a `.` or `..` segment.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| segment == "." || segment == "..")
+}
+
+/// Runs of `/` as one (what Node's `path.normalize` does before `..`).
+fn merge_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// RFC 3986 §5.2.4's remove_dot_segments for an absolute path: `.`
 /// segments dropped, `..` removing the one before (never above the root).
@@ -604,7 +631,18 @@ mod tests {
             ("/account/./x", true),
             ("/a/b/../../account", true),
             ("/x/..%2F..%2F..%2Faccount", true),
-            ("/x/..%2Fpublic/x", false),
+            // Empty segments and backslashes, read each way an origin might.
+            ("/x//..%2Faccount/invoice.txt", true),
+            ("/x%2F%2F..%2Faccount/invoice.txt", true),
+            ("/public//..%2Faccount/invoice.txt", true),
+            ("/x%5Cy/..%2Faccount/invoice.txt", true),
+            ("/x%5C/..%2Faccount/invoice.txt", true),
+            // An encoded dot segment is never honest: covered wherever it leads.
+            ("/x/..%2Fpublic/x", true),
+            ("/public/%2e/x", true),
+            // Honest paths elsewhere pass, sloppy slashes included.
+            ("/public//x", false),
+            ("/public/a..b/x", false),
             ("/accountx/../public", false),
             ("/admin/users", true),
             ("/settings", true),

@@ -434,7 +434,8 @@ impl ForwardError {
 ///
 /// [`ForwardError::Unreachable`] when the origin does not answer (the
 /// caller answers 502), [`ForwardError::TimedOut`] when its status and
-/// headers take longer than `GATEWAY_ORIGIN_TIMEOUT_MS` (504),
+/// headers take longer than `GATEWAY_ORIGIN_TIMEOUT_MS` (504; a request
+/// with a body waits as long as the origin takes: [`HttpTransport::send`]),
 /// [`ForwardError::Request`] when the runtime refuses the request.
 pub async fn forward(
     req: &Request,
@@ -461,6 +462,10 @@ pub async fn forward(
     };
     let method = req.method();
     let cookie = incoming.iter().find(|(k, _)| k.eq_ignore_ascii_case("cookie")).map(|(_, v)| v.as_str());
+    // The value as the runtime sends it: a header value without its
+    // surrounding white space (the Fetch standard's normalize), which is
+    // what the origin receives and hashes.
+    let cookie = cookie.map(|c| c.trim_matches([' ', '\t']));
     let identity = config.identity_headers(identity, method.as_ref(), &path_and_query, cookie, now_seconds);
     let headers = worker::Headers::new();
     for (name, value) in gateway::request_headers(&incoming, forwarded, identity) {
@@ -468,13 +473,16 @@ pub async fn forward(
     }
     let mut init = worker::RequestInit::new();
     init.with_method(method.clone()).with_headers(headers).with_redirect(worker::RequestRedirect::Manual);
-    if !matches!(method, worker::Method::Get | worker::Method::Head) {
+    let body = match method {
+        worker::Method::Get | worker::Method::Head => None,
         // The visitor's body as a stream: the runtime pipes it to the
         // origin as it arrives.
-        init.with_body(req.inner().body().map(Into::into));
-    }
+        _ => req.inner().body(),
+    };
+    let uploading = body.is_some();
+    init.with_body(body.map(Into::into));
     let outbound = Request::new_with_init(&config.target_url(&path_and_query), &init).map_err(ForwardError::Request)?;
-    let answer = HttpTransport::new(config.origin_timeout).send(outbound).await.map_err(|e| match e {
+    let answer = HttpTransport::new(config.origin_timeout).send(outbound, uploading).await.map_err(|e| match e {
         TransportError::Timeout(_) => ForwardError::TimedOut(e),
         TransportError::Failed(_) => ForwardError::Unreachable(e),
     })?;

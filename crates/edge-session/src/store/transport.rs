@@ -77,7 +77,10 @@ impl HttpTransport {
     /// Sends `request` as it is (method, headers, a streamed body) and
     /// returns the answer once its status and headers have arrived; its
     /// body then streams on, with no time limit (the gateway's forward,
-    /// `crate::workers::forward`).
+    /// `crate::workers::forward`). `uploading`: the request streams a body,
+    /// and the origin may answer only once it has all of it, so the wait
+    /// has no limit either (an upload's time cannot be told apart from the
+    /// origin's; the platform's own limits apply).
     ///
     /// # Errors
     ///
@@ -85,8 +88,8 @@ impl HttpTransport {
     /// arrive within the timeout (the request is aborted),
     /// [`TransportError::Failed`] when the request could not be sent.
     #[cfg(target_arch = "wasm32")]
-    pub async fn send(&self, request: worker::Request) -> Result<worker::Response, TransportError> {
-        imp::send(self, request).await
+    pub async fn send(&self, request: worker::Request, uploading: bool) -> Result<worker::Response, TransportError> {
+        imp::send(self, request, uploading).await
     }
 
     /// Waits `wait` (the runtime's timer: `worker::Delay` on wasm32, tokio's natively).
@@ -185,12 +188,18 @@ mod imp {
         .await
     }
 
-    pub(super) async fn send(t: &HttpTransport, request: Request) -> Result<worker::Response, TransportError> {
-        within(
-            t.timeout,
-            |signal| async move { Fetch::Request(request).send_with_signal(&signal).await.map_err(failed) },
-        )
-        .await
+    pub(super) async fn send(
+        t: &HttpTransport,
+        request: Request,
+        uploading: bool,
+    ) -> Result<worker::Response, TransportError> {
+        let fetch = Fetch::Request(request);
+        match uploading {
+            true => fetch.send().await.map_err(failed),
+            false => {
+                within(t.timeout, |signal| async move { fetch.send_with_signal(&signal).await.map_err(failed) }).await
+            }
+        }
     }
 
     /// Runs `exchange` (given the signal that aborts its fetch) against a
