@@ -195,7 +195,7 @@ function headerOf(headers, name) {
  * session id header and the user header as received, one a line.
  */
 function signedText(t, method, pathAndQuery, cookie, sessionId, userHeader) {
-  const cookieDigest = cookie === undefined ? "" : createHash("sha256").update(cookie).digest("base64url");
+  const cookieDigest = cookie === undefined ? "" : createHash("sha256").update(Buffer.from(cookie, "latin1")).digest("base64url");
   return [SIGNATURE_CONTEXT, String(t), method, pathAndQuery, cookieDigest, sessionId || "", userHeader || ""].join("\n");
 }
 

@@ -86,6 +86,11 @@ test("a session made at the edge is the origin's: the same id, its data, and X-S
   assert.equal(seen.body.views, 1, "and the document the worker wrote");
   assert.deepEqual(seen.body.gateway, { sessionId: sid, user: null }, "gatewaySession verified the worker's headers");
   assert.equal(seen.body.headers.cookie, pair, "the Cookie header reaches the origin untouched");
+  // A cookie of another app with UTF-8 bytes beside ours: Node reads the
+  // header as latin1, the gateway hashed the bytes; both see the same bytes.
+  const utf8 = Buffer.from("lang=é", "utf8").toString("latin1");
+  const mixed = await request(worker, "/whoami", { cookie: `${utf8}; ${pair}` });
+  assert.deepEqual(mixed.body.gateway, { sessionId: sid, user: null }, "verified with a non-ASCII cookie beside the session's");
   assert.match(seen.headers.get("server-timing"), /session;desc="hit", store;desc="1 round trip"/);
 });
 
@@ -425,6 +430,10 @@ test("an origin that does not send its headers within GATEWAY_ORIGIN_TIMEOUT_MS 
   try {
     const res = await request(slow, "/hang");
     assert.equal(res.status, 504);
+    // A POST without a body (fetch sends Content-Length: 0) is no upload:
+    // it is timed like a GET.
+    const empty = await request(slow, "/hang", { method: "POST", headers: { origin: slow.url } });
+    assert.equal(empty.status, 504, "an empty POST is timed");
     // An upload that takes longer than the timeout is not cut off: the
     // origin answers once it has the whole body.
     let push;

@@ -477,6 +477,18 @@ pub fn wants_html(accept: Option<&str>) -> bool {
     })
 }
 
+/// Whether a request to the origin carries the visitor's body: not for
+/// `GET` or `HEAD`, nor when `Content-Length` says 0 (RFC 9110 §8.6; fetch
+/// sends `Content-Length: 0` with a bodyless `POST`). The runtime gives
+/// such a request an empty, non-null body; counted as an upload it would
+/// never be timed by `GATEWAY_ORIGIN_TIMEOUT_MS` (an upload waits as long
+/// as the origin takes), so an origin that hangs on an empty `POST` would
+/// hold the visitor forever.
+pub fn sends_body(method: &str, content_length: Option<&str>) -> bool {
+    let empty = content_length.is_some_and(|v| v.trim().parse::<u64>() == Ok(0));
+    !(method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD") || empty)
+}
+
 /// Headers that describe one connection, not the message (RFC 9110
 /// §7.6.1; `Proxy-Connection` and `Keep-Alive` from older practice), which
 /// a gateway must not pass on.
@@ -590,6 +602,25 @@ mod tests {
     }
 
     const SECRET: &str = "a-32-byte-or-longer-random-secret";
+
+    #[test]
+    fn sends_body_truth_table() {
+        // (method, Content-Length) → whether the body is forwarded
+        for (method, length, want) in [
+            ("GET", None, false),
+            ("HEAD", Some("12"), false),
+            ("get", Some("3"), false),
+            ("POST", None, true),
+            ("POST", Some("12"), true),
+            ("POST", Some("0"), false),
+            ("PUT", Some(" 0 "), false),
+            ("PATCH", Some("00"), false),
+            ("DELETE", Some("0"), false),
+            ("POST", Some("garbage"), true),
+        ] {
+            assert_eq!(sends_body(method, length), want, "{method} {length:?}");
+        }
+    }
 
     #[test]
     fn gate_truth_table() {

@@ -473,11 +473,13 @@ pub async fn forward(
     }
     let mut init = worker::RequestInit::new();
     init.with_method(method.clone()).with_headers(headers).with_redirect(worker::RequestRedirect::Manual);
-    let body = match method {
-        worker::Method::Get | worker::Method::Head => None,
+    let content_length =
+        incoming.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.as_str());
+    let body = match gateway::sends_body(method.as_ref(), content_length) {
+        false => None,
         // The visitor's body as a stream: the runtime pipes it to the
         // origin as it arrives.
-        _ => req.inner().body(),
+        true => req.inner().body(),
     };
     let uploading = body.is_some();
     init.with_body(body.map(Into::into));
