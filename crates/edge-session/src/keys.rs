@@ -15,6 +15,7 @@
 //! | `login-known:<name>` | set, TTL 90 days | address buckets that logged in as `<name>` |
 //! | `register:ip:<bucket>` | integer, TTL = window | registrations from an address (IPv6: its /48) |
 //! | `register:all` | integer, TTL = window | registrations from everywhere |
+//! | `beer-cache:<hash>` | string, TTL = `BEER_CACHE_SECONDS` | the demo's upstream beer names, `[{"name":…,"style":…}]` ([`beer_cache`]) |
 
 /// connect-redis's default `prefix`.
 pub const DEFAULT_SESSION_PREFIX: &str = "sess:";
@@ -83,6 +84,18 @@ pub fn registrations_for_address(bucket: &str) -> String {
     format!("register:ip:{bucket}")
 }
 
+/// The demo's cache of what its upstream beer API (`BEER_API_URL`)
+/// answered: `beer-cache:` and the first 8 bytes of the SHA-256 of the URL
+/// in lowercase hex (16 characters), so that a changed URL never reads the
+/// names cached for the old one, and the key does not show the URL (which
+/// may carry an API key in its query).
+pub fn beer_cache(url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(url.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("beer-cache:{hex}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +112,8 @@ mod tests {
         assert_eq!(registrations_for_address("1.2.3.4"), "register:ip:1.2.3.4");
         assert_eq!(login_failures_for_user_and_address("zoë", "1.2.3.4"), "login-fail:pair:zoë:1.2.3.4");
         assert_eq!(login_known_addresses("zoë"), "login-known:zoë");
+        // printf %s https://beer.example/beers | sha256sum | cut -c1-16
+        assert_eq!(beer_cache("https://beer.example/beers"), "beer-cache:2ded945cd9ae0384");
+        assert_ne!(beer_cache("https://beer.example/beers"), beer_cache("https://beer.example/beers?page=2"));
     }
 }

@@ -486,7 +486,8 @@ pub async fn forward(
     let outbound = Request::new_with_init(&config.target_url(&path_and_query), &init).map_err(ForwardError::Request)?;
     let answer = HttpTransport::new(config.origin_timeout).send(outbound, uploading).await.map_err(|e| match e {
         TransportError::Timeout(_) => ForwardError::TimedOut(e),
-        TransportError::Failed(_) => ForwardError::Unreachable(e),
+        // `send` reads no body, so never TooLarge; an unreadable answer if it did.
+        TransportError::Failed(_) | TransportError::TooLarge { .. } => ForwardError::Unreachable(e),
     })?;
     // A fetched answer's headers are immutable: copy them (each Set-Cookie
     // stays its own line), then drop the hop-by-hop ones.

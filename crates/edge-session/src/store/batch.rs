@@ -152,6 +152,16 @@ pub enum Write {
         /// The value.
         value: String,
     },
+    /// `SET key value EX seconds`: a value that expires on its own (a
+    /// cache, such as the demo's `beer-cache:<hash>`).
+    PutExpiring {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// Its TTL in seconds (at least 1).
+        seconds: u64,
+    },
     /// `DECR key`: takes back a rate-limit hit that was no failure.
     Decr(String),
     /// `DEL key…`.
@@ -216,6 +226,9 @@ impl Write {
         match self {
             Write::Create { key, value } => set(key, value, true),
             Write::Put { key, value } => set(key, value, false),
+            Write::PutExpiring { key, value, seconds } => {
+                Set { key: key.clone(), value: value.clone(), ex: Some(*seconds), nx: false }.args()
+            }
             Write::Decr(key) => Decr { key: key.clone() }.args(),
             Write::Del(keys) => Del { keys: keys.clone() }.args(),
             Write::SAdd { set, member } => SAdd { key: set.clone(), member: member.clone() }.args(),
@@ -241,7 +254,7 @@ impl Write {
         let result = result?;
         Ok(match self {
             Write::Create { .. } => Written::Created(Set::parse(result, Encoding::Base64)?),
-            Write::Put { .. } => Written::Done.also(Set::parse(result, Encoding::Base64)?),
+            Write::Put { .. } | Write::PutExpiring { .. } => Written::Done.also(Set::parse(result, Encoding::Base64)?),
             Write::Decr(_) => Written::Done.also(Decr::parse(result, Encoding::Base64)?),
             Write::Del(_) => Written::Done.also(Del::parse(result, Encoding::Base64)?),
             Write::SAdd { .. } => Written::Done.also(SAdd::parse(result, Encoding::Base64)?),
@@ -303,6 +316,10 @@ mod tests {
         assert_eq!(create.parse(Ok(Value::Null)).unwrap(), Written::Created(false));
         let ok = Reply::Status("OK".into()).to_envelope(Encoding::Base64);
         assert_eq!(create.parse(open_envelope(ok)).unwrap(), Written::Created(true));
+        let cache = Write::PutExpiring { key: "c".into(), value: "[]".into(), seconds: 300 };
+        assert_eq!(cache.command(), ["SET", "c", "[]", "EX", "300"]);
+        let ok = Reply::Status("OK".into()).to_envelope(Encoding::Base64);
+        assert_eq!(cache.parse(open_envelope(ok)).unwrap(), Written::Done);
         assert_eq!(Write::Decr("c".into()).command(), ["DECR", "c"]);
         assert_eq!(Write::Decr("c".into()).parse(Ok(Value::from(0))).unwrap(), Written::Done);
         assert!(Write::Decr("c".into()).parse(Ok(Value::from("x"))).is_err());

@@ -182,6 +182,7 @@ impl MemoryStore {
         let (mut data, mut sets) = match write {
             Write::Create { key, .. } => self.record(format!("SET {key} NX")),
             Write::Put { key, .. } => self.record(format!("SET {key}")),
+            Write::PutExpiring { key, seconds, .. } => self.record(format!("SET {key} EX {seconds}")),
             Write::Decr(key) => self.record(format!("DECR {key}")),
             Write::Del(keys) => self.record(format!("DEL {}", keys.join(" "))),
             Write::SAdd { set, member } => self.record(format!("SADD {set} {member}")),
@@ -204,6 +205,11 @@ impl MemoryStore {
             Write::Put { key, value } => {
                 sets.remove(key);
                 data.insert(key.clone(), (value.as_bytes().to_vec(), None));
+                Written::Done
+            }
+            Write::PutExpiring { key, value, seconds } => {
+                sets.remove(key);
+                data.insert(key.clone(), (value.as_bytes().to_vec(), Some(*seconds)));
                 Written::Done
             }
             Write::Decr(key) => {
@@ -321,7 +327,7 @@ impl SessionStore for MemoryStore {
     }
 
     /// Logged as the save's line (`SAVE key …`), then one line per write:
-    /// `SET key NX`, `SET key`, `DECR key`, `DEL key…`, `PRUNE set`.
+    /// `SET key NX`, `SET key`, `SET key EX seconds`, `DECR key`, `DEL key…`, `PRUNE set`.
     async fn write(&self, save: Option<&Save>, also: &[Write]) -> Result<Wrote, StoreError> {
         let saved = match save {
             Some(save) => Some(self.save_one(save)?),

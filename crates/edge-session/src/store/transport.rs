@@ -1,5 +1,7 @@
 //! The one type in the crate that sends bytes over the network: an HTTP
-//! POST of a JSON body with a bearer token (the store), and on wasm32 a
+//! POST of a JSON body with a bearer token (the store), a GET of a small
+//! JSON document with a cap on its size (a worker's upstream API, such as
+//! the demo's beer names), and on wasm32 a
 //! request passed on as it is (the gateway's forward to its origin). On
 //! wasm32 it is the Workers runtime's `fetch` (`worker::Fetch`), raced
 //! against a timer; natively it is `reqwest`, used by the integration tests
@@ -18,6 +20,13 @@ pub enum TransportError {
     /// The request could not be sent or the answer not read.
     #[error("HTTP request failed: {0}")]
     Failed(String),
+    /// The answer's body is longer than the caller accepts
+    /// ([`HttpTransport::get`]); it was abandoned unread past the limit.
+    #[error("the answer's body is over {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 /// The clock store calls are timed with, in milliseconds: `Date.now()` on
@@ -72,6 +81,22 @@ impl HttpTransport {
         body: String,
     ) -> Result<HttpReply, TransportError> {
         imp::post_json(self, url, token, headers, body).await
+    }
+
+    /// GETs `url` with `Accept: application/json` and returns the status
+    /// and body, the body read only up to `max_bytes`: a longer one (by its
+    /// `Content-Length` or as it streams) is abandoned, so an upstream
+    /// cannot make the worker buffer more. The timeout covers the whole
+    /// exchange, body included. `sync_token` of the reply is always `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError::Timeout`] when the answer (body included) did not
+    /// arrive within the timeout, [`TransportError::TooLarge`] for a body
+    /// over `max_bytes`, [`TransportError::Failed`] when the request could
+    /// not be sent or the answer not read.
+    pub async fn get(&self, url: &str, max_bytes: usize) -> Result<HttpReply, TransportError> {
+        imp::get(self, url, max_bytes).await
     }
 
     /// Sends `request` as it is (method, headers, a streamed body) and
@@ -140,6 +165,30 @@ mod imp {
         let body = resp.bytes().await.map_err(map)?.to_vec();
         Ok(HttpReply { status, body, sync_token })
     }
+
+    pub(super) async fn get(t: &HttpTransport, url: &str, max_bytes: usize) -> Result<HttpReply, TransportError> {
+        let map = |e: reqwest::Error| {
+            if e.is_timeout() {
+                TransportError::Timeout(t.timeout)
+            } else {
+                TransportError::Failed(e.to_string())
+            }
+        };
+        let req = t.client.get(url).timeout(t.timeout).header("Accept", "application/json");
+        let mut resp = req.send().await.map_err(map)?;
+        let status = resp.status().as_u16();
+        if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
+            return Err(TransportError::TooLarge { limit: max_bytes });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(map)? {
+            body.extend_from_slice(&chunk);
+            if body.len() > max_bytes {
+                return Err(TransportError::TooLarge { limit: max_bytes });
+            }
+        }
+        Ok(HttpReply { status, body, sync_token: None })
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -184,6 +233,35 @@ mod imp {
             let sync_token = resp.headers().get(SYNC_TOKEN_HEADER).ok().flatten();
             let body = resp.bytes().await.map_err(failed)?;
             Ok(HttpReply { status, body, sync_token })
+        })
+        .await
+    }
+
+    pub(super) async fn get(t: &HttpTransport, url: &str, max_bytes: usize) -> Result<HttpReply, TransportError> {
+        use futures_util::StreamExt;
+        let h = Headers::new();
+        h.set("Accept", "application/json").map_err(failed)?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Get).with_headers(h);
+        let request = Request::new_with_init(url, &init).map_err(failed)?;
+        within(t.timeout, |signal| async move {
+            let mut resp = Fetch::Request(request).send_with_signal(&signal).await.map_err(failed)?;
+            let status = resp.status_code();
+            let declared = resp.headers().get("Content-Length").ok().flatten();
+            if declared.and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > max_bytes as u64) {
+                return Err(TransportError::TooLarge { limit: max_bytes });
+            }
+            let mut body = Vec::new();
+            // A fetched answer without a body has no stream: an empty body.
+            if let Ok(mut stream) = resp.stream() {
+                while let Some(chunk) = stream.next().await {
+                    body.extend_from_slice(&chunk.map_err(failed)?);
+                    if body.len() > max_bytes {
+                        return Err(TransportError::TooLarge { limit: max_bytes });
+                    }
+                }
+            }
+            Ok(HttpReply { status, body, sync_token: None })
         })
         .await
     }
