@@ -8,6 +8,7 @@ use edge_session::accounts::AccountsConfig;
 use edge_session::config::{ConfigError, UpstashConfig, VarType, Vars};
 use edge_session::gateway::GatewayConfig;
 use edge_session::session::SessionConfig;
+use std::time::Duration;
 
 /// The worker's whole configuration.
 #[derive(Debug, Clone)]
@@ -22,12 +23,115 @@ pub struct Config {
     pub routes: Routes,
     /// Gateway mode (`ORIGIN_URL`): where every other request goes.
     pub gateway: Option<GatewayConfig>,
+    /// The upstream beer-name API (`BEER_API_URL`), if one is set: the
+    /// demo's own generator names the beers otherwise.
+    pub beer_api: Option<BeerApiConfig>,
 }
 
 /// The demo's own variables, beside the library's
 /// ([`edge_session::config::VARIABLES`]), with their types.
-pub const DEMO_VARIABLES: &[(&str, VarType)] =
-    &[("DEMO_ROUTES", VarType::Flag), ("ACCOUNTS_ROUTES", VarType::Flag), ("ACCOUNTS_REGISTRATION", VarType::Flag)];
+pub const DEMO_VARIABLES: &[(&str, VarType)] = &[
+    ("DEMO_ROUTES", VarType::Flag),
+    ("ACCOUNTS_ROUTES", VarType::Flag),
+    ("ACCOUNTS_REGISTRATION", VarType::Flag),
+    ("BEER_API_URL", VarType::Text),
+    ("BEER_API_TIMEOUT_MS", VarType::Number),
+    ("BEER_CACHE_SECONDS", VarType::Number),
+];
+
+/// The default of `BEER_API_TIMEOUT_MS`: a pour waits at most this long for
+/// the upstream before the generator names the beer.
+pub const DEFAULT_BEER_API_TIMEOUT: Duration = Duration::from_millis(1_000);
+
+/// The default of `BEER_CACHE_SECONDS`: how long the upstream's answer is
+/// kept in Redis.
+pub const DEFAULT_BEER_CACHE_SECONDS: u64 = 300;
+
+/// The optional upstream beer-name API (issue 13, point 5): a JSON list of
+/// beers fetched with a timeout and cached in Redis
+/// (`edge_session::keys::beer_cache`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BeerApiConfig {
+    /// `BEER_API_URL`: an http(s) URL answering a JSON array of objects
+    /// with a string `name`, or one such object. It may carry an API key in
+    /// its query, so it is never logged (`Debug` shows its origin only).
+    pub url: String,
+    /// `BEER_API_TIMEOUT_MS` (default 1000, 1 to 30000): how long a pour
+    /// waits for the upstream, its body included.
+    pub timeout: Duration,
+    /// `BEER_CACHE_SECONDS` (default 300, 1 to 86400): the TTL of the cached
+    /// answer.
+    pub cache_seconds: u64,
+}
+
+impl std::fmt::Debug for BeerApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The path and query may hold an API key: the origin says enough.
+        let origin = url::Url::parse(&self.url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        f.debug_struct("BeerApiConfig")
+            .field("url", &format!("{origin}/(redacted)"))
+            .field("timeout", &self.timeout)
+            .field("cache_seconds", &self.cache_seconds)
+            .finish()
+    }
+}
+
+impl BeerApiConfig {
+    /// Reads `BEER_API_URL`, `BEER_API_TIMEOUT_MS` and
+    /// `BEER_CACHE_SECONDS`; `None` when `BEER_API_URL` is unset or empty
+    /// (the generator only).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the variable: a `BEER_API_URL` that is not an
+    /// http(s) URL with a host and without credentials, a timeout or TTL
+    /// out of range, and either of the other two set without
+    /// `BEER_API_URL` (it would otherwise be ignored without a word).
+    pub fn from_vars(v: &Vars<'_>) -> Result<Option<Self>, ConfigError> {
+        let Some(url) = v.text("BEER_API_URL") else {
+            for name in ["BEER_API_TIMEOUT_MS", "BEER_CACHE_SECONDS"] {
+                if v.text(name).is_some() {
+                    return Err(ConfigError::Invalid {
+                        name,
+                        value: "(set)".into(),
+                        expected: "only with BEER_API_URL; set BEER_API_URL or remove it",
+                    });
+                }
+            }
+            return Ok(None);
+        };
+        let url = url.trim().to_owned();
+        if !is_api_url(&url) {
+            return Err(ConfigError::Invalid {
+                name: "BEER_API_URL",
+                // The value may hold a key: the log gets its length only.
+                value: format!("({} characters)", url.len()),
+                expected: "an http(s) URL with a host and no user:password@, e.g. https://api.example.com/beers",
+            });
+        }
+        let timeout_ms = v.number(
+            "BEER_API_TIMEOUT_MS",
+            DEFAULT_BEER_API_TIMEOUT.as_millis() as u64,
+            30_000,
+            "milliseconds, 1 to 30000",
+        )?;
+        let cache_seconds =
+            v.number("BEER_CACHE_SECONDS", DEFAULT_BEER_CACHE_SECONDS, 86_400, "seconds, 1 to 86400")?;
+        Ok(Some(Self { url, timeout: Duration::from_millis(timeout_ms), cache_seconds }))
+    }
+}
+
+/// Whether `url` is one `BEER_API_URL` takes: `http` or `https`, a host,
+/// no credentials (the runtime's `fetch` refuses them; a key goes in the
+/// query).
+fn is_api_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https")
+            && u.host_str().is_some_and(|h| !h.is_empty())
+            && u.username().is_empty()
+            && u.password().is_none()
+    })
+}
 
 /// Which of the worker's own routes are on. A route that is off is not the
 /// worker's: it is forwarded to the origin in gateway mode, and a 404
@@ -65,6 +169,7 @@ impl Config {
                 registration: v.flag("ACCOUNTS_REGISTRATION", true)?,
             },
             gateway: GatewayConfig::from_vars(&v)?,
+            beer_api: BeerApiConfig::from_vars(&v)?,
         })
     }
 }
@@ -188,6 +293,7 @@ mod tests {
         ];
         let gateway: &[(&str, &str)] = &[("ORIGIN_URL", "https://origin.example"), ("GATEWAY_SECRET", STRONG)];
         let pepper: &[(&str, &str)] = &[("AUTH_PEPPER", STRONG)];
+        let beer: &[(&str, &str)] = &[("BEER_API_URL", "http://127.0.0.1:9/beers")];
         // (variable, extra variables it needs, a good string, a number that
         // means something to it, garbage (None: any text is valid), what an
         // empty value gives: Ok, or the variable the error names)
@@ -264,6 +370,9 @@ mod tests {
             flag("DEMO_ROUTES"),
             flag("ACCOUNTS_ROUTES"),
             flag("ACCOUNTS_REGISTRATION"),
+            ("BEER_API_URL", &[], "https://api.example.com/beers?key=k", 0.0, Some("ftp://beer.example"), Ok(())),
+            ("BEER_API_TIMEOUT_MS", beer, "1500", 1500.0, Some("30001"), Ok(())),
+            ("BEER_CACHE_SECONDS", beer, "60", 60.0, Some("-5"), Ok(())),
         ];
         let mut listed: Vec<&str> = VARIABLES.iter().chain(DEMO_VARIABLES).map(|(n, _)| *n).collect();
         let mut tested: Vec<&str> = rows.iter().map(|r| r.0).collect();
@@ -324,6 +433,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_beer_api_is_off_by_default_and_checked_when_on() {
+        let off = with(&[]).unwrap();
+        assert_eq!(off.beer_api, None);
+        let on = with(&[("BEER_API_URL", " https://api.example.com/beers?key=secret ")]).unwrap();
+        let api = on.beer_api.unwrap();
+        assert_eq!(api.url, "https://api.example.com/beers?key=secret");
+        assert_eq!((api.timeout, api.cache_seconds), (DEFAULT_BEER_API_TIMEOUT, DEFAULT_BEER_CACHE_SECONDS));
+        assert!(!format!("{api:?}").contains("secret"), "the key stays out of Debug: {api:?}");
+        for bad in ["api.example.com/beers", "ftp://x", "https://", "https://u:p@api.example.com/", "not a url"] {
+            let err = with(&[("BEER_API_URL", bad)]).unwrap_err();
+            assert!(err.to_string().starts_with("BEER_API_URL"), "{bad}: {err}");
+            assert!(!err.to_string().contains("u:p"), "the value stays out of the log: {err}");
+        }
+        for (name, value) in [("BEER_API_TIMEOUT_MS", "0"), ("BEER_CACHE_SECONDS", "86401")] {
+            let err = with(&[("BEER_API_URL", "http://127.0.0.1:9/"), (name, value)]).unwrap_err();
+            assert!(err.to_string().starts_with(name), "{err}");
+            let alone = with(&[(name, "5")]).unwrap_err();
+            assert!(alone.to_string().starts_with(name) && alone.to_string().contains("BEER_API_URL"), "{alone}");
+        }
+        let set = with(&[
+            ("BEER_API_URL", "http://127.0.0.1:9/"),
+            ("BEER_API_TIMEOUT_MS", "250"),
+            ("BEER_CACHE_SECONDS", "1"),
+        ])
+        .unwrap()
+        .beer_api
+        .unwrap();
+        assert_eq!((set.timeout, set.cache_seconds), (Duration::from_millis(250), 1));
     }
 
     /// The README's configuration table lists every variable.

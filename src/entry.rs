@@ -7,17 +7,20 @@ use std::rc::Rc;
 
 use edge_session::gateway::{Gate, GatewayConfig};
 use edge_session::session::run_deferred;
-use edge_session::store::{StoreError, UpstashClient};
+use edge_session::store::{HttpTransport, StoreError, UpstashClient};
 use edge_session::workers::{forward, now_ms, EnvVars};
 use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result, Url};
 
 use crate::app;
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_BEER_API_TIMEOUT};
 
 /// What every request of an isolate shares.
 struct State {
     config: Config,
     store: UpstashClient,
+    /// The beer API's network (`BEER_API_TIMEOUT_MS`); unused when
+    /// `BEER_API_URL` is unset.
+    beer_api: HttpTransport,
 }
 
 thread_local! {
@@ -72,7 +75,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     // request's reads see that write even on a read replica.
     let store = state.store.for_request(app::companion::sync_token(request.cookie, &state.config));
     let now = now_ms();
-    let mut answer = app::handle(&state.config, &store, &request, now).await;
+    let mut answer = app::handle(&state.config, &store, &state.beer_api, &request, now).await;
     // ... and takes this request's, when it wrote before answering.
     let secure = request.is_secure(state.config.session.trust_proxy);
     let token = store.written_sync_token().filter(|_| answer.status < 400);
@@ -157,9 +160,13 @@ impl Seen {
     }
 }
 
-/// Logs an answer of 400 or more as one structured line ([`app::LogLine`]):
-/// `console.warn` for 4xx, `console.error` for 5xx.
+/// Logs an answer of 400 or more, or one with a warning, as one structured
+/// line ([`app::LogLine`]): `console.warn` for 4xx and warnings,
+/// `console.error` for 5xx ([`app::answer_log_level`]).
 fn log_answer(answer: &app::Response, method: &str, path: &str, round_trips: u32, store_ms: f64, ray: Option<&str>) {
+    let Some(level) = app::answer_log_level(answer.status, answer.detail.is_some()) else {
+        return;
+    };
     let detail = answer.detail.as_deref().unwrap_or(&answer.body);
     // A refused token is no outage: no retry helps until it is fixed.
     let message = match refused_token(detail) {
@@ -170,7 +177,7 @@ fn log_answer(answer: &app::Response, method: &str, path: &str, round_trips: u32
     };
     let line = app::LogLine {
         source: "edge-session",
-        level: app::log_level(answer.status),
+        level,
         status: answer.status,
         method,
         path,
@@ -180,10 +187,9 @@ fn log_answer(answer: &app::Response, method: &str, path: &str, round_trips: u32
         ray,
         message: &message,
     };
-    match (line.render(), answer.status >= 500) {
-        (Some(text), true) => console_error!("{text}"),
-        (Some(text), false) => console_warn!("{text}"),
-        (None, _) => {}
+    match level {
+        "error" => console_error!("{}", line.render()),
+        _ => console_warn!("{}", line.render()),
     }
 }
 
@@ -299,7 +305,8 @@ fn init(env: &Env) -> std::result::Result<Rc<State>, String> {
     }
     let upstash = &config.upstash;
     let store = UpstashClient::new(&upstash.url, &upstash.token, upstash.timeout);
-    Ok(Rc::new(State { config, store }))
+    let beer_api = HttpTransport::new(config.beer_api.as_ref().map_or(DEFAULT_BEER_API_TIMEOUT, |api| api.timeout));
+    Ok(Rc::new(State { config, store, beer_api }))
 }
 
 /// An answer without a body (a redirect), with every answer's headers.

@@ -8,6 +8,7 @@
 
 mod accounts;
 pub mod beer;
+pub mod beer_api;
 pub mod companion;
 pub mod csrf;
 #[cfg(feature = "lab")]
@@ -28,6 +29,7 @@ use edge_session::session::{Deferred, LoadOutcome, Session, SessionError, Sessio
 use edge_session::store::{AccountStore, Found, Lookup};
 
 use crate::config::{Config, Routes};
+use beer_api::{BeerSource, Upstream};
 
 /// The per-user counter of lifetime beers (Redis `user-beers:<name>`).
 pub const BEERS: &str = "beers";
@@ -88,7 +90,9 @@ pub struct Response {
     /// The JSON body.
     pub body: String,
     /// For the log only, never sent: the whole error chain behind an error
-    /// answer (upstream replies, Redis messages).
+    /// answer (upstream replies, Redis messages), or, on a successful
+    /// answer, what failed without failing it (the beer API a pour fell
+    /// back from), logged as a warning ([`answer_log_level`]).
     pub detail: Option<String>,
     /// How the session layer fared, for `Server-Timing` ([`server_timing`]):
     /// `new`, `hit`, `miss`, `tampered`, `expired`, `unreadable`,
@@ -228,7 +232,8 @@ pub fn server_timing(outcome: Option<&str>, round_trips: u32, millis: f64, defer
     value
 }
 
-/// What one answer of 400 or more is logged as: one JSON object a line,
+/// What one answer of 400 or more (or a successful one with a warning,
+/// [`answer_log_level`]) is logged as: one JSON object a line,
 /// which Workers Logs (`[observability]`) indexes field by field and
 /// `wrangler tail` prints as it is. Nothing of the visitor's is in it but
 /// the method and path (no query, cookie, address or body), and `message`
@@ -239,7 +244,8 @@ pub fn server_timing(outcome: Option<&str>, round_trips: u32, millis: f64, defer
 pub struct LogLine<'a> {
     /// Always `edge-session`: what to filter on.
     pub source: &'static str,
-    /// `warn` for 4xx, `error` for 5xx (also the console method used).
+    /// `warn` for 4xx and warnings, `error` for 5xx (also the console
+    /// method used).
     pub level: &'static str,
     /// The status answered.
     pub status: u16,
@@ -262,18 +268,20 @@ pub struct LogLine<'a> {
 }
 
 impl LogLine<'_> {
-    /// The line, or `None` for an answer under 400 (not logged).
-    pub fn render(&self) -> Option<String> {
-        (self.status >= 400).then(|| serde_json::to_string(self).unwrap_or_default())
+    /// The line.
+    pub fn render(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
-/// `warn` for a 4xx status, `error` for 5xx ([`LogLine::level`]).
-pub fn log_level(status: u16) -> &'static str {
-    if status >= 500 {
-        "error"
-    } else {
-        "warn"
+/// Whether and how an answer is logged ([`LogLine::level`]): `error` for
+/// 5xx, `warn` for 4xx and for an answer under 400 with a warning in its
+/// [`Response::detail`] (`warned`), `None` otherwise (not logged).
+pub fn answer_log_level(status: u16, warned: bool) -> Option<&'static str> {
+    match (status, warned) {
+        (500.., _) => Some("error"),
+        (400.., _) | (_, true) => Some("warn"),
+        _ => None,
     }
 }
 
@@ -288,7 +296,10 @@ struct SessionView {
     #[serde(skip_serializing_if = "Option::is_none")]
     beers_viewed: Option<Value>,
     beer_name: Option<String>,
-    beer_style: Option<&'static str>,
+    beer_style: Option<String>,
+    /// Where the pour's beer came from (pour only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beer_source: Option<BeerSource>,
     error: Option<String>,
     /// The logged-in user (absent when anonymous).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -464,17 +475,25 @@ fn sessions<'a, S: AccountStore>(config: &'a Config, store: &'a S) -> Sessions<'
     }
 }
 
-/// Serves one request of the demo.
-pub async fn handle<S: AccountStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Response {
-    match serve(config, store, req, now).await {
+/// Serves one request of the demo; `upstream` is the network the beer API
+/// (`BEER_API_URL`) is called through, when one is configured.
+pub async fn handle<S: AccountStore, U: Upstream>(
+    config: &Config,
+    store: &S,
+    upstream: &U,
+    req: &Request<'_>,
+    now: Millis,
+) -> Response {
+    match serve(config, store, upstream, req, now).await {
         Ok(resp) => resp,
         Err(err) => err.into_response(),
     }
 }
 
-async fn serve<S: AccountStore>(
+async fn serve<S: AccountStore, U: Upstream>(
     config: &Config,
     store: &S,
+    upstream: &U,
     req: &Request<'_>,
     now: Millis,
 ) -> Result<Response, AppError> {
@@ -506,7 +525,7 @@ async fn serve<S: AccountStore>(
         hint: companion::hinted_user(req.cookie, config),
         hint_sent: companion::sent_user_cookie(req.cookie, config),
     };
-    let result = route_session(&ctx, route).await;
+    let result = route_session(&ctx, upstream, route).await;
     // Once the session was looked for, every answer says how that went.
     let store_failed =
         matches!(&result, Err(AppError::Session(SessionError::Store(_)) | AppError::Account(AccountError::Store(_))));
@@ -523,10 +542,14 @@ async fn serve<S: AccountStore>(
 
 /// Runs the route's handler; each loads the request's session with the
 /// reads it needs in the same round trip.
-async fn route_session<S: AccountStore>(ctx: &Ctx<'_, S>, route: Route) -> Result<Response, AppError> {
+async fn route_session<S: AccountStore, U: Upstream>(
+    ctx: &Ctx<'_, S>,
+    upstream: &U,
+    route: Route,
+) -> Result<Response, AppError> {
     match route {
         Route::Session => show_session(ctx).await,
-        Route::Pour => pour(ctx).await,
+        Route::Pour => pour(ctx, upstream).await,
         Route::Register => accounts::register(ctx).await,
         Route::Login => accounts::login(ctx).await,
         Route::Logout => accounts::logout(ctx, ctx.load(&[]).await?.0).await,
@@ -664,9 +687,20 @@ async fn logged_in_user<S: AccountStore>(
 /// `POST /api/pour`: `views + 1` as the seed's JavaScript counts, applied to
 /// the session as saved (an update: a parallel pour that saves first is
 /// counted too), and one more lifetime beer, in the same step, when the
-/// session is logged in.
-async fn pour<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
-    let (mut session, found) = ctx.load(&user_lookups(ctx, ctx.hint.as_deref())).await?;
+/// session is logged in. The beer is named by [`beer_api::choose`]: with
+/// `BEER_API_URL` set, its cache key is read with the session (same round
+/// trip), and a list fetched now is cached with the session's save (same
+/// round trip), so the API costs no store round trip of its own.
+async fn pour<S: AccountStore, U: Upstream>(ctx: &Ctx<'_, S>, upstream: &U) -> Result<Response, AppError> {
+    let api = ctx.config.beer_api.as_ref();
+    let mut lookups = user_lookups(ctx, ctx.hint.as_deref());
+    // Last, so the user lookups keep their places for `logged_in_user`.
+    lookups.extend(api.map(|api| Lookup::Get(keys::beer_cache(&api.url))));
+    let (mut session, mut found) = ctx.load(&lookups).await?;
+    let cached = match api {
+        Some(_) => found.pop().and_then(Found::into_value),
+        None => None,
+    };
     let expires_in = expires_in(&session, ctx.now);
     // A login whose account was deleted pours no more as that user.
     logged_in_user(ctx, &mut session, found).await?;
@@ -683,14 +717,22 @@ async fn pour<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
         }
         Ok::<(), AppError>(())
     })?;
+    let poured = beer_api::choose(api, upstream, cached.as_deref(), beer::random_numbers()[0]).await;
+    if let Some(write) = poured.cache_write {
+        session.also_write(write);
+    }
     let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     let user = session.passport_user::<String>().ok().flatten();
     let mut view = view_of(&session, user.clone(), expires_in);
     view.lifetime_beers = session.counted().filter(|_| user.is_some());
-    let beer = beer::random();
-    view.beer_name = Some(beer.name);
-    view.beer_style = Some(beer.style);
-    Ok(json_ok(&view, set_cookies))
+    view.beer_name = Some(poured.beer.name);
+    view.beer_style = poured.beer.style;
+    view.beer_source = Some(poured.source);
+    let mut resp = json_ok(&view, set_cookies);
+    resp.detail = poured
+        .failure
+        .map(|e| format!("the pour's beer came from the built-in generator: {}", edge_session::error_chain(&e)));
+    Ok(resp)
 }
 
 /// Seconds from `now` until the loaded document's `cookie.expires`, as the
@@ -738,6 +780,7 @@ fn view_of(session: &Session, user: Option<String>, expires_in: Option<f64>) -> 
         beers_viewed: session.get::<Value>("views").ok().flatten(),
         beer_name: None,
         beer_style: None,
+        beer_source: None,
         error: session.notice().map(str::to_owned),
         user,
         lifetime_beers: None,

@@ -1,7 +1,8 @@
 //! The demo's routes against the in-memory store.
 
 use super::*;
-use edge_session::store::MemoryStore;
+use edge_session::store::transport::HttpReply;
+use edge_session::store::{MemoryStore, TransportError};
 use edge_session::testing::block_on;
 
 pub(super) const NOW: Millis = 1_795_414_947_103;
@@ -274,10 +275,19 @@ fn every_answer_after_the_load_says_how_the_session_fared() {
     assert_eq!(block_on(handle(&cfg, &store, &req("GET", "/nope", None), NOW)).outcome, None);
 }
 
+/// The upstream of tests without `BEER_API_URL`: never called.
+pub(super) struct NoUpstream;
+
+impl Upstream for NoUpstream {
+    async fn get_json(&self, _: &str, _: usize) -> Result<HttpReply, TransportError> {
+        panic!("no BEER_API_URL in this test: the upstream is not called")
+    }
+}
+
 /// `super::handle`, then the writes it left for after the answer, as the
 /// worker's `waitUntil` sends them (shadows the glob import for this file).
 pub(super) async fn handle<S: AccountStore>(config: &Config, store: &S, req: &Request<'_>, now: Millis) -> Response {
-    let resp = super::handle(config, store, req, now).await;
+    let resp = super::handle(config, store, &NoUpstream, req, now).await;
     for write in &resp.deferred {
         edge_session::session::run_deferred(store, write).await.expect("a deferred write");
     }
@@ -292,7 +302,7 @@ fn a_read_leaves_its_touch_for_after_the_answer() {
     let first = block_on(handle(&cfg, &store, &req("POST", "/api/pour", None), NOW));
     let pair = header(&first, "Set-Cookie").unwrap().split(';').next().unwrap().to_owned();
     store.take_log();
-    let read = block_on(super::handle(&cfg, &store, &req("GET", "/api/session", Some(&pair)), NOW + 1000));
+    let read = block_on(super::handle(&cfg, &store, &NoUpstream, &req("GET", "/api/session", Some(&pair)), NOW + 1000));
     assert_eq!(store.take_log().len(), 1, "one store call before the answer: the read");
     assert!(matches!(read.deferred.as_slice(), [edge_session::session::Deferred::Touch { ttl_seconds: 60, .. }]));
 }
@@ -380,4 +390,79 @@ fn the_gateway_counts_a_login_as_passport_does() {
         let verdict = block_on(gateway_check(&cfg, &gw, &store, &r, None, NOW)).unwrap();
         assert_eq!(verdict.gate == Gate::Forward, passes, "passport.user = {user}");
     }
+}
+
+/// A fake beer API for the pour tests: answers `status` and `body`, counts
+/// its calls.
+struct FakeBeerApi {
+    status: u16,
+    body: &'static str,
+    calls: std::cell::Cell<u32>,
+}
+
+impl Upstream for FakeBeerApi {
+    async fn get_json(&self, _: &str, _: usize) -> Result<HttpReply, TransportError> {
+        self.calls.set(self.calls.get() + 1);
+        Ok(HttpReply { status: self.status, body: self.body.as_bytes().to_vec(), sync_token: None })
+    }
+}
+
+/// With `BEER_API_URL`, a pour reads the cache key with the session (the
+/// same read) and writes it with the save (the same write): the API adds
+/// no store call, only the upstream's on a cold cache.
+#[test]
+fn a_pour_reads_the_beer_cache_with_the_session_and_writes_it_with_the_save() {
+    let cfg = config_with(&[("BEER_API_URL", "http://127.0.0.1:9/beers"), ("BEER_CACHE_SECONDS", "60")]);
+    let key = keys::beer_cache("http://127.0.0.1:9/beers");
+    let (store, api) = (MemoryStore::new(), FakeBeerApi { status: 200, body: r#"[{"name":"Solo"}]"#, calls: 0.into() });
+    let first = block_on(super::handle(&cfg, &store, &api, &req("POST", "/api/pour", None), NOW));
+    let body = json(&first);
+    assert_eq!((first.status, &body["beerSource"], &body["beerName"]), (200, &"api".into(), &"Solo".into()));
+    assert_eq!(body["beerStyle"], Value::Null, "the upstream gave no style");
+    let log = store.take_log();
+    assert_eq!(log.first(), Some(&format!("GET {key}")), "{log:?}");
+    assert_eq!(log.last(), Some(&format!("SET {key} EX 60")), "with the save: {log:?}");
+    assert_eq!(log.len(), 3, "the read, the save, the cache: {log:?}");
+
+    let cookie = header(&first, "Set-Cookie").unwrap().split(';').next().unwrap().to_owned();
+    let second = block_on(super::handle(&cfg, &store, &api, &req("POST", "/api/pour", Some(&cookie)), NOW + 1000));
+    let body = json(&second);
+    assert_eq!(
+        (&body["beerSource"], &body["beerName"], &body["beersViewed"]),
+        (&"cache".into(), &"Solo".into(), &2.into())
+    );
+    assert_eq!(api.calls.get(), 1, "a hit does not call the upstream");
+    let log = store.take_log();
+    assert!(log[0].starts_with("GET sess:") && log[1] == format!("GET {key}") && log.len() == 3, "{log:?}");
+    assert!(second.detail.is_none());
+}
+
+#[test]
+fn a_pour_with_a_failing_beer_api_takes_the_generator_and_leaves_a_warning() {
+    let cfg = config_with(&[("BEER_API_URL", "http://127.0.0.1:9/beers")]);
+    let (store, api) = (MemoryStore::new(), FakeBeerApi { status: 503, body: "busy", calls: 0.into() });
+    let r = block_on(super::handle(&cfg, &store, &api, &req("POST", "/api/pour", None), NOW));
+    let body = json(&r);
+    assert_eq!((r.status, &body["beerSource"], &body["beersViewed"]), (200, &"generator".into(), &1.into()));
+    assert!(body["beerName"].is_string() && body["beerStyle"].is_string());
+    let detail = r.detail.expect("the failure is kept for the log");
+    assert!(
+        detail.contains("BEER_API_URL") && detail.contains("HTTP 503") && !detail.contains("127.0.0.1"),
+        "{detail}"
+    );
+    assert_eq!(answer_log_level(r.status, true), Some("warn"));
+    assert!(!store.take_log().iter().any(|l| l.contains("beer-cache") && l.starts_with("SET")), "nothing cached");
+    // Without BEER_API_URL: the generator, no cache key read.
+    let plain = block_on(handle(&config(), &store, &req("POST", "/api/pour", None), NOW));
+    assert_eq!(json(&plain)["beerSource"], "generator");
+    assert!(!store.take_log().iter().any(|l| l.contains("beer-cache")));
+}
+
+#[test]
+fn answers_are_logged_by_status_and_warning() {
+    assert_eq!(answer_log_level(200, false), None);
+    assert_eq!(answer_log_level(200, true), Some("warn"));
+    assert_eq!(answer_log_level(404, false), Some("warn"));
+    assert_eq!(answer_log_level(503, false), Some("error"));
+    assert_eq!(answer_log_level(500, true), Some("error"));
 }
