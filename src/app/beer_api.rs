@@ -77,10 +77,10 @@ pub enum BeerApiError {
     #[error("the beer API (BEER_API_URL) answered HTTP {0}")]
     Status(u16),
     /// The body is not JSON.
-    #[error("the beer API's (BEER_API_URL) answer is not JSON")]
+    #[error("the beer API (BEER_API_URL) answered something that is not JSON")]
     NotJson(#[source] serde_json::Error),
     /// JSON, but no beer in it: says what it was.
-    #[error("the beer API's (BEER_API_URL) answer has no beer: {0}")]
+    #[error("the beer API (BEER_API_URL) answered no beer: {0}")]
     NoBeer(&'static str),
 }
 

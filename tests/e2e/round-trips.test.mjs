@@ -29,6 +29,9 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import http from "node:http";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
 import {
   COOKIE_NAME,
   allSetCookieLines,
@@ -40,6 +43,7 @@ import {
   setFault,
   sleep,
   startStack,
+  startWorker,
   storeStats,
 } from "../support/index.mjs";
 
@@ -96,9 +100,28 @@ const PASSWORD = "correct horse battery";
 const SAME_ORIGIN = { "sec-fetch-site": "same-origin" };
 
 let stack;
+/** A worker with BEER_API_URL set, on the same store, and its fake upstream (node:http). */
+let beerWorker;
+let beerUpstream;
+
+/** A fake beer API on a free port of 127.0.0.1: { url, stop() }. */
+async function startBeerUpstream() {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify([{ name: "Punk IPA", tagline: "Post Modern Classic" }]));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    url: `http://127.0.0.1:${server.address().port}/beers`,
+    stop: () => new Promise((r) => (server.closeAllConnections(), server.close(r))),
+  };
+}
 
 before(async () => {
   stack = await startStack({ upstashArgs: ["--stats", "--fault-injection"] });
+  beerUpstream = await startBeerUpstream();
+  beerWorker = await startWorker({ upstashUrl: stack.upstash.url, vars: { BEER_API_URL: beerUpstream.url } });
   await setFault(stack.upstash, { mode: "delay", delay_ms: DELAY_MS, only: DEFERRED });
   // Warm the script cache: every request once, unmeasured.
   for (const { setup, send } of ROWS.flatMap((row) => row.requests)) await send(await setup());
@@ -106,6 +129,8 @@ before(async () => {
 });
 
 after(async () => {
+  await beerWorker?.stop();
+  await beerUpstream?.stop();
   await stack?.stop();
 });
 
@@ -311,3 +336,32 @@ test("the deferred touch of a logged-in read also keeps the user's session index
   }
   assert.deepEqual(calls, [["GET", "GET", "GET"], ["EXPIRE", "EXPIRE"]], callsText(calls));
 });
+
+// ---------------------------------------------------------------------------
+// The beer API (BEER_API_URL): its cache travels with the session's calls
+
+/** The Redis key of the beer cache (docs/PROTOCOL.md §6.4.1). */
+const beerCacheKey = (url) => `beer-cache:${createHash("sha256").update(url).digest("hex").slice(0, 16)}`;
+
+for (const [label, warm, calls] of [
+  // The cache read with the session; the save alone.
+  ["a cache hit", true, [["GET", "GET"], ["EVALSHA"]]],
+  // The cache read (missing) with the session; the upstream called between
+  // the two calls; the cache written with the save.
+  ["a cache miss", false, [["GET", "GET"], ["EVALSHA", "SET"]]],
+]) {
+  test(`pour, BEER_API_URL set, ${label}: 2 round trips before the response, the cache in the session's calls`, async (t) => {
+    const pourThere = (cookie) =>
+      request(beerWorker, "/api/pour", { method: "POST", cookie, headers: SAME_ORIGIN }).then(expect(200));
+    const first = await pourThere();
+    const cookie = browserCookies("", first);
+    if (!warm) await stack.redis.client.del(beerCacheKey(beerUpstream.url));
+    await sleep(SETTLE_MS);
+    const { res, stats } = await measure(pourThere, cookie);
+    t.diagnostic(`${label}: ${callsText(stats.calls)}; Server-Timing: ${res.headers.get("server-timing")}`);
+    assert.equal(res.body.beerSource, warm ? "cache" : "api");
+    assert.equal(serverTimingTrips(res), stats.http_calls);
+    assert.equal(stats.http_calls, 2, callsText(stats.calls));
+    assert.deepEqual(stats.calls, calls, callsText(stats.calls));
+  });
+}
