@@ -22,12 +22,20 @@ pub struct Config {
     pub routes: Routes,
     /// Gateway mode (`ORIGIN_URL`): where every other request goes.
     pub gateway: Option<GatewayConfig>,
+    /// `DEMO_EXPRESS_URL`: an Express app serving the same sessions (the
+    /// companion `make dev` starts), linked from the page as "Open this
+    /// session in Express"; `None` hides the link.
+    pub express_url: Option<String>,
 }
 
 /// The demo's own variables, beside the library's
 /// ([`edge_session::config::VARIABLES`]), with their types.
-pub const DEMO_VARIABLES: &[(&str, VarType)] =
-    &[("DEMO_ROUTES", VarType::Flag), ("ACCOUNTS_ROUTES", VarType::Flag), ("ACCOUNTS_REGISTRATION", VarType::Flag)];
+pub const DEMO_VARIABLES: &[(&str, VarType)] = &[
+    ("DEMO_ROUTES", VarType::Flag),
+    ("ACCOUNTS_ROUTES", VarType::Flag),
+    ("ACCOUNTS_REGISTRATION", VarType::Flag),
+    ("DEMO_EXPRESS_URL", VarType::Text),
+];
 
 /// Which of the worker's own routes are on. A route that is off is not the
 /// worker's: it is forwarded to the origin in gateway mode, and a 404
@@ -65,7 +73,21 @@ impl Config {
                 registration: v.flag("ACCOUNTS_REGISTRATION", true)?,
             },
             gateway: GatewayConfig::from_vars(&v)?,
+            express_url: express_url(&v)?,
         })
+    }
+}
+
+/// `DEMO_EXPRESS_URL`, an absolute http(s) URL, if set.
+fn express_url(v: &Vars<'_>) -> Result<Option<String>, ConfigError> {
+    let Some(text) = v.text("DEMO_EXPRESS_URL") else { return Ok(None) };
+    match url::Url::parse(text.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(Some(u.to_string())),
+        _ => Err(ConfigError::Invalid {
+            name: "DEMO_EXPRESS_URL",
+            value: text,
+            expected: "an http(s) URL of the Express app sharing the sessions, e.g. http://127.0.0.1:3000/",
+        }),
     }
 }
 
@@ -264,6 +286,7 @@ mod tests {
             flag("DEMO_ROUTES"),
             flag("ACCOUNTS_ROUTES"),
             flag("ACCOUNTS_REGISTRATION"),
+            ("DEMO_EXPRESS_URL", &[], "http://127.0.0.1:3000/", 0.0, Some("ftp://127.0.0.1/"), Ok(())),
         ];
         let mut listed: Vec<&str> = VARIABLES.iter().chain(DEMO_VARIABLES).map(|(n, _)| *n).collect();
         let mut tested: Vec<&str> = rows.iter().map(|r| r.0).collect();

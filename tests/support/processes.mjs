@@ -372,10 +372,10 @@ const WRANGLER_READY_MS = 60_000;
  * Starts the real `wrangler dev` from the repository root with wrangler.toml
  * as it is. Secrets go in a temporary env file (so a developer's .dev.vars
  * is not read and the token is not on the command line); the Upstash URL is
- * a `--var`; `env` is added to wrangler's environment. Ready when the worker
+ * a `--var`, as is each of `vars`; `env` is added to wrangler's environment. Ready when the worker
  * answers /api/session with 200. Returns { url, pid, pgid, output(), stop() }.
  */
-export async function startWranglerDev({ upstashUrl, token = TOKEN, env = {} }) {
+export async function startWranglerDev({ upstashUrl, token = TOKEN, env = {}, vars = {} }) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), "edge-session-wrangler-"));
@@ -394,6 +394,7 @@ export async function startWranglerDev({ upstashUrl, token = TOKEN, env = {} }) 
     "--var", `UPSTASH_REDIS_REST_URL:${upstashUrl}`,
     // "keyboard cat" signs, as in express-session's examples: development.
     "--var", "SESSION_ENVIRONMENT:development",
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   let out = "";
   // Its own process group, so that workerd (its child) can be found and
