@@ -322,8 +322,8 @@ export async function silentServer() {
  * (https options), over real https on another. Returns { url, httpsUrl,
  * stop() }; stop() closes every connection and both servers.
  */
-export async function serve(app, { tls } = {}) {
-  const servers = [app.listen(0, "127.0.0.1")];
+export async function serve(app, { tls, port = 0 } = {}) {
+  const servers = [app.listen(port, "127.0.0.1")];
   if (tls) servers.push(createHttpsServer(tls, app).listen(0, "127.0.0.1"));
   await Promise.all(servers.map((s) => once(s, "listening")));
   return {
