@@ -2,7 +2,8 @@
 # Builds the worker with worker-build, pointing it at locally installed
 # wasm-bindgen, wasm-opt and esbuild so it downloads nothing:
 #
-#   build/      the worker as deployed (release, wasm-opt)
+#   build/      the worker as deployed (release, wasm-opt), and build/www/
+#               the static assets (scripts/build-assets.mjs)
 #   build-lab/  the same plus the `lab` feature's /lab/* routes, for the
 #               golden-vector tests only (release, no wasm-opt); only when
 #               LAB=1 (scripts/build.sh sets it; wrangler's [build] does not)
@@ -30,6 +31,8 @@ fresh() {
       -newer "$1/index.js" -print -quit)" ]
 }
 
+# The static assets (build/www) are cheap: made every time.
+node scripts/build-assets.mjs build/www
 fresh build || worker-build --release
 if [ "${LAB:-0}" = 1 ]; then
   fresh build-lab || worker-build --release --no-opt --out-dir build-lab . --features lab

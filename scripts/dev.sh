@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # The demo, locally: a real redis-server on its own port, upstash-local (an
-# Upstash-compatible REST server) in front of it, and the worker in
-# `wrangler dev` at http://127.0.0.1:8787. Ctrl-C stops all three.
+# Upstash-compatible REST server) in front of it, the worker in
+# `wrangler dev` at http://127.0.0.1:8787, and the Express companion (the
+# real express-session + connect-redis app of the tests, on the same Redis
+# and secret) at http://127.0.0.1:3000. Ctrl-C stops them all.
 #
-#   REDIS_PORT (6390)  UPSTASH_PORT (8079)  PORT (8787)
+#   REDIS_PORT (6390)  UPSTASH_PORT (8079)  PORT (8787)  EXPRESS_PORT (3000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REDIS_PORT=${REDIS_PORT:-6390}
 UPSTASH_PORT=${UPSTASH_PORT:-8079}
 PORT=${PORT:-8787}
+EXPRESS_PORT=${EXPRESS_PORT:-3000}
 
 ./scripts/setup.sh
 LAB=0 ./scripts/build.sh
@@ -52,10 +55,15 @@ SESSION_ENVIRONMENT=development
 SESSION_SECRET=$(cat .run/dev-secret)
 UPSTASH_REDIS_REST_URL=http://127.0.0.1:$UPSTASH_PORT
 UPSTASH_REDIS_REST_TOKEN=$TOKEN
+DEMO_EXPRESS_URL=http://127.0.0.1:$EXPRESS_PORT/
 VARS
 
+node scripts/express-companion.mjs --redis-url "redis://127.0.0.1:$REDIS_PORT" --port "$EXPRESS_PORT" \
+  --secret-file .run/dev-secret --worker-url "http://127.0.0.1:$PORT/" &
+pids+=($!)
+
 echo "redis-server on 127.0.0.1:$REDIS_PORT, upstash-local on 127.0.0.1:$UPSTASH_PORT"
-echo "demo on http://127.0.0.1:$PORT  (Ctrl-C stops everything)"
+echo "demo on http://127.0.0.1:$PORT, its Express companion on http://127.0.0.1:$EXPRESS_PORT  (Ctrl-C stops everything)"
 export WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 ./node_modules/.bin/wrangler dev --ip 127.0.0.1 --port "$PORT" --log-level warn &
 pids+=($!)

@@ -23,6 +23,10 @@ pub struct Config {
     pub routes: Routes,
     /// Gateway mode (`ORIGIN_URL`): where every other request goes.
     pub gateway: Option<GatewayConfig>,
+    /// `DEMO_EXPRESS_URL`: an Express app serving the same sessions (the
+    /// companion `make dev` starts), linked from the page as "Open this
+    /// session in Express"; `None` hides the link.
+    pub express_url: Option<String>,
     /// The upstream beer-name API (`BEER_API_URL`), if one is set: the
     /// demo's own generator names the beers otherwise.
     pub beer_api: Option<BeerApiConfig>,
@@ -34,6 +38,7 @@ pub const DEMO_VARIABLES: &[(&str, VarType)] = &[
     ("DEMO_ROUTES", VarType::Flag),
     ("ACCOUNTS_ROUTES", VarType::Flag),
     ("ACCOUNTS_REGISTRATION", VarType::Flag),
+    ("DEMO_EXPRESS_URL", VarType::Text),
     ("BEER_API_URL", VarType::Text),
     ("BEER_API_TIMEOUT_MS", VarType::Number),
     ("BEER_CACHE_SECONDS", VarType::Number),
@@ -169,8 +174,22 @@ impl Config {
                 registration: v.flag("ACCOUNTS_REGISTRATION", true)?,
             },
             gateway: GatewayConfig::from_vars(&v)?,
+            express_url: express_url(&v)?,
             beer_api: BeerApiConfig::from_vars(&v)?,
         })
+    }
+}
+
+/// `DEMO_EXPRESS_URL`, an absolute http(s) URL, if set.
+fn express_url(v: &Vars<'_>) -> Result<Option<String>, ConfigError> {
+    let Some(text) = v.text("DEMO_EXPRESS_URL") else { return Ok(None) };
+    match url::Url::parse(text.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(Some(u.to_string())),
+        _ => Err(ConfigError::Invalid {
+            name: "DEMO_EXPRESS_URL",
+            value: text,
+            expected: "an http(s) URL of the Express app sharing the sessions, e.g. http://127.0.0.1:3000/",
+        }),
     }
 }
 
@@ -370,6 +389,7 @@ mod tests {
             flag("DEMO_ROUTES"),
             flag("ACCOUNTS_ROUTES"),
             flag("ACCOUNTS_REGISTRATION"),
+            ("DEMO_EXPRESS_URL", &[], "http://127.0.0.1:3000/", 0.0, Some("ftp://127.0.0.1/"), Ok(())),
             ("BEER_API_URL", &[], "https://api.example.com/beers?key=k", 0.0, Some("ftp://beer.example"), Ok(())),
             ("BEER_API_TIMEOUT_MS", beer, "1500", 1500.0, Some("30001"), Ok(())),
             ("BEER_CACHE_SECONDS", beer, "60", 60.0, Some("-5"), Ok(())),

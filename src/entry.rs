@@ -9,10 +9,19 @@ use edge_session::gateway::{Gate, GatewayConfig};
 use edge_session::session::run_deferred;
 use edge_session::store::{HttpTransport, StoreError, UpstashClient};
 use edge_session::workers::{forward, now_ms, EnvVars};
-use worker::{console_error, console_warn, event, Context, Env, Request, Response, Result, Url};
+use worker::{console_error, console_warn, event, web_sys, Context, Env, Request, Response, Result, Url};
 
 use crate::app;
 use crate::config::{Config, DEFAULT_BEER_API_TIMEOUT};
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/fill.js")]
+extern "C" {
+    /// The static page with the edits (JSON of `[app::page::Edit]`)
+    /// applied by the runtime's `HTMLRewriter`, as a new 200 answer
+    /// without headers; streamed, never buffered here.
+    #[wasm_bindgen(js_name = fillPage)]
+    fn fill_page(page: web_sys::Response, edits: &str) -> web_sys::Response;
+}
 
 /// What every request of an isolate shares.
 struct State {
@@ -86,7 +95,8 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
         answer.headers.push(("Set-Cookie", app::companion::clear_sync_cookie(&state.config)));
     }
     let meter = store.meter();
-    let timing = app::server_timing(answer.outcome, meter.round_trips(), meter.millis(), answer.deferred.len());
+    let deferred = answer.deferred.len();
+    let timing = app::server_timing(answer.outcome, meter.round_trips(), meter.millis(), deferred);
     answer.headers.push(("Server-Timing", timing));
     // The touch of an unmodified session goes after the answer: the
     // visitor does not wait for a write to the store's primary. A failure is
@@ -105,7 +115,45 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
         });
     }
     log_answer(&answer, &method, url.path(), meter.round_trips(), meter.millis(), seen.ray.as_deref());
+    if let Some(mut edits) = answer.page.take() {
+        edits.push(app::page::cost_edit(meter.round_trips(), meter.millis(), deferred));
+        return page_response(&env, &self_origin, &edits, &answer.headers).await;
+    }
+    if answer.status == 303 {
+        return empty_response(303, &answer.headers);
+    }
     json_response(answer.status, &answer.body, &answer.headers)
+}
+
+/// The demo page: `www/index.html` from the `ASSETS` binding, filled in
+/// with `edits` as it streams out, with the page's own headers
+/// ([`app::page::PAGE_HEADERS`]: its Content-Security-Policy, `no-store`)
+/// and the answer's (`Set-Cookie`, `Server-Timing`).
+async fn page_response(
+    env: &Env,
+    self_origin: &str,
+    edits: &[app::page::Edit],
+    headers: &[(&'static str, String)],
+) -> Result<Response> {
+    let missing = |why: String| {
+        console_error!("edge-session: the page is unavailable: {why}");
+        let body = serde_json::json!({ "error": "the page is unavailable: the worker has no ASSETS binding with index.html (see wrangler.toml [assets])" });
+        json_response(500, &body.to_string(), &[])
+    };
+    let assets = match env.assets("ASSETS") {
+        Ok(assets) => assets,
+        Err(e) => return missing(e.to_string()),
+    };
+    let file = match assets.fetch(format!("{self_origin}/"), None).await {
+        Ok(file) if file.status_code() == 200 => file,
+        Ok(file) => return missing(format!("ASSETS answered {} for /", file.status_code())),
+        Err(e) => return missing(e.to_string()),
+    };
+    let edits = serde_json::to_string(edits).unwrap_or_else(|_| "[]".into());
+    let filled = Response::from(fill_page(file.into(), &edits));
+    let page_headers = app::page::PAGE_HEADERS.iter().map(|(k, v)| (*k, (*v).to_owned()));
+    let all: Vec<(&'static str, String)> = page_headers.chain(headers.iter().cloned()).collect();
+    with_headers(filled, &all)
 }
 
 /// The request headers the app reads, taken off the request once.
@@ -155,6 +203,7 @@ impl Seen {
             sec_fetch_site: self.sec_fetch_site.as_deref(),
             client_ip: self.client_ip.as_deref(),
             content_type: self.content_type.as_deref(),
+            accept: self.accept.as_deref(),
             body,
         }
     }
@@ -258,6 +307,7 @@ async fn through_gateway(req: &Request, state: &State, gateway: &GatewayConfig, 
                 detail: Some(edge_session::error_chain(&e)),
                 outcome: verdict.outcome,
                 deferred: Vec::new(),
+                page: None,
             };
             log_answer(&answer, &method, url.path(), meter.round_trips(), meter.millis(), ray.as_deref());
             json_response(answer.status, &answer.body, &answer.headers)

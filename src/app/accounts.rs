@@ -9,6 +9,7 @@ use edge_session::keys;
 use edge_session::session::{Session, SessionError};
 use edge_session::store::{AccountStore, Found, Lookup, Write};
 
+use super::page::FLASH_ACCOUNT;
 use super::{companion, json_ok, AppError, Ctx, Request, Response};
 
 #[derive(Deserialize)]
@@ -120,6 +121,7 @@ pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result
     // This browser goes on logged in, in a new session (its old key is gone).
     session.add_to_index(keys::user_sessions(&name));
     ctx.sessions.login(&mut session, &name, ctx.now).await?;
+    ctx.flash(&mut session, FLASH_ACCOUNT, "Password changed. Every other session of yours has ended.");
     let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     set_cookies.extend(ctx.user_cookie(&session));
     let view = AccountView {
@@ -154,6 +156,7 @@ pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Respon
         }
     };
     session.also_write(create);
+    ctx.flash(&mut session, FLASH_ACCOUNT, &format!("Account {name} created."));
     let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     let name = registered(name, session.written().first())?;
     let view = AccountView { user: Some(name), session_id: Some(session.id().to_string()), ..AccountView::default() };
@@ -200,6 +203,7 @@ pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response,
     // logout everywhere either sees it or runs before it exists.
     session.add_to_index(keys::user_sessions(&name));
     ctx.sessions.login(&mut session, &name, ctx.now).await?;
+    ctx.flash(&mut session, FLASH_ACCOUNT, &format!("Welcome back, {name}."));
     // Housekeeping in the same round trip: ids of sessions that are gone
     // leave the index (the script checks each; a live one stays).
     let prefix = &ctx.config.session.prefix;
@@ -241,6 +245,7 @@ pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response,
 /// fresh id).
 pub(super) async fn logout<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Session) -> Result<Response, AppError> {
     ctx.sessions.logout(&mut session, ctx.now).await?;
+    ctx.flash(&mut session, FLASH_ACCOUNT, "Logged out. Your lifetime count waits for your next login.");
     let view = AccountView { session_id: Some(session.id().to_string()), ..AccountView::default() };
     answer(ctx, session, &view, 200).await
 }
@@ -261,7 +266,16 @@ pub(super) async fn logout_all<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Resp
     // indexed (a login made by an Express app).
     let own = ctx.sessions.key(session.id());
     let ended = ctx.accounts.logout_everywhere(&name, &ctx.config.session.prefix, &[own], members).await?;
-    session.mark_destroyed();
+    let said = format!("Logged out everywhere: {ended} session{} ended.", if ended == 1 { "" } else { "s" });
+    match ctx.req.is_form() {
+        // The page the form leads to shows a fresh anonymous session, which
+        // carries the message (Passport's logout: a new id).
+        true => {
+            ctx.sessions.logout(&mut session, ctx.now).await?;
+            ctx.flash(&mut session, FLASH_ACCOUNT, &said);
+        }
+        false => session.mark_destroyed(),
+    }
     let view = AccountView { sessions_ended: Some(ended), ..AccountView::default() };
     answer(ctx, session, &view, 200).await
 }

@@ -13,6 +13,7 @@ pub mod companion;
 pub mod csrf;
 #[cfg(feature = "lab")]
 pub mod lab;
+pub mod page;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -24,6 +25,7 @@ use edge_session::keys;
 use edge_session::session::cookie::{check_cookie_header, CookieHeaderError};
 use edge_session::session::decide;
 use edge_session::session::document::Millis;
+use edge_session::session::flash;
 use edge_session::session::passport;
 use edge_session::session::{Deferred, LoadOutcome, Session, SessionError, Sessions};
 use edge_session::store::{AccountStore, Found, Lookup};
@@ -62,6 +64,9 @@ pub struct Request<'a> {
     pub client_ip: Option<&'a str>,
     /// The `Content-Type` header, if any.
     pub content_type: Option<&'a str>,
+    /// The `Accept` header, if any: `text/html` among its types makes a
+    /// POST a browser form's ([`Request::is_form`]).
+    pub accept: Option<&'a str>,
     /// The body (empty for GET).
     pub body: &'a [u8],
 }
@@ -72,6 +77,13 @@ impl Request<'_> {
     /// value. A Secure cookie is only ever sent when this is true.
     pub fn is_secure(&self, trust_proxy: bool) -> bool {
         decide::is_secure(self.https, self.forwarded_proto, trust_proxy)
+    }
+
+    /// Whether this is a browser's form submission (a POST whose `Accept`
+    /// asks for a page): answered with `303 See Other` to `/` and the
+    /// outcome in a flash message, rather than with JSON.
+    pub fn is_form(&self) -> bool {
+        self.method == "POST" && wants_html(self.accept)
     }
 
     /// The value of query parameter `name`, percent-decoded.
@@ -103,6 +115,10 @@ pub struct Response {
     /// with [`edge_session::session::run_deferred`]: the entry hands them to
     /// the platform's `waitUntil`.
     pub deferred: Vec<Deferred>,
+    /// For the page (`GET /`): the edits that fill the static page in
+    /// ([`page::edits`]); the entry applies them to the `ASSETS` file and
+    /// `body` is unused.
+    pub page: Option<Vec<page::Edit>>,
 }
 
 /// Why a request could not be served; each maps to one HTTP answer in
@@ -165,8 +181,38 @@ pub enum AppError {
 impl AppError {
     /// The one place errors become HTTP answers.
     pub fn into_response(self) -> Response {
+        let (status, message, mut headers) = self.answer_parts();
+        // The page reads the wait from the body, not from the message text.
+        let retry_after: Option<u64> =
+            headers.iter().find(|(name, _)| *name == "Retry-After").and_then(|(_, v)| v.parse().ok());
+        headers.insert(0, ("Content-Type", "application/json; charset=utf-8".into()));
+        headers.push(("Cache-Control", "no-store".into()));
+        let body = match retry_after {
+            Some(seconds) => serde_json::json!({ "error": message, "retryAfter": seconds }),
+            None => serde_json::json!({ "error": message }),
+        }
+        .to_string();
+        Response {
+            status,
+            headers,
+            body,
+            detail: Some(error_chain(&self)),
+            outcome: None,
+            deferred: Vec::new(),
+            page: None,
+        }
+    }
+
+    /// Whether the store failed (503): nothing can be saved, not even a
+    /// flash message saying so.
+    pub fn is_store_failure(&self) -> bool {
+        matches!(self, AppError::Session(SessionError::Store(_)) | AppError::Account(AccountError::Store(_)))
+    }
+
+    /// The status, the message the visitor reads and the extra headers.
+    fn answer_parts(&self) -> (u16, String, Vec<(&'static str, String)>) {
         let plain = |status: u16| (status, self.to_string(), vec![]);
-        let (status, message, mut headers) = match &self {
+        match self {
             AppError::Session(SessionError::Store(e)) | AppError::Account(AccountError::Store(e)) => {
                 (503, e.visitor_message().to_owned(), vec![("Retry-After", "5".to_string())])
             }
@@ -185,10 +231,10 @@ impl AppError {
             // nothing was written, and trying again is safe.
             AppError::Session(SessionError::Conflict { .. } | SessionError::ChangeRefused(_))
             | AppError::Account(AccountError::Conflict { .. }) => {
-                (409, error_chain(&self), vec![("Retry-After", "1".to_string())])
+                (409, error_chain(self), vec![("Retry-After", "1".to_string())])
             }
             AppError::Session(SessionError::NotFound { .. } | SessionError::Stale { .. }) => {
-                (409, error_chain(&self), vec![])
+                (409, error_chain(self), vec![])
             }
             AppError::BodyTooLarge(_) => plain(413),
             AppError::Account(AccountError::RateLimited { retry_after_seconds, .. }) => {
@@ -197,19 +243,8 @@ impl AppError {
             AppError::Session(
                 SessionError::Field(_) | SessionError::Corrupt { .. } | SessionError::DocumentTooLarge { .. },
             )
-            | AppError::Account(AccountError::Hash(_) | AccountError::Record(_)) => (500, error_chain(&self), vec![]),
-        };
-        // The page reads the wait from the body, not from the message text.
-        let retry_after: Option<u64> =
-            headers.iter().find(|(name, _)| *name == "Retry-After").and_then(|(_, v)| v.parse().ok());
-        headers.insert(0, ("Content-Type", "application/json; charset=utf-8".into()));
-        headers.push(("Cache-Control", "no-store".into()));
-        let body = match retry_after {
-            Some(seconds) => serde_json::json!({ "error": message, "retryAfter": seconds }),
-            None => serde_json::json!({ "error": message }),
+            | AppError::Account(AccountError::Hash(_) | AccountError::Record(_)) => (500, error_chain(self), vec![]),
         }
-        .to_string();
-        Response { status, headers, body, detail: Some(error_chain(&self)), outcome: None, deferred: Vec::new() }
     }
 }
 
@@ -312,6 +347,8 @@ struct SessionView {
 /// The routes of the demo, one variant per entry of [`ROUTES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
+    /// `GET /`: the demo page, filled in ([`page`]).
+    Page,
     /// `GET /api/session`: the session panel.
     Session,
     /// `POST /api/pour`: one more beer in this session.
@@ -357,6 +394,7 @@ pub struct RouteEntry {
 /// Every route of the demo, declared once: dispatch and the `Allow` header
 /// of a 405 both come from here.
 pub const ROUTES: &[RouteEntry] = &[
+    RouteEntry { path: "/", methods: &["GET", "HEAD"], route: Route::Page, group: RouteGroup::Demo },
     RouteEntry { path: "/api/session", methods: &["GET", "HEAD"], route: Route::Session, group: RouteGroup::Demo },
     RouteEntry { path: "/api/pour", methods: &["POST"], route: Route::Pour, group: RouteGroup::Demo },
     RouteEntry { path: "/api/register", methods: &["POST"], route: Route::Register, group: RouteGroup::Accounts },
@@ -447,6 +485,17 @@ pub struct Ctx<'a, S> {
 }
 
 impl<S: AccountStore> Ctx<'_, S> {
+    /// For a browser's form ([`Request::is_form`]): `message` kept in the
+    /// session as a connect-flash message of type `kind`, for the page the
+    /// form's `303` leads to. A JSON request gets nothing: its answer says it.
+    /// A `flash` field another app filled with something else than an object
+    /// is left alone, and the message goes unshown rather than the request failing.
+    fn flash(&self, session: &mut Session, kind: &str, message: &str) {
+        if self.req.is_form() {
+            let _ = flash::push(session, kind, message);
+        }
+    }
+
     /// Loads the request's session with `lookups` in the same round trip.
     async fn load(&self, lookups: &[Lookup]) -> Result<(Session, Vec<Found>), AppError> {
         let secure = self.req.is_secure(self.config.session.trust_proxy);
@@ -526,6 +575,10 @@ async fn serve<S: AccountStore, U: Upstream>(
         hint_sent: companion::sent_user_cookie(req.cookie, config),
     };
     let result = route_session(&ctx, upstream, route).await;
+    let result = match req.is_form() {
+        true => form_answer(&ctx, route, result).await,
+        false => result,
+    };
     // Once the session was looked for, every answer says how that went.
     let store_failed =
         matches!(&result, Err(AppError::Session(SessionError::Store(_)) | AppError::Account(AccountError::Store(_))));
@@ -548,6 +601,7 @@ async fn route_session<S: AccountStore, U: Upstream>(
     route: Route,
 ) -> Result<Response, AppError> {
     match route {
+        Route::Page => show_page(ctx).await,
         Route::Session => show_session(ctx).await,
         Route::Pour => pour(ctx, upstream).await,
         Route::Register => accounts::register(ctx).await,
@@ -576,6 +630,83 @@ async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, App
     let mut view = view_of(&session, user.clone(), expires_in);
     view.lifetime_beers = lifetime_beers.filter(|_| user.is_some());
     Ok(json_ok(&view, set_cookies))
+}
+
+/// `GET /`: the page, with what `/api/session` shows, the last beer poured,
+/// the flash messages left by a form (taken out of the session, as
+/// connect-flash's `req.flash()` does) and the stored document, as
+/// [`page::Edit`]s for the entry to apply to the static file. One store
+/// round trip, and a save only when there were messages to take.
+async fn show_page<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
+    let (mut session, found) = ctx.load(&user_lookups(ctx, ctx.hint.as_deref())).await?;
+    let loaded = session.stored_document();
+    let expires_before = expires_in(&session, ctx.now);
+    let lifetime_beers = logged_in_user(ctx, &mut session, found).await?.map(|u| u.lifetime_beers);
+    let messages = flash::take_all(&mut session);
+    let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    // The cookie's real expiry: the one just sent, or the stored one the
+    // browser already has (a touch renews only the key's TTL).
+    let sent = set_cookies.iter().any(|c| c.starts_with(&format!("{}=", ctx.config.session.cookie_name)));
+    let expires_in_s = if sent { expires_in(&session, ctx.now) } else { expires_before };
+    set_cookies.extend(ctx.user_cookie(&session));
+    let user = session.passport_user::<String>().ok().flatten();
+    let document = session.stored_document().or(loaded).map(|json| (ctx.sessions.key(session.id()), json));
+    let view = page::PageView {
+        session_id: session.id().to_string(),
+        expires_in_s,
+        views: session.get::<Value>("views").ok().flatten(),
+        lifetime_beers: lifetime_beers.filter(|_| user.is_some()),
+        user,
+        last_beer: session.get::<page::LastBeer>(page::LAST_BEER).ok().flatten(),
+        flash: messages,
+        notice: session.notice().map(str::to_owned),
+        document,
+        express_url: ctx.config.express_url.clone(),
+    };
+    let mut resp = json_ok(&serde_json::json!({}), set_cookies);
+    resp.headers.retain(|(name, _)| *name != "Content-Type");
+    resp.headers.push(("Content-Type", "text/html; charset=utf-8".into()));
+    resp.body = String::new();
+    resp.page = Some(page::edits(&view));
+    Ok(resp)
+}
+
+/// A browser form's answer ([`Request::is_form`]): `303 See Other` to `/`
+/// with the handler's `Set-Cookie` lines; the page it leads to shows the
+/// outcome from the flash message the handler left in the session. A
+/// refusal (a wrong password, a closed registration, a cross-site form)
+/// becomes a flash message of its own, in the account panel for the
+/// account routes, saved with one more load and save. A failing store
+/// keeps its 503: there is nowhere to keep the message.
+async fn form_answer<S: AccountStore>(
+    ctx: &Ctx<'_, S>,
+    route: Route,
+    result: Result<Response, AppError>,
+) -> Result<Response, AppError> {
+    // A success's warning (a pour whose beer API failed) is still logged.
+    let (set_cookies, detail) = match result {
+        Ok(resp) if resp.status < 400 => {
+            let cookies = resp.headers.into_iter().filter(|(name, _)| *name == "Set-Cookie").map(|(_, v)| v);
+            (cookies.collect(), resp.detail)
+        }
+        Ok(resp) => return Ok(resp),
+        Err(e) if e.is_store_failure() => return Err(e),
+        Err(e) => {
+            let kind = match route {
+                Route::Page | Route::Session | Route::Pour => page::FLASH_ERROR,
+                _ => page::FLASH_ACCOUNT_ERROR,
+            };
+            let (_, message, _) = e.answer_parts();
+            let (mut session, _) = ctx.load(&[]).await?;
+            ctx.flash(&mut session, kind, &message);
+            let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+            set_cookies.extend(ctx.user_cookie(&session));
+            (set_cookies, None)
+        }
+    };
+    let mut headers = vec![("Location", "/".to_owned()), ("Cache-Control", "no-store".to_owned())];
+    headers.extend(set_cookies.into_iter().map(|c| ("Set-Cookie", c)));
+    Ok(Response { status: 303, headers, body: String::new(), detail, outcome: None, deferred: Vec::new(), page: None })
 }
 
 /// What the gateway decided about a request it does not answer itself
@@ -704,6 +835,29 @@ async fn pour<S: AccountStore, U: Upstream>(ctx: &Ctx<'_, S>, upstream: &U) -> R
     let expires_in = expires_in(&session, ctx.now);
     // A login whose account was deleted pours no more as that user.
     logged_in_user(ctx, &mut session, found).await?;
+    // The page's pour form names the session it showed: when that one is
+    // gone (expired while the page was open), the page says this pour
+    // started a new one.
+    if session.is_new() && shown_session(ctx.req).is_some() {
+        ctx.flash(
+            &mut session,
+            page::FLASH_INFO,
+            "Your session had ended, so this pour started a new one: a new session id, counting from 1.",
+        );
+    }
+    let mut poured = beer_api::choose(api, upstream, cached.as_deref(), beer::random_numbers()[0]).await;
+    if let Some(write) = poured.cache_write.take() {
+        session.also_write(write);
+    }
+    // A form's pour keeps its beer in the session (an assignment), for the
+    // page its 303 leads to. The JSON API's document stays the seed's, byte
+    // for byte the one its Express app writes: its answer carries the beer.
+    if ctx.req.is_form() {
+        let style = poured.beer.style.clone().unwrap_or_default();
+        session
+            .insert(page::LAST_BEER, &page::LastBeer { name: poured.beer.name.clone(), style })
+            .map_err(SessionError::from)?;
+    }
     session.update(|s| {
         let current = s.get::<Value>("views").map_err(SessionError::from)?;
         let views = next_views(current).ok_or(AppError::ViewsNotCountable)?;
@@ -717,10 +871,6 @@ async fn pour<S: AccountStore, U: Upstream>(ctx: &Ctx<'_, S>, upstream: &U) -> R
         }
         Ok::<(), AppError>(())
     })?;
-    let poured = beer_api::choose(api, upstream, cached.as_deref(), beer::random_numbers()[0]).await;
-    if let Some(write) = poured.cache_write {
-        session.also_write(write);
-    }
     let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     let user = session.passport_user::<String>().ok().flatten();
     let mut view = view_of(&session, user.clone(), expires_in);
@@ -733,6 +883,17 @@ async fn pour<S: AccountStore, U: Upstream>(ctx: &Ctx<'_, S>, upstream: &U) -> R
         .failure
         .map(|e| format!("the pour's beer came from the built-in generator: {}", edge_session::error_chain(&e)));
     Ok(resp)
+}
+
+/// The session id the page's pour form says it showed (its `shown` field),
+/// if the body is that form and the field is not empty.
+fn shown_session(req: &Request<'_>) -> Option<String> {
+    let form = req.content_type.is_some_and(|t| {
+        t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
+    form.then(|| form_urlencoded::parse(req.body).find(|(k, _)| k == "shown").map(|(_, v)| v.into_owned()))
+        .flatten()
+        .filter(|v| !v.is_empty())
 }
 
 /// Seconds from `now` until the loaded document's `cookie.expires`, as the
@@ -749,7 +910,7 @@ fn json_ok<T: Serialize>(body: &T, set_cookies: Vec<String>) -> Response {
     ];
     headers.extend(set_cookies.into_iter().map(|c| ("Set-Cookie", c)));
     let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
-    Response { status: 200, headers, body, detail: None, outcome: None, deferred: Vec::new() }
+    Response { status: 200, headers, body, detail: None, outcome: None, deferred: Vec::new(), page: None }
 }
 
 /// The seed's `views = views ? views + 1 : 1` with JavaScript's meaning, so

@@ -36,6 +36,7 @@ pub(super) fn req<'a>(method: &'a str, path: &'a str, cookie: Option<&'a str>) -
         sec_fetch_site: None,
         client_ip: None,
         content_type: None,
+        accept: None,
         body: b"",
     }
 }
@@ -113,7 +114,10 @@ fn the_route_table_decides_dispatch_and_allow() {
         ("/api/logout-all", "POST", Ok(Route::LogoutAll)),
         ("/api/logout-all", "DELETE", Err((405, Some("POST")))),
         ("/api/nope", "GET", Err((404, None))),
-        ("/", "GET", Err((404, None))),
+        ("/", "GET", Ok(Route::Page)),
+        ("/", "HEAD", Ok(Route::Page)),
+        ("/", "POST", Err((405, Some("GET, HEAD")))),
+        ("/index.html", "GET", Err((404, None))),
     ];
     for (path, method, want) in table {
         let got = resolve(ALL_ON, path, method, path).map_err(|e| {
@@ -152,7 +156,8 @@ fn route_switches_decide_what_the_worker_owns() {
         (true, false, "/api/password", false),
         (true, false, "/api/pour", true),
         (false, false, "/api/logout-all", false),
-        (true, true, "/", false),
+        (true, true, "/", true),
+        (false, true, "/", false),
         (true, true, "/account/profile", false),
     ] {
         let routes = Routes { demo, accounts, registration: true };
@@ -321,7 +326,7 @@ fn the_gateway_resolves_the_session_and_guards_protected_paths() {
     let check = |path: &'static str, cookie: Option<&str>, accept: Option<&str>| {
         let cookie = cookie.map(str::to_owned);
         let r = Request { cookie: cookie.as_deref(), ..req("GET", path, None) };
-        block_on(gateway_check(&cfg, &gw, &store, &r, accept, NOW))
+        block_on(gateway_check(&cfg, &gw, &store, &r, accept, NOW)).map_err(|answer| (answer.status, answer.outcome))
     };
     // No cookie: anonymous, public paths pass, protected ones do not.
     let anon = check("/", None, None).unwrap();
@@ -354,7 +359,7 @@ fn the_gateway_resolves_the_session_and_guards_protected_paths() {
     // The store down: 503, not an anonymous forward.
     store.set_down(true);
     let down = check("/", Some(&cookie), None).unwrap_err();
-    assert_eq!((down.status, down.outcome), (503, Some("store-error")));
+    assert_eq!(down, (503, Some("store-error")));
 }
 
 #[test]

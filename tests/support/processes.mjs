@@ -322,8 +322,8 @@ export async function silentServer() {
  * (https options), over real https on another. Returns { url, httpsUrl,
  * stop() }; stop() closes every connection and both servers.
  */
-export async function serve(app, { tls } = {}) {
-  const servers = [app.listen(0, "127.0.0.1")];
+export async function serve(app, { tls, port = 0 } = {}) {
+  const servers = [app.listen(port, "127.0.0.1")];
   if (tls) servers.push(createHttpsServer(tls, app).listen(0, "127.0.0.1"));
   await Promise.all(servers.map((s) => once(s, "listening")));
   return {
@@ -372,10 +372,10 @@ const WRANGLER_READY_MS = 60_000;
  * Starts the real `wrangler dev` from the repository root with wrangler.toml
  * as it is. Secrets go in a temporary env file (so a developer's .dev.vars
  * is not read and the token is not on the command line); the Upstash URL is
- * a `--var`; `env` is added to wrangler's environment. Ready when the worker
+ * a `--var`, as is each of `vars`; `env` is added to wrangler's environment. Ready when the worker
  * answers /api/session with 200. Returns { url, pid, pgid, output(), stop() }.
  */
-export async function startWranglerDev({ upstashUrl, token = TOKEN, env = {} }) {
+export async function startWranglerDev({ upstashUrl, token = TOKEN, env = {}, vars = {} }) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), "edge-session-wrangler-"));
@@ -394,6 +394,7 @@ export async function startWranglerDev({ upstashUrl, token = TOKEN, env = {} }) 
     "--var", `UPSTASH_REDIS_REST_URL:${upstashUrl}`,
     // "keyboard cat" signs, as in express-session's examples: development.
     "--var", "SESSION_ENVIRONMENT:development",
+    ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   let out = "";
   // Its own process group, so that workerd (its child) can be found and

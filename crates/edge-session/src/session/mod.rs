@@ -7,6 +7,7 @@
 pub mod cookie;
 pub mod decide;
 pub mod document;
+pub mod flash;
 pub mod js_json;
 pub mod passport;
 
@@ -500,6 +501,17 @@ impl Session {
     /// The document as it would be stored now.
     pub fn to_json(&self) -> String {
         self.doc.to_json()
+    }
+
+    /// The document exactly as the store holds it, as far as this request
+    /// knows: the text it read (before any change) or last wrote, when the
+    /// fields in hand still serialize to those bytes; `None` otherwise (a
+    /// new session not yet written, a change not yet saved, an expiry
+    /// reset by a commit that only touched the key, an ended session).
+    pub fn stored_document(&self) -> Option<String> {
+        let stored = self.stored.as_ref().filter(|_| !self.is_ended())?;
+        let json = self.to_json();
+        (Digest::of(json.as_bytes()) == stored.digest).then_some(json)
     }
 
     /// express-session's `touch()`: expires becomes now + originalMaxAge.

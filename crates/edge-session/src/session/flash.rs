@@ -1,0 +1,143 @@
+//! Flash messages as connect-flash keeps them: the session's `flash` field
+//! is an object of arrays, `{"info": ["Logged out."], "error": [...]}`,
+//! written by one request and shown (and removed) by the next. A page that
+//! answers a form with `303 See Other` tells the visitor what happened this
+//! way, and an Express app sharing the session reads the same messages with
+//! `req.flash(type)` (connect-flash 0.1.1 `_flash`).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::document::FieldError;
+use super::Session;
+
+/// The session field connect-flash keeps its messages in.
+pub const FIELD: &str = "flash";
+
+/// The messages of one session, by type, in the order they were added.
+pub type Messages = BTreeMap<String, Vec<String>>;
+
+/// connect-flash's `req.flash(type, message)`: `message` appended to
+/// `flash[type]` (the array and the object made when missing). Applied as
+/// a [`Session::update`], so a message added by a request that saved
+/// first is kept beside this one.
+///
+/// # Errors
+///
+/// [`FieldError`] when `flash` holds something other than an object (an
+/// app of its own wrote it): nothing is changed.
+pub fn push(session: &mut Session, kind: &str, message: &str) -> Result<(), FieldError> {
+    let (kind, message) = (kind.to_owned(), message.to_owned());
+    session.update(move |s| {
+        let mut all = s.get::<Map<String, Value>>(FIELD)?.unwrap_or_default();
+        match all.entry(kind.clone()).or_insert_with(|| Value::Array(Vec::new())) {
+            Value::Array(list) => list.push(Value::String(message.clone())),
+            // `flash[type]` that is not an array: connect-flash would throw
+            // on `.push`; the message replaces it instead of being lost.
+            other => *other = Value::Array(vec![Value::String(message.clone())]),
+        }
+        s.insert(FIELD, &all)
+    })
+}
+
+/// connect-flash's `req.flash()`: every message, by type, and the field
+/// left as `{}` (what connect-flash leaves). A session without messages is
+/// not changed (no write). Messages that are not strings (connect-flash
+/// stores whatever it is given) are shown as their JSON; a `flash` that is
+/// not an object of arrays is read as no messages and left alone.
+pub fn take_all(session: &mut Session) -> Messages {
+    let Ok(Some(all)) = session.get::<Map<String, Value>>(FIELD) else {
+        return Messages::new();
+    };
+    let messages: Messages = all
+        .into_iter()
+        .filter_map(|(kind, list)| match list {
+            Value::Array(items) if !items.is_empty() => Some((kind, items.into_iter().map(as_text).collect())),
+            _ => None,
+        })
+        .collect();
+    if !messages.is_empty() {
+        // An assignment: shown once, gone for every later request.
+        let _ = session.insert(FIELD, &Map::new());
+    }
+    messages
+}
+
+fn as_text(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Vars;
+    use crate::session::{SessionConfig, Sessions};
+    use crate::store::MemoryStore;
+    use crate::testing::block_on;
+
+    /// A new session of a configuration with only a secret.
+    fn new_session() -> Session {
+        let read =
+            |name: &str| (name == "SESSION_SECRET").then(|| "a test secret of thirty-two bytes or more".to_owned());
+        let config = SessionConfig::from_vars(&Vars::new(&read)).unwrap();
+        block_on(Sessions::new(&config, &MemoryStore::new()).load(None, 0, false)).unwrap()
+    }
+
+    #[test]
+    fn push_makes_connect_flash_shape_and_take_all_empties_it() {
+        let mut s = new_session();
+        push(&mut s, "info", "Poured a Hazy Otter.").unwrap();
+        push(&mut s, "info", "Again.").unwrap();
+        push(&mut s, "error", "Wrong password.").unwrap();
+        assert_eq!(
+            s.get::<Value>(FIELD).unwrap().unwrap(),
+            serde_json::json!({"info": ["Poured a Hazy Otter.", "Again."], "error": ["Wrong password."]})
+        );
+        let taken = take_all(&mut s);
+        assert_eq!(taken["info"], ["Poured a Hazy Otter.", "Again."]);
+        assert_eq!(taken["error"], ["Wrong password."]);
+        assert_eq!(s.get::<Value>(FIELD).unwrap().unwrap(), serde_json::json!({}));
+        assert!(take_all(&mut s).is_empty());
+    }
+
+    #[test]
+    fn take_all_reads_what_an_express_app_left() {
+        // (stored flash, messages read, field afterwards)
+        for (stored, want, after) in [
+            (serde_json::json!({}), serde_json::json!({}), serde_json::json!({})),
+            (serde_json::json!({"info": []}), serde_json::json!({}), serde_json::json!({"info": []})),
+            (
+                serde_json::json!({"info": ["a", 1, {"b": 2}]}),
+                serde_json::json!({"info": ["a", "1", "{\"b\":2}"]}),
+                serde_json::json!({}),
+            ),
+            (serde_json::json!("not an object"), serde_json::json!({}), serde_json::json!("not an object")),
+            (
+                serde_json::json!({"info": "not an array"}),
+                serde_json::json!({}),
+                serde_json::json!({"info": "not an array"}),
+            ),
+        ] {
+            let mut s = new_session();
+            s.insert(FIELD, &stored).unwrap();
+            let taken = take_all(&mut s);
+            assert_eq!(serde_json::to_value(&taken).unwrap(), want, "{stored}");
+            assert_eq!(s.get::<Value>(FIELD).unwrap().unwrap(), after, "{stored}");
+        }
+    }
+
+    #[test]
+    fn push_refuses_a_flash_that_is_not_an_object_and_replaces_a_bad_list() {
+        let mut s = new_session();
+        s.insert(FIELD, "text").unwrap();
+        assert!(push(&mut s, "info", "x").is_err());
+        assert_eq!(s.get::<Value>(FIELD).unwrap().unwrap(), serde_json::json!("text"));
+        s.insert(FIELD, &serde_json::json!({"info": 3})).unwrap();
+        push(&mut s, "info", "x").unwrap();
+        assert_eq!(s.get::<Value>(FIELD).unwrap().unwrap(), serde_json::json!({"info": ["x"]}));
+    }
+}
