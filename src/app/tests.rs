@@ -471,3 +471,26 @@ fn answers_are_logged_by_status_and_warning() {
     assert_eq!(answer_log_level(503, false), Some("error"));
     assert_eq!(answer_log_level(500, true), Some("error"));
 }
+
+/// A browser form's pour (303 to the page) keeps the beer the API gave as
+/// the page's `lastBeer`, and the API's failure for the log.
+#[test]
+fn a_form_pour_keeps_the_api_beer_for_the_page_and_its_warning_for_the_log() {
+    let cfg = config_with(&[("BEER_API_URL", "http://127.0.0.1:9/beers")]);
+    let form = |cookie| Request { accept: Some("text/html"), ..req("POST", "/api/pour", cookie) };
+    let store = MemoryStore::new();
+    let api = FakeBeerApi { status: 200, body: r#"{"name":"Solo","style":"Pils"}"#, calls: 0.into() };
+    let r = block_on(super::handle(&cfg, &store, &api, &form(None), NOW));
+    assert_eq!((r.status, header(&r, "Location")), (303, Some("/")));
+    let cookie = header(&r, "Set-Cookie").unwrap().split(';').next().unwrap().to_owned();
+    let sid = cookie.split_once("s%3A").unwrap().1.split('.').next().unwrap().to_owned();
+    let doc = block_on(edge_session::store::SessionStore::get(&store, &format!("sess:{sid}"))).unwrap().unwrap();
+    let doc: Value = serde_json::from_slice(&doc).unwrap();
+    assert_eq!(doc[page::LAST_BEER], serde_json::json!({ "name": "Solo", "style": "Pils" }));
+
+    let failing = FakeBeerApi { status: 500, body: "", calls: 0.into() };
+    let cfg = config_with(&[("BEER_API_URL", "http://127.0.0.1:9/other")]);
+    let r = block_on(super::handle(&cfg, &store, &failing, &form(Some(&cookie)), NOW + 1000));
+    assert_eq!(r.status, 303);
+    assert!(r.detail.is_some_and(|d| d.contains("BEER_API_URL")), "the warning survives the redirect");
+}
