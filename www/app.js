@@ -64,6 +64,16 @@
     const section = form.closest("section")?.id;
     const typed = $("username")?.value ?? "";
     const scroll = window.scrollY;
+    // Live regions (counters, messages) keep their nodes: their new text is
+    // set while they are still in the page, so that screen readers announce
+    // it, and the nodes move into the new page in place of their copies.
+    for (const fresh of next.querySelectorAll("[aria-live], [role=status], [role=alert]")) {
+      const old = fresh.id ? $(fresh.id) : null;
+      if (!old || old.tagName !== fresh.tagName) continue;
+      if (old.innerHTML !== fresh.innerHTML) old.innerHTML = fresh.innerHTML;
+      old.hidden = fresh.hidden;
+      fresh.replaceWith(old);
+    }
     $("main").replaceWith(document.adoptNode(next));
     const username = $("username");
     if (username && !username.value && $("account-error") && !$("account-error").hidden) username.value = typed;

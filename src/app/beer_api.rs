@@ -29,7 +29,7 @@ pub const MAX_BEERS: usize = 100;
 pub const MAX_TEXT_CHARS: usize = 80;
 
 /// Where a pour's beer came from: the JSON's `beerSource`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BeerSource {
     /// `"api"`: fetched from the upstream during this request.

@@ -855,7 +855,10 @@ async fn pour<S: AccountStore, U: Upstream>(ctx: &Ctx<'_, S>, upstream: &U) -> R
     if ctx.req.is_form() {
         let style = poured.beer.style.clone().unwrap_or_default();
         session
-            .insert(page::LAST_BEER, &page::LastBeer { name: poured.beer.name.clone(), style })
+            .insert(
+                page::LAST_BEER,
+                &page::LastBeer { name: poured.beer.name.clone(), style, source: Some(poured.source) },
+            )
             .map_err(SessionError::from)?;
     }
     session.update(|s| {

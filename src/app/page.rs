@@ -20,6 +20,8 @@ use serde_json::Value;
 
 use edge_session::session::flash::Messages;
 
+use super::beer_api::BeerSource;
+
 /// One change to the static page, on the element with id `id`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
@@ -87,8 +89,11 @@ pub const PAGE_HEADERS: [(&str, &str); 5] = [
 pub struct LastBeer {
     /// E.g. "Hazy Otter Lager".
     pub name: String,
-    /// E.g. "New England IPA".
+    /// E.g. "New England IPA" (empty when the beer API gave none).
     pub style: String,
+    /// Where it came from (absent in documents of an older version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<BeerSource>,
 }
 
 /// The session field [`LastBeer`] is kept in.
@@ -157,6 +162,10 @@ pub fn edits(view: &PageView) -> Vec<Edit> {
         out.push(Edit::Text { id: "beer-name", value: beer.name.clone() });
         out.push(Edit::Class { id: "beer-name", value: "poured" });
         out.push(Edit::Text { id: "beer-style", value: beer.style.clone() });
+        if let Some(source) = beer.source {
+            out.push(Edit::Text { id: "beer-source", value: source_text(source).into() });
+            out.push(Edit::Show { id: "beer-source" });
+        }
     }
     out.extend(flash_edits(&view.flash, view.notice.as_deref()));
     if let Some((key, json)) = &view.document {
@@ -168,6 +177,15 @@ pub fn edits(view: &PageView) -> Vec<Edit> {
         out.push(Edit::Attr { id: "express-link", name: "href", value: url.clone() });
     }
     out
+}
+
+/// Where the last beer's name came from, as the page says it.
+pub fn source_text(source: BeerSource) -> &'static str {
+    match source {
+        BeerSource::Api => "Named by the beer API just now (BEER_API_URL), and its answer cached in Redis.",
+        BeerSource::Cache => "Named from the beer API's answer cached in Redis: no call to the API.",
+        BeerSource::Generator => "Named by the worker's own generator.",
+    }
 }
 
 /// `views` as the panel shows it: a number or string as is, an object or
@@ -263,7 +281,11 @@ mod tests {
             views: Some(Value::from(3)),
             user: Some("alice".into()),
             lifetime_beers: Some(12),
-            last_beer: Some(LastBeer { name: "Hazy Otter".into(), style: "IPA".into() }),
+            last_beer: Some(LastBeer {
+                name: "Hazy Otter".into(),
+                style: "IPA".into(),
+                source: Some(BeerSource::Cache),
+            }),
             flash,
             notice: Some("new session".into()),
             document: Some(("sess:abc".into(), r#"{"cookie":{},"views":3}"#.into())),
@@ -287,7 +309,9 @@ mod tests {
         let anonymous = edits(&PageView { session_id: "s".into(), expires_in_s: Some(1.0), ..PageView::default() });
         assert!(!anonymous.iter().any(|e| matches!(e, Edit::Show { .. })), "an anonymous page shows nothing hidden");
         let logged_in = edits(&full_view());
-        for id in ["logged-in", "account-actions", "lifetime-row", "account-error", "error", "express-panel"] {
+        for id in
+            ["logged-in", "account-actions", "lifetime-row", "account-error", "error", "express-panel", "beer-source"]
+        {
             assert!(logged_in.contains(&Edit::Show { id }), "{id}");
         }
         assert!(logged_in.contains(&Edit::Hide { id: "account-form" }));

@@ -486,7 +486,7 @@ fn a_form_pour_keeps_the_api_beer_for_the_page_and_its_warning_for_the_log() {
     let sid = cookie.split_once("s%3A").unwrap().1.split('.').next().unwrap().to_owned();
     let doc = block_on(edge_session::store::SessionStore::get(&store, &format!("sess:{sid}"))).unwrap().unwrap();
     let doc: Value = serde_json::from_slice(&doc).unwrap();
-    assert_eq!(doc[page::LAST_BEER], serde_json::json!({ "name": "Solo", "style": "Pils" }));
+    assert_eq!(doc[page::LAST_BEER], serde_json::json!({ "name": "Solo", "style": "Pils", "source": "api" }));
 
     let failing = FakeBeerApi { status: 500, body: "", calls: 0.into() };
     let cfg = config_with(&[("BEER_API_URL", "http://127.0.0.1:9/other")]);

@@ -47,6 +47,7 @@ test("a form's pour is a 303 to / with the session's cookie; the beer it poured 
   const doc = await stored(sid);
   assert.equal(doc.views, 1);
   assert.equal(typeof doc.lastBeer.name, "string");
+  assert.equal(doc.lastBeer.source, "generator", "BEER_API_URL is off");
   assert.equal(doc.flash, undefined, "a pour says nothing more than its beer");
   // The JSON API's document stays the seed's: no lastBeer.
   const json = await request(worker, "/api/pour", { method: "POST", cookie: pair, headers: { origin: worker.url } });
