@@ -14,6 +14,7 @@
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -369,13 +370,24 @@ test("at 320 px and at 200 % zoom nothing scrolls sideways; screenshots at phone
   }
 });
 
-test("SESSION_MAX_AGE_MS=5000: the countdown reaches zero, the panel says expired, the next pour starts a new session and says so", async () => {
-  const short = await startWranglerDev({ upstashUrl: upstash.url, token: TOKEN, env: BUILD_ENV, vars: { ...VARS, SESSION_MAX_AGE_MS: "5000" } });
+test("SESSION_MAX_AGE_MS=5000: the countdown reaches zero, the panel says expired, the next pour starts a new session and says so; with BEER_API_URL the page says where the name came from", async () => {
+  // A small upstream beer API (BEER_API_URL), counting its calls.
+  let calls = 0;
+  const upstream = createServer((_req, res) => {
+    calls++;
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify([{ name: "Upstream Stout", style: "Stout" }]));
+  });
+  await new Promise((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+  const vars = { ...VARS, SESSION_MAX_AGE_MS: "5000", BEER_API_URL: `http://127.0.0.1:${upstream.address().port}/beers`, BEER_CACHE_SECONDS: "60" };
+  const short = await startWranglerDev({ upstashUrl: upstash.url, token: TOKEN, env: BUILD_ENV, vars });
   const { context, page } = await open({ js: true });
   try {
     await page.goto(short.url + "/", { waitUntil: "load" });
     await page.locator("#pour").click();
     await waitForText(page, "beers-viewed", "1");
+    assert.equal(await text(page, "beer-name"), "Upstream Stout");
+    assert.match(await text(page, "beer-source"), /beer API just now/);
+    assert.equal(calls, 1);
     const sid = await text(page, "session-id");
     assert.ok(Number(await text(page, "expires-in")) <= 5);
     await page.locator("#expired").waitFor({ state: "visible", timeout: 8_000 });
@@ -387,10 +399,13 @@ test("SESSION_MAX_AGE_MS=5000: the countdown reaches zero, the panel says expire
     assert.notEqual(await text(page, "session-id"), sid, "a new session id");
     assert.equal(await text(page, "beers-viewed"), "1", "counting from 1");
     assert.equal(await shown(page, "expired"), false);
+    assert.match(await text(page, "beer-source"), /cached in Redis: no call/);
+    assert.equal(calls, 1, "the second name came from the cache");
     await axe(page, "a new session after expiry, with its flash message");
   } finally {
     await context.close();
     await short.stop();
+    await new Promise((resolve) => upstream.close(resolve));
   }
 });
 
