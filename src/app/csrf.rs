@@ -53,6 +53,7 @@ mod tests {
             sec_fetch_site: site,
             client_ip: None,
             content_type: None,
+            user_agent: None,
             body: b"",
         }
     }

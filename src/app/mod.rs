@@ -10,6 +10,7 @@ mod accounts;
 pub mod beer;
 pub mod companion;
 pub mod csrf;
+pub mod devices;
 #[cfg(feature = "lab")]
 pub mod lab;
 
@@ -60,6 +61,9 @@ pub struct Request<'a> {
     pub client_ip: Option<&'a str>,
     /// The `Content-Type` header, if any.
     pub content_type: Option<&'a str>,
+    /// The `User-Agent` header, if any: only a login reads it, for the
+    /// coarse device label it records ([`devices::device_label`]).
+    pub user_agent: Option<&'a str>,
     /// The body (empty for GET).
     pub body: &'a [u8],
 }
@@ -134,6 +138,10 @@ pub enum AppError {
     /// No such route.
     #[error("no route for {0}")]
     NotFound(String),
+    /// A session handle that is not one of the user's live sessions
+    /// (made up, another user's, or ended already).
+    #[error("none of your signed-in sessions has that handle (it may have ended already)")]
+    UnknownSession,
     /// Registration is off (`ACCOUNTS_REGISTRATION=false`).
     #[error("registration is closed on this site")]
     RegistrationClosed,
@@ -172,7 +180,7 @@ impl AppError {
             }
             AppError::NotLoggedIn | AppError::Account(AccountError::BadCredentials) => plain(401),
             AppError::CrossSite | AppError::RegistrationClosed => plain(403),
-            AppError::NotFound(_) | AppError::OutsideCookiePath { .. } => plain(404),
+            AppError::NotFound(_) | AppError::OutsideCookiePath { .. } | AppError::UnknownSession => plain(404),
             AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
             AppError::ViewsNotCountable | AppError::Account(AccountError::Taken | AccountError::LookAlike) => {
                 plain(409)
@@ -315,6 +323,12 @@ pub enum Route {
     LogoutAll,
     /// `POST /api/password`.
     Password,
+    /// `GET /api/sessions`: the user's signed-in sessions.
+    Sessions,
+    /// `POST /api/sessions/{handle}/logout`: ends one of them.
+    EndSession,
+    /// `POST /api/logout-others`: ends all but this one.
+    LogoutOthers,
     /// `/lab/<ops>` (feature `lab` only; any method).
     #[cfg(feature = "lab")]
     Lab,
@@ -329,8 +343,9 @@ pub enum RouteGroup {
     Accounts,
 }
 
-/// One route: its path (lowercase, no trailing slash) and the methods it
-/// answers, in the order the `Allow` header lists them.
+/// One route: its path (lowercase, no trailing slash; a segment in braces,
+/// like `{handle}`, stands for any one non-empty segment: [`match_path`])
+/// and the methods it answers, in the order the `Allow` header lists them.
 #[derive(Debug)]
 pub struct RouteEntry {
     /// The path.
@@ -353,7 +368,47 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry { path: "/api/logout", methods: &["POST"], route: Route::Logout, group: RouteGroup::Accounts },
     RouteEntry { path: "/api/logout-all", methods: &["POST"], route: Route::LogoutAll, group: RouteGroup::Accounts },
     RouteEntry { path: "/api/password", methods: &["POST"], route: Route::Password, group: RouteGroup::Accounts },
+    RouteEntry {
+        path: "/api/sessions",
+        methods: &["GET", "HEAD"],
+        route: Route::Sessions,
+        group: RouteGroup::Accounts,
+    },
+    RouteEntry {
+        path: "/api/sessions/{handle}/logout",
+        methods: &["POST"],
+        route: Route::EndSession,
+        group: RouteGroup::Accounts,
+    },
+    RouteEntry {
+        path: "/api/logout-others",
+        methods: &["POST"],
+        route: Route::LogoutOthers,
+        group: RouteGroup::Accounts,
+    },
 ];
+
+/// Whether the normalized `path` is a route's `pattern`, whose segments in
+/// braces stand for any one non-empty segment: `None` when it is not, else
+/// the last such segment of `path` (`None` inside when there is none).
+/// Handles are lowercase hex, so the lowercased path keeps them.
+pub fn match_path<'a>(pattern: &str, path: &'a str) -> Option<Option<&'a str>> {
+    let (mut want, mut got) = (pattern.split('/'), path.split('/'));
+    let mut param = None;
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return Some(param),
+            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') && !g.is_empty() => param = Some(g),
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
+}
+
+/// The segment of the normalized `path` that `route`'s `{…}` stands for.
+fn route_param(route: Route, path: &str) -> Option<&str> {
+    ROUTES.iter().filter(|e| e.route == route).find_map(|e| match_path(e.path, path)).flatten()
+}
 
 /// Whether a group's routes are on.
 fn group_on(routes: Routes, group: RouteGroup) -> bool {
@@ -372,7 +427,7 @@ pub fn owns(routes: Routes, path: &str) -> bool {
     if path.starts_with("/lab/") {
         return true;
     }
-    ROUTES.iter().any(|e| e.path == path && group_on(routes, e.group))
+    ROUTES.iter().any(|e| match_path(e.path, &path).is_some() && group_on(routes, e.group))
 }
 
 /// The route for `path` (already normalized) and `method`, among those
@@ -390,7 +445,7 @@ pub fn resolve(routes: Routes, path: &str, method: &str, original_path: &str) ->
     }
     let entry = ROUTES
         .iter()
-        .find(|e| e.path == path && group_on(routes, e.group))
+        .find(|e| match_path(e.path, path).is_some() && group_on(routes, e.group))
         .ok_or_else(|| AppError::NotFound(path.into()))?;
     if entry.methods.contains(&method) {
         return Ok(entry.route);
@@ -532,6 +587,12 @@ async fn route_session<S: AccountStore>(ctx: &Ctx<'_, S>, route: Route) -> Resul
         Route::Logout => accounts::logout(ctx, ctx.load(&[]).await?.0).await,
         Route::LogoutAll => accounts::logout_all(ctx).await,
         Route::Password => accounts::change_password(ctx).await,
+        Route::Sessions => devices::list_sessions(ctx).await,
+        Route::EndSession => {
+            let handle = route_param(route, &ctx.path).ok_or_else(|| AppError::NotFound(ctx.path.clone()))?;
+            devices::end_session(ctx, handle).await
+        }
+        Route::LogoutOthers => devices::logout_others(ctx).await,
         #[cfg(feature = "lab")]
         Route::Lab => lab::route(ctx, ctx.load(&[]).await?.0).await,
     }
