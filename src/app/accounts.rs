@@ -140,9 +140,11 @@ pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result
 /// ([`Write::before_save`]) and the save is guarded by the record it
 /// creates ([`Session::save_only_if_unchanged`]): when the name was taken
 /// (another record, or none for a look-alike), nothing is saved and this
-/// browser stays as it was. A store that did not have the script cached
-/// runs it after the save (the save then finds no record): the save is
-/// sent once more, a third round trip, only then.
+/// browser stays as it was. With a cold script cache the scripts are sent
+/// again as EVAL, the registration first; when only the save script was
+/// cached, the save ran before the registration (found no record, wrote
+/// nothing) and is sent once more. Two round trips more either way, once
+/// (`tests/e2e/devices.test.mjs`).
 ///
 /// The login does not make the account permanent (a password login does:
 /// `AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS`), so names registered in bulk
