@@ -275,6 +275,18 @@ test("accounts on the page: register, log in, pour, log out, log back in shows t
     assert.equal(await p.locator("#error").isHidden(), true, `no error: ${await txt("error")}`);
     const record = JSON.parse(await redis.client.get(`user:${name}`));
     assert.match(record.password, /^pbkdf2-sha256\$20000\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/, "the default 20000 iterations");
+    // Registering logs in (issue 13, point 8): a new session id with the user.
+    await until("user", name);
+    const regSid = await txt("session-id");
+    assert.notEqual(regSid, anonSid, "registering gives a new session id");
+    assert.equal(await redis.client.exists(`sess:${anonSid}`), 0);
+    assert.deepEqual(JSON.parse(await redis.client.get(`sess:${regSid}`)).passport, { user: name });
+    // Log out, to log in with the form below.
+    assert.equal((await act("logout", "/api/logout")).status(), 200);
+    await p.locator("#logged-out").waitFor({ state: "visible" });
+    const beforeLogin = await txt("session-id");
+    await p.locator("#username").fill(name);
+    await p.locator("#password").fill(password);
 
     // Log in: a new session id, the user and a lifetime count of 0.
     const li = await act("login", "/api/login");
@@ -288,8 +300,8 @@ test("accounts on the page: register, log in, pour, log out, log back in shows t
     assert.equal(await p.locator("#password").inputValue(), "", "the password is not kept on the page");
     const userSid = await txt("session-id");
     assert.match(userSid, UUID_V4);
-    assert.notEqual(userSid, anonSid, "login gives a new session id");
-    assert.equal(await redis.client.exists(`sess:${anonSid}`), 0);
+    assert.notEqual(userSid, beforeLogin, "login gives a new session id");
+    assert.equal(await redis.client.exists(`sess:${beforeLogin}`), 0);
     assert.deepEqual(JSON.parse(await redis.client.get(`sess:${userSid}`)).passport, { user: name });
 
     // Pour twice: this session's count and the lifetime count, side by side.
