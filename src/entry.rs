@@ -164,6 +164,7 @@ struct Seen {
     sec_fetch_site: Option<String>,
     client_ip: Option<String>,
     content_type: Option<String>,
+    user_agent: Option<String>,
     content_length: Option<String>,
     accept: Option<String>,
     ray: Option<String>,
@@ -180,6 +181,7 @@ impl Seen {
             sec_fetch_site: header("Sec-Fetch-Site"),
             client_ip: header("CF-Connecting-IP"),
             content_type: header("Content-Type"),
+            user_agent: header("User-Agent"),
             content_length: header("Content-Length"),
             accept: header("Accept"),
             ray: header("CF-Ray"),
@@ -204,6 +206,7 @@ impl Seen {
             client_ip: self.client_ip.as_deref(),
             content_type: self.content_type.as_deref(),
             accept: self.accept.as_deref(),
+            user_agent: self.user_agent.as_deref(),
             body,
         }
     }

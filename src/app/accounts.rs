@@ -10,7 +10,7 @@ use edge_session::session::{Session, SessionError};
 use edge_session::store::{AccountStore, Found, Lookup, Write};
 
 use super::page::FLASH_ACCOUNT;
-use super::{companion, json_ok, AppError, Ctx, Request, Response};
+use super::{companion, devices, json_ok, AppError, Ctx, Request, Response};
 
 #[derive(Deserialize)]
 struct Credentials {
@@ -119,8 +119,7 @@ pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result
     let own = ctx.sessions.key(session.id());
     let ended = ctx.accounts.logout_everywhere(&name, &ctx.config.session.prefix, &[own], members).await?;
     // This browser goes on logged in, in a new session (its old key is gone).
-    session.add_to_index(keys::user_sessions(&name));
-    ctx.sessions.login(&mut session, &name, ctx.now).await?;
+    log_in_here(ctx, &mut session, &name).await?;
     ctx.flash(&mut session, FLASH_ACCOUNT, "Password changed. Every other session of yours has ended.");
     let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     set_cookies.extend(ctx.user_cookie(&session));
@@ -133,10 +132,25 @@ pub(super) async fn change_password<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result
     Ok(json_ok(&view, set_cookies))
 }
 
-/// `POST /api/register`: creates the account; the session is untouched
-/// (no login until `/api/login`). 201. Two round trips: the session with
-/// the registration's rate-limit hit, then the session's commit with the
-/// registration script (the record, its skeleton, the address known).
+/// `POST /api/register`: creates the account and logs this browser in,
+/// as `/api/login` would after it (Passport's `req.login` after a signup:
+/// a fresh id carrying `passport.user`, in the user's session index, the
+/// device recorded, the `<name>.user` cookie set). 201, with `lifetimeBeers: 0`.
+/// Two round trips, as before the login was added: the session with the
+/// registration's rate-limit hits, then the registration script and the
+/// new session's save in one pipeline. The script goes first
+/// ([`Write::before_save`]) and the save is guarded by the record it
+/// creates ([`Session::save_only_if_unchanged`]): when the name was taken
+/// (another record, or none for a look-alike), nothing is saved and this
+/// browser stays as it was. With a cold script cache the scripts are sent
+/// again as EVAL, the registration first; when only the save script was
+/// cached, the save ran before the registration (found no record, wrote
+/// nothing) and is sent once more. Two round trips more either way, once
+/// (`tests/e2e/devices.test.mjs`).
+///
+/// The login does not make the account permanent (a password login does:
+/// `AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS`), so names registered in bulk
+/// still free themselves.
 pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
     if !ctx.config.routes.registration {
         return Err(AppError::RegistrationClosed);
@@ -155,11 +169,34 @@ pub(super) async fn register<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Respon
             return Err(e.into());
         }
     };
+    let guard = match &create {
+        Write::Register(call) => Some((call.user.clone(), call.record.clone())),
+        _ => None,
+    };
     session.also_write(create);
-    ctx.flash(&mut session, FLASH_ACCOUNT, &format!("Account {name} created."));
-    let set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
+    log_in_here(ctx, &mut session, &name).await?;
+    ctx.flash(&mut session, FLASH_ACCOUNT, &format!("Account {name} created. You are logged in."));
+    if let Some((key, record)) = guard {
+        session.save_only_if_unchanged(key, record.as_bytes(), None);
+    }
+    let mut set_cookies = match ctx.sessions.commit(&mut session, ctx.now).await {
+        Ok(set_cookies) => set_cookies,
+        // Not saved: the name was taken (the error below), or the script
+        // ran after the save (it created the record: save again).
+        Err(SessionError::Stale { .. }) => {
+            registered(name.clone(), session.written().first())?;
+            ctx.sessions.commit(&mut session, ctx.now).await?
+        }
+        Err(e) => return Err(e.into()),
+    };
     let name = registered(name, session.written().first())?;
-    let view = AccountView { user: Some(name), session_id: Some(session.id().to_string()), ..AccountView::default() };
+    set_cookies.extend(ctx.user_cookie(&session));
+    let view = AccountView {
+        user: Some(name),
+        session_id: Some(session.id().to_string()),
+        lifetime_beers: Some(0),
+        ..AccountView::default()
+    };
     let mut resp = json_ok(&view, set_cookies);
     resp.status = 201;
     Ok(resp)
@@ -199,10 +236,7 @@ pub(super) async fn login<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response,
     for write in verdict.writes {
         session.also_write(write);
     }
-    // The new session is indexed in the same step that creates it, so a
-    // logout everywhere either sees it or runs before it exists.
-    session.add_to_index(keys::user_sessions(&name));
-    ctx.sessions.login(&mut session, &name, ctx.now).await?;
+    log_in_here(ctx, &mut session, &name).await?;
     ctx.flash(&mut session, FLASH_ACCOUNT, &format!("Welcome back, {name}."));
     // Housekeeping in the same round trip: ids of sessions that are gone
     // leave the index (the script checks each; a live one stays).
@@ -255,13 +289,7 @@ pub(super) async fn logout<S: AccountStore>(ctx: &Ctx<'_, S>, mut session: Sessi
 /// when the browser's `<name>.user` cookie names the session's user: the
 /// index is read with the session, then the one step that ends them all.
 pub(super) async fn logout_all<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
-    let lookups: Vec<Lookup> = ctx.hint.iter().map(|name| Lookup::Members(keys::user_sessions(name))).collect();
-    let (mut session, found) = ctx.load(&lookups).await?;
-    let name: String = session.passport_user().ok().flatten().ok_or(AppError::NotLoggedIn)?;
-    let members = match companion::hint_holds(ctx.hint.as_deref(), Some(&name)) {
-        true => found.into_iter().next().and_then(Found::into_members),
-        false => None,
-    };
+    let (mut session, name, members) = logged_in_with_index(ctx).await?;
     // This session ends with them, in the same step, even if it was never
     // indexed (a login made by an Express app).
     let own = ctx.sessions.key(session.id());
@@ -278,6 +306,48 @@ pub(super) async fn logout_all<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Resp
     }
     let view = AccountView { sessions_ended: Some(ended), ..AccountView::default() };
     answer(ctx, session, &view, 200).await
+}
+
+/// The request's session, which must be logged in, its user, and the
+/// user's session index (`user-sessions:<name>`) when it was read in the
+/// same round trip: when the browser's `<name>.user` cookie names the
+/// session's user. `None`: not read yet.
+///
+/// # Errors
+///
+/// [`AppError::NotLoggedIn`] for an anonymous session, [`AppError::Session`]
+/// when the store fails.
+pub(super) async fn logged_in_with_index<S: AccountStore>(
+    ctx: &Ctx<'_, S>,
+) -> Result<(Session, String, Option<Vec<String>>), AppError> {
+    let lookups: Vec<Lookup> = ctx.hint.iter().map(|name| Lookup::Members(keys::user_sessions(name))).collect();
+    let (mut session, found) = ctx.load(&lookups).await?;
+    let name: String = session.passport_user().ok().flatten().ok_or(AppError::NotLoggedIn)?;
+    let members = match companion::hint_holds(ctx.hint.as_deref(), Some(&name)) {
+        true => found.into_iter().next().and_then(Found::into_members),
+        false => None,
+    };
+    // Its saves and touches keep the index alive.
+    session.keep_index(keys::user_sessions(&name));
+    Ok((session, name, members))
+}
+
+/// Passport's `req.login` for this browser: a fresh id carrying
+/// `passport.user` (saved at the commit), added to the user's session
+/// index in the same step, with the device it signed in from
+/// ([`devices::DEVICE`]).
+///
+/// # Errors
+///
+/// [`AppError::Session`] when a field cannot be written.
+async fn log_in_here<S: AccountStore>(ctx: &Ctx<'_, S>, session: &mut Session, name: &str) -> Result<(), AppError> {
+    // The new session is indexed in the same step that creates it, so a
+    // logout everywhere either sees it or runs before it exists.
+    session.add_to_index(keys::user_sessions(name));
+    ctx.sessions.login(session, name, ctx.now).await?;
+    let device = devices::DeviceRecord::new(ctx.req.user_agent, ctx.now);
+    session.insert(devices::DEVICE, &device).map_err(SessionError::from)?;
+    Ok(())
 }
 
 /// The address limits count against: `CF-Connecting-IP`, or, when the

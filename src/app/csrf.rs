@@ -54,6 +54,7 @@ mod tests {
             client_ip: None,
             content_type: None,
             accept: None,
+            user_agent: None,
             body: b"",
         }
     }

@@ -11,6 +11,7 @@ pub mod beer;
 pub mod beer_api;
 pub mod companion;
 pub mod csrf;
+pub mod devices;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod page;
@@ -67,6 +68,9 @@ pub struct Request<'a> {
     /// The `Accept` header, if any: `text/html` among its types makes a
     /// POST a browser form's ([`Request::is_form`]).
     pub accept: Option<&'a str>,
+    /// The `User-Agent` header, if any: only a login reads it, for the
+    /// coarse device label it records ([`devices::device_label`]).
+    pub user_agent: Option<&'a str>,
     /// The body (empty for GET).
     pub body: &'a [u8],
 }
@@ -154,6 +158,10 @@ pub enum AppError {
     /// No such route.
     #[error("no route for {0}")]
     NotFound(String),
+    /// A session handle that is not one of the user's live sessions
+    /// (made up, another user's, or ended already).
+    #[error("none of your signed-in sessions has that handle (it may have ended already)")]
+    UnknownSession,
     /// Registration is off (`ACCOUNTS_REGISTRATION=false`).
     #[error("registration is closed on this site")]
     RegistrationClosed,
@@ -222,7 +230,7 @@ impl AppError {
             }
             AppError::NotLoggedIn | AppError::Account(AccountError::BadCredentials) => plain(401),
             AppError::CrossSite | AppError::RegistrationClosed => plain(403),
-            AppError::NotFound(_) | AppError::OutsideCookiePath { .. } => plain(404),
+            AppError::NotFound(_) | AppError::OutsideCookiePath { .. } | AppError::UnknownSession => plain(404),
             AppError::MethodNotAllowed { allow, .. } => (405, self.to_string(), vec![("Allow", allow.to_string())]),
             AppError::ViewsNotCountable | AppError::Account(AccountError::Taken | AccountError::LookAlike) => {
                 plain(409)
@@ -363,6 +371,12 @@ pub enum Route {
     LogoutAll,
     /// `POST /api/password`.
     Password,
+    /// `GET /api/sessions`: the user's signed-in sessions.
+    Sessions,
+    /// `POST /api/sessions/{handle}/logout`: ends one of them.
+    EndSession,
+    /// `POST /api/logout-others`: ends all but this one.
+    LogoutOthers,
     /// `/lab/<ops>` (feature `lab` only; any method).
     #[cfg(feature = "lab")]
     Lab,
@@ -377,8 +391,9 @@ pub enum RouteGroup {
     Accounts,
 }
 
-/// One route: its path (lowercase, no trailing slash) and the methods it
-/// answers, in the order the `Allow` header lists them.
+/// One route: its path (lowercase, no trailing slash; a segment in braces,
+/// like `{handle}`, stands for any one non-empty segment: [`match_path`])
+/// and the methods it answers, in the order the `Allow` header lists them.
 #[derive(Debug)]
 pub struct RouteEntry {
     /// The path.
@@ -402,7 +417,47 @@ pub const ROUTES: &[RouteEntry] = &[
     RouteEntry { path: "/api/logout", methods: &["POST"], route: Route::Logout, group: RouteGroup::Accounts },
     RouteEntry { path: "/api/logout-all", methods: &["POST"], route: Route::LogoutAll, group: RouteGroup::Accounts },
     RouteEntry { path: "/api/password", methods: &["POST"], route: Route::Password, group: RouteGroup::Accounts },
+    RouteEntry {
+        path: "/api/sessions",
+        methods: &["GET", "HEAD"],
+        route: Route::Sessions,
+        group: RouteGroup::Accounts,
+    },
+    RouteEntry {
+        path: "/api/sessions/{handle}/logout",
+        methods: &["POST"],
+        route: Route::EndSession,
+        group: RouteGroup::Accounts,
+    },
+    RouteEntry {
+        path: "/api/logout-others",
+        methods: &["POST"],
+        route: Route::LogoutOthers,
+        group: RouteGroup::Accounts,
+    },
 ];
+
+/// Whether the normalized `path` is a route's `pattern`, whose segments in
+/// braces stand for any one non-empty segment: `None` when it is not, else
+/// the last such segment of `path` (`None` inside when there is none).
+/// Handles are lowercase hex, so the lowercased path keeps them.
+pub fn match_path<'a>(pattern: &str, path: &'a str) -> Option<Option<&'a str>> {
+    let (mut want, mut got) = (pattern.split('/'), path.split('/'));
+    let mut param = None;
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return Some(param),
+            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') && !g.is_empty() => param = Some(g),
+            (Some(w), Some(g)) if w == g => {}
+            _ => return None,
+        }
+    }
+}
+
+/// The segment of the normalized `path` that `route`'s `{…}` stands for.
+fn route_param(route: Route, path: &str) -> Option<&str> {
+    ROUTES.iter().filter(|e| e.route == route).find_map(|e| match_path(e.path, path)).flatten()
+}
 
 /// Whether a group's routes are on.
 fn group_on(routes: Routes, group: RouteGroup) -> bool {
@@ -421,7 +476,7 @@ pub fn owns(routes: Routes, path: &str) -> bool {
     if path.starts_with("/lab/") {
         return true;
     }
-    ROUTES.iter().any(|e| e.path == path && group_on(routes, e.group))
+    ROUTES.iter().any(|e| match_path(e.path, &path).is_some() && group_on(routes, e.group))
 }
 
 /// The route for `path` (already normalized) and `method`, among those
@@ -439,7 +494,7 @@ pub fn resolve(routes: Routes, path: &str, method: &str, original_path: &str) ->
     }
     let entry = ROUTES
         .iter()
-        .find(|e| e.path == path && group_on(routes, e.group))
+        .find(|e| match_path(e.path, path).is_some() && group_on(routes, e.group))
         .ok_or_else(|| AppError::NotFound(path.into()))?;
     if entry.methods.contains(&method) {
         return Ok(entry.route);
@@ -609,6 +664,12 @@ async fn route_session<S: AccountStore, U: Upstream>(
         Route::Logout => accounts::logout(ctx, ctx.load(&[]).await?.0).await,
         Route::LogoutAll => accounts::logout_all(ctx).await,
         Route::Password => accounts::change_password(ctx).await,
+        Route::Sessions => devices::list_sessions(ctx).await,
+        Route::EndSession => {
+            let handle = route_param(route, &ctx.path).ok_or_else(|| AppError::NotFound(ctx.path.clone()))?;
+            devices::end_session(ctx, handle).await
+        }
+        Route::LogoutOthers => devices::logout_others(ctx).await,
         #[cfg(feature = "lab")]
         Route::Lab => lab::route(ctx, ctx.load(&[]).await?.0).await,
     }
@@ -634,14 +695,29 @@ async fn show_session<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, App
 
 /// `GET /`: the page, with what `/api/session` shows, the last beer poured,
 /// the flash messages left by a form (taken out of the session, as
-/// connect-flash's `req.flash()` does) and the stored document, as
-/// [`page::Edit`]s for the entry to apply to the static file. One store
-/// round trip, and a save only when there were messages to take.
+/// connect-flash's `req.flash()` does), where the user is signed in
+/// ([`devices::devices`]) and the stored document, as [`page::Edit`]s for
+/// the entry to apply to the static file. One store round trip (two for a
+/// logged-in user with other sessions: their documents), and a save only
+/// when there were messages to take.
 async fn show_page<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppError> {
-    let (mut session, found) = ctx.load(&user_lookups(ctx, ctx.hint.as_deref())).await?;
+    // With the hinted user's count and record, their session index: the
+    // devices list then costs one more round trip (none without others).
+    let mut lookups = user_lookups(ctx, ctx.hint.as_deref());
+    lookups.extend(ctx.hint.iter().map(|name| Lookup::Members(keys::user_sessions(name))));
+    let (mut session, mut found) = ctx.load(&lookups).await?;
+    let members = ctx.hint.as_ref().and_then(|_| found.pop()).and_then(Found::into_members);
     let loaded = session.stored_document();
     let expires_before = expires_in(&session, ctx.now);
     let lifetime_beers = logged_in_user(ctx, &mut session, found).await?.map(|u| u.lifetime_beers);
+    // Read before the commit: a failing store then leaves nothing behind.
+    let devices = match session.passport_user::<String>().ok().flatten() {
+        Some(name) => {
+            let members = members.filter(|_| companion::hint_holds(ctx.hint.as_deref(), Some(&name)));
+            Some(devices::devices(ctx, &session, &name, members).await?)
+        }
+        None => None,
+    };
     let messages = flash::take_all(&mut session);
     let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     // The cookie's real expiry: the one just sent, or the stored one the
@@ -662,6 +738,7 @@ async fn show_page<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppErr
         notice: session.notice().map(str::to_owned),
         document,
         express_url: ctx.config.express_url.clone(),
+        devices,
     };
     let mut resp = json_ok(&serde_json::json!({}), set_cookies);
     resp.headers.retain(|(name, _)| *name != "Content-Type");

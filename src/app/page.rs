@@ -21,6 +21,8 @@ use serde_json::Value;
 use edge_session::session::flash::Messages;
 
 use super::beer_api::BeerSource;
+use super::devices::{DeviceView, UNKNOWN_DEVICE};
+use edge_session::session::document::{format_iso, Millis};
 
 /// One change to the static page, on the element with id `id`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,8 +133,10 @@ pub struct PageView {
     pub notice: Option<String>,
     /// The Redis key and the document exactly as stored, if stored.
     pub document: Option<(String, String)>,
-    /// Where the Express companion serves this session (`EXPRESS_COMPANION_URL`).
+    /// Where the Express companion serves this session (`DEMO_EXPRESS_URL`).
     pub express_url: Option<String>,
+    /// The logged-in user's live sessions ("Where you're signed in").
+    pub devices: Option<Vec<DeviceView>>,
 }
 
 /// The edits that show `view` on the static page.
@@ -172,11 +176,52 @@ pub fn edits(view: &PageView) -> Vec<Edit> {
         out.push(Edit::Text { id: "document-key", value: key.clone() });
         out.push(Edit::Text { id: "stored-document", value: json.clone() });
     }
+    if let Some(devices) = &view.devices {
+        out.push(Edit::Show { id: "devices-panel" });
+        out.push(Edit::Html { id: "devices", value: devices.iter().map(device_item).collect() });
+        if !devices.iter().any(|d| !d.current) {
+            out.push(Edit::Hide { id: "logout-others-form" });
+        }
+    }
     if let Some(url) = &view.express_url {
         out.push(Edit::Show { id: "express-panel" });
         out.push(Edit::Attr { id: "express-link", name: "href", value: url.clone() });
     }
     out
+}
+
+/// One session of "Where you're signed in": its device, when it signed in
+/// and was last active (UTC, with a machine-readable `<time>`), and a form
+/// that ends it by its handle (never its id). Escaped by `html-escape`.
+fn device_item(d: &DeviceView) -> String {
+    use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+    let device = d.device.as_deref().unwrap_or(UNKNOWN_DEVICE);
+    let when = |label: &str, ms: Option<Millis>| match ms {
+        Some(ms) => {
+            let iso = format_iso(ms);
+            format!("{label} <time datetime=\"{}\">{}</time>", attr(&iso), text(&utc_minute(&iso)))
+        }
+        None => format!("{label} at a time not recorded"),
+    };
+    let this = if d.current { " <span class=\"this-device\">this browser</span>" } else { "" };
+    let button = if d.current { "Log out" } else { "Sign out" };
+    format!(
+        "<li><span><span class=\"device-name\">{}</span>{this}<span class=\"device-times\">{} · {}</span></span>\
+         <form method=\"post\" action=\"/api/sessions/{}/logout\"><button type=\"submit\" class=\"button secondary\" aria-label=\"{button} the session on {}\">{button}</button></form></li>",
+        text(device),
+        when("signed in", d.signed_in_at),
+        when("last active", d.last_active_at),
+        attr(&d.handle),
+        attr(device),
+    )
+}
+
+/// `2026-11-30T11:33:24.041Z` as `2026-11-30 11:33 UTC`.
+fn utc_minute(iso: &str) -> String {
+    match (iso.get(..10), iso.get(11..16)) {
+        (Some(day), Some(minute)) => format!("{day} {minute} UTC"),
+        _ => iso.to_owned(),
+    }
 }
 
 /// Where the last beer's name came from, as the page says it.
@@ -290,6 +335,22 @@ mod tests {
             notice: Some("new session".into()),
             document: Some(("sess:abc".into(), r#"{"cookie":{},"views":3}"#.into())),
             express_url: Some("http://127.0.0.1:3000/".into()),
+            devices: Some(vec![
+                DeviceView {
+                    handle: "0123abcd".into(),
+                    device: Some("Firefox <on> Linux".into()),
+                    signed_in_at: Some(1_795_414_947_103),
+                    last_active_at: Some(1_795_414_999_000),
+                    current: true,
+                },
+                DeviceView {
+                    handle: "4567ef".into(),
+                    device: None,
+                    signed_in_at: None,
+                    last_active_at: None,
+                    current: false,
+                },
+            ]),
         }
     }
 
@@ -309,9 +370,16 @@ mod tests {
         let anonymous = edits(&PageView { session_id: "s".into(), expires_in_s: Some(1.0), ..PageView::default() });
         assert!(!anonymous.iter().any(|e| matches!(e, Edit::Show { .. })), "an anonymous page shows nothing hidden");
         let logged_in = edits(&full_view());
-        for id in
-            ["logged-in", "account-actions", "lifetime-row", "account-error", "error", "express-panel", "beer-source"]
-        {
+        for id in [
+            "logged-in",
+            "account-actions",
+            "lifetime-row",
+            "account-error",
+            "error",
+            "express-panel",
+            "beer-source",
+            "devices-panel",
+        ] {
             assert!(logged_in.contains(&Edit::Show { id }), "{id}");
         }
         assert!(logged_in.contains(&Edit::Hide { id: "account-form" }));
@@ -335,6 +403,37 @@ mod tests {
         );
         assert!(all.contains(&Edit::Text { id: "account-error", value: "<b>account-error</b> & more".into() }));
         assert!(all.contains(&Edit::Text { id: "error", value: "new session <b>error</b> & more".into() }));
+    }
+
+    #[test]
+    fn devices_are_listed_by_handle_with_their_times_escaped() {
+        let all = edits(&full_view());
+        let html = all
+            .iter()
+            .find_map(|e| match e {
+                Edit::Html { id: "devices", value } => Some(value.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(
+            html.contains("Firefox &lt;on&gt; Linux</span> <span class=\"this-device\">this browser</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("signed in <time datetime=\"2026-11-23T06:22:27.103Z\">2026-11-23 06:22 UTC</time>"),
+            "{html}"
+        );
+        assert!(html.contains("action=\"/api/sessions/0123abcd/logout\""), "{html}");
+        assert!(
+            html.contains(
+                "aria-label=\"Sign out the session on a device not recorded (an Express login?)\">Sign out</button>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("signed in at a time not recorded"), "{html}");
+        assert!(!all.contains(&Edit::Hide { id: "logout-others-form" }), "another session: the button stays");
+        let alone = PageView { devices: Some(full_view().devices.unwrap()[..1].to_vec()), ..full_view() };
+        assert!(edits(&alone).contains(&Edit::Hide { id: "logout-others-form" }), "no other session: no button");
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub(super) fn req<'a>(method: &'a str, path: &'a str, cookie: Option<&'a str>) -
         client_ip: None,
         content_type: None,
         accept: None,
+        user_agent: None,
         body: b"",
     }
 }
@@ -113,6 +114,14 @@ fn the_route_table_decides_dispatch_and_allow() {
         ("/api/logout", "POST", Ok(Route::Logout)),
         ("/api/logout-all", "POST", Ok(Route::LogoutAll)),
         ("/api/logout-all", "DELETE", Err((405, Some("POST")))),
+        ("/api/sessions", "GET", Ok(Route::Sessions)),
+        ("/api/sessions", "POST", Err((405, Some("GET, HEAD")))),
+        ("/api/sessions/0123abcd/logout", "POST", Ok(Route::EndSession)),
+        ("/api/sessions/0123abcd/logout", "GET", Err((405, Some("POST")))),
+        ("/api/sessions//logout", "POST", Err((404, None))),
+        ("/api/sessions/a/b/logout", "POST", Err((404, None))),
+        ("/api/sessions/0123abcd", "POST", Err((404, None))),
+        ("/api/logout-others", "POST", Ok(Route::LogoutOthers)),
         ("/api/nope", "GET", Err((404, None))),
         ("/", "GET", Ok(Route::Page)),
         ("/", "HEAD", Ok(Route::Page)),
@@ -138,6 +147,28 @@ fn the_route_table_decides_dispatch_and_allow() {
             );
         }
     }
+}
+
+#[test]
+fn a_route_parameter_is_one_non_empty_segment() {
+    let pattern = "/api/sessions/{handle}/logout";
+    let table: &[(&str, Option<Option<&str>>)] = &[
+        ("/api/sessions/ab12/logout", Some(Some("ab12"))),
+        ("/api/sessions//logout", None),
+        ("/api/sessions/ab12/logout/x", None),
+        ("/api/sessions/ab12", None),
+        ("/api/session/ab12/logout", None),
+        ("/api/session", None),
+    ];
+    for (path, want) in table {
+        assert_eq!(match_path(pattern, path), *want, "{path}");
+    }
+    assert_eq!(match_path("/api/session", "/api/session"), Some(None));
+    // After Express's normalization (case, one trailing slash) the handle,
+    // lowercase hex, is the one the list gave.
+    let path = normalize_path("/API/Sessions/AB12CD/logout/");
+    assert_eq!(route_param(Route::EndSession, &path), Some("ab12cd"));
+    assert_eq!(route_param(Route::Sessions, "/api/sessions"), None);
 }
 
 const ALL_ON: Routes = Routes { demo: true, accounts: true, registration: true };

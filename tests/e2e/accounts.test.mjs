@@ -35,6 +35,8 @@ import {
   eventually,
   cookieFor,
   setCookieLines,
+  allSetCookieLines,
+  COOKIE_NAME,
 } from "../support/index.mjs";
 import { startExpressAccounts } from "../fixtures/express-accounts.mjs";
 import { indexLogin, indexKey } from "edge-session-express";
@@ -108,8 +110,21 @@ function call(base, path, options = {}) {
 
 const getSession = (cookie, base = worker) => call(base, "/api/session", { method: "GET", cookie });
 const pour = (cookie, base = worker, headers) => call(base, "/api/pour", { cookie, headers });
-const register = (username, password = PASSWORD, opts = {}) =>
-  call(opts.base ?? worker, "/api/register", { json: { username, password }, ...opts });
+/**
+ * Registers a user. Registering logs the browser in (a session of its own,
+ * in the user's index); most tests here want the account alone, so that
+ * session is ended at once (`POST /api/logout-all` with its cookie), as if
+ * that browser were thrown away, unless `keepLogin`.
+ */
+async function register(username, password = PASSWORD, { keepLogin = false, ...opts } = {}) {
+  const base = opts.base ?? worker;
+  const res = await call(base, "/api/register", { json: { username, password }, ...opts });
+  if (res.status === 201 && !keepLogin) {
+    const ended = await call(base, "/api/logout-all", { cookie: parseSetCookie(res).pair, ip: opts.ip });
+    assert.equal(ended.status, 200, ended.text);
+  }
+  return res;
+}
 
 /** A login on the worker that must succeed; returns { res, sid, cookie }. */
 async function login(username, password = PASSWORD, { base = worker, cookie, ip, form = false } = {}) {
@@ -217,36 +232,48 @@ test("register → login (new sid, old key gone) → pour → logout (key gone, 
   const anon = await anonymous();
   assert.equal((await pour(anon.cookie)).status, 200);
 
-  // Register: 201, the canonical name, a PBKDF2 record without TTL. The
-  // visitor is not logged in by it and the session is not rotated.
-  const reg = await register("Alice", PASSWORD, { cookie: anon.cookie });
+  // Register: 201, the canonical name, a PBKDF2 record with a TTL until
+  // the first password login. Registering logs the visitor in, as
+  // Passport's req.login after a signup: a new id carries passport.user
+  // (the anonymous key is deleted), in the user's index, with the
+  // <name>.user companion cookie and the device it was made from.
+  const reg = await register("Alice", PASSWORD, { cookie: anon.cookie, keepLogin: true });
   assert.equal(reg.status, 201, reg.text);
-  assert.deepEqual(reg.body, { sessionID: anon.sid, user: "alice", lifetimeBeers: null });
-  assertNoSetCookie(reg);
+  const joined = parseSetCookie(reg);
+  assert.match(joined.sid, UUID_V4);
+  assert.notEqual(joined.sid, anon.sid, "a new session id at registration");
+  assert.deepEqual(reg.body, { sessionID: joined.sid, user: "alice", lifetimeBeers: 0 });
+  assert.ok(allSetCookieLines(reg).some((line) => line.startsWith(`${COOKIE_NAME}.user=alice;`)), "the <name>.user cookie");
   const rec = await userRecord("alice");
   assert.equal(rec.record.username, "alice");
   assert.equal(rec.iterations, 1000, "AUTH_PBKDF2_ITERATIONS");
   assert.ok(hashMatches(rec, PASSWORD), "the stored hash is PBKDF2-HMAC-SHA256(password, salt, 1000)");
-  assert.ok((await redis.ttl("user:alice")) > 604790, "a record nobody logged into expires after AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS");
+  assert.ok((await redis.ttl("user:alice")) > 604790, "a record nobody logged into with a password expires after AUTH_UNVERIFIED_ACCOUNT_TTL_SECONDS");
   assert.equal(await redis.get("user-skeleton:alice"), "alice", "the name's confusable skeleton is claimed");
-  assert.equal((await doc(anon.sid)).passport, undefined, "registering does not log in");
+  assert.equal(await redis.exists(sess(anon.sid)), 0, "the anonymous key is gone");
+  const registered = await doc(joined.sid);
+  assert.deepEqual(registered.passport, { user: "alice" }, "registering logs in");
+  assert.equal(registered.views, undefined);
+  assert.equal(registered.device.label, "Unknown browser", "Node's fetch is no browser");
+  assert.deepEqual(await redis.sMembers("user-sessions:alice"), [joined.sid]);
+  assert.equal((await getSession(joined.pair)).body.user, "alice");
 
-  // Login: Passport's regenerate — a new id carries passport.user, the
-  // pre-login key is deleted (its anonymous beer goes with it, as in Passport).
-  const first = await login("alice", PASSWORD, { cookie: anon.cookie });
+  // Login from the same browser: Passport's regenerate — a new id carries
+  // passport.user, the pre-login key is deleted (and leaves the index).
+  const first = await login("alice", PASSWORD, { cookie: joined.pair });
   assert.match(first.sid, UUID_V4);
-  assert.notEqual(first.sid, anon.sid, "a new session id at login");
+  assert.notEqual(first.sid, joined.sid, "a new session id at login");
   assert.match(first.line, /; HttpOnly$/);
   assert.deepEqual(first.res.body, { sessionID: first.sid, user: "alice", lifetimeBeers: 0 });
-  assert.equal(await redis.exists(sess(anon.sid)), 0, "the pre-login key is gone");
+  assert.equal(await redis.exists(sess(joined.sid)), 0, "the pre-login key is gone");
   const loggedIn = await doc(first.sid);
   assert.deepEqual(loggedIn.passport, { user: "alice" });
   assert.equal(loggedIn.views, undefined);
   assert.deepEqual(await redis.sMembers("user-sessions:alice"), [first.sid]);
-  assert.equal(await redis.ttl("user:alice"), -1, "the first login keeps the account");
+  assert.equal(await redis.ttl("user:alice"), -1, "the first password login keeps the account");
   assert.equal(await redis.ttl("user-skeleton:alice"), -1, "and its skeleton");
   assert.equal(await redis.ttl("user-sessions:alice"), 86400, "the index lives at least as long as any session: here connect-redis's ttl, longer than maxAge");
-  // The planted (pre-login) cookie is worthless now: it gets a fresh anonymous session.
+  // The planted (pre-registration) cookie is worthless now: it gets a fresh anonymous session.
   const planted = await getSession(anon.cookie);
   assert.notEqual(parseSetCookie(planted).sid, anon.sid);
   assert.equal(planted.body.user, undefined);
@@ -333,12 +360,17 @@ test("login and logout regenerate like Passport 0.6+: old key deleted, new sid i
   assert.equal(await redis.exists(sess(wAnon.sid)), 0);
   assert.equal(await redis.exists(sess(eAnon.sid)), 0);
   assert.deepEqual(e.res.body, { sessionID: e.sid, user: "bob" });
+  // The worker's login also records the device it was made from, after
+  // passport (README, Where you're signed in); apart from it, Passport's
+  // document byte for byte.
+  const DEVICE = /,"device":\{"label":"Unknown browser","signedInAt":\d+\}/;
+  assert.match(await docShape(w.sid), DEVICE);
   assert.equal(
-    (await docShape(w.sid)).replace("alice", "bob"),
+    (await docShape(w.sid)).replace(DEVICE, "").replace("alice", "bob"),
     await docShape(e.sid),
   );
   assert.equal(
-    await docShape(w.sid),
+    (await docShape(w.sid)).replace(DEVICE, ""),
     '{"cookie":{"originalMaxAge":60000,"expires":"<expires>","secure":false,"httpOnly":true,"path":"/"},"passport":{"user":"alice"}}',
   );
 
@@ -719,7 +751,7 @@ test("names that look alike or cannot be seen are refused (RFC 8265, UTS #39): a
   await assertJsonError(await register("ab\u200Bcd"), 400);
   await assertJsonError(await register("..."), 400, "a username needs at least one letter or digit");
   const after = await snapshot();
-  for (const k of Object.keys(after)) if (!(k in before)) assert.match(k, /^(register:|sess:|user:sectest-ping$|user-skeleton:sectest-ping$|login-known:sectest-ping$)/, `only counters, sessions and sectest-ping are new: ${k}`);
+  for (const k of Object.keys(after)) if (!(k in before)) assert.match(k, /^(register:|sess:|user:sectest-ping$|user-skeleton:sectest-ping$|login-known:sectest-ping$|user-sessions:sectest-ping$)/, `only counters, sessions and sectest-ping (and its index: registering logs in) are new: ${k}`);
   assert.equal(await redis.get("user-skeleton:scope-973l"), "scope-9731");
   // The owner's own name is still its own: its login works, a second registration is "taken".
   assert.equal((await login("scope-9731")).res.body.user, "scope-9731");

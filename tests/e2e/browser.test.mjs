@@ -87,8 +87,8 @@ after(async () => {
  * console errors (CSP violations are reported there) and requests are
  * recorded. `navigations()` counts the main frame's loads.
  */
-async function open({ js = true, viewport = DESKTOP } = {}) {
-  const context = await browser.newContext({ javaScriptEnabled: js, viewport });
+async function open({ js = true, viewport = DESKTOP, userAgent } = {}) {
+  const context = await browser.newContext({ javaScriptEnabled: js, viewport, ...(userAgent ? { userAgent } : {}) });
   const page = await context.newPage();
   page.jsDisabled = !js;
   page.setDefaultTimeout(10_000);
@@ -302,6 +302,60 @@ test("with JavaScript on: the same flows without a reload; focus stays; the sess
     await context.close();
   }
 });
+
+test("where you're signed in: two browsers log in as one user; the first ends the second from its list, whose next page is anonymous; a forged handle ends nothing", async () => {
+  const name = newUser();
+  const firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+  const a = await open({ js: false });
+  const b = await open({ js: true, userAgent: firefox });
+  try {
+    await a.page.goto(wrangler.url + "/", { waitUntil: "load" });
+    await Promise.all([a.page.waitForNavigation(), account(a.page, "register", name)]);
+    assert.equal(await shown(a.page, "devices-panel"), true, "registering logs in");
+    assert.equal(await a.page.locator("#devices li").count(), 1);
+    assert.equal(await shown(a.page, "logout-others"), false, "no other session to end");
+
+    await b.page.goto(wrangler.url + "/", { waitUntil: "load" });
+    await account(b.page, "login", name);
+    await waitForText(b.page, "user", name);
+    assert.equal(await b.page.locator("#devices li").count(), 2);
+    assert.match(await b.page.locator("#devices li", { hasText: "this browser" }).textContent(), /Firefox on Windows/);
+
+    await a.page.reload({ waitUntil: "load" });
+    const items = a.page.locator("#devices li");
+    assert.equal(await items.count(), 2);
+    const html = await a.page.locator("#devices").innerHTML();
+    const bSid = (await b.context.cookies()).find((c) => c.name === "_redisDemo").value;
+    assert.ok(!html.includes(decodeURIComponent(bSid).slice(2, 38)), "no other session's id on the page");
+    await axe(a.page, "no JavaScript, two sessions listed");
+    await shot(a.page, "desktop-nojs-devices");
+
+    // A forged handle: 404, and nothing in Redis changes.
+    const before = await snapshot();
+    const forged = await a.page.request.post(`${wrangler.url}/api/sessions/${"0".repeat(32)}/logout`, { headers: { origin: wrangler.url } });
+    assert.equal(forged.status(), 404);
+    assert.deepEqual(await snapshot(), before, "nothing ended or written");
+
+    const other = a.page.locator("#devices li", { hasText: "Firefox on Windows" });
+    await Promise.all([a.page.waitForNavigation(), other.getByRole("button", { name: /Sign out/ }).click()]);
+    assert.match(await text(a.page, "account-message"), /Signed out the session on Firefox on Windows/);
+    assert.equal(await a.page.locator("#devices li").count(), 1);
+    assert.equal(await shown(a.page, "logged-in"), true, "this one stays logged in");
+
+    await b.page.reload({ waitUntil: "load" });
+    assert.equal(await shown(b.page, "logged-out"), true, "the ended session's next request is anonymous");
+    assert.equal(await shown(b.page, "devices-panel"), false);
+  } finally {
+    await a.context.close();
+    await b.context.close();
+  }
+});
+
+/** Every key of the Redis with its value, for "nothing changed" checks. */
+async function snapshot() {
+  const keys = (await redis.client.keys("*")).sort();
+  return Promise.all(keys.map(async (k) => [k, await redis.client.get(k).catch(() => "(not a string)")]));
+}
 
 test("keyboard only: Tab to Pour and Enter pours; Tab through the account form and Enter logs in; focus is always visible", async () => {
   const name = newUser();

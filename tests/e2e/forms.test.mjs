@@ -67,7 +67,8 @@ test("account forms: register, a wrong password in the account panel's flash, lo
   let res = await form("/api/register", { username: name, password: PASSWORD });
   assert.equal(res.status, 303);
   let { sid, pair } = parseSetCookie(res);
-  assert.deepEqual((await stored(sid)).flash, { account: [`Account ${name} created.`] });
+  assert.deepEqual((await stored(sid)).flash, { account: [`Account ${name} created. You are logged in.`] });
+  assert.equal((await stored(sid)).passport.user, name, "registering logs in");
 
   res = await form("/api/login", { username: name, password: "wrong password here" }, pair);
   assert.equal(res.status, 303, "a refusal is a redirect too");

@@ -59,6 +59,9 @@ const BUDGET = {
   login: 2,
   logout: 2,
   "logout everywhere": 2,
+  "signed-in sessions": 2,
+  "end one session": 3,
+  "log out the others": 3,
 };
 
 /**
@@ -81,13 +84,21 @@ const CALLS = {
   pour: [["GET"], ["EVALSHA"]],
   "pour, logged in": [["GET", "GET", "GET"], ["EVALSHA"]],
   // The address's and the global registration counters.
-  // The registration script (the record and its skeleton).
-  register: [["GET", ...HIT, ...HIT], ["EVALSHA"]],
-  "login: a first login": [LOGIN_READ, LOGIN_WRITE],
+  // The registration script (the record and its skeleton), then the save
+  // of the new, logged-in session guarded by that record (registering logs in).
+  register: [["GET", ...HIT, ...HIT], ["EVALSHA", "EVALSHA"]],
+  // The registration's session is in the index (registering logs in): the
+  // login prunes it, in the same call.
+  "login: a first login": [LOGIN_READ, [...LOGIN_WRITE, "EVALSHA"]],
   // The index holds the logged-out id: the login prunes it, in the same call.
   "login: again after a logout": [LOGIN_READ, [...LOGIN_WRITE, "EVALSHA"]],
   logout: [["GET"], ["EVALSHA"]],
   "logout everywhere": [["GET", "SMEMBERS"], ["EVALSHA"]],
+  // The session with the user's index; the other session's document.
+  "signed-in sessions": [["GET", "SMEMBERS"], ["GET"]],
+  // The same, then the other session's document deleted and its id unindexed.
+  "end one session": [["GET", "SMEMBERS"], ["GET"], ["DEL", "SREM"]],
+  "log out the others": [["GET", "SMEMBERS"], ["GET"], ["DEL", "SREM"]],
 };
 
 /** The command a deferred touch sends (connect-redis's touch), held back this long by upstash-local. */
@@ -184,11 +195,11 @@ const login = ({ cookie, name, ip }) =>
 /** A visitor about to register as a new user: { sid, cookie, name, ip }. */
 const newcomer = async () => ({ ...(await visitor()), ...newUser() });
 
-/** A visitor who registered a new user: { sid, cookie, name, ip }. */
+/** A visitor who registered a new user (and is logged in by it): { sid, cookie, name, ip }. */
 async function registered() {
   const r = await newcomer();
-  await register(r);
-  return r;
+  const res = await register(r);
+  return { ...r, sid: parseSetCookie(res).sid, cookie: browserCookies(r.cookie, res) };
 }
 
 /** A registered user, logged in: { sid, cookie, name, ip }. */
@@ -203,6 +214,16 @@ async function loggedOut() {
   const u = await loggedIn();
   const res = await post("/api/logout", { cookie: u.cookie }).then(expect(200));
   return { ...u, sid: parseSetCookie(res).sid, cookie: browserCookies(u.cookie, res) };
+}
+
+/** A user logged in on two browsers: the first's { sid, cookie, name, ip } and the handle of the other's session. */
+async function twoBrowsers() {
+  const u = await loggedIn();
+  await login({ ...u, cookie: undefined });
+  const list = await get("/api/sessions", u.cookie).then(expect(200));
+  const other = list.body.sessions.find((s) => !s.current);
+  assert.ok(other, `two sessions listed: ${list.text}`);
+  return { ...u, handle: other.handle };
 }
 
 const read = ({ cookie }) => get("/api/session", cookie).then(expect(200));
@@ -238,6 +259,15 @@ const ROWS = [
   {
     name: "logout everywhere",
     requests: [{ setup: loggedIn, send: ({ cookie }) => post("/api/logout-all", { cookie }).then(expect(200)) }],
+  },
+  { name: "signed-in sessions", requests: [{ setup: twoBrowsers, send: ({ cookie }) => get("/api/sessions", cookie).then(expect(200)) }] },
+  {
+    name: "end one session",
+    requests: [{ setup: twoBrowsers, send: ({ cookie, handle }) => post(`/api/sessions/${handle}/logout`, { cookie }).then(expect(200)) }],
+  },
+  {
+    name: "log out the others",
+    requests: [{ setup: twoBrowsers, send: ({ cookie }) => post("/api/logout-others", { cookie }).then(expect(200)) }],
   },
 ];
 

@@ -394,7 +394,7 @@ test("wrong methods answer 405 with Allow, unknown API paths 404, without store 
   await assertJsonError(sessionPost, 405);
   const allow = sessionPost.headers.get("allow").split(/,\s*/);
   assert.ok(allow.includes("GET") && !allow.includes("POST"), `Allow: ${allow}`);
-  for (const [method, path] of [["GET", "/api/x"], ["POST", "/api/x"], ["GET", "/api/sessions"]]) {
+  for (const [method, path] of [["GET", "/api/x"], ["POST", "/api/x"], ["GET", "/api/sessionz"]]) {
     await assertJsonError(await stack.worker.fetch(path, { method, headers: { cookie: s.cookie } }), 404);
   }
   assert.deepEqual(sessionCommands(await mon.stop()), []);

@@ -141,7 +141,31 @@ impl Secrets {
         }
         bool::from(ok).then_some(value)
     }
+
+    /// An opaque, stable name for session `sid` that its user may be
+    /// shown (the list of signed-in devices) and send back to end it,
+    /// without the id itself: the first 16 bytes of
+    /// HMAC-SHA256(signing secret, [`DEVICE_HANDLE_CONTEXT`] + `sid`) in
+    /// lowercase hex, 32 characters (lowercase, so that case-insensitive
+    /// routing leaves it as it is).
+    ///
+    /// It cannot be turned into a session cookie: a cookie is `s:` + sid +
+    /// `.` + base64(HMAC-SHA256(secret, sid)), so it needs the id, which an
+    /// HMAC does not give back (and the 122 random bits of a UUID v4 id
+    /// cannot be guessed); nor is the handle the signature half of any
+    /// cookie, since it MACs another message (the context prefix, whose
+    /// newline no session id holds) and is cut to half the tag. It is the
+    /// same across requests and changes only when the signing secret (the
+    /// first of `SESSION_SECRET`) does.
+    pub fn device_handle(&self, sid: &str) -> String {
+        let tag = hmac_sha256(self.0[0].as_bytes(), format!("{DEVICE_HANDLE_CONTEXT}{sid}").as_bytes());
+        tag[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
+
+/// The domain-separation prefix of [`Secrets::device_handle`]'s message,
+/// versioned: a MAC made for it is never a MAC of a session id.
+pub const DEVICE_HANDLE_CONTEXT: &str = "edge-session-device-handle/1\n";
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -347,6 +371,25 @@ mod tests {
 
     fn keyboard_cat() -> Secrets {
         Secrets::new(vec!["keyboard cat".into()]).unwrap()
+    }
+
+    /// Vectors computed with Node's crypto (`createHmac("sha256", secret)
+    /// .update("edge-session-device-handle/1\n" + sid)`, first 16 bytes, hex).
+    #[test]
+    fn device_handle_vectors() {
+        let sid = "sid2AAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let handle = keyboard_cat().device_handle(sid);
+        assert_eq!(handle, "ecf58fa943e464f7eb88e82d2170922e");
+        // Stable; lowercase (routing lowercases paths); not the cookie's MAC
+        // of the id (its first 16 bytes: 2c3ce796…); signed with the first
+        // secret of a rotated list.
+        assert_eq!(keyboard_cat().device_handle(sid), handle);
+        assert_eq!(handle, handle.to_ascii_lowercase());
+        assert_ne!(handle, "2c3ce796fc37f8e7c0a899c2c033724c");
+        assert!(!keyboard_cat().sign(sid).contains(&handle));
+        let rotated = Secrets::new(vec!["new secret".into(), "keyboard cat".into()]).unwrap();
+        assert_eq!(rotated.device_handle(sid), "55fefbcd444c3103f022edcc2a7880fa");
+        assert_ne!(keyboard_cat().device_handle("sid2AAAAAAAAAAAAAAAAAAAAAAAAAAAB"), handle);
     }
 
     #[test]

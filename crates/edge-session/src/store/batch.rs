@@ -219,6 +219,17 @@ pub enum Written {
 }
 
 impl Write {
+    /// Whether it is sent before the session's save in the round trip that
+    /// carries both (every other write follows the save): a
+    /// [`Write::Register`], so that a save guarded by the record it creates
+    /// ([`crate::session::Session::save_only_if_unchanged`]) finds the
+    /// record when the registration made it, and nothing (or another
+    /// record) when it did not. That is how registering logs in, in the
+    /// same round trip, only the user who created the account.
+    pub fn before_save(&self) -> bool {
+        matches!(self, Write::Register(_))
+    }
+
     /// Its one command.
     pub fn command(&self) -> Vec<String> {
         let set =

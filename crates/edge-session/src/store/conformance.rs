@@ -225,6 +225,43 @@ pub async fn run_accounts<S: AccountStore>(store: &S, prefix: &str) {
     assert_eq!(store.pttl(&key("sk-ab")).await.unwrap(), -1, "no TTL given: none");
     assert_eq!(store.del(&[key("u-ab"), key("sk-ab")]).await.unwrap(), 2);
 
+    // A registration goes before the save it comes with (Write::before_save),
+    // so a save guarded by the record it creates is made exactly when the
+    // registration created it (registering logs in); what the writes did is
+    // answered in their own order.
+    let guarded = |name: &str| Save {
+        guard: Some(Guard {
+            read: Loaded {
+                key: key(&format!("u-{name}")),
+                digest: Digest::of(format!("{{\"username\":\"{name}\"}}").as_bytes()),
+            },
+            replace_with: None,
+        }),
+        ..create(&key("registering"), "{}", Ttl::Seconds(60))
+    };
+    let marker = Write::Put { key: key("after-save"), value: "x".into() };
+    let wrote = store.write(Some(&guarded("cd")), &[marker.clone(), register("cd", "cd", None)]).await.unwrap();
+    assert_eq!(wrote.saved, Some(SaveOutcome::Saved(None)), "a save guarded by the record registered with it");
+    assert_eq!(wrote.written, [Written::Done, Written::Registered(RegisterOutcome::Created)], "in also's order");
+    store.del(&[key("registering")]).await.unwrap();
+    // The name taken: the record is another's (another password hash), so
+    // nothing is saved.
+    let taken = Register {
+        record: "{\"username\":\"cd\",\"other\":1}".into(),
+        ..match register("cd", "cd", None) {
+            Write::Register(r) => r,
+            _ => unreachable!(),
+        }
+    };
+    let guard =
+        Guard { read: Loaded { key: key("u-cd"), digest: Digest::of(taken.record.as_bytes()) }, replace_with: None };
+    let save = Save { guard: Some(guard), ..guarded("cd") };
+    let wrote = store.write(Some(&save), &[Write::Register(taken)]).await.unwrap();
+    assert_eq!(wrote.saved, Some(SaveOutcome::Stale), "a taken name's save is not made");
+    assert_eq!(wrote.written, [Written::Registered(RegisterOutcome::Taken)]);
+    assert_eq!(store.get(&key("registering")).await.unwrap(), None, "nothing saved");
+    store.del(&[key("u-cd"), key("sk-cd"), key("known-cd"), key("after-save")]).await.unwrap();
+
     // Counters: the first hit starts the window, later hits keep it.
     let (c1, c2) = (key("counter1"), key("counter2"));
     let hits = hit(store, &[&c1, &c2], 60).await;

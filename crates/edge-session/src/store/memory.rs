@@ -50,6 +50,15 @@ impl MemoryStore {
         self.data.borrow().get(key).cloned()
     }
 
+    /// Every key stored, values' and sets', sorted: with [`MemoryStore::entry`]
+    /// and `members`, a snapshot to compare before and after a request that
+    /// must write nothing.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.data.borrow().keys().chain(self.sets.borrow().keys()).cloned().collect();
+        keys.sort();
+        keys
+    }
+
     /// The commands received so far, e.g. `["GET sess:a", "EXPIRE sess:a 60"]`
     /// (SET is logged without its value).
     pub fn take_log(&self) -> Vec<String> {
@@ -329,12 +338,21 @@ impl SessionStore for MemoryStore {
     /// Logged as the save's line (`SAVE key …`), then one line per write:
     /// `SET key NX`, `SET key`, `SET key EX seconds`, `DECR key`, `DEL key…`, `PRUNE set`.
     async fn write(&self, save: Option<&Save>, also: &[Write]) -> Result<Wrote, StoreError> {
+        // In the Upstash client's order: the writes that go before the
+        // save (Write::before_save), the save, the others.
+        let early = |w: &Write| save.is_some() && w.before_save();
+        let mut written: Vec<Option<Written>> = vec![None; also.len()];
+        for (i, w) in also.iter().enumerate().filter(|(_, w)| early(w)) {
+            written[i] = Some(self.write_one(w)?);
+        }
         let saved = match save {
             Some(save) => Some(self.save_one(save)?),
             None => None,
         };
-        let written = also.iter().map(|w| self.write_one(w)).collect::<Result<_, _>>()?;
-        Ok(Wrote { saved, written })
+        for (i, w) in also.iter().enumerate().filter(|(_, w)| !early(w)) {
+            written[i] = Some(self.write_one(w)?);
+        }
+        Ok(Wrote { saved, written: written.into_iter().flatten().collect() })
     }
 
     async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError> {

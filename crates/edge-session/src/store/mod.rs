@@ -101,7 +101,9 @@ pub trait SessionStore {
     /// ([`script::SAVE`]: written only where the loaded key still holds the
     /// bytes the request loaded, or, for a new session, where the key does
     /// not exist) and every [`Write`] in `also`, in one pipeline (the
-    /// writes are not atomic with the save: each stands on its own). Every
+    /// writes are not atomic with the save: each stands on its own; those
+    /// of [`Write::before_save`] are sent before it, the others after it,
+    /// and what they did is answered in `also`'s order). Every
     /// write of a session document goes through here: there is no
     /// unconditional `SET` of a session. Neither: no call.
     async fn write(&self, save: Option<&Save>, also: &[Write]) -> Result<Wrote, StoreError>;

@@ -310,6 +310,19 @@ fn is_auth_error(map: &serde_json::Map<String, Value>) -> bool {
     map.get("error").and_then(Value::as_str).is_some_and(|e| e.to_ascii_lowercase().contains("authorization"))
 }
 
+impl UpstashClient {
+    /// What one write of [`SessionStore::write`] did, from its result in
+    /// the pipeline; a script the store did not know is sent once more,
+    /// alone, as EVAL (which also loads it).
+    async fn written(&self, w: &Write, result: Result<Value, CommandError>) -> Result<Written, StoreError> {
+        Ok(match (w, w.parse(result)) {
+            (Write::Prune(call), Err(e)) if is_noscript(&e) => Written::Pruned(self.run(&Eval(call)).await?),
+            (Write::Register(call), Err(e)) if is_noscript(&e) => Written::Registered(self.run(&Eval(call)).await?),
+            (_, other) => other?,
+        })
+    }
+}
+
 impl SessionStore for UpstashClient {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.run(&Get { key: key.into() }).await
@@ -362,9 +375,19 @@ impl SessionStore for UpstashClient {
             (Some(save), true) => return Ok(Wrote { saved: Some(self.run_script(save).await?), written: vec![] }),
             _ => {}
         }
-        let mut cmds: Vec<Vec<String>> = save.iter().map(|s| EvalSha(*s).args()).collect();
-        cmds.extend(also.iter().map(Write::command));
+        // The writes that go before the save (Write::before_save), the
+        // save, the others; results read in that order, answered in `also`'s.
+        let early = |w: &Write| save.is_some() && w.before_save();
+        let first: Vec<usize> = (0..also.len()).filter(|&i| early(&also[i])).collect();
+        let after: Vec<usize> = (0..also.len()).filter(|&i| !early(&also[i])).collect();
+        let mut cmds: Vec<Vec<String>> = first.iter().map(|&i| also[i].command()).collect();
+        cmds.extend(save.iter().map(|s| EvalSha(*s).args()));
+        cmds.extend(after.iter().map(|&i| also[i].command()));
         let mut results = self.pipeline(&cmds).await?.into_iter();
+        let mut written: Vec<Option<Written>> = vec![None; also.len()];
+        for &i in &first {
+            written[i] = Some(self.written(&also[i], results.next().ok_or_else(short_batch)?).await?);
+        }
         let saved = match save {
             // A script the store did not know did not run: sent once more,
             // alone, as EVAL (which also loads it).
@@ -374,15 +397,10 @@ impl SessionStore for UpstashClient {
             }),
             None => None,
         };
-        let mut written = Vec::with_capacity(also.len());
-        for w in also {
-            let result = results.next().ok_or_else(short_batch)?;
-            written.push(match (w, w.parse(result)) {
-                (Write::Prune(call), Err(e)) if is_noscript(&e) => Written::Pruned(self.run(&Eval(call)).await?),
-                (Write::Register(call), Err(e)) if is_noscript(&e) => Written::Registered(self.run(&Eval(call)).await?),
-                (_, other) => other?,
-            });
+        for &i in &after {
+            written[i] = Some(self.written(&also[i], results.next().ok_or_else(short_batch)?).await?);
         }
+        let written = written.into_iter().collect::<Option<Vec<_>>>().ok_or_else(short_batch)?;
         Ok(Wrote { saved, written })
     }
 
