@@ -340,9 +340,6 @@ struct SessionView {
     beers_viewed: Option<Value>,
     beer_name: Option<String>,
     beer_style: Option<String>,
-    /// Where the pour's beer came from (pour only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    beer_source: Option<BeerSource>,
     error: Option<String>,
     /// The logged-in user (absent when anonymous).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -350,6 +347,10 @@ struct SessionView {
     /// The user's beers over all sessions (absent when anonymous).
     #[serde(skip_serializing_if = "Option::is_none")]
     lifetime_beers: Option<i64>,
+    /// Where the pour's beer came from (pour only): after the seed's
+    /// members, which keep their order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    beer_source: Option<BeerSource>,
 }
 
 /// The routes of the demo, one variant per entry of [`ROUTES`].

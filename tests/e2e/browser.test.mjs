@@ -191,6 +191,10 @@ test("the page and its files: / is filled in by the worker and never cached, the
     await file.arrayBuffer();
   }
   for (const gone of ["/app.js", "/style.css"]) assert.equal((await fetch(wrangler.url + gone)).status, 404, gone);
+  const head = await fetch(wrangler.url + "/", { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get("cache-control"), "no-store");
+  assert.equal((await head.text()).length, 0, "HEAD: no body");
   const index = await fetch(wrangler.url + "/index.html", { redirect: "manual" });
   assert.equal(index.status, 307, "the unfilled file is not served as it is");
   assert.equal(index.headers.get("location"), "/");
