@@ -17,10 +17,10 @@ use crate::config::{Config, DEFAULT_BEER_API_TIMEOUT};
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/fill.js")]
 extern "C" {
     /// The static page with the edits (JSON of `[app::page::Edit]`)
-    /// applied by the runtime's `HTMLRewriter`, as a new 200 answer
-    /// without headers; streamed, never buffered here.
+    /// applied by the runtime's `HTMLRewriter`, as a new answer of
+    /// `status` without headers; streamed, never buffered here.
     #[wasm_bindgen(js_name = fillPage)]
-    fn fill_page(page: web_sys::Response, edits: &str) -> web_sys::Response;
+    fn fill_page(page: web_sys::Response, edits: &str, status: u16) -> web_sys::Response;
 }
 
 /// What every request of an isolate shares.
@@ -117,7 +117,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     log_answer(&answer, &method, url.path(), meter.round_trips(), meter.millis(), seen.ray.as_deref());
     if let Some(mut edits) = answer.page.take() {
         edits.push(app::page::cost_edit(meter.round_trips(), meter.millis(), deferred));
-        return page_response(&env, &self_origin, &edits, &answer.headers).await;
+        return page_response(&env, &self_origin, &answer, &edits).await;
     }
     if answer.status == 303 {
         return empty_response(303, &answer.headers);
@@ -126,16 +126,24 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
 }
 
 /// The demo page: `www/index.html` from the `ASSETS` binding, filled in
-/// with `edits` as it streams out, with the page's own headers
+/// with `edits` as it streams out, answered with `status` (an error shown
+/// on the page keeps its own), with the page's own headers
 /// ([`app::page::PAGE_HEADERS`]: its Content-Security-Policy, `no-store`)
 /// and the answer's (`Set-Cookie`, `Server-Timing`).
 async fn page_response(
     env: &Env,
     self_origin: &str,
+    answer: &app::Response,
     edits: &[app::page::Edit],
-    headers: &[(&'static str, String)],
 ) -> Result<Response> {
+    let (status, headers) = (answer.status, &answer.headers);
     let missing = |why: String| {
+        if status >= 400 {
+            // An error meant for the page: its JSON, as to any client.
+            let mut headers = headers.clone();
+            headers.insert(0, ("Content-Type", "application/json; charset=utf-8".into()));
+            return json_response(status, &answer.body, &headers);
+        }
         console_error!("edge-session: the page is unavailable: {why}");
         let body = serde_json::json!({ "error": "the page is unavailable: the worker has no ASSETS binding with index.html (see wrangler.toml [assets])" });
         json_response(500, &body.to_string(), &[])
@@ -150,7 +158,7 @@ async fn page_response(
         Err(e) => return missing(e.to_string()),
     };
     let edits = serde_json::to_string(edits).unwrap_or_else(|_| "[]".into());
-    let filled = Response::from(fill_page(file.into(), &edits));
+    let filled = Response::from(fill_page(file.into(), &edits, status));
     let page_headers = app::page::PAGE_HEADERS.iter().map(|(k, v)| (*k, (*v).to_owned()));
     let all: Vec<(&'static str, String)> = page_headers.chain(headers.iter().cloned()).collect();
     with_headers(filled, &all)

@@ -3,7 +3,7 @@
 // so that the page streams out filled in and the wasm module carries no HTML
 // parser. Text and attribute values are escaped by the rewriter; "html"
 // values were escaped by the worker (html-escape).
-export function fillPage(page, editsJson) {
+export function fillPage(page, editsJson, status) {
   const edits = JSON.parse(editsJson);
   const byId = new Map();
   for (const edit of edits) {
@@ -29,5 +29,5 @@ export function fillPage(page, editsJson) {
   }
   // A new answer of our own: the asset's headers (ETag, caching) do not
   // apply to a page filled in for one visitor.
-  return new Response(rewriter.transform(page).body, { status: 200 });
+  return new Response(rewriter.transform(page).body, { status });
 }

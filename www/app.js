@@ -42,6 +42,11 @@
   /** The error an answer that is not the page carries, fit for the page. */
   async function failure(resp) {
     let detail = "";
+    if ((resp.headers.get("Content-Type") ?? "").startsWith("text/html")) {
+      // The page with the error in its alert (a failing store, a refusal).
+      const shown = new DOMParser().parseFromString(await resp.text(), "text/html").getElementById("error");
+      if (shown?.textContent) return shown.textContent;
+    }
     try {
       const body = await resp.json();
       if (body && typeof body.error === "string") detail = body.error;

@@ -589,9 +589,16 @@ pub async fn handle<S: AccountStore, U: Upstream>(
     req: &Request<'_>,
     now: Millis,
 ) -> Response {
-    match serve(config, store, upstream, req, now).await {
+    let resp = match serve(config, store, upstream, req, now).await {
         Ok(resp) => resp,
         Err(err) => err.into_response(),
+    };
+    // A browser that asked for a page gets its errors on the page (a
+    // failing store, a refused form), not as raw JSON.
+    let page = normalize_path(req.path) == "/" && matches!(req.method, "GET" | "HEAD");
+    match (page && config.routes.demo) || req.is_form() {
+        true => page::as_error_page(resp),
+        false => resp,
     }
 }
 
@@ -719,7 +726,8 @@ async fn show_page<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppErr
         }
         None => None,
     };
-    let messages = flash::take_all(&mut session);
+    // A HEAD shows nothing: it leaves the messages for the page.
+    let messages = if ctx.req.method == "GET" { flash::take_all(&mut session) } else { Default::default() };
     let mut set_cookies = ctx.sessions.commit(&mut session, ctx.now).await?;
     // The cookie's real expiry: the one just sent, or the stored one the
     // browser already has (a touch renews only the key's TTL).
@@ -728,8 +736,11 @@ async fn show_page<S: AccountStore>(ctx: &Ctx<'_, S>) -> Result<Response, AppErr
     set_cookies.extend(ctx.user_cookie(&session));
     let user = session.passport_user::<String>().ok().flatten();
     let document = session.stored_document().or(loaded).map(|json| (ctx.sessions.key(session.id()), json));
+    // With SESSION_SAVE_UNINITIALIZED=false a new session is not stored:
+    // its id is no one's, and a pour from this page is not a return.
+    let stored = !session.is_new() || sent;
     let view = page::PageView {
-        session_id: session.id().to_string(),
+        session_id: stored.then(|| session.id().to_string()),
         expires_in_s,
         views: session.get::<Value>("views").ok().flatten(),
         lifetime_beers: lifetime_beers.filter(|_| user.is_some()),

@@ -115,8 +115,10 @@ pub const FLASH_INFO: &str = "info";
 /// Everything the page shows of one session.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PageView {
-    /// The session id (as the seed demo's panel shows it).
-    pub session_id: String,
+    /// The session id (as the seed demo's panel shows it), when the session
+    /// is stored: with `SESSION_SAVE_UNINITIALIZED=false` a new session is
+    /// not, and its id would be another one at the next request.
+    pub session_id: Option<String>,
     /// Seconds until the cookie expires; `None` for a browser-session cookie.
     pub expires_in_s: Option<f64>,
     /// The session's `views`, whatever it holds.
@@ -142,8 +144,14 @@ pub struct PageView {
 /// The edits that show `view` on the static page.
 pub fn edits(view: &PageView) -> Vec<Edit> {
     let mut out = vec![
-        Edit::Text { id: "session-id", value: view.session_id.clone() },
-        Edit::Attr { id: "shown-session", name: "value", value: view.session_id.clone() },
+        Edit::Text {
+            id: "session-id",
+            value: view
+                .session_id
+                .clone()
+                .unwrap_or_else(|| "none yet: a session is stored at its first change".into()),
+        },
+        Edit::Attr { id: "shown-session", name: "value", value: view.session_id.clone().unwrap_or_default() },
         Edit::Text { id: "beers-viewed", value: views_text(view.views.as_ref()) },
     ];
     match view.expires_in_s {
@@ -196,7 +204,10 @@ pub fn edits(view: &PageView) -> Vec<Edit> {
 fn device_item(d: &DeviceView) -> String {
     use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
     let device = d.device.as_deref().unwrap_or(UNKNOWN_DEVICE);
-    let when = |label: &str, ms: Option<Millis>| match ms {
+    // A time another writer stored may be anything: shown only when it is a
+    // date of this era (after 2000, before 2200).
+    let when = |label: &str, ms: Option<Millis>| match ms.filter(|ms| (946_684_800_000..7_258_118_400_000).contains(ms))
+    {
         Some(ms) => {
             let iso = format_iso(ms);
             format!("{label} <time datetime=\"{}\">{}</time>", attr(&iso), text(&utc_minute(&iso)))
@@ -222,6 +233,28 @@ fn utc_minute(iso: &str) -> String {
         (Some(day), Some(minute)) => format!("{day} {minute} UTC"),
         _ => iso.to_owned(),
     }
+}
+
+/// An error answer (JSON) as the page, for a browser that asked for one (a
+/// form, or `GET /`): the same status and headers (`Retry-After`) but the
+/// page, with the error in its alert, instead of raw JSON (which the entry
+/// still sends when the worker has no `ASSETS` page). Any other answer is
+/// returned as it is.
+pub fn as_error_page(mut resp: super::Response) -> super::Response {
+    if resp.status < 400 || resp.page.is_some() {
+        return resp;
+    }
+    let message = serde_json::from_str::<Value>(&resp.body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| format!("the server answered {}", resp.status));
+    // The JSON body stays, for a worker without the page's assets.
+    resp.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("Content-Type"));
+    resp.page = Some(vec![
+        Edit::Text { id: "error", value: format!("The server answered {}: {message}", resp.status) },
+        Edit::Show { id: "error" },
+    ]);
+    resp
 }
 
 /// Where the last beer's name came from, as the page says it.
@@ -321,7 +354,7 @@ mod tests {
             flash.insert(kind.into(), vec![format!("<b>{kind}</b> & more")]);
         }
         PageView {
-            session_id: "abc".into(),
+            session_id: Some("abc".into()),
             expires_in_s: Some(59.95),
             views: Some(Value::from(3)),
             user: Some("alice".into()),
@@ -346,7 +379,7 @@ mod tests {
                 DeviceView {
                     handle: "4567ef".into(),
                     device: None,
-                    signed_in_at: None,
+                    signed_in_at: Some(-1_199_000_000),
                     last_active_at: None,
                     current: false,
                 },
@@ -367,7 +400,8 @@ mod tests {
 
     #[test]
     fn anonymous_and_logged_in_show_their_own_parts() {
-        let anonymous = edits(&PageView { session_id: "s".into(), expires_in_s: Some(1.0), ..PageView::default() });
+        let anonymous =
+            edits(&PageView { session_id: Some("s".into()), expires_in_s: Some(1.0), ..PageView::default() });
         assert!(!anonymous.iter().any(|e| matches!(e, Edit::Show { .. })), "an anonymous page shows nothing hidden");
         let logged_in = edits(&full_view());
         for id in [
@@ -430,7 +464,7 @@ mod tests {
             ),
             "{html}"
         );
-        assert!(html.contains("signed in at a time not recorded"), "{html}");
+        assert!(html.contains("signed in at a time not recorded"), "a time out of this era is not shown: {html}");
         assert!(!all.contains(&Edit::Hide { id: "logout-others-form" }), "another session: the button stays");
         let alone = PageView { devices: Some(full_view().devices.unwrap()[..1].to_vec()), ..full_view() };
         assert!(edits(&alone).contains(&Edit::Hide { id: "logout-others-form" }), "no other session: no button");

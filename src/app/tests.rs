@@ -525,3 +525,66 @@ fn a_form_pour_keeps_the_api_beer_for_the_page_and_its_warning_for_the_log() {
     assert_eq!(r.status, 303);
     assert!(r.detail.is_some_and(|d| d.contains("BEER_API_URL")), "the warning survives the redirect");
 }
+
+/// The text a page answer gives element `id`, if any.
+fn page_text(r: &Response, id: &str) -> Option<String> {
+    r.page.as_ref()?.iter().find_map(|e| match e {
+        page::Edit::Text { id: i, value } if *i == id => Some(value.clone()),
+        page::Edit::Attr { id: i, name: "value", value } if *i == id => Some(value.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn the_page_shows_a_stored_document_as_stored_and_a_head_leaves_the_messages() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    let sid = "11111111-1111-4111-8111-111111111111";
+    // Another writer's spelling: escaped slash and letter, an exponent.
+    let doc = r#"{"cookie":{"originalMaxAge":60000,"expires":"2027-01-01T00:00:00.000Z","httpOnly":true,"path":"/"},"views":2,"x":"a\/b\u00e9","n":1e21,"flash":{"info":["hello"]}}"#;
+    store.insert_raw(&format!("sess:{sid}"), doc.as_bytes(), Some(60));
+    let line =
+        edge_session::session::cookie::set_cookie_header("_redisDemo", sid, &cfg.session.secrets, &Default::default());
+    let cookie = line.split(';').next().unwrap().to_owned();
+    let head = block_on(handle(&cfg, &store, &req("HEAD", "/", Some(&cookie)), NOW));
+    assert_eq!(head.status, 200);
+    assert_eq!(page_text(&head, "stored-document").as_deref(), Some(doc), "as stored, byte for byte");
+    assert_eq!(page_text(&head, "document-key").as_deref(), Some(format!("sess:{sid}").as_str()));
+    assert_eq!(store.entry(&format!("sess:{sid}")).unwrap().0, doc.as_bytes(), "a HEAD takes no message");
+    let get = block_on(handle(&cfg, &store, &req("GET", "/", Some(&cookie)), NOW));
+    assert!(get
+        .page
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, page::Edit::Html { id: "flash", value } if value.contains("hello"))));
+    let after: Value = serde_json::from_slice(&store.entry(&format!("sess:{sid}")).unwrap().0).unwrap();
+    assert_eq!(after["flash"], serde_json::json!({}), "a GET shows it once");
+}
+
+#[test]
+fn without_save_uninitialized_a_new_session_shows_no_id_and_its_pour_is_no_return() {
+    let (cfg, store) = (config_with(&[("SESSION_SAVE_UNINITIALIZED", "false")]), MemoryStore::new());
+    let page = block_on(handle(&cfg, &store, &req("GET", "/", None), NOW));
+    assert_eq!(header(&page, "Set-Cookie"), None, "nothing stored");
+    assert!(page_text(&page, "session-id").unwrap().starts_with("none yet"));
+    assert_eq!(page_text(&page, "shown-session").as_deref(), Some(""), "the pour form names no session");
+    let stored = block_on(handle(&config(), &store, &req("GET", "/", None), NOW));
+    assert!(page_text(&stored, "session-id").unwrap().len() == 36, "stored by default: its id");
+}
+
+#[test]
+fn a_browser_gets_errors_on_the_page_and_an_api_client_gets_json() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    store.set_down(true);
+    let page = block_on(handle(&cfg, &store, &req("GET", "/", None), NOW));
+    assert_eq!(page.status, 503);
+    assert_eq!(header(&page, "Content-Type"), None, "the page's own type, not JSON");
+    assert!(header(&page, "Retry-After").is_some());
+    assert!(page_text(&page, "error")
+        .unwrap()
+        .starts_with("The server answered 503: the session store is unavailable"));
+    let form = Request { accept: Some("text/html"), ..req("POST", "/api/pour", None) };
+    assert_eq!(block_on(handle(&cfg, &store, &form, NOW)).page.map(|p| p.len()), Some(2), "a form too");
+    let api = block_on(handle(&cfg, &store, &req("POST", "/api/pour", None), NOW));
+    assert_eq!((api.status, api.page.is_none()), (503, true));
+    assert!(json(&api)["error"].is_string());
+}

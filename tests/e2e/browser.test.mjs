@@ -340,6 +340,19 @@ test("where you're signed in: two browsers log in as one user; the first ends th
     assert.equal(forged.status(), 404);
     assert.deepEqual(await snapshot(), before, "nothing ended or written");
 
+    // The second browser logs out by itself: the first one's list is now
+    // stale, and signing that row out says so in the account panel.
+    await b.page.locator("#logout").click();
+    await b.page.locator("#logged-out").waitFor({ state: "visible" });
+    const stale = a.page.locator("#devices li", { hasText: "Firefox on Windows" });
+    await Promise.all([a.page.waitForNavigation(), stale.getByRole("button", { name: /Sign out/ }).click()]);
+    assert.equal(await shown(a.page, "account-error"), true, "a refusal shows while logged in");
+    assert.match(await text(a.page, "account-error"), /none of your signed-in sessions has that handle/);
+    assert.equal(await a.page.locator("#devices li").count(), 1);
+    await account(b.page, "login", name);
+    await waitForText(b.page, "user", name);
+    await a.page.reload({ waitUntil: "load" });
+
     const other = a.page.locator("#devices li", { hasText: "Firefox on Windows" });
     await Promise.all([a.page.waitForNavigation(), other.getByRole("button", { name: /Sign out/ }).click()]);
     assert.match(await text(a.page, "account-message"), /Signed out the session on Firefox on Windows/);
@@ -484,5 +497,17 @@ test("with the store down, a pour says so on the page and changes nothing", asyn
     problems.length = 0; // the 503 is a console error of its own
   } finally {
     await context.close();
+  }
+  // Without JavaScript the page itself says so (503, not raw JSON).
+  const { context: plain, page: nojs } = await open({ js: false });
+  try {
+    const res = await nojs.goto(wrangler.url + "/", { waitUntil: "load" });
+    assert.equal(res.status(), 503);
+    assert.match(res.headers()["content-type"], /^text\/html/);
+    assert.equal(await shown(nojs, "error"), true);
+    assert.match(await text(nojs, "error"), /503: the session store is unavailable/);
+    problems.length = 0;
+  } finally {
+    await plain.close();
   }
 });

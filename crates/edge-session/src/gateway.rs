@@ -470,10 +470,21 @@ pub fn gate(protected: bool, logged_in: bool, wants_html: bool, has_login_url: b
     }
 }
 
-/// Whether an `Accept` header asks for a page (`text/html` among its types).
+/// Whether an `Accept` header asks for a page: `text/html` among its
+/// types, with a weight above 0 (RFC 9110 §12.5.1: `q=0` means "not
+/// acceptable").
 pub fn wants_html(accept: Option<&str>) -> bool {
     accept.is_some_and(|a| {
-        a.split(',').any(|t| t.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("text/html")))
+        a.split(',').any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let html = parts.next().is_some_and(|t| t.eq_ignore_ascii_case("text/html"));
+            let refused = parts.any(|p| {
+                p.split_once('=').is_some_and(|(k, v)| {
+                    k.trim().eq_ignore_ascii_case("q") && v.trim().parse::<f64>().is_ok_and(|q| q <= 0.0)
+                })
+            });
+            html && !refused
+        })
     })
 }
 
@@ -845,6 +856,9 @@ mod tests {
         for (accept, want) in [
             (Some("text/html,application/xhtml+xml,*/*;q=0.8"), true),
             (Some("TEXT/HTML; q=0.9"), true),
+            (Some("text/html;q=0"), false),
+            (Some("text/html; q=0.000, application/json"), false),
+            (Some("application/json, text/html;level=1;q=0.1"), true),
             (Some("application/json"), false),
             (Some("*/*"), false),
             (None, false),

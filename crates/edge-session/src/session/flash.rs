@@ -41,26 +41,48 @@ pub fn push(session: &mut Session, kind: &str, message: &str) -> Result<(), Fiel
     })
 }
 
-/// connect-flash's `req.flash()`: every message, by type, and the field
-/// left as `{}` (what connect-flash leaves). A session without messages is
-/// not changed (no write). Messages that are not strings (connect-flash
-/// stores whatever it is given) are shown as their JSON; a `flash` that is
-/// not an object of arrays is read as no messages and left alone.
+/// connect-flash's `req.flash()`: every message, by type, taken out of the
+/// session, which then holds `{}` as connect-flash leaves it. A session
+/// without messages is not changed (no write). Messages that are not
+/// strings (connect-flash stores whatever it is given) are shown as their
+/// JSON; a `flash` that is not an object of arrays is read as no messages
+/// and left alone.
+///
+/// The removal is a [`Session::update`] that takes out exactly the
+/// messages read: when another request saved the session first (a form
+/// that added a message while this page was being made), its messages stay
+/// for the next page instead of being wiped unseen.
 pub fn take_all(session: &mut Session) -> Messages {
     let Ok(Some(all)) = session.get::<Map<String, Value>>(FIELD) else {
         return Messages::new();
     };
-    let messages: Messages = all
+    let taken: Vec<(String, Vec<Value>)> = all
         .into_iter()
         .filter_map(|(kind, list)| match list {
-            Value::Array(items) if !items.is_empty() => Some((kind, items.into_iter().map(as_text).collect())),
+            Value::Array(items) if !items.is_empty() => Some((kind, items)),
             _ => None,
         })
         .collect();
-    if !messages.is_empty() {
-        // An assignment: shown once, gone for every later request.
-        let _ = session.insert(FIELD, &Map::new());
+    if taken.is_empty() {
+        return Messages::new();
     }
+    let messages =
+        taken.iter().map(|(kind, items)| (kind.clone(), items.iter().cloned().map(as_text).collect())).collect();
+    let _ = session.update(move |s| {
+        let mut all = s.get::<Map<String, Value>>(FIELD)?.unwrap_or_default();
+        for (kind, items) in &taken {
+            let Some(Value::Array(list)) = all.get_mut(kind) else { continue };
+            for item in items {
+                if let Some(at) = list.iter().position(|v| v == item) {
+                    list.remove(at);
+                }
+            }
+            if list.is_empty() {
+                all.remove(kind);
+            }
+        }
+        s.insert(FIELD, &all)
+    });
     messages
 }
 
@@ -128,6 +150,29 @@ mod tests {
             assert_eq!(serde_json::to_value(&taken).unwrap(), want, "{stored}");
             assert_eq!(s.get::<Value>(FIELD).unwrap().unwrap(), after, "{stored}");
         }
+    }
+
+    #[test]
+    fn a_message_added_while_the_page_took_the_others_waits_for_the_next_page() {
+        let read =
+            |name: &str| (name == "SESSION_SECRET").then(|| "a test secret of thirty-two bytes or more".to_owned());
+        let config = SessionConfig::from_vars(&Vars::new(&read)).unwrap();
+        let store = MemoryStore::new();
+        let sessions = Sessions::new(&config, &store);
+        let mut first = block_on(sessions.load(None, 0, false)).unwrap();
+        push(&mut first, "info", "one").unwrap();
+        let line = block_on(sessions.commit(&mut first, 0)).unwrap().remove(0);
+        let cookie = line.split(';').next().unwrap().to_owned();
+        // The page loads the session and takes "one" ...
+        let mut page = block_on(sessions.load(Some(&cookie), 1, false)).unwrap();
+        assert_eq!(take_all(&mut page)["info"], ["one"]);
+        // ... while a form adds "two" and saves first.
+        let mut form = block_on(sessions.load(Some(&cookie), 1, false)).unwrap();
+        push(&mut form, "account-error", "two").unwrap();
+        block_on(sessions.commit(&mut form, 1)).unwrap();
+        block_on(sessions.commit(&mut page, 2)).unwrap();
+        let after = block_on(sessions.load(Some(&cookie), 3, false)).unwrap();
+        assert_eq!(after.get::<Value>(FIELD).unwrap().unwrap(), serde_json::json!({"account-error": ["two"]}));
     }
 
     #[test]

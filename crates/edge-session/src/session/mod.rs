@@ -301,6 +301,10 @@ pub struct Session {
     counted: Option<i64>,
     /// The key's PTTL read with the document (`touchAfter` only).
     loaded_pttl_ms: Option<i64>,
+    /// The document's text as read (moved here, not copied), for
+    /// [`Session::stored_document`]: another writer's spelling (`\/`,
+    /// `\u00e9`, `1e21`) is shown as it is stored.
+    loaded_text: Option<String>,
     /// Writes to send with the next store write (`also_write`).
     also: Vec<Write>,
     /// What those writes did, once sent.
@@ -504,12 +508,16 @@ impl Session {
     }
 
     /// The document exactly as the store holds it, as far as this request
-    /// knows: the text it read (before any change) or last wrote, when the
-    /// fields in hand still serialize to those bytes; `None` otherwise (a
-    /// new session not yet written, a change not yet saved, an expiry
-    /// reset by a commit that only touched the key, an ended session).
+    /// knows: the text it read, as read (whoever wrote it, in whatever
+    /// spelling), while nothing was written since; else the text it last
+    /// wrote, when the fields in hand still serialize to those bytes;
+    /// `None` otherwise (a new session not yet written, a change not yet
+    /// saved, an ended session).
     pub fn stored_document(&self) -> Option<String> {
         let stored = self.stored.as_ref().filter(|_| !self.is_ended())?;
+        if let Some(text) = self.loaded_text.as_ref().filter(|t| Digest::of(t.as_bytes()) == stored.digest) {
+            return Some(text.clone());
+        }
         let json = self.to_json();
         (Digest::of(json.as_bytes()) == stored.digest).then_some(json)
     }
@@ -854,6 +862,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     guard: None,
                     counted: None,
                     loaded_pttl_ms: pttl_ms,
+                    loaded_text: String::from_utf8(bytes).ok(),
                     also: Vec::new(),
                     written: Vec::new(),
                 };
@@ -907,6 +916,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             guard: None,
             counted: None,
             loaded_pttl_ms: None,
+            loaded_text: None,
             also: Vec::new(),
             written: Vec::new(),
         }
