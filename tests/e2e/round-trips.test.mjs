@@ -62,6 +62,9 @@ const BUDGET = {
   "signed-in sessions": 2,
   "end one session": 3,
   "log out the others": 3,
+  "the page, first visit": 1,
+  "the page, logged in": 1,
+  "the page, logged in on two browsers": 2,
 };
 
 /**
@@ -99,6 +102,13 @@ const CALLS = {
   // The same, then the other session's document deleted and its id unindexed.
   "end one session": [["GET", "SMEMBERS"], ["GET"], ["DEL", "SREM"]],
   "log out the others": [["GET", "SMEMBERS"], ["GET"], ["DEL", "SREM"]],
+  // GET /: the new session's save.
+  "the page, first visit": [["EVALSHA"]],
+  // The session, the lifetime count, the user record and the user's index
+  // (where you're signed in: no other session, no other call).
+  "the page, logged in": [["GET", "GET", "GET", "SMEMBERS"]],
+  // The same, then the other session's document.
+  "the page, logged in on two browsers": [["GET", "GET", "GET", "SMEMBERS"], ["GET"]],
 };
 
 /** The command a deferred touch sends (connect-redis's touch), held back this long by upstash-local. */
@@ -130,7 +140,7 @@ async function startBeerUpstream() {
 }
 
 before(async () => {
-  stack = await startStack({ upstashArgs: ["--stats", "--fault-injection"] });
+  stack = await startStack({ upstashArgs: ["--stats", "--fault-injection"], assets: true });
   beerUpstream = await startBeerUpstream();
   beerWorker = await startWorker({ upstashUrl: stack.upstash.url, vars: { BEER_API_URL: beerUpstream.url } });
   await setFault(stack.upstash, { mode: "delay", delay_ms: DELAY_MS, only: DEFERRED });
@@ -227,6 +237,7 @@ async function twoBrowsers() {
 }
 
 const read = ({ cookie }) => get("/api/session", cookie).then(expect(200));
+const page = ({ cookie }) => get("/", cookie).then(expect(200));
 const pour = ({ cookie }) => post("/api/pour", { cookie }).then(expect(200));
 
 /**
@@ -269,6 +280,9 @@ const ROWS = [
     name: "log out the others",
     requests: [{ setup: twoBrowsers, send: ({ cookie }) => post("/api/logout-others", { cookie }).then(expect(200)) }],
   },
+  { name: "the page, first visit", requests: [{ setup: async () => ({}), send: page }] },
+  { name: "the page, logged in", requests: [{ setup: loggedIn, send: page }] },
+  { name: "the page, logged in on two browsers", requests: [{ setup: twoBrowsers, send: page }] },
 ];
 
 // ---------------------------------------------------------------------------

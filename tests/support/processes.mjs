@@ -232,12 +232,19 @@ export async function startMiniflare({ wrangler = "wrangler.toml", ...options })
  * upstash-local's URL and token, the [vars] of `wrangler` (a wrangler.toml,
  * relative to the root or absolute; its compatibility_date too), and `vars`
  * over them; `miniflare`: more of Miniflare's options (e.g.
- * handleRuntimeStdio, to read the worker's log). Returns what
- * {@link startMiniflare} does.
+ * handleRuntimeStdio, to read the worker's log); `assets`: the page's
+ * files (build/www, made by scripts/build-worker.sh) as its ASSETS binding,
+ * so that `GET /` answers the page. Returns what {@link startMiniflare} does.
  */
-export async function startWorker({ upstashUrl, token = TOKEN, vars = {}, build = "build", wrangler = "wrangler.toml", miniflare = {} }) {
+export async function startWorker({ upstashUrl, token = TOKEN, vars = {}, build = "build", wrangler = "wrangler.toml", miniflare = {}, assets = false }) {
   const dir = path.resolve(ROOT, build);
+  // With `assets`, the page's files (build/www) as the ASSETS binding, the
+  // worker first for every path, as wrangler.toml routes `/` and /api/*.
+  const pageAssets = assets
+    ? { assets: { directory: path.join(ROOT, "build/www"), binding: "ASSETS", routerConfig: { has_user_worker: true, invoke_user_worker_ahead_of_assets: true } } }
+    : {};
   return startMiniflare({
+    ...pageAssets,
     ...miniflare,
     wrangler,
     scriptPath: path.join(dir, "index.js"),
@@ -268,12 +275,12 @@ export async function startWorker({ upstashUrl, token = TOKEN, vars = {}, build 
  * served by the replica are not in it). Returns { redis, replicaRedis (null without
  * `replica`), upstash, worker, monitor, stop() }.
  */
-export async function startStack({ worker = true, monitor = false, vars, build, wrangler, upstashArgs = [], replica = false } = {}) {
+export async function startStack({ worker = true, monitor = false, vars, build, wrangler, upstashArgs = [], replica = false, assets = false } = {}) {
   const redis = await startRedis({ args: replica ? ["--repl-diskless-sync-delay", "0"] : [] });
   const replicaRedis = replica ? await startRedis({ args: ["--replicaof", "127.0.0.1", String(redis.port)] }) : null;
   const args = replica ? ["--replica", replicaRedis.url, ...upstashArgs] : upstashArgs;
   const upstash = await startUpstashLocal({ redisUrl: redis.url, args });
-  const w = worker ? await startWorker({ upstashUrl: upstash.url, vars, build, wrangler }) : null;
+  const w = worker ? await startWorker({ upstashUrl: upstash.url, vars, build, wrangler, assets }) : null;
   const mon = monitor ? await startMonitor(redis.client, monitor === true ? {} : monitor) : null;
   return {
     redis,
