@@ -82,11 +82,15 @@
     $("main").replaceWith(document.adoptNode(next));
     const username = $("username");
     if (username && !username.value && $("account-error") && !$("account-error").hidden) username.value = typed;
+    // Focus: the control of the same id if it is still shown, else the
+    // heading of the form's section, else (that section is gone: your own
+    // session signed out of the devices list) the account heading.
+    const visible = (el) => el && el.offsetParent !== null;
     const again = focused && $(focused);
-    if (again && again.offsetParent !== null) {
+    if (visible(again)) {
       again.focus();
     } else {
-      const heading = section && $(section)?.querySelector("h2");
+      const heading = [section && $(section)?.querySelector("h2"), $("account-heading"), $("tap-heading")].find(visible);
       if (heading) {
         heading.tabIndex = -1;
         heading.focus();

@@ -8,7 +8,7 @@
 //! (README, "The page"), Cloudflare's `lol_html` crate compiled into the
 //! worker added 415 KB raw / 224 KB gzip to a 1.48 MB / 613 KB module;
 //! `HTMLRewriter` is `lol_html` already inside workerd, reached through a
-//! 20-line JavaScript shim, and costs the module nothing. Text goes in as
+//! short JavaScript shim, and costs the module nothing. Text goes in as
 //! text (the rewriter escapes it); the few fragments of markup (flash
 //! messages, the devices list) are escaped here by `html-escape`.
 //!
@@ -154,7 +154,12 @@ pub fn edits(view: &PageView) -> Vec<Edit> {
         Edit::Attr { id: "shown-session", name: "value", value: view.session_id.clone().unwrap_or_default() },
         Edit::Text { id: "beers-viewed", value: views_text(view.views.as_ref()) },
     ];
-    match view.expires_in_s {
+    match view.expires_in_s.filter(|_| view.session_id.is_some()) {
+        // No stored session: nothing to count down.
+        _ if view.session_id.is_none() => {
+            out.push(Edit::Text { id: "expires-in", value: "–".into() });
+            out.push(Edit::Text { id: "expires-unit", value: "(no session stored yet)".into() });
+        }
         Some(s) => {
             out.push(Edit::Text { id: "expires-in", value: format!("{:.1}", s.max(0.0)) });
             out.push(Edit::Attr { id: "expires-in", name: "data-seconds", value: format!("{:.3}", s.max(0.0)) });
@@ -250,10 +255,14 @@ pub fn as_error_page(mut resp: super::Response) -> super::Response {
         .unwrap_or_else(|| format!("the server answered {}", resp.status));
     // The JSON body stays, for a worker without the page's assets.
     resp.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("Content-Type"));
-    resp.page = Some(vec![
+    // The panels would describe a session this answer did not read:
+    // hidden, rather than showing the static page's anonymous defaults.
+    let mut edits = vec![
         Edit::Text { id: "error", value: format!("The server answered {}: {message}", resp.status) },
         Edit::Show { id: "error" },
-    ]);
+    ];
+    edits.extend(["account-panel", "session-panel", "document-panel"].map(|id| Edit::Hide { id }));
+    resp.page = Some(edits);
     resp
 }
 
@@ -482,10 +491,13 @@ mod tests {
         ] {
             assert_eq!(views_text(views.as_ref()), want);
         }
-        let e = edits(&PageView { expires_in_s: Some(-3.0), ..PageView::default() });
+        let stored = || Some("s".to_owned());
+        let e = edits(&PageView { session_id: stored(), expires_in_s: Some(-3.0), ..PageView::default() });
         assert!(e.contains(&Edit::Text { id: "expires-in", value: "0.0".into() }));
-        let e = edits(&PageView { expires_in_s: None, ..PageView::default() });
+        let e = edits(&PageView { session_id: stored(), expires_in_s: None, ..PageView::default() });
         assert!(e.contains(&Edit::Text { id: "expires-in", value: "never".into() }));
+        let e = edits(&PageView { session_id: None, expires_in_s: Some(60.0), ..PageView::default() });
+        assert!(e.contains(&Edit::Text { id: "expires-in", value: "–".into() }), "no stored session, no countdown");
     }
 
     #[test]

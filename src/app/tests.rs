@@ -567,6 +567,23 @@ fn without_save_uninitialized_a_new_session_shows_no_id_and_its_pour_is_no_retur
     assert_eq!(header(&page, "Set-Cookie"), None, "nothing stored");
     assert!(page_text(&page, "session-id").unwrap().starts_with("none yet"));
     assert_eq!(page_text(&page, "shown-session").as_deref(), Some(""), "the pour form names no session");
+    assert_eq!(page_text(&page, "expires-in").as_deref(), Some("–"), "nothing to count down");
+    assert!(!page.page.as_ref().unwrap().iter().any(|e| matches!(e, page::Edit::Attr { name: "data-seconds", .. })));
+    // Its first pour stores it, and says nothing of an ended session.
+    let form = Request {
+        accept: Some("text/html"),
+        content_type: Some("application/x-www-form-urlencoded"),
+        body: b"shown=",
+        ..req("POST", "/api/pour", None)
+    };
+    let poured = block_on(handle(&cfg, &store, &form, NOW));
+    assert_eq!(poured.status, 303);
+    let cookie = header(&poured, "Set-Cookie").unwrap().split(';').next().unwrap().to_owned();
+    let next = block_on(handle(&cfg, &store, &req("GET", "/", Some(&cookie)), NOW + 1));
+    assert!(
+        !next.page.unwrap().iter().any(|e| matches!(e, page::Edit::Html { id: "flash", .. })),
+        "no 'session had ended'"
+    );
     let stored = block_on(handle(&config(), &store, &req("GET", "/", None), NOW));
     assert!(page_text(&stored, "session-id").unwrap().len() == 36, "stored by default: its id");
 }
@@ -583,7 +600,12 @@ fn a_browser_gets_errors_on_the_page_and_an_api_client_gets_json() {
         .unwrap()
         .starts_with("The server answered 503: the session store is unavailable"));
     let form = Request { accept: Some("text/html"), ..req("POST", "/api/pour", None) };
-    assert_eq!(block_on(handle(&cfg, &store, &form, NOW)).page.map(|p| p.len()), Some(2), "a form too");
+    assert!(
+        page.page.as_ref().unwrap().contains(&page::Edit::Hide { id: "session-panel" }),
+        "no claims about a session not read"
+    );
+    let form = block_on(handle(&cfg, &store, &form, NOW));
+    assert_eq!((form.status, page_text(&form, "error").is_some()), (503, true), "a form too");
     let api = block_on(handle(&cfg, &store, &req("POST", "/api/pour", None), NOW));
     assert_eq!((api.status, api.page.is_none()), (503, true));
     assert!(json(&api)["error"].is_string());

@@ -325,7 +325,7 @@ const COOKIE = (expires) => `{"originalMaxAge":60000,"expires":"${expires}","sec
 /**
  * A stored document as written by one side, with what legitimately differs
  * between writers replaced: the new `expires` instant, and on the Node side
- * Node's clock quirk on `originalMaxAge` (1–3 ms short of 60000).
+ * Node's clock quirk on `originalMaxAge` (a few ms short of 60000: up to NODE_CLOCK_QUIRK_MS).
  */
 function shape(doc, node) {
   let out = withExpires(doc);

@@ -172,15 +172,17 @@ function normalize(obs, sid, doc, { node }) {
       continue;
     }
     let out = ids(text);
-    const oma = Number(out.match(/"originalMaxAge":(-?[0-9.eE+]+)/)?.[1]);
+    let oma = Number(out.match(/"originalMaxAge":(-?[0-9.eE+]+)/)?.[1]);
     if (node) {
       // Every touch re-derives originalMaxAge from expires and a second clock
-      // read (cookie.js: the expires setter), so it may come out 1–3 ms short
-      // of the whole milliseconds it was: the seeded value's, or the demo's
-      // 60000 for a new session.
+      // read (cookie.js: the expires setter), so it may come out short of
+      // the whole milliseconds it was (the seeded value's, or the demo's
+      // 60000 for a new session) by the time between the reads
+      // (NODE_CLOCK_QUIRK_MS).
       const nominal = id === sid ? Math.trunc(seededMaxAge(doc)) : 60000;
       const fixed = undoClockQuirk(oma, [nominal]);
       if (fixed !== oma) out = out.replace(`"originalMaxAge":${oma}`, `"originalMaxAge":${fixed}`);
+      oma = fixed;
     }
     out = out.replace(/"expires":"([^"]*)"/, (m, iso) => {
       storedExpires.set(name, iso);
