@@ -94,15 +94,10 @@ impl BeerApiConfig {
     /// `BEER_API_URL` (it would otherwise be ignored without a word).
     pub fn from_vars(v: &Vars<'_>) -> Result<Option<Self>, ConfigError> {
         let Some(url) = v.text("BEER_API_URL") else {
-            for name in ["BEER_API_TIMEOUT_MS", "BEER_CACHE_SECONDS"] {
-                if v.text(name).is_some() {
-                    return Err(ConfigError::Invalid {
-                        name,
-                        value: "(set)".into(),
-                        expected: "only with BEER_API_URL; set BEER_API_URL or remove it",
-                    });
-                }
-            }
+            v.refuse_set(
+                &["BEER_API_TIMEOUT_MS", "BEER_CACHE_SECONDS"],
+                "only with BEER_API_URL; set BEER_API_URL or remove it",
+            )?;
             return Ok(None);
         };
         let url = url.trim().to_owned();

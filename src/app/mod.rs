@@ -595,7 +595,7 @@ pub async fn handle<S: AccountStore, U: Upstream>(
     };
     // A browser that asked for a page gets its errors on the page (a
     // failing store, a refused form), not as raw JSON.
-    let page = normalize_path(req.path) == "/" && matches!(req.method, "GET" | "HEAD");
+    let page = matches!(req.method, "GET" | "HEAD") && normalize_path(req.path) == "/";
     match (page && config.routes.demo) || req.is_form() {
         true => page::as_error_page(resp),
         false => resp,

@@ -357,6 +357,17 @@ mod tests {
         }
     }
 
+    /// The markup an `Html` edit gives element `id`.
+    fn html_of(edits: &[Edit], id: &str) -> String {
+        edits
+            .iter()
+            .find_map(|e| match e {
+                Edit::Html { id: i, value } if *i == id => Some(value.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no markup for #{id}"))
+    }
+
     fn full_view() -> PageView {
         let mut flash = Messages::new();
         for kind in [FLASH_ACCOUNT, FLASH_ACCOUNT_ERROR, FLASH_ERROR, FLASH_INFO, "weird type!"] {
@@ -432,13 +443,7 @@ mod tests {
     #[test]
     fn flash_markup_is_escaped_and_types_land_where_they_belong() {
         let all = edits(&full_view());
-        let html = all
-            .iter()
-            .find_map(|e| match e {
-                Edit::Html { id: "flash", value } => Some(value.clone()),
-                _ => None,
-            })
-            .unwrap();
+        let html = html_of(&all, "flash");
         assert_eq!(
             html,
             "<p class=\"flash-item flash-info\">&lt;b&gt;info&lt;/b&gt; &amp; more</p>\
@@ -451,13 +456,7 @@ mod tests {
     #[test]
     fn devices_are_listed_by_handle_with_their_times_escaped() {
         let all = edits(&full_view());
-        let html = all
-            .iter()
-            .find_map(|e| match e {
-                Edit::Html { id: "devices", value } => Some(value.clone()),
-                _ => None,
-            })
-            .unwrap();
+        let html = html_of(&all, "devices");
         assert!(
             html.contains("Firefox &lt;on&gt; Linux</span> <span class=\"this-device\">this browser</span>"),
             "{html}"

@@ -601,6 +601,20 @@ impl<'a> Vars<'a> {
         (self.0)(name).filter(|v| !v.trim().is_empty())
     }
 
+    /// Refuses any of `dependents` that is set: they only mean something
+    /// beside a variable that is unset (gateway mode's `GATEWAY_*` without
+    /// `ORIGIN_URL`), and would otherwise be ignored without a word.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the first one set, with `expected`.
+    pub fn refuse_set(&self, dependents: &[&'static str], expected: &'static str) -> Result<(), ConfigError> {
+        match dependents.iter().find(|name| self.text(name).is_some()) {
+            Some(name) => Err(ConfigError::Invalid { name, value: "(set)".into(), expected }),
+            None => Ok(()),
+        }
+    }
+
     /// A cookie attribute value: no `;`, no control characters, which would
     /// let the value smuggle other attributes or headers.
     ///

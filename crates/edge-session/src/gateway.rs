@@ -109,15 +109,10 @@ impl GatewayConfig {
     /// `ORIGIN_URL`, which would otherwise be ignored without a word.
     pub fn from_vars(v: &Vars<'_>) -> Result<Option<Self>, ConfigError> {
         let Some(origin) = v.text("ORIGIN_URL") else {
-            for name in ["GATEWAY_SECRET", "GATEWAY_REQUIRE_LOGIN", "GATEWAY_LOGIN_URL", "GATEWAY_ORIGIN_TIMEOUT_MS"] {
-                if v.text(name).is_some() {
-                    return Err(ConfigError::Invalid {
-                        name,
-                        value: "(set)".into(),
-                        expected: "only with ORIGIN_URL (gateway mode); set ORIGIN_URL or remove it",
-                    });
-                }
-            }
+            v.refuse_set(
+                &["GATEWAY_SECRET", "GATEWAY_REQUIRE_LOGIN", "GATEWAY_LOGIN_URL", "GATEWAY_ORIGIN_TIMEOUT_MS"],
+                "only with ORIGIN_URL (gateway mode); set ORIGIN_URL or remove it",
+            )?;
             return Ok(None);
         };
         let origin = parse_origin(origin.trim()).ok_or_else(|| ConfigError::Invalid {
