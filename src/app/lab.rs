@@ -25,10 +25,15 @@
 //! | `rotate` | new id, data kept (worker only) | — |
 //! | `incr` | field `key` + 1 as an update (worker only) | — |
 //! | `wait` | pauses `wait_ms` ms before the next op (worker only) | — |
+//! | `panic` | panics (worker only) | — |
 //!
 //! `incr` and `wait` let the tests put another writer between this
 //! request's load and its save (`/lab/incr,wait`): the save then meets a
 //! conflict, and the update is applied again to the other writer's document.
+//!
+//! `panic` is the one way to make the worker panic on purpose: the test of
+//! what a panic costs (tests/e2e/panic.test.mjs: that request's 500, not the
+//! isolate; worker-build's panic recovery resets the instance).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -135,6 +140,9 @@ async fn run_ops<S: AccountStore>(
                     .map_err(|_| AppError::BadRequest("?wait_ms= must be whole milliseconds".into()))?;
                 ctx.store.backoff(std::time::Duration::from_millis(ms.min(10_000))).await;
             }
+            // Deliberate: no store call is in flight, so the test sees the
+            // panic alone (before it, `set` ops have changed nothing stored).
+            "panic" => panic!("/lab/panic: a deliberate panic, for tests/e2e/panic.test.mjs"),
             other => return Err(AppError::NotFound(format!("/lab/{other}"))),
         }
     }

@@ -17,6 +17,7 @@ import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import {
+  redisSnapshot,
   ROOT,
   startStack,
   startWorker,
@@ -190,16 +191,7 @@ async function sessionTraffic(fn) {
   return relabelKeys(sessionCommands(await mon.stop()), (sid) => ids.of(sid));
 }
 
-/** Every key of the database with its type, value and whether it has a TTL. */
-async function snapshot() {
-  const out = {};
-  for (const key of (await redis.keys("*")).sort()) {
-    const type = await redis.type(key);
-    const value = type === "set" ? (await redis.sMembers(key)).sort() : await redis.get(key);
-    out[key] = { type, value, expiring: (await redis.ttl(key)) > 0 };
-  }
-  return out;
-}
+const snapshot = () => redisSnapshot(redis, { expiry: "whether" });
 
 async function keysLike(pattern) {
   return (await redis.keys(pattern)).sort();

@@ -19,7 +19,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
-import { TOKEN, UUID_V4, sleep, ensureBuilt, startRedis, startUpstashLocal, startWranglerDev } from "../support/index.mjs";
+import { redisSnapshot, TOKEN, UUID_V4, sleep, ensureBuilt, startRedis, startUpstashLocal, startWranglerDev } from "../support/index.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SHOTS = path.join(ROOT, "artifacts/screenshots");
@@ -371,11 +371,7 @@ test("where you're signed in: two browsers log in as one user; the first ends th
   }
 });
 
-/** Every key of the Redis with its value, for "nothing changed" checks. */
-async function snapshot() {
-  const keys = (await redis.client.keys("*")).sort();
-  return Promise.all(keys.map(async (k) => [k, await redis.client.get(k).catch(() => "(not a string)")]));
-}
+const snapshot = () => redisSnapshot(redis.client, { expiry: "ignore" });
 
 test("keyboard only: Tab to Pour and Enter pours; Tab through the account form and Enter logs in; focus is always visible", async () => {
   const name = newUser();

@@ -18,7 +18,7 @@ import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { COOKIE_NAME, SECRET, TOKEN, allSetCookieLines, cookiePair, request, startStack } from "../support/index.mjs";
+import { redisSnapshot, COOKIE_NAME, SECRET, TOKEN, allSetCookieLines, cookiePair, request, startStack } from "../support/index.mjs";
 import { startExpressAccounts } from "../fixtures/express-accounts.mjs";
 
 const PASSWORD = "correct horse battery";
@@ -72,13 +72,7 @@ function browser(userAgent, base = worker) {
   };
 }
 
-/** Every key with its value (a set: its sorted members; a string: its bytes). */
-async function snapshot() {
-  const keys = (await redis.keys("*")).sort();
-  return Promise.all(
-    keys.map(async (k) => [k, (await redis.type(k)) === "set" ? (await redis.sMembers(k)).sort() : await redis.get(k)]),
-  );
-}
+const snapshot = () => redisSnapshot(redis, { expiry: "ignore" });
 
 /** The handle the worker gives session `sid`: HMAC-SHA256(secret, context + sid), 16 bytes, hex. */
 const handleOf = (sid) => createHmac("sha256", SECRET).update(`edge-session-device-handle/1\n${sid}`).digest().subarray(0, 16).toString("hex");

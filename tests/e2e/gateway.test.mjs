@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { createHash, createHmac } from "node:crypto";
 import {
+  redisSnapshot,
   startStack,
   startWorker,
   request,
@@ -70,11 +71,7 @@ after(async () => {
   await stack?.stop();
 });
 
-/** Every key and value of the Redis, for "nothing lost" comparisons. */
-async function snapshot() {
-  const keys = (await stack.redis.client.keys("*")).sort();
-  return Promise.all(keys.map(async (k) => [k, await stack.redis.client.get(k).catch(() => "(not a string)")]));
-}
+const snapshot = () => redisSnapshot(stack.redis.client, { expiry: "ignore" });
 
 test("a session made at the edge is the origin's: the same id, its data, and X-Session-* signed for that request", async () => {
   const pour = await request(worker, "/api/pour", { method: "POST", headers: { origin: worker.url } });

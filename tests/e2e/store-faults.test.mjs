@@ -26,8 +26,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { RESP_TYPES } from "redis";
 import {
+  redisSnapshot,
   TOKEN,
   startRedis,
   startUpstashLocal,
@@ -67,32 +67,7 @@ const setFault = (fault) => setFaultOf(upstash, fault);
 
 // ---------------------------------------------------------------- Redis
 
-/**
- * Everything Redis holds: per key (sorted), its type, its value as bytes
- * (hex; members of sets sorted) and its expiry as PEXPIRETIME (-1: none).
- */
-async function snapshot() {
-  const raw = redis.client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
-  const hex = (b) => Buffer.from(b).toString("hex");
-  const keys = (await raw.sendCommand(["KEYS", "*"])).map(String).sort();
-  const out = {};
-  for (const key of keys) {
-    const type = String(await raw.sendCommand(["TYPE", key]));
-    const read = {
-      string: ["GET", key],
-      set: ["SMEMBERS", key],
-      hash: ["HGETALL", key],
-      list: ["LRANGE", key, "0", "-1"],
-      zset: ["ZRANGE", key, "0", "-1", "WITHSCORES"],
-    }[type];
-    assert.ok(read, `a key of type ${type} is not snapshotted: ${key}`);
-    let value = await raw.sendCommand(read);
-    value = Array.isArray(value) ? value.map(hex) : hex(value);
-    if (type === "set") value.sort();
-    out[key] = { type, value, pexpiretime: Number(await raw.sendCommand(["PEXPIRETIME", key])) };
-  }
-  return out;
-}
+const snapshot = () => redisSnapshot(redis.client);
 
 // ---------------------------------------------------------------- the worker
 

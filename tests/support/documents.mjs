@@ -38,3 +38,35 @@ export function foreignDocument({ withViews, originalMaxAge = 59999 }) {
 export async function rawGet(client, key) {
   return client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).get(key);
 }
+
+/**
+ * Everything Redis holds, to compare before and after ("nothing lost,
+ * nothing written"): per key (sorted), its type, its value as bytes (hex;
+ * members of sets sorted) and its expiry. `expiry`: "exact" (PEXPIRETIME,
+ * -1 for none: a touch counts as a write), "whether" (only whether the key
+ * expires: a touch does not count) or "ignore". Throws on a key of a type
+ * it cannot read, so that nothing escapes the comparison.
+ */
+export async function redisSnapshot(client, { expiry = "exact" } = {}) {
+  const raw = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+  const hex = (b) => Buffer.from(b).toString("hex");
+  const keys = (await raw.sendCommand(["KEYS", "*"])).map(String).sort();
+  const out = {};
+  for (const key of keys) {
+    const type = String(await raw.sendCommand(["TYPE", key]));
+    const read = {
+      string: ["GET", key],
+      set: ["SMEMBERS", key],
+      hash: ["HGETALL", key],
+      list: ["LRANGE", key, "0", "-1"],
+      zset: ["ZRANGE", key, "0", "-1", "WITHSCORES"],
+    }[type];
+    if (!read) throw new Error(`redisSnapshot: a key of type ${type} cannot be read: ${key}`);
+    let value = await raw.sendCommand(read);
+    value = Array.isArray(value) ? value.map(hex) : hex(value);
+    if (type === "set") value.sort();
+    const at = expiry === "ignore" ? undefined : Number(await raw.sendCommand(["PEXPIRETIME", key]));
+    out[key] = { type, value, ...(expiry === "exact" ? { pexpiretime: at } : expiry === "whether" ? { expiring: at > 0 } : {}) };
+  }
+  return out;
+}
