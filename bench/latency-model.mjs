@@ -46,6 +46,11 @@ export const SOURCES = {
     url: "https://upstash.com/docs/redis/howto/readyourwrites",
     date: "page as stored; undated",
   },
+  upstashEvalRo: {
+    title: 'Upstash docs, "EVAL_RO": declaring a script read-only lets the server serve it on replicas (so the save\'s plain EVALSHA is served by the primary)',
+    url: "https://upstash.com/docs/redis/commands/scripting/eval-ro",
+    date: "page as stored; undated",
+  },
   cloudflarePerf: {
     title:
       'Cloudflare blog, "Network performance update: Birthday Week 2025" (TCP connection time from the 1,000 largest last-mile networks to Cloudflare and its peers; no per-city round-trip figure)',
