@@ -4,6 +4,8 @@
 # and the reference Express app on 127.0.0.1, drives them with wrk, and
 # prints a Markdown report. The report goes to stdout and to
 # docs/BENCHMARKS.last.md (git-ignored); docs/BENCHMARKS.md explains it.
+# Its last part, bench/latency-model.mjs, computes (does not measure) the
+# time of a read, a pour and a login per region.
 #
 # Takes about 2 minutes once built (12 rows of 2 s warm-up + 8 s). Knobs:
 # BENCH_DURATION (s per row, 8), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (16),
@@ -50,6 +52,11 @@ echo "== login CPU in workerd (about 30 seconds)" >&2
 TMPDIR="$work" setsid node bench/login-cpu.mjs >>"$report" &
 pgid=$!
 wait "$pgid"
+
+# Pure arithmetic, no processes: the round trips the tests assert, published
+# round-trip times and the CPU per request measured above, per region.
+echo "== latency model per region (computed, not measured)" >&2
+node bench/latency-model.mjs >>"$report"
 
 mkdir -p docs
 cp "$report" docs/BENCHMARKS.last.md
