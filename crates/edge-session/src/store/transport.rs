@@ -3,8 +3,9 @@
 //! JSON document with a cap on its size (a worker's upstream API, such as
 //! the demo's beer names), and on wasm32 a
 //! request passed on as it is (the gateway's forward to its origin). On
-//! wasm32 it is the Workers runtime's `fetch` (`worker::Fetch`), raced
-//! against a timer; natively it is `reqwest`, used by the integration tests
+//! wasm32 it is the Workers runtime's `fetch` (the store's calls on
+//! `web_sys` directly, with `AbortSignal.timeout`; the others through
+//! `worker::Fetch`, raced against a timer); natively it is `reqwest`, used by the integration tests
 //! and tools.
 
 use std::time::Duration;
@@ -196,6 +197,8 @@ mod imp {
     use super::*;
     use futures_util::future::{select, Either};
     use std::pin::pin;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
     use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
     pub(super) async fn sleep(wait: Duration) {
@@ -210,6 +213,15 @@ mod imp {
         TransportError::Failed(e.to_string())
     }
 
+    /// The store's hot path, on the runtime's own objects rather than
+    /// `worker::Fetch`: every store call of every request goes through here,
+    /// and the wrappers cost CPU the visitor's request is billed for
+    /// (docs/BENCHMARKS.md, "CPU per request"). Three things are cheaper:
+    /// the body is read in one `arrayBuffer()` (the wrapper reads a stream
+    /// chunk by chunk, each chunk a promise and a crossing into JavaScript),
+    /// the time limit is the runtime's `AbortSignal.timeout` on the fetch
+    /// and its body (no timer future raced beside it), and no
+    /// `worker::Request`/`Response` is built around the `web_sys` ones.
     pub(super) async fn post_json(
         t: &HttpTransport,
         url: &str,
@@ -217,24 +229,46 @@ mod imp {
         headers: &[(&str, &str)],
         body: String,
     ) -> Result<HttpReply, TransportError> {
-        let h = Headers::new();
-        h.set("Authorization", &format!("Bearer {token}")).map_err(failed)?;
-        h.set("Content-Type", "application/json").map_err(failed)?;
+        let js_failed = |e: JsValue| TransportError::Failed(js_message(&e));
+        let h = web_sys::Headers::new().map_err(js_failed)?;
+        h.set("Authorization", &format!("Bearer {token}")).map_err(js_failed)?;
+        h.set("Content-Type", "application/json").map_err(js_failed)?;
         for (k, v) in headers {
-            h.set(k, v).map_err(failed)?;
+            h.set(k, v).map_err(js_failed)?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_headers(h).with_body(Some(body.into()));
-        let request = Request::new_with_init(url, &init).map_err(failed)?;
+        // Whole milliseconds, at least one; a limit past u32 is no limit.
+        let limit_ms = u32::try_from(t.timeout.as_millis()).unwrap_or(u32::MAX).max(1);
+        let signal = web_sys::AbortSignal::timeout_with_u32(limit_ms);
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&h);
+        init.set_body(&JsValue::from_str(&body));
+        init.set_signal(Some(&signal));
+        // A rejection after the signal fired is the time limit, whatever
+        // the runtime's message says.
+        let timeout = t.timeout;
+        let classify = |e: JsValue| match signal.aborted() {
+            true => TransportError::Timeout(timeout),
+            false => TransportError::Failed(js_message(&e)),
+        };
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let resp = JsFuture::from(global.fetch_with_str_and_init(url, &init)).await.map_err(classify)?;
+        let resp: web_sys::Response =
+            resp.dyn_into().map_err(|_| TransportError::Failed("fetch answered no Response".into()))?;
+        let status = resp.status();
+        let sync_token = resp.headers().get(SYNC_TOKEN_HEADER).ok().flatten();
+        let buffer = JsFuture::from(resp.array_buffer().map_err(js_failed)?).await.map_err(classify)?;
+        let body = js_sys::Uint8Array::new(&buffer).to_vec();
+        Ok(HttpReply { status, body, sync_token })
+    }
 
-        within(t.timeout, |signal| async move {
-            let mut resp = Fetch::Request(request).send_with_signal(&signal).await.map_err(failed)?;
-            let status = resp.status_code();
-            let sync_token = resp.headers().get(SYNC_TOKEN_HEADER).ok().flatten();
-            let body = resp.bytes().await.map_err(failed)?;
-            Ok(HttpReply { status, body, sync_token })
-        })
-        .await
+    /// A thrown JavaScript value as text: an `Error`'s message, else its
+    /// string form.
+    fn js_message(e: &JsValue) -> String {
+        match e.dyn_ref::<js_sys::Error>() {
+            Some(err) => String::from(err.message()),
+            None => e.as_string().unwrap_or_else(|| format!("{e:?}")),
+        }
     }
 
     pub(super) async fn get(t: &HttpTransport, url: &str, max_bytes: usize) -> Result<HttpReply, TransportError> {
