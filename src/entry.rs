@@ -9,7 +9,10 @@ use edge_session::gateway::{Gate, GatewayConfig};
 use edge_session::session::run_deferred;
 use edge_session::store::{HttpTransport, StoreError, UpstashClient};
 use edge_session::workers::{forward, now_ms, EnvVars};
-use worker::{console_error, console_warn, event, web_sys, Context, Env, Request, Response, Result, Url};
+use wasm_bindgen::JsValue;
+use worker::{
+    console_error, console_warn, event, js_sys, wasm_bindgen_futures, web_sys, Context, Env, Request, Result, Url,
+};
 
 use crate::app;
 use crate::config::{Config, DEFAULT_BEER_API_TIMEOUT};
@@ -39,8 +42,14 @@ thread_local! {
     static STATE: OnceCell<std::result::Result<Rc<State>, String>> = const { OnceCell::new() };
 }
 
+/// The worker's `fetch` handler, on the runtime's own request and answer
+/// (`web_sys`): `worker::Request` would read the request's `cf` object
+/// (built by the runtime for each request, never used here) and copy every
+/// answer into a `worker::Response` first, CPU that every request is billed
+/// for (docs/BENCHMARKS.md, "CPU per request"). The gateway's forward alone
+/// takes a `worker::Request`.
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
+async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     let state = STATE.with(|cell| cell.get_or_init(|| init(&env)).clone());
     let state = match state {
         Ok(state) => state,
@@ -51,16 +60,16 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
         }
     };
 
-    let url = req.url()?;
+    let url = Url::parse(&req.url())?;
     // Gateway mode: what the worker does not answer itself goes to the
     // origin, its body unread.
     if let Some(gateway) = &state.config.gateway {
         if !app::owns(state.config.routes, url.path()) {
-            return through_gateway(&req, &state, gateway, &url).await;
+            return through_gateway(req, &state, gateway, &url).await;
         }
     }
-    let seen = Seen::read(&req);
-    let method = req.method().to_string();
+    let seen = Seen::read(&req.headers());
+    let method = req.method();
     let self_origin = url.origin().ascii_serialization();
     // Bodies are only read for POST, not at all when they announce more than
     // the app accepts, and never past that limit (read_body).
@@ -70,7 +79,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
         return json_response(answer.status, &answer.body, &answer.headers);
     }
     let body = if method == "POST" {
-        match read_body(&mut req).await {
+        match read_body(req, seen.content_length.is_some()).await {
             Ok(body) => body,
             Err(answer) => return json_response(answer.status, &answer.body, &answer.headers),
         }
@@ -135,7 +144,7 @@ async fn page_response(
     self_origin: &str,
     answer: &app::Response,
     edits: &[app::page::Edit],
-) -> Result<Response> {
+) -> Result<web_sys::Response> {
     let (status, headers) = (answer.status, &answer.headers);
     let missing = |why: String| {
         if status >= 400 {
@@ -158,7 +167,7 @@ async fn page_response(
         Err(e) => return missing(e.to_string()),
     };
     let edits = serde_json::to_string(edits).unwrap_or_else(|_| "[]".into());
-    let filled = Response::from(fill_page(file.into(), &edits, status));
+    let filled = fill_page(file.into(), &edits, status);
     let page_headers = app::page::PAGE_HEADERS.iter().map(|(k, v)| (*k, (*v).to_owned()));
     let all: Vec<(&'static str, String)> = page_headers.chain(headers.iter().cloned()).collect();
     with_headers(filled, &all)
@@ -179,8 +188,7 @@ struct Seen {
 }
 
 impl Seen {
-    fn read(req: &Request) -> Self {
-        let headers = req.headers();
+    fn read(headers: &web_sys::Headers) -> Self {
         let header = |name: &str| headers.get(name).ok().flatten();
         Self {
             cookie: header("Cookie"),
@@ -258,9 +266,14 @@ fn log_answer(answer: &app::Response, method: &str, path: &str, round_trips: u32
 /// protected path refused or redirected at the edge, anything else
 /// forwarded with the body streamed ([`forward`]) and the origin's answer
 /// passed back, with this layer's `Server-Timing` added.
-async fn through_gateway(req: &Request, state: &State, gateway: &GatewayConfig, url: &Url) -> Result<Response> {
-    let seen = Seen::read(req);
-    let method = req.method().to_string();
+async fn through_gateway(
+    req: web_sys::Request,
+    state: &State,
+    gateway: &GatewayConfig,
+    url: &Url,
+) -> Result<web_sys::Response> {
+    let seen = Seen::read(&req.headers());
+    let method = req.method();
     let self_origin = url.origin().ascii_serialization();
     let request = seen.request(&method, url, &self_origin, &[]);
     let store = state.store.for_request(app::companion::sync_token(request.cookie, &state.config));
@@ -293,10 +306,10 @@ async fn through_gateway(req: &Request, state: &State, gateway: &GatewayConfig, 
         }
     }
     let secure = request.is_secure(state.config.session.trust_proxy);
-    match forward(req, gateway, &verdict.identity, secure, (now / 1000) as u64).await {
+    match forward(&Request::from(req), gateway, &verdict.identity, secure, (now / 1000) as u64).await {
         Ok(mut resp) => {
             resp.headers_mut().append("Server-Timing", &timing)?;
-            Ok(resp)
+            Ok(resp.into())
         }
         Err(e) => {
             // The origin is down, refused or too slow: 502 or 504, and the
@@ -333,18 +346,33 @@ fn refused_token(detail: &str) -> bool {
     [400, 401, 403].into_iter().any(|status| detail.contains(&StoreError::Unauthorized { status }.to_string()))
 }
 
-/// The body, read chunk by chunk and abandoned past the app's limit: a
-/// chunked upload without Content-Length cannot make us buffer more.
-async fn read_body(req: &mut Request) -> std::result::Result<Vec<u8>, app::Response> {
+/// The body, never past the app's limit. One that declared its length
+/// (already checked against the limit) is read in one `arrayBuffer()`;
+/// a chunked upload without `Content-Length` is read chunk by chunk and
+/// abandoned past the limit, so it cannot make us buffer more.
+async fn read_body(req: web_sys::Request, declared: bool) -> std::result::Result<Vec<u8>, app::Response> {
     use futures_util::StreamExt;
-    let unreadable = |e: worker::Error| app::AppError::BadRequest(format!("unreadable body: {e}")).into_response();
-    let mut stream = match req.stream() {
+    let unreadable = |e: String| app::AppError::BadRequest(format!("unreadable body: {e}")).into_response();
+    if req.body().is_none() {
+        return Ok(Vec::new()); // no body at all
+    }
+    if declared {
+        let read = req.array_buffer().map_err(|e| unreadable(format!("{e:?}")))?;
+        let buffer = wasm_bindgen_futures::JsFuture::from(read).await.map_err(|e| unreadable(format!("{e:?}")))?;
+        let body = js_sys::Uint8Array::new(&buffer).to_vec();
+        return match body.len() > app::MAX_BODY_BYTES {
+            // A body longer than it said: the runtime should refuse it first.
+            true => Err(app::AppError::BodyTooLarge(body.len()).into_response()),
+            false => Ok(body),
+        };
+    }
+    let mut stream = match Request::from(req).stream() {
         Ok(stream) => stream,
-        Err(_) => return Ok(Vec::new()), // no body at all
+        Err(_) => return Ok(Vec::new()),
     };
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
-        body.extend_from_slice(&chunk.map_err(unreadable)?);
+        body.extend_from_slice(&chunk.map_err(|e| unreadable(e.to_string()))?);
         if body.len() > app::MAX_BODY_BYTES {
             return Err(app::AppError::BodyTooLarge(body.len()).into_response());
         }
@@ -371,38 +399,57 @@ fn init(env: &Env) -> std::result::Result<Rc<State>, String> {
 }
 
 /// An answer without a body (a redirect), with every answer's headers.
-fn empty_response(status: u16, headers: &[(&'static str, String)]) -> Result<Response> {
-    let resp = Response::empty()?.with_status(status);
-    with_headers(resp, headers)
+fn empty_response(status: u16, headers: &[(&'static str, String)]) -> Result<web_sys::Response> {
+    answer(status, None, headers)
 }
 
-fn json_response(status: u16, body: &str, headers: &[(&'static str, String)]) -> Result<Response> {
-    let mut resp = Response::ok(body)?.with_status(status);
-    if headers.is_empty() {
-        resp.headers_mut().set("Content-Type", "application/json; charset=utf-8")?;
+fn json_response(status: u16, body: &str, headers: &[(&'static str, String)]) -> Result<web_sys::Response> {
+    answer(status, Some(body), headers)
+}
+
+/// A new answer of `status` with `body` (JSON, unless `headers` name
+/// another Content-Type) and every answer's headers, built on the runtime's
+/// own objects in one go.
+fn answer(status: u16, body: Option<&str>, headers: &[(&'static str, String)]) -> Result<web_sys::Response> {
+    let h = web_sys::Headers::new().map_err(js_error)?;
+    if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("Content-Type")) {
+        h.set("Content-Type", "application/json; charset=utf-8").map_err(js_error)?;
     }
-    with_headers(resp, headers)
+    add_headers(&h, headers)?;
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    init.set_headers(&h);
+    web_sys::Response::new_with_opt_str_and_init(body, &init).map_err(js_error)
 }
 
-/// `headers` on `resp`, after the headers every answer carries.
-fn with_headers(mut resp: Response, headers: &[(&'static str, String)]) -> Result<Response> {
-    let h = resp.headers_mut();
+/// `headers` on `resp` (the page, whose headers can still change), after
+/// the headers every answer carries.
+fn with_headers(resp: web_sys::Response, headers: &[(&'static str, String)]) -> Result<web_sys::Response> {
+    add_headers(&resp.headers(), headers)?;
+    Ok(resp)
+}
+
+/// The headers every answer carries, then `headers`.
+fn add_headers(h: &web_sys::Headers, headers: &[(&'static str, String)]) -> Result<()> {
     // Every answer, an error before any routing included.
     for (name, value) in edge_session::API_RESPONSE_HEADERS {
-        h.set(name, value)?;
+        h.set(name, value).map_err(js_error)?;
     }
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("Server-Timing")) {
         // Answered before any store call (a bad body, a misconfiguration).
-        h.set("Server-Timing", &app::server_timing(None, 0, 0.0, 0))?;
+        h.set("Server-Timing", &app::server_timing(None, 0, 0.0, 0)).map_err(js_error)?;
     }
     for (k, v) in headers {
-        // `set` replaces the default text/plain Content-Type; Set-Cookie is
-        // the one header that may legitimately repeat.
-        if k.eq_ignore_ascii_case("Set-Cookie") {
-            h.append(k, v)?;
-        } else {
-            h.set(k, v)?;
+        // Set-Cookie is the one header that may legitimately repeat.
+        match k.eq_ignore_ascii_case("Set-Cookie") {
+            true => h.append(k, v).map_err(js_error)?,
+            false => h.set(k, v).map_err(js_error)?,
         }
     }
-    Ok(resp)
+    Ok(())
+}
+
+/// A JavaScript exception as the worker crate's error.
+fn js_error(e: JsValue) -> worker::Error {
+    worker::Error::JsError(format!("{e:?}"))
 }
