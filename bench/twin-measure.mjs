@@ -19,7 +19,7 @@
 //
 // Everything started here is stopped by `cleanup()`.
 
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
@@ -108,10 +108,11 @@ async function inspect(port) {
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: 100 });
   return {
-    async profile(fn) {
+    async profile(fn, saveAs) {
       await send("Profiler.start");
       const result = await fn();
       const { profile } = await send("Profiler.stop");
+      if (saveAs) writeFileSync(saveAs, JSON.stringify(profile));
       // V8 samples the isolate's thread only while it runs (workerd enters
       // the isolate for a request's JS and wasm, and the runtime's code they
       // call): the gap before a sample that follows a pause is the pause,
@@ -196,11 +197,13 @@ async function preflight(sides, register) {
 
 /**
  * CPU per request, ours against the twin. `n`: requests per row, side and
- * round ({ first, read, pour, login }); `rounds`. Resolves with
+ * round ({ first, read, pour, login }); `rounds`; `profileDir`: where to
+ * keep the V8 profiles (`<row>-<side>.cpuprofile`, for Chrome's DevTools),
+ * or null. Resolves with
  * { shapes, profiled, rows: [{ id, request, n, sides: { ours, twin }:
  * { cpuMs, wallMs, isolateMs (or null), perRound: [cpuMs…] } }] }.
  */
-export async function measureCpu({ n, rounds, warmup = 20 }) {
+export async function measureCpu({ n, rounds, warmup = 20, profileDir = null }) {
   log("starting redis-server, upstash-local, our worker and the twin (Miniflare)");
   const { upstash, stop } = await startStack({ worker: false });
   stoppers.push(stop);
@@ -257,11 +260,13 @@ export async function measureCpu({ n, rounds, warmup = 20 }) {
   }
   const profiled = Boolean(inspectors.ours && inspectors.twin);
   const intervals = [];
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
   if (profiled) {
     for (const row of ROWS) {
       for (const name of ["ours", "twin"]) {
         const { worker, state } = sides[name];
-        const { busyUs, samples, intervalUs } = await inspectors[name].profile(() => sequential(worker, n[row.id], () => row.make(state)));
+        const saveAs = profileDir && path.join(profileDir, `${row.id}-${name}.cpuprofile`);
+        const { busyUs, samples, intervalUs } = await inspectors[name].profile(() => sequential(worker, n[row.id], () => row.make(state)), saveAs);
         acc[row.id][name].busyUs = busyUs;
         acc[row.id][name].samples = samples;
         intervals.push(intervalUs);

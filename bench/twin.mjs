@@ -12,7 +12,9 @@
 // Knobs (environment): BENCH_TWIN_ROUNDS (3), BENCH_TWIN_N (200 requests
 // per round and side for the first visit, read and pour rows),
 // BENCH_TWIN_LOGINS (60 per round and side), BENCH_COLD_SAMPLES (5),
-// BENCH_TWIN_DEADLINE (s, 240; after it everything started is stopped).
+// BENCH_TWIN_DEADLINE (s, 240; after it everything started is stopped),
+// BENCH_TWIN_PROFILES (a directory: the V8 CPU profiles of the isolate
+// pass are kept there as <row>-<side>.cpuprofile, for Chrome's DevTools).
 //
 // Two halves, as bench/run.mjs: bench/twin-measure.mjs starts things and
 // returns numbers; bench/twin-report.mjs renders them.
@@ -27,13 +29,14 @@ const N = Number(process.env.BENCH_TWIN_N ?? 200);
 const LOGINS = Number(process.env.BENCH_TWIN_LOGINS ?? 60);
 const SAMPLES = Number(process.env.BENCH_COLD_SAMPLES ?? 5);
 const DEADLINE = Number(process.env.BENCH_TWIN_DEADLINE ?? 240);
+const PROFILES = process.env.BENCH_TWIN_PROFILES || null;
 
 await runReport({
   tag: "twin",
   deadlineS: DEADLINE,
   cleanup,
   async produce() {
-    const cpu = await measureCpu({ n: { first: N, read: N, pour: N, login: LOGINS }, rounds: ROUNDS });
+    const cpu = await measureCpu({ n: { first: N, read: N, pour: N, login: LOGINS }, rounds: ROUNDS, profileDir: PROFILES });
     const cold = await measureColdStarts({ samples: SAMPLES });
     const sizes = moduleSizes();
     // A blank line after the previous section of the report.
