@@ -24,6 +24,7 @@
 
 import { measure, cleanup } from "./measure.mjs";
 import { render } from "./report.mjs";
+import { runReport } from "./lifecycle.mjs";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
@@ -31,30 +32,9 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const DEADLINE = Number(process.env.BENCH_DEADLINE ?? 15 * (DURATION + WARMUP) + 30);
 
-const log = (...a) => console.error("[bench]", ...a);
-
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(sig, async () => {
-    log(`${sig}: stopping everything`);
-    await cleanup();
-    process.exit(130);
-  });
-}
-const deadline = setTimeout(async () => {
-  log(`deadline of ${DEADLINE}s reached: stopping everything`);
-  await cleanup();
-  process.exit(124);
-}, DEADLINE * 1000);
-deadline.unref();
-
-let code = 0;
-try {
-  const data = await measure({ duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, threads: THREADS });
-  process.stdout.write(render(data));
-} catch (e) {
-  console.error("[bench] failed:", e?.stack ?? e);
-  code = 1;
-} finally {
-  await cleanup();
-}
-process.exit(code);
+await runReport({
+  tag: "bench",
+  deadlineS: DEADLINE,
+  cleanup,
+  produce: async () => render(await measure({ duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, threads: THREADS })),
+});

@@ -7,9 +7,16 @@
 # Its last part, bench/latency-model.mjs, computes (does not measure) the
 # time of a read, a pour and a login per region.
 #
-# Takes about 2 minutes once built (12 rows of 2 s warm-up + 8 s). Knobs:
-# BENCH_DURATION (s per row, 8), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (16),
-# BENCH_THREADS (2), BENCH_DEADLINE (s, 180).
+# Then bench/login-cpu.mjs (a login's CPU in workerd) and bench/twin.mjs
+# (our worker against its JavaScript twin, bench/twin/worker.mjs: CPU per
+# request; cold starts of both and of a hello-world Rust worker,
+# bench/hello-worker, built here only).
+#
+# Takes about 4 minutes once built (12 rows of 2 s warm-up + 8 s, then
+# about 40 s and about a minute). Knobs: BENCH_DURATION (s per row, 8),
+# BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
+# BENCH_DEADLINE (s, 180); bench/twin.mjs lists its own (BENCH_TWIN_*,
+# BENCH_COLD_SAMPLES).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +25,8 @@ cd "$(dirname "$0")/.."
   ./scripts/setup.sh
   echo "== build: worker (wasm32) and upstash-local"
   ./scripts/build.sh
+  echo "== build: the hello-world Rust worker (bench/hello-worker)"
+  HELLO=1 LAB=0 EXAMPLES=0 ./scripts/build-worker.sh
 } >&2
 
 # Everything the run writes (the report, wrk scripts, redis-server's and
@@ -50,6 +59,11 @@ wait "$pgid"
 
 echo "== login CPU in workerd (about 30 seconds)" >&2
 TMPDIR="$work" setsid node bench/login-cpu.mjs >>"$report" &
+pgid=$!
+wait "$pgid"
+
+echo "== our worker against its JavaScript twin; cold starts (about a minute)" >&2
+TMPDIR="$work" setsid node bench/twin.mjs >>"$report" &
 pgid=$!
 wait "$pgid"
 

@@ -10,6 +10,10 @@
 #   examples/minimal/build/
 #               the minimal worker on the library alone; only when
 #               EXAMPLES=1 (scripts/build.sh sets it)
+#   bench/hello-worker/build/
+#               a hello-world Rust worker, the benchmark's cold-start and
+#               size baseline (release, wasm-opt, as build/); only when
+#               HELLO=1 (scripts/bench.sh sets it; nothing else builds it)
 #
 # Each is skipped when it is newer than every input, so wrangler's repeated
 # [build] runs cost nothing.
@@ -25,10 +29,15 @@ for v in WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN; do
   if [ -z "${!v}" ] || ! [ -x "${!v}" ]; then unset "$v"; fi
 done
 
+# Whether $1/index.js is newer than every input: the rest of the arguments,
+# by default the demo's, the library's and the minimal example's sources.
 fresh() {
-  [ -f "$1/index.js" ] && [ -z "${FORCE_BUILD:-}" ] &&
-    [ -z "$(find src crates examples/minimal/src examples/minimal/Cargo.toml Cargo.toml Cargo.lock \
-      -newer "$1/index.js" -print -quit)" ]
+  local out=$1
+  shift
+  local inputs=("$@")
+  [ ${#inputs[@]} -gt 0 ] || inputs=(src crates examples/minimal/src examples/minimal/Cargo.toml)
+  [ -f "$out/index.js" ] && [ -z "${FORCE_BUILD:-}" ] &&
+    [ -z "$(find "${inputs[@]}" Cargo.toml Cargo.lock -newer "$out/index.js" -print -quit)" ]
 }
 
 # The static assets (build/www) are cheap: made every time.
@@ -39,4 +48,8 @@ if [ "${LAB:-0}" = 1 ]; then
 fi
 if [ "${EXAMPLES:-0}" = 1 ]; then
   fresh examples/minimal/build || (cd examples/minimal && worker-build --release --no-opt)
+fi
+if [ "${HELLO:-0}" = 1 ]; then
+  fresh bench/hello-worker/build bench/hello-worker/src bench/hello-worker/Cargo.toml ||
+    (cd bench/hello-worker && worker-build --release)
 fi

@@ -1,0 +1,79 @@
+// The rendering half of the twin comparison: turns what
+// bench/twin-measure.mjs collected into Markdown sections of the report
+// (docs/BENCHMARKS.md explains them). Pure: no process, clock or file.
+
+import { fmt, kb } from "./report.mjs";
+
+const f2 = (x) => (x === null || x === undefined ? "—" : x.toFixed(2));
+const f3 = (x) => (x === null || x === undefined ? "—" : x.toFixed(3));
+const ratio = (a, b) => (a === null || b === null || !b ? "—" : `${(a / b).toFixed(2)}×`);
+
+/** The section "CPU per request, ours vs JS twin", without a trailing newline. */
+export function renderCpu({ cpu, clkTck }) {
+  const L = [];
+  const { rows, rounds, profiled } = cpu;
+  L.push("## CPU per request, ours vs JS twin", "");
+  L.push(
+    "`node bench/twin.mjs` (part of `make bench`). Our worker (`build/`) and its JavaScript twin (`bench/twin/worker.mjs`: " +
+      "the same session logic, keys, documents and Upstash calls, written for Workers in JavaScript) each run in their own " +
+      "workerd (Miniflare), on the same redis-server and upstash-local. Per row and side, " +
+      `${rounds} rounds of N sequential requests over a real socket; the rows alternate ours / twin and the order flips every ` +
+      `round. "workerd CPU" is the workerd process's utime + stime from /proc over the rounds (${clkTck} ticks/s), so it also ` +
+      "holds workerd's HTTP work for the request and its store calls and Miniflare's routing; \"isolate CPU\" is the V8 CPU " +
+      "profile of the worker's isolate over one more pass of N requests (inspector, 50 µs sampling; every sample that is not " +
+      "idle: JS, wasm, the runtime's code they call, GC), the part Cloudflare bills. Both sides answered each row with the same " +
+      "status, the same JSON members in the same order and the same Set-Cookie names, checked before measuring.",
+    "",
+  );
+  L.push(
+    "| row | N × rounds | workerd CPU, ours | workerd CPU, twin | ours / twin | per round, ours | per round, twin | isolate CPU, ours | isolate CPU, twin | ours / twin | wall, ours | wall, twin |",
+    "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|",
+  );
+  for (const r of rows) {
+    const { ours, twin } = r.sides;
+    L.push(
+      `| ${r.request} | ${r.n} × ${rounds} | ${f2(ours.cpuMs)} ms | ${f2(twin.cpuMs)} ms | ${ratio(ours.cpuMs, twin.cpuMs)} | ` +
+        `${ours.perRound.map(f2).join(" · ")} | ${twin.perRound.map(f2).join(" · ")} | ` +
+        `${f3(ours.isolateMs)} ms | ${f3(twin.isolateMs)} ms | ${ratio(ours.isolateMs, twin.isolateMs)} | ` +
+        `${f2(ours.wallMs)} ms | ${f2(twin.wallMs)} ms |`,
+    );
+  }
+  L.push("");
+  const lost = rows.filter((r) => r.sides.ours.cpuMs > r.sides.twin.cpuMs);
+  L.push(
+    lost.length
+      ? `Ours costs more workerd CPU than the twin on: ${lost.map((r) => r.id).join(", ")} (issue 14's target: no row higher).`
+      : "Ours costs no more workerd CPU than the twin on any row (issue 14's target).",
+  );
+  if (!profiled) L.push("", "No V8 profile: the inspector could not be reached (the isolate CPU columns are empty).");
+  return L.join("\n");
+}
+
+/** The section "Cold start and module size", without a trailing newline. */
+export function renderCold({ cold, sizes, samples, clkTck }) {
+  const L = [];
+  L.push("## Cold start and module size", "");
+  L.push(
+    `\`node bench/twin.mjs\` (part of \`make bench\`): ${samples} fresh starts of each worker, in turn (a different one first ` +
+      "in each sample). A start is a new Miniflare, so a new workerd process and a new isolate, which compiles and " +
+      "instantiates the module (wasm included) before it is ready. \"start → ready\" is Miniflare's start (the same work " +
+      "for all three, plus the module's compile and top level); \"ready → first answer\" the first request (ours and the " +
+      "twin: `GET /api/session` without a cookie, one store call; hello: `GET /`); \"workerd CPU to first answer\" the new " +
+      `workerd process's utime + stime from its spawn to that answer (${clkTck} ticks/s), Miniflare's own workers included. ` +
+      "Median (min–max).",
+    "",
+  );
+  const s = (x, d = 0) => `${x.median.toFixed(d)} (${x.min.toFixed(d)}–${x.max.toFixed(d)})`;
+  L.push(
+    "| worker | modules | raw | gzip -9 | start → ready | ready → first answer | start → first answer | second answer | workerd CPU to first answer |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+  );
+  for (const c of cold) {
+    const z = sizes[c.id];
+    L.push(
+      `| ${c.label} | ${z.files.map((x) => `\`${x.f}\``).join(", ")} | ${fmt(z.raw)} B (${kb(z.raw)}) | ${fmt(z.gz)} B (${kb(z.gz)}) | ` +
+        `${s(c.readyMs)} ms | ${s(c.firstMs, 1)} ms | ${s(c.totalMs)} ms | ${s(c.secondMs, 1)} ms | ${s(c.cpuMs)} ms |`,
+    );
+  }
+  return L.join("\n");
+}
