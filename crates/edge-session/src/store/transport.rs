@@ -3,9 +3,9 @@
 //! JSON document with a cap on its size (a worker's upstream API, such as
 //! the demo's beer names), and on wasm32 a
 //! request passed on as it is (the gateway's forward to its origin). On
-//! wasm32 it is the Workers runtime's `fetch` (the store's calls on
-//! `web_sys` directly, with `AbortSignal.timeout`; the others through
-//! `worker::Fetch`, raced against a timer); natively it is `reqwest`, used by the integration tests
+//! wasm32 it is the Workers runtime's `fetch` (the store's calls through
+//! a few lines of JavaScript, js/post.js, awaited once each; the others
+//! through `worker::Fetch`, raced against a timer); natively it is `reqwest`, used by the integration tests
 //! and tools.
 
 use std::time::Duration;
@@ -213,15 +213,29 @@ mod imp {
         TransportError::Failed(e.to_string())
     }
 
-    /// The store's hot path, on the runtime's own objects rather than
-    /// `worker::Fetch`: every store call of every request goes through here,
-    /// and the wrappers cost CPU the visitor's request is billed for
-    /// (docs/BENCHMARKS.md, "CPU per request"). Three things are cheaper:
-    /// the body is read in one `arrayBuffer()` (the wrapper reads a stream
-    /// chunk by chunk, each chunk a promise and a crossing into JavaScript),
-    /// the time limit is the runtime's `AbortSignal.timeout` on the fetch
-    /// and its body (no timer future raced beside it), and no
-    /// `worker::Request`/`Response` is built around the `web_sys` ones.
+    #[wasm_bindgen::prelude::wasm_bindgen(module = "/js/post.js")]
+    extern "C" {
+        /// One store call as one promise (js/post.js): resolves with
+        /// `[status, replyHeader's value | null, Uint8Array body]`, rejects
+        /// with `{timeout: true}` past `timeout_ms` or the runtime's error.
+        #[wasm_bindgen(js_name = postJson)]
+        fn post_json_js(
+            url: &str,
+            headers: Vec<String>,
+            body: String,
+            timeout_ms: u32,
+            reply_header: &str,
+        ) -> js_sys::Promise;
+    }
+
+    /// The store's hot path: every store call of every request goes through
+    /// here, and each await of a JavaScript promise from Rust costs CPU the
+    /// visitor's request is billed for (docs/BENCHMARKS.md, "CPU per
+    /// request"). So the fetch, the body read (one `arrayBuffer()`) and the
+    /// time limit (the runtime's `AbortSignal.timeout`, on the fetch and
+    /// the body) run in js/post.js, awaited here once; `worker::Fetch`
+    /// would read the body as a stream, a promise per chunk, with a timer
+    /// future raced beside it.
     pub(super) async fn post_json(
         t: &HttpTransport,
         url: &str,
@@ -229,36 +243,27 @@ mod imp {
         headers: &[(&str, &str)],
         body: String,
     ) -> Result<HttpReply, TransportError> {
-        let js_failed = |e: JsValue| TransportError::Failed(js_message(&e));
-        let h = web_sys::Headers::new().map_err(js_failed)?;
-        h.set("Authorization", &format!("Bearer {token}")).map_err(js_failed)?;
-        h.set("Content-Type", "application/json").map_err(js_failed)?;
+        let mut flat = Vec::with_capacity(4 + 2 * headers.len());
+        flat.extend(["Authorization".to_owned(), format!("Bearer {token}")]);
+        flat.extend(["Content-Type".to_owned(), "application/json".to_owned()]);
         for (k, v) in headers {
-            h.set(k, v).map_err(js_failed)?;
+            flat.extend([(*k).to_owned(), (*v).to_owned()]);
         }
         // Whole milliseconds, at least one; a limit past u32 is no limit.
         let limit_ms = u32::try_from(t.timeout.as_millis()).unwrap_or(u32::MAX).max(1);
-        let signal = web_sys::AbortSignal::timeout_with_u32(limit_ms);
-        let init = web_sys::RequestInit::new();
-        init.set_method("POST");
-        init.set_headers(&h);
-        init.set_body(&JsValue::from_str(&body));
-        init.set_signal(Some(&signal));
-        // A rejection after the signal fired is the time limit, whatever
-        // the runtime's message says.
-        let timeout = t.timeout;
-        let classify = |e: JsValue| match signal.aborted() {
-            true => TransportError::Timeout(timeout),
-            false => TransportError::Failed(js_message(&e)),
-        };
-        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-        let resp = JsFuture::from(global.fetch_with_str_and_init(url, &init)).await.map_err(classify)?;
-        let resp: web_sys::Response =
-            resp.dyn_into().map_err(|_| TransportError::Failed("fetch answered no Response".into()))?;
-        let status = resp.status();
-        let sync_token = resp.headers().get(SYNC_TOKEN_HEADER).ok().flatten();
-        let buffer = JsFuture::from(resp.array_buffer().map_err(js_failed)?).await.map_err(classify)?;
-        let body = js_sys::Uint8Array::new(&buffer).to_vec();
+        let promise = post_json_js(url, flat, body, limit_ms, SYNC_TOKEN_HEADER);
+        let reply = JsFuture::from(promise).await.map_err(|e| {
+            let timed_out = js_sys::Reflect::get(&e, &JsValue::from_str("timeout")).is_ok_and(|v| v.is_truthy());
+            match timed_out {
+                true => TransportError::Timeout(t.timeout),
+                false => TransportError::Failed(js_message(&e)),
+            }
+        })?;
+        let reply = js_sys::Array::from(&reply);
+        // The shim's own answer: a status fetch gave, so within u16.
+        let status = reply.get(0).as_f64().map_or(0, |s| s as u16);
+        let sync_token = reply.get(1).as_string();
+        let body = js_sys::Uint8Array::new(&reply.get(2)).to_vec();
         Ok(HttpReply { status, body, sync_token })
     }
 
