@@ -11,10 +11,11 @@ use edge_session::store::{HttpTransport, StoreError, UpstashClient};
 use edge_session::workers::{forward, now_ms, EnvVars};
 use wasm_bindgen::JsValue;
 use worker::{
-    console_error, console_warn, event, js_sys, wasm_bindgen_futures, web_sys, Context, Env, Request, Result, Url,
+    console_error, console_warn, event, js_sys, wasm_bindgen_futures, web_sys, Context, Env, Request, Result,
 };
 
 use crate::app;
+use crate::app::request_url::RequestUrl;
 use crate::config::{Config, DEFAULT_BEER_API_TIMEOUT};
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/fill.js")]
@@ -60,17 +61,23 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
         }
     };
 
-    let url = Url::parse(&req.url())?;
+    let raw_url = req.url();
+    let Some(url) = RequestUrl::split(&raw_url) else {
+        return json_response(
+            400,
+            &serde_json::json!({ "error": "the request's URL is not an http(s) URL" }).to_string(),
+            &[],
+        );
+    };
     // Gateway mode: what the worker does not answer itself goes to the
     // origin, its body unread.
     if let Some(gateway) = &state.config.gateway {
-        if !app::owns(state.config.routes, url.path()) {
-            return through_gateway(req, &state, gateway, &url).await;
+        if !app::owns(state.config.routes, url.path) {
+            return through_gateway(req, &state, gateway, url).await;
         }
     }
     let seen = Seen::read(&req.headers());
     let method = req.method();
-    let self_origin = url.origin().ascii_serialization();
     // Bodies are only read for POST, not at all when they announce more than
     // the app accepts, and never past that limit (read_body).
     let declared = seen.content_length.as_deref().and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
@@ -86,7 +93,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
     } else {
         Vec::new()
     };
-    let request = seen.request(&method, &url, &self_origin, &body);
+    let request = seen.request(&method, url, &body);
     // A client of this request's own: its meter counts only this request's
     // store calls, though other requests of the isolate run meanwhile.
     // The browser brings the sync token of its last write, so this
@@ -123,10 +130,10 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
             }
         });
     }
-    log_answer(&answer, &method, url.path(), meter.round_trips(), meter.millis(), seen.ray.as_deref());
+    log_answer(&answer, &method, url.path, meter.round_trips(), meter.millis(), seen.ray.as_deref());
     if let Some(mut edits) = answer.page.take() {
         edits.push(app::page::cost_edit(meter.round_trips(), meter.millis(), deferred));
-        return page_response(&env, &self_origin, &answer, &edits).await;
+        return page_response(&env, url.origin, &answer, &edits).await;
     }
     if answer.status == 303 {
         return empty_response(303, &answer.headers);
@@ -205,18 +212,18 @@ impl Seen {
     }
 
     /// The app's view of the request.
-    fn request<'a>(&'a self, method: &'a str, url: &'a Url, self_origin: &'a str, body: &'a [u8]) -> app::Request<'a> {
+    fn request<'a>(&'a self, method: &'a str, url: RequestUrl<'a>, body: &'a [u8]) -> app::Request<'a> {
         app::Request {
             method,
-            path: url.path(),
-            query: url.query(),
+            path: url.path,
+            query: url.query,
             cookie: self.cookie.as_deref(),
             // The scheme the worker was reached with; behind Cloudflare this is
             // the visitor's scheme, so X-Forwarded-Proto is only consulted when
             // SESSION_PROXY says so.
-            https: url.scheme() == "https",
+            https: url.https,
             forwarded_proto: self.forwarded_proto.as_deref(),
-            self_origin,
+            self_origin: url.origin,
             origin: self.origin.as_deref(),
             sec_fetch_site: self.sec_fetch_site.as_deref(),
             client_ip: self.client_ip.as_deref(),
@@ -270,12 +277,11 @@ async fn through_gateway(
     req: web_sys::Request,
     state: &State,
     gateway: &GatewayConfig,
-    url: &Url,
+    url: RequestUrl<'_>,
 ) -> Result<web_sys::Response> {
     let seen = Seen::read(&req.headers());
     let method = req.method();
-    let self_origin = url.origin().ascii_serialization();
-    let request = seen.request(&method, url, &self_origin, &[]);
+    let request = seen.request(&method, url, &[]);
     let store = state.store.for_request(app::companion::sync_token(request.cookie, &state.config));
     let now = now_ms();
     let verdict = app::gateway_check(&state.config, gateway, &store, &request, seen.accept.as_deref(), now).await;
@@ -284,7 +290,7 @@ async fn through_gateway(
     let verdict = match verdict {
         Ok(verdict) => verdict,
         Err(answer) => {
-            log_answer(&answer, &method, url.path(), meter.round_trips(), meter.millis(), ray.as_deref());
+            log_answer(&answer, &method, url.path, meter.round_trips(), meter.millis(), ray.as_deref());
             return json_response(answer.status, &answer.body, &answer.headers);
         }
     };
@@ -295,12 +301,11 @@ async fn through_gateway(
             let mut answer = app::AppError::NotLoggedIn.into_response();
             answer.outcome = verdict.outcome;
             answer.headers.push(("Server-Timing", timing));
-            log_answer(&answer, &method, url.path(), meter.round_trips(), meter.millis(), ray.as_deref());
+            log_answer(&answer, &method, url.path, meter.round_trips(), meter.millis(), ray.as_deref());
             return json_response(answer.status, &answer.body, &answer.headers);
         }
         Gate::RedirectToLogin => {
-            let path_and_query = url[url::Position::BeforePath..].to_owned();
-            let location = gateway.login_redirect(&path_and_query).unwrap_or_else(|| "/".into());
+            let location = gateway.login_redirect(url.path_and_query).unwrap_or_else(|| "/".into());
             let headers = [("Location", location), ("Cache-Control", "no-store".into()), ("Server-Timing", timing)];
             return empty_response(303, &headers);
         }
@@ -333,7 +338,7 @@ async fn through_gateway(
                 deferred: Vec::new(),
                 page: None,
             };
-            log_answer(&answer, &method, url.path(), meter.round_trips(), meter.millis(), ray.as_deref());
+            log_answer(&answer, &method, url.path, meter.round_trips(), meter.millis(), ray.as_deref());
             json_response(answer.status, &answer.body, &answer.headers)
         }
     }

@@ -15,6 +15,7 @@ pub mod devices;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod page;
+pub mod request_url;
 
 use serde::Serialize;
 use serde_json::Value;

@@ -355,6 +355,9 @@ impl SessionDocument {
         };
         let cookie_key = JsStr::new("cookie");
         let mut cookie = None;
+        // The cookie's members as read (whether a member is absent or null),
+        // kept from this one parse rather than parsing its text again.
+        let mut cookie_members = Vec::new();
         let mut cookie_at = 0;
         let mut dropped_on_load = false;
         let mut fields = Vec::with_capacity(members.len());
@@ -363,6 +366,10 @@ impl SessionDocument {
             js_json::write_js(&value, &mut json);
             if key == cookie_key {
                 cookie = Some(json);
+                cookie_members = match value {
+                    Js::Object(members) => members,
+                    _ => Vec::new(),
+                };
                 cookie_at = fields.len();
                 continue;
             }
@@ -375,23 +382,20 @@ impl SessionDocument {
             fields.push(Field { key, name, value });
         }
         let cookie_json = cookie.ok_or_else(|| DocumentError::BadCookie(de::Error::custom("missing `cookie`")))?;
+        // Read once; only a cookie that does not read is looked at again,
         // `expires` first, so that an unreadable date is named as such.
-        #[derive(Deserialize)]
-        struct Expires {
-            #[serde(default)]
-            expires: Option<String>,
-        }
-        if let Ok(Expires { expires: Some(text) }) = serde_json::from_str(&cookie_json) {
-            if parse_iso(&text).is_none() {
-                return Err(DocumentError::BadExpires(text));
+        let mut cookie: SessionCookie = serde_json::from_str(&cookie_json).map_err(|e| {
+            #[derive(Deserialize)]
+            struct Expires {
+                #[serde(default)]
+                expires: Option<String>,
             }
-        }
-        let mut cookie: SessionCookie = serde_json::from_str(&cookie_json).map_err(DocumentError::BadCookie)?;
+            match serde_json::from_str(&cookie_json) {
+                Ok(Expires { expires: Some(text) }) if parse_iso(&text).is_none() => DocumentError::BadExpires(text),
+                _ => DocumentError::BadCookie(e),
+            }
+        })?;
         // Absent or null: serde reads both as None, the member list tells.
-        let cookie_members = match js_json::parse(&cookie_json) {
-            Some(Js::Object(members)) => members,
-            _ => Vec::new(),
-        };
         let lifetime_absent = !cookie_members.iter().any(|(k, _)| *k == JsStr::new("originalMaxAge"));
         // The lifetime members are written null when unset anyway (or both
         // left out, `lifetime_absent`): only the optional ones are recorded.
