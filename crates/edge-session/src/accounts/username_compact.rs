@@ -22,7 +22,9 @@ use super::username::UsernameError;
 
 include!(concat!(env!("OUT_DIR"), "/username-tables.rs"));
 
-/// One code point's properties, as build.rs packs them in `VALUES`.
+/// One code point's properties, as build.rs packs them in `VALUES`: bits
+/// 0-1 the kind, 2-4 the Bidi class, 5-6 the digit context, 7
+/// Identifier_Status Allowed, 8-15 the script.
 #[derive(Clone, Copy)]
 struct Entry(u16);
 
@@ -53,10 +55,22 @@ enum Bidi {
 }
 
 impl Entry {
+    /// The value of the range `c` is in: the last range whose start is at
+    /// most `c`. `CHECKPOINTS[k]` is range 64·k's start; `DELTAS[i]` the
+    /// distance from range i-1's start to range i's.
     fn of(c: char) -> Self {
-        let i = STARTS.partition_point(|&start| start <= u32::from(c));
-        // STARTS[0] is 0, so i >= 1.
-        Entry(VALUES[i.saturating_sub(1)])
+        let cp = u32::from(c);
+        // The first range starts at U+0000, so k >= 0.
+        let k = CHECKPOINTS.partition_point(|&start| start <= cp).saturating_sub(1);
+        let (mut i, mut start) = (k * 64, CHECKPOINTS[k]);
+        while let Some(&delta) = DELTAS.get(i + 1) {
+            let next = start + u32::from(delta);
+            if next > cp {
+                break;
+            }
+            (i, start) = (i + 1, next);
+        }
+        Entry(VALUES[i])
     }
 
     fn kind(self) -> Kind {
