@@ -459,12 +459,12 @@ impl SessionDocument {
         if self.cookie_at >= self.fields.len() {
             members.push(("cookie", "\"cookie\"", &cookie));
         }
-        let (mut indexes, others): (Vec<_>, Vec<_>) =
-            members.into_iter().partition(|(name, key, _)| is_index(name, key));
-        indexes.sort_by_key(|(name, _, _)| js_json::array_index(name));
+        let order = js_json::index_order(
+            members.iter().map(|(name, key, _)| js_json::array_index(name).filter(|_| is_index(name, key))),
+        );
         let mut out = String::with_capacity(cookie.len() + 64);
         out.push('{');
-        for (i, (_, key, value)) in indexes.into_iter().chain(others).enumerate() {
+        for (i, (_, key, value)) in order.into_iter().map(|m| members[m]).enumerate() {
             if i > 0 {
                 out.push(',');
             }
