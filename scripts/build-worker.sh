@@ -2,8 +2,12 @@
 # Builds the worker with worker-build, pointing it at locally installed
 # wasm-bindgen, wasm-opt and esbuild so it downloads nothing:
 #
-#   build/      the worker as deployed (release, wasm-opt), and build/www/
-#               the static assets (scripts/build-assets.mjs)
+#   build/      the worker as deployed (release, wasm-opt, no `name`
+#               section), and build/www/ the static assets
+#               (scripts/build-assets.mjs)
+#   build-symbols/index_bg.wasm
+#               the same wasm with its `name` section, to put Rust names on
+#               the `wasm-function[N]` frames of a deployed worker's traces
 #   build-lab/  the same plus the `lab` feature's /lab/* routes, for the
 #               golden-vector tests only (release, no wasm-opt); only when
 #               LAB=1 (scripts/build.sh sets it; wrangler's [build] does not)
@@ -42,7 +46,22 @@ fresh() {
 
 # The static assets (build/www) are cheap: made every time.
 node scripts/build-assets.mjs build/www
-fresh build || worker-build --release
+# worker-build always passes --debuginfo to wasm-opt, which keeps the
+# `name` section: ~170 KB raw, ~47 KB gzip of function names that only stack
+# traces use. Strip it from what wrangler deploys (same feature flags as
+# worker-build's wasm-opt run, so the module is otherwise unchanged) and keep
+# the named copy beside it for symbolication.
+strip_names() {
+  mkdir -p build-symbols
+  cp build/index_bg.wasm build-symbols/index_bg.wasm
+  if [ -x "${WASM_OPT_BIN:-}" ]; then
+    "$WASM_OPT_BIN" build-symbols/index_bg.wasm --strip-debug \
+      --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
+      --enable-bulk-memory --enable-multivalue --enable-reference-types \
+      --enable-exception-handling -o build/index_bg.wasm
+  fi
+}
+fresh build || { worker-build --release && strip_names; }
 if [ "${LAB:-0}" = 1 ]; then
   fresh build-lab || worker-build --release --no-opt --out-dir build-lab . --features lab
 fi

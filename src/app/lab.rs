@@ -34,6 +34,12 @@
 //! `panic` is the one way to make the worker panic on purpose: the test of
 //! what a panic costs (tests/e2e/panic.test.mjs: that request's 500, not the
 //! isolate; worker-build's panic recovery resets the instance).
+//!
+//! `POST /lab/unicode` ([`unicode`]) is no session op: it runs the username
+//! rules and the password check of this build over the strings it is sent,
+//! so tests/e2e/usernames.test.mjs can check the wasm32 build's Unicode path
+//! (the runtime's normalization and build.rs's tables) against the same
+//! vectors as the native one.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -41,7 +47,7 @@ use serde_json::Value;
 use edge_session::session::{Session, SessionError};
 use edge_session::store::AccountStore;
 
-use super::{json_ok, AppError, Ctx, Response};
+use super::{json_ok, AppError, Ctx, Request, Response};
 
 #[derive(Serialize)]
 struct Answer {
@@ -147,4 +153,58 @@ async fn run_ops<S: AccountStore>(
         }
     }
     Ok(())
+}
+
+/// One string's results in [`unicode`]'s answer.
+#[derive(Serialize)]
+struct UnicodeAnswer {
+    /// The canonical name, if it is one.
+    normalized: Option<String>,
+    /// Why not: tests/vectors/usernames.json's name of the error.
+    error: Option<&'static str>,
+    /// The skeleton of `normalized`.
+    skeleton: Option<String>,
+    /// `check_password`'s refusal of the string as a password (for a user
+    /// named `nobody`, no context words), if any.
+    password_error: Option<String>,
+}
+
+/// `POST /lab/unicode` with a JSON array of strings: each one's username
+/// normalization, skeleton and password check, as this build computes them.
+///
+/// # Errors
+///
+/// [`AppError::BadRequest`] when the body is not a JSON array of strings.
+pub(super) fn unicode(req: &Request<'_>) -> Result<Response, AppError> {
+    use edge_session::accounts::{check_password, username};
+    let inputs: Vec<String> = serde_json::from_slice(req.body)
+        .map_err(|e| AppError::BadRequest(format!("not a JSON array of strings: {e}")))?;
+    let answers: Vec<UnicodeAnswer> = inputs
+        .iter()
+        .map(|input| {
+            let (normalized, error) = match username::normalize(input) {
+                Ok(name) => (Some(name), None),
+                Err(e) => (None, Some(error_name(&e))),
+            };
+            UnicodeAnswer {
+                skeleton: normalized.as_deref().map(username::skeleton),
+                normalized,
+                error,
+                password_error: check_password(input, "nobody", &[]).err().map(|e| e.to_string()),
+            }
+        })
+        .collect();
+    Ok(json_ok(&answers, Vec::new()))
+}
+
+fn error_name(e: &edge_session::accounts::username::UsernameError) -> &'static str {
+    use edge_session::accounts::username::UsernameError as E;
+    match e {
+        E::Length => "length",
+        E::Characters => "characters",
+        E::MixedScripts => "mixed_scripts",
+        E::Disallowed => "disallowed",
+        E::Restricted => "restricted",
+        E::NoLetterOrDigit => "no_letter_or_digit",
+    }
 }

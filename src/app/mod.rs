@@ -680,6 +680,8 @@ async fn route_session<S: AccountStore, U: Upstream>(
         }
         Route::LogoutOthers => devices::logout_others(ctx).await,
         #[cfg(feature = "lab")]
+        Route::Lab if ctx.path == "/lab/unicode" => lab::unicode(ctx.req),
+        #[cfg(feature = "lab")]
         Route::Lab => lab::route(ctx, ctx.load(&[]).await?.0).await,
     }
 }

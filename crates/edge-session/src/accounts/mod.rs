@@ -12,11 +12,13 @@
 pub mod common;
 mod common_key;
 pub mod kdf;
+mod normal_forms;
 pub mod password;
 pub mod username;
+#[cfg(any(target_arch = "wasm32", test))]
+mod username_compact;
 
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
 
 use crate::keys;
 use crate::session::{pause_after_conflict, SAVE_ATTEMPTS};
@@ -681,7 +683,7 @@ pub fn check_password(password: &str, name: &str, context_words: &[String]) -> R
     }
     // Compared as a person reads it: `ｐａｓｓｗｏｒｄ` is `password`. (The
     // password itself is hashed exactly as sent.)
-    let lower: String = password.nfkc().collect::<String>().to_lowercase();
+    let lower: String = normal_forms::nfkc(password).to_lowercase();
     // Spaces around a common password do not make it another (`password `).
     if [password, lower.as_str(), lower.trim()].iter().any(|p| common::is_common(p)) {
         return Err(AccountError::WeakPassword("it is one of the most common passwords"));

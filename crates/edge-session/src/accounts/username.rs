@@ -16,12 +16,25 @@
 //! Two names that look alike in one script each (`scope` and an all-Cyrillic
 //! `ѕсоре`, `ping` and `pıng`) pass all that; [`skeleton`] is what tells them
 //! apart: registration refuses a name whose skeleton is another user's.
+//!
+//! The native build applies these rules with the crates that define them
+//! (precis-profiles, unicode-normalization, unicode-script,
+//! unicode-security); the wasm32 build, where those crates would be most of
+//! the worker's size, with the runtime's normalization and tables build.rs
+//! takes from the same crates (`username_compact`, which says why and how
+//! both are checked to agree).
 
+#[cfg(not(target_arch = "wasm32"))]
 use precis_core::profile::PrecisFastInvocation;
+#[cfg(not(target_arch = "wasm32"))]
 use precis_profiles::UsernameCaseMapped;
+#[cfg(not(target_arch = "wasm32"))]
 use unicode_normalization::char::is_combining_mark;
+#[cfg(not(target_arch = "wasm32"))]
 use unicode_normalization::UnicodeNormalization;
+#[cfg(not(target_arch = "wasm32"))]
 use unicode_script::{Script, UnicodeScript};
+#[cfg(not(target_arch = "wasm32"))]
 use unicode_security::GeneralSecurityProfile;
 
 /// Why a username is refused.
@@ -58,6 +71,7 @@ pub enum UsernameError {
 /// [`UsernameError`] for a name of the wrong length, with other characters than letters, digits,
 /// `.`, `_`, `-`, with characters RFC 8265 disallows, without a letter or digit, or with letters
 /// from more than one script.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn normalize(raw: &str) -> Result<String, UsernameError> {
     let name: String = raw.trim().nfkc().collect::<String>().to_lowercase();
     // to_lowercase can leave a string that is no longer NFKC (rare); settle it.
@@ -102,8 +116,33 @@ pub fn normalize(raw: &str) -> Result<String, UsernameError> {
 /// with one skeleton can be mistaken for each other (`scope` and `ѕсоре`,
 /// `ping` and `pıng`, `alice` and `a1ice`); the skeleton is a key, never
 /// shown.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn skeleton(name: &str) -> String {
     unicode_security::skeleton(name).collect()
+}
+
+/// The canonical form of `raw`: trimmed, NFKC, lowercase; validated.
+///
+/// # Errors
+///
+/// [`UsernameError`] for a name of the wrong length, with other characters than letters, digits,
+/// `.`, `_`, `-`, with characters RFC 8265 disallows, without a letter or digit, or with letters
+/// from more than one script.
+#[cfg(target_arch = "wasm32")]
+pub fn normalize(raw: &str) -> Result<String, UsernameError> {
+    super::username_compact::normalize(raw, super::normal_forms::nfkc)
+}
+
+/// UTS #39's skeleton of a canonical name (section 4, "Confusable
+/// Detection"): NFD, default-ignorables removed, each character replaced by
+/// its prototype from Unicode's confusables table, NFD again. Two names
+/// with one skeleton can be mistaken for each other (`scope` and `ѕсоре`,
+/// `ping` and `pıng`, `alice` and `a1ice`); the skeleton is a key, never
+/// shown. Only a canonical name (one [`normalize`] returned) has its full
+/// skeleton here: the tables keep the characters such names can contain.
+#[cfg(target_arch = "wasm32")]
+pub fn skeleton(name: &str) -> String {
+    super::username_compact::skeleton(name, super::normal_forms::nfd)
 }
 
 #[cfg(test)]

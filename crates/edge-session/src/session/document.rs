@@ -18,7 +18,6 @@ use serde_json::value::RawValue;
 
 use super::js_json::{self, Js, JsStr};
 use time::format_description::well_known::{Rfc2822, Rfc3339};
-use time::macros::format_description;
 use time::OffsetDateTime;
 
 /// connect-redis's TTL when a session has no expiry (a browser-session
@@ -211,17 +210,41 @@ fn ser_max_age<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::
     }
 }
 
-/// `Date.prototype.toISOString()`: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+/// `Date.prototype.toISOString()`: `YYYY-MM-DDTHH:MM:SS.mmmZ` (an instant
+/// out of years -9999 to 9999 is written as the epoch's).
 pub fn format_iso(ms: Millis) -> String {
-    let fmt = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    to_datetime(ms).format(&fmt).unwrap_or_default()
+    // Written field by field rather than with the time crate's format
+    // descriptions: its formatting machinery was ~4.6 KB gzip of the wasm
+    // (issue 14), for two fixed layouts. The tests compare both.
+    let t = to_datetime(ms);
+    let (y, mo, d) = (Year(t.year()), u8::from(t.month()), t.day());
+    let (h, mi, s, milli) = (t.hour(), t.minute(), t.second(), t.millisecond());
+    format!("{y}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
 }
 
 /// `Date.prototype.toUTCString()`, the IMF-fixdate of a cookie's Expires,
 /// rounded down to the second.
 pub fn format_http_date(ms: Millis) -> String {
-    let fmt = format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
-    to_datetime(ms).format(&fmt).unwrap_or_default()
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let t = to_datetime(ms);
+    let weekday = DAYS[usize::from(t.weekday().number_days_from_monday())];
+    let month = MONTHS[usize::from(u8::from(t.month()) - 1)];
+    let (y, d, h, mi, s) = (Year(t.year()), t.day(), t.hour(), t.minute(), t.second());
+    format!("{weekday}, {d:02} {month} {y} {h:02}:{mi:02}:{s:02} GMT")
+}
+
+/// A year as the time crate's `[year]` writes it: four digits at least, a
+/// `-` before a negative one.
+struct Year(i32);
+
+impl std::fmt::Display for Year {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 < 0 {
+            f.write_str("-")?;
+        }
+        write!(f, "{:04}", self.0.unsigned_abs())
+    }
 }
 
 /// Parses a stored `expires` into ms since the epoch: an ISO 8601 / RFC
@@ -440,12 +463,12 @@ impl SessionDocument {
         if self.cookie_at >= self.fields.len() {
             members.push(("cookie", "\"cookie\"", &cookie));
         }
-        let (mut indexes, others): (Vec<_>, Vec<_>) =
-            members.into_iter().partition(|(name, key, _)| is_index(name, key));
-        indexes.sort_by_key(|(name, _, _)| js_json::array_index(name));
+        let order = js_json::index_order(
+            members.iter().map(|(name, key, _)| js_json::array_index(name).filter(|_| is_index(name, key))),
+        );
         let mut out = String::with_capacity(cookie.len() + 64);
         out.push('{');
-        for (i, (_, key, value)) in indexes.into_iter().chain(others).enumerate() {
+        for (i, (_, key, value)) in order.into_iter().map(|m| members[m]).enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -884,5 +907,30 @@ mod tests {
         assert_eq!(parse_iso("Mon, 23 Nov 2026 06:23:27 GMT"), Some(1_795_415_007_000));
         assert_eq!(parse_iso("next tuesday"), None);
         assert_eq!(format_http_date(1_795_415_007_999), "Mon, 23 Nov 2026 06:23:27 GMT");
+    }
+
+    /// The hand-written layouts write what the time crate's format
+    /// descriptions wrote before them, over the whole range it has (and the
+    /// epoch's date beyond it).
+    #[test]
+    fn dates_are_written_as_the_time_crate_writes_them() {
+        use time::macros::format_description;
+        let iso = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+        let http =
+            format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+        let by_time = |ms: Millis| {
+            let t = to_datetime(ms);
+            (t.format(&iso).unwrap_or_default(), t.format(&http).unwrap_or_default())
+        };
+        let (min, max) = (-377_705_116_800_000_i64, 253_402_300_799_999_i64);
+        let mut samples = vec![0, -1, 1, 999, 1000, -1000, -1001, min, min - 1, max, max + 1, i64::MIN, i64::MAX];
+        // Every day of 1899 to 2101 at some time of day, and a spread over
+        // the whole range.
+        let day = 86_400_000_i64;
+        samples.extend((-26_000..47_500).map(|d| d * day + (d * 7_777_777).rem_euclid(day)));
+        samples.extend((0..20_000_i64).map(|i| min + i * ((max - min) / 20_000) + i * 7919));
+        for ms in samples {
+            assert_eq!((format_iso(ms), format_http_date(ms)), by_time(ms), "{ms}");
+        }
     }
 }

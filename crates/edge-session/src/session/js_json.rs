@@ -370,15 +370,8 @@ pub fn write_js(value: &Js, out: &mut String) {
             out.push('{');
             // The property order of the members' positions, so that each
             // is written without looking its key up again.
-            let mut order: Vec<(u32, usize)> = members
-                .iter()
-                .enumerate()
-                .map(|(i, (k, _))| (array_index(unquoted(k.literal())).unwrap_or(u32::MAX), i))
-                .collect();
-            // Array indexes ascending, the other keys (u32::MAX, never an
-            // index) after them in their order.
-            order.sort_unstable();
-            for (n, (_, i)) in order.into_iter().enumerate() {
+            let order = index_order(members.iter().map(|(k, _)| array_index(unquoted(k.literal()))));
+            for (n, i) in order.into_iter().enumerate() {
                 if n > 0 {
                     out.push(',');
                 }
@@ -435,10 +428,20 @@ pub fn write(value: &Value, out: &mut String) -> Option<()> {
 /// no leading zeros) ascending, then the others as inserted. `name` gives
 /// the key's text from an item.
 pub fn property_order<'a>(keys: impl Iterator<Item = &'a str>, name: impl Fn(&'a str) -> &'a str) -> Vec<&'a str> {
-    let (mut indexes, others): (Vec<&str>, Vec<&str>) = keys.partition(|k| array_index(name(k)).is_some());
-    indexes.sort_by_key(|k| array_index(name(k)));
-    indexes.extend(others);
-    indexes
+    let keys: Vec<&str> = keys.collect();
+    index_order(keys.iter().map(|k| array_index(name(k)))).into_iter().map(|i| keys[i]).collect()
+}
+
+/// The positions of items in ECMAScript's own-property order, given each
+/// item's array index (if its key is one): the indexes ascending, then the
+/// others as they come. Every property order of the crate is sorted here, so
+/// the wasm carries one sort of `(u32, usize)` instead of one per item type
+/// (issue 14). (Unstable is stable here: no two pairs are equal.)
+pub(crate) fn index_order(indexes: impl Iterator<Item = Option<u32>>) -> Vec<usize> {
+    // u32::MAX is never an array index (they end at 4294967294).
+    let mut order: Vec<(u32, usize)> = indexes.enumerate().map(|(i, n)| (n.unwrap_or(u32::MAX), i)).collect();
+    order.sort_unstable();
+    order.into_iter().map(|(_, i)| i).collect()
 }
 
 /// The key's value as an array index, if it is one.
