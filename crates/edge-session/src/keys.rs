@@ -92,7 +92,7 @@ pub fn registrations_for_address(bucket: &str) -> String {
 pub fn beer_cache(url: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(url.as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..8]);
     format!("beer-cache:{hex}")
 }
 

@@ -72,7 +72,7 @@ mod tests {
     #[test]
     fn rfc7914_vector() {
         let out = block_on(pbkdf2_sha256(b"passwd", b"salt", 1)).unwrap();
-        let hex: String = out.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex::encode(out);
         assert_eq!(hex, "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc");
     }
 }

@@ -42,7 +42,7 @@ impl std::fmt::Debug for Pepper {
 impl Pepper {
     /// The pepper `secret` (`AUTH_PEPPER`'s value).
     pub fn new(secret: &str) -> Self {
-        let id = Sha256::digest(secret.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect();
+        let id = hex::encode(&Sha256::digest(secret.as_bytes())[..4]);
         Self { id, key: secret.as_bytes().to_vec() }
     }
 

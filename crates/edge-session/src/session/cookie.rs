@@ -159,7 +159,7 @@ impl Secrets {
     /// first of `SESSION_SECRET`) does.
     pub fn device_handle(&self, sid: &str) -> String {
         let tag = hmac_sha256(self.0[0].as_bytes(), format!("{DEVICE_HANDLE_CONTEXT}{sid}").as_bytes());
-        tag[..16].iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&tag[..16])
     }
 }
 

@@ -56,7 +56,7 @@ impl Digest {
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
         let hash = Sha1::digest(bytes);
-        Self(hash.iter().map(|b| format!("{b:02x}")).collect())
+        Self(hex::encode(hash))
     }
 
     /// The 40 hex digits.
