@@ -1,12 +1,14 @@
-// A panic costs one request, not the isolate (issue 14, docs/PROTOCOL.md
-// §13). The lab build's `/lab/panic` op panics on purpose. The deployed
+// A panic costs its request, not the isolate (issue 14; README, "When the
+// worker panics"). The lab build's `/lab/panic` op panics on purpose. The deployed
 // build has the same panic handling: worker-build's panic recovery (the
 // default of worker-build 0.8) gives wasm-bindgen an abort handler and a
 // function that resets the module's state, so the request that panicked
 // answers 500 and the next request on the same isolate runs on a fresh
 // instance. Checked here in workerd: the panicking request answers 500 and
 // writes nothing (Redis compared before and after), the same workerd
-// process then serves the same session normally, again and again.
+// process then serves the same session normally, again and again. What
+// the abort costs besides (README): a request the isolate is serving at
+// that moment answers 500 too, and writes nothing.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -75,4 +77,22 @@ test("a request that panics answers 500 and writes nothing; the next request on 
     assert.equal(fresh.status, 200, fresh.text);
     assert.notEqual(parseSetCookie(fresh).sid, sid, "a new visitor gets a new session");
   }
+});
+
+test("a request in flight on the isolate when another panics answers 500 and writes nothing; the next ones are served", async () => {
+  const first = await request(worker, "/api/session");
+  assert.equal(first.status, 200, first.text);
+  const { sid, pair } = parseSetCookie(first);
+  const stored = await snapshot();
+  // Changed in memory, then waiting (a timer in the isolate) before its save.
+  const slow = request(worker, `/lab/set,wait,save?key=beer&value=${encodeURIComponent('"porter"')}&wait_ms=1000`, { cookie: pair });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const panicked = await request(worker, "/lab/panic", { cookie: pair });
+  assert.equal(panicked.status, 500, panicked.text);
+  const inFlight = await slow;
+  assert.equal(inFlight.status, 500, `the request in flight shares the reset: ${inFlight.text}`);
+  assert.deepEqual(await snapshot(), stored, "neither wrote anything");
+  const read = await request(worker, "/lab/read", { cookie: pair });
+  assert.equal(read.status, 200, read.text);
+  assert.equal(read.body.sessionID, sid);
 });
