@@ -14,11 +14,15 @@
 // BENCH_TWIN_LOGINS (60 per round and side), BENCH_COLD_SAMPLES (5),
 // BENCH_TWIN_DEADLINE (s, 240; after it everything started is stopped),
 // BENCH_TWIN_PROFILES (a directory: the V8 CPU profiles of the isolate
-// pass are kept there as <row>-<side>.cpuprofile, for Chrome's DevTools).
+// pass are kept there as <row>-<side>.cpuprofile, for Chrome's DevTools),
+// BENCH_CPU_ARGS (a file: our worker's measured CPU per read, pour and
+// login is written there as bench/latency-model.mjs's `--cpu` arguments,
+// so that the report's latency model uses this run's numbers).
 //
 // Two halves, as bench/run.mjs: bench/twin-measure.mjs starts things and
 // returns numbers; bench/twin-report.mjs renders them.
 
+import { writeFileSync } from "node:fs";
 import { measureCpu, measureColdStarts, moduleSizes, cleanup } from "./twin-measure.mjs";
 import { renderCpu, renderCold } from "./twin-report.mjs";
 import { CLK_TCK } from "./measure.mjs";
@@ -30,6 +34,19 @@ const LOGINS = Number(process.env.BENCH_TWIN_LOGINS ?? 60);
 const SAMPLES = Number(process.env.BENCH_COLD_SAMPLES ?? 5);
 const DEADLINE = Number(process.env.BENCH_TWIN_DEADLINE ?? 240);
 const PROFILES = process.env.BENCH_TWIN_PROFILES || null;
+const CPU_ARGS = process.env.BENCH_CPU_ARGS || null;
+
+/**
+ * bench/latency-model.mjs's `--cpu worker.<kind>=<ms>` arguments from this
+ * run: the isolate's CPU (what Cloudflare bills and the request waits for)
+ * where the profile gave it, else the workerd process's.
+ */
+function cpuArgs(cpu) {
+  return cpu.rows
+    .filter((row) => ["read", "pour", "login"].includes(row.id))
+    .map((row) => `--cpu worker.${row.id}=${(row.sides.ours.isolateMs ?? row.sides.ours.cpuMs).toFixed(3)}`)
+    .join(" ");
+}
 
 await runReport({
   tag: "twin",
@@ -37,6 +54,7 @@ await runReport({
   cleanup,
   async produce() {
     const cpu = await measureCpu({ n: { first: N, read: N, pour: N, login: LOGINS }, rounds: ROUNDS, profileDir: PROFILES });
+    if (CPU_ARGS) writeFileSync(CPU_ARGS, cpuArgs(cpu));
     const cold = await measureColdStarts({ samples: SAMPLES });
     const sizes = moduleSizes();
     // A blank line after the previous section of the report.

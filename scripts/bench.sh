@@ -63,14 +63,15 @@ pgid=$!
 wait "$pgid"
 
 echo "== our worker against its JavaScript twin; cold starts (about a minute)" >&2
-TMPDIR="$work" setsid node bench/twin.mjs >>"$report" &
+TMPDIR="$work" BENCH_CPU_ARGS="$work/cpu-args" setsid node bench/twin.mjs >>"$report" &
 pgid=$!
 wait "$pgid"
 
 # Pure arithmetic, no processes: the round trips the tests assert, published
 # round-trip times and the CPU per request measured above, per region.
 echo "== latency model per region (computed, not measured)" >&2
-node bench/latency-model.mjs >>"$report"
+# shellcheck disable=SC2046 # the file holds separate --cpu arguments
+node bench/latency-model.mjs $(cat "$work/cpu-args" 2>/dev/null || true) >>"$report"
 
 mkdir -p docs
 cp "$report" docs/BENCHMARKS.last.md
