@@ -67,6 +67,9 @@ TMPDIR="$work" BENCH_CPU_ARGS="$work/cpu-args" setsid node bench/twin.mjs >>"$re
 pgid=$!
 wait "$pgid"
 
+echo "== the Rust side of a request, natively (criterion, about 40 seconds)" >&2
+node bench/hot-path.mjs >>"$report"
+
 # Pure arithmetic, no processes: the round trips the tests assert, published
 # round-trip times and the CPU per request measured above, per region.
 echo "== latency model per region (computed, not measured)" >&2

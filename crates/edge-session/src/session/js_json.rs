@@ -86,6 +86,9 @@ pub fn parse(text: &str) -> Option<Js> {
     (p.i == p.s.len()).then_some(v)
 }
 
+/// Objects up to this many members find a repeated key by a scan.
+const SMALL_OBJECT: usize = 16;
+
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
@@ -149,8 +152,9 @@ impl Parser<'_> {
                 }
                 // Where each key is in `members`: a lookup per key keeps an
                 // object of n members O(n), not O(n²) (a document of 80 000
-                // members once took seconds).
-                let mut at: HashMap<String, usize> = HashMap::new();
+                // members once took seconds). Built only past
+                // SMALL_OBJECT members: below, a scan is cheaper than hashing.
+                let mut at: Option<HashMap<String, usize>> = None;
                 loop {
                     self.ws();
                     if self.s.get(self.i) != Some(&b'"') {
@@ -163,10 +167,20 @@ impl Parser<'_> {
                     let value = self.value(depth + 1)?;
                     // JSON.parse: a repeated key keeps its first position
                     // and takes the last value.
-                    match at.get(key.literal()) {
-                        Some(&i) => members[i].1 = value,
+                    if members.len() == SMALL_OBJECT {
+                        let index = members.iter().enumerate().map(|(i, (k, _))| (k.literal().to_owned(), i));
+                        at = Some(index.collect());
+                    }
+                    let seen = match &at {
+                        Some(at) => at.get(key.literal()).copied(),
+                        None => members.iter().position(|(k, _)| k == &key),
+                    };
+                    match seen {
+                        Some(i) => members[i].1 = value,
                         None => {
-                            at.insert(key.literal().to_owned(), members.len());
+                            if let Some(at) = &mut at {
+                                at.insert(key.literal().to_owned(), members.len());
+                            }
                             members.push((key, value));
                         }
                     }
@@ -227,6 +241,16 @@ impl Parser<'_> {
     /// A string literal, decoded to UTF-16 and re-escaped as JSON.stringify
     /// escapes it.
     fn string(&mut self) -> Option<JsStr> {
+        // The common case, taken as it is: a literal without escapes or
+        // control characters is already what JSON.stringify writes (the
+        // input is UTF-8, so it holds no lone surrogate). Anything else is
+        // decoded to UTF-16 and written again, below.
+        let start = self.i;
+        let plain = self.s[start + 1..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        if let Some(len) = plain.filter(|&len| self.s[start + 1 + len] == b'"') {
+            self.i = start + len + 2;
+            return std::str::from_utf8(&self.s[start..self.i]).ok().map(|l| JsStr(l.to_owned()));
+        }
         self.i += 1; // the opening quote
         let mut units: Vec<u16> = Vec::new();
         loop {
@@ -283,6 +307,15 @@ impl Parser<'_> {
 
 /// A Rust string as JSON.stringify writes it.
 pub fn quote(s: &str) -> String {
+    // The common case: nothing to escape (a Rust string has no lone
+    // surrogate), so the literal is the text in quotes.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return out;
+    }
     let units: Vec<u16> = s.encode_utf16().collect();
     quote_units(&units)
 }
