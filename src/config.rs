@@ -4,6 +4,7 @@
 //! message naming the variable instead of silently falling back to a
 //! default.
 
+use crate::app::web_url::WebUrl;
 use edge_session::accounts::AccountsConfig;
 use edge_session::config::{ConfigError, UpstashConfig, VarType, Vars};
 use edge_session::gateway::GatewayConfig;
@@ -72,7 +73,7 @@ pub struct BeerApiConfig {
 impl std::fmt::Debug for BeerApiConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The path and query may hold an API key: the origin says enough.
-        let origin = url::Url::parse(&self.url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        let origin = WebUrl::parse(&self.url).map(|u| u.origin).unwrap_or_default();
         f.debug_struct("BeerApiConfig")
             .field("url", &format!("{origin}/(redacted)"))
             .field("timeout", &self.timeout)
@@ -125,12 +126,8 @@ impl BeerApiConfig {
 /// no credentials (the runtime's `fetch` refuses them; a key goes in the
 /// query).
 fn is_api_url(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|u| {
-        matches!(u.scheme(), "http" | "https")
-            && u.host_str().is_some_and(|h| !h.is_empty())
-            && u.username().is_empty()
-            && u.password().is_none()
-    })
+    WebUrl::parse(url)
+        .is_some_and(|u| matches!(u.scheme.as_str(), "http" | "https") && !u.host.is_empty() && !u.credentials)
 }
 
 /// Which of the worker's own routes are on. A route that is off is not the
@@ -178,8 +175,9 @@ impl Config {
 /// `DEMO_EXPRESS_URL`, an absolute http(s) URL, if set.
 fn express_url(v: &Vars<'_>) -> Result<Option<String>, ConfigError> {
     let Some(text) = v.text("DEMO_EXPRESS_URL") else { return Ok(None) };
-    match url::Url::parse(text.trim()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(Some(u.to_string())),
+    // An http(s) URL always has a host (the standard refuses one without).
+    match WebUrl::parse(text.trim()) {
+        Some(u) if matches!(u.scheme.as_str(), "http" | "https") && !u.host.is_empty() => Ok(Some(u.href)),
         _ => Err(ConfigError::Invalid {
             name: "DEMO_EXPRESS_URL",
             value: text,

@@ -5,6 +5,7 @@
 //! or log them out. Requests with neither header (curl, server-to-server)
 //! carry no ambient browser cookies of a victim and are let through.
 
+use super::web_url::WebUrl;
 use super::Request;
 
 /// Whether a state-changing request may proceed.
@@ -25,15 +26,10 @@ pub fn same_origin(req: &Request<'_>) -> bool {
 /// `https://beer.example`). `None` for an opaque origin (`null`) or
 /// anything that is not an origin, which never matches.
 fn normalized_origin(origin: &str) -> Option<String> {
-    let url = url::Url::parse(origin.trim()).ok()?;
     // An origin is scheme, host and port only (RFC 6454 §7.1): one with a
     // path, query, fragment or credentials is not an Origin header value.
-    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
-    if !bare || !url.username().is_empty() || url.password().is_some() {
-        return None;
-    }
-    let origin = url.origin();
-    origin.is_tuple().then(|| origin.ascii_serialization())
+    let url = WebUrl::parse(origin.trim())?;
+    url.is_bare_origin().then_some(url.origin)
 }
 
 #[cfg(test)]

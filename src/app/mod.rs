@@ -16,6 +16,7 @@ pub mod devices;
 pub mod lab;
 pub mod page;
 pub mod request_url;
+pub mod web_url;
 
 use serde::Serialize;
 use serde_json::Value;

@@ -444,29 +444,22 @@ pub async fn forward(
     secure: bool,
     now_seconds: u64,
 ) -> Result<Response, ForwardError> {
-    let url = req.url().map_err(ForwardError::Request)?;
-    let path_and_query = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_owned(),
-    };
+    // The runtime's serialized URL, split (not parsed again with the `url`
+    // crate: gateway::split_request_url says why).
+    let url = req.inner().url();
+    let (host, path_and_query) = gateway::split_request_url(&url)
+        .ok_or_else(|| ForwardError::Request(worker::Error::RustError(format!("not an http(s) URL: {url}"))))?;
     let incoming: Vec<(String, String)> = req.headers().entries().collect();
     let client_ip = req.headers().get("CF-Connecting-IP").ok().flatten();
-    let host = url.host_str().map(|h| match url.port() {
-        Some(port) => format!("{h}:{port}"),
-        None => h.to_owned(),
-    });
-    let forwarded = gateway::Forwarded {
-        proto: if secure { "https" } else { "http" },
-        host: host.as_deref().unwrap_or_default(),
-        client_ip: client_ip.as_deref(),
-    };
+    let forwarded =
+        gateway::Forwarded { proto: if secure { "https" } else { "http" }, host, client_ip: client_ip.as_deref() };
     let method = req.method();
     let cookie = incoming.iter().find(|(k, _)| k.eq_ignore_ascii_case("cookie")).map(|(_, v)| v.as_str());
     // The value as the runtime sends it: a header value without its
     // surrounding white space (the Fetch standard's normalize), which is
     // what the origin receives and hashes.
     let cookie = cookie.map(|c| c.trim_matches([' ', '\t']));
-    let identity = config.identity_headers(identity, method.as_ref(), &path_and_query, cookie, now_seconds);
+    let identity = config.identity_headers(identity, method.as_ref(), path_and_query, cookie, now_seconds);
     let headers = worker::Headers::new();
     for (name, value) in gateway::request_headers(&incoming, forwarded, identity) {
         headers.append(&name, &value).map_err(ForwardError::Request)?;
@@ -483,7 +476,7 @@ pub async fn forward(
     };
     let uploading = body.is_some();
     init.with_body(body.map(Into::into));
-    let outbound = Request::new_with_init(&config.target_url(&path_and_query), &init).map_err(ForwardError::Request)?;
+    let outbound = Request::new_with_init(&config.target_url(path_and_query), &init).map_err(ForwardError::Request)?;
     let answer = HttpTransport::new(config.origin_timeout).send(outbound, uploading).await.map_err(|e| match e {
         TransportError::Timeout(_) => ForwardError::TimedOut(e),
         // `send` reads no body, so never TooLarge; an unreadable answer if it did.

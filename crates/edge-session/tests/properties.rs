@@ -23,7 +23,7 @@
 use edge_session::session::cookie::{
     check_cookie_header, find_cookie, set_cookie_header, verified_session_id, Secrets,
 };
-use edge_session::session::document::{SameSite, SessionCookie, SessionDocument, SESSION_PROPERTIES};
+use edge_session::session::document::{parse_iso, SameSite, SessionCookie, SessionDocument, SESSION_PROPERTIES};
 use edge_session::session::js_json;
 use edge_session::store::command::{
     Command, Decr, Del, Exists, Expire, ExpireIf, Get, Incr, PTtl, Persist, SAdd, SMembers, SRem, Set, Ttl,
@@ -262,6 +262,46 @@ fn js_value(pool: &[String]) -> impl Strategy<Value = Js> {
             prop::collection::vec((js_key(), inner), 0..6).prop_map(|m| Js::Object(dedup_keys(m))),
         ]
     })
+}
+
+/// Text near the two date grammars `parse_iso` reads: their pieces (digits,
+/// separators, names, comments, folding white space, stray bytes) in any
+/// order, and whole dates of both grammars with fields in and out of
+/// range and optional spacing between the RFC 2822 fields.
+fn date_text() -> impl Strategy<Value = String> {
+    const PIECES: &[&str] = &[
+        "0", "1", "2", "9", "00", "12", "23", "29", "31", "59", "60", "61", "99", "1899", "1900", "2026", "9999",
+        "0000", "-", ":", ".", ",", "+", "T", "t", "Z", "z", "x", " ", "  ", "\t", "\r", "\n", "\r\n", "\r\n ", "(",
+        ")", "\\", "(c)", "((c))", "Mon", "sun", "Xyz", "Jan", "feb", "DEC", "Nov", "GMT", "gmt", "UT", "ut", "UTC",
+        "EST", "pdt", "J", "j", "A", "é", "\u{0}", "\u{7f}",
+    ];
+    let pieces = prop::collection::vec(prop::sample::select(PIECES), 0..16).prop_map(|v| v.concat());
+    let space = prop::sample::select(vec![" ", "  ", "\t", " (c) ", "(c)", "\r\n ", "", " \r\n\t"]);
+    let n = |max: u32| 0u32..=max;
+    let rfc3339 = (n(9999), n(13), n(32), prop::sample::select(vec!["T", "t", " ", "x", "é"]), n(24), n(61), n(61))
+        .prop_flat_map(move |(y, mo, d, sep, h, mi, s)| {
+            let frac = prop::sample::select(vec!["", ".", ".5", ".123", ".999999999", ".1234567890123"]);
+            let zone =
+                prop::sample::select(vec!["Z", "z", "+00:00", "-00:30", "+05:30", "+23:59", "+24:00", "-12:60", ""]);
+            (frac, zone).prop_map(move |(f, z)| format!("{y:04}-{mo:02}-{d:02}{sep}{h:02}:{mi:02}:{s:02}{f}{z}"))
+        });
+    let rfc2822 = (
+        prop::sample::select(vec!["", "Mon, ", "tue,", "Sun , ", "Xyz, "]),
+        (n(32), n(2)),
+        prop::sample::select(vec!["Jan", "feb", "MAR", "Dec", "Foo"]),
+        prop::sample::select(vec!["2026", "1899", "1900", "9999", "26", "49", "50", "202"]),
+        (n(24), n(61), prop::option::of(n(61))),
+        prop::sample::select(vec![
+            "GMT", "UT", "Z", "J", "EST", "pdt", "+0000", "-0530", "-0030", "+2559", "+2600", "+0060", "UTC",
+        ]),
+        prop::collection::vec(space, 6),
+    )
+        .prop_map(|(wd, (d, width), mo, y, (h, mi, s), zone, sp)| {
+            let day = if width == 2 { format!("{d:02}") } else { d.to_string() };
+            let sec = s.map_or(String::new(), |s| format!("{}:{}{s:02}", sp[4], sp[4]));
+            format!("{}{wd}{day}{}{mo}{}{y}{}{h:02}:{mi:02}{sec}{}{zone}{}", sp[0], sp[1], sp[2], sp[3], sp[5], sp[0])
+        });
+    prop_oneof![pieces, rfc3339, rfc2822, any::<String>()]
 }
 
 /// `Date#toISOString` of an instant in years 1000–9999 (days 1–28, so
@@ -512,6 +552,15 @@ fn same_js_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// What `document::parse_iso` read with the `time` crate, before it was
+/// written by hand.
+fn time_parse(text: &str) -> Option<i64> {
+    use time::format_description::well_known::{Rfc2822, Rfc3339};
+    let t =
+        time::OffsetDateTime::parse(text, &Rfc3339).or_else(|_| time::OffsetDateTime::parse(text, &Rfc2822)).ok()?;
+    i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
+}
+
 // ---------------------------------------------------------------------------
 // The properties
 
@@ -654,6 +703,13 @@ proptest! {
                 prop_assert_eq!(again.unwrap().to_json(), once);
             }
         }
+    }
+
+    /// The hand-written date reader reads what the `time` crate's RFC 3339
+    /// and RFC 2822 parsers read, as the same instant, and refuses the rest.
+    #[test]
+    fn expires_dates_read_as_the_time_crate_reads_them(text in date_text()) {
+        prop_assert_eq!(parse_iso(&text), time_parse(&text), "{:?}", text);
     }
 
     /// The Upstash reply decoder takes any JSON without panicking: one

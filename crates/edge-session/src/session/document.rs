@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::js_json::{self, Js, JsStr};
-use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::OffsetDateTime;
 
 /// connect-redis's TTL when a session has no expiry (a browser-session
@@ -253,8 +252,8 @@ impl std::fmt::Display for Year {
 /// writes, and what `new Date(text)` in Node also reads). Other spellings
 /// V8's date parser guesses at are refused.
 pub fn parse_iso(text: &str) -> Option<Millis> {
-    let t = OffsetDateTime::parse(text, &Rfc3339).or_else(|_| OffsetDateTime::parse(text, &Rfc2822)).ok()?;
-    i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
+    // By hand (session::dates), the time crate's rules exactly.
+    super::dates::parse(text)
 }
 
 fn to_datetime(ms: Millis) -> OffsetDateTime {

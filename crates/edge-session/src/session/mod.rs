@@ -5,6 +5,7 @@
 //! `SessionStore` and the current time.
 
 pub mod cookie;
+mod dates;
 pub mod decide;
 pub mod document;
 pub mod flash;
