@@ -15,8 +15,8 @@ use worker::{
 };
 
 use crate::app;
-use crate::app::request_url::RequestUrl;
 use crate::config::{Config, DEFAULT_BEER_API_TIMEOUT};
+use edge_session::request_url::RequestUrl;
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/fill.js")]
 extern "C" {

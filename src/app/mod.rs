@@ -15,7 +15,6 @@ pub mod devices;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod page;
-pub mod request_url;
 pub mod web_url;
 
 use serde::Serialize;

@@ -594,56 +594,9 @@ pub fn identity_of(session: &Session, stored: bool, user_field: Option<&str>) ->
     Identity { session_id: Some(session.id().to_string()), user: session.passport_user_text(user_field) }
 }
 
-/// The host (with its port, if any) and the path and query of a request
-/// URL as the Workers runtime hands it over: `http(s)://host[:port]/path[?query]`,
-/// already serialized by its WHATWG URL parser (host lowercase, default
-/// port left out, no fragment). `None` for anything else.
-///
-/// Why a split and not a URL parser: the URL has been parsed once, by the
-/// runtime; the `url` crate would give back the same parts (the tests check
-/// it) at ~33 KB of the deployed wasm (issue 14's size target).
-pub fn split_request_url(url: &str) -> Option<(&str, &str)> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
-    let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
-    let authority_end = rest.find('/')?;
-    let (authority, path_and_query) = rest.split_at(authority_end);
-    // User information is not part of the host (the runtime sends none).
-    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-    (!host.is_empty()).then_some((host, path_and_query))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The split gives what `url::Url` gives for `host_str():port` and
-    /// `path()?query()` (what `workers::forward` used before).
-    #[test]
-    fn split_request_url_matches_the_url_crate() {
-        for text in [
-            "http://127.0.0.1:8787/",
-            "https://example.com/api/pour?x=1&y=%20z",
-            "https://example.com/?",
-            "https://example.com/a/b%2F..%2Fc?next=/account#frag",
-            "http://[::1]:3000/x?y",
-            "https://xn--bcher-kva.example/b%C3%BCcher",
-            "https://u:p@example.com:8443/x",
-        ] {
-            let parsed = url::Url::parse(text).unwrap();
-            let host = match parsed.port() {
-                Some(port) => format!("{}:{port}", parsed.host_str().unwrap()),
-                None => parsed.host_str().unwrap().to_owned(),
-            };
-            let path_and_query = match parsed.query() {
-                Some(q) => format!("{}?{q}", parsed.path()),
-                None => parsed.path().to_owned(),
-            };
-            assert_eq!(split_request_url(text), Some((host.as_str(), path_and_query.as_str())), "{text}");
-        }
-        for text in ["", "/x", "ftp://example.com/", "https://example.com", "https:///x"] {
-            assert_eq!(split_request_url(text), None, "{text}");
-        }
-    }
 
     fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -124,6 +124,7 @@ pub const API_RESPONSE_HEADERS: [(&str, &str); 3] = [
 pub mod config;
 pub mod gateway;
 pub mod keys;
+pub mod request_url;
 pub mod session;
 pub mod store;
 #[cfg(feature = "test-support")]

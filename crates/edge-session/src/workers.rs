@@ -43,6 +43,7 @@ use worker::{Context, Date, Env, Request, Response};
 
 use crate::config::{var_type, ConfigError, UpstashConfig, VarType, VarValue, Vars};
 use crate::gateway;
+use crate::request_url::RequestUrl;
 use crate::session::cookie::{check_cookie_header, CookieHeaderError};
 use crate::session::document::{FieldError, Millis};
 use crate::session::{decide, run_deferred, Session, SessionConfig, SessionError, Sessions};
@@ -445,10 +446,11 @@ pub async fn forward(
     now_seconds: u64,
 ) -> Result<Response, ForwardError> {
     // The runtime's serialized URL, split (not parsed again with the `url`
-    // crate: gateway::split_request_url says why).
-    let url = req.inner().url();
-    let (host, path_and_query) = gateway::split_request_url(&url)
-        .ok_or_else(|| ForwardError::Request(worker::Error::RustError(format!("not an http(s) URL: {url}"))))?;
+    // crate: crate::request_url says why).
+    let raw_url = req.inner().url();
+    let url = RequestUrl::split(&raw_url)
+        .ok_or_else(|| ForwardError::Request(worker::Error::RustError(format!("not an http(s) URL: {raw_url}"))))?;
+    let (host, path_and_query) = (url.host, url.path_and_query);
     let incoming: Vec<(String, String)> = req.headers().entries().collect();
     let client_ip = req.headers().get("CF-Connecting-IP").ok().flatten();
     let forwarded =
