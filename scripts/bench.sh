@@ -10,13 +10,15 @@
 # Then bench/login-cpu.mjs (a login's CPU in workerd) and bench/twin.mjs
 # (our worker against its JavaScript twin, bench/twin/worker.mjs: CPU per
 # request; cold starts of both and of a hello-world Rust worker,
-# bench/hello-worker, built here only).
+# bench/hello-worker, built here only), and bench/cli-scale.mjs (the
+# operator's CLI, `edge-session sessions list` and `stats`, over 100,000
+# seeded sessions: wall time, max RSS, Upstash calls).
 #
-# Takes about 4 minutes once built (12 rows of 2 s warm-up + 8 s, then
+# Takes about 5 minutes once built (12 rows of 2 s warm-up + 8 s, then
 # about 40 s and about a minute). Knobs: BENCH_DURATION (s per row, 8),
 # BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (16), BENCH_THREADS (2),
 # BENCH_DEADLINE (s, 180); bench/twin.mjs lists its own (BENCH_TWIN_*,
-# BENCH_COLD_SAMPLES).
+# BENCH_COLD_SAMPLES), bench/cli-scale.mjs its own (CLI_SCALE_*).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +66,11 @@ wait "$pgid"
 
 echo "== our worker against its JavaScript twin; cold starts (about a minute)" >&2
 TMPDIR="$work" BENCH_CPU_ARGS="$work/cpu-args" setsid node bench/twin.mjs >>"$report" &
+pgid=$!
+wait "$pgid"
+
+echo "== the operator's command line over 100,000 seeded sessions (about a minute)" >&2
+TMPDIR="$work" setsid node bench/cli-scale.mjs >>"$report" &
 pgid=$!
 wait "$pgid"
 
