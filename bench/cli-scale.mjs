@@ -26,14 +26,13 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ROOT, SECRET, TOKEN, resetStoreStats, startStack, storeStats, wranglerConfig } from "../tests/support/index.mjs";
+import { EDGE_SESSION_BIN as BIN, cliEnvironment, resetStoreStats, startStack, storeStats } from "../tests/support/index.mjs";
 import { runReport } from "./lifecycle.mjs";
 
 const SESSIONS = Number(process.env.CLI_SCALE_SESSIONS ?? 100_000);
 const USERS = Number(process.env.CLI_SCALE_USERS ?? 1000);
 const LOGGED_IN = Number(process.env.CLI_SCALE_LOGGED_IN ?? 0.2);
 const DEADLINE = Number(process.env.CLI_SCALE_DEADLINE ?? 600);
-const BIN = path.join(ROOT, "target/release/edge-session");
 const TIME = "/usr/bin/time";
 const BATCH = 5000;
 const DAY_MS = 86_400_000;
@@ -194,17 +193,7 @@ async function produce() {
   log(`seeding ${SESSIONS.toLocaleString("en-US")} sessions into redis-server`);
   const seeded = await seed(stack.redis.client);
   log(`seeded in ${seeded.seconds.toFixed(1)} s`);
-  const env = {
-    PATH: process.env.PATH,
-    HOME: work,
-    NO_COLOR: "1",
-    TERM: "dumb",
-    SESSION_ENVIRONMENT: "development",
-    SESSION_SECRET: SECRET,
-    UPSTASH_REDIS_REST_URL: stack.upstash.url,
-    UPSTASH_REDIS_REST_TOKEN: TOKEN,
-    ...wranglerConfig().vars,
-  };
+  const env = cliEnvironment({ home: work, upstashUrl: stack.upstash.url });
   const someone = name(1);
   const someonesSessions = (await stack.redis.client.sMembers(`user-sessions:${someone}`)).length;
   const runs = [

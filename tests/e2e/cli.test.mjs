@@ -25,9 +25,10 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
-  ROOT,
+  EDGE_SESSION_BIN,
   SECRET,
   TOKEN,
+  cliEnvironment,
   COOKIE_NAME,
   CookieJar,
   allSetCookieLines,
@@ -40,11 +41,10 @@ import {
   sleep,
   startMonitor,
   startStack,
-  wranglerConfig,
 } from "../support/index.mjs";
 import { startExpress } from "../fixtures/express-app.mjs";
 
-const BIN = path.join(ROOT, "target/release/edge-session");
+const BIN = EDGE_SESSION_BIN;
 const PASSWORD = "correct horse battery";
 const WRONG_PASSWORD = "correct horse battery!";
 const FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
@@ -82,19 +82,7 @@ before(async () => {
   redis = stack.redis.client;
   express = await startExpress({ redisUrl: stack.redis.url });
   cwd = mkdtempSync(path.join(tmpdir(), "edge-session-cli-test-"));
-  cliEnv = {
-    PATH: process.env.PATH,
-    HOME: cwd,
-    NO_COLOR: "1",
-    TERM: "dumb",
-    // What startWorker() binds, in the same order: the worker's configuration.
-    SESSION_ENVIRONMENT: "development",
-    SESSION_SECRET: SECRET,
-    UPSTASH_REDIS_REST_URL: stack.upstash.url,
-    UPSTASH_REDIS_REST_TOKEN: TOKEN,
-    ...wranglerConfig().vars,
-    ...VARS,
-  };
+  cliEnv = cliEnvironment({ home: cwd, upstashUrl: stack.upstash.url, vars: VARS });
 });
 after(async () => {
   await express?.stop();

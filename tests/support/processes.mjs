@@ -250,17 +250,39 @@ export async function startWorker({ upstashUrl, token = TOKEN, vars = {}, build 
     scriptPath: path.join(dir, "index.js"),
     modulesRoot: dir,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    bindings: {
-      // The tests sign with express-session's own example secret, "keyboard
-      // cat", as the golden vectors were recorded: a development setting.
-      SESSION_ENVIRONMENT: "development",
-      SESSION_SECRET: SECRET,
-      UPSTASH_REDIS_REST_URL: upstashUrl,
-      UPSTASH_REDIS_REST_TOKEN: token,
-      ...wranglerConfig(wrangler).vars,
-      ...vars,
-    },
+    bindings: workerBindings({ upstashUrl, token, vars, wrangler }),
   });
+}
+
+/**
+ * The configuration {@link startWorker} gives the worker (the test secret,
+ * upstash-local's URL and token, the [vars] of `wrangler`, `vars` over
+ * them), as name → string: also the environment of the operator's CLI
+ * (target/release/edge-session), configured exactly like the worker.
+ */
+export function workerBindings({ upstashUrl, token = TOKEN, vars = {}, wrangler = "wrangler.toml" }) {
+  return {
+    // The tests sign with express-session's own example secret, "keyboard
+    // cat", as the golden vectors were recorded: a development setting.
+    SESSION_ENVIRONMENT: "development",
+    SESSION_SECRET: SECRET,
+    UPSTASH_REDIS_REST_URL: upstashUrl,
+    UPSTASH_REDIS_REST_TOKEN: token,
+    ...wranglerConfig(wrangler).vars,
+    ...vars,
+  };
+}
+
+/** The operator's command line, built by scripts/build.sh (`cargo build --release -p edge-session-cli`). */
+export const EDGE_SESSION_BIN = path.join(ROOT, "target/release/edge-session");
+
+/**
+ * An environment for {@link EDGE_SESSION_BIN}: the worker's configuration
+ * ({@link workerBindings}) and nothing of this process's but PATH (so a
+ * developer's own UPSTASH_* stays out), HOME at `home`, no colours.
+ */
+export function cliEnvironment({ home, ...config }) {
+  return { PATH: process.env.PATH, HOME: home, NO_COLOR: "1", TERM: "dumb", ...workerBindings(config) };
 }
 
 /**
