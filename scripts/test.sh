@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 echo "== style: cargo fmt --check, clippy -D warnings (native and wasm32), rustdoc -D warnings"
 cargo fmt --all --check
 cargo clippy -q --workspace --all-targets --features edge-session-demo/lab -- -D warnings
-cargo clippy -q --target wasm32-unknown-unknown --workspace --exclude upstash-local \
+cargo clippy -q --target wasm32-unknown-unknown --workspace --exclude upstash-local --exclude edge-session-cli \
   --features edge-session-demo/lab -- -D warnings
 # The library's docs with its default features, with all of them, and for
 # wasm32 (where the workers adapter exists).
@@ -25,7 +25,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p edge-session
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p edge-session --features accounts,test-support
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p edge-session --features accounts --target wasm32-unknown-unknown
 
-echo "== build: worker (wasm32) and upstash-local"
+echo "== build: worker (wasm32), upstash-local and the edge-session command line"
 ./scripts/build.sh
 
 echo "== cargo test (unit, doctests, native integration)"

@@ -238,6 +238,10 @@ pub fn var_type(name: &str, tables: &[&[(&str, VarType)]]) -> Option<VarType> {
     tables.iter().flat_map(|t| t.iter()).find(|(n, _)| *n == name).map(|(_, kind)| *kind)
 }
 
+/// The session cookie's name when `SESSION_COOKIE_NAME` is unset: the
+/// craft-beer demo's (express-session's own default is `connect.sid`).
+pub const DEFAULT_COOKIE_NAME: &str = "_redisDemo";
+
 /// The shortest `SESSION_SECRET` that signs cookies in production, in
 /// bytes: 256 bits, the key size of the HMAC-SHA256 that signs them (a
 /// shorter or guessable key can be brute-forced offline from one signed
@@ -419,7 +423,7 @@ impl SessionConfig {
             same_site,
         };
 
-        let cookie_name = v.text("SESSION_COOKIE_NAME").unwrap_or_else(|| "_redisDemo".into());
+        let cookie_name = v.text("SESSION_COOKIE_NAME").unwrap_or_else(|| DEFAULT_COOKIE_NAME.into());
         if !cookie_name.bytes().all(is_token_byte) {
             return Err(ConfigError::Invalid {
                 name: "SESSION_COOKIE_NAME",

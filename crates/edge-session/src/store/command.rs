@@ -368,6 +368,115 @@ impl Command for Exists {
     }
 }
 
+/// `SCAN cursor MATCH pattern COUNT count` → the next cursor (`"0"` when
+/// the iteration is over) and this step's keys. Redis's guarantees hold: a
+/// key present for the whole iteration is returned at least once, maybe
+/// more than once, so callers deduplicate. Used by the operator's command
+/// line (tools/edge-session-cli), never by the worker.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// `"0"` to start, then the cursor the previous step answered.
+    pub cursor: String,
+    /// A glob-style pattern ([`glob_escape`] a literal prefix).
+    pub pattern: String,
+    /// Redis's hint of how many keys to look at per step.
+    pub count: u32,
+}
+
+impl Command for Scan {
+    const READ_ONLY: bool = true;
+    type Output = (String, Vec<String>);
+    const NAME: &'static str = "SCAN";
+    fn args(&self) -> Vec<String> {
+        vec![
+            Self::NAME.into(),
+            self.cursor.clone(),
+            "MATCH".into(),
+            self.pattern.clone(),
+            "COUNT".into(),
+            self.count.to_string(),
+        ]
+    }
+    fn parse(result: Value, enc: Encoding) -> Result<Self::Output, CommandError> {
+        let text = |v: Value| match v {
+            Value::String(s) => String::from_utf8(enc.decode_bulk(Self::NAME, &s)?)
+                .map_err(|_| CommandError::Unexpected { command: Self::NAME, reply: "key is not UTF-8".into() }),
+            other => Err(unexpected(Self::NAME, &other)),
+        };
+        let Value::Array(mut parts) = result else {
+            return Err(unexpected(Self::NAME, &result));
+        };
+        if parts.len() != 2 {
+            return Err(CommandError::Unexpected { command: Self::NAME, reply: format!("{} parts", parts.len()) });
+        }
+        let keys = parts.pop().unwrap_or(Value::Null);
+        let cursor = text(parts.pop().unwrap_or(Value::Null))?;
+        let Value::Array(keys) = keys else {
+            return Err(unexpected(Self::NAME, &keys));
+        };
+        Ok((cursor, keys.into_iter().map(text).collect::<Result<_, _>>()?))
+    }
+}
+
+/// `prefix` as a `SCAN`/`KEYS` pattern that matches it literally: Redis's
+/// glob metacharacters (`*`, `?`, `[`, `]`, `\`) escaped with `\`.
+pub fn glob_escape(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + 2);
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `SCRIPT LOAD source` → the SHA-1 the store computed for it (loading a
+/// script changes no key).
+#[derive(Debug, Clone)]
+pub struct ScriptLoad {
+    /// The script's text.
+    pub source: String,
+}
+
+impl Command for ScriptLoad {
+    type Output = String;
+    const NAME: &'static str = "SCRIPT";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into(), "LOAD".into(), self.source.clone()]
+    }
+    fn parse(result: Value, enc: Encoding) -> Result<Self::Output, CommandError> {
+        match result {
+            Value::String(s) => String::from_utf8(enc.decode_bulk(Self::NAME, &s)?)
+                .map_err(|_| CommandError::Unexpected { command: Self::NAME, reply: "digest is not UTF-8".into() }),
+            other => Err(unexpected(Self::NAME, &other)),
+        }
+    }
+}
+
+/// `PING` → the store's answer (`PONG`): the cheapest proof that the URL
+/// answers and the token is accepted.
+#[derive(Debug, Clone)]
+pub struct Ping;
+
+impl Command for Ping {
+    const READ_ONLY: bool = true;
+    type Output = String;
+    const NAME: &'static str = "PING";
+    fn args(&self) -> Vec<String> {
+        vec![Self::NAME.into()]
+    }
+    fn parse(result: Value, enc: Encoding) -> Result<Self::Output, CommandError> {
+        match result {
+            // A status reply stays plain under base64; a bulk one does not.
+            Value::String(s) if s == "PONG" => Ok(s),
+            Value::String(s) => String::from_utf8(enc.decode_bulk(Self::NAME, &s)?)
+                .map_err(|_| CommandError::Unexpected { command: Self::NAME, reply: "not UTF-8".into() }),
+            other => Err(unexpected(Self::NAME, &other)),
+        }
+    }
+}
+
 fn integer(command: &'static str, v: &Value) -> Result<i64, CommandError> {
     v.as_i64().ok_or_else(|| unexpected(command, v))
 }
@@ -436,6 +545,34 @@ mod tests {
         assert!(matches!(Del::parse(json!(-1), Encoding::Plain), Err(CommandError::Unexpected { .. })));
         assert!(open_envelope(json!([1])).is_err());
         assert!(open_envelope(json!({"other": 1})).is_err());
+    }
+
+    #[test]
+    fn scan_reads_cursor_and_keys() {
+        let reply = Reply::Array(vec![
+            Reply::Bulk(b"17".to_vec()),
+            Reply::Array(vec![Reply::Bulk(b"sess:a".to_vec()), Reply::Bulk(b"sess:b".to_vec())]),
+        ]);
+        for enc in [Encoding::Plain, Encoding::Base64] {
+            let (cursor, keys) = round_trip::<Scan>(reply.clone(), enc).unwrap();
+            assert_eq!(cursor, "17");
+            assert_eq!(keys, ["sess:a", "sess:b"]);
+        }
+        let scan = Scan { cursor: "0".into(), pattern: format!("{}*", glob_escape("a*b?[c]\\")), count: 500 };
+        assert_eq!(scan.args(), ["SCAN", "0", "MATCH", "a\\*b\\?\\[c\\]\\\\*", "COUNT", "500"]);
+        assert!(Scan::parse(json!(["0"]), Encoding::Plain).is_err());
+        assert!(Scan::parse(json!(["0", "x"]), Encoding::Plain).is_err());
+    }
+
+    #[test]
+    fn script_load_and_ping() {
+        let sha = Reply::Bulk(b"e0e1f9fabfc9d4800c877a703b823ac0578ff831".to_vec());
+        assert_eq!(
+            round_trip::<ScriptLoad>(sha, Encoding::Base64).unwrap(),
+            "e0e1f9fabfc9d4800c877a703b823ac0578ff831"
+        );
+        assert_eq!(ScriptLoad { source: "return 1".into() }.args(), ["SCRIPT", "LOAD", "return 1"]);
+        assert_eq!(round_trip::<Ping>(Reply::Status("PONG".into()), Encoding::Base64).unwrap(), "PONG");
     }
 
     #[test]
