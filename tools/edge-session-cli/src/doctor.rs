@@ -107,16 +107,20 @@ async fn store_checks(upstash: Option<&edge_session::config::UpstashConfig>) -> 
             return out;
         }
     }
-    out.push(match db.can_write().await {
-        Ok(true) => check("write_access", Status::Ok, "the token may write (probed without writing)", None),
-        Ok(false) => check(
-            "write_access",
-            Status::Fail,
-            "the token is read-only: the worker could not save a session",
-            Some("use the database's read-write token, not the read-only one"),
-        ),
-        Err(e) => check("write_access", Status::Fail, e.to_string(), None),
-    });
+    match db.can_write().await {
+        Ok(true) => out.push(check("write_access", Status::Ok, "the token may write (probed without writing)", None)),
+        Ok(false) => {
+            out.push(check(
+                "write_access",
+                Status::Fail,
+                "the token is read-only: the worker could not save a session",
+                Some("use the database's read-write token, not the read-only one"),
+            ));
+            out.push(check("scripts", Status::Skip, "a read-only token may not load scripts", None));
+            return out;
+        }
+        Err(e) => out.push(check("write_access", Status::Fail, e.to_string(), None)),
+    }
     let mut loaded = Vec::new();
     let mut failed = Vec::new();
     for script in [SAVE, END_SESSIONS, PRUNE_INDEX, REGISTER] {

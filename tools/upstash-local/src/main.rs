@@ -14,7 +14,9 @@
 //! faults can be switched on at run time (`faults`); with `--stats`, the
 //! HTTP calls and Redis commands clients sent are counted (`stats`); with
 //! `--replica`, reads are served by a replica of the Redis, as on an
-//! Upstash Global database (`replica`).
+//! Upstash Global database (`replica`); with `--read-only-token`, a second
+//! token may run only reads, as an Upstash database's read-only token
+//! (other commands answer `NOPERM`, as Redis's ACLs do).
 
 mod faults;
 mod replica;
@@ -132,6 +134,11 @@ struct Args {
     /// The bearer token clients must present.
     #[arg(long, env = "UPSTASH_LOCAL_TOKEN")]
     token: String,
+    /// A second token that may run only reads (the `replica` module's
+    /// list), like an Upstash database's read-only token: any other
+    /// command is refused with `NOPERM` before it runs.
+    #[arg(long, value_name = "TOKEN")]
+    read_only_token: Option<String>,
     /// Serve POST/GET /_fault, which switches store faults on and off at run
     /// time (see above). For tests only; without it there is no such route.
     #[arg(long)]
@@ -151,6 +158,7 @@ struct Args {
 struct AppState {
     redis: ConnectionManager,
     token: String,
+    read_only_token: Option<String>,
     /// The read-your-writes tokens handed out without `--replica`: a counter
     /// of answered requests. One Redis has no replicas to wait for, so the
     /// token only has to be well formed.
@@ -184,6 +192,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let state = Arc::new(AppState {
         redis,
         token: args.token,
+        read_only_token: args.read_only_token,
         sync: AtomicU64::new(0),
         scripts: Mutex::new(script::ShaMap::new()),
         fault,
@@ -279,15 +288,49 @@ fn with_token(body: Value, token: SyncToken) -> Response {
         .into_response()
 }
 
+/// What a token may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Every command.
+    Full,
+    /// Only reads (`--read-only-token`).
+    ReadOnly,
+}
+
 /// Checks the bearer token as Upstash and SRH do: missing → 400, wrong → 401.
-fn authorize(headers: &HeaderMap, token: &str) -> Result<(), ApiError> {
+fn authorize(headers: &HeaderMap, token: &str, read_only: Option<&str>) -> Result<Access, ApiError> {
     let given =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    // Constant time, so a token cannot be guessed byte by byte.
+    let is = |t: &str, want: &str| bool::from(t.trim().as_bytes().ct_eq(want.as_bytes()));
     match given {
         None => Err(ApiError::MissingAuth),
-        // Constant time, so the token cannot be guessed byte by byte.
-        Some(t) if bool::from(t.trim().as_bytes().ct_eq(token.as_bytes())) => Ok(()),
+        Some(t) if is(t, token) => Ok(Access::Full),
+        Some(t) if read_only.is_some_and(|r| is(t, r)) => Ok(Access::ReadOnly),
         Some(_) => Err(ApiError::BadToken),
+    }
+}
+
+/// Commands a read-only token may run besides the reads a replica serves
+/// (`replica::READS`): the connection's and the keyspace scans, which
+/// Redis's `@read` and `@connection` categories hold too.
+const READ_ONLY_EXTRAS: [&str; 5] = ["PING", "ECHO", "SCAN", "SSCAN", "DBSIZE"];
+
+/// Refuses a read-only token's commands that are not reads, before any
+/// runs, with the error Redis's ACLs give (`NOPERM`).
+fn permit(access: Access, commands: &[Vec<Vec<u8>>]) -> Result<(), ApiError> {
+    if access == Access::Full {
+        return Ok(());
+    }
+    let may_run = |name: &[u8]| {
+        replica::is_read(name) || READ_ONLY_EXTRAS.iter().any(|e| e.as_bytes().eq_ignore_ascii_case(name))
+    };
+    match commands.iter().find(|c| !may_run(&c[0])) {
+        None => Ok(()),
+        Some(c) => Err(ApiError::Redis(format!(
+            "NOPERM this user has no permissions to run the '{}' command",
+            String::from_utf8_lossy(&c[0]).to_ascii_lowercase()
+        ))),
     }
 }
 
@@ -383,6 +426,7 @@ fn check_sync_token(given: Option<&header::HeaderValue>) -> Result<Option<SyncTo
 
 /// What a command endpoint's request says once checked.
 struct Prepared {
+    access: Access,
     enc: Encoding,
     body: Value,
     /// The offset its sync token asks for (0 for none).
@@ -391,12 +435,12 @@ struct Prepared {
 
 /// The checks every endpoint starts with: token, sync token, encoding, JSON body.
 fn prepare(state: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<Prepared, ApiError> {
-    authorize(headers, &state.token)?;
+    let access = authorize(headers, &state.token, state.read_only_token.as_deref())?;
     let wanted = check_sync_token(headers.get(SYNC_TOKEN_HEADER))?.map_or(0, SyncToken::offset);
     let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
     let body =
         serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("ERR request body is not JSON: {e}")))?;
-    Ok(Prepared { enc, body, wanted })
+    Ok(Prepared { access, enc, body, wanted })
 }
 
 /// Where a request's commands go: with `--replica`, as `Replica::route`
@@ -498,9 +542,10 @@ async fn run_single(
     body: &Bytes,
     served: &OnceLock<Server>,
 ) -> Result<Response, ApiError> {
-    let Prepared { enc, body, wanted } = prepare(state, headers, body)?;
+    let Prepared { access, enc, body, wanted } = prepare(state, headers, body)?;
     let args = parse_command(&body)?;
     let commands = std::slice::from_ref(&args);
+    permit(access, commands)?;
     if let Some(answer) = injected(state, commands, false).await {
         return Ok(answer);
     }
@@ -519,12 +564,13 @@ async fn batch(
     atomic: bool,
     served: &OnceLock<Server>,
 ) -> Result<Response, ApiError> {
-    let Prepared { enc, body, wanted } = prepare(state, headers, body)?;
+    let Prepared { access, enc, body, wanted } = prepare(state, headers, body)?;
     let commands = body
         .as_array()
         .filter(|a| !a.is_empty())
         .ok_or_else(|| ApiError::BadRequest("ERR body must be a non-empty JSON array of commands".into()))?;
     let commands = commands.iter().map(parse_command).collect::<Result<Vec<_>, _>>()?;
+    permit(access, &commands)?;
     if let Some(answer) = injected(state, &commands, true).await {
         return Ok(answer);
     }
@@ -548,7 +594,7 @@ async fn batch(
 
 /// `GET /_fault`: the fault in force.
 async fn fault_get(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&headers, &state.token)?;
+    authorize(&headers, &state.token, None)?;
     let fault = state.fault.as_ref().map(|f| f.lock().unwrap_or_else(|e| e.into_inner()).clone()).unwrap_or_default();
     Ok(ok(&state, fault.to_json()))
 }
@@ -556,7 +602,7 @@ async fn fault_get(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Re
 /// `POST /_fault`: sets the fault in force (`faults::Fault::from_json`) and
 /// answers it back.
 async fn fault_set(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    authorize(&headers, &state.token)?;
+    authorize(&headers, &state.token, None)?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("ERR request body is not JSON: {e}")))?;
     let fault = Fault::from_json(&value).map_err(|e| ApiError::BadRequest(format!("ERR {e}")))?;
@@ -578,7 +624,7 @@ async fn stats_reset(State(state): State<Arc<AppState>>, headers: HeaderMap) -> 
 }
 
 fn stats_answer(state: &AppState, headers: &HeaderMap, read: fn(&mut Stats) -> Value) -> Result<Response, ApiError> {
-    authorize(headers, &state.token)?;
+    authorize(headers, &state.token, None)?;
     let report = state.stats.as_ref().map(|s| read(&mut s.lock().unwrap_or_else(|e| e.into_inner())));
     Ok(ok(state, report.unwrap_or_else(|| Stats::default().to_json())))
 }
@@ -586,7 +632,7 @@ fn stats_answer(state: &AppState, headers: &HeaderMap, read: fn(&mut Stats) -> V
 /// `GET /_replication`: whether replication is held back, and both offsets
 /// (`Replica::report`).
 async fn replication_get(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
-    authorize(&headers, &state.token)?;
+    authorize(&headers, &state.token, None)?;
     Ok(ok(&state, replica_of(&state)?.report().await?))
 }
 
@@ -598,7 +644,7 @@ async fn replication_set(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    authorize(&headers, &state.token)?;
+    authorize(&headers, &state.token, None)?;
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("ERR request body is not JSON: {e}")))?;
     let hold = replica::hold_from_json(&value).map_err(|e| ApiError::BadRequest(format!("ERR {e}")))?;
@@ -654,10 +700,27 @@ mod tests {
         ] {
             headers.insert(header::HeaderName::from_static(name), HeaderValue::from_static(value));
         }
-        authorize(&headers, "t").unwrap();
+        authorize(&headers, "t", None).unwrap();
         check_sync_token(headers.get(SYNC_TOKEN_HEADER)).unwrap();
         let enc = Encoding::from_header(headers.get(Encoding::HEADER).and_then(|v| v.to_str().ok()));
         assert_eq!(enc, Encoding::Base64);
+    }
+
+    #[test]
+    fn a_read_only_token_runs_reads_only() {
+        let with = |token: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+            authorize(&headers, "full", Some("reader"))
+        };
+        assert_eq!(with("full").unwrap(), Access::Full);
+        assert_eq!(with("reader").unwrap(), Access::ReadOnly);
+        assert!(matches!(with("other"), Err(ApiError::BadToken)));
+        let cmd = |name: &str| vec![name.as_bytes().to_vec(), b"k".to_vec()];
+        assert!(permit(Access::ReadOnly, &[cmd("GET"), cmd("scan")]).is_ok());
+        let refused = permit(Access::ReadOnly, &[cmd("GET"), cmd("DEL")]).unwrap_err();
+        assert_eq!(refused.to_string(), "NOPERM this user has no permissions to run the 'del' command");
+        assert!(permit(Access::Full, &[cmd("DEL")]).is_ok());
     }
 
     #[test]
