@@ -41,6 +41,7 @@ import {
   sleep,
   startMonitor,
   startStack,
+  startUpstashLocal,
 } from "../support/index.mjs";
 import { startExpress } from "../fixtures/express-app.mjs";
 
@@ -710,6 +711,42 @@ test("doctor: ok with a long secret, warns of a short one, fails a wrong token, 
   const documents = jsonLines(run).find((l) => l.check === "documents");
   assert.ok(documents?.status === "warn" || documents?.status === "fail", `a corrupt document: ${JSON.stringify(documents)}`);
   assertExit(run, documents.status === "fail" ? 1 : 0);
+});
+
+test("a read-only token (upstash-local --read-only-token): doctor fails write_access; every read-only command works with it; end is refused with 5", async () => {
+  const { ids } = await scene();
+  const RO = "read-only-test-token";
+  const ro = await startUpstashLocal({ redisUrl: stack.redis.url, args: ["--read-only-token", RO] });
+  try {
+    const env = { UPSTASH_REDIS_REST_URL: ro.url, UPSTASH_REDIS_REST_TOKEN: RO, SESSION_SECRET: LONG_SECRET };
+    await assertWritesNothing(async () => {
+      const run = await cli(["doctor", "--json"], { env });
+      assertExit(run, 1);
+      const lines = jsonLines(run);
+      const by = Object.fromEntries(lines.map((l) => [l.check, l]));
+      assert.equal(by.token?.status, "ok", JSON.stringify(by.token));
+      assert.equal(by.write_access?.status, "fail", JSON.stringify(by.write_access));
+      assert.match(by.write_access.fix ?? "", /./, "says what to do");
+      assert.deepEqual(lines.map((l) => l.check), ["config", "url", "token", "write_access", "scripts", "secret", "documents", "cookie"], "one line per check, in order");
+      // Reads need no write access: the same answers as with the full token.
+      for (const args of [["sessions", "list"], ["sessions", "list", "--user", "alice"], ["sessions", "show", ids.a1], ["users", "list"], ["users", "show", "alice"]]) {
+        const withRo = await json(args, { env });
+        const withFull = await json(args);
+        const strip = (lines) => lines.map(({ ttl_seconds, ...rest }) => rest);
+        assert.deepEqual(strip(withRo), strip(withFull), `edge-session ${args.join(" ")} with the read-only token`);
+      }
+      await json(["stats"], { env });
+      // Ending is refused (NOPERM), not half done: the store refused the
+      // token the write, which the spec's codes call 5 (1 is only "a check
+      // failed").
+      const end = await cli(["sessions", "end", ids.a1, "--yes", "--json"], { env });
+      assertExit(end, 5);
+      assert.equal(end.stdout, "");
+      assert.ok(end.stderr.length > 0);
+    }, { allow: (c) => c.length === 2 && c[0].toUpperCase() === "DEL" && /^edge-session-doctor:/.test(c[1]) });
+  } finally {
+    await ro.stop();
+  }
 });
 
 test("bad input: unknown id 3, unknown user 3, wrong token 5, unreachable 4, no URL 7", async () => {
