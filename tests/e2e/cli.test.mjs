@@ -38,6 +38,7 @@ import {
   redisSnapshot,
   request,
   signed,
+  silentServer,
   sleep,
   startMonitor,
   startStack,
@@ -773,6 +774,22 @@ test("bad input: unknown id 3, unknown user 3, wrong token 5, unreachable 4, no 
       assert.ok(!run.stderr.includes(TOKEN) && !run.stderr.includes("not-the-token"), `${run.what}: the token is printed`);
     }
   });
+});
+
+test("a store that accepts connections and never answers: exit 4 (timed out), doctor's url fails", async () => {
+  const silent = await silentServer();
+  try {
+    const env = { UPSTASH_REDIS_REST_URL: silent.url };
+    const list = await cli(["sessions", "list", "--json"], { env });
+    assertExit(list, 4);
+    assert.equal(list.stdout, "");
+    const doctor = await cli(["doctor", "--json"], { env });
+    assertExit(doctor, 1);
+    assert.equal(jsonLines(doctor).find((l) => l.check === "url")?.status, "fail");
+    assert.ok(silent.accepted() > 0, "the CLI did connect");
+  } finally {
+    await silent.stop();
+  }
 });
 
 test("--env-file: read like .dev.vars; the environment wins over the file", async () => {
