@@ -607,7 +607,8 @@ test("sessions end --user: every session of the user, indexed or found by scanni
 
 test("sessions end ID…: ends those sessions as logout does, cleans the index; unknown id exit 3; --dry-run writes nothing", async () => {
   const { browsers, ids } = await scene();
-  const [dry] = await assertWritesNothing(() => json(["sessions", "end", ids.a1, ids.w0, "--dry-run", "--yes"]));
+  // A dry run asks nothing (README "Operating it": it only says what it would do).
+  const [dry] = await assertWritesNothing(() => json(["sessions", "end", ids.a1, ids.w0, "--dry-run"]));
   assert.equal(dry.dry_run, true);
   assert.equal(dry.ended, 2);
   assert.deepEqual([...dry.ids].sort(), [ids.a1, ids.w0].sort());
