@@ -74,7 +74,8 @@ enum SessionsCommand {
         /// Only this user's sessions, from its index (user-sessions:NAME).
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
-        /// At most this many (the first ids in order).
+        /// At most this many: the scan stops once it found them (so not the
+        /// first ids of the whole keyspace); listed sorted by id.
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
     },

@@ -35,7 +35,7 @@ pub struct Summary {
 /// The reason the worker would not load it (and express-session would
 /// fail on it too), as one line with its causes.
 pub fn summarize(bytes: &[u8], user_field: Option<&str>) -> Result<Summary, String> {
-    let doc = SessionDocument::parse(bytes).map_err(|e| edge_session::error_chain(&e))?;
+    let doc = SessionDocument::parse(bytes).map_err(|e| explain(&e))?;
     let passport: Option<Value> = doc.get("passport").ok().flatten();
     let user = passport.as_ref().and_then(|p| p.get("user")).and_then(|u| user_text(u, user_field));
     let views = match doc.get::<Value>("views").ok().flatten() {
@@ -50,6 +50,23 @@ pub fn summarize(bytes: &[u8], user_field: Option<&str>) -> Result<Summary, Stri
         expires: doc.cookie.expires,
         original_max_age: doc.cookie.original_max_age,
     })
+}
+
+/// An error and its sources, joined with ": " as
+/// [`edge_session::error_chain`] does, leaving out a source whose text the
+/// message already says ("not a JSON object: not a JSON object").
+fn explain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = e.source();
+    }
+    out
 }
 
 /// `passport.user` as a name: a string as it is; with `field`, that member
@@ -288,11 +305,17 @@ mod tests {
     fn corrupt_documents_are_explained() {
         for (bytes, needle) in [
             (&b"not json"[..], "not a JSON object"),
+            (&b"{\"cookie\":"[..], "not a JSON object"),
             (&br#"{"views":1}"#[..], "cookie"),
             (&br#"{"cookie":{"expires":"soon"}}"#[..], "expires"),
         ] {
             let why = summarize(bytes, None).unwrap_err();
             assert!(why.contains(needle), "{why}");
+            assert_eq!(
+                why.matches("not a JSON object").count(),
+                usize::from(why.contains("not a JSON object")),
+                "{why}"
+            );
         }
     }
 

@@ -84,9 +84,16 @@ pub async fn list(
     user: Option<&str>,
     limit: Option<usize>,
 ) -> Result<(), CliError> {
-    let mut ids = match user {
-        Some(name) => db.members_many(&[keys::user_sessions(name)]).await?.pop().unwrap_or_default(),
-        None => all_ids(db, settings).await?,
+    let mut ids = match (user, limit) {
+        (Some(name), _) => db.members_many(&[keys::user_sessions(name)]).await?.pop().unwrap_or_default(),
+        // With a limit the scan stops once it has found that many keys,
+        // so `--limit` stays cheap on a large database.
+        (None, Some(limit)) => {
+            let prefix = settings.prefix();
+            let keys = db.scan_sample(&prefix, limit).await?;
+            keys.into_iter().map(|k| k[prefix.len()..].to_owned()).collect()
+        }
+        (None, None) => all_ids(db, settings).await?,
     };
     if let Some(limit) = limit {
         ids.truncate(limit);
