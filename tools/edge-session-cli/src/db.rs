@@ -258,6 +258,13 @@ impl Db {
     }
 }
 
+/// The names after `prefix` of `keys` a scan for `prefix*` answered. Trust
+/// boundary: a key that does not start with it (a store answering what it
+/// was not asked) is left out rather than cut at a wrong place.
+pub fn names_after(prefix: &str, keys: Vec<String>) -> Vec<String> {
+    keys.into_iter().filter_map(|k| k.strip_prefix(prefix).map(str::to_owned)).collect()
+}
+
 /// Decodes one pipeline result as `C` answers.
 fn parse<C: Command>(result: Option<Result<Value, CommandError>>) -> Result<C::Output, CliError> {
     let result = result.ok_or_else(|| CliError::Store(edge_session::store::batch::short_batch()))?;
@@ -284,4 +291,15 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     );
     bar.set_message(what.to_owned());
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_after;
+
+    #[test]
+    fn names_after_leaves_out_keys_without_the_prefix() {
+        let keys = vec!["sess:a".to_owned(), "other:b".to_owned(), "sess:".to_owned(), "ses".to_owned()];
+        assert_eq!(names_after("sess:", keys), ["a", ""]);
+    }
 }

@@ -195,7 +195,7 @@ async fn document_check(settings: &Settings, done: &[Check]) -> Option<Check> {
     let prefix = settings.prefix();
     let result = async {
         let keys = db.scan_sample(&prefix, SAMPLE).await?;
-        let ids: Vec<String> = keys.iter().map(|k| k[prefix.len()..].to_owned()).collect();
+        let ids: Vec<String> = crate::db::names_after(&prefix, keys);
         crate::sessions::read(&db, settings, &ids).await
     }
     .await;

@@ -7,7 +7,7 @@ use edge_session::accounts::Accounts;
 use edge_session::keys;
 use serde_json::{json, Value};
 
-use crate::db::{Db, Stored};
+use crate::db::{names_after, Db, Stored};
 use crate::error::CliError;
 use crate::output::{cell, Out};
 use crate::report::{expires_iso, session_json, summarize, ttl_seconds, Summary};
@@ -69,7 +69,7 @@ pub async fn read(db: &Db, settings: &Settings, ids: &[String]) -> Result<Vec<Fo
 pub async fn all_ids(db: &Db, settings: &Settings) -> Result<Vec<String>, CliError> {
     let prefix = settings.prefix();
     let keys = db.scan_prefix(&prefix, "scanning sessions").await?;
-    Ok(keys.into_iter().map(|k| k[prefix.len()..].to_owned()).collect())
+    Ok(names_after(&prefix, keys))
 }
 
 /// `sessions list [--user NAME] [--limit N]`.
@@ -91,7 +91,7 @@ pub async fn list(
         (None, Some(limit)) => {
             let prefix = settings.prefix();
             let keys = db.scan_sample(&prefix, limit).await?;
-            keys.into_iter().map(|k| k[prefix.len()..].to_owned()).collect()
+            names_after(&prefix, keys)
         }
         (None, None) => all_ids(db, settings).await?,
     };
@@ -326,7 +326,7 @@ async fn end_dangling(db: &Db, out: &mut Out, prefix: &str, dry_run: bool, yes: 
             }
         }
     }
-    let users: Vec<&str> = plan.iter().map(|(index, _)| &index[index_prefix.len()..]).collect();
+    let users: Vec<&str> = plan.iter().filter_map(|(index, _)| index.strip_prefix(&index_prefix)).collect();
     if out.is_json() {
         out.line(&json!({"dry_run": dry_run, "index_entries_removed": removed, "users": users}))?;
     } else {

@@ -111,7 +111,7 @@ pub async fn read(
 /// Store errors.
 pub async fn all_names(db: &Db, config: &AccountsConfig) -> Result<Vec<String>, CliError> {
     let keys = db.scan_prefix(&config.user_prefix, "scanning users").await?;
-    Ok(keys.into_iter().map(|k| k[config.user_prefix.len()..].to_owned()).collect())
+    Ok(crate::db::names_after(&config.user_prefix, keys))
 }
 
 /// `users list`.
