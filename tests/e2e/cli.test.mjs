@@ -587,6 +587,56 @@ test("sessions list under a prefix nothing is under (SESSION_PREFIX=nothing-here
   assertExit(run, 3);
   assert.equal(run.stdout, "", "nothing on stdout");
   assert.ok(run.stderr.length > 0, "a message on stderr");
+  // stats prints its zeros and exits 3 too (a misspelt prefix, most likely);
+  // doctor warns, without failing (a new deployment has no sessions yet).
+  const stats = await cli(["stats", "--json"], { env });
+  assertExit(stats, 3);
+  assert.equal(oneLine(stats).sessions, 0);
+  assert.match(stats.stderr, /nothing-here:/);
+  const doctor = await cli(["doctor", "--json"], { env: { ...env, SESSION_SECRET: LONG_SECRET } });
+  assertExit(doctor, 0);
+  const documents = jsonLines(doctor).find((l) => l.check === "documents");
+  assert.equal(documents.status, "warn", JSON.stringify(documents));
+  assert.match(documents.fix, /SESSION_PREFIX/);
+});
+
+test("odd keys do not stop a scan: a name that is not UTF-8 under the prefix, an index that is not a set (each named on stderr)", async () => {
+  const { ids } = await scene();
+  await redis.set(Buffer.from([...Buffer.from("sess:bin"), 0xff, 0xfe]), "{}");
+  await redis.set("user-sessions:weird", "not a set");
+  // (No snapshot here: the support helpers read keys as strings, which this
+  // one is not; the other tests check that these commands write nothing.)
+  const list = await cli(["sessions", "list", "--json"]);
+  assertExit(list, 0);
+  assert.match(list.stderr, /not UTF-8.*sess:bin\\xff\\xfe/, list.stderr);
+  const stats = await cli(["stats", "--json"]);
+  assertExit(stats, 0);
+  assert.match(stats.stderr, /user-sessions:weird is not a set/, stats.stderr);
+  const dry = await cli(["sessions", "end", "--all-expired-index-entries", "--dry-run", "--json"]);
+  assertExit(dry, 0);
+  const lines = jsonLines(list);
+  assert.deepEqual(lines.map((l) => l.id).sort(), (await sessionIds()).filter((id) => !id.includes("\ufffd")).sort());
+  assert.equal(await redis.exists(Buffer.from([...Buffer.from("sess:bin"), 0xff, 0xfe])), 1, "left as it was");
+  assert.equal(await redis.get("user-sessions:weird"), "not a set");
+  assert.ok(lines.some((l) => l.id === ids.a1));
+});
+
+test("a reader that stops early (| head -1) is no failure: exit 0", async () => {
+  // Enough sessions that the output outgrows a pipe's buffer.
+  const doc = JSON.stringify({ cookie: { originalMaxAge: 60000, expires: "2030-01-01T00:00:00.000Z", httpOnly: true, path: "/" }, views: 1 });
+  const multi = redis.multi();
+  for (let i = 0; i < 3000; i++) multi.set(`sess:${String(i).padStart(6, "0")}-${"x".repeat(40)}`, doc);
+  await multi.exec();
+  const run = await new Promise((resolve, reject) => {
+    const full = { ...cliEnv };
+    const child = spawn("bash", ["-o", "pipefail", "-c", `"${BIN}" --json sessions list | head -1 >/dev/null`], { cwd, env: full, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stderr }));
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.doesNotMatch(run.stderr, /Broken pipe/);
 });
 
 test("sessions end --user: every session of the user, indexed or found by scanning, ends; every browser's next request is anonymous", async () => {
@@ -884,5 +934,31 @@ test("cookie sign and verify: a round trip, the worker's own cookie, a rotated s
     assertExit(await cli(["cookie", "verify", swapped, "--json"]), 1);
     // Signed with another secret only.
     assertExit(await cli(["cookie", "verify", cookiePairFor(ids.a1, LONG_SECRET), "--json"]), 1);
+    // A whole Cookie header as a browser sends it: the session cookie's name picks the pair.
+    const [header] = await json(["cookie", "verify", `Cookie: theme=dark; ${s.cookie}; other=1`]);
+    assert.equal(header.id, ids.a1);
+    assert.equal(header.signed, true);
+    // The Set-Cookie line for people: as the worker sends it, Expires included.
+    const text = await cli(["cookie", "sign", ids.a1]);
+    assertExit(text, 0);
+    const line = text.stdout.split("\n").find((l) => l.startsWith("Set-Cookie"));
+    assert.match(line, /; Path=\/; Expires=\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT; HttpOnly/, line);
   });
+});
+
+test("sessions end and list take a user's name as typed or in its canonical form; repeated ids count once; --limit 0 is a usage error", async () => {
+  const { ids } = await scene();
+  const list = await json(["sessions", "list", "--user", "ALICE"]);
+  assert.deepEqual(list.map((l) => l.id).sort(), [ids.a1, ids.a2].sort(), "ALICE is alice");
+  assertExit(await cli(["sessions", "list", "--limit", "0"]), 2);
+  const [dry] = await json(["sessions", "end", ids.b1, ids.b1, "--dry-run"]);
+  assert.equal(dry.ended, 1);
+  assert.deepEqual(dry.ids, [ids.b1]);
+  const [done] = await json(["sessions", "end", ids.b1, ids.b1, "--yes"]);
+  assert.equal(done.ended, 1);
+  assert.equal(done.index_entries_removed, 1, "b1 out of user-sessions:bob, counted as it happened");
+  const [user] = await json(["sessions", "end", "--user", "Alice", "--yes"]);
+  assert.equal(user.from_index, 2);
+  assert.equal(user.from_scan, 1, "the Express login of alice");
+  assert.equal(await redis.exists("user-sessions:alice"), 0);
 });

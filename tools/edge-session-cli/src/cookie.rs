@@ -12,14 +12,18 @@ use crate::report::read_cookie;
 use crate::settings::Settings;
 
 /// `cookie sign ID`: the value express-session would set for session `ID`
-/// with the first secret, and the `Cookie` pair a browser would send.
+/// with the first secret, the `Cookie` pair a browser would send, and the
+/// whole `Set-Cookie` line of a session saved now (its `Expires` is now +
+/// `SESSION_MAX_AGE_MS`, as express-session's `cookie.maxAge` makes it).
 ///
 /// # Errors
 ///
 /// [`CliError::ConfigVar`] without a usable `SESSION_SECRET`.
 pub fn sign(settings: &Settings, out: &mut Out, id: &str) -> Result<(), CliError> {
     let config = settings.session()?;
-    let set_cookie = set_cookie_header(&config.cookie_name, id, &config.secrets, &config.cookie);
+    let mut cookie = config.cookie.clone();
+    cookie.reset_expiry(now_ms());
+    let set_cookie = set_cookie_header(&config.cookie_name, id, &config.secrets, &cookie);
     let pair = set_cookie.split(';').next().unwrap_or_default().to_owned();
     let value = format!("s:{}", config.secrets.sign(id));
     if out.is_json() {
@@ -30,6 +34,13 @@ pub fn sign(settings: &Settings, out: &mut Out, id: &str) -> Result<(), CliError
         out.text(&format!("Set-Cookie  {set_cookie}"))?;
     }
     Ok(())
+}
+
+/// The system clock in ms since the epoch (0 before 1970).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `cookie verify VALUE`.

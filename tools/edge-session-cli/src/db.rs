@@ -137,14 +137,28 @@ impl Db {
         let pattern = format!("{}*", glob_escape(prefix));
         let mut cursor = "0".to_owned();
         let mut keys = Vec::new();
+        let mut not_utf8 = Vec::new();
         loop {
-            let (next, found) = self.run(&Scan { cursor, pattern: pattern.clone(), count: SCAN_COUNT }).await?;
-            keys.extend(found);
+            let step = self.run(&Scan { cursor, pattern: pattern.clone(), count: SCAN_COUNT }).await?;
+            keys.extend(step.keys);
+            not_utf8.extend(step.not_utf8);
             bar.set_position(keys.len() as u64);
-            if next == "0" || keys.len() >= limit {
+            if step.cursor == "0" || keys.len() >= limit {
                 break;
             }
-            cursor = next;
+            cursor = step.cursor;
+        }
+        not_utf8.sort_unstable();
+        not_utf8.dedup();
+        if !not_utf8.is_empty() {
+            // The REST API names keys in JSON strings: these cannot be
+            // read or ended through it, only reported.
+            let names: Vec<String> = not_utf8.iter().map(|k| k.escape_ascii().to_string()).collect();
+            warn(&format!(
+                "skipped {} key(s) under {prefix:?} whose names are not UTF-8 (the REST API cannot name them; use redis-cli): {}",
+                names.len(),
+                names.join(", ")
+            ));
         }
         keys.sort_unstable();
         keys.dedup();
@@ -208,8 +222,16 @@ impl Db {
         for chunk in keys.chunks(PIPELINE_KEYS * 2) {
             let commands: Vec<Vec<String>> = chunk.iter().map(|k| SMembers { key: k.clone() }.args()).collect();
             let results = self.client.pipeline(&commands).await.map_err(|e| self.fail(e))?;
-            for r in results {
-                let mut members = parse::<SMembers>(Some(r))?;
+            for (key, r) in chunk.iter().zip(results) {
+                let mut members = match r {
+                    // A key of another type where an index should be: that
+                    // key's problem, reported, not the whole command's.
+                    Err(CommandError::Redis(m)) => {
+                        warn(&format!("{key} is not a set of session ids ({m}); read as empty"));
+                        Vec::new()
+                    }
+                    other => parse::<SMembers>(Some(other))?,
+                };
                 members.sort_unstable();
                 out.push(members);
             }
@@ -224,13 +246,19 @@ impl Db {
     /// # Errors
     ///
     /// As [`Db::run`].
-    pub async fn end_one(&self, key: &str, index: Option<(&str, &str)>) -> Result<bool, CliError> {
+    /// Answers whether the key was deleted and how many index entries went.
+    pub async fn end_one(&self, key: &str, index: Option<(&str, &str)>) -> Result<(bool, u64), CliError> {
         let mut commands = vec![Del { keys: vec![key.to_owned()] }.args()];
         if let Some((index, id)) = index {
             commands.push(SRem { key: index.to_owned(), members: vec![id.to_owned()] }.args());
         }
         let mut results = self.client.pipeline(&commands).await.map_err(|e| self.fail(e))?.into_iter();
-        Ok(parse::<Del>(results.next())? > 0)
+        let deleted = parse::<Del>(results.next())? > 0;
+        let unindexed = match index {
+            Some(_) => u64::try_from(parse::<SRem>(results.next())?).unwrap_or(0),
+            None => 0,
+        };
+        Ok((deleted, unindexed))
     }
 
     /// Forgets the members of `index` whose session keys are gone, atomically
@@ -269,6 +297,11 @@ pub fn names_after(prefix: &str, keys: Vec<String>) -> Vec<String> {
 fn parse<C: Command>(result: Option<Result<Value, CommandError>>) -> Result<C::Output, CliError> {
     let result = result.ok_or_else(|| CliError::Store(edge_session::store::batch::short_batch()))?;
     result.and_then(|v| C::parse(v, Encoding::Base64)).map_err(|e| CliError::Store(StoreError::Protocol(e)))
+}
+
+/// A warning on stderr, beside the output (which stays clean for `--json`).
+pub fn warn(message: &str) {
+    eprintln!("edge-session: warning: {message}");
 }
 
 /// A spinner counting keys, on stderr, drawn only on a terminal.

@@ -201,9 +201,14 @@ async fn document_check(settings: &Settings, done: &[Check]) -> Option<Check> {
     .await;
     Some(match result {
         Err(e) => check("documents", Status::Fail, e.to_string(), None),
-        Ok(found) if found.is_empty() => {
-            check("documents", Status::Ok, format!("no sessions under {prefix:?} yet"), None)
-        }
+        Ok(found) if found.is_empty() => check(
+            "documents",
+            Status::Warn,
+            format!("no sessions under {prefix:?}"),
+            Some(
+                "right for a new deployment; otherwise check SESSION_PREFIX (connect-redis's prefix, sess: by default)",
+            ),
+        ),
         Ok(found) => {
             let bad: Vec<&str> = found.iter().filter(|f| f.summary.is_err()).map(|f| f.id.as_str()).collect();
             if bad.is_empty() {

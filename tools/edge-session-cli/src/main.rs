@@ -33,9 +33,10 @@ use crate::settings::Settings;
 ///
 /// Configured like the worker: UPSTASH_REDIS_REST_URL,
 /// UPSTASH_REDIS_REST_TOKEN, SESSION_SECRET, SESSION_PREFIX, SESSION_COOKIE_*,
-/// AUTH_* from the environment or --env-file (e.g. .dev.vars).
+/// AUTH_* from the environment or --env-file (e.g. .dev.vars). Nothing is
+/// written except by `sessions end`.
 #[derive(Debug, Parser)]
-#[command(name = "edge-session", version, about, long_about = None)]
+#[command(name = "edge-session", version, after_help = EXIT_CODES)]
 struct Cli {
     /// Read variables from this dotenv file (e.g. .dev.vars); the
     /// environment's values win.
@@ -47,6 +48,11 @@ struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The exit codes, as README "Operating it" lists them.
+const EXIT_CODES: &str = "Exit codes: 0 done, 1 a check failed or the store answered an error, 2 usage, \
+3 not found (unknown id or user, no sessions under the prefix), 4 the store is unreachable or timed out, \
+5 the store refused the token, 6 a document would not load, 7 configuration, 8 not confirmed.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -74,10 +80,10 @@ enum SessionsCommand {
         /// Only this user's sessions, from its index (user-sessions:NAME).
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
-        /// At most this many: the scan stops once it found them (so not the
-        /// first ids of the whole keyspace); listed sorted by id.
-        #[arg(long, value_name = "N")]
-        limit: Option<usize>,
+        /// At most this many (1 or more): the scan stops once it found them
+        /// (so not the first ids of the whole keyspace); listed sorted by id.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        limit: Option<u64>,
     },
     /// One session: its document, cookie expiry, key TTL, user and whether
     /// it would load (a corrupt one is explained, never changed).
@@ -137,6 +143,9 @@ fn main() -> ExitCode {
     let mut out = Out::new(cli.json);
     match run(cli, &mut out) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`edge-session … | head`): what it wanted
+        // was written; as with other command-line tools that is no failure.
+        Err(CliError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("edge-session: {e}");
             ExitCode::from(e.exit_code())
@@ -162,6 +171,7 @@ async fn dispatch(command: Command, settings: &Settings, out: &mut Out) -> Resul
     };
     match command {
         Command::Sessions(SessionsCommand::List { user, limit }) => {
+            let limit = limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
             sessions::list(&db()?, settings, out, user.as_deref(), limit).await
         }
         Command::Sessions(SessionsCommand::Show { id }) => sessions::show(&db()?, settings, out, &id).await,
@@ -201,5 +211,6 @@ mod tests {
             Cli::try_parse_from(["edge-session", "--json", "sessions", "end", "--all-expired-index-entries"]).is_ok()
         );
         assert!(Cli::try_parse_from(["edge-session", "sessions", "list", "--json", "--limit", "5"]).is_ok());
+        assert!(Cli::try_parse_from(["edge-session", "sessions", "list", "--limit", "0"]).is_err());
     }
 }

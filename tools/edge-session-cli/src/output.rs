@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table};
 use serde_json::Value;
 
 /// The output of one run.
@@ -42,7 +42,9 @@ impl Out {
         writeln!(self.stdout, "{text}")
     }
 
-    /// A table with `header` and `rows`, wrapped to the terminal's width.
+    /// A table with `header` and `rows`, wrapped to the terminal's width,
+    /// except the first column (ids and names are copied into the next
+    /// command: never split over lines).
     ///
     /// # Errors
     ///
@@ -53,6 +55,9 @@ impl Out {
         table.set_header(header.iter().copied());
         for row in rows {
             table.add_row(row);
+        }
+        if let Some(first) = table.column_mut(0) {
+            first.set_constraint(ColumnConstraint::ContentWidth);
         }
         writeln!(self.stdout, "{table}")
     }

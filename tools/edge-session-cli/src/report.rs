@@ -232,13 +232,18 @@ pub struct CookieReading {
 }
 
 /// Reads `input`, which may be the value (`s:…`), its URL-encoded form as
-/// browsers store it (`s%3A…`) or `name=value` as a `Cookie` header holds
-/// it, and checks its signature with each secret in turn (as
-/// express-session's `unsigncookie` does with its secret list).
+/// browsers store it (`s%3A…`), one `name=value` pair (any name), or a
+/// whole `Cookie` header (`a=1; <cookie name>=…`, where the session
+/// cookie's name picks the pair), and checks its signature with each
+/// secret in turn (as express-session's `unsigncookie` does with its
+/// secret list).
 pub fn read_cookie(input: &str, cookie_name: &str, secrets: &[String]) -> CookieReading {
     let input = input.trim();
+    let input = input.strip_prefix("Cookie:").or_else(|| input.strip_prefix("cookie:")).map_or(input, str::trim);
     let header = if input.starts_with("s:") || input.starts_with("s%3A") || input.starts_with("s%3a") {
         format!("{cookie_name}={input}")
+    } else if input.contains(';') {
+        input.to_owned()
     } else if let Some((name, _)) = input.split_once('=') {
         format!("{}={}", cookie_name, &input[name.len() + 1..])
     } else {
@@ -368,6 +373,8 @@ mod tests {
             format!("s%3A{signed}"),
             format!("connect.sid=s%3A{signed}"),
             format!("other.name=s:{signed}"),
+            format!("a=1; connect.sid=s%3A{signed}; b=2"),
+            format!("Cookie: a=1; connect.sid=s%3A{signed}"),
         ] {
             let r = read_cookie(&input, "connect.sid", &secrets);
             assert_eq!(r.value, format!("s:{signed}"), "{input}");

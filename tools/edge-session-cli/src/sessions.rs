@@ -85,7 +85,10 @@ pub async fn list(
     limit: Option<usize>,
 ) -> Result<(), CliError> {
     let mut ids = match (user, limit) {
-        (Some(name), _) => db.members_many(&[keys::user_sessions(name)]).await?.pop().unwrap_or_default(),
+        (Some(name), _) => {
+            let indexes: Vec<String> = crate::users::spellings(name).iter().map(|n| keys::user_sessions(n)).collect();
+            db.members_many(&indexes).await?.into_iter().flatten().collect::<BTreeSet<_>>().into_iter().collect()
+        }
         // With a limit the scan stops once it has found that many keys,
         // so `--limit` stays cheap on a large database.
         (None, Some(limit)) => {
@@ -229,6 +232,8 @@ async fn end_ids(
     dry_run: bool,
     yes: bool,
 ) -> Result<(), CliError> {
+    // Each id once, however often it was given.
+    let ids: Vec<String> = ids.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
     let found = read(db, settings, &ids).await?;
     let known: BTreeSet<&str> = found.iter().map(|f| f.id.as_str()).collect();
     let unknown: Vec<&String> = ids.iter().filter(|id| !known.contains(id.as_str())).collect();
@@ -237,18 +242,20 @@ async fn end_ids(
         return Err(CliError::NotFound(format!("no session {}; nothing was ended", list.join(", "))));
     }
     confirm(&format!("End {} session(s)?", found.len()), dry_run, yes)?;
-    let mut ended = 0;
-    let mut index_entries = 0;
+    let (mut ended, mut index_entries) = (0, 0);
     for f in &found {
         let index = f.user().map(keys::user_sessions);
-        index_entries += u64::from(index.is_some());
-        if !dry_run && db.end_one(&f.stored.key, index.as_deref().map(|i| (i, f.id.as_str()))).await? {
+        if dry_run {
             ended += 1;
+            index_entries += u64::from(index.is_some());
+        } else {
+            let (deleted, unindexed) = db.end_one(&f.stored.key, index.as_deref().map(|i| (i, f.id.as_str()))).await?;
+            ended += u64::from(deleted);
+            index_entries += unindexed;
         }
     }
-    let ended = if dry_run { found.len() as u64 } else { ended };
     let ids: Vec<&str> = found.iter().map(|f| f.id.as_str()).collect();
-    report_end(out, dry_run, ended, 0, 0, &ids, index_entries)
+    report_end(out, dry_run, ended, None, &ids, index_entries)
 }
 
 async fn end_user(
@@ -261,6 +268,10 @@ async fn end_user(
 ) -> Result<(), CliError> {
     let prefix = settings.prefix();
     let accounts_config = settings.accounts()?;
+    // The canonical spelling's index and sessions (`ALICE` is alice); the
+    // scan also takes sessions whose passport.user is spelled as typed.
+    let spellings = crate::users::spellings(name);
+    let name = spellings.last().map_or(name, String::as_str);
     let members = db.members_many(&[keys::user_sessions(name)]).await?.pop().unwrap_or_default();
     let indexed: BTreeSet<&str> = members.iter().map(String::as_str).collect();
     // The index lists what the worker (and the Express integration) logged
@@ -268,8 +279,10 @@ async fn end_user(
     // session is read to find the rest.
     let all = read(db, settings, &all_ids(db, settings).await?).await?;
     let live_indexed = all.iter().filter(|f| indexed.contains(f.id.as_str())).count() as u64;
-    let scanned: Vec<&Found> =
-        all.iter().filter(|f| f.user() == Some(name) && !indexed.contains(f.id.as_str())).collect();
+    let scanned: Vec<&Found> = all
+        .iter()
+        .filter(|f| f.user().is_some_and(|u| spellings.iter().any(|s| s == u)) && !indexed.contains(f.id.as_str()))
+        .collect();
     if members.is_empty() && scanned.is_empty() {
         return Err(CliError::NotFound(format!(
             "user {name} has no sessions (none in its index, none found by a scan)"
@@ -297,7 +310,7 @@ async fn end_user(
             .await
             .map_err(|e| CliError::from_account(db.url(), e))?
     };
-    report_end(out, dry_run, ended, live_indexed, scanned.len() as u64, &ids, members.len() as u64)
+    report_end(out, dry_run, ended, Some((live_indexed, scanned.len() as u64)), &ids, members.len() as u64)
 }
 
 async fn end_dangling(db: &Db, out: &mut Out, prefix: &str, dry_run: bool, yes: bool) -> Result<(), CliError> {
@@ -340,15 +353,17 @@ async fn end_dangling(db: &Db, out: &mut Out, prefix: &str, dry_run: bool, yes: 
     Ok(())
 }
 
+/// `ways`: for `--user`, how many came from the index and from the scan
+/// (`None` for ids given by hand: both 0 in the JSON).
 fn report_end(
     out: &mut Out,
     dry_run: bool,
     ended: u64,
-    from_index: u64,
-    from_scan: u64,
+    ways: Option<(u64, u64)>,
     ids: &[&str],
     index_entries: u64,
 ) -> Result<(), CliError> {
+    let (from_index, from_scan) = ways.unwrap_or((0, 0));
     if out.is_json() {
         out.line(&json!({
             "dry_run": dry_run,
@@ -360,9 +375,13 @@ fn report_end(
         }))?;
     } else {
         let verb = if dry_run { "would end" } else { "ended" };
-        out.text(&format!(
-            "{verb} {ended} session(s): {from_index} from the user's index, {from_scan} found by a scan; {index_entries} index entries removed"
-        ))?;
+        let entries = if dry_run { "index entries to remove" } else { "index entries removed" };
+        out.text(&match ways {
+            Some(_) => format!(
+                "{verb} {ended} session(s): {from_index} from the user's index, {from_scan} found by a scan; {index_entries} {entries}"
+            ),
+            None => format!("{verb} {ended} session(s) by id; {index_entries} {entries}"),
+        })?;
         for id in ids {
             out.text(&format!("  {id}"))?;
         }

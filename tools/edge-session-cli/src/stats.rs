@@ -23,7 +23,8 @@ const TTL_BOUNDS: [u64; 5] = [60, 3600, 86_400, 604_800, 2_592_000];
 ///
 /// # Errors
 ///
-/// Store errors. An empty database is a result, not an error.
+/// [`CliError::NotFound`] (after printing the counts) when there is no
+/// session under `SESSION_PREFIX`: usually a misspelt prefix; store errors.
 pub async fn stats(db: &Db, settings: &Settings, out: &mut Out) -> Result<(), CliError> {
     let prefix = settings.prefix();
     let accounts = settings.accounts()?;
@@ -65,7 +66,7 @@ pub async fn stats(db: &Db, settings: &Settings, out: &mut Out) -> Result<(), Cl
             "bytes": {"total": total_bytes, "max": max_bytes, "histogram": sizes.to_json()},
             "ttl_seconds": {"no_ttl": no_ttl, "histogram": ttls.to_json()},
         }))?;
-        return Ok(());
+        return any_sessions(&found, &prefix);
     }
     out.table(
         &["what", "count"],
@@ -90,5 +91,15 @@ pub async fn stats(db: &Db, settings: &Settings, out: &mut Out) -> Result<(), Cl
     let mut ttl_rows = ttls.rows();
     ttl_rows.push(("no TTL".into(), no_ttl));
     out.table(&["TTL, seconds", "sessions", ""], bars(ttl_rows))?;
+    any_sessions(&found, &prefix)
+}
+
+/// No session at all under the prefix is worth an exit code: a deployment
+/// that has users has sessions, so it is most likely a wrong
+/// `SESSION_PREFIX` (or database).
+fn any_sessions(found: &[sessions::Found], prefix: &str) -> Result<(), CliError> {
+    if found.is_empty() {
+        return Err(CliError::NotFound(format!("no sessions under the prefix {prefix:?} (SESSION_PREFIX)")));
+    }
     Ok(())
 }

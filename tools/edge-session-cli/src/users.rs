@@ -140,7 +140,7 @@ pub async fn list(db: &Db, settings: &Settings, out: &mut Out) -> Result<(), Cli
         .map(|a| {
             vec![
                 a.name.clone(),
-                if a.ttl_seconds.is_none() { "yes".into() } else { "not yet (no login)".into() },
+                if a.ttl_seconds.is_none() { "yes".into() } else { "not yet (no sign-in since registering)".into() },
                 a.lifetime_beers.to_string(),
                 a.live_sessions.len().to_string(),
                 if is_rate_limited(a.failed_logins, &config) { "yes".into() } else { "no".into() },
@@ -152,6 +152,19 @@ pub async fn list(db: &Db, settings: &Settings, out: &mut Out) -> Result<(), Cli
     Ok(())
 }
 
+/// NAME as typed, and its canonical form (the registration's
+/// normalization: `ALICE` → `alice`) when that differs: the accounts'
+/// keys and indexes use the canonical one, an app of its own may not.
+pub fn spellings(name: &str) -> Vec<String> {
+    let mut names = vec![name.to_owned()];
+    if let Ok(canonical) = edge_session::accounts::username::normalize(name) {
+        if canonical != name {
+            names.push(canonical);
+        }
+    }
+    names
+}
+
 /// `users show NAME`: NAME as typed or in its canonical form (the
 /// registration's normalization).
 ///
@@ -160,12 +173,7 @@ pub async fn list(db: &Db, settings: &Settings, out: &mut Out) -> Result<(), Cli
 /// [`CliError::NotFound`] for an unknown name; store errors.
 pub async fn show(db: &Db, settings: &Settings, out: &mut Out, name: &str) -> Result<(), CliError> {
     let config = settings.accounts()?;
-    let mut names = vec![name.to_owned()];
-    if let Ok(canonical) = edge_session::accounts::username::normalize(name) {
-        if canonical != name {
-            names.push(canonical);
-        }
-    }
+    let names = spellings(name);
     let Some(account) = read(db, settings, &config, &names).await?.into_iter().next() else {
         return Err(CliError::NotFound(format!(
             "no account {name} (no key {})",
@@ -182,7 +190,9 @@ pub async fn show(db: &Db, settings: &Settings, out: &mut Out, name: &str) -> Re
         "verified        {}",
         match account.ttl_seconds {
             None => "yes".to_owned(),
-            Some(t) => format!("not yet: the account expires in {t} s unless someone logs in"),
+            Some(t) => format!(
+                "not yet: the account expires in {t} s unless someone signs in to it (registering does not count)"
+            ),
         }
     ))?;
     out.text(&format!("lifetime beers  {}", account.lifetime_beers))?;

@@ -368,11 +368,11 @@ impl Command for Exists {
     }
 }
 
-/// `SCAN cursor MATCH pattern COUNT count` → the next cursor (`"0"` when
-/// the iteration is over) and this step's keys. Redis's guarantees hold: a
-/// key present for the whole iteration is returned at least once, maybe
-/// more than once, so callers deduplicate. Used by the operator's command
-/// line (tools/edge-session-cli), never by the worker.
+/// `SCAN cursor MATCH pattern COUNT count` → one step: the next cursor
+/// (`"0"` when the iteration is over) and this step's keys. Redis's
+/// guarantees hold: a key present for the whole iteration is returned at
+/// least once, maybe more than once, so callers deduplicate. Used by the
+/// operator's command line (tools/edge-session-cli), never by the worker.
 #[derive(Debug, Clone)]
 pub struct Scan {
     /// `"0"` to start, then the cursor the previous step answered.
@@ -383,9 +383,21 @@ pub struct Scan {
     pub count: u32,
 }
 
+/// What one [`Scan`] step answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanStep {
+    /// The cursor of the next step; `"0"` when the iteration is over.
+    pub cursor: String,
+    /// The keys whose names are UTF-8.
+    pub keys: Vec<String>,
+    /// The keys whose names are not: the REST API's JSON commands cannot
+    /// name them, so callers can only report them.
+    pub not_utf8: Vec<Vec<u8>>,
+}
+
 impl Command for Scan {
     const READ_ONLY: bool = true;
-    type Output = (String, Vec<String>);
+    type Output = ScanStep;
     const NAME: &'static str = "SCAN";
     fn args(&self) -> Vec<String> {
         vec![
@@ -398,9 +410,8 @@ impl Command for Scan {
         ]
     }
     fn parse(result: Value, enc: Encoding) -> Result<Self::Output, CommandError> {
-        let text = |v: Value| match v {
-            Value::String(s) => String::from_utf8(enc.decode_bulk(Self::NAME, &s)?)
-                .map_err(|_| CommandError::Unexpected { command: Self::NAME, reply: "key is not UTF-8".into() }),
+        let bulk = |v: Value| match v {
+            Value::String(s) => enc.decode_bulk(Self::NAME, &s),
             other => Err(unexpected(Self::NAME, &other)),
         };
         let Value::Array(mut parts) = result else {
@@ -410,11 +421,19 @@ impl Command for Scan {
             return Err(CommandError::Unexpected { command: Self::NAME, reply: format!("{} parts", parts.len()) });
         }
         let keys = parts.pop().unwrap_or(Value::Null);
-        let cursor = text(parts.pop().unwrap_or(Value::Null))?;
+        let cursor = String::from_utf8(bulk(parts.pop().unwrap_or(Value::Null))?)
+            .map_err(|_| CommandError::Unexpected { command: Self::NAME, reply: "cursor is not UTF-8".into() })?;
         let Value::Array(keys) = keys else {
             return Err(unexpected(Self::NAME, &keys));
         };
-        Ok((cursor, keys.into_iter().map(text).collect::<Result<_, _>>()?))
+        let mut step = ScanStep { cursor, keys: Vec::new(), not_utf8: Vec::new() };
+        for key in keys {
+            match String::from_utf8(bulk(key)?) {
+                Ok(k) => step.keys.push(k),
+                Err(e) => step.not_utf8.push(e.into_bytes()),
+            }
+        }
+        Ok(step)
     }
 }
 
@@ -554,10 +573,17 @@ mod tests {
             Reply::Array(vec![Reply::Bulk(b"sess:a".to_vec()), Reply::Bulk(b"sess:b".to_vec())]),
         ]);
         for enc in [Encoding::Plain, Encoding::Base64] {
-            let (cursor, keys) = round_trip::<Scan>(reply.clone(), enc).unwrap();
-            assert_eq!(cursor, "17");
-            assert_eq!(keys, ["sess:a", "sess:b"]);
+            let step = round_trip::<Scan>(reply.clone(), enc).unwrap();
+            assert_eq!(step.cursor, "17");
+            assert_eq!(step.keys, ["sess:a", "sess:b"]);
+            assert!(step.not_utf8.is_empty());
         }
+        let odd = Reply::Array(vec![
+            Reply::Bulk(b"0".to_vec()),
+            Reply::Array(vec![Reply::Bulk(b"sess:\xff".to_vec()), Reply::Bulk(b"sess:c".to_vec())]),
+        ]);
+        let step = round_trip::<Scan>(odd, Encoding::Base64).unwrap();
+        assert_eq!((step.keys, step.not_utf8), (vec!["sess:c".to_owned()], vec![b"sess:\xff".to_vec()]));
         let scan = Scan { cursor: "0".into(), pattern: format!("{}*", glob_escape("a*b?[c]\\")), count: 500 };
         assert_eq!(scan.args(), ["SCAN", "0", "MATCH", "a\\*b\\?\\[c\\]\\\\*", "COUNT", "500"]);
         assert!(Scan::parse(json!(["0"]), Encoding::Plain).is_err());

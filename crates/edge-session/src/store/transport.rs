@@ -153,11 +153,14 @@ mod imp {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
+        // The whole chain ("error sending request …: client error
+        // (Connect): tcp connect error: Connection refused"): reqwest's own
+        // message alone names the URL, not the cause.
         let map = |e: reqwest::Error| {
             if e.is_timeout() {
                 TransportError::Timeout(t.timeout)
             } else {
-                TransportError::Failed(e.to_string())
+                TransportError::Failed(crate::error_chain(&e))
             }
         };
         let resp = req.send().await.map_err(map)?;
@@ -172,7 +175,7 @@ mod imp {
             if e.is_timeout() {
                 TransportError::Timeout(t.timeout)
             } else {
-                TransportError::Failed(e.to_string())
+                TransportError::Failed(crate::error_chain(&e))
             }
         };
         let req = t.client.get(url).timeout(t.timeout).header("Accept", "application/json");
