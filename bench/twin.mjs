@@ -11,7 +11,8 @@
 //
 // Knobs (environment): BENCH_TWIN_ROUNDS (3), BENCH_TWIN_N (200 requests
 // per round and side for the first visit, read and pour rows),
-// BENCH_TWIN_LOGINS (60 per round and side), BENCH_COLD_SAMPLES (5),
+// BENCH_TWIN_LOGINS (60 per round and side), BENCH_TWIN_WARMUP (20
+// requests of each row on each side before measuring), BENCH_COLD_SAMPLES (5),
 // BENCH_TWIN_DEADLINE (s, 240; after it everything started is stopped),
 // BENCH_TWIN_PROFILES (a directory: the V8 CPU profiles of the isolate
 // pass are kept there as <row>-<side>.cpuprofile, for Chrome's DevTools),
@@ -34,6 +35,7 @@ const LOGINS = Number(process.env.BENCH_TWIN_LOGINS ?? 60);
 const SAMPLES = Number(process.env.BENCH_COLD_SAMPLES ?? 5);
 const DEADLINE = Number(process.env.BENCH_TWIN_DEADLINE ?? 240);
 const PROFILES = process.env.BENCH_TWIN_PROFILES || null;
+const WARMUP = Number(process.env.BENCH_TWIN_WARMUP ?? 20);
 const CPU_ARGS = process.env.BENCH_CPU_ARGS || null;
 
 /**
@@ -53,7 +55,7 @@ await runReport({
   deadlineS: DEADLINE,
   cleanup,
   async produce() {
-    const cpu = await measureCpu({ n: { first: N, read: N, pour: N, login: LOGINS }, rounds: ROUNDS, profileDir: PROFILES });
+    const cpu = await measureCpu({ n: { first: N, read: N, pour: N, login: LOGINS }, rounds: ROUNDS, warmup: WARMUP, profileDir: PROFILES });
     if (CPU_ARGS) writeFileSync(CPU_ARGS, cpuArgs(cpu));
     const cold = await measureColdStarts({ samples: SAMPLES });
     const sizes = moduleSizes();
