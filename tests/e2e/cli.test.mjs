@@ -957,8 +957,17 @@ test("sessions end and list take a user's name as typed or in its canonical form
   const [done] = await json(["sessions", "end", ids.b1, ids.b1, "--yes"]);
   assert.equal(done.ended, 1);
   assert.equal(done.index_entries_removed, 1, "b1 out of user-sessions:bob, counted as it happened");
+  // An app of its own that indexed a session under the name as the user typed it.
+  const doc = JSON.stringify({ cookie: { originalMaxAge: 60000, expires: "2030-01-01T00:00:00.000Z", httpOnly: true, path: "/" }, passport: { user: "Alice" } });
+  await redis.set("sess:typed-Alice", doc);
+  await redis.sAdd("user-sessions:Alice", "typed-Alice");
+  const listed = await json(["sessions", "list", "--user", "Alice"]);
+  assert.deepEqual(listed.map((l) => l.id).sort(), [ids.a1, ids.a2, "typed-Alice"].sort(), "both spellings' indexes");
   const [user] = await json(["sessions", "end", "--user", "Alice", "--yes"]);
-  assert.equal(user.from_index, 2);
+  assert.equal(user.from_index, 3, "a1, a2 and the typed spelling's");
   assert.equal(user.from_scan, 1, "the Express login of alice");
+  assert.equal(user.ended, 4);
   assert.equal(await redis.exists("user-sessions:alice"), 0);
+  assert.equal(await redis.exists("user-sessions:Alice"), 0);
+  assert.equal(await redis.exists("sess:typed-Alice"), 0);
 });

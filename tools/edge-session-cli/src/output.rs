@@ -43,21 +43,23 @@ impl Out {
     }
 
     /// A table with `header` and `rows`, wrapped to the terminal's width,
-    /// except the first column (ids and names are copied into the next
-    /// command: never split over lines).
+    /// except its first `whole` columns (ids and user names are copied into
+    /// the next command: never split over lines).
     ///
     /// # Errors
     ///
     /// When stdout is closed.
-    pub fn table(&mut self, header: &[&str], rows: Vec<Vec<String>>) -> std::io::Result<()> {
+    pub fn table(&mut self, header: &[&str], whole: usize, rows: Vec<Vec<String>>) -> std::io::Result<()> {
         let mut table = Table::new();
         table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
         table.set_header(header.iter().copied());
         for row in rows {
             table.add_row(row);
         }
-        if let Some(first) = table.column_mut(0) {
-            first.set_constraint(ColumnConstraint::ContentWidth);
+        for i in 0..whole {
+            if let Some(column) = table.column_mut(i) {
+                column.set_constraint(ColumnConstraint::ContentWidth);
+            }
         }
         writeln!(self.stdout, "{table}")
     }

@@ -135,7 +135,7 @@ pub async fn list(
             ]
         })
         .collect();
-    out.table(&["id", "user", "ttl", "beers viewed", "bytes", "written by", "loads"], rows)?;
+    out.table(&["id", "user", "ttl", "beers viewed", "bytes", "written by", "loads"], 2, rows)?;
     out.text(&format!("{} session(s)", found.len()))?;
     Ok(())
 }
@@ -268,12 +268,13 @@ async fn end_user(
 ) -> Result<(), CliError> {
     let prefix = settings.prefix();
     let accounts_config = settings.accounts()?;
-    // The canonical spelling's index and sessions (`ALICE` is alice); the
-    // scan also takes sessions whose passport.user is spelled as typed.
+    // NAME as typed and in its canonical form (`ALICE` is alice), as
+    // `sessions list --user` reads them: each spelling's index, and the
+    // sessions whose passport.user is either.
     let spellings = crate::users::spellings(name);
-    let name = spellings.last().map_or(name, String::as_str);
-    let members = db.members_many(&[keys::user_sessions(name)]).await?.pop().unwrap_or_default();
-    let indexed: BTreeSet<&str> = members.iter().map(String::as_str).collect();
+    let index_keys: Vec<String> = spellings.iter().map(|n| keys::user_sessions(n)).collect();
+    let indexes = db.members_many(&index_keys).await?;
+    let indexed: BTreeSet<&str> = indexes.iter().flatten().map(String::as_str).collect();
     // The index lists what the worker (and the Express integration) logged
     // in; an Express app without it leaves its sessions out, so every
     // session is read to find the rest.
@@ -283,7 +284,7 @@ async fn end_user(
         .iter()
         .filter(|f| f.user().is_some_and(|u| spellings.iter().any(|s| s == u)) && !indexed.contains(f.id.as_str()))
         .collect();
-    if members.is_empty() && scanned.is_empty() {
+    if indexed.is_empty() && scanned.is_empty() {
         return Err(CliError::NotFound(format!(
             "user {name} has no sessions (none in its index, none found by a scan)"
         )));
@@ -299,18 +300,24 @@ async fn end_user(
         dry_run,
         yes,
     )?;
-    let ended = if dry_run {
-        ids.len() as u64
-    } else {
-        let also: Vec<String> = scanned.iter().map(|f| f.stored.key.clone()).collect();
-        // Exactly the worker's "log out everywhere": one atomic script that
-        // deletes the indexed sessions, the index and the others.
-        Accounts::new(&accounts_config, db.client())
-            .logout_everywhere(name, &prefix, &also, Some(members.clone()))
-            .await
-            .map_err(|e| CliError::from_account(db.url(), e))?
-    };
-    report_end(out, dry_run, ended, Some((live_indexed, scanned.len() as u64)), &ids, members.len() as u64)
+    let index_entries: u64 = indexes.iter().map(|m| m.len() as u64).sum();
+    let mut ended = if dry_run { ids.len() as u64 } else { 0 };
+    if !dry_run {
+        let mut also: Vec<String> = scanned.iter().map(|f| f.stored.key.clone()).collect();
+        for (spelling, members) in spellings.iter().zip(indexes) {
+            if members.is_empty() && also.is_empty() {
+                continue;
+            }
+            // Exactly the worker's "log out everywhere": one atomic script
+            // that deletes the indexed sessions, the index and the others
+            // (those go with the first call).
+            ended += Accounts::new(&accounts_config, db.client())
+                .logout_everywhere(spelling, &prefix, &std::mem::take(&mut also), Some(members))
+                .await
+                .map_err(|e| CliError::from_account(db.url(), e))?;
+        }
+    }
+    report_end(out, dry_run, ended, Some((live_indexed, scanned.len() as u64)), &ids, index_entries)
 }
 
 async fn end_dangling(db: &Db, out: &mut Out, prefix: &str, dry_run: bool, yes: bool) -> Result<(), CliError> {

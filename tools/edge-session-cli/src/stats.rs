@@ -70,6 +70,7 @@ pub async fn stats(db: &Db, settings: &Settings, out: &mut Out) -> Result<(), Cl
     }
     out.table(
         &["what", "count"],
+        1,
         vec![
             vec![format!("sessions under {prefix:?}"), found.len().to_string()],
             vec!["  logged in".into(), logged_in.to_string()],
@@ -87,10 +88,10 @@ pub async fn stats(db: &Db, settings: &Settings, out: &mut Out) -> Result<(), Cl
             .map(|(label, n)| vec![label, n.to_string(), "#".repeat((n * 30).div_ceil(most) as usize)])
             .collect()
     };
-    out.table(&["size, bytes", "sessions", ""], bars(sizes.rows()))?;
+    out.table(&["size, bytes", "sessions", "share"], 1, bars(sizes.rows()))?;
     let mut ttl_rows = ttls.rows();
     ttl_rows.push(("no TTL".into(), no_ttl));
-    out.table(&["TTL, seconds", "sessions", ""], bars(ttl_rows))?;
+    out.table(&["TTL, seconds", "sessions", "share"], 1, bars(ttl_rows))?;
     any_sessions(&found, &prefix)
 }
 

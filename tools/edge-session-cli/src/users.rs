@@ -147,7 +147,7 @@ pub async fn list(db: &Db, settings: &Settings, out: &mut Out) -> Result<(), Cli
             ]
         })
         .collect();
-    out.table(&["name", "verified", "lifetime beers", "live sessions", "rate limited"], rows)?;
+    out.table(&["name", "verified", "lifetime beers", "live sessions", "rate limited"], 1, rows)?;
     out.text(&format!("{} account(s)", accounts.len()))?;
     Ok(())
 }
