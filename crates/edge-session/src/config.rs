@@ -305,14 +305,20 @@ pub fn secret_verdict(environment: Environment, signs: bool, secret_bytes: usize
     }
 }
 
+/// `SESSION_SECRET` as its list: comma-separated, each trimmed, in order
+/// (the first signs, the others only verify, as express-session's `secret`
+/// array); empty when unset. Every reader of the list reads it here.
+pub fn secret_list(v: &Vars<'_>) -> Vec<String> {
+    v.text("SESSION_SECRET").map(|list| list.split(',').map(|s| s.trim().to_owned()).collect()).unwrap_or_default()
+}
+
 /// The warnings a configuration deserves without being refused (for the
 /// log, once per isolate): weak secrets ([`secret_verdict`]). Secrets are
 /// named by position, never shown.
 pub fn config_warnings(v: &Vars<'_>) -> Vec<String> {
     let environment = Environment::from_vars(v).unwrap_or_default();
-    let Some(list) = v.text("SESSION_SECRET") else { return Vec::new() };
-    list.split(',')
-        .map(str::trim)
+    secret_list(v)
+        .iter()
         .enumerate()
         .filter(|(i, s)| secret_verdict(environment, *i == 0, s.len()) == SecretVerdict::Warn)
         .map(|(i, s)| {
@@ -350,16 +356,15 @@ impl SessionConfig {
     /// [`ConfigError`] naming the first variable that is missing or invalid, a signing secret
     /// under [`MIN_SECRET_BYTES`] in production among them.
     pub fn from_vars(v: &Vars<'_>) -> Result<Self, ConfigError> {
-        let secret_list = v.required("SESSION_SECRET")?;
-        let secrets = Secrets::new(secret_list.split(',').map(|s| s.trim().to_owned()).collect()).ok_or(
-            ConfigError::Invalid {
-                name: "SESSION_SECRET",
-                value: "(hidden)".into(),
-                expected: "one or more non-empty secrets separated by commas",
-            },
-        )?;
+        v.required("SESSION_SECRET")?;
+        let list = secret_list(v);
+        let signing = list.first().map_or(0, String::len);
+        let secrets = Secrets::new(list).ok_or(ConfigError::Invalid {
+            name: "SESSION_SECRET",
+            value: "(hidden)".into(),
+            expected: "one or more non-empty secrets separated by commas",
+        })?;
         let environment = Environment::from_vars(v)?;
-        let signing = secret_list.split(',').next().map_or(0, |s| s.trim().len());
         if secret_verdict(environment, true, signing) == SecretVerdict::Refuse {
             return Err(ConfigError::Invalid {
                 name: "SESSION_SECRET",

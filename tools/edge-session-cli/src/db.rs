@@ -195,34 +195,44 @@ impl Db {
         Ok(out)
     }
 
+    /// One command per key (`make(key)`), in pipelines of
+    /// `2 × PIPELINE_KEYS` commands; each key's own result, in order.
+    async fn per_key<C: Command>(
+        &self,
+        keys: &[String],
+        make: impl Fn(&str) -> C,
+    ) -> Result<Vec<Result<Value, CommandError>>, CliError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(PIPELINE_KEYS * 2) {
+            let commands: Vec<Vec<String>> = chunk.iter().map(|k| make(k).args()).collect();
+            out.extend(self.client.pipeline(&commands).await.map_err(|e| self.fail(e))?);
+        }
+        if out.len() != keys.len() {
+            return Err(CliError::Store(edge_session::store::batch::short_batch()));
+        }
+        Ok(out)
+    }
+
     /// Whether each key exists, in pipelines.
     ///
     /// # Errors
     ///
     /// As [`Db::run`].
     pub async fn exist_many(&self, keys: &[String]) -> Result<Vec<bool>, CliError> {
-        let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(PIPELINE_KEYS * 2) {
-            let commands: Vec<Vec<String>> = chunk.iter().map(|k| Exists { key: k.clone() }.args()).collect();
-            let results = self.client.pipeline(&commands).await.map_err(|e| self.fail(e))?;
-            for r in results {
-                out.push(parse::<Exists>(Some(r))?);
-            }
-        }
-        Ok(out)
+        let results = self.per_key(keys, |k| Exists { key: k.to_owned() }).await?;
+        results.into_iter().map(|r| parse::<Exists>(Some(r))).collect()
     }
 
-    /// The members of each set, in pipelines.
+    /// The members of each set, sorted, in pipelines.
     ///
     /// # Errors
     ///
     /// As [`Db::run`].
     pub async fn members_many(&self, keys: &[String]) -> Result<Vec<Vec<String>>, CliError> {
-        let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(PIPELINE_KEYS * 2) {
-            let commands: Vec<Vec<String>> = chunk.iter().map(|k| SMembers { key: k.clone() }.args()).collect();
-            let results = self.client.pipeline(&commands).await.map_err(|e| self.fail(e))?;
-            for (key, r) in chunk.iter().zip(results) {
+        let results = self.per_key(keys, |k| SMembers { key: k.to_owned() }).await?;
+        keys.iter()
+            .zip(results)
+            .map(|(key, r)| {
                 let mut members = match r {
                     // A key of another type where an index should be: that
                     // key's problem, reported, not the whole command's.
@@ -233,10 +243,9 @@ impl Db {
                     other => parse::<SMembers>(Some(other))?,
                 };
                 members.sort_unstable();
-                out.push(members);
-            }
-        }
-        Ok(out)
+                Ok(members)
+            })
+            .collect()
     }
 
     /// Ends one session as the worker ends another session of a user

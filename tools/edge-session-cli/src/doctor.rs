@@ -3,7 +3,7 @@
 //! It never writes: the write-access probe deletes a key that cannot exist
 //! and loading a script changes no key.
 
-use edge_session::config::{secret_verdict, Environment, SecretVerdict, MIN_SECRET_BYTES};
+use edge_session::config::{config_warnings, secret_verdict, Environment, SecretVerdict, MIN_SECRET_BYTES};
 use edge_session::store::script::{END_SESSIONS, PRUNE_INDEX, REGISTER, SAVE};
 use serde_json::json;
 
@@ -49,11 +49,12 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
             Some("set it as the worker has it: wrangler secret put / .dev.vars (see the README's Configuration)"),
         )),
     }
-    out.extend(store_checks(upstash.ok().as_ref()).await);
+    // One client for every check that needs the store.
+    let db = upstash.as_ref().ok().map(|u| Db::new(&u.url, &u.token, u.timeout));
+    out.extend(store_checks(db.as_ref()).await);
     out.push(secret_check(settings));
-    if let Some(last) = document_check(settings, &out).await {
-        out.push(last);
-    }
+    let last = document_check(settings, db.as_ref(), &out).await;
+    out.push(last);
     out.push(match &session {
         Ok(config) => {
             let problems = cookie_problems(&config.cookie_name, &config.cookie, config.secure_auto);
@@ -73,20 +74,19 @@ pub async fn checks(settings: &Settings) -> Vec<Check> {
     out
 }
 
-async fn store_checks(upstash: Option<&edge_session::config::UpstashConfig>) -> Vec<Check> {
+async fn store_checks(db: Option<&Db>) -> Vec<Check> {
     let names = ["url", "token", "write_access", "scripts"];
-    let Some(u) = upstash else {
+    let Some(db) = db else {
         return names.iter().map(|n| check(n, Status::Skip, "no store configured (see config)", None)).collect();
     };
-    let db = Db::new(&u.url, &u.token, u.timeout);
     let mut out = Vec::new();
     match db.ping().await {
         Ok(()) => {
-            out.push(check("url", Status::Ok, format!("{} answers", u.url), None));
+            out.push(check("url", Status::Ok, format!("{} answers", db.url()), None));
             out.push(check("token", Status::Ok, "the token is accepted", None));
         }
         Err(CliError::Unauthorized(e)) => {
-            out.push(check("url", Status::Ok, format!("{} answers", u.url), None));
+            out.push(check("url", Status::Ok, format!("{} answers", db.url()), None));
             out.push(check(
                 "token",
                 Status::Fail,
@@ -100,7 +100,7 @@ async fn store_checks(upstash: Option<&edge_session::config::UpstashConfig>) -> 
             out.push(check(
                 "url",
                 Status::Fail,
-                format!("{} does not answer: {e}", u.url),
+                format!("{} does not answer: {e}", db.url()),
                 Some("check UPSTASH_REDIS_REST_URL (the REST URL, https://<name>.upstash.io) and the network"),
             ));
             out.extend(names[1..].iter().map(|n| check(n, Status::Skip, "the store does not answer", None)));
@@ -140,26 +140,18 @@ async fn store_checks(upstash: Option<&edge_session::config::UpstashConfig>) -> 
     out
 }
 
+/// The worker's own judgement of the secrets: refused where it would not
+/// start (`secret_verdict`), warned about as its log line warns
+/// (`config_warnings`).
 fn secret_check(settings: &Settings) -> Check {
     let secrets = settings.secrets();
+    let fix = Some("make a strong one with `openssl rand -base64 48`");
     let Some(first) = secrets.first() else {
-        return check(
-            "secret",
-            Status::Fail,
-            "SESSION_SECRET is not set",
-            Some("make one with `openssl rand -base64 48` and set it as the worker's secret"),
-        );
+        return check("secret", Status::Fail, "SESSION_SECRET is not set", fix);
     };
     let environment = settings.with_vars(Environment::from_vars).unwrap_or_default();
-    let weak: Vec<(usize, usize)> = secrets
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| secret_verdict(environment, *i == 0, s.len()) != SecretVerdict::Strong)
-        .map(|(i, s)| (i, s.len()))
-        .collect();
-    let fix = Some("make a strong one with `openssl rand -base64 48`");
-    match secret_verdict(environment, true, first.len()) {
-        SecretVerdict::Refuse => check(
+    if secret_verdict(environment, true, first.len()) == SecretVerdict::Refuse {
+        return check(
             "secret",
             Status::Fail,
             format!(
@@ -167,39 +159,29 @@ fn secret_check(settings: &Settings) -> Check {
                 first.len()
             ),
             fix,
-        ),
-        _ if !weak.is_empty() => check(
-            "secret",
-            Status::Warn,
-            weak.iter()
-                .map(|(i, n)| format!("secret {} has {n} bytes, fewer than {MIN_SECRET_BYTES}", i + 1))
-                .collect::<Vec<_>>()
-                .join("; "),
-            fix,
-        ),
-        _ => check(
-            "secret",
-            Status::Ok,
-            format!("{} secret(s), the signing one {} bytes", secrets.len(), first.len()),
-            None,
-        ),
+        );
+    }
+    let warnings = settings.with_vars(config_warnings);
+    if warnings.is_empty() {
+        check("secret", Status::Ok, format!("{} secret(s), the signing one {} bytes", secrets.len(), first.len()), None)
+    } else {
+        check("secret", Status::Warn, warnings.join("; "), fix)
     }
 }
 
-async fn document_check(settings: &Settings, done: &[Check]) -> Option<Check> {
-    if done.iter().any(|c| matches!(c.name, "url" | "token") && c.status != Status::Ok) {
-        return Some(check("documents", Status::Skip, "the store is not usable", None));
-    }
-    let u = settings.upstash().ok()?;
-    let db = Db::new(&u.url, &u.token, u.timeout);
+async fn document_check(settings: &Settings, db: Option<&Db>, done: &[Check]) -> Check {
+    let Some(db) = db.filter(|_| done.iter().all(|c| !matches!(c.name, "url" | "token") || c.status == Status::Ok))
+    else {
+        return check("documents", Status::Skip, "the store is not usable", None);
+    };
     let prefix = settings.prefix();
     let result = async {
         let keys = db.scan_sample(&prefix, SAMPLE).await?;
         let ids: Vec<String> = crate::db::names_after(&prefix, keys);
-        crate::sessions::read(&db, settings, &ids).await
+        crate::sessions::read(db, settings, &ids).await
     }
     .await;
-    Some(match result {
+    match result {
         Err(e) => check("documents", Status::Fail, e.to_string(), None),
         Ok(found) if found.is_empty() => check(
             "documents",
@@ -227,7 +209,7 @@ async fn document_check(settings: &Settings, done: &[Check]) -> Option<Check> {
                 )
             }
         }
-    })
+    }
 }
 
 /// `doctor`: prints every check.

@@ -97,11 +97,10 @@ impl Settings {
         self.get("SESSION_PASSPORT_USER_FIELD").filter(|f| !f.is_empty())
     }
 
-    /// `SESSION_SECRET` as its list (comma-separated, the first signs).
+    /// `SESSION_SECRET` as its list (`config::secret_list`: comma-separated,
+    /// the first signs).
     pub fn secrets(&self) -> Vec<String> {
-        self.get("SESSION_SECRET")
-            .map(|s| s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect())
-            .unwrap_or_default()
+        self.with_vars(edge_session::config::secret_list)
     }
 }
 

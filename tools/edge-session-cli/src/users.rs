@@ -60,8 +60,9 @@ impl Account {
     }
 }
 
-/// Reads the accounts `names` (those with a record), five pipelined passes
-/// for any number of them.
+/// Reads the accounts `names` (those with a record): the records, lifetime
+/// counters and failure counters in one pipelined pass, the indexes and
+/// their sessions' existence in two more.
 ///
 /// # Errors
 ///
@@ -73,18 +74,24 @@ pub async fn read(
     names: &[String],
 ) -> Result<Vec<Account>, CliError> {
     let prefix = settings.prefix();
-    let keys_of = |f: &dyn Fn(&str) -> String| names.iter().map(|n| f(n)).collect::<Vec<_>>();
-    let records = db.read_many(&keys_of(&|n| keys::user(&config.user_prefix, n)), "reading users").await?;
-    let beers = db.read_many(&keys_of(&|n| keys::user_counter("beers", n)), "reading counters").await?;
-    let failures = db.read_many(&keys_of(&|n| keys::login_failures_for_user(n)), "reading login failures").await?;
-    let indexes = db.members_many(&keys_of(&|n| keys::user_sessions(n))).await?;
+    // Per name: its record, its lifetime beers and its failed logins, read
+    // together and taken apart again in that order.
+    let per_name: Vec<String> = names
+        .iter()
+        .flat_map(|n| {
+            [keys::user(&config.user_prefix, n), keys::user_counter("beers", n), keys::login_failures_for_user(n)]
+        })
+        .collect();
+    let mut stored = db.read_many(&per_name, "reading users").await?.into_iter();
+    let indexes = db.members_many(&names.iter().map(|n| keys::user_sessions(n)).collect::<Vec<_>>()).await?;
     let member_keys: Vec<String> = indexes.iter().flatten().map(|id| keys::session(&prefix, id)).collect();
     let mut exists = db.exist_many(&member_keys).await?.into_iter();
     let mut out = Vec::new();
-    for ((((name, record), beers), failures), members) in
-        names.iter().zip(records).zip(beers).zip(failures).zip(indexes)
-    {
+    for (name, members) in names.iter().zip(indexes) {
         let live: Vec<String> = members.into_iter().filter(|_| exists.next().unwrap_or(false)).collect();
+        let (Some(record), Some(beers), Some(failures)) = (stored.next(), stored.next(), stored.next()) else {
+            break;
+        };
         let Some(bytes) = record.bytes else { continue };
         let mut record_json: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| json!({"unreadable": true}));
         // Never shown, never printed: the password hash stays in the store.
