@@ -5,14 +5,13 @@
 use std::cell::OnceCell;
 use std::rc::Rc;
 
+use edge_session::driver;
 use edge_session::gateway::{Gate, GatewayConfig};
 use edge_session::session::run_deferred;
 use edge_session::store::{HttpTransport, StoreError, UpstashClient};
 use edge_session::workers::{forward, now_ms, EnvVars};
-use wasm_bindgen::JsValue;
-use worker::{
-    console_error, console_warn, event, js_sys, wasm_bindgen_futures, web_sys, Context, Env, Request, Result,
-};
+use wasm_bindgen::{JsCast, JsValue};
+use worker::{console_error, console_warn, js_sys, web_sys, Context, Env, Request, Result};
 
 use crate::app;
 use crate::config::{Config, DEFAULT_BEER_API_TIMEOUT};
@@ -20,11 +19,13 @@ use edge_session::request_url::RequestUrl;
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/fill.js")]
 extern "C" {
-    /// The static page with the edits (JSON of `[app::page::Edit]`)
-    /// applied by the runtime's `HTMLRewriter`, as a new answer of
-    /// `status` without headers; streamed, never buffered here.
+    /// The static page fetched from `assets` (the `ASSETS` binding) at
+    /// `url`, with the edits (JSON of `[app::page::Edit]`) applied by the
+    /// runtime's `HTMLRewriter`, as a new answer of `status` without
+    /// headers; streamed, never buffered here. Resolves with a string
+    /// (why) when the assets did not answer 200.
     #[wasm_bindgen(js_name = fillPage)]
-    fn fill_page(page: web_sys::Response, edits: &str, status: u16) -> web_sys::Response;
+    fn fill_page(assets: &JsValue, url: &str, edits: &str, status: u16) -> js_sys::Promise;
 }
 
 /// What every request of an isolate shares.
@@ -49,8 +50,29 @@ thread_local! {
 /// answer into a `worker::Response` first, CPU that every request is billed
 /// for (docs/BENCHMARKS.md, "CPU per request"). The gateway's forward alone
 /// takes a `worker::Request`.
-#[event(fetch)]
-async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
+///
+/// Exported as the module's `fetch` (worker-build's entry calls it with
+/// the runtime's request, env and context) and run as a
+/// [`driver::Task`](edge_session::driver): the promises it awaits are
+/// awaited by JavaScript, not by `wasm_bindgen_futures`' executor
+/// (docs/BENCHMARKS.md, "CPU per request").
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> js_sys::Promise {
+    driver::spawn(async move {
+        match handle(req, env, Context::new(ctx)).await {
+            Ok(answer) => answer.into(),
+            Err(e) => {
+                console_error!("edge-session: {e}");
+                let body = serde_json::json!({ "error": "internal error" }).to_string();
+                json_response(500, &body, &[]).map_or(JsValue::UNDEFINED, JsValue::from)
+            }
+        }
+    })
+}
+
+/// The answer to one request, every I/O of it awaited through the task
+/// [`fetch`] runs it in.
+async fn handle(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     let state = STATE.with(|cell| cell.get_or_init(|| init(&env)).clone());
     let state = match state {
         Ok(state) => state,
@@ -120,7 +142,7 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
     // renewed this time).
     for write in std::mem::take(&mut answer.deferred) {
         let store = state.store.clone();
-        ctx.wait_until(async move {
+        let touch = driver::spawn(async move {
             if let Err(e) = run_deferred(&store, &write).await {
                 console_error!(
                     "edge-session: the deferred touch of {} failed: {}",
@@ -128,7 +150,9 @@ async fn fetch(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys:
                     edge_session::error_chain(&e)
                 );
             }
+            JsValue::UNDEFINED
         });
+        let _ = ctx.as_ref().wait_until(&touch);
     }
     log_answer(&answer, &method, url.path, meter.round_trips(), meter.millis(), seen.ray.as_deref());
     if let Some(mut edits) = answer.page.take() {
@@ -168,13 +192,14 @@ async fn page_response(
         Ok(assets) => assets,
         Err(e) => return missing(e.to_string()),
     };
-    let file = match assets.fetch(format!("{self_origin}/"), None).await {
-        Ok(file) if file.status_code() == 200 => file,
-        Ok(file) => return missing(format!("ASSETS answered {} for /", file.status_code())),
-        Err(e) => return missing(e.to_string()),
-    };
     let edits = serde_json::to_string(edits).unwrap_or_else(|_| "[]".into());
-    let filled = fill_page(file.into(), &edits, status);
+    let filled = match driver::wait(fill_page(assets.as_ref(), &format!("{self_origin}/"), &edits, status)).await {
+        Ok(filled) => match filled.dyn_into::<web_sys::Response>() {
+            Ok(filled) => filled,
+            Err(why) => return missing(why.as_string().unwrap_or_default()),
+        },
+        Err(e) => return missing(format!("{e:?}")),
+    };
     let page_headers = app::page::PAGE_HEADERS.iter().map(|(k, v)| (*k, (*v).to_owned()));
     let all: Vec<(&'static str, String)> = page_headers.chain(headers.iter().cloned()).collect();
     with_headers(filled, &all)
@@ -363,7 +388,7 @@ async fn read_body(req: web_sys::Request, declared: bool) -> std::result::Result
     }
     if declared {
         let read = req.array_buffer().map_err(|e| unreadable(format!("{e:?}")))?;
-        let buffer = wasm_bindgen_futures::JsFuture::from(read).await.map_err(|e| unreadable(format!("{e:?}")))?;
+        let buffer = driver::wait(read).await.map_err(|e| unreadable(format!("{e:?}")))?;
         let body = js_sys::Uint8Array::new(&buffer).to_vec();
         return match body.len() > app::MAX_BODY_BYTES {
             // A body longer than it said: the runtime should refuse it first.

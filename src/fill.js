@@ -3,7 +3,12 @@
 // so that the page streams out filled in and the wasm module carries no HTML
 // parser. Text and attribute values are escaped by the rewriter; "html"
 // values were escaped by the worker (html-escape).
-export function fillPage(page, editsJson, status) {
+//
+// `assets` is the ASSETS binding; the page is its answer for `url`. An
+// answer other than 200 resolves with a string saying so.
+export async function fillPage(assets, url, editsJson, status) {
+  const page = await assets.fetch(url);
+  if (page.status !== 200) return `ASSETS answered ${page.status} for /`;
   const edits = JSON.parse(editsJson);
   const byId = new Map();
   for (const edit of edits) {

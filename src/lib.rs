@@ -5,8 +5,8 @@
 //!
 //! Layers, each importing only those below it:
 //!
-//! - `entry` (wasm32 only): the `#[event(fetch)]` handler, thin: Workers
-//!   types in and out.
+//! - `entry` (wasm32 only): the exported `fetch` handler, thin: Workers
+//!   types in and out, run as a task of `edge_session::driver`.
 //! - [`app`]: the demo's routes (one route table), platform-free.
 //! - [`config`]: the library's configuration parts, read once.
 //! - `edge_session`: sessions, accounts, the store.

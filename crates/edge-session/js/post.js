@@ -1,10 +1,10 @@
 // One store call as one promise, for the wasm32 transport
 // (src/store/transport.rs, `post_json`). Written in JavaScript because
-// every await of a JavaScript promise from Rust costs a pair of closures,
-// their finalizers and a microtask hop through wasm-bindgen's executor:
-// doing the fetch and the body read here makes a store call one such
-// await instead of two, and its headers one crossing instead of one per
-// header. It decides nothing: the request is the caller's, the answer
+// every await of a JavaScript promise from Rust costs crossings (one each
+// way through the task driver, src/driver.rs; a pair of closures and an
+// executor hop through wasm_bindgen_futures elsewhere): doing the fetch
+// and the body read here makes a store call one such await instead of
+// two, and its headers one crossing instead of one per header. It decides nothing: the request is the caller's, the answer
 // (status, the sync-token header, the body's bytes) goes back as it came.
 //
 // `headers`: a flat array [name, value, name, value, ...]; `replyHeader`:

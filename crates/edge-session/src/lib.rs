@@ -122,6 +122,8 @@ pub const API_RESPONSE_HEADERS: [(&str, &str); 3] = [
 ];
 
 pub mod config;
+#[cfg(target_arch = "wasm32")]
+pub mod driver;
 pub mod gateway;
 pub mod keys;
 pub mod request_url;

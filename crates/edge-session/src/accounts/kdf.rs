@@ -39,7 +39,6 @@ mod imp {
     use super::KdfError;
     use js_sys::{Array, ArrayBuffer, Object, Uint8Array};
     use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
     use web_sys::{CryptoKey, Pbkdf2Params, WorkerGlobalScope};
 
     fn err(e: wasm_bindgen::JsValue) -> KdfError {
@@ -53,10 +52,10 @@ mod imp {
         let key = subtle
             .import_key_with_str("raw", &Uint8Array::from(password).into(), "PBKDF2", false, &usages)
             .map_err(err)?;
-        let key: CryptoKey = JsFuture::from(key).await.map_err(err)?.unchecked_into();
+        let key: CryptoKey = crate::driver::wait(key).await.map_err(err)?.unchecked_into();
         let params = Pbkdf2Params::new("PBKDF2", &"SHA-256".into(), iterations, &Uint8Array::from(salt).into());
         let bits = subtle.derive_bits_with_object(params.unchecked_ref::<Object>(), &key, 256).map_err(err)?;
-        let bits: ArrayBuffer = JsFuture::from(bits).await.map_err(err)?.unchecked_into();
+        let bits: ArrayBuffer = crate::driver::wait(bits).await.map_err(err)?.unchecked_into();
         let mut out = [0u8; 32];
         Uint8Array::new(&bits).copy_to(&mut out);
         Ok(out)

@@ -201,7 +201,6 @@ mod imp {
     use futures_util::future::{select, Either};
     use std::pin::pin;
     use wasm_bindgen::{JsCast, JsValue};
-    use wasm_bindgen_futures::JsFuture;
     use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
     pub(super) async fn sleep(wait: Duration) {
@@ -255,7 +254,7 @@ mod imp {
         // Whole milliseconds, at least one; a limit past u32 is no limit.
         let limit_ms = u32::try_from(t.timeout.as_millis()).unwrap_or(u32::MAX).max(1);
         let promise = post_json_js(url, flat, body, limit_ms, SYNC_TOKEN_HEADER);
-        let reply = JsFuture::from(promise).await.map_err(|e| {
+        let reply = crate::driver::wait(promise).await.map_err(|e| {
             let timed_out = js_sys::Reflect::get(&e, &JsValue::from_str("timeout")).is_ok_and(|v| v.is_truthy());
             match timed_out {
                 true => TransportError::Timeout(t.timeout),
