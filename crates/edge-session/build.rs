@@ -18,6 +18,11 @@
 //! build carries a few KB of ranges instead of the crates' code and tables.
 //! `accounts::username_compact` reads them; its tests check them against the
 //! crates over every code point.
+//!
+//! And `script-digests.rs`: the SHA-1 (hex) of each Lua script in
+//! `src/store/scripts`, the name `EVALSHA` calls it by, so that no request
+//! hashes a script's source again (`store::script::Script::sha1`; its tests
+//! check each digest against the source).
 
 use std::{env, fs, path::PathBuf};
 
@@ -28,6 +33,7 @@ mod common_key;
 use common_key::key;
 
 fn main() {
+    write_script_digests();
     println!("cargo:rerun-if-changed=data/common-passwords.txt");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/accounts/common_key.rs");
@@ -46,6 +52,24 @@ fn main() {
     fs::write(out.join("common-passwords.fingerprints"), filter.dma_fingerprints()).expect("write the fingerprints");
     #[cfg(feature = "accounts")]
     fs::write(out.join("username-tables.rs"), username_tables::generate()).expect("write the username tables");
+}
+
+/// `script-digests.rs`: `<NAME>_SHA1`, the lowercase hex SHA-1 of
+/// `src/store/scripts/<name>.lua`, for each script.
+fn write_script_digests() {
+    use sha1::{Digest, Sha1};
+    use std::fmt::Write;
+    let mut out = String::new();
+    for name in ["save", "end_sessions", "prune_index", "register"] {
+        let path = format!("src/store/scripts/{name}.lua");
+        println!("cargo:rerun-if-changed={path}");
+        let source = fs::read(&path).expect("a Lua script");
+        let hex: String = Sha1::digest(&source).iter().map(|b| format!("{b:02x}")).collect();
+        writeln!(out, "/// SHA-1 (hex) of `{path}`, by build.rs.").unwrap();
+        writeln!(out, "pub(crate) const {}_SHA1: &str = \"{hex}\";", name.to_uppercase()).unwrap();
+    }
+    let dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+    fs::write(dir.join("script-digests.rs"), out).expect("write the script digests");
 }
 
 /// The tables of `accounts::username_compact`; the value layout is its

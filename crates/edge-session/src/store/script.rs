@@ -17,33 +17,44 @@ use sha1::{Digest as _, Sha1};
 use super::command::Command;
 use super::wire::{unexpected, CommandError, Encoding};
 
-/// A Lua script: its name (for messages) and its source.
+/// A Lua script: its name (for messages), its source and its SHA-1.
 #[derive(Debug, Clone, Copy)]
 pub struct Script {
     /// A short name, e.g. `save`.
     pub name: &'static str,
     /// The Lua source, shebang line first.
     pub source: &'static str,
+    /// The source's SHA-1, computed by build.rs: hashing a few KB of
+    /// source on every `EVALSHA` was ~20 µs of a first visit's CPU in
+    /// workerd (docs/BENCHMARKS.md).
+    sha1: &'static str,
 }
 
 impl Script {
-    /// The SHA-1 of the source (hex), the name `EVALSHA` knows it by.
-    pub fn sha1(&self) -> String {
-        Digest::of(self.source.as_bytes()).0
+    /// The SHA-1 of the source (40 lowercase hex digits), the name
+    /// `EVALSHA` knows it by.
+    pub fn sha1(&self) -> &'static str {
+        self.sha1
     }
 }
 
+// SAVE_SHA1, END_SESSIONS_SHA1, PRUNE_INDEX_SHA1, REGISTER_SHA1 (build.rs).
+include!(concat!(env!("OUT_DIR"), "/script-digests.rs"));
+
 /// The compare-and-set save of one session document (`scripts/save.lua`).
-pub const SAVE: Script = Script { name: "save", source: include_str!("scripts/save.lua") };
+pub const SAVE: Script = Script { name: "save", source: include_str!("scripts/save.lua"), sha1: SAVE_SHA1 };
 /// Logout everywhere: a user's index set and its sessions, deleted together
 /// if the set is unchanged (`scripts/end_sessions.lua`).
-pub const END_SESSIONS: Script = Script { name: "end_sessions", source: include_str!("scripts/end_sessions.lua") };
+pub const END_SESSIONS: Script =
+    Script { name: "end_sessions", source: include_str!("scripts/end_sessions.lua"), sha1: END_SESSIONS_SHA1 };
 /// The pruning of a user's session index: members whose sessions are gone
 /// are forgotten (`scripts/prune_index.lua`).
-pub const PRUNE_INDEX: Script = Script { name: "prune_index", source: include_str!("scripts/prune_index.lua") };
+pub const PRUNE_INDEX: Script =
+    Script { name: "prune_index", source: include_str!("scripts/prune_index.lua"), sha1: PRUNE_INDEX_SHA1 };
 /// A registration: the user record and its name's confusable skeleton,
 /// created together or not at all (`scripts/register.lua`).
-pub const REGISTER: Script = Script { name: "register", source: include_str!("scripts/register.lua") };
+pub const REGISTER: Script =
+    Script { name: "register", source: include_str!("scripts/register.lua"), sha1: REGISTER_SHA1 };
 
 /// The SHA-1 (hex, 40 lowercase digits) of some stored bytes: what a
 /// compare-and-set save compares, computed by the script with Redis's
@@ -99,7 +110,7 @@ impl<C: ScriptCall> Command for EvalSha<'_, C> {
     type Output = C::Output;
     const NAME: &'static str = "EVALSHA";
     fn args(&self) -> Vec<String> {
-        call_args(Self::NAME, C::SCRIPT.sha1(), self.0)
+        call_args(Self::NAME, C::SCRIPT.sha1().to_owned(), self.0)
     }
     fn parse(result: Value, enc: Encoding) -> Result<Self::Output, CommandError> {
         C::parse(result, enc)
@@ -448,7 +459,8 @@ mod tests {
             // No key is built inside: no prefix constant and no string
             // concatenation into a redis.call key position.
             assert!(!s.source.contains("sess:"), "{}", s.name);
-            assert_eq!(s.sha1().len(), 40);
+            // build.rs's digest is the source's, as Redis computes it.
+            assert_eq!(s.sha1(), Digest::of(s.source.as_bytes()).as_str(), "{}", s.name);
         }
         assert_ne!(SAVE.sha1(), END_SESSIONS.sha1());
         assert_ne!(PRUNE_INDEX.sha1(), END_SESSIONS.sha1());
@@ -524,7 +536,7 @@ mod tests {
         assert_eq!(kept.keys()[3], "user-sessions:al");
         assert_eq!(&kept.argv()[4..], ["", "1", "persist", "", ""]);
         let args = EvalSha(&save).args();
-        assert_eq!(&args[..3], ["EVALSHA", &SAVE.sha1(), "5"]);
+        assert_eq!(&args[..3], ["EVALSHA", SAVE.sha1(), "5"]);
         assert_eq!(Eval(&save).args()[1], SAVE.source);
         let fresh = Save { loaded: None, ttl: Ttl::Persist, retire: vec![], index: None, counter: None, ..save };
         assert_eq!(fresh.keys(), ["sess:new", "sess:new"]);
