@@ -462,12 +462,18 @@ pub async fn forward(
     // what the origin receives and hashes.
     let cookie = cookie.map(|c| c.trim_matches([' ', '\t']));
     let identity = config.identity_headers(identity, method.as_ref(), path_and_query, cookie, now_seconds);
-    let headers = worker::Headers::new();
+    // The runtime's own Headers, RequestInit and Request: worker's
+    // `Request::new_with_init` converts every option a request can carry
+    // (~12 KB of the wasm, issue 14) for the four set here.
+    let refused = |e: wasm_bindgen::JsValue| ForwardError::Request(e.into());
+    let headers = web_sys::Headers::new().map_err(refused)?;
     for (name, value) in gateway::request_headers(&incoming, forwarded, identity) {
-        headers.append(&name, &value).map_err(ForwardError::Request)?;
+        headers.append(&name, &value).map_err(refused)?;
     }
-    let mut init = worker::RequestInit::new();
-    init.with_method(method.clone()).with_headers(headers).with_redirect(worker::RequestRedirect::Manual);
+    let init = web_sys::RequestInit::new();
+    init.set_method(method.as_ref());
+    init.set_headers(&headers);
+    init.set_redirect(web_sys::RequestRedirect::Manual);
     let content_length =
         incoming.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.as_str());
     let body = match gateway::sends_body(method.as_ref(), content_length) {
@@ -477,13 +483,17 @@ pub async fn forward(
         true => req.inner().body(),
     };
     let uploading = body.is_some();
-    init.with_body(body.map(Into::into));
-    let outbound = Request::new_with_init(&config.target_url(path_and_query), &init).map_err(ForwardError::Request)?;
-    let answer = HttpTransport::new(config.origin_timeout).send(outbound, uploading).await.map_err(|e| match e {
-        TransportError::Timeout(_) => ForwardError::TimedOut(e),
-        // `send` reads no body, so never TooLarge; an unreadable answer if it did.
-        TransportError::Failed(_) | TransportError::TooLarge { .. } => ForwardError::Unreachable(e),
-    })?;
+    if let Some(body) = &body {
+        init.set_body(body);
+    }
+    let outbound =
+        web_sys::Request::new_with_str_and_init(&config.target_url(path_and_query), &init).map_err(refused)?;
+    let answer =
+        HttpTransport::new(config.origin_timeout).send(outbound.into(), uploading).await.map_err(|e| match e {
+            TransportError::Timeout(_) => ForwardError::TimedOut(e),
+            // `send` reads no body, so never TooLarge; an unreadable answer if it did.
+            TransportError::Failed(_) | TransportError::TooLarge { .. } => ForwardError::Unreachable(e),
+        })?;
     // A fetched answer's headers are immutable: copy them (each Set-Cookie
     // stays its own line), then drop the hop-by-hop ones.
     let copied =

@@ -201,7 +201,7 @@ mod imp {
     use futures_util::future::{select, Either};
     use std::pin::pin;
     use wasm_bindgen::{JsCast, JsValue};
-    use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+    use worker::{AbortController, Delay, Fetch, Request};
 
     pub(super) async fn sleep(wait: Duration) {
         Delay::from(wait).await
@@ -280,11 +280,14 @@ mod imp {
 
     pub(super) async fn get(t: &HttpTransport, url: &str, max_bytes: usize) -> Result<HttpReply, TransportError> {
         use futures_util::StreamExt;
-        let h = Headers::new();
-        h.set("Accept", "application/json").map_err(failed)?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Get).with_headers(h);
-        let request = Request::new_with_init(url, &init).map_err(failed)?;
+        // The runtime's own Headers and Request (workers::forward says why).
+        let js_failed = |e: JsValue| TransportError::Failed(js_message(&e));
+        let h = web_sys::Headers::new().map_err(js_failed)?;
+        h.set("Accept", "application/json").map_err(js_failed)?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("GET");
+        init.set_headers(&h);
+        let request: Request = web_sys::Request::new_with_str_and_init(url, &init).map_err(js_failed)?.into();
         within(t.timeout, |signal| async move {
             let mut resp = Fetch::Request(request).send_with_signal(&signal).await.map_err(failed)?;
             let status = resp.status_code();
