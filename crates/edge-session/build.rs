@@ -41,7 +41,7 @@ fn main() {
         return;
     }
     let list = fs::read_to_string("data/common-passwords.txt").expect("data/common-passwords.txt");
-    let mut keys: Vec<u64> = list.lines().filter(|l| !l.is_empty()).map(key).collect();
+    let mut keys: Vec<u64> = list.lines().filter(|l| !l.is_empty()).map(|l| key(&l.to_lowercase())).collect();
     keys.sort_unstable();
     keys.dedup();
     let filter = BinaryFuse16::try_from(&keys).expect("a binary fuse filter of the common passwords");

@@ -343,9 +343,10 @@ fn canonical_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for c in path.chars() {
         if !(c == '/' && out.ends_with('/')) {
-            out.extend(c.to_lowercase());
+            out.push(c);
         }
     }
+    let mut out = crate::case::lowercase(&out);
     if out.len() > 1 && out.ends_with('/') {
         out.pop();
     }

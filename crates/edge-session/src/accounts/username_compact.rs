@@ -4,8 +4,9 @@
 //! unicode-normalization put ~160 KB gzip of tables and code into the worker
 //! (issue 14), most of the wasm's size. The runtime already has Unicode
 //! normalization (`String.prototype.normalize`, passed in here as `nfkc` and
-//! `nfd`), and the core library has the letter, digit and case properties
-//! (`char::is_alphanumeric`, `to_lowercase`). What JavaScript has no
+//! `nfd`) and lowercase (`crate::case`), and the core library has the
+//! letter, digit and case properties (`char::is_alphanumeric`,
+//! `char::is_lowercase`). What JavaScript has no
 //! built-in for, RFC 8265's PRECIS class and the Bidi classes of its Bidi
 //! Rule, UTS #39's Identifier_Status and confusable prototypes, and the
 //! script of each letter, comes from tables that build.rs generates from the
@@ -112,7 +113,7 @@ impl Entry {
 
 /// `username::normalize`, with the runtime's NFKC.
 pub(crate) fn normalize(raw: &str, nfkc: impl Fn(&str) -> String) -> Result<String, UsernameError> {
-    let name = nfkc(&nfkc(raw.trim()).to_lowercase());
+    let name = nfkc(&crate::case::lowercase(&nfkc(raw.trim())));
     let len = name.chars().count();
     if !(3..=32).contains(&len) {
         return Err(UsernameError::Length);
@@ -151,7 +152,11 @@ fn precis_keeps(name: &str, entries: &[Entry]) -> bool {
     }
     // precis-profiles' case mapping: from the first uppercase character on,
     // every character that is not lowercase is replaced by its lowercase.
-    let changed_by_case = |c: char| !c.is_lowercase() && !c.to_lowercase().eq(std::iter::once(c));
+    let changed_by_case = |c: char| {
+        let mut utf8 = [0; 4];
+        let one = &*c.encode_utf8(&mut utf8);
+        !c.is_lowercase() && crate::case::lowercase(one) != one
+    };
     if name.find(char::is_uppercase).is_some_and(|at| name[at..].chars().any(changed_by_case)) {
         return false;
     }
