@@ -548,7 +548,7 @@ impl AccountsConfig {
             context_words: v
                 .text("AUTH_CONTEXT_WORDS")
                 .map(|list| {
-                    list.split(',').map(|w| crate::case::lowercase(w.trim())).filter(|w| !w.is_empty()).collect()
+                    list.split(',').map(|w| crate::builtins::lowercase(w.trim())).filter(|w| !w.is_empty()).collect()
                 })
                 .unwrap_or_default(),
             max_attempts_without_address: v.number("AUTH_MAX_ATTEMPTS_WITHOUT_ADDRESS", 5, i64::MAX as u64, COUNT)?

@@ -346,7 +346,7 @@ fn canonical_path(path: &str) -> String {
             out.push(c);
         }
     }
-    let mut out = crate::case::lowercase(&out);
+    let mut out = crate::builtins::lowercase(&out);
     if out.len() > 1 && out.ends_with('/') {
         out.pop();
     }
@@ -475,13 +475,21 @@ pub fn wants_html(accept: Option<&str>) -> bool {
             let mut parts = range.split(';').map(str::trim);
             let html = parts.next().is_some_and(|t| t.eq_ignore_ascii_case("text/html"));
             let refused = parts.any(|p| {
-                p.split_once('=').is_some_and(|(k, v)| {
-                    k.trim().eq_ignore_ascii_case("q") && v.trim().parse::<f64>().is_ok_and(|q| q <= 0.0)
-                })
+                p.split_once('=').is_some_and(|(k, v)| k.trim().eq_ignore_ascii_case("q") && is_zero_weight(v.trim()))
             });
             html && !refused
         })
     })
+}
+
+/// Whether a `q` parameter's value is a weight of 0 (RFC 9110 §12.4.2:
+/// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`): `0`,
+/// `0.` and `0.0`…, read by its digits rather than as a float (the float
+/// parser is not in the worker, crate::builtins). A malformed weight is
+/// not 0.
+fn is_zero_weight(q: &str) -> bool {
+    q.strip_prefix('0')
+        .is_some_and(|rest| rest.is_empty() || rest.strip_prefix('.').is_some_and(|d| d.bytes().all(|b| b == b'0')))
 }
 
 /// Whether a request to the origin carries the visitor's body: not for
@@ -854,6 +862,11 @@ mod tests {
             (Some("TEXT/HTML; q=0.9"), true),
             (Some("text/html;q=0"), false),
             (Some("text/html; q=0.000, application/json"), false),
+            (Some("text/html;q=0."), false),
+            (Some("text/html;q=1"), true),
+            (Some("text/html;q=0.001"), true),
+            // A malformed weight is not 0.
+            (Some("text/html;q=zero"), true),
             (Some("application/json, text/html;level=1;q=0.1"), true),
             (Some("application/json"), false),
             (Some("*/*"), false),

@@ -121,7 +121,7 @@ pub const API_RESPONSE_HEADERS: [(&str, &str); 3] = [
     ("Referrer-Policy", "no-referrer"),
 ];
 
-mod case;
+mod builtins;
 pub mod config;
 #[cfg(target_arch = "wasm32")]
 pub mod driver;

@@ -24,7 +24,7 @@ static FINGERPRINTS: &Aligned<[u8]> =
 /// Whether `password`, in any case, is one of the common passwords.
 pub fn is_common(password: &str) -> bool {
     debug_assert_eq!(DESCRIPTOR.len(), BinaryFuse16::DESCRIPTOR_LEN);
-    BinaryFuse16Ref::from_dma(DESCRIPTOR, &FINGERPRINTS.0).contains(&key(&crate::case::lowercase(password)))
+    BinaryFuse16Ref::from_dma(DESCRIPTOR, &FINGERPRINTS.0).contains(&key(&crate::builtins::lowercase(password)))
 }
 
 #[cfg(test)]

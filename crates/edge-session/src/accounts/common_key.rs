@@ -2,7 +2,7 @@
 //! (which builds the filter) and `accounts::common` (which reads it): the
 //! first 8 bytes (little-endian) of the SHA-256 of its lowercase form,
 //! which each caller makes (build.rs with `str::to_lowercase`, the crate
-//! with `case::lowercase`, the runtime's on wasm32).
+//! with `builtins::lowercase`, the runtime's on wasm32).
 
 use sha2::{Digest, Sha256};
 

@@ -683,7 +683,7 @@ pub fn check_password(password: &str, name: &str, context_words: &[String]) -> R
     }
     // Compared as a person reads it: `ｐａｓｓｗｏｒｄ` is `password`. (The
     // password itself is hashed exactly as sent.)
-    let lower = crate::case::lowercase(&normal_forms::nfkc(password));
+    let lower = crate::builtins::lowercase(&normal_forms::nfkc(password));
     // Spaces around a common password do not make it another (`password `).
     if [password, lower.as_str(), lower.trim()].iter().any(|p| common::is_common(p)) {
         return Err(AccountError::WeakPassword("it is one of the most common passwords"));
@@ -691,10 +691,10 @@ pub fn check_password(password: &str, name: &str, context_words: &[String]) -> R
     if is_repeated_or_sequence(lower.trim()) {
         return Err(AccountError::WeakPassword("it is one character or group repeated, or a run like 98765432"));
     }
-    if lower.contains(&crate::case::lowercase(name)) {
+    if lower.contains(&crate::builtins::lowercase(name)) {
         return Err(AccountError::WeakPassword("it contains the username"));
     }
-    if context_words.iter().any(|w| !w.is_empty() && lower.contains(&crate::case::lowercase(w))) {
+    if context_words.iter().any(|w| !w.is_empty() && lower.contains(&crate::builtins::lowercase(w))) {
         return Err(AccountError::WeakPassword("it contains the name of this site or service"));
     }
     Ok(())

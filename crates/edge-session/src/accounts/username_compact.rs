@@ -4,7 +4,7 @@
 //! unicode-normalization put ~160 KB gzip of tables and code into the worker
 //! (issue 14), most of the wasm's size. The runtime already has Unicode
 //! normalization (`String.prototype.normalize`, passed in here as `nfkc` and
-//! `nfd`) and lowercase (`crate::case`), and the core library has the
+//! `nfd`) and lowercase (`crate::builtins`), and the core library has the
 //! letter, digit and case properties (`char::is_alphanumeric`,
 //! `char::is_lowercase`). What JavaScript has no
 //! built-in for, RFC 8265's PRECIS class and the Bidi classes of its Bidi
@@ -113,7 +113,7 @@ impl Entry {
 
 /// `username::normalize`, with the runtime's NFKC.
 pub(crate) fn normalize(raw: &str, nfkc: impl Fn(&str) -> String) -> Result<String, UsernameError> {
-    let name = nfkc(&crate::case::lowercase(&nfkc(raw.trim())));
+    let name = nfkc(&crate::builtins::lowercase(&nfkc(raw.trim())));
     let len = name.chars().count();
     if !(3..=32).contains(&len) {
         return Err(UsernameError::Length);
@@ -155,7 +155,7 @@ fn precis_keeps(name: &str, entries: &[Entry]) -> bool {
     let changed_by_case = |c: char| {
         let mut utf8 = [0; 4];
         let one = &*c.encode_utf8(&mut utf8);
-        !c.is_lowercase() && crate::case::lowercase(one) != one
+        !c.is_lowercase() && crate::builtins::lowercase(one) != one
     };
     if name.find(char::is_uppercase).is_some_and(|at| name[at..].chars().any(changed_by_case)) {
         return false;

@@ -232,10 +232,9 @@ impl Parser<'_> {
                 return None;
             }
         }
-        // The grammar is checked above; Rust's parser rounds correctly
-        // (ties to even), as ECMAScript's StringToNumber does.
+        // The grammar is checked above.
         let text = std::str::from_utf8(&self.s[start..self.i]).ok()?;
-        text.parse::<f64>().ok().map(Js::Number)
+        Some(Js::Number(crate::builtins::parse_number(text)))
     }
 
     /// A string literal, decoded to UTF-16 and re-escaped as JSON.stringify
