@@ -493,7 +493,7 @@ pub fn number(x: f64) -> String {
     if x == 0.0 {
         return "0".into(); // -0 too
     }
-    ryu_js::Buffer::new().format_finite(x).to_owned()
+    crate::builtins::number_to_string(x)
 }
 
 #[cfg(test)]
