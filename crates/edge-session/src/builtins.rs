@@ -58,7 +58,7 @@ pub(crate) fn number_to_string(x: f64) -> String {
 #[cfg(target_arch = "wasm32")]
 pub(crate) fn number_to_string(x: f64) -> String {
     // Radix 10 is always accepted (a RangeError is for 2..=36 only).
-    js_sys::Number::from(x).to_string(10).map(String::from).unwrap_or_default()
+    js_sys::Number::from(x).to_string_with_radix(10).map(String::from).unwrap_or_default()
 }
 
 #[cfg(test)]
