@@ -208,21 +208,32 @@ export const replicationState = (upstash) => control(upstash, "GET", "/_replicat
  * http://127.0.0.1:<port> origin and `fetch` dispatches through Miniflare.
  */
 export async function startMiniflare({ wrangler = "wrangler.toml", ...options }) {
-  const mf = new Miniflare({
-    modules: true,
-    compatibilityDate: wranglerConfig(wrangler).compatibilityDate,
-    cf: false,
-    host: "127.0.0.1",
-    port: await freePort(),
-    ...options,
-  });
-  const url = (await mf.ready).origin;
-  return {
-    mf,
-    url,
-    fetch: (p, init) => mf.dispatchFetch(new URL(p, url), { redirect: "manual", ...init }),
-    stop: () => mf.dispose(),
-  };
+  for (let attempt = 1; ; attempt++) {
+    const mf = new Miniflare({
+      modules: true,
+      compatibilityDate: wranglerConfig(wrangler).compatibilityDate,
+      cf: false,
+      host: "127.0.0.1",
+      port: await freePort(),
+      ...options,
+    });
+    try {
+      const url = (await mf.ready).origin;
+      return {
+        mf,
+        url,
+        fetch: (p, init) => mf.dispatchFetch(new URL(p, url), { redirect: "manual", ...init }),
+        stop: () => mf.dispose(),
+      };
+    } catch (e) {
+      await mf.dispose().catch(() => {});
+      // The port freePort() found was bound by another process before
+      // workerd bound it (test files run side by side, and Miniflare and
+      // workerd take ports of their own): try another, unless the caller
+      // chose the port.
+      if (e?.code !== "ERR_ADDRESS_IN_USE" || options.port !== undefined || attempt >= 3) throw e;
+    }
+  }
 }
 
 /**

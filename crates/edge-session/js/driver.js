@@ -10,14 +10,27 @@
 // the waker of futures the driver did not make (a timer, a stream); it
 // polls again on a microtask. A throw from Rust (a panic's trap, a stale
 // task after the module was reset) rejects the returned promise.
+//
+// A trap (a panic) leaves the module's memory dead until worker-build's
+// entry resets it, and a task of the old module must not be called again:
+// `epoch` counts the traps seen here, and a task started before one is
+// given up (its promise rejects) instead of being polled. A task starts on
+// a microtask, never inside the poll of the task that spawned it (a touch
+// handed to waitUntil), so that a trap in it cannot leave the spawning
+// poll half done.
+let epoch = 0;
+
 export function drive(task) {
+  const born = epoch;
   return new Promise((resolve, reject) => {
     let done = false;
     const settle = (step) => {
       let r;
       try {
+        if (born !== epoch) throw new Error("edge-session: the wasm module was reset after a panic; this request is lost");
         r = step();
       } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) epoch++;
         done = true;
         reject(e);
         return;
@@ -37,6 +50,6 @@ export function drive(task) {
       }
     };
     const wake = () => queueMicrotask(() => done || settle(() => task.poll()));
-    settle(() => task.start(wake));
+    queueMicrotask(() => settle(() => task.start(wake)));
   });
 }

@@ -46,6 +46,10 @@ struct Shared {
     new_waits: RefCell<Vec<JsValue>>,
     /// Outcomes by id; `None` until JavaScript hands one back.
     outcomes: RefCell<Vec<Option<Outcome>>>,
+    /// The waker each [`Wait`] was last polled with, by id: woken with its
+    /// outcome when it is not the task's own (a combinator that polls only
+    /// the children that were woken, such as `FuturesUnordered`).
+    wakers: RefCell<Vec<Option<Waker>>>,
     /// JavaScript's "poll again soon" (js/driver.js), for the wakers of
     /// futures this module did not make.
     wake: RefCell<Option<js_sys::Function>>,
@@ -90,6 +94,10 @@ impl Task {
     pub fn resume(&mut self, id: u32, value: JsValue, ok: bool) -> Vec<JsValue> {
         if let Some(slot) = self.shared.outcomes.borrow_mut().get_mut(id as usize) {
             *slot = Some(if ok { Ok(value) } else { Err(value) });
+        }
+        let waiting = self.shared.wakers.borrow_mut().get_mut(id as usize).and_then(Option::take);
+        if let Some(w) = waiting.filter(|w| !w.will_wake(&waker(&self.shared))) {
+            w.wake();
         }
         self.poll()
     }
@@ -139,12 +147,13 @@ struct Wait {
 impl Future for Wait {
     type Output = Outcome;
 
-    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Outcome> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
         if let Some(promise) = self.promise.take() {
             let mut outcomes = self.shared.outcomes.borrow_mut();
             let id = outcomes.len() as u32;
             outcomes.push(None);
             drop(outcomes);
+            self.shared.wakers.borrow_mut().push(Some(cx.waker().clone()));
             self.shared.new_waits.borrow_mut().extend([JsValue::from(id), promise.into()]);
             self.id = Some(id);
             return Poll::Pending;
@@ -152,7 +161,12 @@ impl Future for Wait {
         let id = self.id.unwrap_or(u32::MAX) as usize;
         match self.shared.outcomes.borrow_mut().get_mut(id).and_then(Option::take) {
             Some(outcome) => Poll::Ready(outcome),
-            None => Poll::Pending,
+            None => {
+                if let Some(slot) = self.shared.wakers.borrow_mut().get_mut(id) {
+                    *slot = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
         }
     }
 }

@@ -346,7 +346,9 @@ fn canonical_path(path: &str) -> String {
             out.push(c);
         }
     }
-    let mut out = crate::builtins::lowercase(&out);
+    // Whole-string lowercase applies the final-sigma rule (Σ → ς at the
+    // end of a word); one σ for both keeps `/ΑΣ/x` under a rule `/ασ/*`.
+    let mut out = crate::builtins::lowercase(&out).replace('ς', "σ");
     if out.len() > 1 && out.ends_with('/') {
         out.pop();
     }
@@ -482,14 +484,26 @@ pub fn wants_html(accept: Option<&str>) -> bool {
     })
 }
 
-/// Whether a `q` parameter's value is a weight of 0 (RFC 9110 §12.4.2:
-/// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`): `0`,
-/// `0.` and `0.0`…, read by its digits rather than as a float (the float
-/// parser is not in the worker, crate::builtins). A malformed weight is
-/// not 0.
+/// Whether a `q` parameter's value is a weight of 0 or less (RFC 9110
+/// §12.4.2: `0`, `0.`, `0.000`; and, beyond its grammar, what a float
+/// parser reads as 0 or below: `-0`, `.0`, `0e5`, `+0`, `-1`), read by its
+/// characters rather than with a float parser (not in the worker,
+/// crate::builtins). Anything else, a malformed value included, is not.
 fn is_zero_weight(q: &str) -> bool {
-    q.strip_prefix('0')
-        .is_some_and(|rest| rest.is_empty() || rest.strip_prefix('.').is_some_and(|d| d.bytes().all(|b| b == b'0')))
+    let (negative, unsigned) = match q.as_bytes().first() {
+        Some(b'-') => (true, &q[1..]),
+        Some(b'+') => (false, &q[1..]),
+        _ => (false, q),
+    };
+    let (mantissa, exponent) = unsigned.split_once(['e', 'E']).unwrap_or((unsigned, "0"));
+    let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    let digits = || mantissa.bytes().filter(|&b| b != b'.');
+    let number = digits().next().is_some()
+        && digits().all(|b| b.is_ascii_digit())
+        && mantissa.matches('.').count() <= 1
+        && !exponent.is_empty()
+        && exponent.bytes().all(|b| b.is_ascii_digit());
+    number && (negative || digits().all(|b| b == b'0'))
 }
 
 /// Whether a request to the origin carries the visitor's body: not for
@@ -856,6 +870,13 @@ mod tests {
     }
 
     #[test]
+    fn a_final_sigma_is_the_same_letter_in_paths() {
+        assert_eq!(canonical_path("/ΑΣ/x"), canonical_path("/ασ/x"));
+        assert_eq!(canonical_path("/ΑΣ"), "/ασ");
+        assert_eq!(canonical_path("/ας//"), "/ασ");
+    }
+
+    #[test]
     fn html_is_asked_for_by_accept() {
         for (accept, want) in [
             (Some("text/html,application/xhtml+xml,*/*;q=0.8"), true),
@@ -865,8 +886,17 @@ mod tests {
             (Some("text/html;q=0."), false),
             (Some("text/html;q=1"), true),
             (Some("text/html;q=0.001"), true),
+            // Beyond RFC 9110's grammar, what reads as 0 or below.
+            (Some("text/html;q=-0"), false),
+            (Some("text/html;q=.0"), false),
+            (Some("text/html;q=0e5"), false),
+            (Some("text/html;q=+0"), false),
+            (Some("text/html;q=-1"), false),
+            (Some("text/html;q=00"), false),
             // A malformed weight is not 0.
             (Some("text/html;q=zero"), true),
+            (Some("text/html;q="), true),
+            (Some("text/html;q=0.0.0"), true),
             (Some("application/json, text/html;level=1;q=0.1"), true),
             (Some("application/json"), false),
             (Some("*/*"), false),
