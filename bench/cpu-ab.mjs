@@ -21,17 +21,17 @@
 // BENCH_AB_WARMUP (requests per side before measuring, 500).
 
 import { spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ROOT, SECRET, TOKEN, CookieJar, cpuTicks, freePort, request, startStack, wranglerConfig } from "../tests/support/index.mjs";
+import { ROOT, CookieJar, cpuTicks, freePort, request, startStack, workerBindings, wranglerConfig } from "../tests/support/index.mjs";
+import { twinBindings } from "./twin/start.mjs";
 
 const ROW = process.env.BENCH_AB_ROW ?? "read";
 const N = Number(process.env.BENCH_AB_N ?? 600);
 const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 7);
 const WARMUP = Number(process.env.BENCH_AB_WARMUP ?? 500);
 const WORKERD = path.join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd");
-const SCRIPTS = path.join(ROOT, "crates/edge-session/src/store/scripts");
 
 const specs = process.argv.slice(2);
 if (specs.length === 0) {
@@ -55,21 +55,14 @@ const text = (v) => JSON.stringify(String(v));
  */
 async function startSide(spec, upstashUrl, dir) {
   const port = await freePort();
-  const vars = {
-    ...wranglerConfig().vars,
-    SESSION_ENVIRONMENT: "development",
-    SESSION_SECRET: SECRET,
-    UPSTASH_REDIS_REST_URL: upstashUrl,
-    UPSTASH_REDIS_REST_TOKEN: TOKEN,
-  };
-  let modules;
+  let vars, modules;
   if (spec === "twin") {
     copyFileSync(path.join(ROOT, "bench/twin/worker.mjs"), path.join(dir, "worker.mjs"));
-    vars.TWIN_SAVE_LUA = readFileSync(path.join(SCRIPTS, "save.lua"), "utf8");
-    vars.TWIN_PRUNE_LUA = readFileSync(path.join(SCRIPTS, "prune_index.lua"), "utf8");
+    vars = twinBindings({ upstashUrl });
     modules = `(name = "worker.mjs", esModule = embed "worker.mjs")`;
   } else {
     for (const f of ["index.js", "index_bg.wasm"]) copyFileSync(path.join(spec, f), path.join(dir, f));
+    vars = workerBindings({ upstashUrl });
     modules = `(name = "index.js", esModule = embed "index.js"), (name = "index_bg.wasm", wasm = embed "index_bg.wasm")`;
   }
   const bindings = Object.entries(vars).map(([k, v]) => `(name = ${text(k)}, text = ${text(v)})`).join(", ");

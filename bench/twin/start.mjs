@@ -7,9 +7,21 @@
 
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT, SECRET, TOKEN, startMiniflare, wranglerConfig } from "../../tests/support/index.mjs";
+import { ROOT, TOKEN, startMiniflare, workerBindings } from "../../tests/support/index.mjs";
 
 const SCRIPTS = path.join(ROOT, "crates/edge-session/src/store/scripts");
+
+/**
+ * The twin's bindings: the Rust worker's (tests/support's workerBindings),
+ * plus the sources of the two Lua scripts it sends.
+ */
+export function twinBindings({ upstashUrl, token = TOKEN, vars = {} }) {
+  return {
+    ...workerBindings({ upstashUrl, token, vars }),
+    TWIN_SAVE_LUA: readFileSync(path.join(SCRIPTS, "save.lua"), "utf8"),
+    TWIN_PRUNE_LUA: readFileSync(path.join(SCRIPTS, "prune_index.lua"), "utf8"),
+  };
+}
 
 /** Runs the twin on a free port of 127.0.0.1; returns what startMiniflare() does. */
 export function startTwin({ upstashUrl, token = TOKEN, vars = {}, miniflare = {} }) {
@@ -17,15 +29,6 @@ export function startTwin({ upstashUrl, token = TOKEN, vars = {}, miniflare = {}
     ...miniflare,
     scriptPath: path.join(ROOT, "bench/twin/worker.mjs"),
     modulesRoot: path.join(ROOT, "bench/twin"),
-    bindings: {
-      SESSION_ENVIRONMENT: "development",
-      SESSION_SECRET: SECRET,
-      UPSTASH_REDIS_REST_URL: upstashUrl,
-      UPSTASH_REDIS_REST_TOKEN: token,
-      ...wranglerConfig().vars,
-      ...vars,
-      TWIN_SAVE_LUA: readFileSync(path.join(SCRIPTS, "save.lua"), "utf8"),
-      TWIN_PRUNE_LUA: readFileSync(path.join(SCRIPTS, "prune_index.lua"), "utf8"),
-    },
+    bindings: twinBindings({ upstashUrl, token, vars }),
   });
 }
