@@ -197,6 +197,134 @@ impl SessionCookie {
     }
 }
 
+impl SessionCookie {
+    /// The `cookie` member of a stored document, from its members as
+    /// `JSON.parse` left them (express-session's `new Cookie(stored)`,
+    /// with the defaults the `Cookie` constructor sets first): the same
+    /// reading as this type's `Deserialize`, which the tests compare it
+    /// with, without parsing the member's text a second time on every
+    /// load. Members it does not know are ignored.
+    ///
+    /// # Errors
+    ///
+    /// [`DocumentError::BadExpires`] when `expires` is a string that is not
+    /// a date [`parse_iso`] reads; [`DocumentError::BadCookie`] when a
+    /// member holds neither its own type nor `null`.
+    pub(crate) fn from_members(members: &[(JsStr, Js)]) -> Result<Self, DocumentError> {
+        let wrong = |name: &str, expected: &str| {
+            DocumentError::BadCookie(de::Error::custom(format!("cookie.{name} is not {expected}")))
+        };
+        let text = |name: &str, value: &Js| match value {
+            Js::Null => Ok(None),
+            Js::String(s) => s.to_str().map(Some).ok_or_else(|| wrong(name, "a well-formed string")),
+            _ => Err(wrong(name, "a string")),
+        };
+        let flag = |name: &str, value: &Js| match value {
+            Js::Null => Ok(None),
+            Js::Bool(b) => Ok(Some(*b)),
+            _ => Err(wrong(name, "a boolean")),
+        };
+        // A number past a double (`1e400` reads as Infinity) is null, as
+        // JSON.stringify writes it back.
+        let members = members.iter().map(|(key, value)| match value {
+            Js::Number(n) if !n.is_finite() => (key, &Js::Null),
+            _ => (key, value),
+        });
+        let mut cookie = SessionCookie::default();
+        // `expires` first, so that an unreadable date is named as such
+        // whatever else is wrong.
+        if let Some((_, value)) = members.clone().find(|(k, _)| k.literal() == "\"expires\"") {
+            cookie.expires = match text("expires", value)? {
+                Some(date) => Some(parse_iso(&date).ok_or(DocumentError::BadExpires(date))?),
+                None => None,
+            };
+        }
+        for (key, value) in members {
+            match key.literal() {
+                "\"originalMaxAge\"" => {
+                    cookie.original_max_age = match value {
+                        Js::Null => None,
+                        Js::Number(ms) => Some(*ms),
+                        _ => return Err(wrong("originalMaxAge", "a number")),
+                    }
+                }
+                "\"partitioned\"" => cookie.partitioned = flag("partitioned", value)?,
+                "\"priority\"" => cookie.priority = text("priority", value)?,
+                "\"secure\"" => cookie.secure = flag("secure", value)?,
+                "\"httpOnly\"" => cookie.http_only = flag("httpOnly", value)?,
+                "\"domain\"" => cookie.domain = text("domain", value)?,
+                "\"path\"" => cookie.path = text("path", value)?,
+                "\"sameSite\"" => {
+                    cookie.same_site = match value {
+                        Js::Bool(b) => Some(SameSite::Flag(*b)),
+                        _ => text("sameSite", value)
+                            .map_err(|_| wrong("sameSite", "a boolean or a string"))?
+                            .map(SameSite::Text),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(cookie)
+    }
+
+    /// The `cookie` member as express-session's `Cookie` writes it
+    /// (`Cookie.prototype.data` through `JSON.stringify`): its members in
+    /// [`COOKIE_MEMBERS`] order, `originalMaxAge` and `expires` always
+    /// (`null` when unset) unless `without_lifetime`, the others when set,
+    /// or as `null` when named in `nulls`. The same text as this type's
+    /// `Serialize` gives (the tests compare them), in one pass.
+    fn write_json(&self, without_lifetime: bool, nulls: &[&str], out: &mut String) {
+        enum Member<'a> {
+            Null,
+            Bool(bool),
+            Text(&'a str),
+            Number(f64),
+            Date(Millis),
+        }
+        let lifetime = |member| (!without_lifetime).then_some(member);
+        let values = [
+            // A number Node could not write back is written null, as
+            // JSON.stringify writes NaN and Infinity.
+            lifetime(self.original_max_age.filter(|ms| ms.is_finite()).map_or(Member::Null, Member::Number)),
+            self.partitioned.map(Member::Bool),
+            self.priority.as_deref().map(Member::Text),
+            lifetime(self.expires.map_or(Member::Null, Member::Date)),
+            self.secure.map(Member::Bool),
+            self.http_only.map(Member::Bool),
+            self.domain.as_deref().map(Member::Text),
+            self.path.as_deref().map(Member::Text),
+            self.same_site.as_ref().map(|s| match s {
+                SameSite::Flag(b) => Member::Bool(*b),
+                SameSite::Text(t) => Member::Text(t),
+            }),
+        ];
+        out.push('{');
+        let mut first = true;
+        for (name, value) in COOKIE_MEMBERS.into_iter().zip(values) {
+            let Some(value) = value.or_else(|| nulls.contains(&name).then_some(Member::Null)) else {
+                continue;
+            };
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
+            match value {
+                Member::Null => out.push_str("null"),
+                Member::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+                Member::Text(t) => out.push_str(&js_json::quote(t)),
+                // Spelled as Node spells the number: 60000, not 60000.0.
+                Member::Number(ms) => out.push_str(&js_json::number(ms)),
+                Member::Date(ms) => out.push_str(&js_json::quote(&format_iso(ms))),
+            }
+        }
+        out.push('}');
+    }
+}
+
 fn ser_max_age<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
         // Spelled as Node spells the number: 60000, not 60000.0.
@@ -314,7 +442,8 @@ pub const SESSION_PROPERTIES: &[&str] = &[
 struct Field {
     key: JsStr,
     name: String,
-    value: Box<RawValue>,
+    /// JSON text, as JSON.stringify writes the value.
+    value: String,
 }
 
 /// One session document: the cookie plus the app's fields, in order.
@@ -384,39 +513,33 @@ impl SessionDocument {
         let mut dropped_on_load = false;
         let mut fields = Vec::with_capacity(members.len());
         for (key, value) in members {
-            let mut json = String::new();
-            js_json::write_js(&value, &mut json);
             if key == cookie_key {
-                cookie = Some(json);
+                // `new Cookie(stored.cookie)` throws on what is not an
+                // object (`createSession` already fails on null); an array
+                // is an object to it, with none of the Cookie's members.
                 cookie_members = match value {
                     Js::Object(members) => members,
-                    _ => Vec::new(),
+                    Js::Array(_) => Vec::new(),
+                    _ => return Err(DocumentError::BadCookie(de::Error::custom("`cookie` is not an object"))),
                 };
+                cookie = Some(());
                 cookie_at = fields.len();
                 continue;
             }
+            let mut json = String::new();
+            js_json::write_js(&value, &mut json);
             let name = key.to_string_lossy();
             if key.to_str().is_some() && SESSION_PROPERTIES.contains(&name.as_str()) {
                 dropped_on_load = true;
                 continue;
             }
-            let value = RawValue::from_string(json).map_err(DocumentError::NotJson)?;
-            fields.push(Field { key, name, value });
+            // Valid JSON by construction (js_json wrote it): not parsed again.
+            fields.push(Field { key, name, value: json });
         }
-        let cookie_json = cookie.ok_or_else(|| DocumentError::BadCookie(de::Error::custom("missing `cookie`")))?;
-        // Read once; only a cookie that does not read is looked at again,
-        // `expires` first, so that an unreadable date is named as such.
-        let mut cookie: SessionCookie = serde_json::from_str(&cookie_json).map_err(|e| {
-            #[derive(Deserialize)]
-            struct Expires {
-                #[serde(default)]
-                expires: Option<String>,
-            }
-            match serde_json::from_str(&cookie_json) {
-                Ok(Expires { expires: Some(text) }) if parse_iso(&text).is_none() => DocumentError::BadExpires(text),
-                _ => DocumentError::BadCookie(e),
-            }
-        })?;
+        if cookie.is_none() {
+            return Err(DocumentError::BadCookie(de::Error::custom("missing `cookie`")));
+        }
+        let mut cookie = SessionCookie::from_members(&cookie_members)?;
         // Absent or null: serde reads both as None, the member list tells.
         let lifetime_absent = !cookie_members.iter().any(|(k, _)| *k == JsStr::new("originalMaxAge"));
         // The lifetime members are written null when unset anyway (or both
@@ -457,7 +580,7 @@ impl SessionDocument {
             if i == self.cookie_at {
                 members.push(("cookie", "\"cookie\"", &cookie));
             }
-            members.push((&f.name, f.key.literal(), f.value.get()));
+            members.push((&f.name, f.key.literal(), &f.value));
         }
         if self.cookie_at >= self.fields.len() {
             members.push(("cookie", "\"cookie\"", &cookie));
@@ -482,33 +605,9 @@ impl SessionDocument {
     /// The `cookie` member as express-session's Cookie writes it (see
     /// `lifetime_absent` for the one case without its lifetime members).
     fn cookie_json(&self) -> String {
-        let full = serde_json::to_string(&self.cookie).unwrap_or_else(|_| "{}".into());
-        let drop_lifetime = self.lifetime_absent && self.cookie.original_max_age.is_none();
-        if !drop_lifetime && self.stored_nulls.is_empty() {
-            return full;
-        }
-        // Edited as JavaScript values, not serde_json's: a number keeps
-        // Node's spelling (`"originalMaxAge":0.000001`, where serde_json
-        // would write `1e-6`).
-        let Some(Js::Object(mut members)) = js_json::parse(&full) else {
-            return full;
-        };
-        if drop_lifetime {
-            members.retain(|(k, _)| *k != JsStr::new("originalMaxAge") && *k != JsStr::new("expires"));
-        }
-        // A member still unset that was stored as null is written as null,
-        // in its place in express-session's order.
-        let rank = |key: &JsStr| COOKIE_MEMBERS.iter().position(|m| JsStr::new(m) == *key);
-        for name in &self.stored_nulls {
-            let key = JsStr::new(name);
-            if members.iter().any(|(k, _)| *k == key) {
-                continue;
-            }
-            let at = members.iter().take_while(|(k, _)| rank(k) < rank(&key)).count();
-            members.insert(at, (key, Js::Null));
-        }
-        let mut out = String::with_capacity(full.len() + 16);
-        js_json::write_js(&Js::Object(members), &mut out);
+        let without_lifetime = self.lifetime_absent && self.cookie.original_max_age.is_none();
+        let mut out = String::with_capacity(160);
+        self.cookie.write_json(without_lifetime, &self.stored_nulls, &mut out);
         out
     }
 
@@ -520,15 +619,14 @@ impl SessionDocument {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, FieldError> {
         match self.raw(key) {
             None => Ok(None),
-            Some(raw) => {
-                serde_json::from_str(raw.get()).map(Some).map_err(|source| FieldError { field: key.into(), source })
-            }
+            Some(raw) => serde_json::from_str(raw).map(Some).map_err(|source| FieldError { field: key.into(), source }),
         }
     }
 
-    /// The raw JSON text of field `key`.
-    pub fn raw(&self, key: &str) -> Option<&RawValue> {
-        self.position(key).map(|i| self.fields[i].value.as_ref())
+    /// The JSON text of field `key`, as JSON.stringify writes its value
+    /// (`{"a":1}`, `"\ud800"`).
+    pub fn raw(&self, key: &str) -> Option<&str> {
+        self.position(key).map(|i| self.fields[i].value.as_str())
     }
 
     fn position(&self, key: &str) -> Option<usize> {
@@ -552,10 +650,9 @@ impl SessionDocument {
         if js_json::write(&value, &mut text).is_none() {
             text = serde_json::to_string(&value).map_err(error)?;
         }
-        let raw = RawValue::from_string(text).map_err(error)?;
         match self.position(key) {
-            Some(i) => self.fields[i].value = raw,
-            None => self.fields.push(Field { key: JsStr::new(key), name: key.into(), value: raw }),
+            Some(i) => self.fields[i].value = text,
+            None => self.fields.push(Field { key: JsStr::new(key), name: key.into(), value: text }),
         }
         Ok(())
     }
@@ -574,7 +671,7 @@ impl SessionDocument {
     /// whether a session was modified (express-session hashes the same
     /// thing: the session minus `cookie`).
     pub fn fields_fingerprint(&self) -> Vec<(String, String)> {
-        self.fields.iter().map(|f| (f.key.literal().to_owned(), f.value.get().to_owned())).collect()
+        self.fields.iter().map(|f| (f.key.literal().to_owned(), f.value.clone())).collect()
     }
 
     /// The field names, in order (a lone surrogate in a name shows as
@@ -656,6 +753,113 @@ mod tests {
         );
         let back: SessionCookie = serde_json::from_str(&json).unwrap();
         assert_eq!(back, cookie);
+    }
+
+    /// What a stored cookie read to through this type's `Deserialize` (the
+    /// reading before `from_members`): the cookie, or which error.
+    /// The text is first written back as JSON.parse read it (a repeated
+    /// member once, with its last value), as that reading did.
+    fn read_by_serde(json: &str) -> Result<SessionCookie, &'static str> {
+        let mut text = String::new();
+        js_json::write_js(&js_json::parse(json).unwrap(), &mut text);
+        let json = text.as_str();
+        #[derive(Deserialize)]
+        struct Expires {
+            #[serde(default)]
+            expires: Option<String>,
+        }
+        serde_json::from_str::<SessionCookie>(json).map_err(|_| match serde_json::from_str(json) {
+            Ok(Expires { expires: Some(text) }) if parse_iso(&text).is_none() => "BadExpires",
+            _ => "BadCookie",
+        })
+    }
+
+    fn read_by_members(json: &str) -> Result<SessionCookie, &'static str> {
+        let Some(Js::Object(members)) = js_json::parse(json) else { panic!("{json}") };
+        SessionCookie::from_members(&members).map_err(|e| match e {
+            DocumentError::BadExpires(_) => "BadExpires",
+            DocumentError::BadCookie(_) => "BadCookie",
+            other => panic!("{other}"),
+        })
+    }
+
+    /// Every member, absent or holding each kind of value (its own type,
+    /// null, the others, a lone surrogate), alone and beside a bad date:
+    /// `from_members` reads what the serde derive read, and fails where it
+    /// failed with the same error.
+    #[test]
+    fn cookie_members_read_as_the_serde_derive_reads_them() {
+        let values = [
+            "null",
+            "true",
+            "false",
+            "0",
+            "-0",
+            "60000",
+            "1.5e3",
+            "1e400",
+            "\"\"",
+            "\"lax\"",
+            "\"Strict\"",
+            "\"2026-11-23T06:23:27.103Z\"",
+            "\"Sun, 29 Nov 2026 23:19:39 GMT\"",
+            "\"not a date\"",
+            "\"\\ud800\"",
+            "[]",
+            "[1]",
+            "{}",
+            "{\"a\":1}",
+        ];
+        let others =
+            ["", r#","expires":"not a date""#, r#","secure":"yes""#, r#","expires":null"#, r#","unknown":[1]"#];
+        let mut checked = 0;
+        for name in COOKIE_MEMBERS {
+            for value in values {
+                for other in others {
+                    let json = format!(r#"{{"{name}":{value}{other}}}"#);
+                    let Some(Js::Object(_)) = js_json::parse(&json) else { continue };
+                    let serde = read_by_serde(&json);
+                    assert_eq!(read_by_members(&json), serde, "{json}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 800, "{checked}");
+        assert_eq!(read_by_members("{}"), Ok(SessionCookie::default()));
+    }
+
+    /// `write_json` writes what this type's `Serialize` wrote.
+    #[test]
+    fn cookie_written_as_the_serde_derive_writes_it() {
+        let texts = [None, Some(""), Some("lax"), Some("a\"b\\c\n\u{1}\u{7f}\u{2028}é🍺")];
+        let flags = [None, Some(false), Some(true)];
+        let numbers = [None, Some(0.0), Some(-0.0), Some(60000.0), Some(0.5), Some(1e-7), Some(1e21), Some(f64::NAN)];
+        let dates = [None, Some(0), Some(-1), Some(1_795_415_007_103), Some(253_402_300_799_999)];
+        let same_sites =
+            [None, Some(SameSite::Flag(true)), Some(SameSite::Flag(false)), Some(SameSite::Text("none".into()))];
+        let mut cases = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            for (j, flag) in flags.iter().enumerate() {
+                for (k, number) in numbers.iter().enumerate() {
+                    cases.push(SessionCookie {
+                        original_max_age: *number,
+                        partitioned: *flag,
+                        priority: text.map(str::to_owned),
+                        expires: dates[(i + j + k) % dates.len()],
+                        secure: flags[(i + k) % flags.len()],
+                        http_only: flags[(j + k) % flags.len()],
+                        domain: texts[(i + j) % texts.len()].map(str::to_owned),
+                        path: texts[(i + 2 * j + k) % texts.len()].map(str::to_owned),
+                        same_site: same_sites[(i + j + 2 * k) % same_sites.len()].clone(),
+                    });
+                }
+            }
+        }
+        for cookie in cases {
+            let mut written = String::new();
+            cookie.write_json(false, &[], &mut written);
+            assert_eq!(written, serde_json::to_string(&cookie).unwrap(), "{cookie:?}");
+        }
     }
 
     #[test]
