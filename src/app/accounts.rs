@@ -44,7 +44,11 @@ fn body_fields<T: serde::de::DeserializeOwned>(req: &Request<'_>, what: &str) ->
             let fields: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(req.body)
                 .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
                 .collect();
-            serde_json::from_value(serde_json::Value::Object(fields))
+            // Read back as JSON text rather than with from_value: one
+            // serde_json reader for every T (each reader type is a copy of
+            // T's deserializer in the wasm, issue 14).
+            let json = serde_json::Value::Object(fields).to_string();
+            serde_json::from_slice(json.as_bytes())
                 .map_err(|_| AppError::BadRequest(format!("expected form fields {what}")))
         }
         _ => Err(AppError::BadRequest(

@@ -249,7 +249,7 @@ pub fn as_error_page(mut resp: super::Response) -> super::Response {
     if resp.status < 400 || resp.page.is_some() {
         return resp;
     }
-    let message = serde_json::from_str::<Value>(&resp.body)
+    let message = serde_json::from_slice::<Value>(resp.body.as_bytes())
         .ok()
         .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_else(|| format!("the server answered {}", resp.status));

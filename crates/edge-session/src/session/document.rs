@@ -619,7 +619,11 @@ impl SessionDocument {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, FieldError> {
         match self.raw(key) {
             None => Ok(None),
-            Some(raw) => serde_json::from_str(raw).map(Some).map_err(|source| FieldError { field: key.into(), source }),
+            // from_slice, as every JSON read of the worker: each serde_json
+            // reader type is a copy of the parser in the wasm (issue 14).
+            Some(raw) => serde_json::from_slice(raw.as_bytes())
+                .map(Some)
+                .map_err(|source| FieldError { field: key.into(), source }),
         }
     }
 

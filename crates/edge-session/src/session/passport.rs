@@ -24,7 +24,7 @@ pub const AUTHENTICATED_AT: &str = "authenticatedAt";
 /// user ([`counts_as_user`]).
 pub fn is_logged_in(doc: &super::document::SessionDocument) -> bool {
     doc.raw(KEY)
-        .and_then(|raw| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(raw).ok())
+        .and_then(|raw| serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(raw.as_bytes()).ok())
         .and_then(|passport| passport.get("user").cloned())
         .is_some_and(|user| counts_as_user(&user))
 }
@@ -41,7 +41,7 @@ pub fn counts_as_user(user: &serde_json::Value) -> bool {
 
 /// The login time a document records ([`AUTHENTICATED_AT`]), if any and a number.
 pub fn authenticated_at(doc: &super::document::SessionDocument) -> Option<f64> {
-    doc.raw(AUTHENTICATED_AT).and_then(|raw| serde_json::from_str::<f64>(raw).ok())
+    doc.raw(AUTHENTICATED_AT).and_then(|raw| serde_json::from_slice::<f64>(raw.as_bytes()).ok())
 }
 
 impl Session {
@@ -58,7 +58,7 @@ impl Session {
         struct Passport<U> {
             user: Option<U>,
         }
-        match serde_json::from_str::<Option<Passport<T>>>(raw) {
+        match serde_json::from_slice::<Option<Passport<T>>>(raw.as_bytes()) {
             Ok(p) => Ok(p.and_then(|p| p.user)),
             Err(source) => Err(FieldError { field: KEY.into(), source }),
         }
