@@ -5,9 +5,11 @@
 #   build/      the worker as deployed (release, wasm-opt, no `name`
 #               section), and build/www/ the static assets
 #               (scripts/build-assets.mjs)
-#   build-symbols/index_bg.wasm
-#               the same wasm with its `name` section, to put Rust names on
-#               the `wasm-function[N]` frames of a deployed worker's traces
+#   build-symbols/index_bg.symbols
+#               the Rust name of each function of build/index_bg.wasm
+#               (`N:name`), for the `wasm-function[N]` frames of a deployed
+#               worker's traces; build-symbols/index_bg.wasm, worker-build's
+#               module with its `name` section, for twiggy
 #   build-lab/  the same plus the `lab` feature's /lab/* routes, for the
 #               golden-vector tests only (release, no wasm-opt); only when
 #               LAB=1 (scripts/build.sh sets it; wrangler's [build] does not)
@@ -48,14 +50,18 @@ fresh() {
 node scripts/build-assets.mjs build/www
 # worker-build always passes --debuginfo to wasm-opt, which keeps the
 # `name` section: ~170 KB raw, ~47 KB gzip of function names that only stack
-# traces use. Strip it from what wrangler deploys (same feature flags as
-# worker-build's wasm-opt run, so the module is otherwise unchanged) and keep
-# the named copy beside it for symbolication.
+# traces use. Strip it from what wrangler deploys, with one more -Oz in the
+# same run (same feature flags as worker-build's run): binaryen shrinks the
+# module ~1.9 KB gzip more when it does not have to write the names back.
+# That changes the function indices, so the names of the deployed module's
+# `wasm-function[N]` frames are in build-symbols/index_bg.symbols
+# (binaryen's symbol map, `N:name` a line); build-symbols/index_bg.wasm is
+# worker-build's named module, to read with twiggy.
 strip_names() {
   mkdir -p build-symbols
   cp build/index_bg.wasm build-symbols/index_bg.wasm
   if [ -x "${WASM_OPT_BIN:-}" ]; then
-    "$WASM_OPT_BIN" build-symbols/index_bg.wasm --strip-debug \
+    "$WASM_OPT_BIN" build-symbols/index_bg.wasm -Oz --symbolmap=build-symbols/index_bg.symbols --strip-debug \
       --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
       --enable-bulk-memory --enable-multivalue --enable-reference-types \
       --enable-exception-handling -o build/index_bg.wasm
