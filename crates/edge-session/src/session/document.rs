@@ -274,7 +274,7 @@ impl SessionCookie {
     /// (`null` when unset) unless `without_lifetime`, the others when set,
     /// or as `null` when named in `nulls`. The same text as this type's
     /// `Serialize` gives (the tests compare them), in one pass.
-    fn write_json(&self, without_lifetime: bool, nulls: &[&str], out: &mut String) {
+    fn to_json(&self, without_lifetime: bool, nulls: &[&str]) -> String {
         enum Member<'a> {
             Null,
             Bool(bool),
@@ -299,6 +299,7 @@ impl SessionCookie {
                 SameSite::Text(t) => Member::Text(t),
             }),
         ];
+        let mut out = String::with_capacity(160);
         out.push('{');
         let mut first = true;
         for (name, value) in COOKIE_MEMBERS.into_iter().zip(values) {
@@ -322,6 +323,7 @@ impl SessionCookie {
             }
         }
         out.push('}');
+        out
     }
 }
 
@@ -505,10 +507,9 @@ impl SessionDocument {
             return Err(not_json("not a JSON object"));
         };
         let cookie_key = JsStr::new("cookie");
-        let mut cookie = None;
         // The cookie's members as read (whether a member is absent or null),
         // kept from this one parse rather than parsing its text again.
-        let mut cookie_members = Vec::new();
+        let mut cookie_members = None;
         let mut cookie_at = 0;
         let mut dropped_on_load = false;
         let mut fields = Vec::with_capacity(members.len());
@@ -517,28 +518,26 @@ impl SessionDocument {
                 // `new Cookie(stored.cookie)` throws on what is not an
                 // object (`createSession` already fails on null); an array
                 // is an object to it, with none of the Cookie's members.
-                cookie_members = match value {
+                cookie_members = Some(match value {
                     Js::Object(members) => members,
                     Js::Array(_) => Vec::new(),
                     _ => return Err(DocumentError::BadCookie(de::Error::custom("`cookie` is not an object"))),
-                };
-                cookie = Some(());
+                });
                 cookie_at = fields.len();
                 continue;
             }
-            let mut json = String::new();
-            js_json::write_js(&value, &mut json);
             let name = key.to_string_lossy();
             if key.to_str().is_some() && SESSION_PROPERTIES.contains(&name.as_str()) {
                 dropped_on_load = true;
                 continue;
             }
+            let mut json = String::new();
+            js_json::write_js(&value, &mut json);
             // Valid JSON by construction (js_json wrote it): not parsed again.
             fields.push(Field { key, name, value: json });
         }
-        if cookie.is_none() {
-            return Err(DocumentError::BadCookie(de::Error::custom("missing `cookie`")));
-        }
+        let cookie_members =
+            cookie_members.ok_or_else(|| DocumentError::BadCookie(de::Error::custom("missing `cookie`")))?;
         let mut cookie = SessionCookie::from_members(&cookie_members)?;
         // Absent or null: serde reads both as None, the member list tells.
         let lifetime_absent = !cookie_members.iter().any(|(k, _)| *k == JsStr::new("originalMaxAge"));
@@ -606,9 +605,7 @@ impl SessionDocument {
     /// `lifetime_absent` for the one case without its lifetime members).
     fn cookie_json(&self) -> String {
         let without_lifetime = self.lifetime_absent && self.cookie.original_max_age.is_none();
-        let mut out = String::with_capacity(160);
-        self.cookie.write_json(without_lifetime, &self.stored_nulls, &mut out);
-        out
+        self.cookie.to_json(without_lifetime, &self.stored_nulls)
     }
 
     /// Reads field `key` as `T`; `Ok(None)` when absent.
@@ -832,7 +829,7 @@ mod tests {
         assert_eq!(read_by_members("{}"), Ok(SessionCookie::default()));
     }
 
-    /// `write_json` writes what this type's `Serialize` wrote.
+    /// `to_json` writes what this type's `Serialize` wrote.
     #[test]
     fn cookie_written_as_the_serde_derive_writes_it() {
         let texts = [None, Some(""), Some("lax"), Some("a\"b\\c\n\u{1}\u{7f}\u{2028}é🍺")];
@@ -860,8 +857,7 @@ mod tests {
             }
         }
         for cookie in cases {
-            let mut written = String::new();
-            cookie.write_json(false, &[], &mut written);
+            let written = cookie.to_json(false, &[]);
             assert_eq!(written, serde_json::to_string(&cookie).unwrap(), "{cookie:?}");
         }
     }
