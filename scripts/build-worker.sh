@@ -36,14 +36,15 @@ for v in WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN; do
 done
 
 # Whether $1/index.js is newer than every input: the rest of the arguments,
-# by default the demo's, the library's and the minimal example's sources.
+# by default the demo's, the library's and the minimal example's sources,
+# and always the manifests and .cargo/config.toml (the wasm32 rustflags).
 fresh() {
   local out=$1
   shift
   local inputs=("$@")
   [ ${#inputs[@]} -gt 0 ] || inputs=(src crates examples/minimal/src examples/minimal/Cargo.toml)
   [ -f "$out/index.js" ] && [ -z "${FORCE_BUILD:-}" ] &&
-    [ -z "$(find "${inputs[@]}" Cargo.toml Cargo.lock -newer "$out/index.js" -print -quit)" ]
+    [ -z "$(find "${inputs[@]}" Cargo.toml Cargo.lock .cargo -newer "$out/index.js" -print -quit)" ]
 }
 
 # The static assets (build/www) are cheap: made every time.
