@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use edge_session::accounts::{counter_value, registered, AccountError};
 use edge_session::keys;
-use edge_session::session::{Session, SessionError};
+use edge_session::session::{js_json, Session, SessionError};
 use edge_session::store::{AccountStore, Found, Lookup, Write};
 
 use super::page::FLASH_ACCOUNT;
@@ -38,18 +38,16 @@ fn credentials(req: &Request<'_>) -> Result<Credentials, AppError> {
 fn body_fields<T: serde::de::DeserializeOwned>(req: &Request<'_>, what: &str) -> Result<T, AppError> {
     let media = req.content_type.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match media.as_str() {
-        "application/json" => serde_json::from_slice(req.body)
+        "application/json" => js_json::de::from_slice(req.body)
             .map_err(|_| AppError::BadRequest(format!("expected JSON with {what} (strings)"))),
         "application/x-www-form-urlencoded" => {
             let fields: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(req.body)
                 .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
                 .collect();
-            // Read back as JSON text rather than with from_value: one
-            // serde_json reader for every T (each reader type is a copy of
-            // T's deserializer in the wasm, issue 14).
+            // Read back as JSON text, through the worker's one JSON reader
+            // (js_json::de says why), rather than with from_value.
             let json = serde_json::Value::Object(fields).to_string();
-            serde_json::from_slice(json.as_bytes())
-                .map_err(|_| AppError::BadRequest(format!("expected form fields {what}")))
+            js_json::de::from_str(&json).map_err(|_| AppError::BadRequest(format!("expected form fields {what}")))
         }
         _ => Err(AppError::BadRequest(
             "send JSON or an HTML form (Content-Type application/json or application/x-www-form-urlencoded)".into(),

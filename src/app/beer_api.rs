@@ -12,6 +12,7 @@
 use serde_json::Value;
 
 use edge_session::keys;
+use edge_session::session::js_json;
 use edge_session::store::transport::HttpReply;
 use edge_session::store::{HttpTransport, TransportError, Write};
 
@@ -78,7 +79,7 @@ pub enum BeerApiError {
     Status(u16),
     /// The body is not JSON.
     #[error("the beer API (BEER_API_URL) answered something that is not JSON")]
-    NotJson(#[source] serde_json::Error),
+    NotJson(#[source] js_json::de::Error),
     /// JSON, but no beer in it: says what it was.
     #[error("the beer API (BEER_API_URL) answered no beer: {0}")]
     NoBeer(&'static str),
@@ -100,7 +101,7 @@ pub fn parse_upstream(status: u16, body: &[u8]) -> Result<Vec<Beer>, BeerApiErro
     if !(200..300).contains(&status) {
         return Err(BeerApiError::Status(status));
     }
-    let value: Value = serde_json::from_slice(body).map_err(BeerApiError::NotJson)?;
+    let value: Value = js_json::de::from_slice(body).map_err(BeerApiError::NotJson)?;
     let beers: Vec<Beer> = match &value {
         Value::Array(items) => items.iter().filter_map(beer_of).take(MAX_BEERS).collect(),
         Value::Object(_) => beer_of(&value).into_iter().collect(),
@@ -135,7 +136,7 @@ pub fn encode_cache(beers: &[Beer]) -> String {
 /// A cached value read back: `None` unless it is a non-empty list of
 /// beers (a value written by another version, or by hand, is fetched again).
 pub fn decode_cache(bytes: &[u8]) -> Option<Vec<Beer>> {
-    serde_json::from_slice::<Vec<Beer>>(bytes).ok().filter(|list| !list.is_empty())
+    js_json::de::from_slice::<Vec<Beer>>(bytes).ok().filter(|list| !list.is_empty())
 }
 
 /// The network, as a pour needs it: a GET of `url` whose body is read up to

@@ -257,6 +257,22 @@ impl AppError {
     }
 }
 
+/// A non-negative `x` with `places` decimals (`fixed(3.04159, 1)` is
+/// `3.0`; a negative `x` or NaN is 0), rounded half away from zero like
+/// `Number.prototype.toFixed`, for durations shown to people.
+/// Integer arithmetic rather than `format!("{:.1}")`: formatting a float
+/// pulls Rust's float printing (`<f64 as Display>`, ~14 KB) into the wasm,
+/// which nothing else there needs (issue 14).
+pub fn fixed(x: f64, places: u32) -> String {
+    let scale = 10u64.pow(places);
+    // `as` saturates: a huge duration (or +∞) shows as u64::MAX units.
+    let units = (x.max(0.0) * scale as f64).round() as u64;
+    match places {
+        0 => units.to_string(),
+        _ => format!("{}.{:0width$}", units / scale, units % scale, width = places as usize),
+    }
+}
+
 /// The `Server-Timing` header value (W3C Server Timing) of an answer: how
 /// the session was found (`outcome`, see [`Response::outcome`]), the store
 /// round trips it took before the answer with their total milliseconds,
@@ -266,7 +282,7 @@ impl AppError {
 /// session layer cost.
 pub fn server_timing(outcome: Option<&str>, round_trips: u32, millis: f64, deferred: usize) -> String {
     let trips = if round_trips == 1 { "1 round trip".to_owned() } else { format!("{round_trips} round trips") };
-    let mut value = format!("store;desc=\"{trips}\";dur={:.1}", millis.max(0.0));
+    let mut value = format!("store;desc=\"{trips}\";dur={}", fixed(millis, 1));
     if let Some(o) = outcome {
         value = format!("session;desc=\"{o}\", {value}");
     }

@@ -161,8 +161,8 @@ pub fn edits(view: &PageView) -> Vec<Edit> {
             out.push(Edit::Text { id: "expires-unit", value: "(no session stored yet)".into() });
         }
         Some(s) => {
-            out.push(Edit::Text { id: "expires-in", value: format!("{:.1}", s.max(0.0)) });
-            out.push(Edit::Attr { id: "expires-in", name: "data-seconds", value: format!("{:.3}", s.max(0.0)) });
+            out.push(Edit::Text { id: "expires-in", value: super::fixed(s, 1) });
+            out.push(Edit::Attr { id: "expires-in", name: "data-seconds", value: super::fixed(s, 3) });
         }
         None => {
             out.push(Edit::Text { id: "expires-in", value: "never".into() });
@@ -249,7 +249,7 @@ pub fn as_error_page(mut resp: super::Response) -> super::Response {
     if resp.status < 400 || resp.page.is_some() {
         return resp;
     }
-    let message = serde_json::from_slice::<Value>(resp.body.as_bytes())
+    let message = edge_session::session::js_json::de::from_str::<Value>(&resp.body)
         .ok()
         .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_else(|| format!("the server answered {}", resp.status));
@@ -333,7 +333,7 @@ fn class_word(kind: &str) -> String {
 pub fn cost_edit(round_trips: u32, millis: f64, deferred: usize) -> Edit {
     let trips =
         if round_trips == 1 { "1 store round trip".to_owned() } else { format!("{round_trips} store round trips") };
-    let mut value = format!("{trips}, {:.1} ms", millis.max(0.0));
+    let mut value = format!("{trips}, {} ms", super::fixed(millis, 1));
     if deferred > 0 {
         value.push_str(&format!(", and {deferred} write after the answer (the session's touch)"));
     }

@@ -610,3 +610,20 @@ fn a_browser_gets_errors_on_the_page_and_an_api_client_gets_json() {
     assert_eq!((api.status, api.page.is_none()), (503, true));
     assert!(json(&api)["error"].is_string());
 }
+
+#[test]
+fn durations_shown_with_fixed_decimals() {
+    let cases = [
+        (3.04159, 1, "3.0"),
+        (0.0, 1, "0.0"),
+        (-2.0, 1, "0.0"),
+        (f64::NAN, 3, "0.000"),
+        (0.05, 1, "0.1"),
+        (59.9996, 3, "60.000"),
+        (1234.5678, 3, "1234.568"),
+        (7.0, 0, "7"),
+    ];
+    for (x, places, want) in cases {
+        assert_eq!(fixed(x, places), want, "{x} to {places}");
+    }
+}

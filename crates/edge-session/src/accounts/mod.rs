@@ -631,7 +631,8 @@ fn hits(found: &[Found], n: usize) -> Result<Vec<CounterHit>, AccountError> {
 
 /// A stored user record and its hash.
 fn parse_record(name: &str, bytes: &[u8]) -> Result<(UserRecord, PasswordHash), AccountError> {
-    let record: UserRecord = serde_json::from_slice(bytes).map_err(|_| AccountError::Record(name.into()))?;
+    let record: UserRecord =
+        crate::session::js_json::de::from_slice(bytes).map_err(|_| AccountError::Record(name.into()))?;
     let hash = PasswordHash::parse(&record.password)?;
     Ok((record, hash))
 }

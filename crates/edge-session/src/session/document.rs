@@ -14,7 +14,6 @@
 
 use serde::de::{self, DeserializeOwned};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use super::js_json::{self, Js, JsStr};
 use time::OffsetDateTime;
@@ -68,9 +67,21 @@ pub enum DocumentError {
 pub struct FieldError {
     /// The top-level field name.
     pub field: String,
-    /// What serde said.
+    /// What the reading or the writing said.
     #[source]
-    pub source: serde_json::Error,
+    pub source: ValueError,
+}
+
+/// Why a field's value did not read or write.
+#[derive(Debug, thiserror::Error)]
+pub enum ValueError {
+    /// Reading: the stored JSON is not the type asked for.
+    #[error(transparent)]
+    Read(#[from] js_json::de::Error),
+    /// Writing: the value has no JSON form (serde_json's serializer says
+    /// why, e.g. a map whose keys are not strings).
+    #[error(transparent)]
+    Write(#[from] serde_json::Error),
 }
 
 /// `cookie.sameSite`: `true`, `false` or one of `"lax"`, `"strict"`,
@@ -327,14 +338,30 @@ impl SessionCookie {
     }
 }
 
+/// `cookie.originalMaxAge` spelled as Node spells the number (60000, not
+/// 60000.0): natively exactly, as serde_json's raw text.
+#[cfg(not(target_arch = "wasm32"))]
 fn ser_max_age<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
     match v {
-        // Spelled as Node spells the number: 60000, not 60000.0.
         Some(ms) if ms.is_finite() => {
             let text = js_json::number(*ms);
-            let raw = RawValue::from_string(text).map_err(serde::ser::Error::custom)?;
+            let raw = serde_json::value::RawValue::from_string(text).map_err(serde::ser::Error::custom)?;
             raw.serialize(s)
         }
+        _ => s.serialize_none(),
+    }
+}
+
+/// `cookie.originalMaxAge` (see the native one). The wasm32 build has no
+/// serde_json `raw_value` feature (whose `Value` reader would bring
+/// serde_json's parser back into the module, issue 14), so an integer is
+/// written as one and any other number as serde writes a float; the worker
+/// itself writes documents with `SessionCookie::to_json`, which is exact.
+#[cfg(target_arch = "wasm32")]
+fn ser_max_age<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(ms) if ms.fract() == 0.0 && ms.abs() <= 9_007_199_254_740_992.0 => s.serialize_i64(*ms as i64),
+        Some(ms) if ms.is_finite() => s.serialize_f64(*ms),
         _ => s.serialize_none(),
     }
 }
@@ -616,11 +643,10 @@ impl SessionDocument {
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, FieldError> {
         match self.raw(key) {
             None => Ok(None),
-            // from_slice, as every JSON read of the worker: each serde_json
-            // reader type is a copy of the parser in the wasm (issue 14).
-            Some(raw) => serde_json::from_slice(raw.as_bytes())
-                .map(Some)
-                .map_err(|source| FieldError { field: key.into(), source }),
+            // The one JSON reader of the worker (js_json::de says why).
+            Some(raw) => {
+                js_json::de::from_str(raw).map(Some).map_err(|e| FieldError { field: key.into(), source: e.into() })
+            }
         }
     }
 
@@ -642,7 +668,7 @@ impl SessionDocument {
     ///
     /// [`FieldError`] when `value` cannot be serialized to JSON.
     pub fn insert<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), FieldError> {
-        let error = |source| FieldError { field: key.into(), source };
+        let error = |e: serde_json::Error| FieldError { field: key.into(), source: e.into() };
         if key == "cookie" {
             return Err(error(serde::ser::Error::custom("`cookie` is the session's cookie, not a field")));
         }

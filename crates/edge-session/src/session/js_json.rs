@@ -8,9 +8,11 @@
 //! the well-formed JSON.stringify escapes them, lone surrogates included
 //! (`"\ud800"`).
 //!
-//! Numbers are read by Rust's `str::parse::<f64>` (correctly rounded) and
-//! written by `ryu-js` (ECMAScript's shortest round-trip spelling). What
-//! remains hand-written here, and why:
+//! Numbers are read and written as `crate::builtins` does it (Rust's
+//! correctly rounded parser and `ryu-js` natively, the runtime's own on
+//! wasm32). Typed reads go through [`de`], a serde `Deserializer` over the
+//! parsed value: the worker's one JSON reader. What remains hand-written
+//! here, and why:
 //! - the reader ([`parse`]): serde_json refuses a lone surrogate escape in
 //!   any string it decodes, keys included, while `JSON.parse` accepts it and
 //!   keeps the code unit; a JavaScript string is UTF-16, which no Rust JSON
@@ -24,7 +26,8 @@
 
 use std::collections::HashMap;
 
-use serde_json::value::RawValue;
+pub mod de;
+
 use serde_json::Value;
 
 /// How deep arrays and objects may nest before a text is refused (V8 goes
@@ -55,7 +58,11 @@ impl JsStr {
 
     /// The string itself, when it holds no lone surrogate.
     pub fn to_str(&self) -> Option<String> {
-        String::from_utf16(&decode_literal(&self.0)).ok()
+        // A literal without escapes is the string between its quotes.
+        match self.0.contains('\\') {
+            false => Some(unquoted(&self.0).to_owned()),
+            true => String::from_utf16(&decode_literal(&self.0)).ok(),
+        }
     }
 }
 
@@ -372,13 +379,13 @@ fn decode_literal(literal: &str) -> Vec<u16> {
     units
 }
 
-/// `JSON.stringify(JSON.parse(raw))`; `None` when the text is not JSON
+/// `JSON.stringify(JSON.parse(text))`; `None` when the text is not JSON
 /// `JSON.parse` reads (callers keep such text as it is).
-pub fn canonical(raw: &RawValue) -> Option<Box<RawValue>> {
-    let value = parse(raw.get())?;
-    let mut out = String::with_capacity(raw.get().len());
+pub fn canonical(text: &str) -> Option<String> {
+    let value = parse(text)?;
+    let mut out = String::with_capacity(text.len());
     write_js(&value, &mut out);
-    RawValue::from_string(out).ok()
+    Some(out)
 }
 
 /// Writes a parsed value as JSON.stringify would.
@@ -542,8 +549,7 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(node(input), expected, "{input}");
-            let raw = RawValue::from_string(input.into()).unwrap();
-            assert_eq!(canonical(&raw).unwrap().get(), expected, "{input}");
+            assert_eq!(canonical(input).unwrap(), expected, "{input}");
         }
     }
 

@@ -202,7 +202,10 @@ impl std::fmt::Debug for Change {
         match self {
             Change::Insert(k, v) => write!(f, "Insert({k:?}, {v})"),
             Change::Remove(k) => write!(f, "Remove({k:?})"),
-            Change::MaxAge(ms) => write!(f, "MaxAge({ms:?})"),
+            // Spelled as JavaScript spells it: `{:?}` of a float would pull
+            // Rust's float printing into the wasm (issue 14).
+            Change::MaxAge(Some(ms)) => write!(f, "MaxAge(Some({}))", js_json::number(*ms)),
+            Change::MaxAge(None) => f.write_str("MaxAge(None)"),
             Change::Update(_) => f.write_str("Update(..)"),
         }
     }
@@ -357,7 +360,7 @@ impl Session {
     pub fn insert<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), FieldError> {
         self.doc.insert(key, value)?;
         if self.recording {
-            let value = serde_json::to_value(value).map_err(|source| FieldError { field: key.into(), source })?;
+            let value = serde_json::to_value(value).map_err(|e| FieldError { field: key.into(), source: e.into() })?;
             self.changes.push(Change::Insert(key.into(), value));
         }
         Ok(())

@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::document::{FieldError, Millis};
+use super::js_json;
 use super::{Session, SessionError, Sessions};
 use crate::store::SessionStore;
 
@@ -24,7 +25,7 @@ pub const AUTHENTICATED_AT: &str = "authenticatedAt";
 /// user ([`counts_as_user`]).
 pub fn is_logged_in(doc: &super::document::SessionDocument) -> bool {
     doc.raw(KEY)
-        .and_then(|raw| serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(raw.as_bytes()).ok())
+        .and_then(|raw| js_json::de::from_str::<serde_json::Map<String, serde_json::Value>>(raw).ok())
         .and_then(|passport| passport.get("user").cloned())
         .is_some_and(|user| counts_as_user(&user))
 }
@@ -41,7 +42,7 @@ pub fn counts_as_user(user: &serde_json::Value) -> bool {
 
 /// The login time a document records ([`AUTHENTICATED_AT`]), if any and a number.
 pub fn authenticated_at(doc: &super::document::SessionDocument) -> Option<f64> {
-    doc.raw(AUTHENTICATED_AT).and_then(|raw| serde_json::from_slice::<f64>(raw.as_bytes()).ok())
+    doc.raw(AUTHENTICATED_AT).and_then(|raw| js_json::de::from_str::<f64>(raw).ok())
 }
 
 impl Session {
@@ -58,9 +59,9 @@ impl Session {
         struct Passport<U> {
             user: Option<U>,
         }
-        match serde_json::from_slice::<Option<Passport<T>>>(raw.as_bytes()) {
+        match js_json::de::from_str::<Option<Passport<T>>>(raw) {
             Ok(p) => Ok(p.and_then(|p| p.user)),
-            Err(source) => Err(FieldError { field: KEY.into(), source }),
+            Err(e) => Err(FieldError { field: KEY.into(), source: e.into() }),
         }
     }
 }

@@ -65,7 +65,11 @@ pub enum StoreError {
     Protocol(#[from] wire::CommandError),
     /// The answer was not JSON at all.
     #[error("session store answered something that is not JSON")]
-    NotJson(#[source] serde_json::Error),
+    NotJson(#[source] crate::session::js_json::de::Error),
+    /// A command could not be written as JSON (a body whose map keys are
+    /// not strings; never one of this crate's commands).
+    #[error("a store command could not be written as JSON")]
+    Encode(#[source] serde_json::Error),
 }
 
 impl StoreError {

@@ -237,7 +237,7 @@ impl UpstashClient {
     ) -> Result<Value, StoreError> {
         // Strings are always asked for in base64: session documents are
         // bytes, and plain JSON strings cannot carry bytes that are not UTF-8.
-        let body = serde_json::to_string(body).map_err(StoreError::NotJson)?;
+        let body = serde_json::to_string(body).map_err(StoreError::Encode)?;
         let token = self.sync_token();
         let mut headers = vec![(Encoding::HEADER, "base64")];
         if let Some(t) = token.as_deref() {
@@ -286,7 +286,9 @@ pub fn is_token_refusal(e: &StoreError) -> bool {
 
 /// Turns an HTTP answer into the JSON it carries or a typed error.
 fn interpret(reply: HttpReply) -> Result<Value, StoreError> {
-    let parsed: Result<Value, _> = serde_json::from_slice(&reply.body);
+    // The worker's one JSON reader (session::js_json::de): a reply's
+    // numbers are integers within 2^53 and its strings base64 or ASCII.
+    let parsed: Result<Value, _> = crate::session::js_json::de::from_slice(&reply.body);
     match (reply.status, parsed) {
         (200, Ok(v)) => Ok(v),
         (200, Err(e)) => Err(StoreError::NotJson(e)),
