@@ -635,7 +635,9 @@ impl SessionDocument {
         self.cookie.to_json(without_lifetime, &self.stored_nulls)
     }
 
-    /// Reads field `key` as `T`; `Ok(None)` when absent.
+    /// Reads field `key` as `T`, the JSON as `JSON.parse` reads it
+    /// ([`js_json::de`]: numbers are doubles, so `1.0` is an integer 1);
+    /// `Ok(None)` when absent.
     ///
     /// # Errors
     ///
