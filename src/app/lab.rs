@@ -44,7 +44,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use edge_session::session::{Session, SessionError};
+use edge_session::session::{js_json, Session, SessionError};
 use edge_session::store::AccountStore;
 
 use super::{json_ok, AppError, Ctx, Request, Response};
@@ -93,7 +93,7 @@ async fn run_ops<S: AccountStore>(
     let (sessions, req, now) = (&ctx.sessions, ctx.req, ctx.now);
     let param = |name: &str| req.query_param(name).ok_or_else(|| AppError::BadRequest(format!("missing ?{name}=")));
     let json_param = |name: &str| -> Result<Value, AppError> {
-        serde_json::from_str(&param(name)?).map_err(|e| AppError::BadRequest(format!("?{name}= is not JSON: {e}")))
+        js_json::de::from_str(&param(name)?).map_err(|e| AppError::BadRequest(format!("?{name}= is not JSON: {e}")))
     };
     for op in ops.split(',') {
         match op {
@@ -177,7 +177,7 @@ struct UnicodeAnswer {
 /// [`AppError::BadRequest`] when the body is not a JSON array of strings.
 pub(super) fn unicode(req: &Request<'_>) -> Result<Response, AppError> {
     use edge_session::accounts::{check_password, username};
-    let inputs: Vec<String> = serde_json::from_slice(req.body)
+    let inputs: Vec<String> = js_json::de::from_slice(req.body)
         .map_err(|e| AppError::BadRequest(format!("not a JSON array of strings: {e}")))?;
     let answers: Vec<UnicodeAnswer> = inputs
         .iter()

@@ -258,8 +258,10 @@ impl AppError {
 }
 
 /// A non-negative `x` with `places` decimals (`fixed(3.04159, 1)` is
-/// `3.0`; a negative `x` or NaN is 0), rounded half away from zero like
-/// `Number.prototype.toFixed`, for durations shown to people.
+/// `3.0`; a negative `x` or NaN is 0), for durations shown to people:
+/// `x × 10^places` rounded half away from zero, so a tie, or a value just
+/// below one that the multiplication rounds up (0.35 → `0.4`), goes up
+/// where `{:.1}` and `toFixed` look at the exact double.
 /// Integer arithmetic rather than `format!("{:.1}")`: formatting a float
 /// pulls Rust's float printing (`<f64 as Display>`, ~14 KB) into the wasm,
 /// which nothing else there needs (issue 14).

@@ -354,9 +354,12 @@ fn ser_max_age<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::
 
 /// `cookie.originalMaxAge` (see the native one). The wasm32 build has no
 /// serde_json `raw_value` feature (whose `Value` reader would bring
-/// serde_json's parser back into the module, issue 14), so an integer is
-/// written as one and any other number as serde writes a float; the worker
-/// itself writes documents with `SessionCookie::to_json`, which is exact.
+/// serde_json's parser back into the module, issue 14), so an integer up
+/// to 2^53 is written as one and any other number as serde writes a float
+/// (`1e16` where Node writes `10000000000000000`, `1e-6` where it writes
+/// `0.000001`). The worker itself writes documents with
+/// `SessionCookie::to_json`, which is exact on both; nothing in it
+/// serializes a `SessionCookie` with serde.
 #[cfg(target_arch = "wasm32")]
 fn ser_max_age<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
     match v {

@@ -87,10 +87,19 @@ pub enum Js {
 /// `JSON.parse(text)`; `None` when the text is not JSON (or nests deeper
 /// than 512 levels).
 pub fn parse(text: &str) -> Option<Js> {
+    parse_at(text).ok()
+}
+
+/// [`parse`], or the byte offset at which the text stopped being JSON
+/// (where the reader gave up, for an error message).
+pub(crate) fn parse_at(text: &str) -> Result<Js, usize> {
     let mut p = Parser { s: text.as_bytes(), i: 0 };
-    let v = p.value(0)?;
+    let Some(v) = p.value(0) else { return Err(p.i) };
     p.ws();
-    (p.i == p.s.len()).then_some(v)
+    match p.i == p.s.len() {
+        true => Ok(v),
+        false => Err(p.i),
+    }
 }
 
 /// Objects up to this many members find a repeated key by a scan.

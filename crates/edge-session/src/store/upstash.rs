@@ -486,6 +486,17 @@ mod tests {
     fn statuses_map_to_errors() {
         assert!(interpret(reply(200, r#"{"result":"OK"}"#)).is_ok());
         assert!(matches!(interpret(reply(200, "nope")), Err(StoreError::NotJson(_))));
+        // What the log says (docs/RELIABILITY.md): where the reply stopped
+        // being JSON, for garbage and for a cut-off answer.
+        let said = |body: &str| interpret(reply(200, body)).map(|_| ()).map_err(|e| crate::error_chain(&e));
+        assert_eq!(
+            said("<html>"),
+            Err("session store answered something that is not JSON: not JSON (at byte 0)".into())
+        );
+        assert_eq!(
+            said(r#"{"result":"abc"#),
+            Err("session store answered something that is not JSON: not JSON (at byte 14)".into())
+        );
         assert!(matches!(
             interpret(reply(400, r#"{"error":"ERR wrong number of arguments for 'get' command"}"#)),
             Err(StoreError::Protocol(CommandError::Redis(_)))

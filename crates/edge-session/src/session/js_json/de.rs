@@ -21,15 +21,18 @@ use std::fmt;
 
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Unexpected, Visitor};
 
-use super::{parse, Js, JsStr};
+use super::{parse_at, Js, JsStr};
 
 /// Why a text did not read as a `T`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The text is not JSON `JSON.parse` reads (or nests deeper than 512
-    /// levels).
-    #[error("not JSON")]
-    Syntax,
+    /// levels): where the reader stopped, in bytes from the start.
+    #[error("not JSON (at byte {at})")]
+    Syntax {
+        /// The byte offset at which the reader gave up.
+        at: usize,
+    },
     /// The JSON is not a `T`: what the type's `Deserialize` said
     /// (`invalid type: string "x", expected u32`).
     #[error("{0}")]
@@ -63,7 +66,7 @@ impl fmt::Display for Unexpectedly<'_> {
             Unexpected::Bool(b) => write!(f, "boolean `{b}`"),
             Unexpected::Unsigned(n) => write!(f, "integer `{n}`"),
             Unexpected::Signed(n) => write!(f, "integer `{n}`"),
-            Unexpected::Float(x) => write!(f, "floating point `{}`", super::number(x)),
+            Unexpected::Float(x) => write!(f, "floating point `{}`", spelled(x)),
             Unexpected::Char(c) => write!(f, "character {}", super::quote(c.encode_utf8(&mut [0; 4]))),
             Unexpected::Str(s) => write!(f, "string {}", super::quote(s)),
             Unexpected::Bytes(_) => f.write_str("byte array"),
@@ -82,6 +85,15 @@ impl fmt::Display for Unexpectedly<'_> {
     }
 }
 
+/// A double as JavaScript's `String(x)` spells it (`Infinity`, `NaN`).
+fn spelled(x: f64) -> String {
+    match x.is_finite() {
+        true => super::number(x),
+        false if x.is_nan() => "NaN".into(),
+        false => (if x > 0.0 { "Infinity" } else { "-Infinity" }).into(),
+    }
+}
+
 /// `text` read as `JSON.parse` reads it, then as a `T`.
 ///
 /// # Errors
@@ -89,7 +101,7 @@ impl fmt::Display for Unexpectedly<'_> {
 /// [`Error::Syntax`] when `text` is not JSON; [`Error::Data`] when it is
 /// not a `T` (or holds a string with a lone surrogate).
 pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
-    T::deserialize(parse(text).ok_or(Error::Syntax)?)
+    T::deserialize(parse_at(text).map_err(|at| Error::Syntax { at })?)
 }
 
 /// [`from_str`] of bytes, which must be UTF-8 (JSON text is, RFC 8259 §8.1).
@@ -98,7 +110,7 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
 ///
 /// As [`from_str`]; [`Error::Syntax`] when `bytes` are not UTF-8.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    from_str(std::str::from_utf8(bytes).map_err(|_| Error::Syntax)?)
+    from_str(std::str::from_utf8(bytes).map_err(|e| Error::Syntax { at: e.valid_up_to() })?)
 }
 
 /// The string a literal holds; an error for a lone surrogate.
@@ -112,9 +124,11 @@ const I64_END: f64 = 9_223_372_036_854_775_808.0;
 const U64_END: f64 = 18_446_744_073_709_551_616.0;
 
 /// A double to the visitor: an integer when it is one (as serde_json hands
-/// `1` to a visitor), else a float.
+/// `1` to a visitor), else a float (-0 too, as serde_json reads `-0`).
 fn visit_number<'de, V: Visitor<'de>>(x: f64, visitor: V) -> Result<V::Value, Error> {
-    if x.fract() == 0.0 && (0.0..U64_END).contains(&x) {
+    if x == 0.0 && x.is_sign_negative() {
+        visitor.visit_f64(x)
+    } else if x.fract() == 0.0 && (0.0..U64_END).contains(&x) {
         visitor.visit_u64(x as u64)
     } else if x.fract() == 0.0 && (-I64_END..0.0).contains(&x) {
         visitor.visit_i64(x as i64)
@@ -167,7 +181,7 @@ impl<'de> de::Deserializer<'de> for Js {
         match self {
             Js::String(s) => visitor.visit_enum(text(s)?.into_deserializer()),
             Js::Object(mut members) if members.len() == 1 => {
-                let (key, value) = members.pop().ok_or(Error::Syntax)?;
+                let (key, value) = members.pop().ok_or(Error::Data("an empty object".into()))?;
                 visitor.visit_enum(Variant { key: text(key)?, value })
             }
             other => Err(de::Error::invalid_type(other.unexpected(), &"a string or an object of one member")),
@@ -218,7 +232,7 @@ impl<'de> de::MapAccess<'de> for Members {
     fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
         let Some((key, value)) = self.members.next() else { return Ok(None) };
         self.value = Some(value);
-        seed.deserialize(text(key)?.into_deserializer()).map(Some)
+        seed.deserialize(Key(text(key)?)).map(Some)
     }
 
     fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
@@ -228,6 +242,65 @@ impl<'de> de::MapAccess<'de> for Members {
 
     fn size_hint(&self) -> Option<usize> {
         Some(self.members.len())
+    }
+}
+
+/// An object's key, which JSON always writes as a string, read as
+/// serde_json reads map keys: as the string, or as the integer, float or
+/// boolean it spells (`{"1": …}` into a `HashMap<u32, _>`), through a
+/// newtype or an `Option`.
+struct Key(String);
+
+impl Key {
+    /// The key as the number or boolean it spells, as `JSON.parse` would
+    /// read that text.
+    fn scalar(&self) -> Result<Js, Error> {
+        match parse_at(&self.0) {
+            Ok(v @ (Js::Number(_) | Js::Bool(_))) => Ok(v),
+            _ => Err(de::Error::invalid_type(Unexpected::Str(&self.0), &"a number or a boolean")),
+        }
+    }
+}
+
+macro_rules! key_scalars {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+            self.scalar()?.deserialize_any(visitor)
+        }
+    )*};
+}
+
+impl<'de> de::Deserializer<'de> for Key {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_string(self.0)
+    }
+
+    key_scalars! {
+        deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
+        deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128 deserialize_f32 deserialize_f64
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_some(self)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        visitor.visit_enum(self.0.into_deserializer())
+    }
+
+    serde::forward_to_deserialize_any! {
+        char str string bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
     }
 }
 
@@ -326,6 +399,41 @@ mod tests {
     }
 
     #[test]
+    fn map_keys_as_serde_json_reads_them() {
+        use std::collections::HashMap;
+        #[derive(Debug, Deserialize, PartialEq, Eq, Hash)]
+        struct Id(u32);
+        let text = r#"{"1":"a","20":"b"}"#;
+        let by_number: HashMap<u32, String> = from_str(text).unwrap();
+        assert_eq!(by_number, serde_json::from_str::<HashMap<u32, String>>(text).unwrap());
+        let by_id: HashMap<Id, String> = from_str(text).unwrap();
+        assert_eq!(by_id[&Id(20)], "b");
+        let by_flag: BTreeMap<bool, u8> = from_str(r#"{"true":1,"false":0}"#).unwrap();
+        assert_eq!(by_flag[&true], 1);
+        let by_float: Vec<(f64, u8)> = from_str::<HashMap<String, u8>>(r#"{"1.5":1}"#)
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| (k.parse().unwrap(), v))
+            .collect();
+        assert_eq!(by_float, [(1.5, 1)]);
+        assert!(matches!(from_str::<HashMap<u32, u8>>(r#"{"x":1}"#), Err(Error::Data(_))));
+        assert!(matches!(from_str::<HashMap<u32, u8>>(r#"{"1x":1}"#), Err(Error::Data(_))));
+    }
+
+    #[test]
+    fn minus_zero_and_depth() {
+        // serde_json reads `-0` as the float -0.0, not as an integer.
+        assert!(from_str::<f64>("-0").unwrap().is_sign_negative());
+        assert!(from_str::<u32>("-0").is_err());
+        assert_eq!(from_str::<u32>("0").unwrap(), 0);
+        // Nesting within the reader's limit (512 below the top) reads;
+        // deeper is refused before any type sees it.
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(from_str::<Value>(&deep(513)).is_ok());
+        assert_eq!(from_str::<Value>(&deep(514)), Err(Error::Syntax { at: 513 }));
+    }
+
+    #[test]
     fn enums_externally_tagged_and_untagged() {
         assert_eq!(from_str::<Shape>(r#""Empty""#).unwrap(), Shape::Empty);
         assert_eq!(from_str::<Shape>(r#"{"Count":7}"#).unwrap(), Shape::Count(7));
@@ -338,8 +446,13 @@ mod tests {
 
     #[test]
     fn errors_say_what_serde_json_says() {
-        assert_eq!(from_str::<u32>("x"), Err(Error::Syntax));
-        assert_eq!(from_str::<u32>("1 2"), Err(Error::Syntax));
+        assert_eq!(from_str::<u32>("x"), Err(Error::Syntax { at: 0 }));
+        assert_eq!(from_str::<u32>("1 2"), Err(Error::Syntax { at: 2 }));
+        assert_eq!(Error::Syntax { at: 7 }.to_string(), "not JSON (at byte 7)");
+        assert_eq!(
+            from_str::<u32>("1e400"),
+            Err(Error::Data("invalid type: floating point `Infinity`, expected u32".into()))
+        );
         // serde_json stops at the third element ("trailing characters").
         let long = from_str::<(u8, u8)>("[1,2,3]");
         assert_eq!(long, Err(Error::Data("invalid length 3, expected fewer elements in array".into())));
