@@ -197,12 +197,21 @@ fn signed_in_at(record: Option<&DeviceRecord>, authenticated_at: Option<f64>) ->
 /// The list as shown: most recent activity first (unknown last), the
 /// current session first among equals, then by handle, so the order is
 /// stable.
-pub fn sort_devices(devices: &mut [Device]) {
-    devices.sort_by(|a, b| {
+pub fn sort_devices(devices: &mut Vec<Device>) {
+    let order = |a: &Device, b: &Device| {
         (b.view.last_active_at.cmp(&a.view.last_active_at))
             .then_with(|| b.view.current.cmp(&a.view.current))
             .then_with(|| a.view.handle.cmp(&b.view.handle))
-    });
+    };
+    // Each put in place by a binary search, not `sort_by`: a user has a
+    // handful of devices, and a slice sort is a few KB of the wasm per
+    // element type (issue 14). Equal keys keep their order (stable).
+    let mut sorted: Vec<Device> = Vec::with_capacity(devices.len());
+    for device in devices.drain(..) {
+        let at = sorted.partition_point(|placed| order(placed, &device).is_le());
+        sorted.insert(at, device);
+    }
+    *devices = sorted;
 }
 
 /// The live sessions of `name`, the request's own (`session`, logged in as

@@ -66,8 +66,13 @@ pub fn take_all(session: &mut Session) -> Messages {
     if taken.is_empty() {
         return Messages::new();
     }
-    let messages =
-        taken.iter().map(|(kind, items)| (kind.clone(), items.iter().cloned().map(as_text).collect())).collect();
+    // Inserted one by one rather than collected: `BTreeMap`'s `from_iter`
+    // sorts its input first, a stable sort instance of its own in the wasm
+    // (issue 14); the keys come from a map, so there is no repeat.
+    let mut messages = Messages::new();
+    for (kind, items) in &taken {
+        messages.insert(kind.clone(), items.iter().cloned().map(as_text).collect());
+    }
     let _ = session.update(move |s| {
         let mut all = s.get::<Map<String, Value>>(FIELD)?.unwrap_or_default();
         for (kind, items) in &taken {
