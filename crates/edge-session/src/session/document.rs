@@ -206,9 +206,7 @@ impl SessionCookie {
             None => default_ttl_seconds,
         }
     }
-}
 
-impl SessionCookie {
     /// The `cookie` member of a stored document, from its members as
     /// `JSON.parse` left them (express-session's `new Cookie(stored)`,
     /// with the defaults the `Cookie` constructor sets first): the same
@@ -570,7 +568,7 @@ impl SessionDocument {
             cookie_members.ok_or_else(|| DocumentError::BadCookie(de::Error::custom("missing `cookie`")))?;
         let mut cookie = SessionCookie::from_members(&cookie_members)?;
         // Absent or null: serde reads both as None, the member list tells.
-        let lifetime_absent = !cookie_members.iter().any(|(k, _)| *k == JsStr::new("originalMaxAge"));
+        let lifetime_absent = !cookie_members.iter().any(|(k, _)| k.literal() == "\"originalMaxAge\"");
         // The lifetime members are written null when unset anyway (or both
         // left out, `lifetime_absent`): only the optional ones are recorded.
         let stored_nulls: Vec<&'static str> = COOKIE_MEMBERS
