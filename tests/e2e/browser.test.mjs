@@ -18,13 +18,11 @@ import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { redisSnapshot, TOKEN, UUID_V4, sleep, ensureBuilt, startRedis, startUpstashLocal, startWranglerDev } from "../support/index.mjs";
+import { redisSnapshot, TOKEN, UUID_V4, sleep, ensureBuilt, launchChromium, startRedis, startUpstashLocal, startWranglerDev } from "../support/index.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SHOTS = path.join(ROOT, "artifacts/screenshots");
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -63,7 +61,7 @@ before(async () => {
   redis = await startRedis();
   upstash = await startUpstashLocal({ redisUrl: redis.url, token: TOKEN });
   wrangler = await startWranglerDev({ upstashUrl: upstash.url, token: TOKEN, env: BUILD_ENV, vars: VARS });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+  browser = await launchChromium({ args: CHROMIUM_ARGS });
 }, { timeout: 300_000 });
 
 after(async () => {

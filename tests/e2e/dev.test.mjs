@@ -11,8 +11,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { UUID_V4, freePort, sleep, within } from "../support/index.mjs";
+import { UUID_V4, freePort, launchChromium, sleep, within } from "../support/index.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const MARKER = "# written by scripts/dev.sh; delete to regenerate";
@@ -32,7 +31,7 @@ test("make dev: the page at the worker's port, and the Express companion serving
   const exited = new Promise((resolve) => dev.once("exit", resolve));
   const worker = `http://127.0.0.1:${ports.PORT}`;
   const express = `http://127.0.0.1:${ports.EXPRESS_PORT}`;
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu"] });
+  const browser = await launchChromium({ args: ["--headless", "--no-sandbox", "--disable-gpu"] });
   try {
     // Up when both answer (the first run builds the worker).
     for (let i = 0; ; i++) {

@@ -17,6 +17,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "redis";
 import { Miniflare } from "miniflare";
+import { chromium } from "playwright-core";
 import { ROOT, SECRET, TOKEN, wranglerConfig } from "./config.mjs";
 import { startMonitor } from "./monitor.mjs";
 
@@ -534,6 +535,31 @@ function statFields(pid) {
   } catch {
     return null;
   }
+}
+
+/** Debian's Chromium, or `CHROMIUM_PATH`. */
+export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+
+/**
+ * Debian's Chromium launched headless through playwright-core, with up to
+ * `attempts` tries. Why the retry: on these machines Chromium has now and
+ * then died of SIGSEGV while starting (playwright: "Target page, context or
+ * browser has been closed"), before any page or server of the test was
+ * involved; a second launch then works. Each failed launch is printed, so a
+ * browser that never starts still fails the test with every reason.
+ */
+export async function launchChromium({ args = [], attempts = 3, timeout = 30_000 } = {}) {
+  const failures = [];
+  for (let i = 1; i <= attempts; i++) {
+    try {
+      return await chromium.launch({ executablePath: CHROMIUM, args, timeout });
+    } catch (e) {
+      failures.push(e);
+      console.error(`# Chromium launch ${i} of ${attempts} failed: ${e.message.split("\n")[0]}`);
+      if (i < attempts) await sleep(1000);
+    }
+  }
+  throw new AggregateError(failures, `Chromium did not start in ${attempts} attempts`);
 }
 
 /**
