@@ -63,7 +63,7 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) 
             Ok(answer) => answer.into(),
             Err(e) => {
                 console_error!("edge-session: {e}");
-                let body = serde_json::json!({ "error": "internal error" }).to_string();
+                let body = app::error_body("internal error");
                 json_response(500, &body, &[]).map_or(JsValue::UNDEFINED, JsValue::from)
             }
         }
@@ -78,18 +78,14 @@ async fn handle(req: web_sys::Request, env: Env, ctx: Context) -> Result<web_sys
         Ok(state) => state,
         Err(message) => {
             console_error!("edge-session configuration error: {message}");
-            let body = serde_json::json!({ "error": format!("worker misconfigured: {message}") }).to_string();
+            let body = app::error_body(&format!("worker misconfigured: {message}"));
             return json_response(500, &body, &[]);
         }
     };
 
     let raw_url = req.url();
     let Some(url) = RequestUrl::split(&raw_url) else {
-        return json_response(
-            400,
-            &serde_json::json!({ "error": "the request's URL is not an http(s) URL" }).to_string(),
-            &[],
-        );
+        return json_response(400, &app::error_body("the request's URL is not an http(s) URL"), &[]);
     };
     // Gateway mode: what the worker does not answer itself goes to the
     // origin, its body unread.
@@ -185,14 +181,16 @@ async fn page_response(
             return json_response(status, &answer.body, &headers);
         }
         console_error!("edge-session: the page is unavailable: {why}");
-        let body = serde_json::json!({ "error": "the page is unavailable: the worker has no ASSETS binding with index.html (see wrangler.toml [assets])" });
-        json_response(500, &body.to_string(), &[])
+        let body = app::error_body(
+            "the page is unavailable: the worker has no ASSETS binding with index.html (see wrangler.toml [assets])",
+        );
+        json_response(500, &body, &[])
     };
     let assets = match env.assets("ASSETS") {
         Ok(assets) => assets,
         Err(e) => return missing(e.to_string()),
     };
-    let edits = serde_json::to_string(edits).unwrap_or_else(|_| "[]".into());
+    let edits = edge_session::session::js_json::to_string(edits).unwrap_or_else(|_| "[]".into());
     let filled = match driver::wait(fill_page(assets.as_ref(), &format!("{self_origin}/"), &edits, status)).await {
         Ok(filled) => match filled.dyn_into::<web_sys::Response>() {
             Ok(filled) => filled,
@@ -348,7 +346,7 @@ async fn through_gateway(
                 504 => "the origin server did not answer in time; try again shortly",
                 _ => "the origin server did not answer; try again shortly",
             };
-            let body = serde_json::json!({ "error": message }).to_string();
+            let body = app::error_body(message);
             let answer = app::Response {
                 status: e.status(),
                 headers: vec![

@@ -46,7 +46,8 @@ fn body_fields<T: serde::de::DeserializeOwned>(req: &Request<'_>, what: &str) ->
                 .collect();
             // Read back as JSON text, through the worker's one JSON reader
             // (js_json::de says why), rather than with from_value.
-            let json = serde_json::Value::Object(fields).to_string();
+            let mut json = String::new();
+            js_json::write(&serde_json::Value::Object(fields), &mut json);
             js_json::de::from_str(&json).map_err(|_| AppError::BadRequest(format!("expected form fields {what}")))
         }
         _ => Err(AppError::BadRequest(

@@ -130,7 +130,7 @@ fn clean(text: &str) -> String {
 /// The cached value: the normalized list as JSON, `[{"name":…,"style":…}]`
 /// (`style` a string or null).
 pub fn encode_cache(beers: &[Beer]) -> String {
-    serde_json::to_string(beers).unwrap_or_else(|_| "[]".into())
+    js_json::to_string(beers).unwrap_or_else(|_| "[]".into())
 }
 
 /// A cached value read back: `None` unless it is a non-empty list of

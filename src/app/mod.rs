@@ -28,6 +28,7 @@ use edge_session::session::cookie::{check_cookie_header, CookieHeaderError};
 use edge_session::session::decide;
 use edge_session::session::document::Millis;
 use edge_session::session::flash;
+use edge_session::session::js_json;
 use edge_session::session::passport;
 use edge_session::session::{Deferred, LoadOutcome, Session, SessionError, Sessions};
 use edge_session::store::{AccountStore, Found, Lookup};
@@ -197,10 +198,9 @@ impl AppError {
         headers.insert(0, ("Content-Type", "application/json; charset=utf-8".into()));
         headers.push(("Cache-Control", "no-store".into()));
         let body = match retry_after {
-            Some(seconds) => serde_json::json!({ "error": message, "retryAfter": seconds }),
-            None => serde_json::json!({ "error": message }),
-        }
-        .to_string();
+            Some(seconds) => json_text(&serde_json::json!({ "error": message, "retryAfter": seconds })),
+            None => error_body(&message),
+        };
         Response {
             status,
             headers,
@@ -332,7 +332,7 @@ pub struct LogLine<'a> {
 impl LogLine<'_> {
     /// The line.
     pub fn render(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        json_text(self)
     }
 }
 
@@ -1015,6 +1015,18 @@ fn expires_in(session: &Session, now: Millis) -> Option<f64> {
     session.cookie().remaining_ms(now).map(|ms| ms as f64 / 1000.0)
 }
 
+/// JSON text of an answer or log line as `JSON.stringify` writes it
+/// ([`js_json::to_string`]); `{}` for what has no JSON form (a map with
+/// non-string keys), which the app's own types never are.
+pub fn json_text<T: Serialize + ?Sized>(body: &T) -> String {
+    js_json::to_string(body).unwrap_or_else(|_| "{}".into())
+}
+
+/// The body of an error answer, `{"error":message}`.
+pub fn error_body(message: &str) -> String {
+    json_text(&serde_json::json!({ "error": message }))
+}
+
 /// A 200 JSON answer, never cached, with the session's Set-Cookie lines.
 fn json_ok<T: Serialize>(body: &T, set_cookies: Vec<String>) -> Response {
     let mut headers = vec![
@@ -1022,7 +1034,7 @@ fn json_ok<T: Serialize>(body: &T, set_cookies: Vec<String>) -> Response {
         ("Cache-Control", "no-store".to_string()),
     ];
     headers.extend(set_cookies.into_iter().map(|c| ("Set-Cookie", c)));
-    let body = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
+    let body = json_text(body);
     Response { status: 200, headers, body, detail: None, outcome: None, deferred: Vec::new(), page: None }
 }
 

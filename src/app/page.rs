@@ -276,12 +276,13 @@ pub fn source_text(source: BeerSource) -> &'static str {
 }
 
 /// `views` as the panel shows it: a number or string as is, an object or
-/// array (written by another app) as JSON, nothing as 0.
+/// array (written by another app) as JSON, nothing as 0; numbers as
+/// JavaScript spells them.
 pub fn views_text(views: Option<&Value>) -> String {
     match views {
         None | Some(Value::Null) => "0".into(),
         Some(Value::String(s)) => s.clone(),
-        Some(v) => v.to_string(),
+        Some(v) => super::json_text(v),
     }
 }
 
@@ -487,6 +488,9 @@ mod tests {
             (Some(Value::from(2)), "2"),
             (Some(Value::from("11")), "11"),
             (Some(serde_json::json!({"a": 1})), "{\"a\":1}"),
+            // As JavaScript spells them (String(1e21), JSON.stringify(-0)).
+            (Some(Value::from(1e21)), "1e+21"),
+            (Some(Value::from(1.5)), "1.5"),
         ] {
             assert_eq!(views_text(views.as_ref()), want);
         }

@@ -675,11 +675,7 @@ impl SessionDocument {
         if key == "cookie" {
             return Err(error(serde::ser::Error::custom("`cookie` is the session's cookie, not a field")));
         }
-        let value = serde_json::to_value(value).map_err(error)?;
-        let mut text = String::new();
-        if js_json::write(&value, &mut text).is_none() {
-            text = serde_json::to_string(&value).map_err(error)?;
-        }
+        let text = js_json::to_string(value).map_err(error)?;
         match self.position(key) {
             Some(i) => self.fields[i].value = text,
             None => self.fields.push(Field { key: JsStr::new(key), name: key.into(), value: text }),

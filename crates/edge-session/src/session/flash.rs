@@ -94,7 +94,7 @@ pub fn take_all(session: &mut Session) -> Messages {
 fn as_text(v: Value) -> String {
     match v {
         Value::String(s) => s,
-        other => other.to_string(),
+        other => super::js_json::to_string(&other).unwrap_or_default(),
     }
 }
 

@@ -28,6 +28,7 @@ use std::collections::HashMap;
 
 pub mod de;
 
+use serde::Serialize;
 use serde_json::Value;
 
 /// How deep arrays and objects may nest before a text is refused (V8 goes
@@ -439,12 +440,32 @@ fn unquoted(literal: &str) -> &str {
     literal.get(1..literal.len().saturating_sub(1)).unwrap_or("")
 }
 
+/// `JSON.stringify` of any serializable value, numbers spelled as
+/// [`number`] spells them: serde's data model goes into a
+/// `serde_json::Value` (which spells no number) and [`write()`] writes it.
+/// The worker's JSON answers and stored records go through here, so they
+/// read as an Express app's `res.json` would write them, and serde_json's
+/// float formatter stays out of the wasm (issue 14).
+///
+/// # Errors
+///
+/// serde_json's, when `value` is no JSON value (a map whose keys are not
+/// strings, a `Serialize` that fails).
+pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    let value = serde_json::to_value(value)?;
+    let mut out = String::new();
+    write(&value, &mut out);
+    Ok(out)
+}
+
 /// Writes a serde_json value as JSON.stringify would.
-pub fn write(value: &Value, out: &mut String) -> Option<()> {
+pub fn write(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&number(n.as_f64()?)),
+        // `as_f64` is `Some` for every number serde_json holds (without
+        // `arbitrary_precision`, and with it for every valid number).
+        Value::Number(n) => out.push_str(&number(n.as_f64().unwrap_or(f64::NAN))),
         Value::String(s) => out.push_str(&quote(s)),
         Value::Array(items) => {
             out.push('[');
@@ -452,7 +473,7 @@ pub fn write(value: &Value, out: &mut String) -> Option<()> {
                 if i > 0 {
                     out.push(',');
                 }
-                write(item, out)?;
+                write(item, out);
             }
             out.push(']');
         }
@@ -464,12 +485,11 @@ pub fn write(value: &Value, out: &mut String) -> Option<()> {
                 }
                 out.push_str(&quote(key));
                 out.push(':');
-                write(&map[key], out)?;
+                write(&map[key], out);
             }
             out.push('}');
         }
     }
-    Some(())
 }
 
 /// ECMAScript's own-property order: array-index keys ("0" to "4294967294",
@@ -520,6 +540,34 @@ mod tests {
         let mut out = String::new();
         write_js(&parse(input).expect(input), &mut out);
         out
+    }
+
+    /// `to_string` of typed values writes what `JSON.stringify` of the
+    /// same object writes in Node 20 (numbers as JavaScript spells them),
+    /// where serde_json writes `1e21`, `-0.0` and `1e-7`.
+    #[test]
+    fn to_string_writes_as_json_stringify() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Answer {
+            session_expire_time: f64,
+            zero: f64,
+            small: f64,
+            views: Value,
+            name: Option<&'static str>,
+        }
+        let answer = Answer { session_expire_time: 1e21, zero: -0.0, small: 1e-7, views: Value::from(2.5), name: None };
+        assert_eq!(
+            to_string(&answer).unwrap(),
+            r#"{"sessionExpireTime":1e+21,"zero":0,"small":1e-7,"views":2.5,"name":null}"#
+        );
+        assert_eq!(
+            to_string(&serde_json::json!({ "b": 1, "2": [0.5, "\u{2028}"], "a": null })).unwrap(),
+            "{\"2\":[0.5,\"\u{2028}\"],\"b\":1,\"a\":null}"
+        );
+        let mut keys = std::collections::HashMap::new();
+        keys.insert(vec![1u8], 1);
+        assert!(to_string(&keys).is_err(), "a map whose keys are not strings");
     }
 
     /// Each pair: input JSON, what `JSON.stringify(JSON.parse(input))`

@@ -194,10 +194,7 @@ impl UpstashClient {
         let url = format!("{}/{path}", self.base_url);
         match self.send(&url, commands, read_only).await? {
             Value::Array(items) => Ok(items.into_iter().map(wire::open_envelope).collect()),
-            other => Err(StoreError::Protocol(CommandError::Unexpected {
-                command: "pipeline",
-                reply: other.to_string().chars().take(200).collect(),
-            })),
+            other => Err(StoreError::Protocol(wire::unexpected("pipeline", &other))),
         }
     }
 

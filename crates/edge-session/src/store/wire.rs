@@ -13,6 +13,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use crate::session::js_json;
+
 /// Why a reply did not have the shape a command expects.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -125,7 +127,7 @@ pub fn open_envelope(envelope: Value) -> Result<Value, CommandError> {
             if let Some(e) = map.remove("error") {
                 return Err(CommandError::Redis(match e {
                     Value::String(s) => s,
-                    other => other.to_string(),
+                    other => js_json::to_string(&other).unwrap_or_default(),
                 }));
             }
             match map.remove("result") {
@@ -139,7 +141,8 @@ pub fn open_envelope(envelope: Value) -> Result<Value, CommandError> {
 
 pub(crate) fn unexpected(command: &'static str, reply: &Value) -> CommandError {
     // By characters: a byte limit could split a multi-byte character.
-    CommandError::Unexpected { command, reply: reply.to_string().chars().take(200).collect() }
+    let reply = js_json::to_string(reply).unwrap_or_default();
+    CommandError::Unexpected { command, reply: reply.chars().take(200).collect() }
 }
 
 /// Reads one command argument from a request body: Upstash accepts strings
