@@ -8,10 +8,11 @@ use std::rc::Rc;
 use edge_session::driver;
 use edge_session::gateway::{Gate, GatewayConfig};
 use edge_session::session::run_deferred;
-use edge_session::store::{HttpTransport, StoreError, UpstashClient};
-use edge_session::workers::{forward, now_ms, EnvVars};
+use edge_session::store::transport::read_body as read_limited;
+use edge_session::store::{HttpTransport, StoreError, TransportError, UpstashClient};
+use edge_session::workers::{forward_request, now_ms, EnvVars};
 use wasm_bindgen::{JsCast, JsValue};
-use worker::{console_error, console_warn, js_sys, web_sys, Context, Env, Request, Result};
+use worker::{console_error, console_warn, js_sys, web_sys, Context, Env};
 
 use crate::app;
 use crate::config::{Config, DEFAULT_BEER_API_TIMEOUT};
@@ -186,12 +187,14 @@ async fn page_response(
         );
         json_response(500, &body, &[])
     };
-    let assets = match env.assets("ASSETS") {
-        Ok(assets) => assets,
-        Err(e) => return missing(e.to_string()),
+    // The binding as the runtime gives it (a Fetcher): `Env::assets` would
+    // wrap it only for it to be unwrapped again for fill.js.
+    let assets = match js_sys::Reflect::get(env, &JsValue::from_str("ASSETS")) {
+        Ok(assets) if assets.is_object() => assets,
+        _ => return missing("no ASSETS binding".into()),
     };
     let edits = edge_session::session::js_json::to_string(edits).unwrap_or_else(|_| "[]".into());
-    let filled = match driver::wait(fill_page(assets.as_ref(), &format!("{self_origin}/"), &edits, status)).await {
+    let filled = match driver::wait(fill_page(&assets, &format!("{self_origin}/"), &edits, status)).await {
         Ok(filled) => match filled.dyn_into::<web_sys::Response>() {
             Ok(filled) => filled,
             Err(why) => return missing(why.as_string().unwrap_or_default()),
@@ -334,10 +337,10 @@ async fn through_gateway(
         }
     }
     let secure = request.is_secure(state.config.session.trust_proxy);
-    match forward(&Request::from(req), gateway, &verdict.identity, secure, (now / 1000) as u64).await {
-        Ok(mut resp) => {
-            resp.headers_mut().append("Server-Timing", &timing)?;
-            Ok(resp.into())
+    match forward_request(&req, gateway, &verdict.identity, secure, (now / 1000) as u64).await {
+        Ok(resp) => {
+            resp.headers().append("Server-Timing", &timing).map_err(js_error)?;
+            Ok(resp)
         }
         Err(e) => {
             // The origin is down, refused or too slow: 502 or 504, and the
@@ -379,7 +382,6 @@ fn refused_token(detail: &str) -> bool {
 /// a chunked upload without `Content-Length` is read chunk by chunk and
 /// abandoned past the limit, so it cannot make us buffer more.
 async fn read_body(req: web_sys::Request, declared: bool) -> std::result::Result<Vec<u8>, app::Response> {
-    use futures_util::StreamExt;
     let unreadable = |e: String| app::AppError::BadRequest(format!("unreadable body: {e}")).into_response();
     if req.body().is_none() {
         return Ok(Vec::new()); // no body at all
@@ -394,18 +396,12 @@ async fn read_body(req: web_sys::Request, declared: bool) -> std::result::Result
             false => Ok(body),
         };
     }
-    let mut stream = match Request::from(req).stream() {
-        Ok(stream) => stream,
-        Err(_) => return Ok(Vec::new()),
-    };
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        body.extend_from_slice(&chunk.map_err(|e| unreadable(e.to_string()))?);
-        if body.len() > app::MAX_BODY_BYTES {
-            return Err(app::AppError::BodyTooLarge(body.len()).into_response());
-        }
-    }
-    Ok(body)
+    // A chunked body is abandoned once past the limit, so its length is
+    // not known: it is reported as one byte over.
+    read_limited(req.body(), app::MAX_BODY_BYTES).await.map_err(|e| match e {
+        TransportError::TooLarge { .. } => app::AppError::BodyTooLarge(app::MAX_BODY_BYTES + 1).into_response(),
+        other => unreadable(other.to_string()),
+    })
 }
 
 fn init(env: &Env) -> std::result::Result<Rc<State>, String> {
@@ -477,7 +473,12 @@ fn add_headers(h: &web_sys::Headers, headers: &[(&'static str, String)]) -> Resu
     Ok(())
 }
 
-/// A JavaScript exception as the worker crate's error.
-fn js_error(e: JsValue) -> worker::Error {
-    worker::Error::JsError(format!("{e:?}"))
+/// What went wrong while an answer was built: the runtime's exception,
+/// as text for the log. (Not `worker::Error`, whose `Display` of every
+/// binding's failures would stay in the wasm for it.)
+type Result<T> = std::result::Result<T, String>;
+
+/// A JavaScript exception as [`Result`]'s error.
+fn js_error(e: JsValue) -> String {
+    format!("{e:?}")
 }

@@ -68,7 +68,8 @@ pub fn plan<'a>(api: Option<&'a BeerApiConfig>, cached: Option<&[u8]>) -> Plan<'
 /// Why the upstream's answer was not used (the pour then takes the
 /// generator's beer, and the answer's log detail says why). Messages name
 /// the variable, never the URL, which may carry an API key.
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum BeerApiError {
     /// No answer in time (`BEER_API_TIMEOUT_MS`), no connection, or a body
     /// over [`MAX_BODY_BYTES`].
@@ -84,6 +85,7 @@ pub enum BeerApiError {
     #[error("the beer API (BEER_API_URL) answered no beer: {0}")]
     NoBeer(&'static str),
 }
+edge_session::debug_is_display!(BeerApiError);
 
 /// Reads an upstream answer: a 2xx status and a JSON body that is an array
 /// of objects with a string `name` (optional string `style`, else

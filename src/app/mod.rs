@@ -129,7 +129,8 @@ pub struct Response {
 
 /// Why a request could not be served; each maps to one HTTP answer in
 /// [`AppError::into_response`].
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum AppError {
     /// The body is longer than [`MAX_BODY_BYTES`].
     #[error("the request body is {0} bytes long; at most {MAX_BODY_BYTES} are accepted")]
@@ -187,6 +188,7 @@ pub enum AppError {
     #[error(transparent)]
     Session(#[from] SessionError),
 }
+edge_session::debug_is_display!(AppError);
 
 impl AppError {
     /// The one place errors become HTTP answers.

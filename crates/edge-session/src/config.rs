@@ -19,7 +19,8 @@ use crate::session::{SessionConfig, Unset};
 /// A configuration problem, naming the variable. `Display` includes the
 /// bad value, for the log; [`ConfigError::public_message`] leaves it out,
 /// for HTTP answers.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// A required variable is not set.
     #[error("{name} is required but not set")]
@@ -50,6 +51,7 @@ pub enum ConfigError {
         expected: &'static str,
     },
 }
+crate::debug_is_display!(ConfigError);
 
 impl ConfigError {
     /// What a visitor may be told: the variable and what it accepts.

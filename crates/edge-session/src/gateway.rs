@@ -252,7 +252,8 @@ pub fn signature(secret: &[u8], now_seconds: u64, text: &str) -> String {
 }
 
 /// Why a signature header was not accepted ([`verify`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     /// No header, or not `t=…,v1=…`.
     #[error("no gateway signature, or not t=<seconds>,v1=<mac>")]
@@ -264,6 +265,7 @@ pub enum SignatureError {
     #[error("the gateway signature does not match")]
     Mismatch,
 }
+crate::debug_is_display!(SignatureError);
 
 /// Checks a [`SIGNATURE_HEADER`] value as the origin does (the companion
 /// package's `verifyGatewayHeaders` follows this): the time within

@@ -47,10 +47,12 @@ use crate::request_url::RequestUrl;
 use crate::session::cookie::{check_cookie_header, CookieHeaderError};
 use crate::session::document::{FieldError, Millis};
 use crate::session::{decide, run_deferred, Session, SessionConfig, SessionError, Sessions};
+use crate::store::transport::js_message;
 use crate::store::{HttpTransport, TransportError, UpstashClient};
 
 /// Why the adapter could not serve a session.
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum Error {
     /// The `Env` lacks a required variable or has an invalid one.
     #[error("worker misconfigured: {}", .0.public_message())]
@@ -77,6 +79,7 @@ pub enum Error {
     #[error("workers runtime error")]
     Runtime(#[source] worker::Error),
 }
+crate::debug_is_display!(Error);
 
 impl Error {
     /// The HTTP status this error should be answered with: 500 for a
@@ -391,11 +394,13 @@ impl EdgeSessions {
 }
 
 /// Why a request could not be forwarded to the origin ([`forward`]).
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum ForwardError {
-    /// The runtime refused to build the request (a header value, say).
-    #[error("the request to the origin could not be built")]
-    Request(#[source] worker::Error),
+    /// The runtime refused to build the request (a header value, say),
+    /// with what it said.
+    #[error("the request to the origin could not be built: {0}")]
+    Request(String),
     /// The origin did not answer (refused connection, DNS, TLS, reset).
     #[error("the origin did not answer")]
     Unreachable(#[source] TransportError),
@@ -404,6 +409,7 @@ pub enum ForwardError {
     #[error("the origin did not answer in time")]
     TimedOut(#[source] TransportError),
 }
+crate::debug_is_display!(ForwardError);
 
 impl ForwardError {
     /// The status to answer: 504 when the origin was too slow, 502 when it
@@ -445,13 +451,30 @@ pub async fn forward(
     secure: bool,
     now_seconds: u64,
 ) -> Result<Response, ForwardError> {
+    Ok(forward_request(req.inner(), config, identity, secure, now_seconds).await?.into())
+}
+
+/// [`forward`] on the runtime's own request and answer (`web_sys`), for a
+/// worker whose fetch handler takes those (the demo's: `worker::Request`
+/// reads the request's `cf` object and more on every conversion).
+///
+/// # Errors
+///
+/// As [`forward`].
+pub async fn forward_request(
+    req: &web_sys::Request,
+    config: &gateway::GatewayConfig,
+    identity: &gateway::Identity,
+    secure: bool,
+    now_seconds: u64,
+) -> Result<web_sys::Response, ForwardError> {
     // The runtime's serialized URL, split (not parsed again with the `url`
     // crate: crate::request_url says why).
-    let raw_url = req.inner().url();
-    let url = RequestUrl::split(&raw_url)
-        .ok_or_else(|| ForwardError::Request(worker::Error::RustError(format!("not an http(s) URL: {raw_url}"))))?;
+    let raw_url = req.url();
+    let url =
+        RequestUrl::split(&raw_url).ok_or_else(|| ForwardError::Request(format!("not an http(s) URL: {raw_url}")))?;
     let (host, path_and_query) = (url.host, url.path_and_query);
-    let incoming: Vec<(String, String)> = req.headers().entries().collect();
+    let incoming = header_entries(&req.headers());
     let client_ip = req.headers().get("CF-Connecting-IP").ok().flatten();
     let forwarded =
         gateway::Forwarded { proto: if secure { "https" } else { "http" }, host, client_ip: client_ip.as_deref() };
@@ -461,26 +484,26 @@ pub async fn forward(
     // surrounding white space (the Fetch standard's normalize), which is
     // what the origin receives and hashes.
     let cookie = cookie.map(|c| c.trim_matches([' ', '\t']));
-    let identity = config.identity_headers(identity, method.as_ref(), path_and_query, cookie, now_seconds);
+    let identity = config.identity_headers(identity, &method, path_and_query, cookie, now_seconds);
     // The runtime's own Headers, RequestInit and Request: worker's
     // `Request::new_with_init` converts every option a request can carry
     // (~12 KB of the wasm, issue 14) for the four set here.
-    let refused = |e: wasm_bindgen::JsValue| ForwardError::Request(e.into());
+    let refused = |e: wasm_bindgen::JsValue| ForwardError::Request(js_message(&e));
     let headers = web_sys::Headers::new().map_err(refused)?;
     for (name, value) in gateway::request_headers(&incoming, forwarded, identity) {
         headers.append(&name, &value).map_err(refused)?;
     }
     let init = web_sys::RequestInit::new();
-    init.set_method(method.as_ref());
+    init.set_method(&method);
     init.set_headers(&headers);
     init.set_redirect(web_sys::RequestRedirect::Manual);
     let content_length =
         incoming.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).map(|(_, v)| v.as_str());
-    let body = match gateway::sends_body(method.as_ref(), content_length) {
+    let body = match gateway::sends_body(&method, content_length) {
         false => None,
         // The visitor's body as a stream: the runtime pipes it to the
         // origin as it arrives.
-        true => req.inner().body(),
+        true => req.body(),
     };
     let uploading = body.is_some();
     if let Some(body) = &body {
@@ -488,22 +511,36 @@ pub async fn forward(
     }
     let outbound =
         web_sys::Request::new_with_str_and_init(&config.target_url(path_and_query), &init).map_err(refused)?;
-    let answer =
-        HttpTransport::new(config.origin_timeout).send(outbound.into(), uploading).await.map_err(|e| match e {
-            TransportError::Timeout(_) => ForwardError::TimedOut(e),
-            // `send` reads no body, so never TooLarge; an unreadable answer if it did.
-            TransportError::Failed(_) | TransportError::TooLarge { .. } => ForwardError::Unreachable(e),
-        })?;
-    // A fetched answer's headers are immutable: copy them (each Set-Cookie
-    // stays its own line), then drop the hop-by-hop ones.
-    let copied =
-        web_sys::Headers::new_with_headers(&answer.headers().0).map_err(|e| ForwardError::Request(e.into()))?;
-    let copied = worker::Headers(copied);
-    let entries: Vec<(String, String)> = answer.headers().entries().collect();
-    for name in gateway::dropped_response_headers(&entries) {
-        copied.delete(&name).map_err(ForwardError::Request)?;
+    let answer = HttpTransport::new(config.origin_timeout).send(outbound, uploading).await.map_err(|e| match e {
+        TransportError::Timeout(_) => ForwardError::TimedOut(e),
+        // `send` reads no body, so never TooLarge; an unreadable answer if it did.
+        TransportError::Failed(_) | TransportError::TooLarge { .. } => ForwardError::Unreachable(e),
+    })?;
+    // A fetched answer's headers are immutable: a new answer on the same
+    // body with a copy of them (each Set-Cookie stays its own line), less
+    // the hop-by-hop ones.
+    let copied = web_sys::Headers::new_with_headers(&answer.headers()).map_err(refused)?;
+    for name in gateway::dropped_response_headers(&header_entries(&answer.headers())) {
+        copied.delete(&name).map_err(refused)?;
     }
-    Ok(answer.with_headers(copied))
+    let init = web_sys::ResponseInit::new();
+    init.set_status(answer.status());
+    init.set_status_text(&answer.status_text());
+    init.set_headers(&copied);
+    web_sys::Response::new_with_opt_readable_stream_and_init(answer.body().as_ref(), &init).map_err(refused)
+}
+
+/// A `Headers` object's entries as pairs, in its own order (names lower
+/// case; each `Set-Cookie` line its own pair, as the runtime iterates them).
+fn header_entries(headers: &web_sys::Headers) -> Vec<(String, String)> {
+    let Ok(Some(entries)) = js_sys::try_iter(headers) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pair = js_sys::Array::from(&entry);
+            Some((pair.get(0).as_string()?, pair.get(1).as_string()?))
+        })
+        .collect()
 }
 
 /// The Workers clock, in milliseconds since the epoch.

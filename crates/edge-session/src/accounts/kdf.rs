@@ -6,9 +6,11 @@
 
 /// Why the key derivation failed (WebCrypto refused the parameters, e.g.
 /// more than the 100 000 iterations Workers allow).
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 #[error("PBKDF2 failed: {0}")]
 pub struct KdfError(pub String);
+crate::debug_is_display!(KdfError);
 
 /// The 32-byte PBKDF2-HMAC-SHA256 of `password` with `salt`.
 ///

@@ -93,7 +93,8 @@ pub const KNOWN_ADDRESS_SECONDS: u64 = 90 * 24 * 3600;
 pub const UNKNOWN_BUCKET: &str = "unknown";
 
 /// Why an account operation failed.
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum AccountError {
     /// The store failed.
     #[error("account store failed")]
@@ -143,6 +144,7 @@ pub enum AccountError {
         attempts: u32,
     },
 }
+crate::debug_is_display!(AccountError);
 
 /// A stored user.
 #[derive(Debug, Serialize, Deserialize)]

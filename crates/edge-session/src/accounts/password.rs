@@ -87,7 +87,8 @@ pub struct PasswordHash {
 }
 
 /// Why a stored hash could not be used.
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum HashError {
     /// The stored text is not `pbkdf2-sha256$N$salt$hash` (or its peppered form).
     #[error("stored password hash has an unknown format")]
@@ -103,6 +104,7 @@ pub enum HashError {
     #[error("no randomness for a salt")]
     Random,
 }
+crate::debug_is_display!(HashError);
 
 impl PasswordHash {
     /// Hashes `password` with a fresh random salt, keyed with `pepper` when

@@ -38,7 +38,8 @@ use unicode_script::{Script, UnicodeScript};
 use unicode_security::GeneralSecurityProfile;
 
 /// Why a username is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UsernameError {
     /// Too short or too long (after normalization).
     #[error("a username has 3 to 32 characters")]
@@ -63,6 +64,7 @@ pub enum UsernameError {
     #[error("a username's letters must all come from one script")]
     MixedScripts,
 }
+crate::debug_is_display!(UsernameError);
 
 /// The canonical form of `raw`: trimmed, NFKC, lowercase; validated.
 ///

@@ -35,7 +35,8 @@ pub const MAX_COOKIE_BYTES: usize = 4096;
 
 /// Why a `Cookie` request header is refused unread (each limit is also a
 /// deliberate difference from express-session, which has none).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CookieHeaderError {
     /// The whole header is longer than [`MAX_COOKIE_HEADER_BYTES`].
     #[error("the Cookie header is {0} bytes long; at most {MAX_COOKIE_HEADER_BYTES} are accepted")]
@@ -49,6 +50,7 @@ pub enum CookieHeaderError {
     #[error("a cookie in the Cookie header is {0} bytes long; at most {MAX_COOKIE_BYTES} are accepted")]
     CookieTooLong(usize),
 }
+crate::debug_is_display!(CookieHeaderError);
 
 /// Checks a `Cookie` request header against the three limits before it is
 /// read: its length ([`MAX_COOKIE_HEADER_BYTES`]), its number of cookies

@@ -38,7 +38,8 @@ pub const MAX_AGE_LIMIT_MS: f64 = 1e14;
 pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
 /// Why a stored document could not be read.
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum DocumentError {
     /// The stored bytes are more than [`MAX_DOCUMENT_BYTES`]; they were not
     /// parsed.
@@ -60,9 +61,11 @@ pub enum DocumentError {
     #[error("stored session has an unreadable cookie.expires {0:?}")]
     BadExpires(String),
 }
+crate::debug_is_display!(DocumentError);
 
 /// Why a value could not be read from or written to a session field.
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 #[error("session field `{field}` does not hold the expected type")]
 pub struct FieldError {
     /// The top-level field name.
@@ -71,9 +74,11 @@ pub struct FieldError {
     #[source]
     pub source: ValueError,
 }
+crate::debug_is_display!(FieldError);
 
 /// Why a field's value did not read or write.
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum ValueError {
     /// Reading: the stored JSON is not the type asked for.
     #[error(transparent)]
@@ -83,6 +88,7 @@ pub enum ValueError {
     #[error(transparent)]
     Write(#[from] serde_json::Error),
 }
+crate::debug_is_display!(ValueError);
 
 /// `cookie.sameSite`: `true`, `false` or one of `"lax"`, `"strict"`,
 /// `"none"` (any case), as express-session accepts it.

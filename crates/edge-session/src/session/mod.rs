@@ -91,7 +91,8 @@ pub enum Unset {
 }
 
 /// Why a session operation failed.
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum SessionError {
     /// The store failed; nothing was written after the failure.
     #[error("session store failed")]
@@ -145,6 +146,7 @@ pub enum SessionError {
         source: DocumentError,
     },
 }
+crate::debug_is_display!(SessionError);
 
 /// Where a session stands in its request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

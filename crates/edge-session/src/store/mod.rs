@@ -28,7 +28,8 @@ pub use upstash::UpstashClient;
 /// Why the store could not do what was asked. Every variant means "the
 /// store's state is unknown or unchanged", never "the session is gone":
 /// callers answer 503 and write nothing more.
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum StoreError {
     /// The request did not reach the store, or the exchange failed before
     /// an answer (connection refused, DNS, reset). Usually nothing was
@@ -39,7 +40,7 @@ pub enum StoreError {
     /// No answer within the configured time. The request may have reached
     /// the store and been applied (a write it received may still land), so
     /// the outcome is unknown, unlike [`StoreError::Unreachable`].
-    #[error("session store timed out after {after:?}; outcome unknown (a write it received may still land)")]
+    #[error("session store timed out after {} ms; outcome unknown (a write it received may still land)", transport::whole_ms(*.after))]
     TimedOut {
         /// The configured limit (`SESSION_STORE_TIMEOUT_MS`).
         after: std::time::Duration,
@@ -71,6 +72,7 @@ pub enum StoreError {
     #[error("a store command could not be written as JSON")]
     Encode(#[source] serde_json::Error),
 }
+crate::debug_is_display!(StoreError);
 
 impl StoreError {
     /// What a visitor may be told (no upstream detail). A timeout says the
@@ -89,7 +91,8 @@ impl StoreError {
 /// The operations the session layer needs, in connect-redis's terms.
 ///
 /// The futures are not `Send`: on wasm32 everything is single-threaded and
-/// `worker::Fetch` futures cannot be sent, so the trait does not ask for it.
+/// futures holding JavaScript values cannot be sent, so the trait does not
+/// ask for it.
 #[allow(async_fn_in_trait)]
 pub trait SessionStore {
     /// `GET key`: the stored bytes, or `None` when the key does not exist.

@@ -3,20 +3,21 @@
 //! JSON document with a cap on its size (a worker's upstream API, such as
 //! the demo's beer names), and on wasm32 a
 //! request passed on as it is (the gateway's forward to its origin). On
-//! wasm32 it is the Workers runtime's `fetch` (the store's calls through
-//! a few lines of JavaScript, js/post.js, awaited once each; the others
-//! through `worker::Fetch`, raced against a timer); natively it is `reqwest`, used by the integration tests
-//! and tools.
+//! wasm32 it is the Workers runtime's own `fetch`, `AbortSignal` and
+//! stream reader, called from a few lines of JavaScript (js/http.js), each
+//! call one promise awaited once; natively it is `reqwest`, used by the
+//! integration tests and tools.
 
 use std::time::Duration;
 
 use super::wire::SYNC_TOKEN_HEADER;
 
 /// Why an HTTP exchange failed before an answer arrived.
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum TransportError {
     /// No answer within the configured time.
-    #[error("no answer within {0:?}")]
+    #[error("no answer within {} ms", whole_ms(*.0))]
     Timeout(Duration),
     /// The request could not be sent or the answer not read.
     #[error("HTTP request failed: {0}")]
@@ -29,6 +30,31 @@ pub enum TransportError {
         limit: usize,
     },
 }
+crate::debug_is_display!(TransportError);
+
+/// `d` in whole milliseconds, as the `*_TIMEOUT_MS` settings give it: how
+/// messages spell a time limit (`Duration`'s `Debug` spelling would add
+/// ~1.9 KB to the wasm for it).
+pub(crate) fn whole_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The bytes of a body `stream` (a request's or an answer's; `None`: no
+/// body), at most `max_bytes` of them, read by the runtime in one await
+/// (js/http.js): past the limit the stream is cancelled, so a client
+/// cannot make the worker buffer more. On wasm32 only.
+///
+/// # Errors
+///
+/// [`TransportError::TooLarge`] past `max_bytes`,
+/// [`TransportError::Failed`] when the stream cannot be read.
+#[cfg(target_arch = "wasm32")]
+pub async fn read_body(stream: Option<web_sys::ReadableStream>, max_bytes: usize) -> Result<Vec<u8>, TransportError> {
+    imp::read_body(stream, max_bytes).await
+}
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) use imp::js_message;
 
 /// The clock store calls are timed with, in milliseconds: `Date.now()` on
 /// wasm32 (which the Workers runtime advances across I/O), the system clock
@@ -114,11 +140,11 @@ impl HttpTransport {
     /// arrive within the timeout (the request is aborted),
     /// [`TransportError::Failed`] when the request could not be sent.
     #[cfg(target_arch = "wasm32")]
-    pub async fn send(&self, request: worker::Request, uploading: bool) -> Result<worker::Response, TransportError> {
+    pub async fn send(&self, request: web_sys::Request, uploading: bool) -> Result<web_sys::Response, TransportError> {
         imp::send(self, request, uploading).await
     }
 
-    /// Waits `wait` (the runtime's timer: `worker::Delay` on wasm32, tokio's natively).
+    /// Waits `wait` (the runtime's `setTimeout` on wasm32, tokio's timer natively).
     pub async fn sleep(&self, wait: Duration) {
         imp::sleep(wait).await
     }
@@ -198,26 +224,11 @@ mod imp {
 #[cfg(target_arch = "wasm32")]
 mod imp {
     use super::*;
-    use futures_util::future::{select, Either};
-    use std::pin::pin;
     use wasm_bindgen::{JsCast, JsValue};
-    use worker::{AbortController, Delay, Fetch, Request};
 
-    pub(super) async fn sleep(wait: Duration) {
-        Delay::from(wait).await
-    }
-
-    pub(super) fn now_ms() -> f64 {
-        js_sys::Date::now()
-    }
-
-    fn failed(e: worker::Error) -> TransportError {
-        TransportError::Failed(e.to_string())
-    }
-
-    #[wasm_bindgen::prelude::wasm_bindgen(module = "/js/post.js")]
+    #[wasm_bindgen::prelude::wasm_bindgen(module = "/js/http.js")]
     extern "C" {
-        /// One store call as one promise (js/post.js): resolves with
+        /// One store call as one promise (js/http.js): resolves with
         /// `[status, replyHeader's value | null, Uint8Array body]`, rejects
         /// with `{timeout: true}` past `timeout_ms` or the runtime's error.
         #[wasm_bindgen(js_name = postJson)]
@@ -228,6 +239,56 @@ mod imp {
             timeout_ms: u32,
             reply_header: &str,
         ) -> js_sys::Promise;
+
+        /// A GET of JSON (js/http.js): resolves with `[status, Uint8Array
+        /// body]`, rejects with `{tooLarge: true}`, `{timeout: true}` or the
+        /// runtime's error.
+        #[wasm_bindgen(js_name = getLimited)]
+        fn get_limited_js(url: &str, timeout_ms: u32, max_bytes: f64) -> js_sys::Promise;
+
+        /// `request` sent as it is (js/http.js): resolves with the answer
+        /// once its status and headers arrived; rejects with `{timeout:
+        /// true}` past `timeout_ms` (none when `None`) or the runtime's error.
+        #[wasm_bindgen(js_name = send)]
+        fn send_js(request: &web_sys::Request, timeout_ms: Option<u32>) -> js_sys::Promise;
+
+        /// A stream's bytes, at most `max_bytes` (js/http.js): rejects with
+        /// `{tooLarge: true}` past them, or the runtime's error.
+        #[wasm_bindgen(js_name = readLimited)]
+        fn read_limited_js(stream: Option<web_sys::ReadableStream>, max_bytes: f64) -> js_sys::Promise;
+
+        /// Resolves after `ms` milliseconds (js/http.js).
+        #[wasm_bindgen(js_name = sleep)]
+        fn sleep_js(ms: u32) -> js_sys::Promise;
+    }
+
+    /// A limit in whole milliseconds for the runtime's timers: at least
+    /// one, and a limit past u32 is no limit.
+    fn limit_ms(timeout: Duration) -> u32 {
+        u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX).max(1)
+    }
+
+    /// What a js/http.js promise rejected with, as this module's error:
+    /// its own `{timeout: true}` and `{tooLarge: true}`, else the
+    /// runtime's error as text.
+    fn rejected(e: &JsValue, timeout: Duration, max_bytes: usize) -> TransportError {
+        let flag = |name: &str| js_sys::Reflect::get(e, &JsValue::from_str(name)).is_ok_and(|v| v.is_truthy());
+        if flag("timeout") {
+            TransportError::Timeout(timeout)
+        } else if flag("tooLarge") {
+            TransportError::TooLarge { limit: max_bytes }
+        } else {
+            TransportError::Failed(js_message(e))
+        }
+    }
+
+    pub(super) async fn sleep(wait: Duration) {
+        // It only resolves.
+        let _ = crate::driver::wait(sleep_js(limit_ms(wait))).await;
+    }
+
+    pub(super) fn now_ms() -> f64 {
+        js_sys::Date::now()
     }
 
     /// The store's hot path: every store call of every request goes through
@@ -235,9 +296,7 @@ mod imp {
     /// visitor's request is billed for (docs/BENCHMARKS.md, "CPU per
     /// request"). So the fetch, the body read (one `arrayBuffer()`) and the
     /// time limit (the runtime's `AbortSignal.timeout`, on the fetch and
-    /// the body) run in js/post.js, awaited here once; `worker::Fetch`
-    /// would read the body as a stream, a promise per chunk, with a timer
-    /// future raced beside it.
+    /// the body) run in js/http.js, awaited here once.
     pub(super) async fn post_json(
         t: &HttpTransport,
         url: &str,
@@ -251,16 +310,8 @@ mod imp {
         for (k, v) in headers {
             flat.extend([(*k).to_owned(), (*v).to_owned()]);
         }
-        // Whole milliseconds, at least one; a limit past u32 is no limit.
-        let limit_ms = u32::try_from(t.timeout.as_millis()).unwrap_or(u32::MAX).max(1);
-        let promise = post_json_js(url, flat, body, limit_ms, SYNC_TOKEN_HEADER);
-        let reply = crate::driver::wait(promise).await.map_err(|e| {
-            let timed_out = js_sys::Reflect::get(&e, &JsValue::from_str("timeout")).is_ok_and(|v| v.is_truthy());
-            match timed_out {
-                true => TransportError::Timeout(t.timeout),
-                false => TransportError::Failed(js_message(&e)),
-            }
-        })?;
+        let promise = post_json_js(url, flat, body, limit_ms(t.timeout), SYNC_TOKEN_HEADER);
+        let reply = crate::driver::wait(promise).await.map_err(|e| rejected(&e, t.timeout, usize::MAX))?;
         let reply = js_sys::Array::from(&reply);
         // The shim's own answer: a status fetch gave, so within u16.
         let status = reply.get(0).as_f64().map_or(0, |s| s as u16);
@@ -271,7 +322,7 @@ mod imp {
 
     /// A thrown JavaScript value as text: an `Error`'s message, else its
     /// string form.
-    fn js_message(e: &JsValue) -> String {
+    pub(crate) fn js_message(e: &JsValue) -> String {
         match e.dyn_ref::<js_sys::Error>() {
             Some(err) => String::from(err.message()),
             None => e.as_string().unwrap_or_else(|| format!("{e:?}")),
@@ -279,69 +330,30 @@ mod imp {
     }
 
     pub(super) async fn get(t: &HttpTransport, url: &str, max_bytes: usize) -> Result<HttpReply, TransportError> {
-        use futures_util::StreamExt;
-        // The runtime's own Headers and Request (workers::forward says why).
-        let js_failed = |e: JsValue| TransportError::Failed(js_message(&e));
-        let h = web_sys::Headers::new().map_err(js_failed)?;
-        h.set("Accept", "application/json").map_err(js_failed)?;
-        let init = web_sys::RequestInit::new();
-        init.set_method("GET");
-        init.set_headers(&h);
-        let request: Request = web_sys::Request::new_with_str_and_init(url, &init).map_err(js_failed)?.into();
-        within(t.timeout, |signal| async move {
-            let mut resp = Fetch::Request(request).send_with_signal(&signal).await.map_err(failed)?;
-            let status = resp.status_code();
-            let declared = resp.headers().get("Content-Length").ok().flatten();
-            if declared.and_then(|v| v.trim().parse::<u64>().ok()).is_some_and(|n| n > max_bytes as u64) {
-                return Err(TransportError::TooLarge { limit: max_bytes });
-            }
-            let mut body = Vec::new();
-            // A fetched answer without a body has no stream: an empty body.
-            if let Ok(mut stream) = resp.stream() {
-                while let Some(chunk) = stream.next().await {
-                    body.extend_from_slice(&chunk.map_err(failed)?);
-                    if body.len() > max_bytes {
-                        return Err(TransportError::TooLarge { limit: max_bytes });
-                    }
-                }
-            }
-            Ok(HttpReply { status, body, sync_token: None })
-        })
-        .await
+        let promise = get_limited_js(url, limit_ms(t.timeout), max_bytes as f64);
+        let reply = crate::driver::wait(promise).await.map_err(|e| rejected(&e, t.timeout, max_bytes))?;
+        let reply = js_sys::Array::from(&reply);
+        let status = reply.get(0).as_f64().map_or(0, |s| s as u16);
+        let body = js_sys::Uint8Array::new(&reply.get(1)).to_vec();
+        Ok(HttpReply { status, body, sync_token: None })
     }
 
     pub(super) async fn send(
         t: &HttpTransport,
-        request: Request,
+        request: web_sys::Request,
         uploading: bool,
-    ) -> Result<worker::Response, TransportError> {
-        let fetch = Fetch::Request(request);
-        match uploading {
-            true => fetch.send().await.map_err(failed),
-            false => {
-                within(t.timeout, |signal| async move { fetch.send_with_signal(&signal).await.map_err(failed) }).await
-            }
-        }
+    ) -> Result<web_sys::Response, TransportError> {
+        let promise = send_js(&request, (!uploading).then(|| limit_ms(t.timeout)));
+        let answer = crate::driver::wait(promise).await.map_err(|e| rejected(&e, t.timeout, usize::MAX))?;
+        answer.dyn_into::<web_sys::Response>().map_err(|e| TransportError::Failed(js_message(&e)))
     }
 
-    /// Runs `exchange` (given the signal that aborts its fetch) against a
-    /// timer of `timeout`: the runtime has no per-request timeout, and a
-    /// slow store or origin must not hold the visitor's request until the
-    /// platform kills it. When the timer wins, the fetch is aborted.
-    async fn within<T, F, Fut>(timeout: Duration, exchange: F) -> Result<T, TransportError>
-    where
-        F: FnOnce(worker::AbortSignal) -> Fut,
-        Fut: std::future::Future<Output = Result<T, TransportError>>,
-    {
-        let controller = AbortController::default();
-        let exchange = exchange(controller.signal());
-        let timer = Delay::from(timeout);
-        match select(pin!(exchange), pin!(timer)).await {
-            Either::Left((result, _)) => result,
-            Either::Right(((), _)) => {
-                controller.abort();
-                Err(TransportError::Timeout(timeout))
-            }
-        }
+    pub(super) async fn read_body(
+        stream: Option<web_sys::ReadableStream>,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, TransportError> {
+        let promise = read_limited_js(stream, max_bytes as f64);
+        let bytes = crate::driver::wait(promise).await.map_err(|e| rejected(&e, Duration::ZERO, max_bytes))?;
+        Ok(js_sys::Uint8Array::new(&bytes).to_vec())
     }
 }

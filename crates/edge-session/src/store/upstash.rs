@@ -461,6 +461,13 @@ mod tests {
         assert!(!is_transient(&StoreError::Unauthorized { status: 401 }));
         assert!(!is_transient(&interpret(reply(200, "nope")).unwrap_err()));
         assert!(!is_transient(&StoreError::Protocol(CommandError::Redis("ERR".into()))));
+        // Time limits are spelled in milliseconds, as SESSION_STORE_TIMEOUT_MS
+        // sets them (docs/RELIABILITY.md quotes this line).
+        assert_eq!(
+            StoreError::TimedOut { after: Duration::from_millis(500) }.to_string(),
+            "session store timed out after 500 ms; outcome unknown (a write it received may still land)"
+        );
+        assert_eq!(TransportError::Timeout(Duration::from_secs(2)).to_string(), "no answer within 2000 ms");
     }
 
     // Only reads are repeated: checked when the tests compile.

@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use crate::session::js_json;
 
 /// Why a reply did not have the shape a command expects.
-#[derive(Debug, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(thiserror::Error)]
 pub enum CommandError {
     /// Redis answered with an error (`{"error": "ERR ..."}`).
     #[error("redis error: {0}")]
@@ -39,6 +40,7 @@ pub enum CommandError {
         source: base64::DecodeError,
     },
 }
+crate::debug_is_display!(CommandError);
 
 /// How bulk strings travel in replies: as JSON strings, or base64-encoded
 /// when the request carried `Upstash-Encoding: base64`.

@@ -24,7 +24,8 @@ use serde::de::{self, DeserializeOwned, IntoDeserializer, Unexpected, Visitor};
 use super::{parse_at, Js, JsStr};
 
 /// Why a text did not read as a `T`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The text is not JSON `JSON.parse` reads (or nests deeper than 512
     /// levels): where the reader stopped, in bytes from the start.
@@ -38,6 +39,7 @@ pub enum Error {
     #[error("{0}")]
     Data(String),
 }
+crate::debug_is_display!(Error);
 
 impl de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
