@@ -5,8 +5,7 @@
 //! way, and an Express app sharing the session reads the same messages with
 //! `req.flash(type)` (connect-flash 0.1.1 `_flash`).
 
-use std::collections::BTreeMap;
-
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::document::FieldError;
@@ -15,8 +14,56 @@ use super::Session;
 /// The session field connect-flash keeps its messages in.
 pub const FIELD: &str = "flash";
 
-/// The messages of one session, by type, in the order they were added.
-pub type Messages = BTreeMap<String, Vec<String>>;
+/// The messages of one session by type, as connect-flash's `req.flash()`
+/// returns them: each type once, in the order of the session's `flash`
+/// object, its messages in the order they were added. Serialized as that
+/// object (`{"info": ["…"]}`).
+///
+/// A list of pairs rather than a map type: a session holds a handful of
+/// types, and a `BTreeMap` of them was ~3 KB of the wasm (issue 14).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Messages(Vec<(String, Vec<String>)>);
+
+impl Messages {
+    /// No messages.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the messages of `kind` (in its place when it has some already,
+    /// else last).
+    pub fn insert(&mut self, kind: String, messages: Vec<String>) {
+        match self.0.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, list)) => *list = messages,
+            None => self.0.push((kind, messages)),
+        }
+    }
+
+    /// The messages of `kind`, if any were taken.
+    pub fn get(&self, kind: &str) -> Option<&Vec<String>> {
+        self.0.iter().find(|(k, _)| k == kind).map(|(_, list)| list)
+    }
+
+    /// Each type and its messages, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
+        self.0.iter().map(|(k, list)| (k, list))
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Messages {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (kind, list) in &self.0 {
+            map.serialize_entry(kind, list)?;
+        }
+        map.end()
+    }
+}
 
 /// connect-flash's `req.flash(type, message)`: `message` appended to
 /// `flash[type]` (the array and the object made when missing). Applied as
@@ -66,13 +113,10 @@ pub fn take_all(session: &mut Session) -> Messages {
     if taken.is_empty() {
         return Messages::new();
     }
-    // Inserted one by one rather than collected: `BTreeMap`'s `from_iter`
-    // sorts its input first, a stable sort instance of its own in the wasm
-    // (issue 14); the keys come from a map, so there is no repeat.
-    let mut messages = Messages::new();
-    for (kind, items) in &taken {
-        messages.insert(kind.clone(), items.iter().cloned().map(as_text).collect());
-    }
+    // The keys come from a map: no type twice.
+    let messages = Messages(
+        taken.iter().map(|(kind, items)| (kind.clone(), items.iter().cloned().map(as_text).collect())).collect(),
+    );
     let _ = session.update(move |s| {
         let mut all = s.get::<Map<String, Value>>(FIELD)?.unwrap_or_default();
         for (kind, items) in &taken {
@@ -125,8 +169,10 @@ mod tests {
             serde_json::json!({"info": ["Poured a Hazy Otter.", "Again."], "error": ["Wrong password."]})
         );
         let taken = take_all(&mut s);
-        assert_eq!(taken["info"], ["Poured a Hazy Otter.", "Again."]);
-        assert_eq!(taken["error"], ["Wrong password."]);
+        assert_eq!(taken.get("info").unwrap(), &["Poured a Hazy Otter.", "Again."]);
+        assert_eq!(taken.get("error").unwrap(), &["Wrong password."]);
+        // In the object's order, as connect-flash's req.flash() gives it.
+        assert_eq!(taken.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["info", "error"]);
         assert_eq!(s.get::<Value>(FIELD).unwrap().unwrap(), serde_json::json!({}));
         assert!(take_all(&mut s).is_empty());
     }
@@ -170,7 +216,7 @@ mod tests {
         let cookie = line.split(';').next().unwrap().to_owned();
         // The page loads the session and takes "one" ...
         let mut page = block_on(sessions.load(Some(&cookie), 1, false)).unwrap();
-        assert_eq!(take_all(&mut page)["info"], ["one"]);
+        assert_eq!(take_all(&mut page).get("info").unwrap(), &["one"]);
         // ... while a form adds "two" and saves first.
         let mut form = block_on(sessions.load(Some(&cookie), 1, false)).unwrap();
         push(&mut form, "account-error", "two").unwrap();
