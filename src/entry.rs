@@ -397,9 +397,10 @@ async fn read_body(req: web_sys::Request, declared: bool) -> std::result::Result
         };
     }
     // A chunked body is abandoned once past the limit, so its length is
-    // not known: it is reported as one byte over.
+    // not known: "at least" one byte over.
     read_limited(req.body(), app::MAX_BODY_BYTES).await.map_err(|e| match e {
         TransportError::TooLarge { .. } => app::AppError::BodyTooLarge(app::MAX_BODY_BYTES + 1).into_response(),
+        TransportError::Failed(why) => unreadable(why),
         other => unreadable(other.to_string()),
     })
 }

@@ -132,8 +132,10 @@ pub struct Response {
 #[cfg_attr(not(target_arch = "wasm32"), derive(Debug))]
 #[derive(thiserror::Error)]
 pub enum AppError {
-    /// The body is longer than [`MAX_BODY_BYTES`].
-    #[error("the request body is {0} bytes long; at most {MAX_BODY_BYTES} are accepted")]
+    /// The body is longer than [`MAX_BODY_BYTES`]: at least this many
+    /// bytes (its declared length, or what was read of a chunked one before
+    /// it was abandoned).
+    #[error("the request body is at least {0} bytes long; at most {MAX_BODY_BYTES} are accepted")]
     BodyTooLarge(usize),
     /// A state-changing request sent from another site.
     #[error("cross-site request refused: state-changing requests must come from this site's own pages")]

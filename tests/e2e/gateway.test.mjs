@@ -9,6 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
+import net from "node:net";
 import { createHash, createHmac } from "node:crypto";
 import {
   redisSnapshot,
@@ -283,18 +284,28 @@ test("DEMO_ROUTES=false hands the demo's routes to the origin; ACCOUNTS_REGISTRA
   }
 });
 
-test("an origin that does not answer is a 502 with Retry-After; nothing is written", async () => {
-  const port = await freePort();
-  const down = await startWorker({ upstashUrl: stack.upstash.url, vars: gatewayVars({ ORIGIN_URL: `http://127.0.0.1:${port}` }) });
+test("an origin that does not answer, or answers what cannot be a Workers answer (a status outside 200-599), is a 502 with Retry-After; nothing is written", async () => {
+  // A raw origin: Node's http server will not send such a status line.
+  const raw = net.createServer((socket) => {
+    socket.once("data", () => socket.end("HTTP/1.1 600 Weird\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+  });
+  await new Promise((resolve) => raw.listen(0, "127.0.0.1", resolve));
   try {
-    const before = await snapshot();
-    const res = await request(down, "/whoami");
-    assert.equal(res.status, 502);
-    assert.equal(res.headers.get("retry-after"), "5");
-    assert.match(res.body.error, /origin server did not answer/);
-    assert.deepEqual(await snapshot(), before);
+    for (const port of [await freePort(), raw.address().port]) {
+      const worker = await startWorker({ upstashUrl: stack.upstash.url, vars: gatewayVars({ ORIGIN_URL: `http://127.0.0.1:${port}` }) });
+      try {
+        const before = await snapshot();
+        const res = await request(worker, "/whoami");
+        assert.equal(res.status, 502, `origin on ${port}`);
+        assert.equal(res.headers.get("retry-after"), "5");
+        assert.match(res.body.error, /origin server did not answer/);
+        assert.deepEqual(await snapshot(), before);
+      } finally {
+        await worker.stop();
+      }
+    }
   } finally {
-    await down.stop();
+    await new Promise((resolve) => raw.close(resolve));
   }
 });
 

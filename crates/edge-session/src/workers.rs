@@ -408,16 +408,22 @@ pub enum ForwardError {
     /// `GATEWAY_ORIGIN_TIMEOUT_MS`.
     #[error("the origin did not answer in time")]
     TimedOut(#[source] TransportError),
+    /// The origin's answer cannot be passed on as a Workers answer (a
+    /// status outside 200–599, such as `101` without an upgrade or a
+    /// `103`), with what the runtime said.
+    #[error("the origin's answer could not be passed on: {0}")]
+    BadAnswer(String),
 }
 crate::debug_is_display!(ForwardError);
 
 impl ForwardError {
     /// The status to answer: 504 when the origin was too slow, 502 when it
-    /// did not answer, 500 when the request could not be built.
+    /// did not answer or answered what cannot be passed on, 500 when the
+    /// request could not be built.
     pub fn status(&self) -> u16 {
         match self {
             ForwardError::TimedOut(_) => 504,
-            ForwardError::Unreachable(_) => 502,
+            ForwardError::Unreachable(_) | ForwardError::BadAnswer(_) => 502,
             ForwardError::Request(_) => 500,
         }
     }
@@ -443,7 +449,9 @@ impl ForwardError {
 /// caller answers 502), [`ForwardError::TimedOut`] when its status and
 /// headers take longer than `GATEWAY_ORIGIN_TIMEOUT_MS` (504; a request
 /// with a body waits as long as the origin takes: [`HttpTransport::send`]),
-/// [`ForwardError::Request`] when the runtime refuses the request.
+/// [`ForwardError::Request`] when the runtime refuses the request,
+/// [`ForwardError::BadAnswer`] when the origin's answer cannot be passed
+/// on (502).
 pub async fn forward(
     req: &Request,
     config: &gateway::GatewayConfig,
@@ -518,16 +526,19 @@ pub async fn forward_request(
     })?;
     // A fetched answer's headers are immutable: a new answer on the same
     // body with a copy of them (each Set-Cookie stays its own line), less
-    // the hop-by-hop ones.
-    let copied = web_sys::Headers::new_with_headers(&answer.headers()).map_err(refused)?;
+    // the hop-by-hop ones, and the origin's status and reason phrase. Its
+    // `webSocket` is not carried over: `Upgrade` is hop-by-hop and never
+    // forwarded, so no upgrade can come back.
+    let bad_answer = |e: wasm_bindgen::JsValue| ForwardError::BadAnswer(js_message(&e));
+    let copied = web_sys::Headers::new_with_headers(&answer.headers()).map_err(bad_answer)?;
     for name in gateway::dropped_response_headers(&header_entries(&answer.headers())) {
-        copied.delete(&name).map_err(refused)?;
+        copied.delete(&name).map_err(bad_answer)?;
     }
     let init = web_sys::ResponseInit::new();
     init.set_status(answer.status());
     init.set_status_text(&answer.status_text());
     init.set_headers(&copied);
-    web_sys::Response::new_with_opt_readable_stream_and_init(answer.body().as_ref(), &init).map_err(refused)
+    web_sys::Response::new_with_opt_readable_stream_and_init(answer.body().as_ref(), &init).map_err(bad_answer)
 }
 
 /// A `Headers` object's entries as pairs, in its own order (names lower

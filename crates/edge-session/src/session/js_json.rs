@@ -445,7 +445,11 @@ fn unquoted(literal: &str) -> &str {
 /// `serde_json::Value` (which spells no number) and [`write()`] writes it.
 /// The worker's JSON answers and stored records go through here, so they
 /// read as an Express app's `res.json` would write them, and serde_json's
-/// float formatter stays out of the wasm (issue 14).
+/// float formatter stays out of the wasm (issue 14). As in JavaScript, every
+/// number is a double (an `f32` is written as the double it widens to, an
+/// integer past 2^53 rounded), integer-like keys come first, and a key
+/// written twice (`#[serde(flatten)]`) is kept once with its last value; an
+/// integer past `u64::MAX` is an error, as in `serde_json::to_value`.
 ///
 /// # Errors
 ///
