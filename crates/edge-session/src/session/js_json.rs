@@ -24,8 +24,6 @@
 //! - the property order ([`property_order`]): ECMAScript's
 //!   OrdinaryOwnPropertyKeys, which no crate implements.
 
-use std::collections::HashMap;
-
 pub mod de;
 
 use serde::Serialize;
@@ -171,7 +169,10 @@ impl Parser<'_> {
                 // object of n members O(n), not O(n²) (a document of 80 000
                 // members once took seconds). Built only past
                 // SMALL_OBJECT members: below, a scan is cheaper than hashing.
-                let mut at: Option<HashMap<String, usize>> = None;
+                // A serde_json `Map` (an IndexMap) of positions: the wasm
+                // has its hash table code anyway, where a `HashMap` of
+                // positions would be a second instance (issue 14).
+                let mut at: Option<serde_json::Map<String, Value>> = None;
                 loop {
                     self.ws();
                     if self.s.get(self.i) != Some(&b'"') {
@@ -185,18 +186,19 @@ impl Parser<'_> {
                     // JSON.parse: a repeated key keeps its first position
                     // and takes the last value.
                     if members.len() == SMALL_OBJECT {
-                        let index = members.iter().enumerate().map(|(i, (k, _))| (k.literal().to_owned(), i));
+                        let index =
+                            members.iter().enumerate().map(|(i, (k, _))| (k.literal().to_owned(), Value::from(i)));
                         at = Some(index.collect());
                     }
                     let seen = match &at {
-                        Some(at) => at.get(key.literal()).copied(),
+                        Some(at) => at.get(key.literal()).and_then(Value::as_u64).map(|i| i as usize),
                         None => members.iter().position(|(k, _)| k == &key),
                     };
                     match seen {
                         Some(i) => members[i].1 = value,
                         None => {
                             if let Some(at) = &mut at {
-                                at.insert(key.literal().to_owned(), members.len());
+                                at.insert(key.literal().to_owned(), Value::from(members.len()));
                             }
                             members.push((key, value));
                         }

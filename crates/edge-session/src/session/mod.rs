@@ -222,9 +222,24 @@ pub struct SessionId(String);
 
 impl SessionId {
     /// A fresh random id: a lowercase uuid v4, as the seed demo's `genid`
-    /// makes them (122 random bits from the platform's CSPRNG).
+    /// makes them (122 random bits from the platform's CSPRNG): natively
+    /// the `uuid` crate's, on wasm32 the runtime's own
+    /// `crypto.randomUUID()` (the same format; `uuid` and the second
+    /// `getrandom` it brings stay out of the wasm, issue 14).
+    ///
+    /// # Panics
+    ///
+    /// When the platform has no CSPRNG, as `uuid::Uuid::new_v4` does
+    /// (Workers always have `crypto`).
     pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
+        #[cfg(not(target_arch = "wasm32"))]
+        return Self(uuid::Uuid::new_v4().to_string());
+        #[cfg(target_arch = "wasm32")]
+        {
+            use wasm_bindgen::JsCast;
+            let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+            Self(scope.crypto().expect("the runtime's crypto").random_uuid())
+        }
     }
 
     /// The id as text (what follows `prefix` in the Redis key).
