@@ -12,25 +12,45 @@
 // worker-build writes to build/), or `twin` (bench/twin/worker.mjs). All run
 // on one redis-server and upstash-local, with the test configuration; each
 // gets its own workerd on a free port of 127.0.0.1, stopped by PID at the
-// end. Rounds alternate the order of the sides; the report gives each
-// side's median over the rounds and every round, in µs of workerd CPU
-// (utime + stime from /proc, 100 ticks/s) per request.
+// end. Rounds alternate the order of the sides and are short (100
+// requests), so that each round of a side is compared with the same round
+// of the first side: the machine's speed drifts over a run (other work, CPU
+// frequency) by more than the differences worth measuring, and a paired
+// ratio cancels the drift that a comparison of whole medians keeps. The
+// report gives each side's median µs of workerd CPU per request and the
+// median of its per-round ratios to the first side, with their quartiles.
+// The CPU is workerd's main thread's (/proc schedstat, in ns), which runs
+// the isolate and the event loop; V8's helper threads (background
+// compiles, concurrent GC) come and go. Two runs of the same build read
+// 1.01 (0.94–1.10) with the defaults on this machine: a median ratio
+// within about 3 % of 1 is no difference.
 //
 // Knobs (environment): BENCH_AB_ROW (read | pour | first; read),
-// BENCH_AB_N (requests per round and side, 600), BENCH_AB_ROUNDS (7),
-// BENCH_AB_WARMUP (requests per side before measuring, 500).
+// BENCH_AB_N (requests per round and side, 100), BENCH_AB_ROUNDS (60),
+// BENCH_AB_WARMUP (requests per side before measuring, 3000: V8 compiles
+// the hot wasm functions again with its optimizing compiler as they run,
+// and a fresh isolate spends more per request; docs/BENCHMARKS.md),
+// BENCH_AB_PROFILE (set to 1: after the rounds, where each side's CPU
+// goes, from perf(1) sampling each workerd at 2 kHz over 20 more rounds
+// of BENCH_AB_N requests, V8 told to name its generated code (`--perf-basic-prof`):
+// wasm optimized by TurboFan, wasm still in the Liftoff baseline tier and
+// its frame setup, JavaScript (wasm-bindgen's glue and our shims, or the
+// twin's own code), garbage collection, the rest of workerd and V8 (the
+// HTTP work, fetch, JSON and WebCrypto in native code), the kernel and
+// libc; needs `perf` and access to perf events).
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ROOT, CookieJar, cpuTicks, freePort, request, startStack, workerBindings, wranglerConfig } from "../tests/support/index.mjs";
+import { ROOT, CookieJar, mainThreadCpuNanos, freePort, request, startStack, workerBindings, wranglerConfig } from "../tests/support/index.mjs";
 import { twinBindings } from "./twin/start.mjs";
 
 const ROW = process.env.BENCH_AB_ROW ?? "read";
-const N = Number(process.env.BENCH_AB_N ?? 600);
-const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 7);
-const WARMUP = Number(process.env.BENCH_AB_WARMUP ?? 500);
+const N = Number(process.env.BENCH_AB_N ?? 100);
+const ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 60);
+const WARMUP = Number(process.env.BENCH_AB_WARMUP ?? 3000);
+const PROFILE = process.env.BENCH_AB_PROFILE === "1";
 const WORKERD = path.join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd");
 
 const specs = process.argv.slice(2);
@@ -70,7 +90,7 @@ async function startSide(spec, upstashUrl, dir) {
     path.join(dir, "config.capnp"),
     `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
-  services = [ (name = "main", worker = .worker), (name = "internet", network = (allow = ["private", "public"])) ],
+  services = [ (name = "main", worker = .worker), (name = "internet", network = (allow = ["private", "public"])) ],${PROFILE ? '\n  v8Flags = ["--perf-basic-prof"],' : ""}
   sockets = [ (name = "http", address = "127.0.0.1:${port}", http = (), service = "main") ],
 );
 const worker :Workerd.Worker = (
@@ -80,7 +100,7 @@ const worker :Workerd.Worker = (
 );
 `,
   );
-  const child = spawn(WORKERD, ["serve", path.join(dir, "config.capnp"), "--experimental"], { stdio: ["ignore", "ignore", "inherit"] });
+  const child = spawn(WORKERD, ["serve", path.join(dir, "config.capnp"), "--experimental"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
   const stop = () => new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once("exit", resolve);
@@ -104,7 +124,57 @@ const worker :Workerd.Worker = (
   return { spec, worker, pid: child.pid, jar, stop };
 }
 
-const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+/** The parts of a profile, in the report's order. */
+const KINDS = ["wasm, TurboFan", "wasm, Liftoff", "Liftoff frame setup", "JavaScript", "GC", "workerd and V8", "kernel", "libc and other"];
+
+/** Which part of the profile a sample of `sym` in `dso` (perf report's columns) is. */
+function kindOf(dso, sym) {
+  if (sym.includes("wasm-function[")) return sym.endsWith("-liftoff") ? "wasm, Liftoff" : "wasm, TurboFan";
+  if (sym.includes("WasmLiftoffFrameSetup")) return "Liftoff frame setup";
+  if (dso.startsWith("[JIT]")) return "JavaScript"; // V8's generated code: JS (optimized or not), stubs
+  if (/Scaveng|MarkCompact|Sweeper|GlobalHandles|cppgc|HeapTracer|detachWrapper|v8::internal::Heap::/.test(sym)) return "GC";
+  if (dso === "workerd") return "workerd and V8";
+  if (dso.startsWith("[kernel")) return "kernel";
+  return "libc and other";
+}
+
+/**
+ * Samples every side's workerd with perf(1), all at once, over 20 more
+ * rounds of N requests that alternate as the measured rounds do (so that
+ * the machine's drift is spread over all sides alike), and returns for each
+ * side µs per request by kind ([`KINDS`]).
+ */
+async function profile(sides, dir) {
+  const rounds = 20;
+  const recorders = sides.map((s, i) => {
+    const out = path.join(dir, `perf-${i}.data`);
+    const rec = spawn("perf", ["record", "-q", "-F", "2000", "-p", String(s.pid), "-o", out], { stdio: ["ignore", "ignore", "inherit"] });
+    return { rec, out };
+  });
+  await new Promise((r) => setTimeout(r, 500)); // perf attached
+  for (let r = 0; r < rounds; r++) {
+    for (const s of r % 2 ? [...sides].reverse() : sides) for (let i = 0; i < N; i++) await ROWS[ROW](s);
+  }
+  const splits = [];
+  for (const [i, { rec, out }] of recorders.entries()) {
+    rec.kill("SIGINT");
+    await new Promise((r) => (rec.exitCode !== null ? r() : rec.once("exit", r)));
+    const report = spawnSync("perf", ["report", "-i", out, "--no-children", "--sort", "dso,sym", "-q", "-n"], { encoding: "utf8", maxBuffer: 1 << 28 });
+    if (report.status !== 0) throw new Error(`perf report failed: ${report.stderr}`);
+    const split = {};
+    for (const line of report.stdout.split("\n")) {
+      // "  1.23%  45  [JIT] tid 123  [.] JS:wasm-function[7]-7-turbofan"
+      const m = line.match(/^\s*[\d.]+%\s+(\d+)\s+(.*?)\s+\[.\]\s+(.*)$/);
+      if (!m) continue;
+      const kind = kindOf(m[2], m[3].trim());
+      split[kind] = (split[kind] ?? 0) + (Number(m[1]) * 500) / (rounds * N); // a sample is 500 µs at 2 kHz
+    }
+    rmSync(`/tmp/perf-${sides[i].pid}.map`, { force: true });
+    splits.push(split);
+  }
+  return splits;
+}
+
 const scratch = mkdtempSync(path.join(tmpdir(), "edge-session-cpu-ab-"));
 const stack = await startStack({ worker: false });
 const sides = [];
@@ -118,17 +188,33 @@ try {
   const perRequest = new Map(sides.map((s) => [s, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of r % 2 ? [...sides].reverse() : sides) {
-      const before = cpuTicks(s.pid).self;
+      const before = mainThreadCpuNanos(s.pid);
       for (let i = 0; i < N; i++) await ROWS[ROW](s);
-      perRequest.get(s).push(((cpuTicks(s.pid).self - before) * 10_000) / N); // ticks of 10 ms → µs
+      perRequest.get(s).push((mainThreadCpuNanos(s.pid) - before) / 1000 / N); // ns → µs per request
     }
   }
-  const base = median(perRequest.get(sides[0]));
-  console.log(`row ${ROW}: ${N} requests × ${ROUNDS} rounds per side after ${WARMUP} of warm-up; workerd CPU per request (µs)`);
-  console.log("| side | median | vs first | rounds |\n|---|---:|---:|---|");
+  const quartiles = (v) => {
+    const sorted = [...v].sort((a, b) => a - b);
+    return [1, 2, 3].map((q) => sorted[Math.floor((q * sorted.length) / 4)]);
+  };
+  const base = perRequest.get(sides[0]);
+  console.log(`row ${ROW}: ${ROUNDS} rounds × ${N} requests per side after ${WARMUP} of warm-up; workerd CPU per request`);
+  console.log("| side | median µs | ratio to the first, paired by round: median (q1–q3) |\n|---|---:|---|");
   for (const s of sides) {
     const v = perRequest.get(s);
-    console.log(`| ${s.spec} | ${median(v).toFixed(0)} | ${(median(v) / base).toFixed(2)}× | ${v.map((x) => x.toFixed(0)).join(" · ")} |`);
+    const [q1, median, q3] = quartiles(v.map((x, i) => x / base[i]));
+    console.log(`| ${s.spec} | ${quartiles(v)[1].toFixed(0)} | ${median.toFixed(3)} (${q1.toFixed(3)}–${q3.toFixed(3)}) |`);
+  }
+  if (PROFILE) {
+    const splits = await profile(sides, scratch);
+    const rows = sides.map((s, i) => [s.spec, splits[i]]);
+    const kinds = [...new Set(rows.flatMap(([, split]) => Object.keys(split)))].sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
+    console.log(`\nwhere the CPU goes: µs per request over 20 more rounds × ${N} requests per side (perf, 2 kHz)`);
+    console.log(`| side | ${kinds.join(" | ")} | all |\n|---|${kinds.map(() => "---:").join("|")}|---:|`);
+    for (const [spec, split] of rows) {
+      const all = Object.values(split).reduce((a, b) => a + b, 0);
+      console.log(`| ${spec} | ${kinds.map((k) => (split[k] ?? 0).toFixed(0)).join(" | ")} | ${all.toFixed(0)} |`);
+    }
   }
 } finally {
   for (const s of sides) await s.stop();
