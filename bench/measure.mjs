@@ -12,9 +12,8 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync } from "node:fs";
 import { tmpdir, cpus, totalmem, release, loadavg } from "node:os";
 import path from "node:path";
-import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
-import { ROOT, TOKEN, startStack, startWorker, startMiniflare, cpuTicks, childrenNamed, cookiePair, setCookieLines, sidOf } from "../tests/support/index.mjs";
+import { ROOT, TOKEN, startStack, startWorker, startMiniflare, cpuTicks, childrenNamed, fileSize, cookiePair, setCookieLines, sidOf } from "../tests/support/index.mjs";
 import { startExpress } from "../tests/fixtures/express-app.mjs";
 import { fmt, ms } from "./report.mjs";
 
@@ -213,10 +212,7 @@ function machineFacts() {
 
 /** Raw and gzip -9 sizes of the built worker, and when it was built. */
 function buildSize() {
-  const files = ["build/index_bg.wasm", "build/index.js"].map((f) => {
-    const buf = readFileSync(path.join(ROOT, f));
-    return { f, raw: buf.length, gz: gzipSync(buf, { level: 9 }).length };
-  });
+  const files = ["build/index_bg.wasm", "build/index.js"].map(fileSize);
   const total = { raw: files.reduce((a, x) => a + x.raw, 0), gz: files.reduce((a, x) => a + x.gz, 0) };
   const builtAt = statSync(path.join(ROOT, "build/index.js")).mtime;
   return { builtAt: builtAt.toISOString(), files, total };

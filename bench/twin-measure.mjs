@@ -19,11 +19,10 @@
 //
 // Everything started here is stopped by `cleanup()`.
 
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { gzipSync } from "node:zlib";
 import { performance } from "node:perf_hooks";
-import { ROOT, startStack, startWorker, childrenNamed, cpuTicks, freePort, request, CookieJar, setCookieLines, allSetCookieLines, sidOf, cookiePair, COOKIE_NAME } from "../tests/support/index.mjs";
+import { startStack, startWorker, childrenNamed, cpuTicks, fileSize, freePort, request, CookieJar, setCookieLines, allSetCookieLines, sidOf, cookiePair, COOKIE_NAME } from "../tests/support/index.mjs";
 import { CLK_TCK } from "./measure.mjs";
 import { startTwin } from "./twin/start.mjs";
 
@@ -367,10 +366,7 @@ export function moduleSizes() {
   };
   return Object.fromEntries(
     Object.entries(files).map(([id, list]) => {
-      const each = list.map((f) => {
-        const buf = readFileSync(path.join(ROOT, f));
-        return { f, raw: buf.length, gz: gzipSync(buf, { level: 9 }).length };
-      });
+      const each = list.map(fileSize);
       return [id, { files: each, raw: each.reduce((a, x) => a + x.raw, 0), gz: each.reduce((a, x) => a + x.gz, 0) }];
     }),
   );
