@@ -17,13 +17,13 @@
 // of the first side: the machine's speed drifts over a run (other work, CPU
 // frequency) by more than the differences worth measuring, and a paired
 // ratio cancels the drift that a comparison of whole medians keeps. The
-// report gives each side's median µs of workerd CPU per request and the
-// median of its per-round ratios to the first side, with their quartiles.
-// The CPU is workerd's main thread's (/proc schedstat, in ns), which runs
-// the isolate and the event loop; V8's helper threads (background
-// compiles, concurrent GC) come and go. Two runs of the same build read
-// 1.01 (0.94–1.10) with the defaults on this machine: a median ratio
-// within about 3 % of 1 is no difference.
+// report gives each side's median µs of workerd CPU per request, the
+// median of its per-round ratios to the first side and a 95 % confidence
+// interval for that median (the sign test's, which assumes nothing of how
+// rounds spread): a difference is real when the interval leaves out 1. The
+// CPU is workerd's main thread's (/proc schedstat, in ns), which runs the
+// isolate and the event loop; V8's helper threads (background compiles,
+// concurrent GC) come and go.
 //
 // Knobs (environment): BENCH_AB_ROW (read | pour | first; read),
 // BENCH_AB_N (requests per round and side, 100), BENCH_AB_ROUNDS (60),
@@ -31,13 +31,16 @@
 // the hot wasm functions again with its optimizing compiler as they run,
 // and a fresh isolate spends more per request; docs/BENCHMARKS.md),
 // BENCH_AB_PROFILE (set to 1: after the rounds, where each side's CPU
-// goes, from perf(1) sampling each workerd at 2 kHz over 20 more rounds
-// of BENCH_AB_N requests, V8 told to name its generated code (`--perf-basic-prof`):
+// goes, from perf(1) sampling each workerd (all its threads) with the
+// cpu-clock event at 2 kHz over 20 more rounds of BENCH_AB_N requests:
 // wasm optimized by TurboFan, wasm still in the Liftoff baseline tier and
-// its frame setup, JavaScript (wasm-bindgen's glue and our shims, or the
-// twin's own code), garbage collection, the rest of workerd and V8 (the
-// HTTP work, fetch, JSON and WebCrypto in native code), the kernel and
-// libc; needs `perf` and access to perf events).
+// its frame setup, JavaScript and stubs compiled by V8 (wasm-bindgen's
+// glue and our shims, or the twin's own code), garbage collection and
+// handles, the rest of workerd and V8 (the HTTP work, fetch, V8's
+// built-in functions: JSON, WebCrypto, typed arrays), the kernel and libc.
+// V8 is told to name its generated code (`--perf-basic-prof`) from the
+// start, so the measured rounds run with it too. Needs `perf` and leave to
+// record this user's processes; checked before anything starts).
 
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -125,56 +128,128 @@ const worker :Workerd.Worker = (
 }
 
 /** The parts of a profile, in the report's order. */
-const KINDS = ["wasm, TurboFan", "wasm, Liftoff", "Liftoff frame setup", "JavaScript", "GC", "workerd and V8", "kernel", "libc and other"];
+const KINDS = [
+  "wasm, TurboFan",
+  "wasm, Liftoff",
+  "Liftoff frame setup",
+  "JIT JavaScript and stubs",
+  "GC and handles",
+  "workerd and V8",
+  "kernel",
+  "libc and other",
+];
 
-/** Which part of the profile a sample of `sym` in `dso` (perf report's columns) is. */
+/**
+ * Which part of the profile a sample of `sym` in `dso` (perf report's
+ * columns) is. V8's built-in functions (typed arrays, DataView, JSON,
+ * TextDecoder, the wasm-to-JavaScript calls' own builtins) are compiled
+ * into workerd, so they count as "workerd and V8", not as JavaScript.
+ */
 function kindOf(dso, sym) {
-  if (sym.includes("wasm-function[")) return sym.endsWith("-liftoff") ? "wasm, Liftoff" : "wasm, TurboFan";
+  // `--perf-basic-prof` names wasm code `JS:<name>-<index>-<tier>`.
+  const tier = sym.match(/^JS:.*-\d+-(liftoff|turbofan)$/);
+  if (tier) return tier[1] === "liftoff" ? "wasm, Liftoff" : "wasm, TurboFan";
   if (sym.includes("WasmLiftoffFrameSetup")) return "Liftoff frame setup";
-  if (dso.startsWith("[JIT]")) return "JavaScript"; // V8's generated code: JS (optimized or not), stubs
-  if (/Scaveng|MarkCompact|Sweeper|GlobalHandles|cppgc|HeapTracer|detachWrapper|v8::internal::Heap::/.test(sym)) return "GC";
+  // V8's generated code (JavaScript at any tier, stubs): perf names the
+  // map `[JIT] tid <pid>` (older versions: `perf-<pid>.map`).
+  if (dso.startsWith("[JIT]") || /^perf-\d+\.map$/.test(dso)) return "JIT JavaScript and stubs";
+  if (/Scaveng|MarkCompact|Marking|Evacuat|Sweeper|GlobalHandles|cppgc|HeapTracer|detachWrapper|v8::internal::Heap::/.test(sym)) {
+    return "GC and handles";
+  }
   if (dso === "workerd") return "workerd and V8";
   if (dso.startsWith("[kernel")) return "kernel";
   return "libc and other";
 }
 
+/** Whether perf(1) can sample: it is installed and may record this user's processes. */
+function perfWorks() {
+  const run = spawnSync("perf", ["record", "-q", "-e", "cpu-clock", "-o", "/dev/null", "--", "true"], { encoding: "utf8", timeout: 30_000 });
+  if (run.error || run.status !== 0) {
+    return `perf record does not work here (${run.error?.message || run.stderr.trim() || `status ${run.status}`}); install perf or allow perf events (/proc/sys/kernel/perf_event_paranoid)`;
+  }
+  return null;
+}
+
+/** Resolves when `child` has exited, however it ended. */
+const exited = (child) => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", r)));
+
 /**
  * Samples every side's workerd with perf(1), all at once, over 20 more
  * rounds of N requests that alternate as the measured rounds do (so that
  * the machine's drift is spread over all sides alike), and returns for each
- * side µs per request by kind ([`KINDS`]).
+ * side µs per request by kind ([`KINDS`]). The event is `cpu-clock`, whose
+ * samples are exactly 1 / 2 kHz = 500 µs of CPU apart; every thread of the
+ * process is sampled, so the totals are a little above the main thread's.
  */
 async function profile(sides, dir) {
   const rounds = 20;
   const recorders = sides.map((s, i) => {
     const out = path.join(dir, `perf-${i}.data`);
-    const rec = spawn("perf", ["record", "-q", "-F", "2000", "-p", String(s.pid), "-o", out], { stdio: ["ignore", "ignore", "inherit"] });
+    const args = ["record", "-q", "--no-buildid-cache", "-e", "cpu-clock", "-F", "2000", "-p", String(s.pid), "-o", out];
+    const rec = spawn("perf", args, { stdio: ["ignore", "ignore", "inherit"] });
+    rec.on("error", () => {}); // an exit before the rounds is reported below
     return { rec, out };
   });
   await new Promise((r) => setTimeout(r, 500)); // perf attached
+  const gone = recorders.filter(({ rec }) => rec.exitCode !== null || rec.signalCode !== null);
+  if (gone.length > 0) {
+    for (const { rec } of recorders) rec.kill("SIGINT");
+    throw new Error(`perf record stopped before the profile rounds (${gone.map(({ rec }) => rec.exitCode ?? rec.signalCode).join(", ")})`);
+  }
   for (let r = 0; r < rounds; r++) {
     for (const s of r % 2 ? [...sides].reverse() : sides) for (let i = 0; i < N; i++) await ROWS[ROW](s);
   }
-  const splits = [];
-  for (const [i, { rec, out }] of recorders.entries()) {
-    rec.kill("SIGINT");
-    await new Promise((r) => (rec.exitCode !== null ? r() : rec.once("exit", r)));
-    const report = spawnSync("perf", ["report", "-i", out, "--no-children", "--sort", "dso,sym", "-q", "-n"], { encoding: "utf8", maxBuffer: 1 << 28 });
-    if (report.status !== 0) throw new Error(`perf report failed: ${report.stderr}`);
+  for (const { rec } of recorders) rec.kill("SIGINT");
+  await Promise.all(recorders.map(({ rec }) => exited(rec)));
+  return recorders.map(({ out }) => {
+    const args = ["report", "-i", out, "--no-children", "--sort", "dso,sym", "-q", "-n"];
+    const report = spawnSync("perf", args, { encoding: "utf8", maxBuffer: 1 << 28, timeout: 300_000 });
+    if (report.status !== 0) throw new Error(`perf ${args.join(" ")} failed (${report.error?.message ?? report.status}): ${report.stderr}`);
     const split = {};
     for (const line of report.stdout.split("\n")) {
       // "  1.23%  45  [JIT] tid 123  [.] JS:wasm-function[7]-7-turbofan"
       const m = line.match(/^\s*[\d.]+%\s+(\d+)\s+(.*?)\s+\[.\]\s+(.*)$/);
       if (!m) continue;
       const kind = kindOf(m[2], m[3].trim());
-      split[kind] = (split[kind] ?? 0) + (Number(m[1]) * 500) / (rounds * N); // a sample is 500 µs at 2 kHz
+      split[kind] = (split[kind] ?? 0) + (Number(m[1]) * 500) / (rounds * N); // a sample is 500 µs
     }
-    rmSync(`/tmp/perf-${sides[i].pid}.map`, { force: true });
-    splits.push(split);
-  }
-  return splits;
+    return split;
+  });
 }
 
+/** The median of `v` (the mean of the two middle values for an even count). */
+function median(v) {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * A 95 % confidence interval for the median of `v` that assumes nothing of
+ * the rounds' distribution (the sign test's: the order statistics j and
+ * n - 1 - j, j = n/2 - 1.96 √n / 2), or null for fewer than 6 values.
+ */
+function medianInterval(v) {
+  if (v.length < 6) return null;
+  const s = [...v].sort((a, b) => a - b);
+  const j = Math.max(0, Math.floor(s.length / 2 - 0.98 * Math.sqrt(s.length)));
+  return [s[j], s[s.length - 1 - j]];
+}
+
+/** Workerd's main-thread CPU of side `s` in ns; throws if it is gone. */
+function cpuOf(s) {
+  const ns = mainThreadCpuNanos(s.pid);
+  if (ns === null) throw new Error(`${s.spec}: workerd (pid ${s.pid}) is gone`);
+  return ns;
+}
+
+if (PROFILE) {
+  const why = perfWorks();
+  if (why) {
+    console.error(`BENCH_AB_PROFILE=1: ${why}`);
+    process.exit(2);
+  }
+}
 const scratch = mkdtempSync(path.join(tmpdir(), "edge-session-cpu-ab-"));
 const stack = await startStack({ worker: false });
 const sides = [];
@@ -188,28 +263,25 @@ try {
   const perRequest = new Map(sides.map((s) => [s, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of r % 2 ? [...sides].reverse() : sides) {
-      const before = mainThreadCpuNanos(s.pid);
+      const before = cpuOf(s);
       for (let i = 0; i < N; i++) await ROWS[ROW](s);
-      perRequest.get(s).push((mainThreadCpuNanos(s.pid) - before) / 1000 / N); // ns → µs per request
+      perRequest.get(s).push((cpuOf(s) - before) / 1000 / N); // ns → µs per request
     }
   }
-  const quartiles = (v) => {
-    const sorted = [...v].sort((a, b) => a - b);
-    return [1, 2, 3].map((q) => sorted[Math.floor((q * sorted.length) / 4)]);
-  };
   const base = perRequest.get(sides[0]);
   console.log(`row ${ROW}: ${ROUNDS} rounds × ${N} requests per side after ${WARMUP} of warm-up; workerd CPU per request`);
-  console.log("| side | median µs | ratio to the first, paired by round: median (q1–q3) |\n|---|---:|---|");
+  console.log("| side | median µs | ratio to the first, paired by round: median | its 95 % interval |\n|---|---:|---:|---|");
   for (const s of sides) {
-    const v = perRequest.get(s);
-    const [q1, median, q3] = quartiles(v.map((x, i) => x / base[i]));
-    console.log(`| ${s.spec} | ${quartiles(v)[1].toFixed(0)} | ${median.toFixed(3)} (${q1.toFixed(3)}–${q3.toFixed(3)}) |`);
+    const ratios = perRequest.get(s).map((x, i) => x / base[i]);
+    const interval = medianInterval(ratios);
+    const shown = interval ? `${interval[0].toFixed(3)}–${interval[1].toFixed(3)}` : "(too few rounds)";
+    console.log(`| ${s.spec} | ${median(perRequest.get(s)).toFixed(0)} | ${median(ratios).toFixed(3)} | ${shown} |`);
   }
   if (PROFILE) {
     const splits = await profile(sides, scratch);
     const rows = sides.map((s, i) => [s.spec, splits[i]]);
     const kinds = [...new Set(rows.flatMap(([, split]) => Object.keys(split)))].sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
-    console.log(`\nwhere the CPU goes: µs per request over 20 more rounds × ${N} requests per side (perf, 2 kHz)`);
+    console.log(`\nwhere the CPU goes: µs per request over 20 more rounds × ${N} requests per side (perf, cpu-clock at 2 kHz, all threads)`);
     console.log(`| side | ${kinds.join(" | ")} | all |\n|---|${kinds.map(() => "---:").join("|")}|---:|`);
     for (const [spec, split] of rows) {
       const all = Object.values(split).reduce((a, b) => a + b, 0);
@@ -218,6 +290,8 @@ try {
   }
 } finally {
   for (const s of sides) await s.stop();
+  // V8's symbol maps (`--perf-basic-prof`), written for the process's life.
+  if (PROFILE) for (const s of sides) rmSync(`/tmp/perf-${s.pid}.map`, { force: true });
   await stack.stop();
   rmSync(scratch, { recursive: true, force: true });
 }
