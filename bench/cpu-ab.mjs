@@ -48,6 +48,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { ROOT, CookieJar, mainThreadCpuNanos, freePort, request, startStack, workerBindings, wranglerConfig } from "../tests/support/index.mjs";
 import { twinBindings } from "./twin/start.mjs";
+import { median, pairedRatio } from "./stats.mjs";
 
 const ROW = process.env.BENCH_AB_ROW ?? "read";
 const N = Number(process.env.BENCH_AB_N ?? 100);
@@ -217,25 +218,6 @@ async function profile(sides, dir) {
   });
 }
 
-/** The median of `v` (the mean of the two middle values for an even count). */
-function median(v) {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/**
- * A 95 % confidence interval for the median of `v` that assumes nothing of
- * the rounds' distribution (the sign test's: the order statistics j and
- * n - 1 - j, j = n/2 - 1.96 √n / 2), or null for fewer than 6 values.
- */
-function medianInterval(v) {
-  if (v.length < 6) return null;
-  const s = [...v].sort((a, b) => a - b);
-  const j = Math.max(0, Math.floor(s.length / 2 - 0.98 * Math.sqrt(s.length)));
-  return [s[j], s[s.length - 1 - j]];
-}
-
 /** Workerd's main-thread CPU of side `s` in ns; throws if it is gone. */
 function cpuOf(s) {
   const ns = mainThreadCpuNanos(s.pid);
@@ -272,10 +254,9 @@ try {
   console.log(`row ${ROW}: ${ROUNDS} rounds × ${N} requests per side after ${WARMUP} of warm-up; workerd CPU per request`);
   console.log("| side | median µs | ratio to the first, paired by round: median | its 95 % interval |\n|---|---:|---:|---|");
   for (const s of sides) {
-    const ratios = perRequest.get(s).map((x, i) => x / base[i]);
-    const interval = medianInterval(ratios);
+    const { median: ratio, interval } = pairedRatio(perRequest.get(s), base);
     const shown = interval ? `${interval[0].toFixed(3)}–${interval[1].toFixed(3)}` : "(too few rounds)";
-    console.log(`| ${s.spec} | ${median(perRequest.get(s)).toFixed(0)} | ${median(ratios).toFixed(3)} | ${shown} |`);
+    console.log(`| ${s.spec} | ${median(perRequest.get(s)).toFixed(0)} | ${ratio.toFixed(3)} | ${shown} |`);
   }
   if (PROFILE) {
     const splits = await profile(sides, scratch);

@@ -22,9 +22,10 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { startStack, startWorker, childrenNamed, cpuTicks, fileSize, freePort, request, CookieJar, setCookieLines, allSetCookieLines, sidOf, cookiePair, COOKIE_NAME } from "../tests/support/index.mjs";
+import { startStack, startWorker, childrenNamed, cpuTicks, fileSize, freePort, mainThreadCpuNanos, request, CookieJar, setCookieLines, allSetCookieLines, sidOf, cookiePair, COOKIE_NAME } from "../tests/support/index.mjs";
 import { CLK_TCK } from "./measure.mjs";
 import { startTwin } from "./twin/start.mjs";
+import { median } from "./stats.mjs";
 
 const log = (...a) => console.error("[twin]", ...a);
 
@@ -200,7 +201,8 @@ async function preflight(sides, register) {
  * keep the V8 profiles (`<row>-<side>.cpuprofile`, for Chrome's DevTools),
  * or null. Resolves with
  * { shapes, profiled, rows: [{ id, request, n, sides: { ours, twin }:
- * { cpuMs, wallMs, isolateMs (or null), perRound: [cpuMs…] } }] }.
+ * { cpuMs, wallMs, isolateMs (or null), perRound: [cpuMs…], perRoundMain:
+ * [main-thread ms per request…] } }] }.
  */
 export async function measureCpu({ n, rounds, warmup = 20, profileDir = null }) {
   log("starting redis-server, upstash-local, our worker and the twin (Miniflare)");
@@ -227,7 +229,9 @@ export async function measureCpu({ n, rounds, warmup = 20, profileDir = null }) 
 
   // The /proc rounds run with no inspector attached; the profiled pass
   // comes after them, on its own.
-  const acc = Object.fromEntries(ROWS.map((r) => [r.id, { ours: { ticks: [], wall: 0, busyUs: null }, twin: { ticks: [], wall: 0, busyUs: null } }]));
+  const acc = Object.fromEntries(
+    ROWS.map((r) => [r.id, { ours: { ticks: [], ns: [], wall: 0, busyUs: null }, twin: { ticks: [], ns: [], wall: 0, busyUs: null } }]),
+  );
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 ? ["twin", "ours"] : ["ours", "twin"];
     for (const row of ROWS) {
@@ -235,12 +239,14 @@ export async function measureCpu({ n, rounds, warmup = 20, profileDir = null }) 
         const { worker, state } = sides[name];
         const count = n[row.id];
         const t0 = cpuTicks(pids[name]).self;
+        const ns0 = mainThreadCpuNanos(pids[name]);
         const w0 = performance.now();
         await sequential(worker, count, () => row.make(state));
         const wall = performance.now() - w0;
         const ticks = cpuTicks(pids[name]).self - t0;
         const a = acc[row.id][name];
         a.ticks.push(ticks);
+        a.ns.push(mainThreadCpuNanos(pids[name]) - ns0);
         a.wall += wall;
         log(`round ${round + 1}/${rounds} ${row.id} ${name}: ${((ticks * 1000) / CLK_TCK / count).toFixed(2)} ms CPU, ${(wall / count).toFixed(2)} ms wall per request`);
       }
@@ -283,6 +289,9 @@ export async function measureCpu({ n, rounds, warmup = 20, profileDir = null }) 
         wallMs: a.wall / total,
         isolateMs: a.busyUs === null ? null : a.busyUs / 1000 / count,
         perRound: a.ticks.map((t) => (t * 1000) / CLK_TCK / count),
+        // workerd's main thread (the isolates and the event loop), in ms
+        // per request, each round: paired with the other side's same round.
+        perRoundMain: a.ns.map((ns) => ns / 1e6 / count),
       };
     };
     return { id: row.id, request: row.request, n: count, sides: { ours: side("ours"), twin: side("twin") } };
@@ -307,11 +316,6 @@ function coldKinds(upstashUrl) {
   ];
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 
 /**

@@ -9,9 +9,10 @@
 //   2. Cold starts of ours, the twin and a hello-world Rust worker
 //      (bench/hello-worker), with the size of each module.
 //
-// Knobs (environment): BENCH_TWIN_ROUNDS (3), BENCH_TWIN_N (200 requests
-// per round and side for the first visit, read and pour rows),
-// BENCH_TWIN_LOGINS (60 per round and side), BENCH_TWIN_WARMUP (20
+// Knobs (environment): BENCH_TWIN_ROUNDS (12: short rounds, each compared
+// with the same round of the other side, bench/stats.mjs), BENCH_TWIN_N (50
+// requests per round and side for the first visit, read and pour rows),
+// BENCH_TWIN_LOGINS (15 per round and side), BENCH_TWIN_WARMUP (20
 // requests of each row on each side before measuring), BENCH_COLD_SAMPLES (5),
 // BENCH_TWIN_DEADLINE (s, 240; after it everything started is stopped),
 // BENCH_TWIN_PROFILES (a directory: the V8 CPU profiles of the isolate
@@ -29,9 +30,9 @@ import { renderCpu, renderCold } from "./twin-report.mjs";
 import { CLK_TCK } from "./measure.mjs";
 import { runReport } from "./lifecycle.mjs";
 
-const ROUNDS = Number(process.env.BENCH_TWIN_ROUNDS ?? 3);
-const N = Number(process.env.BENCH_TWIN_N ?? 200);
-const LOGINS = Number(process.env.BENCH_TWIN_LOGINS ?? 60);
+const ROUNDS = Number(process.env.BENCH_TWIN_ROUNDS ?? 12);
+const N = Number(process.env.BENCH_TWIN_N ?? 50);
+const LOGINS = Number(process.env.BENCH_TWIN_LOGINS ?? 15);
 const SAMPLES = Number(process.env.BENCH_COLD_SAMPLES ?? 5);
 const DEADLINE = Number(process.env.BENCH_TWIN_DEADLINE ?? 240);
 const PROFILES = process.env.BENCH_TWIN_PROFILES || null;
