@@ -18,9 +18,10 @@
 // frequency) by more than the differences worth measuring, and a paired
 // ratio cancels the drift that a comparison of whole medians keeps. The
 // report gives each side's median µs of workerd CPU per request, the
-// median of its per-round ratios to the first side and a 95 % confidence
-// interval for that median (the sign test's, which assumes nothing of how
-// rounds spread): a difference is real when the interval leaves out 1. The
+// median of its per-round ratios to the first side and a confidence
+// interval of at least 95 % for that median (the sign test's, which assumes
+// nothing of how rounds spread, bench/stats.mjs): a difference is real when
+// the interval leaves out 1. The
 // CPU is workerd's main thread's (/proc schedstat, in ns), which runs the
 // isolate and the event loop; V8's helper threads (background compiles,
 // concurrent GC) come and go.
@@ -252,7 +253,7 @@ try {
   }
   const base = perRequest.get(sides[0]);
   console.log(`row ${ROW}: ${ROUNDS} rounds × ${N} requests per side after ${WARMUP} of warm-up; workerd CPU per request`);
-  console.log("| side | median µs | ratio to the first, paired by round: median | its 95 % interval |\n|---|---:|---:|---|");
+  console.log("| side | median µs | ratio to the first, paired by round: median | its ≥ 95 % interval |\n|---|---:|---:|---|");
   for (const s of sides) {
     const { median: ratio, interval } = pairedRatio(perRequest.get(s), base);
     const shown = interval ? `${interval[0].toFixed(3)}–${interval[1].toFixed(3)}` : "(too few rounds)";
