@@ -21,10 +21,9 @@
 // median of its per-round ratios to the first side and a confidence
 // interval of at least 95 % for that median (the sign test's, which assumes
 // nothing of how rounds spread, bench/stats.mjs): a difference is real when
-// the interval leaves out 1. The
-// CPU is workerd's main thread's (/proc schedstat, in ns), which runs the
-// isolate and the event loop; V8's helper threads (background compiles,
-// concurrent GC) come and go.
+// the interval leaves out 1. The CPU is workerd's main thread's (/proc
+// schedstat, in ns), which runs the isolate and the event loop; V8's helper
+// threads (background compiles, concurrent GC) come and go.
 //
 // Knobs (environment): BENCH_AB_ROW (read | pour | first; read),
 // BENCH_AB_N (requests per round and side, 100), BENCH_AB_ROUNDS (60),
@@ -219,13 +218,6 @@ async function profile(sides, dir) {
   });
 }
 
-/** Workerd's main-thread CPU of side `s` in ns; throws if it is gone. */
-function cpuOf(s) {
-  const ns = mainThreadCpuNanos(s.pid);
-  if (ns === null) throw new Error(`${s.spec}: workerd (pid ${s.pid}) is gone`);
-  return ns;
-}
-
 if (PROFILE) {
   const why = perfWorks();
   if (why) {
@@ -246,9 +238,9 @@ try {
   const perRequest = new Map(sides.map((s) => [s, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const s of r % 2 ? [...sides].reverse() : sides) {
-      const before = cpuOf(s);
+      const before = mainThreadCpuNanos(s.pid);
       for (let i = 0; i < N; i++) await ROWS[ROW](s);
-      perRequest.get(s).push((cpuOf(s) - before) / 1000 / N); // ns → µs per request
+      perRequest.get(s).push((mainThreadCpuNanos(s.pid) - before) / 1000 / N); // ns → µs per request
     }
   }
   const base = perRequest.get(sides[0]);

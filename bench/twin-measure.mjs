@@ -203,21 +203,14 @@ async function preflight(sides, register) {
  */
 const PROFILED_ROUNDS = 4;
 
-/** workerd's main-thread CPU in ns; throws if it cannot be read (a null would pass for 0 ns). */
-function mainThreadNanos(pid) {
-  const ns = mainThreadCpuNanos(pid);
-  if (ns === null) throw new Error(`cannot read /proc/${pid}/schedstat: workerd is gone, or the kernel keeps no scheduler statistics`);
-  return ns;
-}
-
 /**
  * CPU per request, ours against the twin. `n`: requests per row, side and
  * round ({ first, read, pour, login }); `rounds`; `profileDir`: where to
  * keep the V8 profiles (`<row>-<side>.cpuprofile`, for Chrome's DevTools),
  * or null. Resolves with
  * { shapes, profiled, rows: [{ id, request, n, sides: { ours, twin }:
- * { cpuMs, wallMs, isolateMs (or null), perRound: [cpuMs…], perRoundMain:
- * [main-thread ms per request…] } }] }.
+ * { cpuMs, wallMs, isolateMs (or null), perRoundMain: [main-thread ms per
+ * request…] } }] }.
  */
 export async function measureCpu({ n, rounds, warmup = 20, profileDir = null }) {
   log("starting redis-server, upstash-local, our worker and the twin (Miniflare)");
@@ -254,12 +247,12 @@ export async function measureCpu({ n, rounds, warmup = 20, profileDir = null }) 
         const { worker, state } = sides[name];
         const count = n[row.id];
         const t0 = cpuTicks(pids[name]).self;
-        const ns0 = mainThreadNanos(pids[name]);
+        const ns0 = mainThreadCpuNanos(pids[name]);
         const w0 = performance.now();
         await sequential(worker, count, () => row.make(state));
         const wall = performance.now() - w0;
         const ticks = cpuTicks(pids[name]).self - t0;
-        const ns = mainThreadNanos(pids[name]) - ns0;
+        const ns = mainThreadCpuNanos(pids[name]) - ns0;
         const a = acc[row.id][name];
         a.ticks.push(ticks);
         a.ns.push(ns);
@@ -305,7 +298,6 @@ export async function measureCpu({ n, rounds, warmup = 20, profileDir = null }) 
         cpuMs: (a.ticks.reduce((x, y) => x + y, 0) * 1000) / CLK_TCK / total,
         wallMs: a.wall / total,
         isolateMs: a.busyUs === null ? null : a.busyUs / 1000 / (PROFILED_ROUNDS * count),
-        perRound: a.ticks.map((t) => (t * 1000) / CLK_TCK / count),
         // workerd's main thread (the isolates and the event loop), in ms
         // per request, each round: paired with the other side's same round.
         perRoundMain: a.ns.map((ns) => ns / 1e6 / count),

@@ -575,18 +575,22 @@ export function cpuTicks(pid) {
 
 /**
  * CPU time of a process's main thread in nanoseconds (the first field of
- * /proc/<pid>/schedstat: time on a CPU, from the scheduler's own clock), or
- * null if it is gone. Finer than `cpuTicks`' 10 ms ticks, so a short run of
- * requests can be measured. For workerd, the main thread is the one that
- * runs the isolate and the event loop; V8's helper threads (background
- * compiles, concurrent GC marking), whose share comes and goes, are not in it.
+ * /proc/<pid>/schedstat: time on a CPU, from the scheduler's own clock).
+ * Finer than `cpuTicks`' 10 ms ticks, so a short run of requests can be
+ * measured. For workerd, the main thread is the one that runs the isolate
+ * and the event loop; V8's helper threads (background compiles, concurrent
+ * GC marking), whose share comes and goes, are not in it. Throws when the
+ * file cannot be read (the process is gone, or the kernel keeps no
+ * scheduler statistics): a missing reading must not pass for 0 ns.
  */
 export function mainThreadCpuNanos(pid) {
+  let text;
   try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]);
-  } catch {
-    return null;
+    text = readFileSync(`/proc/${pid}/schedstat`, "utf8");
+  } catch (e) {
+    throw new Error(`cannot read /proc/${pid}/schedstat: the process is gone, or the kernel keeps no scheduler statistics`, { cause: e });
   }
+  return Number(text.split(" ")[0]);
 }
 
 function pids() {
