@@ -18,7 +18,8 @@
 // frequency) by more than the differences worth measuring, and a paired
 // ratio cancels the drift that a comparison of whole medians keeps. The
 // report gives each side's median µs of workerd CPU per request, the
-// median of its per-round ratios to the first side and a confidence
+// median of the first side's per-round CPU over that side's (ours / twin
+// when the first is ours and the other the twin) and a confidence
 // interval of at least 95 % for that median (the sign test's, which assumes
 // nothing of how rounds spread, bench/stats.mjs): a difference is real when
 // the interval leaves out 1. The CPU is workerd's main thread's (/proc
@@ -26,7 +27,8 @@
 // threads (background compiles, concurrent GC) come and go.
 //
 // Knobs (environment): BENCH_AB_ROW (read | pour | first; read),
-// BENCH_AB_N (requests per round and side, 100), BENCH_AB_ROUNDS (60),
+// BENCH_AB_N (requests per round and side, 100), BENCH_AB_ROUNDS (60, at
+// least 6), BENCH_AB_DEADLINE (s, 7200; then everything is stopped),
 // BENCH_AB_WARMUP (requests per side before measuring, 3000: V8 compiles
 // the hot wasm functions again with its optimizing compiler as they run,
 // and a fresh isolate spends more per request; docs/BENCHMARKS.md),
@@ -43,12 +45,13 @@
 // record this user's processes; checked before anything starts).
 
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ROOT, CookieJar, mainThreadCpuNanos, freePort, request, startStack, workerBindings, wranglerConfig } from "../tests/support/index.mjs";
 import { twinBindings } from "./twin/start.mjs";
 import { median, pairedRatio } from "./stats.mjs";
+import { runReport } from "./lifecycle.mjs";
 
 const ROW = process.env.BENCH_AB_ROW ?? "read";
 const N = Number(process.env.BENCH_AB_N ?? 100);
@@ -57,10 +60,23 @@ const WARMUP = Number(process.env.BENCH_AB_WARMUP ?? 3000);
 const PROFILE = process.env.BENCH_AB_PROFILE === "1";
 const WORKERD = path.join(ROOT, "node_modules/@cloudflare/workerd-linux-64/bin/workerd");
 
-const specs = process.argv.slice(2);
-if (specs.length === 0) {
-  console.error("usage: node bench/cpu-ab.mjs <build dir | twin> [<build dir | twin> ...]");
+const DEADLINE = Number(process.env.BENCH_AB_DEADLINE ?? 7200);
+
+/** Refuses what would measure nothing: exits 2 with the reason. */
+function refuse(why) {
+  console.error(`cpu-ab: ${why}`);
   process.exit(2);
+}
+const specs = process.argv.slice(2);
+if (specs.length === 0) refuse("usage: node bench/cpu-ab.mjs <build dir | twin> [<build dir | twin> ...]");
+for (const spec of specs) {
+  if (spec === "twin") continue;
+  const missing = ["index.js", "index_bg.wasm"].filter((f) => !existsSync(path.join(spec, f)));
+  if (missing.length) refuse(`${spec} is not a worker build: it has no ${missing.join(" or ")} (make one with \`make build\`, or name \`twin\`)`);
+}
+// The paired interval needs 6 rounds at least (bench/stats.mjs).
+for (const [name, value, least] of [["BENCH_AB_N", N, 1], ["BENCH_AB_ROUNDS", ROUNDS, 6], ["BENCH_AB_WARMUP", WARMUP, 0], ["BENCH_AB_DEADLINE", DEADLINE, 1]]) {
+  if (!Number.isInteger(value) || value < least) refuse(`${name} must be a whole number of at least ${least}, not ${value}`);
 }
 
 const ROWS = {
@@ -220,52 +236,75 @@ async function profile(sides, dir) {
 
 if (PROFILE) {
   const why = perfWorks();
-  if (why) {
-    console.error(`BENCH_AB_PROFILE=1: ${why}`);
-    process.exit(2);
-  }
+  if (why) refuse(`BENCH_AB_PROFILE=1: ${why}`);
 }
 const scratch = mkdtempSync(path.join(tmpdir(), "edge-session-cpu-ab-"));
-const stack = await startStack({ worker: false });
+let stack = null;
 const sides = [];
-try {
-  for (const [i, spec] of specs.entries()) {
-    const dir = path.join(scratch, String(i));
-    mkdirSync(dir);
-    sides.push(await startSide(spec, stack.upstash.url, dir));
-  }
-  for (const s of sides) for (let i = 0; i < WARMUP; i++) await ROWS[ROW](s);
-  const perRequest = new Map(sides.map((s) => [s, []]));
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const s of r % 2 ? [...sides].reverse() : sides) {
-      const before = mainThreadCpuNanos(s.pid);
-      for (let i = 0; i < N; i++) await ROWS[ROW](s);
-      perRequest.get(s).push((mainThreadCpuNanos(s.pid) - before) / 1000 / N); // ns → µs per request
+let cleaning = null;
+/** Stops everything started here and removes its files; once, whatever ended the run. */
+const cleanup = () =>
+  (cleaning ??= (async () => {
+    // Each step whatever the others did: a process a signal already ended
+    // must not keep the rest from being stopped and removed.
+    const step = async (what, f) => {
+      try {
+        await f();
+      } catch (e) {
+        console.error(`[cpu-ab] cleanup: ${what}: ${e?.message ?? e}`);
+      }
+    };
+    for (const s of sides) await step(`stopping ${s.spec}`, s.stop);
+    // V8's symbol maps (`--perf-basic-prof`), written for the process's life.
+    if (PROFILE) for (const s of sides) rmSync(`/tmp/perf-${s.pid}.map`, { force: true });
+    await step("stopping redis-server and upstash-local", () => stack?.stop());
+    rmSync(scratch, { recursive: true, force: true });
+  })());
+
+// The report on stdout; everything stopped on success, failure, Ctrl-C,
+// SIGTERM or SIGHUP and at BENCH_AB_DEADLINE seconds (bench/lifecycle.mjs).
+await runReport({
+  tag: "cpu-ab",
+  deadlineS: DEADLINE,
+  cleanup,
+  produce: async () => {
+    stack = await startStack({ worker: false });
+    for (const [i, spec] of specs.entries()) {
+      const dir = path.join(scratch, String(i));
+      mkdirSync(dir);
+      sides.push(await startSide(spec, stack.upstash.url, dir));
     }
-  }
-  const base = perRequest.get(sides[0]);
-  console.log(`row ${ROW}: ${ROUNDS} rounds × ${N} requests per side after ${WARMUP} of warm-up; workerd CPU per request`);
-  console.log("| side | median µs | ratio to the first, paired by round: median | its ≥ 95 % interval |\n|---|---:|---:|---|");
-  for (const s of sides) {
-    const { median: ratio, interval } = pairedRatio(perRequest.get(s), base);
-    const shown = interval ? `${interval[0].toFixed(3)}–${interval[1].toFixed(3)}` : "(too few rounds)";
-    console.log(`| ${s.spec} | ${median(perRequest.get(s)).toFixed(0)} | ${ratio.toFixed(3)} | ${shown} |`);
-  }
-  if (PROFILE) {
-    const splits = await profile(sides, scratch);
-    const rows = sides.map((s, i) => [s.spec, splits[i]]);
-    const kinds = [...new Set(rows.flatMap(([, split]) => Object.keys(split)))].sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
-    console.log(`\nwhere the CPU goes: µs per request over 20 more rounds × ${N} requests per side (perf, cpu-clock at 2 kHz, all threads)`);
-    console.log(`| side | ${kinds.join(" | ")} | all |\n|---|${kinds.map(() => "---:").join("|")}|---:|`);
-    for (const [spec, split] of rows) {
-      const all = Object.values(split).reduce((a, b) => a + b, 0);
-      console.log(`| ${spec} | ${kinds.map((k) => (split[k] ?? 0).toFixed(0)).join(" | ")} | ${all.toFixed(0)} |`);
+    for (const s of sides) for (let i = 0; i < WARMUP; i++) await ROWS[ROW](s);
+    const perRequest = new Map(sides.map((s) => [s, []]));
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const s of r % 2 ? [...sides].reverse() : sides) {
+        const before = mainThreadCpuNanos(s.pid);
+        for (let i = 0; i < N; i++) await ROWS[ROW](s);
+        perRequest.get(s).push((mainThreadCpuNanos(s.pid) - before) / 1000 / N); // ns → µs per request
+      }
     }
-  }
-} finally {
-  for (const s of sides) await s.stop();
-  // V8's symbol maps (`--perf-basic-prof`), written for the process's life.
-  if (PROFILE) for (const s of sides) rmSync(`/tmp/perf-${s.pid}.map`, { force: true });
-  await stack.stop();
-  rmSync(scratch, { recursive: true, force: true });
-}
+    const L = [];
+    const base = perRequest.get(sides[0]);
+    L.push(`row ${ROW}: ${ROUNDS} rounds × ${N} requests per side after ${WARMUP} of warm-up; workerd CPU per request`);
+    L.push(`| side | median µs | ${sides[0].spec} / side, paired by round: median | its ≥ 95 % interval |`, "|---|---:|---:|---|");
+    for (const s of sides.slice(1)) {
+      // The first side over this one: above 1 when this side costs less.
+      const { median: ratio, interval } = pairedRatio(base, perRequest.get(s));
+      const shown = interval ? `${interval[0].toFixed(3)}–${interval[1].toFixed(3)}` : "(too few rounds)";
+      L.push(`| ${s.spec} | ${median(perRequest.get(s)).toFixed(0)} | ${ratio.toFixed(3)} | ${shown} |`);
+    }
+    L.push(`| ${sides[0].spec} (the first) | ${median(base).toFixed(0)} | | |`);
+    if (PROFILE) {
+      const splits = await profile(sides, scratch);
+      const rows = sides.map((s, i) => [s.spec, splits[i]]);
+      const kinds = [...new Set(rows.flatMap(([, split]) => Object.keys(split)))].sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
+      L.push("", `where the CPU goes: µs per request over 20 more rounds × ${N} requests per side (perf, cpu-clock at 2 kHz, all threads)`);
+      L.push(`| side | ${kinds.join(" | ")} | all |`, `|---|${kinds.map(() => "---:").join("|")}|---:|`);
+      for (const [spec, split] of rows) {
+        const all = Object.values(split).reduce((a, b) => a + b, 0);
+        L.push(`| ${spec} | ${kinds.map((k) => (split[k] ?? 0).toFixed(0)).join(" | ")} | ${all.toFixed(0)} |`);
+      }
+    }
+    return L.join("\n") + "\n";
+  },
+});

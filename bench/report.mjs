@@ -27,7 +27,7 @@ export function render(data) {
   L.push("");
 
   L.push("## Size of the built worker", "");
-  L.push(`Built ${size.builtAt}. gzip is zlib level 9 (as \`gzip -9\`).`, "");
+  L.push(`Built ${size.builtAt}. gzip -9 is Node's zlib at level 9 (GNU \`gzip -9\` packs the wasm ~1.5 KB tighter).`, "");
   L.push("| file | raw | gzip -9 |", "|---|---:|---:|");
   for (const x of files) L.push(`| \`${x.f}\` | ${fmt(x.raw)} B (${kb(x.raw)}) | ${fmt(x.gz)} B (${kb(x.gz)}) |`);
   L.push(`| **total upload** | ${fmt(total.raw)} B (${kb(total.raw)}) | ${fmt(total.gz)} B (${kb(total.gz)}) |`);
