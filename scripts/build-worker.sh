@@ -62,10 +62,31 @@ strip_names() {
   mkdir -p build-symbols
   cp build/index_bg.wasm build-symbols/index_bg.wasm
   if [ -x "${WASM_OPT_BIN:-}" ]; then
-    "$WASM_OPT_BIN" build-symbols/index_bg.wasm -Oz --symbolmap=build-symbols/index_bg.symbols --strip-debug \
-      --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int \
-      --enable-bulk-memory --enable-multivalue --enable-reference-types \
-      --enable-exception-handling -o build/index_bg.wasm
+    local features=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
+      --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
+    local input=build-symbols/index_bg.wasm
+    # The workers-rs crate exports wasm-bindgen classes this worker never
+    # makes (R2Range, MinifyConfig, ContainerStartupOptions, and
+    # wasm-streams' IntoUnderlyingSource, IntoUnderlyingSink and
+    # IntoUnderlyingByteSource, which bring future_to_promise's closures):
+    # ~11 KB raw of code that neither the linker nor wasm-opt may drop, as a
+    # module's exports are its roots. binaryen's wasm-metadce drops them
+    # given every other export as a root; index.js keeps the classes, whose
+    # methods would only call the missing exports if one were made.
+    local metadce
+    metadce="$(dirname "$WASM_OPT_BIN")/wasm-metadce"
+    if [ -x "$metadce" ]; then
+      "$(dirname "$WASM_OPT_BIN")/wasm-dis" "$input" | sed -n 's/^ (export "\([^"]*\)".*/\1/p' |
+        grep -Ev '^(__wbg_(get_|set_)?)?(containerstartupoptions|minifyconfig|r2range|intounderlying(byte)?(source|sink))' |
+        node -e 'const k = require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean);
+          console.log(JSON.stringify([{ name: "js", root: true, reaches: k.map((e) => "x:" + e) },
+            ...k.map((e) => ({ name: "x:" + e, export: e }))]))' >build-symbols/roots.json
+      "$metadce" "$input" --graph-file build-symbols/roots.json "${features[@]}" -o build-symbols/kept.wasm >/dev/null
+      input=build-symbols/kept.wasm
+    fi
+    "$WASM_OPT_BIN" "$input" -Oz --symbolmap=build-symbols/index_bg.symbols --strip-debug "${features[@]}" \
+      -o build/index_bg.wasm
+    rm -f build-symbols/kept.wasm build-symbols/roots.json
   fi
 }
 fresh build || { worker-build --release && strip_names; }
