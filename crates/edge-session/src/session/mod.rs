@@ -298,10 +298,10 @@ pub struct Session {
     /// differ from the new cookie's: the new cookie does not replace them in
     /// the browser, so commit also sends each one expired.
     ended_cookies: Vec<SessionCookie>,
-    /// Where the session is stored and the digest of the bytes last read or
-    /// written there: what the next save compares. `None` until a new
+    /// Where the session is stored and what this request last read or
+    /// wrote there: what the next save compares. `None` until a new
     /// session's first write.
-    stored: Option<Loaded>,
+    stored: Option<Stored>,
     /// This request's changes since the session was loaded (or
     /// regenerated), in order.
     changes: Vec<Change>,
@@ -322,10 +322,6 @@ pub struct Session {
     counted: Option<i64>,
     /// The key's PTTL read with the document (`touchAfter` only).
     loaded_pttl_ms: Option<i64>,
-    /// The document's text as read (moved here, not copied), for
-    /// [`Session::stored_document`]: another writer's spelling (`\/`,
-    /// `\u00e9`, `1e21`) is shown as it is stored.
-    loaded_text: Option<String>,
     /// Writes to send with the next store write (`also_write`).
     also: Vec<Write>,
     /// What those writes did, once sent.
@@ -536,11 +532,10 @@ impl Session {
     /// saved, an ended session).
     pub fn stored_document(&self) -> Option<String> {
         let stored = self.stored.as_ref().filter(|_| !self.is_ended())?;
-        if let Some(text) = self.loaded_text.as_ref().filter(|t| Digest::of(t.as_bytes()) == stored.digest) {
-            return Some(text.clone());
+        match &stored.held {
+            Held::Read(bytes) => String::from_utf8(bytes.clone()).ok(),
+            Held::Written(text) => (self.to_json() == *text).then(|| text.clone()),
         }
-        let json = self.to_json();
-        (Digest::of(json.as_bytes()) == stored.digest).then_some(json)
     }
 
     /// express-session's `touch()`: expires becomes now + originalMaxAge.
@@ -863,7 +858,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     cfg.absolute_timeout_seconds.is_some(),
                 );
                 let mut session = Session {
-                    stored: Some(Loaded { key: self.key(&sid), digest: Digest::of(&bytes) }),
+                    stored: Some(Stored { key: self.key(&sid), held: Held::Read(bytes) }),
                     id: sid.clone(),
                     cookie_id: Some(sid.clone()),
                     original_id: sid,
@@ -883,7 +878,6 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     guard: None,
                     counted: None,
                     loaded_pttl_ms: pttl_ms,
-                    loaded_text: String::from_utf8(bytes).ok(),
                     also: Vec::new(),
                     written: Vec::new(),
                 };
@@ -937,7 +931,6 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
             guard: None,
             counted: None,
             loaded_pttl_ms: None,
-            loaded_text: None,
             also: Vec::new(),
             written: Vec::new(),
         }
@@ -1021,7 +1014,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         let bytes = self.store.get(&key).await?.ok_or_else(|| SessionError::NotFound { key: key.clone() })?;
         s.doc = SessionDocument::parse(&bytes).map_err(|source| SessionError::Corrupt { key: key.clone(), source })?;
         // The request's unsaved changes are dropped with the old document.
-        s.stored = Some(Loaded { key, digest: Digest::of(&bytes) });
+        s.stored = Some(Stored { key, held: Held::Read(bytes) });
         s.retired.clear();
         s.changes.clear();
         Ok(())
@@ -1081,7 +1074,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         };
         Save {
             key: self.key(&s.id),
-            loaded: s.stored.clone(),
+            loaded: s.stored.as_ref().map(Stored::loaded),
             document: s.doc.to_json(),
             ttl,
             retire: s.retired.clone(),
@@ -1125,8 +1118,8 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
         s.written.extend(wrote.written);
         match wrote.saved.ok_or_else(crate::store::batch::short_batch)? {
             SaveOutcome::Saved(counted) => {
-                s.stored = (save.ttl != Ttl::Expired)
-                    .then(|| Loaded { key: save.key, digest: Digest::of(save.document.as_bytes()) });
+                s.stored =
+                    (save.ttl != Ttl::Expired).then_some(Stored { key: save.key, held: Held::Written(save.document) });
                 s.retired.clear();
                 s.index = None;
                 s.guard = None;
@@ -1148,7 +1141,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
                     s.saved = Some(s.original.clone());
                 }
                 s.doc = doc;
-                s.stored = Some(Loaded { key, digest: Digest::of(&newer) });
+                s.stored = Some(Stored { key, held: Held::Read(newer) });
                 // Decided again by the changes, on the newer document.
                 s.counter = None;
                 s.replay(now)?;
@@ -1326,6 +1319,39 @@ impl<S: SessionStore> Sessions<'_, S> {
 /// express-session's `originalHash` of a loaded document: its fields, and a
 /// marker when loading dropped a stored field (the stored object had it, so
 /// the session reads as modified).
+/// Where a session is stored and what this request last read or wrote
+/// there. The next save's compare-and-set sends the SHA-1 of those bytes
+/// ([`Loaded`]); it is computed only then, so a request that saves
+/// nothing (a read) hashes nothing.
+#[derive(Debug, Clone)]
+struct Stored {
+    /// The key (the old key after a rotate, until the next write).
+    key: String,
+    held: Held,
+}
+
+/// The bytes at [`Stored::key`], as this request knows them.
+#[derive(Debug, Clone)]
+enum Held {
+    /// The bytes read, moved here, not copied (for
+    /// [`Session::stored_document`]: another writer's spelling, `\/`,
+    /// `\u00e9` or `1e21`, is shown as it is stored).
+    Read(Vec<u8>),
+    /// The text this request wrote.
+    Written(String),
+}
+
+impl Stored {
+    /// The compare of the next save: the key and the digest of its bytes.
+    fn loaded(&self) -> Loaded {
+        let bytes = match &self.held {
+            Held::Read(bytes) => bytes.as_slice(),
+            Held::Written(text) => text.as_bytes(),
+        };
+        Loaded { key: self.key.clone(), digest: Digest::of(bytes) }
+    }
+}
+
 fn loaded_fingerprint(doc: &SessionDocument) -> Fingerprint {
     let mut original = doc.fields_fingerprint();
     if doc.dropped_on_load() {

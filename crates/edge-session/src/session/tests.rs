@@ -773,3 +773,32 @@ fn passport_user_text_reads_names_numbers_and_a_field_of_an_object() {
         assert_eq!(s.passport_user_text(field).as_deref(), want, "{user} {field:?}");
     }
 }
+
+#[test]
+fn the_stored_document_is_the_text_read_then_the_text_written() {
+    let (cfg, store) = (config(), MemoryStore::new());
+    // Another writer's spelling, which this crate would not write.
+    let foreign = STORED.replace("\"views\":2", "\"views\":2,\"note\":\"a\\/b\"");
+    store.insert_raw(&format!("sess:{SID}"), foreign.as_bytes(), Some(10));
+    let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
+    let header = cookie_for(&cfg, SID);
+    let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
+    assert_eq!(s.stored_document().as_deref(), Some(foreign.as_str()), "as read, in its spelling");
+    s.insert("views", &3).unwrap();
+    assert_eq!(s.stored_document().as_deref(), Some(foreign.as_str()), "nothing written yet");
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    let (written, _) = store.entry(&format!("sess:{SID}")).unwrap();
+    assert_eq!(s.stored_document().map(String::into_bytes), Some(written.clone()), "as written");
+    s.insert("views", &4).unwrap();
+    assert_eq!(s.stored_document(), None, "a change not yet saved");
+    block_on(sessions.reload(&mut s)).unwrap();
+    assert_eq!(s.stored_document().map(String::into_bytes), Some(written), "as read again");
+    // The next save still compares what was read: a change by another
+    // writer since then is a conflict, not overwritten.
+    store.insert_raw(&format!("sess:{SID}"), foreign.as_bytes(), Some(10));
+    s.insert("views", &5).unwrap();
+    store.take_log();
+    block_on(sessions.commit(&mut s, NOW)).unwrap();
+    let log = store.take_log();
+    assert_eq!(log.iter().filter(|c| c.starts_with("SAVE")).count(), 2, "a conflict, then the save: {log:?}");
+}
