@@ -37,7 +37,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::{ConfigError, Environment, Vars, MIN_SECRET_BYTES};
-use crate::session::cookie::{encode_uri_component, hmac_sha256};
+use crate::session::cookie::{encode_uri_component, HmacKey};
 use crate::session::Session;
 
 /// The header with the verified session id.
@@ -248,7 +248,7 @@ pub fn signed_text(
 /// The [`SIGNATURE_HEADER`] value: `t=<seconds>,v1=<base64url without
 /// padding of HMAC-SHA256(secret, text)>`.
 pub fn signature(secret: &[u8], now_seconds: u64, text: &str) -> String {
-    format!("t={now_seconds},v1={}", URL_SAFE_NO_PAD.encode(hmac_sha256(secret, text.as_bytes())))
+    format!("t={now_seconds},v1={}", URL_SAFE_NO_PAD.encode(HmacKey::new(secret).tag(text.as_bytes())))
 }
 
 /// Why a signature header was not accepted ([`verify`]).

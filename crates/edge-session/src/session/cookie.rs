@@ -106,23 +106,24 @@ pub(crate) fn encode_uri_component(text: &str) -> String {
 /// The first secret signs new cookies; a cookie verifies if any secret's
 /// signature matches, which is how express-session rotates secrets.
 #[derive(Clone)]
-pub struct Secrets(Vec<String>);
+pub struct Secrets(Vec<HmacKey>);
 
 impl Secrets {
     /// Builds the set from secrets in priority order. Returns `None` when
     /// there is no secret or one of them is empty: an empty HMAC key would
     /// make every signature forgeable.
+    #[inline(never)]
     pub fn new(secrets: Vec<String>) -> Option<Self> {
         if secrets.is_empty() || secrets.iter().any(|s| s.is_empty()) {
             return None;
         }
-        Some(Self(secrets))
+        Some(Self(secrets.iter().map(|s| HmacKey::new(s.as_bytes())).collect()))
     }
 
     /// `cookie-signature`'s `sign(value, secret)` with the first secret:
     /// `value + "." + base64(HMAC-SHA256(secret, value))` without `=` padding.
     pub fn sign(&self, value: &str) -> String {
-        format!("{value}.{}", signature(&self.0[0], value))
+        format!("{value}.{}", self.0[0].signature(value))
     }
 
     /// `cookie-signature`'s `unsign` tried with every secret: returns the
@@ -137,8 +138,8 @@ impl Secrets {
         // Comparing the encoded strings (not decoded bytes) also rejects
         // non-canonical base64 spellings, as cookie-signature does.
         let mut ok = subtle::Choice::from(0u8);
-        for secret in &self.0 {
-            let expected = signature(secret, value);
+        for key in &self.0 {
+            let expected = key.signature(value);
             ok |= expected.as_bytes().ct_eq(given.as_bytes());
         }
         bool::from(ok).then_some(value)
@@ -160,7 +161,7 @@ impl Secrets {
     /// same across requests and changes only when the signing secret (the
     /// first of `SESSION_SECRET`) does.
     pub fn device_handle(&self, sid: &str) -> String {
-        let tag = hmac_sha256(self.0[0].as_bytes(), format!("{DEVICE_HANDLE_CONTEXT}{sid}").as_bytes());
+        let tag = self.0[0].tag(format!("{DEVICE_HANDLE_CONTEXT}{sid}").as_bytes());
         hex::encode(&tag[..16])
     }
 }
@@ -176,17 +177,34 @@ impl std::fmt::Debug for Secrets {
     }
 }
 
-fn signature(secret: &str, value: &str) -> String {
-    STANDARD_NO_PAD.encode(hmac_sha256(secret.as_bytes(), value.as_bytes()))
-}
+/// An HMAC-SHA256 key (RFC 2104) made ready once: the key's inner and
+/// outer pad blocks are hashed when it is made, so each [`HmacKey::tag`]
+/// hashes only its message (two SHA-256 blocks fewer per signature). The
+/// session secrets are made into keys once per isolate, with the
+/// configuration, not on every request. The one MAC of the crate:
+/// cookie-signature's, the device handles' and the gateway's headers.
+#[derive(Clone)]
+pub(crate) struct HmacKey(Hmac<Sha256>);
 
-/// HMAC-SHA256 (RFC 2104) of `message` under `key`, the 32-byte tag: the
-/// one MAC of the crate (cookie-signature's, and the gateway's headers).
-pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(message);
-    mac.finalize().into_bytes().into()
+impl HmacKey {
+    /// The key `key`, of any length (RFC 2104 §2: a longer one is hashed first).
+    pub(crate) fn new(key: &[u8]) -> Self {
+        // HMAC accepts keys of any length, so this cannot fail.
+        Self(<Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length"))
+    }
+
+    /// HMAC-SHA256 of `message` under this key: the 32-byte tag.
+    pub(crate) fn tag(&self, message: &[u8]) -> [u8; 32] {
+        let mut mac = self.0.clone();
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// cookie-signature's signature of `value`: the tag in standard base64
+    /// without `=` padding.
+    fn signature(&self, value: &str) -> String {
+        STANDARD_NO_PAD.encode(self.tag(value.as_bytes()))
+    }
 }
 
 /// The value of the first cookie called `name` in a `Cookie` header, read the
