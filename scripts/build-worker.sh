@@ -81,7 +81,7 @@ strip_names() {
         node -e 'const k = require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean);
           console.log(JSON.stringify([{ name: "js", root: true, reaches: k.map((e) => "x:" + e) },
             ...k.map((e) => ({ name: "x:" + e, export: e }))]))' >build-symbols/roots.json
-      "$metadce" "$input" --graph-file build-symbols/roots.json "${features[@]}" -o build-symbols/kept.wasm >/dev/null
+      "$metadce" "$input" --graph-file build-symbols/roots.json --debuginfo "${features[@]}" -o build-symbols/kept.wasm >/dev/null
       input=build-symbols/kept.wasm
     fi
     "$WASM_OPT_BIN" "$input" -Oz --symbolmap=build-symbols/index_bg.symbols --strip-debug "${features[@]}" \
