@@ -31,8 +31,7 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use base64ct::{Base64UrlUnpadded, Encoding as _};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -241,14 +240,14 @@ pub fn signed_text(
 ) -> String {
     let user = identity.user.as_deref().map(encode_uri_component).unwrap_or_default();
     let id = identity.session_id.as_deref().unwrap_or("");
-    let cookie = cookie.map(|c| URL_SAFE_NO_PAD.encode(Sha256::digest(c.as_bytes()))).unwrap_or_default();
+    let cookie = cookie.map(|c| Base64UrlUnpadded::encode_string(&Sha256::digest(c.as_bytes()))).unwrap_or_default();
     format!("{SIGNATURE_CONTEXT}\n{now_seconds}\n{method}\n{path_and_query}\n{cookie}\n{id}\n{user}")
 }
 
 /// The [`SIGNATURE_HEADER`] value: `t=<seconds>,v1=<base64url without
 /// padding of HMAC-SHA256(secret, text)>`.
 pub fn signature(secret: &[u8], now_seconds: u64, text: &str) -> String {
-    format!("t={now_seconds},v1={}", URL_SAFE_NO_PAD.encode(HmacKey::new(secret).tag(text.as_bytes())))
+    format!("t={now_seconds},v1={}", Base64UrlUnpadded::encode_string(&HmacKey::new(secret).tag(text.as_bytes())))
 }
 
 /// Why a signature header was not accepted ([`verify`]).

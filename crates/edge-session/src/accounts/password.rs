@@ -8,8 +8,7 @@
 //! and the pepper can be rotated (`AUTH_PEPPER_PREVIOUS`) while old hashes
 //! still verify; they are rehashed at the next login.
 
-use base64::engine::general_purpose::STANDARD_NO_PAD;
-use base64::Engine as _;
+use base64ct::{Base64Unpadded, Encoding as _};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -138,14 +137,14 @@ impl PasswordHash {
             return Err(HashError::Format);
         };
         let iterations = iter.parse().ok().filter(|&n| n > 0).ok_or(HashError::Format)?;
-        let salt = STANDARD_NO_PAD.decode(salt).map_err(|_| HashError::Format)?;
-        let hash = STANDARD_NO_PAD.decode(hash).ok().and_then(|h| h.try_into().ok()).ok_or(HashError::Format)?;
+        let salt = Base64Unpadded::decode_vec(salt).map_err(|_| HashError::Format)?;
+        let hash = Base64Unpadded::decode_vec(hash).ok().and_then(|h| h.try_into().ok()).ok_or(HashError::Format)?;
         Ok(Self { iterations, pepper, salt, hash })
     }
 
     /// The stored form.
     pub fn to_text(&self) -> String {
-        let (salt, hash) = (STANDARD_NO_PAD.encode(&self.salt), STANDARD_NO_PAD.encode(self.hash));
+        let (salt, hash) = (Base64Unpadded::encode_string(&self.salt), Base64Unpadded::encode_string(&self.hash));
         match &self.pepper {
             None => format!("{SCHEME}${}${salt}${hash}", self.iterations),
             Some(id) => format!("{PEPPERED}${id}${}${salt}${hash}", self.iterations),

@@ -3,8 +3,7 @@
 //! `cookie-signature`, and the `Set-Cookie` line express-session writes
 //! (through jshttp/cookie's `serialize`).
 
-use base64::engine::general_purpose::STANDARD_NO_PAD;
-use base64::Engine as _;
+use base64ct::{Base64Unpadded, Encoding as _};
 use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::Sha256;
@@ -203,7 +202,7 @@ impl HmacKey {
     /// cookie-signature's signature of `value`: the tag in standard base64
     /// without `=` padding.
     fn signature(&self, value: &str) -> String {
-        STANDARD_NO_PAD.encode(self.tag(value.as_bytes()))
+        Base64Unpadded::encode_string(&self.tag(value.as_bytes()))
     }
 }
 

@@ -9,8 +9,7 @@
 //! to write them, so the wire form is defined once and the round-trip tests
 //! in `store::command` hold both ends to it.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use base64ct::{Base64, Encoding as _};
 use serde_json::{json, Value};
 
 use crate::session::js_json;
@@ -37,7 +36,7 @@ pub enum CommandError {
         command: &'static str,
         /// The decoder's error.
         #[source]
-        source: base64::DecodeError,
+        source: base64ct::Error,
     },
 }
 crate::debug_is_display!(CommandError);
@@ -67,7 +66,7 @@ impl Encoding {
     pub(crate) fn decode_bulk(self, command: &'static str, text: &str) -> Result<Vec<u8>, CommandError> {
         match self {
             Encoding::Plain => Ok(text.as_bytes().to_vec()),
-            Encoding::Base64 => STANDARD.decode(text).map_err(|source| CommandError::Base64 { command, source }),
+            Encoding::Base64 => Base64::decode_vec(text).map_err(|source| CommandError::Base64 { command, source }),
         }
     }
 }
@@ -97,7 +96,7 @@ impl Reply {
             Reply::Integer(n) => json!(n),
             Reply::Status(s) => json!(s),
             Reply::Bulk(bytes) => match enc {
-                Encoding::Base64 => json!(STANDARD.encode(bytes)),
+                Encoding::Base64 => json!(Base64::encode_string(bytes)),
                 // Upstash without base64 cannot carry bytes that are not
                 // UTF-8; replace them rather than fail the whole answer.
                 Encoding::Plain => json!(String::from_utf8_lossy(bytes)),
