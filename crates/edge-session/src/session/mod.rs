@@ -525,11 +525,12 @@ impl Session {
     }
 
     /// The document exactly as the store holds it, as far as this request
-    /// knows: the text it read, as read (whoever wrote it, in whatever
-    /// spelling), while nothing was written since; else the text it last
-    /// wrote, when the fields in hand still serialize to those bytes;
-    /// `None` otherwise (a new session not yet written, a change not yet
-    /// saved, an ended session).
+    /// knows: the text it last read, as read (whoever wrote it, in whatever
+    /// spelling), while nothing was written since, whatever changes are in
+    /// hand; else the text it last wrote, while the fields in hand still
+    /// serialize to those bytes; `None` otherwise (a new session not yet
+    /// written, a change made after this request's last write, an ended
+    /// session).
     pub fn stored_document(&self) -> Option<String> {
         let stored = self.stored.as_ref().filter(|_| !self.is_ended())?;
         match &stored.held {
@@ -1316,9 +1317,6 @@ impl<S: SessionStore> Sessions<'_, S> {
     }
 }
 
-/// express-session's `originalHash` of a loaded document: its fields, and a
-/// marker when loading dropped a stored field (the stored object had it, so
-/// the session reads as modified).
 /// Where a session is stored and what this request last read or wrote
 /// there. The next save's compare-and-set sends the SHA-1 of those bytes
 /// ([`Loaded`]); it is computed only then, so a request that saves
@@ -1352,6 +1350,9 @@ impl Stored {
     }
 }
 
+/// express-session's `originalHash` of a loaded document: its fields, and a
+/// marker when loading dropped a stored field (the stored object had it, so
+/// the session reads as modified).
 fn loaded_fingerprint(doc: &SessionDocument) -> Fingerprint {
     let mut original = doc.fields_fingerprint();
     if doc.dropped_on_load() {

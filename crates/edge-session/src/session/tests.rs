@@ -790,15 +790,24 @@ fn the_stored_document_is_the_text_read_then_the_text_written() {
     let (written, _) = store.entry(&format!("sess:{SID}")).unwrap();
     assert_eq!(s.stored_document().map(String::into_bytes), Some(written.clone()), "as written");
     s.insert("views", &4).unwrap();
-    assert_eq!(s.stored_document(), None, "a change not yet saved");
+    assert_eq!(s.stored_document(), None, "a change made after the write");
+    // Another writer, in its own spelling: read again, it is shown as read.
+    let key = format!("sess:{SID}");
+    let theirs = foreign.replace("\"views\":2", "\"views\":7");
+    store.insert_raw(&key, theirs.as_bytes(), Some(10));
     block_on(sessions.reload(&mut s)).unwrap();
-    assert_eq!(s.stored_document().map(String::into_bytes), Some(written), "as read again");
-    // The next save still compares what was read: a change by another
-    // writer since then is a conflict, not overwritten.
-    store.insert_raw(&format!("sess:{SID}"), foreign.as_bytes(), Some(10));
-    s.insert("views", &5).unwrap();
+    assert_eq!(s.stored_document().as_deref(), Some(theirs.as_str()), "as read again, in its spelling");
+    // The next save compares what was read last: a write by another
+    // request since then is a conflict, and this request's change is
+    // applied to that newer document, not written over it.
+    let newer = theirs.replace("\"note\":\"a\\/b\"", "\"note\":\"c\"");
+    assert_ne!(newer, theirs);
+    store.insert_raw(&key, newer.as_bytes(), Some(10));
+    s.insert("views", &9).unwrap();
     store.take_log();
     block_on(sessions.commit(&mut s, NOW)).unwrap();
     let log = store.take_log();
     assert_eq!(log.iter().filter(|c| c.starts_with("SAVE")).count(), 2, "a conflict, then the save: {log:?}");
+    let saved: Value = serde_json::from_slice(&store.entry(&key).unwrap().0).unwrap();
+    assert_eq!((&saved["views"], &saved["note"]), (&serde_json::json!(9), &serde_json::json!("c")));
 }
