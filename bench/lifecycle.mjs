@@ -9,26 +9,26 @@
  */
 export async function runReport({ tag, deadlineS, cleanup, produce }) {
   const log = (...a) => console.error(`[${tag}]`, ...a);
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-    process.on(sig, async () => {
-      log(`${sig}: stopping everything`);
-      await cleanup();
-      process.exit(130);
-    });
-  }
-  const deadline = setTimeout(async () => {
-    log(`deadline of ${deadlineS}s reached: stopping everything`);
+  // The exit code once a signal or the deadline has begun stopping
+  // everything: what `produce` throws after that (a request to a server
+  // just stopped) is the stop's doing, not a failure to report.
+  let stopping = null;
+  const stop = async (code, why) => {
+    stopping = code;
+    log(`${why}: stopping everything`);
     await cleanup();
-    process.exit(124);
-  }, deadlineS * 1000);
+    process.exit(code);
+  };
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => stop(130, sig));
+  const deadline = setTimeout(() => stop(124, `deadline of ${deadlineS}s reached`), deadlineS * 1000);
   deadline.unref();
 
   let code = 0;
   try {
     process.stdout.write(await produce());
   } catch (e) {
-    log("failed:", e?.stack ?? e);
-    code = 1;
+    if (stopping === null) log("failed:", e?.stack ?? e);
+    code = stopping ?? 1;
   } finally {
     await cleanup();
   }
