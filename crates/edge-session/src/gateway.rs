@@ -62,8 +62,8 @@ pub struct GatewayConfig {
     /// appended unchanged.
     pub origin: String,
     /// `GATEWAY_SECRET`: the HMAC key of [`SIGNATURE_HEADER`], shared with
-    /// the origin.
-    secret: Vec<u8>,
+    /// the origin, made ready once with the configuration.
+    key: HmacKey,
     /// `GATEWAY_REQUIRE_LOGIN`: paths refused at the edge without a login.
     pub require_login: Vec<PathRule>,
     /// `GATEWAY_LOGIN_URL`: where a browser asking for a protected page is
@@ -150,14 +150,16 @@ impl GatewayConfig {
             "milliseconds, 1 to 600000",
         )?;
         let origin_timeout = Duration::from_millis(timeout_ms);
-        Ok(Some(Self { origin, secret: secret.into_bytes(), require_login, login_url, origin_timeout }))
+        let key = HmacKey::new(secret.as_bytes());
+        Ok(Some(Self { origin, key, require_login, login_url, origin_timeout }))
     }
 
     /// A configuration from its parts (tests, and workers that configure
     /// themselves); `origin` as [`GatewayConfig::from_vars`] accepts it.
     pub fn new(origin: &str, secret: &[u8], require_login: Vec<PathRule>, login_url: Option<String>) -> Option<Self> {
         let origin = parse_origin(origin)?;
-        Some(Self { origin, secret: secret.to_vec(), require_login, login_url, origin_timeout: DEFAULT_ORIGIN_TIMEOUT })
+        let key = HmacKey::new(secret);
+        Some(Self { origin, key, require_login, login_url, origin_timeout: DEFAULT_ORIGIN_TIMEOUT })
     }
 
     /// Whether `path` (the request's, as received) needs a login
@@ -190,7 +192,7 @@ impl GatewayConfig {
             out.push((SESSION_USER_HEADER.to_owned(), encode_uri_component(user)));
         }
         let text = signed_text(now_seconds, method, path_and_query, cookie, identity);
-        out.push((SIGNATURE_HEADER.to_owned(), signature(&self.secret, now_seconds, &text)));
+        out.push((SIGNATURE_HEADER.to_owned(), keyed_signature(&self.key, now_seconds, &text)));
         out
     }
 
@@ -247,7 +249,12 @@ pub fn signed_text(
 /// The [`SIGNATURE_HEADER`] value: `t=<seconds>,v1=<base64url without
 /// padding of HMAC-SHA256(secret, text)>`.
 pub fn signature(secret: &[u8], now_seconds: u64, text: &str) -> String {
-    format!("t={now_seconds},v1={}", Base64UrlUnpadded::encode_string(&HmacKey::new(secret).tag(text.as_bytes())))
+    keyed_signature(&HmacKey::new(secret), now_seconds, text)
+}
+
+/// [`signature`] under a key made ready once ([`GatewayConfig`]'s).
+fn keyed_signature(key: &HmacKey, now_seconds: u64, text: &str) -> String {
+    format!("t={now_seconds},v1={}", Base64UrlUnpadded::encode_string(&key.tag(text.as_bytes())))
 }
 
 /// Why a signature header was not accepted ([`verify`]).

@@ -111,7 +111,6 @@ impl Secrets {
     /// Builds the set from secrets in priority order. Returns `None` when
     /// there is no secret or one of them is empty: an empty HMAC key would
     /// make every signature forgeable.
-    #[inline(never)]
     pub fn new(secrets: Vec<String>) -> Option<Self> {
         if secrets.is_empty() || secrets.iter().any(|s| s.is_empty()) {
             return None;

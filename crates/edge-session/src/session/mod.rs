@@ -1320,7 +1320,7 @@ impl<S: SessionStore> Sessions<'_, S> {
 /// Where a session is stored and what this request last read or wrote
 /// there. The next save's compare-and-set sends the SHA-1 of those bytes
 /// ([`Loaded`]); it is computed only then, so a request that saves
-/// nothing (a read) hashes nothing.
+/// nothing (a read) hashes no document.
 #[derive(Debug, Clone)]
 struct Stored {
     /// The key (the old key after a rotate, until the next write).

@@ -779,7 +779,8 @@ fn the_stored_document_is_the_text_read_then_the_text_written() {
     let (cfg, store) = (config(), MemoryStore::new());
     // Another writer's spelling, which this crate would not write.
     let foreign = STORED.replace("\"views\":2", "\"views\":2,\"note\":\"a\\/b\"");
-    store.insert_raw(&format!("sess:{SID}"), foreign.as_bytes(), Some(10));
+    let key = format!("sess:{SID}");
+    store.insert_raw(&key, foreign.as_bytes(), Some(10));
     let sessions = Sessions::new(&cfg, &store).with_id_generator(fresh);
     let header = cookie_for(&cfg, SID);
     let mut s = block_on(sessions.load(Some(&header), NOW, false)).unwrap();
@@ -787,12 +788,11 @@ fn the_stored_document_is_the_text_read_then_the_text_written() {
     s.insert("views", &3).unwrap();
     assert_eq!(s.stored_document().as_deref(), Some(foreign.as_str()), "nothing written yet");
     block_on(sessions.commit(&mut s, NOW)).unwrap();
-    let (written, _) = store.entry(&format!("sess:{SID}")).unwrap();
+    let (written, _) = store.entry(&key).unwrap();
     assert_eq!(s.stored_document().map(String::into_bytes), Some(written.clone()), "as written");
     s.insert("views", &4).unwrap();
     assert_eq!(s.stored_document(), None, "a change made after the write");
     // Another writer, in its own spelling: read again, it is shown as read.
-    let key = format!("sess:{SID}");
     let theirs = foreign.replace("\"views\":2", "\"views\":7");
     store.insert_raw(&key, theirs.as_bytes(), Some(10));
     block_on(sessions.reload(&mut s)).unwrap();
