@@ -20,6 +20,10 @@
 #               a hello-world Rust worker, the benchmark's cold-start and
 #               size baseline (release, wasm-opt, as build/); only when
 #               HELLO=1 (scripts/bench.sh sets it; nothing else builds it)
+#   bench/shapes/build/steps/, bench/shapes/build/cycle/
+#               the benchmark rows' session logic in two shapes, for
+#               `bench/cpu-ab.mjs` (release, wasm-opt); only when SHAPES=1
+#               (nothing builds it otherwise; docs/BENCHMARKS.md, "Shapes")
 #
 # Each is skipped when it is newer than every input, so wrangler's repeated
 # [build] runs cost nothing.
@@ -47,6 +51,11 @@ fresh() {
     [ -z "$(find "${inputs[@]}" Cargo.toml Cargo.lock .cargo -newer "$out/index.js" -print -quit)" ]
 }
 
+# What the runtime's V8 runs and worker-build's wasm-bindgen emits, for
+# binaryen (which would otherwise assume only the MVP).
+WASM_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
+  --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
+
 # The static assets (build/www) are cheap: made every time.
 node scripts/build-assets.mjs build/www
 # worker-build always passes --debuginfo to wasm-opt, which keeps the
@@ -62,8 +71,6 @@ strip_names() {
   mkdir -p build-symbols
   cp build/index_bg.wasm build-symbols/index_bg.wasm
   if [ -x "${WASM_OPT_BIN:-}" ]; then
-    local features=(--enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int
-      --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling)
     local input=build-symbols/index_bg.wasm
     # The workers-rs crate exports wasm-bindgen classes this worker never
     # makes (R2Range, MinifyConfig, ContainerStartupOptions, and
@@ -89,14 +96,14 @@ strip_names() {
           node -e 'const k = require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean);
             console.log(JSON.stringify([{ name: "js", root: true, reaches: k.map((e) => "x:" + e) },
               ...k.map((e) => ({ name: "x:" + e, export: e }))]))' >build-symbols/roots.json
-        "$metadce" "$input" --graph-file build-symbols/roots.json --debuginfo "${features[@]}" -o build-symbols/kept.wasm >/dev/null
+        "$metadce" "$input" --graph-file build-symbols/roots.json --debuginfo "${WASM_FEATURES[@]}" -o build-symbols/kept.wasm >/dev/null
         input=build-symbols/kept.wasm
       fi
     else
       # The budget of tests/e2e/size.test.mjs counts on this step.
       echo "build-worker: no wasm-metadce and wasm-dis beside $WASM_OPT_BIN; the unused workers-rs classes stay (~11 KB raw)" >&2
     fi
-    "$WASM_OPT_BIN" "$input" -Oz --symbolmap=build-symbols/index_bg.symbols --strip-debug "${features[@]}" \
+    "$WASM_OPT_BIN" "$input" -Oz --symbolmap=build-symbols/index_bg.symbols --strip-debug "${WASM_FEATURES[@]}" \
       -o build/index_bg.wasm
     rm -f build-symbols/kept.wasm build-symbols/roots.json build-symbols/module.wat
   fi
@@ -111,4 +118,25 @@ fi
 if [ "${HELLO:-0}" = 1 ]; then
   fresh bench/hello-worker/build bench/hello-worker/src bench/hello-worker/Cargo.toml ||
     (cd bench/hello-worker && worker-build --release)
+fi
+if [ "${SHAPES:-0}" = 1 ]; then
+  shapes=bench/shapes/build
+  if ! fresh "$shapes/steps" bench/shapes/src bench/shapes/js bench/shapes/Cargo.toml crates; then
+    for v in WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN; do
+      [ -n "${!v:-}" ] || { echo "build-worker: the shapes need ${v%_BIN} (make setup installs it)" >&2; exit 1; }
+    done
+    cargo build -q --release --target wasm32-unknown-unknown -p edge-session-bench-shapes
+    rm -rf "$shapes"
+    # wasm-bindgen's web target: the shells call initSync with the module
+    # the runtime compiled, and esbuild bundles the glue into each index.js.
+    "$WASM_BINDGEN_BIN" --target web --out-dir "$shapes/pkg" \
+      target/wasm32-unknown-unknown/release/edge_session_bench_shapes.wasm
+    for shape in steps cycle; do
+      mkdir -p "$shapes/$shape"
+      "$WASM_OPT_BIN" "$shapes/pkg/edge_session_bench_shapes_bg.wasm" -O -Oz "${WASM_FEATURES[@]}" \
+        -o "$shapes/$shape/index_bg.wasm"
+      "$ESBUILD_BIN" "bench/shapes/js/$shape.mjs" --bundle --format=esm --minify --log-level=warning \
+        --external:./index_bg.wasm --outfile="$shapes/$shape/index.js"
+    done
+  fi
 fi

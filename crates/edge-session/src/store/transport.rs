@@ -53,7 +53,8 @@ pub async fn read_body(stream: Option<web_sys::ReadableStream>, max_bytes: usize
     imp::read_body(stream, max_bytes).await
 }
 
-#[cfg(target_arch = "wasm32")]
+// For the workers-rs adapter (`workers.rs`).
+#[cfg(all(target_arch = "wasm32", feature = "worker"))]
 pub(crate) use imp::js_message;
 
 /// The clock store calls are timed with, in milliseconds: `Date.now()` on

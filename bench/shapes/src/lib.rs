@@ -1,0 +1,321 @@
+//! The session logic of `bench/cpu-ab.mjs`'s three rows (a first visit, a
+//! read, a pour) in two shapes, for the benchmark only (issue 14, target 3):
+//! what the worker's shape costs, beside what its logic costs.
+//!
+//! - **steps** ([`Layer`], [`Visit`], `js/steps.mjs`): the library's synchronous
+//!   pieces (cookie verification, the commands' encoding and decoding, the
+//!   document, the compare-and-set save) called from a JavaScript fetch
+//!   handler that does every I/O itself: one call into wasm per step, a
+//!   string or bytes each way, no Rust future.
+//! - **cycle** ([`cycle`], `js/cycle.mjs`): the library's async session
+//!   cycle (`Sessions::load`, `commit`, the deferred touch) on its
+//!   `UpstashClient`, driven by `edge_session::driver` as the worker is,
+//!   with the answer built in JavaScript.
+//!
+//! Both read the worker's own configuration through the library and make
+//! the store calls the worker makes (docs/PROTOCOL.md §4): a read is `GET`
+//! and, after the answer, `EXPIRE`; a pour `GET` and the save script; a
+//! first visit the save script. What they leave out, against the demo
+//! worker: every other route, the Origin check, the sync-token cookie, logs,
+//! the save's retries on a conflict (a conflict answers 503 here), the
+//! beer generator's full lists; and the steps shape takes each row's
+//! outcome as known (a read touches, a pour and a first visit save) where
+//! the cycle computes express-session's decisions. docs/BENCHMARKS.md ("Shapes") has what
+//! they measure.
+// A worker exists only on wasm32; natively this crate is empty.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+use edge_session::config::{UpstashConfig, Vars};
+use edge_session::session::cookie::{check_cookie_header, set_cookie_header, verified_session_id};
+use edge_session::session::document::{Millis, SessionDocument};
+use edge_session::session::{js_json, run_deferred, SessionConfig, SessionId, Sessions};
+use edge_session::store::command::{Command, Expire, Get};
+use edge_session::store::script::{is_noscript, Digest, Eval, EvalSha, Loaded, Save, SaveOutcome, Ttl};
+use edge_session::store::wire::{open_envelope, Encoding};
+use edge_session::store::UpstashClient;
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+
+/// The worker's configuration, read from the bindings object `env` with
+/// the library's own readers.
+fn configuration(env: &JsValue) -> Result<(SessionConfig, UpstashConfig), JsError> {
+    let read = |name: &str| js_sys::Reflect::get(env, &JsValue::from_str(name)).ok().and_then(|v| v.as_string());
+    let vars = Vars::new(&read);
+    let session = SessionConfig::from_vars(&vars).map_err(|e| JsError::new(&e.to_string()))?;
+    let upstash = UpstashConfig::from_vars(&vars).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok((session, upstash))
+}
+
+/// A command's body as Upstash's REST API takes it: a JSON array of strings.
+fn body(args: &[String]) -> String {
+    // Strings only: serializing them cannot fail.
+    serde_json::to_string(args).unwrap_or_default()
+}
+
+/// The `result` of a store answer of `status` (200 only), else `None`.
+fn result_of(status: u16, reply: &[u8]) -> Option<Value> {
+    if status != 200 {
+        return None;
+    }
+    open_envelope(js_json::de::from_slice(reply).ok()?).ok()
+}
+
+/// The session panel's JSON members, as the demo's `GET /api/session`
+/// answers them.
+fn panel(sid: &str, doc: &SessionDocument, now: Millis) -> Option<Value> {
+    let seconds = doc.cookie.remaining_ms(now).map(|ms| ms as f64 / 1000.0);
+    let mut view = json!({ "sessionID": sid, "sessionExpireTime": seconds });
+    if let Some(views) = doc.raw("views") {
+        view["beersViewed"] = js_json::de::from_slice::<Value>(views.as_bytes()).ok()?;
+    }
+    view["beerName"] = Value::Null;
+    view["beerStyle"] = Value::Null;
+    view["error"] = Value::Null;
+    Some(view)
+}
+
+const ADJECTIVES: [&str; 4] = ["Hazy", "Golden", "Smoky", "Wild"];
+const NOUNS: [&str; 4] = ["Otter", "Lighthouse", "Fox", "Anchor"];
+const SUFFIXES: [&str; 4] = ["Ale", "Lager", "IPA", "Stout"];
+const STYLES: [&str; 4] = ["American IPA", "Pale Ale", "Pilsner", "Porter"];
+
+/// The synchronous shape's per-isolate half: the configuration, read once.
+#[wasm_bindgen]
+pub struct Layer {
+    config: Rc<SessionConfig>,
+}
+
+#[wasm_bindgen]
+impl Layer {
+    /// Reads the configuration from the bindings `env`.
+    ///
+    /// # Errors
+    ///
+    /// The library's configuration error, as text.
+    #[wasm_bindgen(constructor)]
+    pub fn new(env: JsValue) -> Result<Layer, JsError> {
+        Ok(Layer { config: Rc::new(configuration(&env)?.0) })
+    }
+
+    /// One request's session.
+    pub fn visit(&self) -> Visit {
+        Visit {
+            config: Rc::clone(&self.config),
+            sid: String::new(),
+            key: String::new(),
+            touch_seconds: 0,
+            doc: None,
+            save: None,
+            view: Value::Null,
+        }
+    }
+}
+
+/// The synchronous shape: one request's session, a step per call. The
+/// JavaScript shell (`js/steps.mjs`) sends each body it is given to the
+/// store and hands the answer's status and bytes to the next step.
+#[wasm_bindgen]
+pub struct Visit {
+    config: Rc<SessionConfig>,
+    sid: String,
+    key: String,
+    /// The touch's TTL, from the loaded cookie's lifetime.
+    touch_seconds: u64,
+    doc: Option<SessionDocument>,
+    save: Option<Save>,
+    view: Value,
+}
+
+#[wasm_bindgen]
+impl Visit {
+    /// The `GET` of the session a valid cookie names, or `undefined` when
+    /// the `Cookie` header names none (or is refused).
+    pub fn begin(&mut self, cookie_header: Option<String>) -> Option<String> {
+        let header = cookie_header.as_deref();
+        if header.is_some_and(|h| check_cookie_header(h).is_err()) {
+            return None;
+        }
+        let sid = verified_session_id(header, &self.config.cookie_name, &self.config.secrets)?;
+        self.key = format!("{}{}", self.config.prefix, sid.as_str());
+        self.sid = sid.into_string();
+        Some(body(&Get { key: self.key.clone() }.args()))
+    }
+
+    /// The loaded document from the `GET`'s answer.
+    fn loaded(&self, status: u16, reply: &[u8]) -> Option<(Vec<u8>, SessionDocument)> {
+        let bytes = Get::parse(result_of(status, reply)?, Encoding::Base64).ok()??;
+        let doc = SessionDocument::parse(&bytes).ok()?;
+        Some((bytes, doc))
+    }
+
+    /// A read's answer (the panel's JSON) from the `GET`'s answer, or
+    /// `undefined` when the store failed or the session is gone.
+    pub fn read(&mut self, status: u16, reply: &[u8], now: f64) -> Option<String> {
+        let now = now as Millis;
+        let (_, mut doc) = self.loaded(status, reply)?;
+        let answer = js_json::to_string(&panel(&self.sid, &doc, now)?).ok();
+        // connect-redis's touch: the TTL of the cookie's lifetime from now.
+        doc.cookie.reset_expiry(now);
+        self.touch_seconds = u64::try_from(doc.cookie.ttl_seconds(now, self.config.default_ttl_seconds)).unwrap_or(0);
+        answer
+    }
+
+    /// The touch after a read's answer (`EXPIRE`).
+    pub fn touch(&self) -> String {
+        body(&Expire { key: self.key.clone(), seconds: self.touch_seconds }.args())
+    }
+
+    /// A pour's save (the compare-and-set script) from the `GET`'s answer:
+    /// `views` + 1 and a beer from `random` (four numbers), or `undefined`.
+    pub fn pour(&mut self, status: u16, reply: &[u8], now: f64, random: &[u32]) -> Option<String> {
+        let now = now as Millis;
+        let (bytes, mut doc) = self.loaded(status, reply)?;
+        let mut view = panel(&self.sid, &doc, now)?;
+        let views = doc.get::<f64>("views").ok()?.unwrap_or(0.0) + 1.0;
+        doc.insert("views", &views).ok()?;
+        let pick = |list: &[&'static str; 4], i: usize| list[random.get(i).copied().unwrap_or(0) as usize % 4];
+        view["beersViewed"] = json!(views);
+        view["beerName"] = json!(format!("{} {} {}", pick(&ADJECTIVES, 0), pick(&NOUNS, 1), pick(&SUFFIXES, 2)));
+        view["beerStyle"] = json!(pick(&STYLES, 3));
+        view["beerSource"] = json!("generator");
+        let loaded = Loaded { key: self.key.clone(), digest: Digest::of(&bytes) };
+        Some(self.save_body(doc, Some(loaded), view, now))
+    }
+
+    /// A first visit's save of a new session (the compare-and-set script).
+    pub fn fresh(&mut self, now: f64) -> String {
+        let now = now as Millis;
+        let mut cookie = self.config.cookie.clone();
+        cookie.reset_expiry(now);
+        let doc = SessionDocument::new(cookie);
+        let sid = SessionId::generate();
+        self.key = format!("{}{}", self.config.prefix, sid.as_str());
+        self.sid = sid.as_str().to_owned();
+        let view = panel(&self.sid, &doc, now).unwrap_or(Value::Null);
+        self.save_body(doc, None, view, now)
+    }
+
+    fn save_body(&mut self, mut doc: SessionDocument, loaded: Option<Loaded>, view: Value, now: Millis) -> String {
+        doc.cookie.reset_expiry(now);
+        let seconds = doc.cookie.ttl_seconds(now, self.config.default_ttl_seconds);
+        let save = Save {
+            key: self.key.clone(),
+            loaded,
+            document: doc.to_json(),
+            ttl: u64::try_from(seconds).map_or(Ttl::Expired, Ttl::Seconds),
+            retire: Vec::new(),
+            index: None,
+            counter: None,
+            guard: None,
+        };
+        let sent = body(&EvalSha(&save).args());
+        (self.doc, self.save, self.view) = (Some(doc), Some(save), view);
+        sent
+    }
+
+    /// The same save as `EVAL` when the store answered `NOSCRIPT` (it does
+    /// not hold the script yet), else `undefined`.
+    pub fn retry(&self, status: u16, reply: &[u8]) -> Option<String> {
+        let refused = open_envelope(js_json::de::from_slice((status == 400).then_some(reply)?).ok()?).err()?;
+        let save = self.save.as_ref().filter(|_| is_noscript(&refused))?;
+        Some(body(&Eval(save).args()))
+    }
+
+    /// The answer (the panel's JSON) once the save's answer says saved,
+    /// else `undefined`.
+    pub fn saved(&self, status: u16, reply: &[u8]) -> Option<String> {
+        match EvalSha::<Save>::parse(result_of(status, reply)?, Encoding::Base64).ok()? {
+            SaveOutcome::Saved(_) => js_json::to_string(&self.view).ok(),
+            _ => None,
+        }
+    }
+
+    /// The saved session's `Set-Cookie` line.
+    pub fn set_cookie(&self) -> Option<String> {
+        let cookie = &self.doc.as_ref()?.cookie;
+        Some(set_cookie_header(&self.config.cookie_name, &self.sid, &self.config.secrets, cookie))
+    }
+}
+
+/// The async shape's per-isolate state: the configuration and the store
+/// client, as the worker keeps them.
+struct Isolate {
+    config: SessionConfig,
+    store: UpstashClient,
+}
+
+thread_local! {
+    static ISOLATE: OnceCell<Rc<Isolate>> = const { OnceCell::new() };
+}
+
+/// Reads the configuration from the bindings `env` once per isolate.
+///
+/// # Errors
+///
+/// The library's configuration error, as text.
+#[wasm_bindgen]
+pub fn cycle_init(env: JsValue) -> Result<(), JsError> {
+    let (config, upstash) = configuration(&env)?;
+    let store = UpstashClient::new(&upstash.url, &upstash.token, upstash.timeout);
+    ISOLATE.with(|cell| {
+        cell.get_or_init(move || Rc::new(Isolate { config, store }));
+    });
+    Ok(())
+}
+
+/// The async shape: loads the session a `Cookie` header names (a new one
+/// without), adds one to `views` when `pour`, and commits. Resolves with
+/// `[panel JSON, Set-Cookie line | undefined, touch promise | undefined]`
+/// (the touch to hand to `waitUntil`), or `undefined` when the store
+/// failed or [`cycle_init`] was not called.
+#[wasm_bindgen]
+pub fn cycle(cookie_header: Option<String>, pour: bool) -> js_sys::Promise {
+    let isolate = ISOLATE.with(|cell| cell.get().cloned());
+    edge_session::driver::spawn(async move {
+        let Some(isolate) = isolate else { return JsValue::UNDEFINED };
+        let store = isolate.store.for_request(None);
+        let sessions = Sessions::new(&isolate.config, &store).deferring_writes();
+        let now = edge_session::store::transport::now_ms() as Millis;
+        let Ok(mut session) = sessions.load(cookie_header.as_deref(), now, false).await else {
+            return JsValue::UNDEFINED;
+        };
+        let seconds = session.cookie().remaining_ms(now).map(|ms| ms as f64 / 1000.0);
+        if pour {
+            let counted = session.update(|doc| {
+                let views = doc.get::<f64>("views")?.unwrap_or(0.0) + 1.0;
+                doc.insert("views", &views)
+            });
+            if counted.is_err() {
+                return JsValue::UNDEFINED;
+            }
+        }
+        let mut view = json!({ "sessionID": session.id().as_str(), "sessionExpireTime": seconds });
+        if let Ok(Some(views)) = session.get::<Value>("views") {
+            view["beersViewed"] = views;
+        }
+        view["beerName"] = Value::Null;
+        view["beerStyle"] = Value::Null;
+        view["error"] = Value::Null;
+        let Ok(cookies) = sessions.commit(&mut session, now).await else { return JsValue::UNDEFINED };
+        let out = js_sys::Array::new();
+        out.push(&js_json::to_string(&view).unwrap_or_default().into());
+        out.push(&cookies.first().map_or(JsValue::UNDEFINED, |line| line.into()));
+        let deferred = sessions.take_deferred();
+        if deferred.is_empty() {
+            out.push(&JsValue::UNDEFINED);
+        } else {
+            let store = isolate.store.for_request(None);
+            out.push(&edge_session::driver::spawn(async move {
+                for write in &deferred {
+                    // As the worker: a failed touch loses nothing.
+                    let _ = run_deferred(&store, write).await;
+                }
+                JsValue::UNDEFINED
+            }));
+        }
+        out.into()
+    })
+}
