@@ -8,11 +8,13 @@
 //
 //   node bench/cpu-ab.mjs /tmp/a /tmp/b twin
 //
-// bench/shapes holds the rows' session logic in two other shapes (the
-// library's steps with the I/O in JavaScript; its async cycle), built by
+// bench/shapes holds the rows' session logic in other shapes (the
+// library's steps with the I/O in JavaScript; its async cycle, on its
+// store client and on a lean one), built by
 // `SHAPES=1 ./scripts/build-worker.sh`:
 //
 //   node bench/cpu-ab.mjs bench/shapes/build/steps bench/shapes/build/cycle build twin
+//   node bench/cpu-ab.mjs bench/shapes/build/steps bench/shapes/build/lean bench/shapes/build/cycle
 //
 // Each side is a directory holding index.js and index_bg.wasm (what
 // worker-build writes to build/), or `twin` (bench/twin/worker.mjs). All run

@@ -20,8 +20,8 @@
 #               a hello-world Rust worker, the benchmark's cold-start and
 #               size baseline (release, wasm-opt, as build/); only when
 #               HELLO=1 (scripts/bench.sh sets it; nothing else builds it)
-#   bench/shapes/build/steps/, bench/shapes/build/cycle/
-#               the benchmark rows' session logic in two shapes, for
+#   bench/shapes/build/{steps,cycle,lean}/
+#               the benchmark rows' session logic in three shapes, for
 #               `bench/cpu-ab.mjs` (release, wasm-opt); only when SHAPES=1
 #               (nothing builds it otherwise; docs/BENCHMARKS.md, "Shapes")
 #
@@ -131,7 +131,7 @@ if [ "${SHAPES:-0}" = 1 ]; then
     # the runtime compiled, and esbuild bundles the glue into each index.js.
     "$WASM_BINDGEN_BIN" --target web --out-dir "$shapes/pkg" \
       target/wasm32-unknown-unknown/release/edge_session_bench_shapes.wasm
-    for shape in steps cycle; do
+    for shape in steps cycle lean; do
       mkdir -p "$shapes/$shape"
       "$WASM_OPT_BIN" "$shapes/pkg/edge_session_bench_shapes_bg.wasm" -O -Oz "${WASM_FEATURES[@]}" \
         -o "$shapes/$shape/index_bg.wasm"

@@ -1,27 +1,31 @@
 //! The session logic of `bench/cpu-ab.mjs`'s three rows (a first visit, a
-//! read, a pour) in two shapes, for the benchmark only (issue 14, target 3):
-//! what the worker's shape costs, beside what its logic costs.
+//! read, a pour) in two shapes and a variant, for the benchmark only
+//! (issue 14, target 3): what the worker's shape costs, beside what its
+//! logic costs.
 //!
-//! - **steps** ([`Layer`], [`Visit`], `js/steps.mjs`): the library's synchronous
-//!   pieces (cookie verification, the commands' encoding and decoding, the
-//!   document, the compare-and-set save) called from a JavaScript fetch
-//!   handler that does every I/O itself: one call into wasm per step, a
-//!   string or bytes each way, no Rust future.
+//! - **steps** ([`Layer`], [`Visit`], `js/steps.mjs`): the library's
+//!   synchronous pieces (cookie verification, the commands' encoding and
+//!   decoding, the document, the compare-and-set save) called from a
+//!   JavaScript fetch handler that does every I/O itself: one call into
+//!   wasm per step, a string or bytes each way, no Rust future.
 //! - **cycle** ([`cycle`], `js/cycle.mjs`): the library's async session
 //!   cycle (`Sessions::load`, `commit`, the deferred touch) on its
 //!   `UpstashClient`, driven by `edge_session::driver` as the worker is,
-//!   with the answer built in JavaScript.
+//!   with the answer built in JavaScript; **lean** ([`cycle_lean`],
+//!   `js/lean.mjs`) is the same cycle on a store of the least glue (each
+//!   command's body to the shell's fetch), to tell the cycle's cost from
+//!   its store client's.
 //!
-//! Both read the worker's own configuration through the library and make
+//! All read the worker's own configuration through the library and make
 //! the store calls the worker makes (docs/PROTOCOL.md §4): a read is `GET`
 //! and, after the answer, `EXPIRE`; a pour `GET` and the save script; a
 //! first visit the save script. What they leave out, against the demo
-//! worker: every other route, the Origin check, the sync-token cookie, logs,
-//! the save's retries on a conflict (a conflict answers 503 here), the
-//! beer generator's full lists; and the steps shape takes each row's
+//! worker: every other route, the Origin check, the sync-token cookie,
+//! logs, the save's retries on a conflict (a conflict answers 503 here),
+//! the beer generator's full lists; and the steps shape takes each row's
 //! outcome as known (a read touches, a pour and a first visit save) where
-//! the cycle computes express-session's decisions. docs/BENCHMARKS.md ("Shapes") has what
-//! they measure.
+//! the cycle computes express-session's decisions. docs/BENCHMARKS.md
+//! ("The worker's shape, not its language") has what they measure.
 // A worker exists only on wasm32; natively this crate is empty.
 #![cfg(target_arch = "wasm32")]
 
@@ -35,7 +39,7 @@ use edge_session::session::{js_json, run_deferred, SessionConfig, SessionId, Ses
 use edge_session::store::command::{Command, Expire, Get};
 use edge_session::store::script::{is_noscript, Digest, Eval, EvalSha, Loaded, Save, SaveOutcome, Ttl};
 use edge_session::store::wire::{open_envelope, Encoding};
-use edge_session::store::UpstashClient;
+use edge_session::store::{Fetched, Lookup, SessionStore, StoreError, UpstashClient, Write, Wrote};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
@@ -277,45 +281,130 @@ pub fn cycle(cookie_header: Option<String>, pour: bool) -> js_sys::Promise {
     edge_session::driver::spawn(async move {
         let Some(isolate) = isolate else { return JsValue::UNDEFINED };
         let store = isolate.store.for_request(None);
-        let sessions = Sessions::new(&isolate.config, &store).deferring_writes();
-        let now = edge_session::store::transport::now_ms() as Millis;
-        let Ok(mut session) = sessions.load(cookie_header.as_deref(), now, false).await else {
+        visit(&isolate.config, store, cookie_header, pour).await
+    })
+}
+
+/// One request's cycle on `store`: load, the pour's update, commit; the
+/// touch, if any, as a task of its own on the same store (what the
+/// worker hands to `waitUntil`).
+async fn visit<S: SessionStore + 'static>(
+    config: &SessionConfig,
+    store: S,
+    cookie_header: Option<String>,
+    pour: bool,
+) -> JsValue {
+    let sessions = Sessions::new(config, &store).deferring_writes();
+    let now = edge_session::store::transport::now_ms() as Millis;
+    let Ok(mut session) = sessions.load(cookie_header.as_deref(), now, false).await else {
+        return JsValue::UNDEFINED;
+    };
+    let seconds = session.cookie().remaining_ms(now).map(|ms| ms as f64 / 1000.0);
+    if pour {
+        let counted = session.update(|doc| {
+            let views = doc.get::<f64>("views")?.unwrap_or(0.0) + 1.0;
+            doc.insert("views", &views)
+        });
+        if counted.is_err() {
             return JsValue::UNDEFINED;
-        };
-        let seconds = session.cookie().remaining_ms(now).map(|ms| ms as f64 / 1000.0);
-        if pour {
-            let counted = session.update(|doc| {
-                let views = doc.get::<f64>("views")?.unwrap_or(0.0) + 1.0;
-                doc.insert("views", &views)
-            });
-            if counted.is_err() {
-                return JsValue::UNDEFINED;
+        }
+    }
+    let mut view = json!({ "sessionID": session.id().as_str(), "sessionExpireTime": seconds });
+    if let Ok(Some(views)) = session.get::<Value>("views") {
+        view["beersViewed"] = views;
+    }
+    view["beerName"] = Value::Null;
+    view["beerStyle"] = Value::Null;
+    view["error"] = Value::Null;
+    let Ok(cookies) = sessions.commit(&mut session, now).await else { return JsValue::UNDEFINED };
+    let deferred = sessions.take_deferred();
+    drop(sessions);
+    let out = js_sys::Array::new();
+    out.push(&js_json::to_string(&view).unwrap_or_default().into());
+    out.push(&cookies.first().map_or(JsValue::UNDEFINED, |line| line.into()));
+    if deferred.is_empty() {
+        out.push(&JsValue::UNDEFINED);
+    } else {
+        out.push(&edge_session::driver::spawn(async move {
+            for write in &deferred {
+                // As the worker: a failed touch loses nothing.
+                let _ = run_deferred(&store, write).await;
             }
+            JsValue::UNDEFINED
+        }));
+    }
+    out.into()
+}
+
+#[wasm_bindgen(module = "/js/shared.mjs")]
+extern "C" {
+    /// One store call to `store` (js/shared.mjs, `storeOf`): resolves
+    /// with `[status, Uint8Array body]`.
+    #[wasm_bindgen(js_name = call)]
+    fn store_call(store: &JsValue, body: String) -> js_sys::Promise;
+}
+
+/// A store on the least glue: each command's body to the shell's `call`, awaited
+/// through the driver, the answer's status and bytes back. What the
+/// benchmark's rows ask of a store only (a session's `GET`, the save,
+/// `EXPIRE`); no retries, no meter, no sync token of its own.
+struct LeanStore(JsValue);
+
+impl LeanStore {
+    async fn run<C: Command>(&self, cmd: &C) -> Result<C::Output, StoreError> {
+        let failed = |status| StoreError::Http { status, body: String::new() };
+        let reply = edge_session::driver::wait(store_call(&self.0, body(&cmd.args()))).await.map_err(|_| failed(0))?;
+        let reply = js_sys::Array::from(&reply);
+        let status = reply.get(0).as_f64().map_or(0, |s| s as u16);
+        let bytes = js_sys::Uint8Array::new(&reply.get(1)).to_vec();
+        let envelope: Value = js_json::de::from_slice(&bytes).map_err(StoreError::NotJson)?;
+        if status != 200 && status != 400 {
+            return Err(failed(status));
         }
-        let mut view = json!({ "sessionID": session.id().as_str(), "sessionExpireTime": seconds });
-        if let Ok(Some(views)) = session.get::<Value>("views") {
-            view["beersViewed"] = views;
-        }
-        view["beerName"] = Value::Null;
-        view["beerStyle"] = Value::Null;
-        view["error"] = Value::Null;
-        let Ok(cookies) = sessions.commit(&mut session, now).await else { return JsValue::UNDEFINED };
-        let out = js_sys::Array::new();
-        out.push(&js_json::to_string(&view).unwrap_or_default().into());
-        out.push(&cookies.first().map_or(JsValue::UNDEFINED, |line| line.into()));
-        let deferred = sessions.take_deferred();
-        if deferred.is_empty() {
-            out.push(&JsValue::UNDEFINED);
-        } else {
-            let store = isolate.store.for_request(None);
-            out.push(&edge_session::driver::spawn(async move {
-                for write in &deferred {
-                    // As the worker: a failed touch loses nothing.
-                    let _ = run_deferred(&store, write).await;
-                }
-                JsValue::UNDEFINED
-            }));
-        }
-        out.into()
+        Ok(C::parse(open_envelope(envelope)?, Encoding::Base64)?)
+    }
+}
+
+impl SessionStore for LeanStore {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(&Get { key: key.to_owned() }).await
+    }
+
+    async fn read(&self, key: Option<&str>, _with_pttl: bool, _lookups: &[Lookup]) -> Result<Fetched, StoreError> {
+        let session = match key {
+            Some(key) => self.get(key).await?.map(|bytes| (bytes, None)),
+            None => None,
+        };
+        Ok(Fetched { session, found: Vec::new() })
+    }
+
+    async fn write(&self, save: Option<&Save>, _also: &[Write]) -> Result<Wrote, StoreError> {
+        let Some(save) = save else { return Ok(Wrote::default()) };
+        let saved = match self.run(&EvalSha(save)).await {
+            Err(StoreError::Protocol(e)) if is_noscript(&e) => self.run(&Eval(save)).await?,
+            other => other?,
+        };
+        Ok(Wrote { saved: Some(saved), written: Vec::new() })
+    }
+
+    async fn expire(&self, key: &str, ttl_seconds: u64) -> Result<bool, StoreError> {
+        self.run(&Expire { key: key.to_owned(), seconds: ttl_seconds }).await
+    }
+
+    async fn del(&self, _keys: &[String]) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    async fn backoff(&self, _wait: std::time::Duration) {}
+}
+
+/// [`cycle`] on [`LeanStore`] instead of the library's `UpstashClient`:
+/// what the client's glue costs, beside the cycle's own.
+#[wasm_bindgen]
+pub fn cycle_lean(cookie_header: Option<String>, pour: bool, store: JsValue) -> js_sys::Promise {
+    let isolate = ISOLATE.with(|cell| cell.get().cloned());
+    edge_session::driver::spawn(async move {
+        let Some(isolate) = isolate else { return JsValue::UNDEFINED };
+        visit(&isolate.config, LeanStore(store), cookie_header, pour).await
     })
 }
