@@ -38,7 +38,7 @@ for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break;
 redis-cli -p "$REDIS_PORT" ping >/dev/null || { echo "dev.sh: redis-server did not start; see .run/redis.log" >&2; exit 1; }
 
 ./target/release/upstash-local --listen "127.0.0.1:$UPSTASH_PORT" \
-  --redis-url "redis://127.0.0.1:$REDIS_PORT" --token "$TOKEN" &
+  --redis-url "redis://127.0.0.1:$REDIS_PORT" --token="$TOKEN" &
 pids+=($!)
 
 # Local secrets go in .dev.vars, as wrangler expects (git-ignored). A

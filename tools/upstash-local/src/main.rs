@@ -131,13 +131,15 @@ struct Args {
     /// The redis-server to forward commands to.
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
-    /// The bearer token clients must present.
-    #[arg(long, env = "UPSTASH_LOCAL_TOKEN")]
+    /// The bearer token clients must present. It may start with `-`
+    /// (random base64url does, one time in 64): `--token -fS5…` is the
+    /// token, not an option.
+    #[arg(long, env = "UPSTASH_LOCAL_TOKEN", allow_hyphen_values = true)]
     token: String,
     /// A second token that may run only reads (the `replica` module's
     /// list), like an Upstash database's read-only token: any other
     /// command is refused with `NOPERM` before it runs.
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", allow_hyphen_values = true)]
     read_only_token: Option<String>,
     /// Serve POST/GET /_fault, which switches store faults on and off at run
     /// time (see above). For tests only; without it there is no such route.
@@ -661,6 +663,16 @@ fn replica_of(state: &AppState) -> Result<&Replica, ApiError> {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn a_token_may_start_with_a_hyphen() {
+        // scripts/dev.sh makes its token from random base64url, which
+        // starts with `-` one time in 64; clap took it for an option.
+        let args = Args::try_parse_from(["upstash-local", "--token", "-fS5k", "--read-only-token", "-r", "--stats"]);
+        let args = args.expect("parsed");
+        assert_eq!((args.token.as_str(), args.read_only_token.as_deref()), ("-fS5k", Some("-r")));
+        assert!(args.stats, "the options after it are still options");
+    }
 
     #[test]
     fn an_empty_sync_token_is_no_token() {
