@@ -87,10 +87,19 @@ for (const [name, value, least] of [["BENCH_AB_N", N, 1], ["BENCH_AB_ROUNDS", RO
   if (!Number.isInteger(value) || value < least) refuse(`${name} must be a whole number of at least ${least}, not ${value}`);
 }
 
+/**
+ * Every measured request must succeed: a side that answers errors (a store
+ * it cannot reach, a build that fails the row) would look cheap.
+ */
+const succeeded = async (s, answer) => {
+  const res = await answer;
+  if (res.status !== 200) throw new Error(`${s.spec}: the ${ROW} row answered ${res.status}: ${String(res.text).slice(0, 200)}`);
+  return res;
+};
 const ROWS = {
-  read: (s) => request(s.worker, "/api/session", { cookie: s.jar.pair }),
-  pour: (s) => request(s.worker, "/api/pour", { method: "POST", cookie: s.jar.pair, headers: { origin: s.worker.url } }),
-  first: (s) => request(s.worker, "/api/session"),
+  read: (s) => succeeded(s, request(s.worker, "/api/session", { cookie: s.jar.pair })),
+  pour: (s) => succeeded(s, request(s.worker, "/api/pour", { method: "POST", cookie: s.jar.pair, headers: { origin: s.worker.url } })),
+  first: (s) => succeeded(s, request(s.worker, "/api/session")),
 };
 if (!ROWS[ROW]) throw new Error(`BENCH_AB_ROW must be one of ${Object.keys(ROWS).join(", ")}`);
 

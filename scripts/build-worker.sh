@@ -23,7 +23,8 @@
 #   bench/shapes/build/{steps,cycle,lean}/
 #               the benchmark rows' session logic in three shapes, for
 #               `bench/cpu-ab.mjs` (release, wasm-opt); only when SHAPES=1
-#               (nothing builds it otherwise; docs/BENCHMARKS.md, "Shapes")
+#               (nothing builds it otherwise; docs/BENCHMARKS.md, "The
+#               worker's shape, not its language")
 #
 # Each is skipped when it is newer than every input, so wrangler's repeated
 # [build] runs cost nothing.
@@ -121,9 +122,11 @@ if [ "${HELLO:-0}" = 1 ]; then
 fi
 if [ "${SHAPES:-0}" = 1 ]; then
   shapes=bench/shapes/build
-  if ! fresh "$shapes/steps" bench/shapes/src bench/shapes/js bench/shapes/Cargo.toml crates; then
+  # lean/ is written last: an interrupted build is not taken for fresh.
+  if ! fresh "$shapes/lean" bench/shapes/src bench/shapes/js bench/shapes/Cargo.toml crates scripts/build-worker.sh; then
     for v in WASM_BINDGEN_BIN WASM_OPT_BIN ESBUILD_BIN; do
-      [ -n "${!v:-}" ] || { echo "build-worker: the shapes need ${v%_BIN} (make setup installs it)" >&2; exit 1; }
+      tool=$(echo "${v%_BIN}" | tr 'A-Z_' 'a-z-')
+      [ -n "${!v:-}" ] || { echo "build-worker: the shapes need $tool (scripts/setup.sh installs it)" >&2; exit 1; }
     done
     cargo build -q --release --target wasm32-unknown-unknown -p edge-session-bench-shapes
     rm -rf "$shapes"
@@ -131,10 +134,11 @@ if [ "${SHAPES:-0}" = 1 ]; then
     # the runtime compiled, and esbuild bundles the glue into each index.js.
     "$WASM_BINDGEN_BIN" --target web --out-dir "$shapes/pkg" \
       target/wasm32-unknown-unknown/release/edge_session_bench_shapes.wasm
+    "$WASM_OPT_BIN" "$shapes/pkg/edge_session_bench_shapes_bg.wasm" -O -Oz "${WASM_FEATURES[@]}" \
+      -o "$shapes/pkg/optimized.wasm"
     for shape in steps cycle lean; do
       mkdir -p "$shapes/$shape"
-      "$WASM_OPT_BIN" "$shapes/pkg/edge_session_bench_shapes_bg.wasm" -O -Oz "${WASM_FEATURES[@]}" \
-        -o "$shapes/$shape/index_bg.wasm"
+      cp "$shapes/pkg/optimized.wasm" "$shapes/$shape/index_bg.wasm"
       "$ESBUILD_BIN" "bench/shapes/js/$shape.mjs" --bundle --format=esm --minify --log-level=warning \
         --external:./index_bg.wasm --outfile="$shapes/$shape/index.js"
     done

@@ -19,6 +19,9 @@ cargo fmt --all --check
 cargo clippy -q --workspace --all-targets --features edge-session-demo/lab -- -D warnings
 cargo clippy -q --target wasm32-unknown-unknown --workspace --exclude upstash-local --exclude edge-session-cli \
   --features edge-session-demo/lab -- -D warnings
+# The library on wasm32 without the workers-rs adapter, as a worker of its
+# own (bench/shapes) uses it: the workspace build above always has it.
+cargo clippy -q --target wasm32-unknown-unknown -p edge-session --no-default-features -- -D warnings
 # The library's docs with its default features, with all of them, and for
 # wasm32 (where the workers adapter exists).
 RUSTDOCFLAGS="-D warnings" cargo doc -q --no-deps -p edge-session

@@ -16,6 +16,9 @@
 //!   command's body to the shell's fetch), to tell the cycle's cost from
 //!   its store client's.
 //!
+//! A failure answers 503 with its text (`bench/cpu-ab.mjs` stops on any
+//! answer but 200: the rows never meet one).
+//!
 //! All read the worker's own configuration through the library and make
 //! the store calls the worker makes (docs/PROTOCOL.md §4): a read is `GET`
 //! and, after the answer, `EXPIRE`; a pour `GET` and the save script; a
@@ -24,7 +27,9 @@
 //! logs, the save's retries on a conflict (a conflict answers 503 here),
 //! the beer generator's full lists; and the steps shape takes each row's
 //! outcome as known (a read touches, a pour and a first visit save) where
-//! the cycle computes express-session's decisions. docs/BENCHMARKS.md
+//! the cycle computes express-session's decisions, and answers cases no
+//! row meets more simply (a refused Cookie header as none, a session gone
+//! as 503, the TTL without `disableTTL` or `touchAfter`). docs/BENCHMARKS.md
 //! ("The worker's shape, not its language") has what they measure.
 // A worker exists only on wasm32; natively this crate is empty.
 #![cfg(target_arch = "wasm32")]
@@ -34,12 +39,12 @@ use std::rc::Rc;
 
 use edge_session::config::{UpstashConfig, Vars};
 use edge_session::session::cookie::{check_cookie_header, set_cookie_header, verified_session_id};
-use edge_session::session::document::{Millis, SessionDocument};
+use edge_session::session::document::{Millis, SessionCookie, SessionDocument};
 use edge_session::session::{js_json, run_deferred, SessionConfig, SessionId, Sessions};
 use edge_session::store::command::{Command, Expire, Get};
 use edge_session::store::script::{is_noscript, Digest, Eval, EvalSha, Loaded, Save, SaveOutcome, Ttl};
 use edge_session::store::wire::{open_envelope, Encoding};
-use edge_session::store::{Fetched, Lookup, SessionStore, StoreError, UpstashClient, Write, Wrote};
+use edge_session::store::{Fetched, Lookup, SessionStore, StoreError, TransportError, UpstashClient, Write, Wrote};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
 
@@ -67,18 +72,45 @@ fn result_of(status: u16, reply: &[u8]) -> Option<Value> {
     open_envelope(js_json::de::from_slice(reply).ok()?).ok()
 }
 
-/// The session panel's JSON members, as the demo's `GET /api/session`
-/// answers them.
-fn panel(sid: &str, doc: &SessionDocument, now: Millis) -> Option<Value> {
-    let seconds = doc.cookie.remaining_ms(now).map(|ms| ms as f64 / 1000.0);
+/// The session panel's JSON members, in the order the demo's
+/// `GET /api/session` answers them: `cookie`'s time left as of `now` (ms
+/// since the epoch), `views` when the session has it.
+fn panel(sid: &str, cookie: &SessionCookie, views: Option<Value>, now: Millis) -> Value {
+    let seconds = cookie.remaining_ms(now).map(|ms| ms as f64 / 1000.0);
     let mut view = json!({ "sessionID": sid, "sessionExpireTime": seconds });
-    if let Some(views) = doc.raw("views") {
-        view["beersViewed"] = js_json::de::from_slice::<Value>(views.as_bytes()).ok()?;
+    if let Some(views) = views {
+        view["beersViewed"] = views;
     }
     view["beerName"] = Value::Null;
     view["beerStyle"] = Value::Null;
     view["error"] = Value::Null;
-    Some(view)
+    view
+}
+
+/// A pour's panel: the new `views` (the demo's `views ? views + 1 : 1`)
+/// and a beer from `random` (four numbers from the runtime's
+/// `crypto.getRandomValues`).
+fn poured(sid: &str, cookie: &SessionCookie, views: f64, now: Millis, random: &[u32]) -> Value {
+    let mut view = panel(sid, cookie, Some(json!(views)), now);
+    let pick = |list: &[&'static str; 4], i: usize| list[random.get(i).copied().unwrap_or(0) as usize % 4];
+    view["beerName"] = json!(format!("{} {} {}", pick(&ADJECTIVES, 0), pick(&NOUNS, 1), pick(&SUFFIXES, 2)));
+    view["beerStyle"] = json!(pick(&STYLES, 3));
+    view["beerSource"] = json!("generator");
+    view
+}
+
+/// A document's `views`, as JSON.
+fn views_of(doc: &SessionDocument) -> Option<Value> {
+    js_json::de::from_slice(doc.raw("views")?.as_bytes()).ok()
+}
+
+/// connect-redis's TTL for a document about to be written or touched: the
+/// cookie's lifetime from `now`; a lifetime already over deletes instead.
+fn ttl_of(config: &SessionConfig, cookie: &SessionCookie, now: Millis) -> Ttl {
+    match u64::try_from(cookie.ttl_seconds(now, config.default_ttl_seconds)) {
+        Ok(seconds) if seconds > 0 => Ttl::Seconds(seconds),
+        _ => Ttl::Expired,
+    }
 }
 
 const ADJECTIVES: [&str; 4] = ["Hazy", "Golden", "Smoky", "Wild"];
@@ -155,15 +187,21 @@ impl Visit {
         Some((bytes, doc))
     }
 
-    /// A read's answer (the panel's JSON) from the `GET`'s answer, or
-    /// `undefined` when the store failed or the session is gone.
+    /// A read's answer (the panel's JSON) from the `GET`'s answer at `now`
+    /// (ms since the epoch), or `undefined` when the store failed or the
+    /// session is gone.
     pub fn read(&mut self, status: u16, reply: &[u8], now: f64) -> Option<String> {
         let now = now as Millis;
         let (_, mut doc) = self.loaded(status, reply)?;
-        let answer = js_json::to_string(&panel(&self.sid, &doc, now)?).ok();
-        // connect-redis's touch: the TTL of the cookie's lifetime from now.
+        let answer = js_json::to_string(&panel(&self.sid, &doc.cookie, views_of(&doc), now)).ok();
+        // connect-redis's touch: the TTL of the cookie's lifetime from now
+        // (the rows' sessions are live: a lifetime already over would be a
+        // delete in the worker, not measured here).
         doc.cookie.reset_expiry(now);
-        self.touch_seconds = u64::try_from(doc.cookie.ttl_seconds(now, self.config.default_ttl_seconds)).unwrap_or(0);
+        self.touch_seconds = match ttl_of(&self.config, &doc.cookie, now) {
+            Ttl::Seconds(seconds) => seconds,
+            Ttl::Persist | Ttl::Expired => 0,
+        };
         answer
     }
 
@@ -172,24 +210,22 @@ impl Visit {
         body(&Expire { key: self.key.clone(), seconds: self.touch_seconds }.args())
     }
 
-    /// A pour's save (the compare-and-set script) from the `GET`'s answer:
-    /// `views` + 1 and a beer from `random` (four numbers), or `undefined`.
+    /// A pour's save (the compare-and-set script) from the `GET`'s answer
+    /// at `now` (ms since the epoch): `views` + 1 and a beer from `random`
+    /// (four numbers), or `undefined`.
     pub fn pour(&mut self, status: u16, reply: &[u8], now: f64, random: &[u32]) -> Option<String> {
         let now = now as Millis;
         let (bytes, mut doc) = self.loaded(status, reply)?;
-        let mut view = panel(&self.sid, &doc, now)?;
         let views = doc.get::<f64>("views").ok()?.unwrap_or(0.0) + 1.0;
         doc.insert("views", &views).ok()?;
-        let pick = |list: &[&'static str; 4], i: usize| list[random.get(i).copied().unwrap_or(0) as usize % 4];
-        view["beersViewed"] = json!(views);
-        view["beerName"] = json!(format!("{} {} {}", pick(&ADJECTIVES, 0), pick(&NOUNS, 1), pick(&SUFFIXES, 2)));
-        view["beerStyle"] = json!(pick(&STYLES, 3));
-        view["beerSource"] = json!("generator");
+        let view = poured(&self.sid, &doc.cookie, views, now, random);
         let loaded = Loaded { key: self.key.clone(), digest: Digest::of(&bytes) };
         Some(self.save_body(doc, Some(loaded), view, now))
     }
 
-    /// A first visit's save of a new session (the compare-and-set script).
+    /// A first visit's save of a new session (the compare-and-set script)
+    /// at `now` (ms since the epoch). The configured cookie as it is: the
+    /// rows run over plain http without `secure: "auto"`.
     pub fn fresh(&mut self, now: f64) -> String {
         let now = now as Millis;
         let mut cookie = self.config.cookie.clone();
@@ -198,18 +234,17 @@ impl Visit {
         let sid = SessionId::generate();
         self.key = format!("{}{}", self.config.prefix, sid.as_str());
         self.sid = sid.as_str().to_owned();
-        let view = panel(&self.sid, &doc, now).unwrap_or(Value::Null);
+        let view = panel(&self.sid, &doc.cookie, None, now);
         self.save_body(doc, None, view, now)
     }
 
     fn save_body(&mut self, mut doc: SessionDocument, loaded: Option<Loaded>, view: Value, now: Millis) -> String {
         doc.cookie.reset_expiry(now);
-        let seconds = doc.cookie.ttl_seconds(now, self.config.default_ttl_seconds);
         let save = Save {
             key: self.key.clone(),
             loaded,
             document: doc.to_json(),
-            ttl: u64::try_from(seconds).map_or(Ttl::Expired, Ttl::Seconds),
+            ttl: ttl_of(&self.config, &doc.cookie, now),
             retire: Vec::new(),
             index: None,
             counter: None,
@@ -271,53 +306,57 @@ pub fn cycle_init(env: JsValue) -> Result<(), JsError> {
 }
 
 /// The async shape: loads the session a `Cookie` header names (a new one
-/// without), adds one to `views` when `pour`, and commits. Resolves with
-/// `[panel JSON, Set-Cookie line | undefined, touch promise | undefined]`
-/// (the touch to hand to `waitUntil`), or `undefined` when the store
-/// failed or [`cycle_init`] was not called.
+/// without), pours when `pour` (`views` + 1, a beer from `random`: four
+/// numbers), and commits. Resolves with `[panel JSON, Set-Cookie line |
+/// undefined, touch promise | undefined]` (the touch to hand to
+/// `waitUntil`), or with the error's text.
 #[wasm_bindgen]
-pub fn cycle(cookie_header: Option<String>, pour: bool) -> js_sys::Promise {
+pub fn cycle(cookie_header: Option<String>, pour: bool, random: Vec<u32>) -> js_sys::Promise {
     let isolate = ISOLATE.with(|cell| cell.get().cloned());
     edge_session::driver::spawn(async move {
-        let Some(isolate) = isolate else { return JsValue::UNDEFINED };
+        let Some(isolate) = isolate else { return JsValue::from_str("cycle_init was not called") };
         let store = isolate.store.for_request(None);
-        visit(&isolate.config, store, cookie_header, pour).await
+        run_cycle(&isolate.config, store, cookie_header, pour.then_some(random)).await
     })
 }
 
-/// One request's cycle on `store`: load, the pour's update, commit; the
-/// touch, if any, as a task of its own on the same store (what the
-/// worker hands to `waitUntil`).
-async fn visit<S: SessionStore + 'static>(
+/// One request's cycle on `store`: load, the pour (given its random
+/// numbers), commit; the touch, if any, as a task of its own on the same
+/// store (what the worker hands to `waitUntil`).
+async fn run_cycle<S: SessionStore + 'static>(
     config: &SessionConfig,
     store: S,
     cookie_header: Option<String>,
-    pour: bool,
+    pour: Option<Vec<u32>>,
 ) -> JsValue {
     let sessions = Sessions::new(config, &store).deferring_writes();
     let now = edge_session::store::transport::now_ms() as Millis;
-    let Ok(mut session) = sessions.load(cookie_header.as_deref(), now, false).await else {
-        return JsValue::UNDEFINED;
+    let mut session = match sessions.load(cookie_header.as_deref(), now, false).await {
+        Ok(session) => session,
+        Err(e) => return JsValue::from_str(&e.to_string()),
     };
-    let seconds = session.cookie().remaining_ms(now).map(|ms| ms as f64 / 1000.0);
-    if pour {
-        let counted = session.update(|doc| {
-            let views = doc.get::<f64>("views")?.unwrap_or(0.0) + 1.0;
-            doc.insert("views", &views)
-        });
-        if counted.is_err() {
-            return JsValue::UNDEFINED;
+    let sid = session.id().as_str().to_owned();
+    let view = match pour {
+        Some(random) => {
+            // Kept and run again on a newer document after a conflict, as
+            // the demo's pour.
+            let counted = session.update(|s| {
+                let views = s.get::<f64>("views")?.unwrap_or(0.0) + 1.0;
+                s.insert("views", &views)
+            });
+            match (counted, session.get::<f64>("views")) {
+                (Ok(()), Ok(Some(views))) => poured(&sid, session.cookie(), views, now, &random),
+                _ => return JsValue::from_str("`views` is not a number"),
+            }
         }
-    }
-    let mut view = json!({ "sessionID": session.id().as_str(), "sessionExpireTime": seconds });
-    if let Ok(Some(views)) = session.get::<Value>("views") {
-        view["beersViewed"] = views;
-    }
-    view["beerName"] = Value::Null;
-    view["beerStyle"] = Value::Null;
-    view["error"] = Value::Null;
-    let Ok(cookies) = sessions.commit(&mut session, now).await else { return JsValue::UNDEFINED };
+        None => panel(&sid, session.cookie(), session.get::<Value>("views").ok().flatten(), now),
+    };
+    let cookies = match sessions.commit(&mut session, now).await {
+        Ok(cookies) => cookies,
+        Err(e) => return JsValue::from_str(&e.to_string()),
+    };
     let deferred = sessions.take_deferred();
+    // `sessions` borrows `store`, which the touch's task takes.
     drop(sessions);
     let out = js_sys::Array::new();
     out.push(&js_json::to_string(&view).unwrap_or_default().into());
@@ -327,13 +366,22 @@ async fn visit<S: SessionStore + 'static>(
     } else {
         out.push(&edge_session::driver::spawn(async move {
             for write in &deferred {
-                // As the worker: a failed touch loses nothing.
-                let _ = run_deferred(&store, write).await;
+                // As the worker: a failed touch loses nothing (it logs it).
+                if let Err(e) = run_deferred(&store, write).await {
+                    console_error(&format!("touch failed: {e}"));
+                }
             }
             JsValue::UNDEFINED
         }));
     }
     out.into()
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's `console.error`: the log of a failed touch.
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error(message: &str);
 }
 
 #[wasm_bindgen(module = "/js/shared.mjs")]
@@ -344,23 +392,32 @@ extern "C" {
     fn store_call(store: &JsValue, body: String) -> js_sys::Promise;
 }
 
-/// A store on the least glue: each command's body to the shell's `call`, awaited
-/// through the driver, the answer's status and bytes back. What the
-/// benchmark's rows ask of a store only (a session's `GET`, the save,
-/// `EXPIRE`); no retries, no meter, no sync token of its own.
+/// A store on the least glue: each command's body to the shell's `call`,
+/// awaited through the driver, the answer's status and bytes back. Only
+/// what the benchmark's rows ask of a store (a session's `GET`, the save,
+/// `EXPIRE`); anything else fails. No retries, no meter, no sync token of
+/// its own.
 struct LeanStore(JsValue);
 
+/// What the lean store does not do (the rows never ask it).
+fn unsupported(what: &str) -> StoreError {
+    StoreError::Unreachable(TransportError::Failed(format!("the lean store does not send {what}")))
+}
+
 impl LeanStore {
+    /// Runs `cmd`, reading the answer as `UpstashClient` does: 200 carries
+    /// a result, 400 a Redis error, anything else is the HTTP status's.
     async fn run<C: Command>(&self, cmd: &C) -> Result<C::Output, StoreError> {
-        let failed = |status| StoreError::Http { status, body: String::new() };
-        let reply = edge_session::driver::wait(store_call(&self.0, body(&cmd.args()))).await.map_err(|_| failed(0))?;
+        let reply = edge_session::driver::wait(store_call(&self.0, body(&cmd.args())))
+            .await
+            .map_err(|e| StoreError::Unreachable(TransportError::Failed(format!("{e:?}"))))?;
         let reply = js_sys::Array::from(&reply);
         let status = reply.get(0).as_f64().map_or(0, |s| s as u16);
         let bytes = js_sys::Uint8Array::new(&reply.get(1)).to_vec();
-        let envelope: Value = js_json::de::from_slice(&bytes).map_err(StoreError::NotJson)?;
         if status != 200 && status != 400 {
-            return Err(failed(status));
+            return Err(StoreError::Http { status, body: String::from_utf8_lossy(&bytes).chars().take(200).collect() });
         }
+        let envelope: Value = js_json::de::from_slice(&bytes).map_err(StoreError::NotJson)?;
         Ok(C::parse(open_envelope(envelope)?, Encoding::Base64)?)
     }
 }
@@ -370,7 +427,10 @@ impl SessionStore for LeanStore {
         self.run(&Get { key: key.to_owned() }).await
     }
 
-    async fn read(&self, key: Option<&str>, _with_pttl: bool, _lookups: &[Lookup]) -> Result<Fetched, StoreError> {
+    async fn read(&self, key: Option<&str>, with_pttl: bool, lookups: &[Lookup]) -> Result<Fetched, StoreError> {
+        if with_pttl || !lookups.is_empty() {
+            return Err(unsupported("PTTL or lookups"));
+        }
         let session = match key {
             Some(key) => self.get(key).await?.map(|bytes| (bytes, None)),
             None => None,
@@ -378,7 +438,10 @@ impl SessionStore for LeanStore {
         Ok(Fetched { session, found: Vec::new() })
     }
 
-    async fn write(&self, save: Option<&Save>, _also: &[Write]) -> Result<Wrote, StoreError> {
+    async fn write(&self, save: Option<&Save>, also: &[Write]) -> Result<Wrote, StoreError> {
+        if !also.is_empty() {
+            return Err(unsupported("writes beside a save"));
+        }
         let Some(save) = save else { return Ok(Wrote::default()) };
         let saved = match self.run(&EvalSha(save)).await {
             Err(StoreError::Protocol(e)) if is_noscript(&e) => self.run(&Eval(save)).await?,
@@ -392,19 +455,20 @@ impl SessionStore for LeanStore {
     }
 
     async fn del(&self, _keys: &[String]) -> Result<u64, StoreError> {
-        Ok(0)
+        Err(unsupported("DEL"))
     }
 
     async fn backoff(&self, _wait: std::time::Duration) {}
 }
 
-/// [`cycle`] on [`LeanStore`] instead of the library's `UpstashClient`:
-/// what the client's glue costs, beside the cycle's own.
+/// [`cycle`] on a store of the least glue (calls to `store`, the shell's
+/// `storeOf`) instead of the library's `UpstashClient`: what the client's
+/// glue costs, beside the cycle's own.
 #[wasm_bindgen]
-pub fn cycle_lean(cookie_header: Option<String>, pour: bool, store: JsValue) -> js_sys::Promise {
+pub fn cycle_lean(cookie_header: Option<String>, pour: bool, random: Vec<u32>, store: JsValue) -> js_sys::Promise {
     let isolate = ISOLATE.with(|cell| cell.get().cloned());
     edge_session::driver::spawn(async move {
-        let Some(isolate) = isolate else { return JsValue::UNDEFINED };
-        visit(&isolate.config, LeanStore(store), cookie_header, pour).await
+        let Some(isolate) = isolate else { return JsValue::from_str("cycle_init was not called") };
+        run_cycle(&isolate.config, LeanStore(store), cookie_header, pour.then_some(random)).await
     })
 }
