@@ -24,7 +24,7 @@
 #               the benchmark rows' session logic in three shapes, for
 #               `bench/cpu-ab.mjs` (release, wasm-opt); only when SHAPES=1
 #               (nothing builds it otherwise; docs/BENCHMARKS.md, "The
-#               worker's shape, not its language")
+#               same logic in other shapes")
 #
 # Each is skipped when it is newer than every input, so wrangler's repeated
 # [build] runs cost nothing.

@@ -30,7 +30,7 @@
 //! the cycle computes express-session's decisions, and answers cases no
 //! row meets more simply (a refused Cookie header as none, a session gone
 //! as 503, the TTL without `disableTTL` or `touchAfter`). docs/BENCHMARKS.md
-//! ("The worker's shape, not its language") has what they measure.
+//! ("The same logic in other shapes") has what they measure.
 // A worker exists only on wasm32; natively this crate is empty.
 #![cfg(target_arch = "wasm32")]
 
