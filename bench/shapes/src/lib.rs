@@ -43,6 +43,8 @@ use edge_session::session::document::{Millis, SessionCookie, SessionDocument};
 use edge_session::session::{js_json, run_deferred, SessionConfig, SessionId, Sessions};
 use edge_session::store::command::{Command, Expire, Get};
 use edge_session::store::script::{is_noscript, Digest, Eval, EvalSha, Loaded, Save, SaveOutcome, Ttl};
+use edge_session::store::transport::HttpReply;
+use edge_session::store::upstash::interpret;
 use edge_session::store::wire::{open_envelope, Encoding};
 use edge_session::store::{Fetched, Lookup, SessionStore, StoreError, TransportError, UpstashClient, Write, Wrote};
 use serde_json::{json, Value};
@@ -64,12 +66,11 @@ fn body(args: &[String]) -> String {
     serde_json::to_string(args).unwrap_or_default()
 }
 
-/// The `result` of a store answer of `status` (200 only), else `None`.
-fn result_of(status: u16, reply: &[u8]) -> Option<Value> {
-    if status != 200 {
-        return None;
-    }
-    open_envelope(js_json::de::from_slice(reply).ok()?).ok()
+/// A store answer of `status` as the library's client reads it: the
+/// command's `result`, or what failed.
+fn result_of(status: u16, reply: &[u8]) -> Result<Value, StoreError> {
+    let answer = interpret(HttpReply { status, body: reply.to_vec(), sync_token: None })?;
+    Ok(open_envelope(answer)?)
 }
 
 /// The session panel's JSON members, in the order the demo's
@@ -102,15 +103,6 @@ fn poured(sid: &str, cookie: &SessionCookie, views: f64, now: Millis, random: &[
 /// A document's `views`, as JSON.
 fn views_of(doc: &SessionDocument) -> Option<Value> {
     js_json::de::from_slice(doc.raw("views")?.as_bytes()).ok()
-}
-
-/// connect-redis's TTL for a document about to be written or touched: the
-/// cookie's lifetime from `now`; a lifetime already over deletes instead.
-fn ttl_of(config: &SessionConfig, cookie: &SessionCookie, now: Millis) -> Ttl {
-    match u64::try_from(cookie.ttl_seconds(now, config.default_ttl_seconds)) {
-        Ok(seconds) if seconds > 0 => Ttl::Seconds(seconds),
-        _ => Ttl::Expired,
-    }
 }
 
 const ADJECTIVES: [&str; 4] = ["Hazy", "Golden", "Smoky", "Wild"];
@@ -182,7 +174,7 @@ impl Visit {
 
     /// The loaded document from the `GET`'s answer.
     fn loaded(&self, status: u16, reply: &[u8]) -> Option<(Vec<u8>, SessionDocument)> {
-        let bytes = Get::parse(result_of(status, reply)?, Encoding::Base64).ok()??;
+        let bytes = Get::parse(result_of(status, reply).ok()?, Encoding::Base64).ok()??;
         let doc = SessionDocument::parse(&bytes).ok()?;
         Some((bytes, doc))
     }
@@ -198,7 +190,7 @@ impl Visit {
         // (the rows' sessions are live: a lifetime already over would be a
         // delete in the worker, not measured here).
         doc.cookie.reset_expiry(now);
-        self.touch_seconds = match ttl_of(&self.config, &doc.cookie, now) {
+        self.touch_seconds = match self.config.store_ttl(&doc.cookie, now) {
             Ttl::Seconds(seconds) => seconds,
             Ttl::Persist | Ttl::Expired => 0,
         };
@@ -244,7 +236,7 @@ impl Visit {
             key: self.key.clone(),
             loaded,
             document: doc.to_json(),
-            ttl: ttl_of(&self.config, &doc.cookie, now),
+            ttl: self.config.store_ttl(&doc.cookie, now),
             retire: Vec::new(),
             index: None,
             counter: None,
@@ -258,7 +250,7 @@ impl Visit {
     /// The same save as `EVAL` when the store answered `NOSCRIPT` (it does
     /// not hold the script yet), else `undefined`.
     pub fn retry(&self, status: u16, reply: &[u8]) -> Option<String> {
-        let refused = open_envelope(js_json::de::from_slice((status == 400).then_some(reply)?).ok()?).err()?;
+        let Err(StoreError::Protocol(refused)) = result_of(status, reply) else { return None };
         let save = self.save.as_ref().filter(|_| is_noscript(&refused))?;
         Some(body(&Eval(save).args()))
     }
@@ -266,7 +258,7 @@ impl Visit {
     /// The answer (the panel's JSON) once the save's answer says saved,
     /// else `undefined`.
     pub fn saved(&self, status: u16, reply: &[u8]) -> Option<String> {
-        match EvalSha::<Save>::parse(result_of(status, reply)?, Encoding::Base64).ok()? {
+        match EvalSha::<Save>::parse(result_of(status, reply).ok()?, Encoding::Base64).ok()? {
             SaveOutcome::Saved(_) => js_json::to_string(&self.view).ok(),
             _ => None,
         }
@@ -405,8 +397,7 @@ fn unsupported(what: &str) -> StoreError {
 }
 
 impl LeanStore {
-    /// Runs `cmd`, reading the answer as `UpstashClient` does: 200 carries
-    /// a result, 400 a Redis error, anything else is the HTTP status's.
+    /// Runs `cmd`, reading the answer as `UpstashClient` does.
     async fn run<C: Command>(&self, cmd: &C) -> Result<C::Output, StoreError> {
         let reply = edge_session::driver::wait(store_call(&self.0, body(&cmd.args())))
             .await
@@ -414,11 +405,7 @@ impl LeanStore {
         let reply = js_sys::Array::from(&reply);
         let status = reply.get(0).as_f64().map_or(0, |s| s as u16);
         let bytes = js_sys::Uint8Array::new(&reply.get(1)).to_vec();
-        if status != 200 && status != 400 {
-            return Err(StoreError::Http { status, body: String::from_utf8_lossy(&bytes).chars().take(200).collect() });
-        }
-        let envelope: Value = js_json::de::from_slice(&bytes).map_err(StoreError::NotJson)?;
-        Ok(C::parse(open_envelope(envelope)?, Encoding::Base64)?)
+        Ok(C::parse(result_of(status, &bytes)?, Encoding::Base64)?)
     }
 }
 

@@ -13,8 +13,9 @@ use crate::accounts::AccountsConfig;
 use crate::keys;
 use crate::session::cookie::{is_token_byte, Secrets};
 use crate::session::decide::{self, Policy};
-use crate::session::document::{SameSite, SessionCookie, DEFAULT_TTL_SECONDS};
+use crate::session::document::{Millis, SameSite, SessionCookie, DEFAULT_TTL_SECONDS};
 use crate::session::{SessionConfig, Unset};
+use crate::store::script::Ttl;
 
 /// A configuration problem, naming the variable. `Display` includes the
 /// bad value, for the log; [`ConfigError::public_message`] leaves it out,
@@ -343,6 +344,19 @@ impl SessionConfig {
         let max_age = self.cookie.original_max_age.map_or(0.0, |ms| (ms / 1000.0).ceil());
         // `as` saturates: a maxAge past u64 is "forever" enough.
         (max_age as u64).max(self.default_ttl_seconds.max(0) as u64)
+    }
+
+    /// How long a session whose cookie is `cookie` lives in the store when
+    /// saved at `now` (ms since the epoch): connect-redis's `_getTTL` (the
+    /// cookie's time left, rounded up to seconds, else `ttl`) and its
+    /// `disableTTL`; a lifetime already over deletes the key instead
+    /// (connect-redis's `set` with a TTL of 0 or less).
+    pub fn store_ttl(&self, cookie: &SessionCookie, now: Millis) -> Ttl {
+        match cookie.ttl_seconds(now, self.default_ttl_seconds) {
+            t if t <= 0 => Ttl::Expired,
+            _ if self.disable_ttl => Ttl::Persist,
+            t => Ttl::Seconds(t as u64),
+        }
     }
 
     /// Reads express-session's and connect-redis's options: `SESSION_SECRET`

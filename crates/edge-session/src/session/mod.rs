@@ -1068,11 +1068,7 @@ impl<'a, S: SessionStore> Sessions<'a, S> {
 
     /// The compare-and-set save of the session as it is now.
     fn save_request(&self, s: &Session, now: Millis) -> Save {
-        let ttl = match s.doc.cookie.ttl_seconds(now, self.config.default_ttl_seconds) {
-            t if t <= 0 => Ttl::Expired,
-            _ if self.config.disable_ttl => Ttl::Persist,
-            t => Ttl::Seconds(t as u64),
-        };
+        let ttl = self.config.store_ttl(&s.doc.cookie, now);
         Save {
             key: self.key(&s.id),
             loaded: s.stored.as_ref().map(Stored::loaded),

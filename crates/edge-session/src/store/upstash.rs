@@ -281,8 +281,18 @@ pub fn is_token_refusal(e: &StoreError) -> bool {
     matches!(e, StoreError::Protocol(CommandError::Redis(m)) if m.to_ascii_lowercase().contains("sync-token"))
 }
 
-/// Turns an HTTP answer into the JSON it carries or a typed error.
-fn interpret(reply: HttpReply) -> Result<Value, StoreError> {
+/// Turns an HTTP answer of the REST API into the JSON it carries (a
+/// command's `{"result": …}` envelope, or a pipeline's array of them), as
+/// this client reads every answer; for callers that send the calls
+/// themselves.
+///
+/// # Errors
+///
+/// [`StoreError::NotJson`] for a 200 that is not JSON,
+/// [`StoreError::Protocol`] for a 400 carrying a Redis error,
+/// [`StoreError::Unauthorized`] for a refused or missing token,
+/// [`StoreError::Http`] for any other status.
+pub fn interpret(reply: HttpReply) -> Result<Value, StoreError> {
     // The worker's one JSON reader (session::js_json::de): a reply's
     // numbers are integers within 2^53 and its strings base64 or ASCII.
     let parsed: Result<Value, _> = crate::session::js_json::de::from_slice(&reply.body);
