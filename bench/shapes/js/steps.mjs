@@ -28,7 +28,8 @@ export default {
       if (route === "GET /api/session") {
         const body = steps.read(status, bytes, Date.now());
         // As the worker: a failed touch loses nothing, and is logged.
-        if (body !== undefined) ctx.waitUntil(call(store, steps.touch()).catch((e) => console.error(`touch failed: ${e}`)));
+        const touch = body === undefined ? undefined : steps.touch();
+        if (touch !== undefined) ctx.waitUntil(call(store, touch).catch((e) => console.error(`touch failed: ${e}`)));
         return answer(body, `${timing("hit", "1 round trip")}, deferred;desc="1"`);
       }
       const put = steps.pour(status, bytes, Date.now(), crypto.getRandomValues(new Uint32Array(4)));

@@ -29,7 +29,7 @@
 //! outcome as known (a read touches, a pour and a first visit save) where
 //! the cycle computes express-session's decisions, and answers cases no
 //! row meets more simply (a refused Cookie header as none, a session gone
-//! as 503, the TTL without `disableTTL` or `touchAfter`). docs/BENCHMARKS.md
+//! as 503, no `touchAfter`). docs/BENCHMARKS.md
 //! ("The same logic in other shapes") has what they measure.
 // A worker exists only on wasm32; natively this crate is empty.
 #![cfg(target_arch = "wasm32")]
@@ -134,7 +134,7 @@ impl Layer {
             config: Rc::clone(&self.config),
             sid: String::new(),
             key: String::new(),
-            touch_seconds: 0,
+            touch_seconds: None,
             doc: None,
             save: None,
             view: Value::Null,
@@ -150,8 +150,9 @@ pub struct Visit {
     config: Rc<SessionConfig>,
     sid: String,
     key: String,
-    /// The touch's TTL, from the loaded cookie's lifetime.
-    touch_seconds: u64,
+    /// The touch's TTL, from the loaded cookie's lifetime; `None` when
+    /// no touch is sent.
+    touch_seconds: Option<u64>,
     doc: Option<SessionDocument>,
     save: Option<Save>,
     view: Value,
@@ -186,20 +187,24 @@ impl Visit {
         let now = now as Millis;
         let (_, mut doc) = self.loaded(status, reply)?;
         let answer = js_json::to_string(&panel(&self.sid, &doc.cookie, views_of(&doc), now)).ok();
-        // connect-redis's touch: the TTL of the cookie's lifetime from now
-        // (the rows' sessions are live: a lifetime already over would be a
-        // delete in the worker, not measured here).
+        // connect-redis's touch: the TTL of the cookie's lifetime from now,
+        // none under `disableTouch` or `disableTTL` (connect-redis's touch
+        // returns at once). The rows' sessions are live: a lifetime already
+        // over would be a delete in the worker, not measured here, so none.
         doc.cookie.reset_expiry(now);
+        let touches = !self.config.disable_touch;
         self.touch_seconds = match self.config.store_ttl(&doc.cookie, now) {
-            Ttl::Seconds(seconds) => seconds,
-            Ttl::Persist | Ttl::Expired => 0,
+            Ttl::Seconds(seconds) if touches => Some(seconds),
+            _ => None,
         };
         answer
     }
 
-    /// The touch after a read's answer (`EXPIRE`).
-    pub fn touch(&self) -> String {
-        body(&Expire { key: self.key.clone(), seconds: self.touch_seconds }.args())
+    /// The touch after a read's answer (`EXPIRE`), or `undefined` when
+    /// none is sent.
+    pub fn touch(&self) -> Option<String> {
+        let seconds = self.touch_seconds?;
+        Some(body(&Expire { key: self.key.clone(), seconds }.args()))
     }
 
     /// A pour's save (the compare-and-set script) from the `GET`'s answer
