@@ -29,7 +29,8 @@
 //! outcome as known (a read touches, a pour and a first visit save) where
 //! the cycle computes express-session's decisions, and answers cases no
 //! row meets more simply (a refused Cookie header as none, a session gone
-//! as 503, no `touchAfter`). docs/BENCHMARKS.md
+//! as 503, no `touchAfter`, no touch for a lifetime already over).
+//! docs/BENCHMARKS.md
 //! ("The same logic in other shapes") has what they measure.
 // A worker exists only on wasm32; natively this crate is empty.
 #![cfg(target_arch = "wasm32")]
