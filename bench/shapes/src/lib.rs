@@ -45,8 +45,7 @@ use edge_session::session::{js_json, run_deferred, SessionConfig, SessionId, Ses
 use edge_session::store::command::{Command, Expire, Get};
 use edge_session::store::script::{is_noscript, Digest, Eval, EvalSha, Loaded, Save, SaveOutcome, Ttl};
 use edge_session::store::transport::HttpReply;
-use edge_session::store::upstash::interpret;
-use edge_session::store::wire::{open_envelope, Encoding};
+use edge_session::store::upstash::command_output;
 use edge_session::store::{Fetched, Lookup, SessionStore, StoreError, TransportError, UpstashClient, Write, Wrote};
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
@@ -67,11 +66,10 @@ fn body(args: &[String]) -> String {
     serde_json::to_string(args).unwrap_or_default()
 }
 
-/// A store answer of `status` as the library's client reads it: the
-/// command's `result`, or what failed.
-fn result_of(status: u16, reply: &[u8]) -> Result<Value, StoreError> {
-    let answer = interpret(HttpReply { status, body: reply.to_vec(), sync_token: None })?;
-    Ok(open_envelope(answer)?)
+/// `C`'s output from the store's answer of `status` and `body`, read as
+/// the library's client reads it.
+fn answer_to<C: Command>(status: u16, body: &[u8]) -> Result<C::Output, StoreError> {
+    command_output::<C>(HttpReply { status, body: body.to_vec(), sync_token: None })
 }
 
 /// The session panel's JSON members, in the order the demo's
@@ -176,7 +174,7 @@ impl Visit {
 
     /// The loaded document from the `GET`'s answer.
     fn loaded(&self, status: u16, reply: &[u8]) -> Option<(Vec<u8>, SessionDocument)> {
-        let bytes = Get::parse(result_of(status, reply).ok()?, Encoding::Base64).ok()??;
+        let bytes = answer_to::<Get>(status, reply).ok()??;
         let doc = SessionDocument::parse(&bytes).ok()?;
         Some((bytes, doc))
     }
@@ -256,7 +254,7 @@ impl Visit {
     /// The same save as `EVAL` when the store answered `NOSCRIPT` (it does
     /// not hold the script yet), else `undefined`.
     pub fn retry(&self, status: u16, reply: &[u8]) -> Option<String> {
-        let Err(StoreError::Protocol(refused)) = result_of(status, reply) else { return None };
+        let Err(StoreError::Protocol(refused)) = answer_to::<EvalSha<Save>>(status, reply) else { return None };
         let save = self.save.as_ref().filter(|_| is_noscript(&refused))?;
         Some(body(&Eval(save).args()))
     }
@@ -264,7 +262,7 @@ impl Visit {
     /// The answer (the panel's JSON) once the save's answer says saved,
     /// else `undefined`.
     pub fn saved(&self, status: u16, reply: &[u8]) -> Option<String> {
-        match EvalSha::<Save>::parse(result_of(status, reply).ok()?, Encoding::Base64).ok()? {
+        match answer_to::<EvalSha<Save>>(status, reply).ok()? {
             SaveOutcome::Saved(_) => js_json::to_string(&self.view).ok(),
             _ => None,
         }
@@ -411,7 +409,7 @@ impl LeanStore {
         let reply = js_sys::Array::from(&reply);
         let status = reply.get(0).as_f64().map_or(0, |s| s as u16);
         let bytes = js_sys::Uint8Array::new(&reply.get(1)).to_vec();
-        Ok(C::parse(result_of(status, &bytes)?, Encoding::Base64)?)
+        answer_to::<C>(status, &bytes)
     }
 }
 

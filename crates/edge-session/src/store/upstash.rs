@@ -144,8 +144,7 @@ impl UpstashClient {
     /// something that is not this command's reply.
     pub async fn run<C: Command>(&self, cmd: &C) -> Result<C::Output, StoreError> {
         let result = self.send(&self.base_url, &cmd.args(), C::READ_ONLY).await?;
-        let result = wire::open_envelope(result)?;
-        Ok(C::parse(result, Encoding::Base64)?)
+        output::<C>(result)
     }
 
     /// Runs a script call: `EVALSHA`, and once more as `EVAL` (which also
@@ -279,6 +278,25 @@ pub fn is_transient(e: &StoreError) -> bool {
 /// and upstash-local answer `ERR invalid upstash-sync-token`).
 pub fn is_token_refusal(e: &StoreError) -> bool {
     matches!(e, StoreError::Protocol(CommandError::Redis(m)) if m.to_ascii_lowercase().contains("sync-token"))
+}
+
+/// `C`'s output from the HTTP answer to it, read as [`UpstashClient::run`]
+/// reads every command's answer: [`interpret`], the `{"result": …}`
+/// envelope opened, the reply parsed with strings in base64 (the
+/// `Upstash-Encoding: base64` this client asks for); for callers that send
+/// the calls themselves.
+///
+/// # Errors
+///
+/// As [`interpret`], and [`StoreError::Protocol`] for a Redis error in the
+/// envelope or a reply that is not `C`'s.
+pub fn command_output<C: Command>(reply: HttpReply) -> Result<C::Output, StoreError> {
+    output::<C>(interpret(reply)?)
+}
+
+/// `C`'s output from the JSON an answer carried.
+fn output<C: Command>(result: Value) -> Result<C::Output, StoreError> {
+    Ok(C::parse(wire::open_envelope(result)?, Encoding::Base64)?)
 }
 
 /// Turns an HTTP answer of the REST API into the JSON it carries (a
